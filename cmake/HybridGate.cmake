@@ -1,0 +1,47 @@
+# Small helpers, one per target kind. Every library is hybridgate_<module>.
+
+set(HYBRIDGATE_WARNINGS -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers)
+
+if(HYBRIDGATE_SANITIZE)
+  add_compile_options(-fsanitize=${HYBRIDGATE_SANITIZE} -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=${HYBRIDGATE_SANITIZE})
+endif()
+
+# hybridgate_library(NAME name SRCS ... DEPS ...)
+function(hybridgate_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(hybridgate_${ARG_NAME} STATIC ${ARG_SRCS})
+  target_include_directories(hybridgate_${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(hybridgate_${ARG_NAME} PRIVATE ${HYBRIDGATE_WARNINGS})
+  target_link_libraries(hybridgate_${ARG_NAME} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# hybridgate_test(NAME name SRCS ... DEPS ... [LABELS unit])
+function(hybridgate_test)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT HYBRIDGATE_BUILD_TESTS)
+    return()
+  endif()
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(${ARG_NAME} PRIVATE ${HYBRIDGATE_WARNINGS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME} WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 600
+    ENVIRONMENT "HYBRIDGATE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# hybridgate_bench(NAME name SRCS ... DEPS ...)
+function(hybridgate_bench)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  if(NOT HYBRIDGATE_BUILD_BENCH)
+    return()
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} benchmark::benchmark)
+endfunction()

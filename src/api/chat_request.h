@@ -1,0 +1,108 @@
+// ChatRequest: the one internal request type. Every ingress dialect (OpenAI chat, later Anthropic
+// Messages and Gemini) decodes into it once; every provider adapter encodes from it. Fields
+// HybridGate does not model are kept as raw JSON (`extra`) and forwarded, so a new OpenAI parameter
+// is never silently dropped. Owns all its strings: the parser's buffers may be reused right after.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hybridgate::api {
+
+// A field kept verbatim: `json` is minified JSON text.
+struct RawField {
+  std::string key;
+  std::string json;
+};
+
+struct ContentPart {
+  enum class Kind : uint8_t { kText, kImage, kOther };
+  Kind kind = Kind::kText;
+  std::string text;       // kText
+  std::string image_url;  // kImage: http(s) URL or data: URL
+  std::string detail;     // kImage: "auto" | "low" | "high" | ""
+  std::string raw;        // kOther: the whole part as JSON (input_audio, file, ...)
+};
+
+struct ToolCall {
+  std::string id;
+  std::string type = "function";
+  std::string name;
+  std::string arguments;  // JSON text as the model produced it (may be invalid JSON)
+};
+
+struct Message {
+  std::string role;  // system | developer | user | assistant | tool | function
+  // Content is either a plain string (`parts` empty, `content_is_parts` false) or parts.
+  std::string text;
+  std::vector<ContentPart> parts;
+  bool content_is_parts = false;
+  bool content_is_null = false;  // assistant turns with only tool calls
+  std::string name;
+  std::string tool_call_id;
+  std::vector<ToolCall> tool_calls;
+  std::string reasoning_content;  // vLLM / DeepSeek style reasoning
+  std::vector<RawField> extra;
+};
+
+struct Tool {
+  std::string type = "function";
+  std::string name;
+  std::string description;
+  std::string parameters_json;  // JSON schema, minified; empty when absent
+  std::optional<bool> strict;
+  std::string raw;  // non-function tools are kept whole
+};
+
+struct ToolChoice {
+  enum class Kind : uint8_t { kUnset, kAuto, kNone, kRequired, kFunction };
+  Kind kind = Kind::kUnset;
+  std::string function_name;
+  std::string raw;  // as received
+};
+
+struct ResponseFormat {
+  enum class Kind : uint8_t { kUnset, kText, kJsonObject, kJsonSchema };
+  Kind kind = Kind::kUnset;
+  std::string schema_name;
+  std::string schema_json;  // json_schema.schema
+  std::string raw;          // as received
+};
+
+struct ChatRequest {
+  std::string model;
+  std::vector<Message> messages;
+  std::vector<Tool> tools;
+  ToolChoice tool_choice;
+  std::optional<bool> parallel_tool_calls;
+  ResponseFormat response_format;
+
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<int64_t> top_k;  // not OpenAI, but vLLM/llama.cpp accept it
+  std::optional<double> frequency_penalty;
+  std::optional<double> presence_penalty;
+  std::optional<int64_t> max_tokens;
+  std::optional<int64_t> max_completion_tokens;
+  std::optional<int64_t> n;
+  std::optional<int64_t> seed;
+  std::vector<std::string> stop;
+
+  bool stream = false;
+  std::optional<bool> include_usage;  // stream_options.include_usage
+  std::optional<bool> logprobs;
+  std::optional<int64_t> top_logprobs;
+
+  std::string user;
+  std::string metadata_json;  // minified object; empty when absent
+  std::vector<RawField> extra;
+
+  bool HasImages() const;
+  bool HasTools() const { return !tools.empty(); }
+  // Max output tokens the client asked for (max_completion_tokens wins), if any.
+  std::optional<int64_t> MaxOutputTokens() const;
+};
+
+}  // namespace hybridgate::api

@@ -1,0 +1,91 @@
+#include "api/json.h"
+
+#include <fmt/format.h>
+
+#include "common/json_writer.h"
+
+namespace hybridgate::api {
+namespace {
+
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser = [] {
+    simdjson::dom::parser p;
+    if (p.allocate(64 * 1024, kMaxJsonDepth) != simdjson::SUCCESS) std::abort();
+    return p;
+  }();
+  return parser;
+}
+
+Result<simdjson::dom::element> Convert(simdjson::simdjson_result<simdjson::dom::element> r) {
+  simdjson::dom::element elem;
+  auto err = std::move(r).get(elem);
+  if (!err) return elem;
+  switch (err) {
+    case simdjson::UTF8_ERROR:
+      return Fail(MakeError(ErrorCode::kInvalidRequest, "request body is not valid UTF-8"));
+    case simdjson::DEPTH_ERROR:
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("JSON is nested too deeply (limit {})", kMaxJsonDepth)));
+    case simdjson::EMPTY:
+      return Fail(MakeError(ErrorCode::kInvalidRequest, "request body is empty; expected JSON"));
+    case simdjson::MEMALLOC:
+    case simdjson::CAPACITY:
+      return Fail(MakeError(ErrorCode::kPayloadTooLarge, "JSON document too large"));
+    default:
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("malformed JSON: {}", simdjson::error_message(err))));
+  }
+}
+
+}  // namespace
+
+Result<simdjson::dom::element> ParseJson(std::string& body) {
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  }
+  return Convert(ThreadParser().parse(body.data(), body.size(), /*realloc_if_needed=*/false));
+}
+
+Result<simdjson::dom::element> ParseJsonView(std::string_view json) {
+  return Convert(ThreadParser().parse(json.data(), json.size(), /*realloc_if_needed=*/true));
+}
+
+Result<std::string> ReplaceStringField(std::string_view json, std::string_view key,
+                                       std::string_view value) {
+  auto root = ParseJsonView(json);
+  if (!root) return Fail(std::move(root.error()));
+  simdjson::dom::object obj;
+  if (root->get_object().get(obj)) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object"));
+  }
+  std::string out;
+  out.reserve(json.size() + value.size());
+  JsonWriter w(out);
+  w.BeginObject();
+  for (auto [k, v] : obj) {
+    if (k == key) {
+      w.Field(k, value);
+    } else {
+      w.RawField(k, simdjson::minify(v));
+    }
+  }
+  w.EndObject();
+  return out;
+}
+
+std::string_view JsonTypeName(simdjson::dom::element_type t) {
+  using T = simdjson::dom::element_type;
+  switch (t) {
+    case T::ARRAY: return "an array";
+    case T::OBJECT: return "an object";
+    case T::INT64:
+    case T::UINT64: return "an integer";
+    case T::DOUBLE: return "a number";
+    case T::STRING: return "a string";
+    case T::BOOL: return "a boolean";
+    case T::NULL_VALUE: return "null";
+  }
+  return "a value";
+}
+
+}  // namespace hybridgate::api

@@ -1,0 +1,30 @@
+// Parsing JSON at the edge: one simdjson DOM parser per thread (reused, so no allocation once warm),
+// with UTF-8 validation and a nesting limit. The returned element is valid only until the next
+// Parse on the same thread: decode it synchronously, never across a co_await.
+#pragma once
+
+#include <simdjson.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace hybridgate::api {
+
+inline constexpr size_t kMaxJsonDepth = 64;
+
+// Parses `body`; may grow its capacity for simdjson's padding (no copy when capacity allows).
+Result<simdjson::dom::element> ParseJson(std::string& body);
+// Same for a view: copies into a padded buffer (use for small upstream chunks).
+Result<simdjson::dom::element> ParseJsonView(std::string_view json);
+
+// Re-serialises a JSON object with top-level `key` set to the string `value` (other fields kept
+// verbatim, minified). For forwarding bodies HybridGate does not model.
+Result<std::string> ReplaceStringField(std::string_view json, std::string_view key,
+                                       std::string_view value);
+
+// "a string", "an integer", ... for error messages.
+std::string_view JsonTypeName(simdjson::dom::element_type t);
+
+}  // namespace hybridgate::api

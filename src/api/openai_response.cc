@@ -1,0 +1,47 @@
+#include "api/openai_response.h"
+
+#include "api/json.h"
+
+namespace hybridgate::api {
+
+OpenAiResponseInfo InspectOpenAiResponse(std::string_view json) {
+  OpenAiResponseInfo info;
+  auto root = ParseJsonView(json);
+  if (!root || !root->is_object()) {
+    info.valid_json = false;
+    return info;
+  }
+  std::string_view model;
+  if (!(*root)["model"].get_string().get(model)) info.model.assign(model);
+  simdjson::dom::array choices;
+  if (!(*root)["choices"].get_array().get(choices)) info.has_choices = choices.size() > 0;
+  simdjson::dom::object usage;
+  if (!(*root)["usage"].get_object().get(usage)) {
+    info.usage.reported = true;
+    int64_t v;
+    if (!usage["prompt_tokens"].get_int64().get(v)) info.usage.input_tokens = v;
+    if (!usage["completion_tokens"].get_int64().get(v)) info.usage.output_tokens = v;
+    if (!usage.at_pointer("/prompt_tokens_details/cached_tokens").get_int64().get(v)) {
+      info.usage.cached_input_tokens = v;
+    }
+  }
+  return info;
+}
+
+std::string UpstreamErrorMessage(std::string_view body) {
+  auto root = ParseJsonView(body);
+  if (root) {
+    std::string_view msg;
+    if (!root->at_pointer("/error/message").get_string().get(msg)) return std::string(msg);
+    if (!(*root)["message"].get_string().get(msg)) return std::string(msg);
+    if (!root->at_pointer("/error").get_string().get(msg)) return std::string(msg);
+  }
+  constexpr size_t kMax = 200;
+  std::string s(body.substr(0, kMax));
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return s;
+}
+
+}  // namespace hybridgate::api

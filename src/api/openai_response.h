@@ -1,0 +1,35 @@
+// Reading what HybridGate needs from OpenAI-format responses (non-stream bodies and stream
+// chunks) without re-encoding them: usage and the model that answered. The body itself is passed
+// to an OpenAI-dialect client unchanged.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace hybridgate::api {
+
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cached_input_tokens = 0;
+  bool reported = false;  // false: the upstream sent no usage
+};
+
+struct OpenAiResponseInfo {
+  Usage usage;
+  std::string model;
+  bool has_choices = true;  // false for the usage-only final chunk of a stream
+  bool valid_json = true;
+};
+
+// Inspects one OpenAI chat completion (or chat.completion.chunk) JSON document.
+OpenAiResponseInfo InspectOpenAiResponse(std::string_view json);
+
+// Extracts an upstream error's message from an OpenAI-style error body ({"error":{"message"}}),
+// falling back to a trimmed prefix of the body.
+std::string UpstreamErrorMessage(std::string_view body);
+
+}  // namespace hybridgate::api

@@ -1,0 +1,88 @@
+// The built-in Hyperscan expressions and the rule that post-processes each of their matches.
+// Internal to the sensitivity library; the table is the one place to read what a detector matches.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace hybridgate::sensitivity {
+
+// Built-in detectors; the order matches BuiltinTypes().
+enum class Detector : uint8_t {
+  kEmail,
+  kPhone,
+  kCreditCard,
+  kIban,
+  kUsSsn,
+  kIpv4,
+  kIpv6,
+  kApiKey,
+  kPrivateKey,
+  kJwt,
+  kSecret,
+  kDateOfBirth,
+  kMedicalRecordNumber,
+  kIcd10,
+};
+inline constexpr int kBuiltinDetectorCount = 14;
+
+// Keyword sets whose positions give context to another detector's candidates.
+enum class Context : uint8_t {
+  kBirth,
+  kMrn,
+  kClinical,
+  kClinicalStrong,
+  kPhone,
+  kSsn,
+  kVersion,
+  kNone,
+};
+inline constexpr int kContextCount = 7;
+
+// What to do with a match of one expression.
+enum class Rule : uint8_t {
+  kEmail,  // end offset only; the start is found by walking back over the local part
+  kPhoneIntl,
+  kPhoneNanp,
+  kPhoneNational,  // needs phone context
+  kCardTrigger,    // end offset only; the card is re-parsed from the digit run around it
+  kIban,
+  kSsn,
+  kIpv4,
+  kIpv6Trigger,    // end offset only; the address is re-parsed from the hex/colon run
+  kApiKey,         // optionally extended over `extend`
+  kApiKeyChecked,  // like kApiKey, and the random part must not look like a placeholder
+  kPrivateKey,     // the BEGIN line; the block runs to its END line
+  kJwt,
+  kSecretAssign,  // end offset only: the value follows
+  kBearer,        // end offset only: the value follows
+  kContext,       // a keyword; values near it are found by ContextWindows()
+  kCustom,
+};
+
+struct BuiltinPattern {
+  const char* expression;
+  unsigned flags;  // HS_FLAG_*
+  Detector detector;
+  Rule rule;
+  Context context = Context::kNone;
+  std::string_view extend = {};  // bytes a match is greedily extended over
+};
+
+std::span<const BuiltinPattern> BuiltinPatterns();
+
+// Which backend a user regex compiles with.
+enum class RegexBackend : uint8_t { kHyperscan, kRe2 };
+// Hyperscan when it accepts the pattern with start-of-match reporting; RE2 when only RE2 does.
+// Errors (naming `name`) for patterns neither accepts or that match the empty string.
+Result<RegexBackend> ChooseRegexBackend(std::string_view name, const std::string& pattern);
+
+// The Hyperscan expression for one dictionary word: escaped, whitespace runs generalised, word
+// boundaries on the sides that start or end with a word character.
+std::string DictionaryWordExpression(std::string_view word);
+
+}  // namespace hybridgate::sensitivity

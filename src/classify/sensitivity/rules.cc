@@ -1,0 +1,586 @@
+#include "classify/sensitivity/rules.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "classify/sensitivity/validators.h"
+
+namespace hybridgate::sensitivity {
+namespace {
+
+// Context windows, in bytes between the keyword and the value.
+constexpr std::size_t kBirthBefore = 40;
+constexpr std::size_t kBirthAfter = 12;
+constexpr std::size_t kMrnBefore = 24;
+constexpr std::size_t kClinicalBefore = 60;
+constexpr std::size_t kClinicalAfter = 20;
+constexpr std::size_t kClinicalStrongBefore = 30;
+constexpr std::size_t kPhoneBefore = 30;
+constexpr std::size_t kSsnBefore = 20;
+constexpr std::size_t kVersionBefore = 3;  // "version 1.2.3.4", "ver: 1.2.3.4"
+constexpr std::size_t kMaxKeyword = 64;
+
+constexpr std::size_t kMaxPemBlock = 16 * 1024;
+constexpr std::size_t kMaxToken = 512;
+constexpr std::size_t kMaxSecretValue = 256;
+constexpr std::size_t kMaxCardRun = 80;
+constexpr std::size_t kMaxIpv6Run = 64;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
+bool IsWord(char c) { return IsAlnum(c) || c == '_'; }
+bool IsHex(char c) { return IsDigit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool ContainsIgnoreCase(std::string_view hay, std::string_view needle) {
+  if (needle.size() > hay.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    if (EqualsIgnoreCase(hay.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+// "2024-123-45-6789", "10.1.2.3.4": the match is a piece of a longer number.
+bool PartOfLongerNumber(std::string_view text, std::size_t start, std::size_t end,
+                        std::string_view joiners = "-./") {
+  auto joiner = [&](char c) { return joiners.find(c) != std::string_view::npos; };
+  if (start >= 2 && joiner(text[start - 1]) && IsDigit(text[start - 2])) return true;
+  if (end + 1 < text.size() && joiner(text[end]) && IsDigit(text[end + 1])) return true;
+  return false;
+}
+
+bool WordBefore(std::string_view text, std::size_t start) {
+  return start > 0 && IsWord(text[start - 1]);
+}
+bool WordAfter(std::string_view text, std::size_t end) {
+  return end < text.size() && IsWord(text[end]);
+}
+
+int CountDigits(std::string_view s) {
+  return static_cast<int>(std::count_if(s.begin(), s.end(), IsDigit));
+}
+
+// Values people paste instead of a real credential.
+bool LooksLikePlaceholder(std::string_view value) {
+  static constexpr std::string_view kWords[] = {"your",     "example", "placeholder", "redacted",
+                                                "changeme", "xxxx",    "dummy",       "insert",
+                                                "replace",  "****",    "...",         "fake"};
+  for (std::string_view w : kWords) {
+    if (ContainsIgnoreCase(value, w)) return true;
+  }
+  return false;
+}
+
+void Emit(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  if (end > start) env.out->push_back(Candidate{type, start, end});
+}
+
+std::size_t Extend(std::string_view text, std::size_t end, std::string_view set,
+                   std::size_t max_len) {
+  std::size_t limit = std::min(text.size(), end + max_len);
+  while (end < limit && set.find(text[end]) != std::string_view::npos) ++end;
+  return end;
+}
+
+// Local-part bytes: the ASCII set the pattern allows, plus UTF-8 lead bytes of two-byte
+// characters (müller@…) and continuation bytes. Three- and four-byte characters (CJK, emoji) end
+// the address, since such text has no spaces to end it at.
+bool LocalPartByte(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (u >= 0x80) return u <= 0xDF && u != 0xC0 && u != 0xC1;
+  return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '\'';
+}
+
+void Email(RuleEnv& env, uint32_t type, std::size_t end) {
+  std::string_view text = env.text;
+  std::size_t at = text.rfind('@', end - 1);
+  if (at == std::string_view::npos || end - at > 256) return;
+  std::size_t start = at;
+  std::size_t limit = at > 64 ? at - 64 : 0;
+  while (start > limit && LocalPartByte(text[start - 1])) --start;
+  if (start == limit && start > 0 && LocalPartByte(text[start - 1])) return;  // > 64 bytes
+  // Skip continuation bytes of a character whose lead byte is not part of the address, and
+  // quotes or dots that belong to the surrounding text.
+  while (start < at && ((static_cast<unsigned char>(text[start]) & 0xC0) == 0x80 ||
+                        text[start] == '.' || text[start] == '\'')) {
+    ++start;
+  }
+  if (start == at) return;
+  // Domain: dot-separated labels of [A-Za-z0-9-], ending in an alphabetic TLD of 2..24.
+  std::string_view domain = text.substr(at + 1, end - at - 1);
+  std::size_t last_dot = domain.rfind('.');
+  if (last_dot == std::string_view::npos || domain.size() - last_dot - 1 < 2 ||
+      domain.size() - last_dot - 1 > 24 || domain.find("..") != std::string_view::npos) {
+    return;
+  }
+  for (std::size_t i = last_dot + 1; i < domain.size(); ++i) {
+    if (!IsAlpha(domain[i])) return;
+  }
+  std::string_view email = text.substr(start, end - start);
+  // "git@github.com:org/repo.git" is an SSH remote, not a person.
+  if (EqualsIgnoreCase(email.substr(0, at - start), "git")) return;
+  std::string_view tld = email.substr(email.rfind('.') + 1);
+  // "logo@2x.png": retina asset names share the shape.
+  static constexpr std::string_view kFileExt[] = {"png", "jpg", "jpeg", "gif", "svg", "webp",
+                                                  "bmp", "ico", "js",   "css", "ts"};
+  for (std::string_view ext : kFileExt) {
+    if (EqualsIgnoreCase(tld, ext)) return;
+  }
+  Emit(env, type, start, end);
+}
+
+void PhoneIntl(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  std::string_view text = env.text;
+  if (start > 0 && (IsAlnum(text[start - 1]) || text[start - 1] == '+')) return;  // "3+4"
+  int digits = CountDigits(text.substr(start, end - start));
+  if (digits < 8 || digits > 15 || PartOfLongerNumber(text, start, end)) return;
+  Emit(env, type, start, end);
+}
+
+void PhoneNanp(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  std::string_view text = env.text;
+  // A "1-" / "1 " trunk prefix ("1-800-555-0199"); not part of the pattern because a leading
+  // optional group with SOM makes Hyperscan track every digit.
+  if (start >= 2 && (text[start - 1] == '-' || text[start - 1] == ' ' || text[start - 1] == '.') &&
+      text[start - 2] == '1' &&
+      (start == 2 || (!IsWord(text[start - 3]) && text[start - 3] != '+'))) {
+    start -= 2;
+  }
+  if (PartOfLongerNumber(text, start, end) || (start > 0 && text[start - 1] == '+')) return;
+  char d[12];
+  int n = 0;
+  for (std::size_t i = start; i < end && n < 12; ++i) {
+    if (IsDigit(text[i])) d[n++] = text[i];
+  }
+  int offset = n == 11 ? 1 : 0;
+  // Area codes start with 2..9. Exchanges do too in the real plan, but fictional numbers like
+  // (555) 123-4567 are what people paste into prompts, so the exchange is not checked.
+  if (n - offset != 10 || d[offset] < '2') return;
+  Emit(env, type, start, end);
+}
+
+void PhoneNational(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  std::string_view text = env.text;
+  std::string_view number = text.substr(start, end - start);
+  int digits = CountDigits(number);
+  bool separated = static_cast<int>(number.size()) != digits;
+  if (!separated || digits < 9 || digits > 12 || PartOfLongerNumber(text, start, end)) return;
+  if (!env.contexts->Near(Context::kPhone, start, end, kPhoneBefore, 0)) return;
+  Emit(env, type, start, end);
+}
+
+// Re-parses the run of digit groups around a trigger and takes, left to right, the longest
+// group-aligned slice that is a card: 13..19 digits, one separator style, known IIN, Luhn.
+void CardTrigger(RuleEnv& env, uint32_t type, std::size_t to) {
+  std::string_view text = env.text;
+  if (to <= env.card_run_end) return;
+  auto in_run = [&](std::size_t i) {
+    char c = text[i];
+    if (IsDigit(c)) return true;
+    return (c == ' ' || c == '-') && i > 0 && i + 1 < text.size() && IsDigit(text[i - 1]) &&
+           IsDigit(text[i + 1]);
+  };
+  std::size_t lo = to - 1;
+  std::size_t lo_limit = to > kMaxCardRun ? to - kMaxCardRun : 0;
+  while (lo > lo_limit && in_run(lo - 1)) --lo;
+  bool cut_left = lo == lo_limit && lo > 0 && in_run(lo - 1);
+  std::size_t hi = to;
+  std::size_t hi_limit = std::min(text.size(), to + kMaxCardRun);
+  while (hi < hi_limit && in_run(hi)) ++hi;
+  bool cut_right = hi == hi_limit && hi < text.size() && in_run(hi);
+  env.card_run_end = hi;
+
+  Span groups[kMaxCardRun + 2];
+  int count = 0;
+  for (std::size_t i = lo; i < hi;) {
+    std::size_t j = i;
+    while (j < hi && IsDigit(text[j])) ++j;
+    groups[count++] = Span{i, j};
+    i = j + 1;  // skip the single separator
+  }
+  int first = cut_left ? 1 : 0;
+  int last = cut_right ? count - 1 : count;
+  for (int i = first; i < last;) {
+    int best = -1;
+    char digits[20];
+    int n = 0;
+    for (int j = i; j < last; ++j) {
+      std::size_t len = groups[j].end - groups[j].start;
+      if (n + static_cast<int>(len) > 19) break;
+      if (j > i + 1 && text[groups[j].start - 1] != text[groups[i + 1].start - 1]) break;
+      std::copy_n(text.data() + groups[j].start, len, digits + n);
+      n += static_cast<int>(len);
+      std::string_view number(digits, static_cast<std::size_t>(n));
+      if (n >= 13 && KnownCardPrefix(number) && LuhnValid(number) &&
+          !(groups[i].start > 0 && IsAlpha(text[groups[i].start - 1])) &&
+          !(groups[j].end < text.size() && IsAlpha(text[groups[j].end]))) {
+        best = j;
+      }
+    }
+    if (best >= 0) {
+      Emit(env, type, groups[i].start, groups[best].end);
+      i = best + 1;
+    } else {
+      ++i;
+    }
+  }
+}
+
+void Ipv4(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  std::string_view text = env.text;
+  // Only '.' joins: 10.0.0.0/8 and 10.0.0.1-10.0.0.9 are addresses.
+  if (!Ipv4Valid(text.substr(start, end - start)) || PartOfLongerNumber(text, start, end, ".")) {
+    return;
+  }
+  if (env.contexts->Near(Context::kVersion, start, end, kVersionBefore, 0)) return;
+  Emit(env, type, start, end);
+}
+
+void Ipv6Trigger(RuleEnv& env, uint32_t type, std::size_t to) {
+  std::string_view text = env.text;
+  if (to <= env.ipv6_run_end) return;
+  auto in_run = [&](std::size_t i) { return IsHex(text[i]) || text[i] == ':' || text[i] == '.'; };
+  std::size_t lo = to - 1;
+  std::size_t lo_limit = to > kMaxIpv6Run ? to - kMaxIpv6Run : 0;
+  while (lo > lo_limit && in_run(lo - 1)) --lo;
+  std::size_t hi = to;
+  std::size_t hi_limit = std::min(text.size(), to + kMaxIpv6Run);
+  while (hi < hi_limit && in_run(hi)) ++hi;
+  env.ipv6_run_end = hi;
+  if ((lo == lo_limit && lo > 0 && in_run(lo - 1)) || (hi == hi_limit && hi < text.size())) {
+    return;  // longer than any address
+  }
+  while (hi > lo && text[hi - 1] == '.') --hi;              // sentence end
+  if (WordBefore(text, lo) || WordAfter(text, hi)) return;  // "std::abc", identifiers
+  std::string_view addr = text.substr(lo, hi - lo);
+  if (!Ipv6Valid(addr) && addr.size() > 2 && addr.back() == ':' && addr[addr.size() - 2] != ':') {
+    addr.remove_suffix(1);
+    --hi;
+  }
+  if (!Ipv6Valid(addr)) return;
+  // Two short groups ("ab::cd") are more often code than an address.
+  int groups = 0;
+  bool long_group = false;
+  for (std::size_t i = 0; i < addr.size();) {
+    std::size_t j = i;
+    while (j < addr.size() && IsHex(addr[j])) ++j;
+    if (j > i) ++groups;
+    if (j - i == 4) long_group = true;
+    i = j + 1;
+  }
+  if (groups < 3 && !long_group && addr != "::1") return;
+  Emit(env, type, lo, hi);
+}
+
+void ApiKey(RuleEnv& env, const BuiltinPattern& p, uint32_t type, std::size_t start,
+            std::size_t end, bool checked) {
+  std::string_view text = env.text;
+  if (!p.extend.empty()) end = Extend(text, end, p.extend, kMaxToken);
+  if (WordAfter(text, end)) return;
+  if (checked) {
+    std::string_view key = text.substr(start, end - start);
+    std::size_t body = key.rfind('-', 12);  // "sk-", "sk-proj-", "sk-ant-api03-"
+    std::string_view random = key.substr(body == std::string_view::npos ? 0 : body + 1);
+    if (LooksLikePlaceholder(key) || ShannonEntropy(random) < 3.0) return;
+  }
+  Emit(env, type, start, end);
+}
+
+void PrivateKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  std::string_view text = env.text;
+  std::string_view window = text.substr(end, std::min(kMaxPemBlock, text.size() - end));
+  std::size_t footer = window.find("-----END ");
+  if (footer != std::string_view::npos) {
+    std::size_t close = window.find("-----", footer + 9);
+    if (close != std::string_view::npos && close - footer < 80) {
+      Emit(env, type, start, end + close + 5);
+      return;
+    }
+  }
+  // Truncated block: cover the base64 body that follows the header.
+  std::size_t i = 0;
+  while (i < window.size() && (IsAlnum(window[i]) || IsSpace(window[i]) || window[i] == '+' ||
+                               window[i] == '/' || window[i] == '=')) {
+    ++i;
+  }
+  while (i > 0 && IsSpace(window[i - 1])) --i;
+  Emit(env, type, start, end + i);
+}
+
+// The value after `password=`, `token: "…"`, `Bearer …`. A quoted value runs to its closing
+// quote; a bare one to whitespace or punctuation, and to '&' only where a URL parameter follows.
+void SecretValue(RuleEnv& env, uint32_t type, std::size_t to, bool after_assign) {
+  std::string_view text = env.text;
+  std::size_t i = to;
+  if (after_assign && i < text.size() && (text[i] == '=' || text[i] == '>' || text[i] == ':')) {
+    return;  // "==", "=>", "::"
+  }
+  for (int k = 0; k < 3 && i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++k) ++i;
+  char quote = 0;
+  if (i < text.size() && (text[i] == '"' || text[i] == '\'' || text[i] == '`')) quote = text[i++];
+  std::size_t start = i;
+  std::size_t limit = std::min(text.size(), start + kMaxSecretValue);
+  auto url_parameter_follows = [&](std::size_t amp) {
+    std::size_t j = amp + 1;
+    while (j < text.size() && j < amp + 32 && IsWord(text[j])) ++j;
+    return j > amp + 1 && j < text.size() && text[j] == '=';
+  };
+  if (quote != 0) {
+    while (i < limit && text[i] != quote && text[i] != '\n') ++i;
+    if (i == limit || text[i] != quote) return;
+  } else {
+    auto stop = [](char c) {
+      return IsSpace(c) || c == '"' || c == '\'' || c == '`' || c == ',' || c == ';' || c == ')' ||
+             c == ']' || c == '}' || c == '(' || c == '[' || c == '{' || c == '<' || c == '>';
+    };
+    while (i < limit && !stop(text[i]) && !(text[i] == '&' && url_parameter_follows(i))) ++i;
+    if (i < text.size() && (text[i] == '(' || text[i] == '[')) return;    // a call, not a literal
+    while (i > start && (text[i - 1] == '.' || text[i - 1] == ':')) --i;  // sentence end
+  }
+  if (!SecretValueOk(text.substr(start, i - start), env.entropy_threshold)) return;
+  Emit(env, type, start, i);
+}
+
+// Calls `emit(start, end)` for each match of `re` inside text[lo, hi); \b and friends see the
+// bytes around the window.
+template <class Emit>
+void ForEachMatch(const re2::RE2& re, std::string_view text, std::size_t lo, std::size_t hi,
+                  Emit emit) {
+  re2::StringPiece input(text.data(), text.size());
+  re2::StringPiece match;
+  while (lo < hi && re.Match(input, lo, hi, re2::RE2::UNANCHORED, &match, 1)) {
+    auto start = static_cast<std::size_t>(match.data() - text.data());
+    std::size_t end = start + match.size();
+    emit(start, end);
+    lo = end > start ? end : start + 1;
+  }
+}
+
+constexpr std::size_t kMaxDate = 32;  // "14th of September, 1985"
+constexpr std::size_t kMaxMrn = 16;
+constexpr std::size_t kMaxIcd = 10;
+
+}  // namespace
+
+void ContextIndex::Clear() {
+  for (auto& v : spans_) v.clear();
+}
+
+void ContextIndex::Add(Context context, std::size_t start, std::size_t end) {
+  spans_[static_cast<int>(context)].push_back(Span{start, end});
+}
+
+void ContextIndex::Sort() {
+  for (auto& v : spans_) {
+    std::sort(v.begin(), v.end(), [](const Span& a, const Span& b) { return a.end < b.end; });
+  }
+}
+
+bool ContextIndex::Near(Context context, std::size_t start, std::size_t end, std::size_t before,
+                        std::size_t after) const {
+  const std::vector<Span>& v = spans_[static_cast<int>(context)];
+  std::size_t lowest_end = start > before ? start - before : 0;
+  auto it = std::lower_bound(v.begin(), v.end(), lowest_end,
+                             [](const Span& s, std::size_t x) { return s.end < x; });
+  for (; it != v.end() && it->end <= end + after + kMaxKeyword; ++it) {
+    if (it->end <= start && start - it->end <= before) return true;
+    if (it->start >= end && it->start - end <= after) return true;
+  }
+  return false;
+}
+
+bool SecretValueOk(std::string_view value, double entropy_threshold) {
+  if (value.size() < 8) return false;
+  char first = value.front();
+  if (first == '$' || first == '%' || first == '{' || first == '*' || first == '#' ||
+      first == '/' || first == '.' || first == '~') {
+    return false;  // ${ENV}, %(var)s, {{tmpl}}, ****, paths
+  }
+  if (value.find("://") != std::string_view::npos || LooksLikePlaceholder(value)) return false;
+  bool lower = false, upper = false, digit = false, symbol = false, identifier_chars = true;
+  for (char c : value) {
+    lower |= c >= 'a' && c <= 'z';
+    upper |= c >= 'A' && c <= 'Z';
+    digit |= IsDigit(c);
+    symbol |= !IsAlnum(c) && c != '_' && c != '-';
+    identifier_chars &= IsWord(c) || c == '.';
+  }
+  // Names rather than secrets: settings.SECRET_KEY, os.environ (dotted identifiers without
+  // digits), prod/db/credentials, arn:aws:secretsmanager (no digit and no capital). This gives up
+  // all-lowercase passphrases; see README.
+  if (identifier_chars && !digit && value.find('.') != std::string_view::npos) return false;
+  if (!digit && !upper) return false;
+  int classes = lower + upper + digit + symbol;
+  if (classes < 2 && value.size() < 20) return false;
+  // A string of n bytes has at most log2(n) bits per byte, so short values are judged against a
+  // proportionally lower bar.
+  double bar = std::min(entropy_threshold, 0.8 * std::log2(static_cast<double>(value.size())));
+  return ShannonEntropy(value) >= bar;
+}
+
+void ApplyRule(const BuiltinPattern& p, uint32_t type, std::size_t from, std::size_t to,
+               RuleEnv& env) {
+  const std::string_view text = env.text;
+  switch (p.rule) {
+    case Rule::kEmail:
+      return Email(env, type, to);
+    case Rule::kPhoneIntl:
+      return PhoneIntl(env, type, from, to);
+    case Rule::kPhoneNanp:
+      return PhoneNanp(env, type, from, to);
+    case Rule::kPhoneNational:
+      return PhoneNational(env, type, from, to);
+    case Rule::kCardTrigger:
+      return CardTrigger(env, type, to);
+    case Rule::kIban:
+      if (IbanValid(text.substr(from, to - from))) Emit(env, type, from, to);
+      return;
+    case Rule::kSsn:
+      if (!UsSsnValid(text.substr(from, to - from)) || PartOfLongerNumber(text, from, to)) return;
+      return Emit(env, type, from, to);
+    case Rule::kIpv4:
+      return Ipv4(env, type, from, to);
+    case Rule::kIpv6Trigger:
+      return Ipv6Trigger(env, type, to);
+    case Rule::kApiKey:
+      return ApiKey(env, p, type, from, to, false);
+    case Rule::kApiKeyChecked:
+      return ApiKey(env, p, type, from, to, true);
+    case Rule::kPrivateKey:
+      return PrivateKey(env, type, from, to);
+    case Rule::kJwt:
+      return Emit(env, type, from, Extend(text, to, p.extend, kMaxToken));
+    case Rule::kSecretAssign:
+      return SecretValue(env, type, to, true);
+    case Rule::kBearer:
+      return SecretValue(env, type, to, false);
+    case Rule::kContext:
+    case Rule::kCustom:
+      return;  // handled by the scanner
+  }
+}
+
+WindowPatterns::WindowPatterns() {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_case_sensitive(false);
+  static constexpr char kMonth[] =
+      "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+      "sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+  date = std::make_unique<RE2>(
+      std::string(
+          R"(\b(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.](?:\d{4}|\d{2}))") +
+          R"(|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)" + kMonth + R"(\.?,?\s+\d{4})" + "|" + kMonth +
+          R"(\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})\b)",
+      options);
+  options.set_case_sensitive(true);
+  mrn = std::make_unique<RE2>(R"([A-Z]{0,3}\d{5,12}\b)", options);
+  icd10 = std::make_unique<RE2>(R"(\b[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?\b)", options);
+  ssn_spaced = std::make_unique<RE2>(R"(\b\d{3} \d{2} \d{4}\b)", options);
+}
+
+WindowPatterns::~WindowPatterns() = default;
+
+namespace {
+
+std::size_t UpTo(std::string_view text, std::size_t from, std::size_t len) {
+  return std::min(text.size(), from + len);
+}
+std::size_t Back(std::size_t from, std::size_t len) { return from > len ? from - len : 0; }
+
+void DateOfBirthWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
+  const std::string_view text = env.text;
+  auto date = [&](std::size_t start, std::size_t end) {
+    if (!PartOfLongerNumber(text, start, end) && PlausibleDate(text.substr(start, end - start))) {
+      Emit(env, type, start, end);
+    }
+  };
+  for (const Span& k : env.contexts->spans(Context::kBirth)) {
+    ForEachMatch(re, text, k.end, UpTo(text, k.end, kBirthBefore + kMaxDate),
+                 [&](std::size_t s, std::size_t e) {
+                   if (s - k.end <= kBirthBefore) date(s, e);
+                 });
+    ForEachMatch(re, text, Back(k.start, kBirthAfter + kMaxDate), k.start,
+                 [&](std::size_t s, std::size_t e) {
+                   if (k.start - e <= kBirthAfter) date(s, e);
+                 });
+  }
+}
+
+void MrnWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
+  const std::string_view text = env.text;
+  for (const Span& k : env.contexts->spans(Context::kMrn)) {
+    // "MRN4451234": the number may be glued to the keyword.
+    ForEachMatch(re, text, k.end, UpTo(text, k.end, kMrnBefore + kMaxMrn),
+                 [&](std::size_t s, std::size_t e) {
+                   if (text.substr(s, 3) == "MRN") s += 3;  // the keyword, not the number
+                   if (s - k.end <= kMrnBefore && (s == k.end || !IsWord(text[s - 1])) &&
+                       !PartOfLongerNumber(text, s, e)) {
+                     Emit(env, type, s, e);
+                   }
+                 });
+  }
+}
+
+void Icd10Windows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
+  const std::string_view text = env.text;
+  // "B12", "F16", "A4": undotted codes need a diagnostic keyword close before them.
+  auto code = [&](std::size_t s, std::size_t e, bool undotted_ok) {
+    bool dotted = text.substr(s, e - s).find('.') != std::string_view::npos;
+    if ((dotted || undotted_ok) && !PartOfLongerNumber(text, s, e)) Emit(env, type, s, e);
+  };
+  for (const Span& k : env.contexts->spans(Context::kClinical)) {
+    ForEachMatch(re, text, k.end, UpTo(text, k.end, kClinicalBefore + kMaxIcd),
+                 [&](std::size_t s, std::size_t e) {
+                   if (s - k.end <= kClinicalBefore) code(s, e, false);
+                 });
+    ForEachMatch(re, text, Back(k.start, kClinicalAfter + kMaxIcd), k.start,
+                 [&](std::size_t s, std::size_t e) {
+                   if (k.start - e <= kClinicalAfter) code(s, e, false);
+                 });
+  }
+  for (const Span& k : env.contexts->spans(Context::kClinicalStrong)) {
+    ForEachMatch(re, text, k.end, UpTo(text, k.end, kClinicalStrongBefore + kMaxIcd),
+                 [&](std::size_t s, std::size_t e) {
+                   if (s - k.end <= kClinicalStrongBefore) code(s, e, true);
+                 });
+  }
+}
+
+void SpacedSsnWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
+  const std::string_view text = env.text;
+  for (const Span& k : env.contexts->spans(Context::kSsn)) {
+    ForEachMatch(re, text, k.end, UpTo(text, k.end, kSsnBefore + 11),
+                 [&](std::size_t s, std::size_t e) {
+                   if (s - k.end <= kSsnBefore && UsSsnValid(text.substr(s, e - s)) &&
+                       !PartOfLongerNumber(text, s, e)) {
+                     Emit(env, type, s, e);
+                   }
+                 });
+  }
+}
+
+}  // namespace
+
+void ContextWindows(const WindowPatterns& patterns, const WindowTypes& types, RuleEnv& env) {
+  if (types.date_of_birth != UINT32_MAX) {
+    DateOfBirthWindows(*patterns.date, types.date_of_birth, env);
+  }
+  if (types.mrn != UINT32_MAX) MrnWindows(*patterns.mrn, types.mrn, env);
+  if (types.icd10 != UINT32_MAX) Icd10Windows(*patterns.icd10, types.icd10, env);
+  if (types.us_ssn != UINT32_MAX) SpacedSsnWindows(*patterns.ssn_spaced, types.us_ssn, env);
+}
+
+}  // namespace hybridgate::sensitivity

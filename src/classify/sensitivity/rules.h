@@ -1,0 +1,93 @@
+// Post-processing of raw Hyperscan matches into candidate findings: one function per Rule.
+// Internal to the sensitivity library. Every rule looks at a bounded window of the text.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "classify/sensitivity/patterns.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace hybridgate::sensitivity {
+
+struct Span {
+  std::size_t start = 0;
+  std::size_t end = 0;
+};
+
+// A validated match before overlap resolution; `type` indexes the scanner's type table.
+struct Candidate {
+  uint32_t type = 0;
+  std::size_t start = 0;
+  std::size_t end = 0;
+};
+
+// Keyword positions per context, sorted by end offset.
+class ContextIndex {
+ public:
+  void Clear();
+  void Add(Context context, std::size_t start, std::size_t end);
+  void Sort();
+  // True when a keyword of `context` ends at most `before` bytes before `start`, or starts at
+  // most `after` bytes after `end`.
+  bool Near(Context context, std::size_t start, std::size_t end, std::size_t before,
+            std::size_t after) const;
+  const std::vector<Span>& spans(Context context) const {
+    return spans_[static_cast<int>(context)];
+  }
+
+ private:
+  std::array<std::vector<Span>, kContextCount> spans_;
+};
+
+// Value shapes looked for only in small windows around keywords. RE2 (linear time), compiled
+// once per Scanner; a window is at most a few dozen bytes.
+struct WindowPatterns {
+  WindowPatterns();
+  ~WindowPatterns();
+  std::unique_ptr<re2::RE2> date;
+  std::unique_ptr<re2::RE2> mrn;
+  std::unique_ptr<re2::RE2> icd10;
+  std::unique_ptr<re2::RE2> ssn_spaced;
+};
+
+// Types (indexes into the scanner's type table) of the detectors that use windows; UINT32_MAX
+// for one that is disabled.
+struct WindowTypes {
+  uint32_t date_of_birth = UINT32_MAX;
+  uint32_t mrn = UINT32_MAX;
+  uint32_t icd10 = UINT32_MAX;
+  uint32_t us_ssn = UINT32_MAX;
+};
+
+// Per-scan state shared by the rules of one text.
+struct RuleEnv {
+  std::string_view text;
+  const ContextIndex* contexts = nullptr;
+  double entropy_threshold = 3.0;
+  std::vector<Candidate>* out = nullptr;
+  // Trigger rules re-parse a whole run; later triggers inside the same run are skipped.
+  std::size_t card_run_end = 0;
+  std::size_t ipv6_run_end = 0;
+};
+
+// Validates one match of a built-in pattern (`from` is meaningful only for SOM patterns) and
+// appends what it finds, typed as `type`.
+void ApplyRule(const BuiltinPattern& pattern, uint32_t type, std::size_t from, std::size_t to,
+               RuleEnv& env);
+
+// Finds the keyword-anchored values (dates of birth, MRNs, ICD-10 codes, spaced SSNs) around
+// the keyword hits in env.contexts.
+void ContextWindows(const WindowPatterns& patterns, const WindowTypes& types, RuleEnv& env);
+
+// Exposed for tests: whether a `secret` value passes the entropy and shape checks.
+bool SecretValueOk(std::string_view value, double entropy_threshold);
+
+}  // namespace hybridgate::sensitivity

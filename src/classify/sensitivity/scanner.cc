@@ -1,0 +1,376 @@
+#include "classify/sensitivity/scanner.h"
+
+#include <hs/hs.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <string>
+
+#include "classify/sensitivity/patterns.h"
+#include "classify/sensitivity/rules.h"
+
+namespace hybridgate::sensitivity {
+namespace {
+
+struct TypeInfo {
+  std::string name;
+  int data_class = kClassPersonal;
+  int priority = 0;  // breaks ties between overlapping findings of the same class
+};
+
+int BuiltinPriority(Detector d) {
+  switch (d) {
+    case Detector::kPrivateKey:
+      return 9;
+    case Detector::kApiKey:
+    case Detector::kJwt:
+      return 8;
+    case Detector::kSecret:
+      return 7;
+    case Detector::kCreditCard:
+    case Detector::kIban:
+    case Detector::kUsSsn:
+      return 6;
+    case Detector::kEmail:
+      return 5;
+    case Detector::kPhone:
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+// One entry per Hyperscan expression id.
+struct Expression {
+  const BuiltinPattern* builtin = nullptr;  // null for custom regexes and dictionary words
+  uint32_t type = 0;
+};
+
+struct RawHit {
+  uint32_t id;
+  std::size_t from;
+  std::size_t to;
+};
+
+struct HsDatabaseDeleter {
+  void operator()(hs_database_t* db) const { hs_free_database(db); }
+};
+
+// Scanning more than 4 GiB at once is not something Hyperscan's API takes; larger texts (far
+// beyond any request limit) are scanned in overlapping windows.
+constexpr std::size_t kWindow = std::size_t{1} << 30;
+constexpr std::size_t kWindowOverlap = std::size_t{1} << 16;
+
+std::atomic<uint64_t> g_next_database_id{1};
+
+}  // namespace
+
+struct Scanner::Impl {
+  uint64_t id = 0;
+  std::unique_ptr<hs_database_t, HsDatabaseDeleter> db;
+  std::vector<Expression> expressions;
+  std::vector<TypeInfo> types;
+  std::vector<std::pair<std::unique_ptr<RE2>, uint32_t>> re2_patterns;
+  WindowPatterns window_patterns;
+  WindowTypes window_types;
+  uint32_t card_expression = UINT32_MAX;
+  uint32_t ipv6_expression = UINT32_MAX;
+  double entropy_threshold = 3.0;
+  int floor_class = kClassPublic;
+
+  void ScanWindow(std::string_view text, std::size_t base, std::vector<Candidate>& out) const;
+  std::vector<Finding> Resolve(std::vector<Candidate>& candidates) const;
+};
+
+namespace {
+
+// Per-thread scan state. The scratch is shared by every Scanner the thread uses: hs_alloc_scratch
+// only grows it, so once sized for a database it stays valid for it.
+struct ThreadState {
+  hs_scratch_t* scratch = nullptr;
+  std::vector<uint64_t> sized_for;
+  std::vector<RawHit> hits;
+  ContextIndex contexts;
+  ThreadState() = default;
+  ThreadState(const ThreadState&) = delete;
+  ThreadState& operator=(const ThreadState&) = delete;
+  ~ThreadState() {
+    if (scratch != nullptr) hs_free_scratch(scratch);
+  }
+};
+
+thread_local ThreadState t_state;
+
+hs_scratch_t* ScratchFor(uint64_t id, const hs_database_t* db) {
+  ThreadState& state = t_state;
+  if (std::find(state.sized_for.begin(), state.sized_for.end(), id) != state.sized_for.end()) {
+    return state.scratch;
+  }
+  if (hs_alloc_scratch(db, &state.scratch) != HS_SUCCESS) return nullptr;
+  if (state.sized_for.size() >= 16) state.sized_for.clear();  // config reloads; re-check is cheap
+  state.sized_for.push_back(id);
+  return state.scratch;
+}
+
+struct MatchContext {
+  std::vector<RawHit>* hits;
+  uint32_t card_expression;
+  uint32_t ipv6_expression;
+  std::size_t last_card = SIZE_MAX;  // index in hits of the latest trigger, for coalescing
+  std::size_t last_ipv6 = SIZE_MAX;
+};
+
+// Trigger expressions (no SOM) fire at every byte of a long digit run; consecutive ones are
+// folded into one hit so the hit list stays proportional to the number of runs.
+int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+            void* context) {
+  auto* ctx = static_cast<MatchContext*>(context);
+  std::vector<RawHit>& hits = *ctx->hits;
+  std::size_t* last = id == ctx->card_expression   ? &ctx->last_card
+                      : id == ctx->ipv6_expression ? &ctx->last_ipv6
+                                                   : nullptr;
+  if (last != nullptr && *last != SIZE_MAX && to <= hits[*last].to + 2) {
+    hits[*last].to = to;
+    return 0;
+  }
+  if (last != nullptr) *last = hits.size();
+  hits.push_back(RawHit{id, static_cast<std::size_t>(from), static_cast<std::size_t>(to)});
+  return 0;
+}
+
+bool DetectorEnabled(const SensitivityConfig& config, std::string_view type) {
+  if (!config.enabled.empty() &&
+      std::find(config.enabled.begin(), config.enabled.end(), type) == config.enabled.end()) {
+    return false;
+  }
+  return std::find(config.disabled.begin(), config.disabled.end(), type) == config.disabled.end();
+}
+
+int ConfiguredClass(const SensitivityConfig& config, std::string_view type, int fallback) {
+  auto it = config.class_overrides.find(type);
+  return it != config.class_overrides.end() ? it->second : fallback;
+}
+
+}  // namespace
+
+void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
+                               std::vector<Candidate>& out) const {
+  ThreadState& state = t_state;
+  hs_scratch_t* scratch = db ? ScratchFor(id, db.get()) : nullptr;
+  std::vector<RawHit>& hits = state.hits;
+  hits.clear();
+  if (db) {
+    MatchContext ctx{&hits, card_expression, ipv6_expression};
+    if (scratch == nullptr || hs_scan(db.get(), text.data(), static_cast<unsigned int>(text.size()),
+                                      0, scratch, OnMatch, &ctx) != HS_SUCCESS) {
+      out.push_back(Candidate{UINT32_MAX, base, base + text.size()});
+      return;
+    }
+  }
+  ContextIndex& contexts = state.contexts;
+  contexts.Clear();
+  for (const RawHit& hit : hits) {
+    const BuiltinPattern* p = expressions[hit.id].builtin;
+    if (p != nullptr && p->rule == Rule::kContext) contexts.Add(p->context, hit.from, hit.to);
+  }
+  contexts.Sort();
+
+  std::size_t first = out.size();
+  RuleEnv env{text, &contexts, entropy_threshold, &out};
+  for (const RawHit& hit : hits) {
+    const Expression& e = expressions[hit.id];
+    if (e.builtin == nullptr) {
+      out.push_back(Candidate{e.type, hit.from, hit.to});
+    } else if (e.builtin->rule != Rule::kContext) {
+      ApplyRule(*e.builtin, e.type, hit.from, hit.to, env);
+    }
+  }
+  ContextWindows(window_patterns, window_types, env);
+  for (const auto& [re, type] : re2_patterns) {
+    re2::StringPiece input(text.data(), text.size());
+    re2::StringPiece match;
+    std::size_t pos = 0;
+    while (pos <= text.size() && re->Match(input, pos, text.size(), RE2::UNANCHORED, &match, 1)) {
+      std::size_t start = static_cast<std::size_t>(match.data() - text.data());
+      std::size_t end = start + match.size();
+      if (end > start) out.push_back(Candidate{type, start, end});
+      pos = end > start ? end : start + 1;
+    }
+  }
+  for (std::size_t i = first; i < out.size(); ++i) {
+    out[i].start += base;
+    out[i].end += base;
+  }
+}
+
+// Overlaps: the higher class wins (so resolution never lowers a request's class), then the more
+// specific detector, then the longer match, then the earlier one.
+std::vector<Finding> Scanner::Impl::Resolve(std::vector<Candidate>& candidates) const {
+  auto cls = [&](const Candidate& c) {
+    return c.type == UINT32_MAX ? kClassRestricted : types[c.type].data_class;
+  };
+  auto prio = [&](const Candidate& c) {
+    return c.type == UINT32_MAX ? 100 : types[c.type].priority;
+  };
+  std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+    if (cls(a) != cls(b)) return cls(a) > cls(b);
+    if (prio(a) != prio(b)) return prio(a) > prio(b);
+    if (a.end - a.start != b.end - b.start) return a.end - a.start > b.end - b.start;
+    if (a.start != b.start) return a.start < b.start;
+    return a.type < b.type;
+  });
+  std::vector<Candidate> kept;  // sorted by start, non-overlapping
+  for (const Candidate& c : candidates) {
+    auto it = std::lower_bound(kept.begin(), kept.end(), c.start,
+                               [](const Candidate& k, std::size_t s) { return k.start < s; });
+    if (it != kept.end() && it->start < c.end) continue;
+    if (it != kept.begin() && std::prev(it)->end > c.start) continue;
+    kept.insert(it, c);
+  }
+  std::vector<Finding> findings;
+  findings.reserve(kept.size());
+  for (const Candidate& c : kept) {
+    Finding f;
+    f.type = c.type == UINT32_MAX ? "scan_error" : types[c.type].name;
+    f.start = c.start;
+    f.end = c.end;
+    f.data_class = cls(c);
+    findings.push_back(std::move(f));
+  }
+  return findings;
+}
+
+Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Scanner::Scanner(Scanner&&) noexcept = default;
+Scanner& Scanner::operator=(Scanner&&) noexcept = default;
+Scanner::~Scanner() = default;
+
+Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
+  if (Status ok = ValidateSensitivityConfig(config); !ok) return Fail(ok.error());
+  auto impl = std::make_unique<Impl>();
+  impl->id = g_next_database_id.fetch_add(1);
+  impl->entropy_threshold = config.entropy_threshold;
+  impl->floor_class = config.floor_class;
+
+  std::span<const std::string_view> builtin_types = BuiltinTypes();
+  for (std::size_t i = 0; i < builtin_types.size(); ++i) {
+    std::string_view name = builtin_types[i];
+    impl->types.push_back(TypeInfo{std::string(name),
+                                   ConfiguredClass(config, name, DefaultClassFor(name)),
+                                   BuiltinPriority(static_cast<Detector>(i))});
+  }
+  auto enabled_type = [&](Detector d) {
+    auto type = static_cast<uint32_t>(d);
+    return DetectorEnabled(config, builtin_types[type]) ? type : UINT32_MAX;
+  };
+  impl->window_types = WindowTypes{enabled_type(Detector::kDateOfBirth),
+                                   enabled_type(Detector::kMedicalRecordNumber),
+                                   enabled_type(Detector::kIcd10), enabled_type(Detector::kUsSsn)};
+  std::vector<std::string> sources;  // keeps the c_str()s alive until compilation
+  std::vector<unsigned> flags;
+  auto add = [&](std::string expression, unsigned f, Expression e) {
+    sources.push_back(std::move(expression));
+    flags.push_back(f);
+    impl->expressions.push_back(e);
+  };
+  for (const BuiltinPattern& p : BuiltinPatterns()) {
+    uint32_t type = static_cast<uint32_t>(p.detector);
+    if (!DetectorEnabled(config, builtin_types[type])) continue;
+    auto next = static_cast<uint32_t>(impl->expressions.size());
+    if (p.rule == Rule::kCardTrigger) impl->card_expression = next;
+    if (p.rule == Rule::kIpv6Trigger && impl->ipv6_expression == UINT32_MAX) {
+      impl->ipv6_expression = next;
+    }
+    add(p.expression, p.flags, Expression{&p, type});
+  }
+  for (const CustomRegex& custom : config.custom_regexes) {
+    auto type = static_cast<uint32_t>(impl->types.size());
+    impl->types.push_back(
+        TypeInfo{custom.name, ConfiguredClass(config, custom.name, custom.data_class), 2});
+    Result<RegexBackend> backend = ChooseRegexBackend(custom.name, custom.pattern);
+    if (!backend) return Fail(backend.error());
+    if (*backend == RegexBackend::kHyperscan) {
+      add(custom.pattern, HS_FLAG_SOM_LEFTMOST, Expression{nullptr, type});
+    } else {
+      RE2::Options options;
+      options.set_log_errors(false);
+      impl->re2_patterns.emplace_back(std::make_unique<RE2>(custom.pattern, options), type);
+    }
+  }
+  for (const CustomDictionary& dict : config.dictionaries) {
+    auto type = static_cast<uint32_t>(impl->types.size());
+    impl->types.push_back(
+        TypeInfo{dict.name, ConfiguredClass(config, dict.name, dict.data_class), 2});
+    for (const std::string& word : dict.words) {
+      std::string expression = DictionaryWordExpression(word);
+      if (expression.empty()) continue;
+      add(std::move(expression), HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS,
+          Expression{nullptr, type});
+    }
+  }
+
+  if (!sources.empty()) {
+    std::vector<const char*> c_sources;
+    std::vector<unsigned> ids;
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      c_sources.push_back(sources[i].c_str());
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* error = nullptr;
+    if (hs_compile_multi(c_sources.data(), flags.data(), ids.data(),
+                         static_cast<unsigned>(c_sources.size()), HS_MODE_BLOCK, nullptr, &db,
+                         &error) != HS_SUCCESS) {
+      std::string message = "hyperscan: cannot compile sensitivity patterns: ";
+      message += error != nullptr ? error->message : "unknown error";
+      if (error != nullptr && error->expression >= 0) {
+        message += " (expression '" + sources[static_cast<std::size_t>(error->expression)] + "')";
+      }
+      hs_free_compile_error(error);
+      return Fail(MakeError(ErrorCode::kInternal, std::move(message)));
+    }
+    impl->db.reset(db);
+    // Allocate this thread's scratch now so a broken database fails here, not per request.
+    if (ScratchFor(impl->id, db) == nullptr) {
+      return Fail(MakeError(ErrorCode::kInternal, "hyperscan: cannot allocate scratch"));
+    }
+  }
+  return Scanner(std::move(impl));
+}
+
+std::vector<Finding> Scanner::Scan(std::string_view text) const {
+  std::vector<Candidate> candidates;
+  if (text.size() <= kWindow + kWindowOverlap) {
+    impl_->ScanWindow(text, 0, candidates);
+  } else {
+    for (std::size_t base = 0; base < text.size(); base += kWindow) {
+      std::size_t len = std::min(text.size() - base, kWindow + kWindowOverlap);
+      impl_->ScanWindow(text.substr(base, len), base, candidates);
+    }
+  }
+  return impl_->Resolve(candidates);
+}
+
+Classification Scanner::Classify(std::span<const std::string_view> texts) const {
+  Classification result;
+  result.data_class = impl_->floor_class;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    for (Finding& f : Scan(texts[i])) {
+      f.text_index = i;
+      result.data_class = std::max(result.data_class, f.data_class);
+      result.findings.push_back(std::move(f));
+    }
+  }
+  return result;
+}
+
+int Scanner::ClassOf(std::string_view type) const {
+  for (const TypeInfo& t : impl_->types) {
+    if (t.name == type) return t.data_class;
+  }
+  return type == "scan_error" ? kClassRestricted : DefaultClassFor(type);
+}
+
+}  // namespace hybridgate::sensitivity

@@ -1,0 +1,323 @@
+#include "config/config.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <boost/url/parse.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace hybridgate::config {
+namespace {
+
+// Walks one YAML mapping, remembering which keys were read so unknown ones (typos) are errors.
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, std::string path, std::string_view file)
+      : node_(node), path_(std::move(path)), file_(file) {}
+
+  Error Err(const YAML::Node& at, std::string_view key, std::string_view msg) const {
+    const auto mark = at.Mark();
+    const std::string where =
+        mark.is_null() ? std::string(file_) : fmt::format("{}:{}", file_, mark.line + 1);
+    const std::string full = path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+    return MakeError(ErrorCode::kInvalidRequest, fmt::format("{}: '{}': {}", where, full, msg), full);
+  }
+
+  const YAML::Node Get(const char* key) {
+    seen_.insert(key);
+    return node_[key];
+  }
+
+  Status Str(const char* key, std::string& out, bool required = false) {
+    const YAML::Node n = Get(key);
+    if (!n) return required ? Fail(Err(node_, key, "is required")) : Status{};
+    if (!n.IsScalar()) return Fail(Err(n, key, "must be a string"));
+    out = n.Scalar();
+    return {};
+  }
+
+  Status Int(const char* key, int64_t& out, int64_t min = 0) {
+    const YAML::Node n = Get(key);
+    if (!n) return {};
+    int64_t v;
+    if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) {
+      return Fail(Err(n, key, fmt::format("must be an integer, got '{}'", Scalar(n))));
+    }
+    if (v < min) return Fail(Err(n, key, fmt::format("must be at least {}", min)));
+    out = v;
+    return {};
+  }
+
+  Status Num(const char* key, double& out) {
+    const YAML::Node n = Get(key);
+    if (!n) return {};
+    double v;
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || v < 0) {
+      return Fail(Err(n, key, fmt::format("must be a non-negative number, got '{}'", Scalar(n))));
+    }
+    out = v;
+    return {};
+  }
+
+  Status Bool(const char* key, bool& out) {
+    const YAML::Node n = Get(key);
+    if (!n) return {};
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, out)) {
+      return Fail(Err(n, key, fmt::format("must be true or false, got '{}'", Scalar(n))));
+    }
+    return {};
+  }
+
+  // Call first: a typo ("modles") is reported as itself, not as the key it hides.
+  Status OnlyKeys(std::initializer_list<std::string_view> keys) const {
+    if (!node_.IsMap()) return {};
+    for (const auto& kv : node_) {
+      const std::string k = kv.first.Scalar();
+      bool known = false;
+      for (std::string_view key : keys) known = known || key == k;
+      if (!known) return Fail(Err(kv.first, k, "unknown key"));
+    }
+    return {};
+  }
+
+  // Call last: any key not read is a typo or an unsupported option.
+  Status NoUnknownKeys() const {
+    for (const auto& kv : node_) {
+      const std::string k = kv.first.Scalar();
+      if (!seen_.count(k)) return Fail(Err(kv.first, k, "unknown key"));
+    }
+    return {};
+  }
+
+  const std::string& path() const { return path_; }
+  std::string_view file() const { return file_; }
+
+ private:
+  static std::string Scalar(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "<not a scalar>"; }
+
+  const YAML::Node& node_;
+  std::string path_;
+  std::string_view file_;
+  std::set<std::string> seen_;
+};
+
+#define HG_TRY(expr)                          \
+  do {                                        \
+    if (auto _s = (expr); !_s) return _s;     \
+  } while (0)
+
+Status ParseServer(const YAML::Node& n, std::string_view file, ServerConfig& s) {
+  MapReader r(n, "server", file);
+  int64_t workers = s.workers;
+  HG_TRY(r.Int("workers", workers));
+  s.workers = static_cast<int>(workers);
+  HG_TRY(r.Int("max_body_bytes", s.max_body_bytes, 1));
+  HG_TRY(r.Int("max_header_bytes", s.max_header_bytes, 1024));
+  HG_TRY(r.Int("max_connections", s.max_connections, 1));
+  HG_TRY(r.Int("header_timeout_ms", s.header_timeout_ms, 1));
+  HG_TRY(r.Int("read_timeout_ms", s.read_timeout_ms, 1));
+  HG_TRY(r.Int("idle_timeout_ms", s.idle_timeout_ms, 1));
+  HG_TRY(r.Int("write_timeout_ms", s.write_timeout_ms, 1));
+  HG_TRY(r.Int("shutdown_grace_ms", s.shutdown_grace_ms, 0));
+  HG_TRY(r.Int("health_interval_ms", s.health_interval_ms, 100));
+  return r.NoUnknownKeys();
+}
+
+Status ParseModel(const YAML::Node& n, const std::string& path, std::string_view file,
+                  ModelConfig& m) {
+  MapReader r(n, path, file);
+  if (!n.IsMap()) return Fail(r.Err(n, "", "must be a mapping like {name: gpt-4o}"));
+  HG_TRY(r.Str("name", m.name, true));
+  HG_TRY(r.Str("id", m.id));
+  if (m.id.empty()) m.id = m.name;
+  HG_TRY(r.Num("input_per_mtok", m.input_per_mtok));
+  HG_TRY(r.Num("output_per_mtok", m.output_per_mtok));
+  double cached = -1;
+  HG_TRY(r.Num("cached_input_per_mtok", cached));
+  m.cached_input_per_mtok = cached;
+  HG_TRY(r.Int("timeout_ms", m.timeout_ms, 1));
+  HG_TRY(r.Int("context_window", m.context_window, 1));
+  return r.NoUnknownKeys();
+}
+
+Status ResolveApiKey(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
+  if (!p.api_key_env.empty() && !p.api_key_file.empty()) {
+    return Fail(r.Err(n, "api_key_env", "set api_key_env or api_key_file, not both"));
+  }
+  if (!p.api_key_env.empty()) {
+    const char* v = std::getenv(p.api_key_env.c_str());
+    if (v == nullptr || *v == '\0') {
+      p.disabled_reason = fmt::format("set the environment variable {} to enable it", p.api_key_env);
+    } else {
+      p.api_key = v;
+    }
+  } else if (!p.api_key_file.empty()) {
+    std::ifstream in(p.api_key_file);
+    if (!in) return Fail(r.Err(n, "api_key_file", fmt::format("cannot read '{}'", p.api_key_file)));
+    std::getline(in, p.api_key);
+    while (!p.api_key.empty() && std::isspace(static_cast<unsigned char>(p.api_key.back()))) {
+      p.api_key.pop_back();
+    }
+    if (p.api_key.empty()) {
+      return Fail(r.Err(n, "api_key_file", fmt::format("'{}' is empty", p.api_key_file)));
+    }
+  }
+  return {};
+}
+
+Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
+  HG_TRY(r.Str("name", p.name, true));
+  HG_TRY(r.Str("type", p.type, true));
+  if (p.type != "openai") {
+    return Fail(r.Err(n["type"], "type", fmt::format("unknown provider type '{}' (known: openai)",
+                                                     p.type)));
+  }
+  HG_TRY(r.Str("base_url", p.base_url, true));
+  auto url = boost::urls::parse_uri(p.base_url);
+  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+    return Fail(r.Err(n["base_url"], "base_url",
+                      fmt::format("'{}' is not an http:// or https:// URL", p.base_url)));
+  }
+  std::string zone = "external";
+  HG_TRY(r.Str("zone", zone));
+  if (zone == "self_hosted") p.zone = Zone::kSelfHosted;
+  else if (zone == "external") p.zone = Zone::kExternal;
+  else return Fail(r.Err(n["zone"], "zone", "must be self_hosted or external"));
+  HG_TRY(r.Str("api_key_env", p.api_key_env));
+  HG_TRY(r.Str("api_key_file", p.api_key_file));
+  HG_TRY(r.Int("timeout_ms", p.timeout_ms, 1));
+  HG_TRY(r.Int("connect_timeout_ms", p.connect_timeout_ms, 1));
+  if (const YAML::Node h = r.Get("headers")) {
+    if (!h.IsMap()) return Fail(r.Err(h, "headers", "must be a mapping of header: value"));
+    for (const auto& kv : h) p.headers.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+  }
+  if (const YAML::Node t = r.Get("tls")) {
+    MapReader tr(t, r.path() + ".tls", r.file());
+    HG_TRY(tr.Bool("verify", p.tls.verify));
+    HG_TRY(tr.Str("ca_file", p.tls.ca_file));
+    HG_TRY(tr.NoUnknownKeys());
+  }
+  return ResolveApiKey(r, n, p);
+}
+
+Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, ProviderConfig& p) {
+  MapReader r(n, fmt::format("providers[{}]", index), file);
+  if (!n.IsMap()) return Fail(r.Err(n, "", "must be a mapping"));
+  HG_TRY(r.OnlyKeys({"name", "type", "base_url", "zone", "api_key_env", "api_key_file",
+                     "timeout_ms", "connect_timeout_ms", "headers", "tls", "models"}));
+  HG_TRY(ParseProviderBody(r, n, p));
+  const YAML::Node models = r.Get("models");
+  if (!models || !models.IsSequence() || models.size() == 0) {
+    return Fail(r.Err(models ? models : n, "models", "must list at least one model"));
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    HG_TRY(ParseModel(models[i], fmt::format("{}.models[{}]", r.path(), i), file,
+                      p.models.emplace_back()));
+  }
+  return r.NoUnknownKeys();
+}
+
+Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
+  MapReader r(root, "", file);
+  if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
+  HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases"}));
+  HG_TRY(r.Str("listen", c.server.listen));
+  if (auto l = ParseListen(c.server.listen); !l) {
+    return Fail(r.Err(root["listen"], "listen", l.error().message));
+  }
+  if (const YAML::Node s = r.Get("server")) HG_TRY(ParseServer(s, file, c.server));
+  if (const YAML::Node l = r.Get("log")) {
+    MapReader lr(l, "log", file);
+    HG_TRY(lr.Str("level", c.log.level));
+    HG_TRY(lr.Bool("log_prompts", c.log.log_prompts));
+    HG_TRY(lr.NoUnknownKeys());
+    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+    if (!kLevels.count(c.log.level)) {
+      return Fail(lr.Err(l["level"], "level", "must be trace, debug, info, warn, error or off"));
+    }
+  }
+  const YAML::Node providers = r.Get("providers");
+  if (!providers || !providers.IsSequence() || providers.size() == 0) {
+    return Fail(r.Err(providers ? providers : root, "providers", "must list at least one provider"));
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < providers.size(); ++i) {
+    ProviderConfig& p = c.providers.emplace_back();
+    HG_TRY(ParseProvider(providers[i], i, file, p));
+    if (!names.insert(p.name).second) {
+      return Fail(r.Err(providers[i]["name"], fmt::format("providers[{}].name", i),
+                        fmt::format("duplicate provider name '{}'", p.name)));
+    }
+  }
+  if (const YAML::Node a = r.Get("aliases")) {
+    if (!a.IsMap()) return Fail(r.Err(a, "aliases", "must be a mapping of alias: model"));
+    for (const auto& kv : a) c.aliases.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+  }
+  return r.NoUnknownKeys();
+}
+
+}  // namespace
+
+std::string_view ZoneName(Zone z) { return z == Zone::kSelfHosted ? "self_hosted" : "external"; }
+
+Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
+  std::string_view host;
+  std::string_view port;
+  if (!listen.empty() && listen.front() == '[') {
+    const size_t close = listen.find(']');
+    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return Fail(MakeError(ErrorCode::kInvalidRequest, "expected [ipv6]:port"));
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    const size_t colon = listen.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("'{}' is not host:port (e.g. 127.0.0.1:8080)", listen)));
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  int p = 0;
+  for (char ch : port) {
+    if (ch < '0' || ch > '9' || (p = p * 10 + (ch - '0')) > 65535) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest, fmt::format("bad port '{}'", port)));
+    }
+  }
+  if (port.empty() || host.empty()) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("'{}' is not host:port (e.g. 127.0.0.1:8080)", listen)));
+  }
+  return std::pair{std::string(host), static_cast<uint16_t>(p)};
+}
+
+Result<Config> ParseConfig(std::string_view yaml, std::string_view file) {
+  Config c;
+  c.source = std::string(file);
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    if (auto s = ParseRoot(root, file, c); !s) return Fail(s.error());
+  } catch (const YAML::Exception& e) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}:{}:{}: YAML syntax error: {}", file, e.mark.line + 1,
+                                      e.mark.column + 1, e.msg)));
+  }
+  return c;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: cannot open config file", path)));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+}  // namespace hybridgate::config

@@ -1,0 +1,86 @@
+// The gateway's configuration: parsed from YAML once at startup (and on reload), validated, then
+// immutable and shared read-only by every worker. Errors name the file, the line and the key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hybridgate::config {
+
+enum class Zone : uint8_t { kSelfHosted, kExternal };
+std::string_view ZoneName(Zone z);
+
+struct ModelConfig {
+  std::string name;  // public name clients ask for
+  std::string id;    // the upstream's model id (defaults to name)
+  double input_per_mtok = 0;
+  double output_per_mtok = 0;
+  double cached_input_per_mtok = -1;  // -1: same as input
+  int64_t timeout_ms = 0;             // 0: the provider's
+  int64_t context_window = 0;         // 0: unknown
+};
+
+struct TlsConfig {
+  bool verify = true;
+  std::string ca_file;  // PEM bundle; empty: the system's
+};
+
+struct ProviderConfig {
+  std::string name;
+  std::string type;  // "openai" (more in later dialect work)
+  std::string base_url;
+  Zone zone = Zone::kExternal;
+  std::string api_key_env;
+  std::string api_key_file;
+  std::string api_key;  // resolved at load; never logged, never echoed
+  std::vector<std::pair<std::string, std::string>> headers;
+  int64_t timeout_ms = 600'000;  // per attempt, whole response
+  int64_t connect_timeout_ms = 5'000;
+  TlsConfig tls;
+  std::vector<ModelConfig> models;
+  // Non-empty when the provider is configured but cannot be used (e.g. its key variable is
+  // unset); it then serves nothing, and /readyz says why.
+  std::string disabled_reason;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  int workers = 0;  // 0: one per core
+  int64_t max_body_bytes = 8 * 1024 * 1024;
+  int64_t max_header_bytes = 64 * 1024;
+  int64_t max_connections = 10'000;
+  int64_t header_timeout_ms = 10'000;  // first byte to end of headers, and keep-alive idle
+  int64_t read_timeout_ms = 30'000;    // request body
+  int64_t idle_timeout_ms = 60'000;    // between requests on a keep-alive connection
+  int64_t write_timeout_ms = 30'000;   // a client that stops reading a response
+  int64_t shutdown_grace_ms = 15'000;  // drain deadline on SIGTERM/SIGINT
+  int64_t health_interval_ms = 10'000; // provider reachability probes for /readyz
+};
+
+struct LogConfig {
+  std::string level = "info";
+  bool log_prompts = false;  // never by default
+};
+
+struct Config {
+  std::string source;  // file it came from
+  ServerConfig server;
+  LogConfig log;
+  std::vector<ProviderConfig> providers;
+  std::vector<std::pair<std::string, std::string>> aliases;  // public name -> model name
+};
+
+// Parses YAML text; `file` is used in error messages only.
+Result<Config> ParseConfig(std::string_view yaml, std::string_view file);
+// Reads and parses a file.
+Result<Config> LoadConfig(const std::string& path);
+
+// Splits "host:port" (IPv6 as "[::1]:8080").
+Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen);
+
+}  // namespace hybridgate::config

@@ -1,0 +1,102 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace hybridgate::config {
+namespace {
+
+constexpr const char* kIssueExample = R"(listen: 127.0.0.1:8080
+providers:
+  - name: local
+    type: openai
+    base_url: http://127.0.0.1:8000/v1
+    zone: self_hosted          # self_hosted | external
+    models:
+      - {name: llama-3.1-8b, input_per_mtok: 0, output_per_mtok: 0}
+  - name: openai
+    type: openai
+    base_url: https://api.openai.com/v1
+    api_key_env: HG_TEST_OPENAI_KEY
+    zone: external
+    models:
+      - {name: gpt-4o, input_per_mtok: 2.5, output_per_mtok: 10}
+)";
+
+TEST(ParseConfig, AcceptsTheDocumentedShape) {
+  setenv("HG_TEST_OPENAI_KEY", "sk-test", 1);
+  auto c = ParseConfig(kIssueExample, "gw.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->providers.size(), 2u);
+  EXPECT_EQ(c->providers[0].zone, Zone::kSelfHosted);
+  EXPECT_EQ(c->providers[0].models[0].id, "llama-3.1-8b");
+  EXPECT_EQ(c->providers[1].api_key, "sk-test");
+  EXPECT_EQ(c->providers[1].models[0].output_per_mtok, 10);
+  EXPECT_TRUE(c->providers[1].disabled_reason.empty());
+  EXPECT_EQ(c->server.max_body_bytes, 8 * 1024 * 1024);
+}
+
+TEST(ParseConfig, MissingKeyVariableDisablesTheProviderAndSaysHow) {
+  unsetenv("HG_TEST_OPENAI_KEY");
+  auto c = ParseConfig(kIssueExample, "gw.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->providers[1].disabled_reason,
+            "set the environment variable HG_TEST_OPENAI_KEY to enable it");
+}
+
+struct Bad {
+  std::string yaml;
+  std::string expect;  // substring of the message: file:line: 'key': ...
+};
+
+TEST(ParseConfig, ErrorsNameFileLineAndKey) {
+  const std::string head = "providers:\n  - name: a\n    type: openai\n";
+  const Bad cases[] = {
+      {"listen: nowhere\n" + head + "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:1: 'listen': 'nowhere' is not host:port"},
+      {head + "    base_url: http://x\n    models: [{name: m}]\n    colour: red\n",
+       "gw.yaml:6: 'providers[0].colour': unknown key"},
+      {head + "    base_url: ftp://x\n    models: [{name: m}]\n",
+       "gw.yaml:4: 'providers[0].base_url': 'ftp://x' is not an http:// or https:// URL"},
+      {head + "    base_url: http://x\n    models: [{name: m, input_per_mtok: cheap}]\n",
+       "gw.yaml:5: 'providers[0].models[0].input_per_mtok': must be a non-negative number"},
+      {head + "    base_url: http://x\n    models: []\n",
+       "gw.yaml:5: 'providers[0].models': must list at least one model"},
+      {head + "    base_url: http://x\n    zone: moon\n    models: [{name: m}]\n",
+       "'providers[0].zone': must be self_hosted or external"},
+      {"providers:\n  - name: a\n    type: magic\n    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:3: 'providers[0].type': unknown provider type 'magic'"},
+      {head + "    base_url: http://x\n    models: [{name: m}]\n" +
+           "  - {name: a, type: openai, base_url: http://y, models: [{name: m}]}\n",
+       "duplicate provider name 'a'"},
+      {"server:\n  max_body_bytes: -5\n" + head + "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:2: 'server.max_body_bytes': must be at least 1"},
+      {"providers: [\n  {name: a\n", "gw.yaml:3:1: YAML syntax error"},
+      {"just a string\n", "config must be a YAML mapping"},
+      {"listen: 127.0.0.1:1\n", "'providers': must list at least one provider"},
+  };
+  for (const Bad& b : cases) {
+    auto c = ParseConfig(b.yaml, "gw.yaml");
+    ASSERT_FALSE(c) << b.yaml;
+    EXPECT_NE(c.error().message.find(b.expect), std::string::npos)
+        << "got: " << c.error().message << "\nwant: " << b.expect;
+  }
+}
+
+TEST(ParseListen, HostPortAndIpv6) {
+  EXPECT_EQ(ParseListen("0.0.0.0:80")->second, 80);
+  EXPECT_EQ(ParseListen("[::1]:8080")->first, "::1");
+  EXPECT_FALSE(ParseListen("localhost"));
+  EXPECT_FALSE(ParseListen("h:99999"));
+  EXPECT_FALSE(ParseListen(":80"));
+}
+
+TEST(LoadConfig, MissingFileIsAClearError) {
+  auto c = LoadConfig("/nonexistent/gw.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "/nonexistent/gw.yaml: cannot open config file");
+}
+
+}  // namespace
+}  // namespace hybridgate::config

@@ -1,0 +1,325 @@
+#include "gateway/gateway.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+
+#include "api/json.h"
+#include "api/openai_chat.h"
+#include "api/sse.h"
+#include "common/json_writer.h"
+#include "gateway/request_log.h"
+#include "routing/executor.h"
+#include "routing/policy.h"
+
+namespace hybridgate::gateway {
+
+namespace bhttp = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+constexpr std::string_view kJson = "application/json";
+
+namespace {
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("hg-{:016x}", rng());
+}
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+http::HeaderList ResponseHeaders(const std::string& id, const routing::Deployment& d) {
+  http::HeaderList h;
+  h.emplace_back("x-hybridgate-request-id", id);
+  if (d.provider) {
+    h.emplace_back("x-hybridgate-provider", d.provider->name());
+    h.emplace_back("x-hybridgate-model", d.model->id);
+  }
+  return h;
+}
+
+// Streams OpenAI chat.completion.chunk events to an OpenAI-dialect client as SSE.
+class OpenAiSink : public routing::StreamSink {
+ public:
+  OpenAiSink(http::Exchange& ex, const std::string& id) : ex_(ex), id_(id) {}
+
+  asio::awaitable<bool> Begin(const routing::Deployment& d) override {
+    // Built outside co_await: GCC 12 miscompiles braced lists inside co_await expressions.
+    const http::HeaderList headers = ResponseHeaders(id_, d);
+    co_return co_await ex_.BeginStream(200, "text/event-stream", headers);
+  }
+  void Event(std::string_view chunk) override { api::AppendSseData(pending_, chunk); }
+  asio::awaitable<bool> Flush() override {
+    const bool ok = co_await ex_.Write(pending_);
+    pending_.clear();
+    co_return ok;
+  }
+  asio::awaitable<void> Finish() override {
+    pending_.append("data: [DONE]\n\n");
+    co_await Flush();
+    co_await ex_.End();
+  }
+  asio::awaitable<void> Abort(const Error& error) override {
+    // No [DONE]: OpenAI clients raise the error event instead of taking a cut answer as complete.
+    api::AppendSseData(pending_, api::EncodeOpenAiError(error));
+    co_await Flush();
+    co_await ex_.End();
+  }
+
+ private:
+  http::Exchange& ex_;
+  const std::string& id_;
+  std::string pending_;
+};
+
+asio::awaitable<void> RespondError(http::Exchange& ex, const std::string& id, const Error& e) {
+  const http::HeaderList headers = ResponseHeaders(id, {});
+  co_await ex.Respond(e.HttpStatus(), kJson, api::EncodeOpenAiError(e), headers);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
+  std::unique_ptr<Gateway> g(new Gateway(config));
+  providers::Registry registry;
+  providers::RegisterBuiltins(registry);
+  auto catalog = routing::Catalog::Build(config, registry);
+  if (!catalog) return Fail(std::move(catalog.error()));
+  g->catalog_ = std::move(*catalog);
+  for (const auto& p : config.providers) {
+    ProviderHealth h;
+    h.name = p.name;
+    if (!p.disabled_reason.empty()) {
+      h.probed = true;
+      h.detail = "disabled: " + p.disabled_reason;
+    }
+    g->health_.push_back(std::move(h));
+  }
+  return g;
+}
+
+void Gateway::Attach(http::Server& server) {
+  for (int i = 0; i < server.workers(); ++i) {
+    pools_.push_back(std::make_unique<http::ClientPool>(server.worker_context(i)));
+  }
+  asio::co_spawn(server.worker_context(0), ProbeLoop(server), asio::detached);
+}
+
+std::vector<ProviderHealth> Gateway::Health() const {
+  std::lock_guard lock(health_mu_);
+  return health_;
+}
+
+asio::awaitable<void> Gateway::ProbeLoop(http::Server& server) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!server.draining()) {
+    const auto& providers = catalog_->providers();
+    for (size_t i = 0; i < providers.size(); ++i) {
+      const auto& p = *providers[i];
+      if (!p.config().disabled_reason.empty()) continue;
+      const auto now = Clock::now();
+      auto res = co_await pools_[0]->Send(p.endpoint(), p.HealthProbe(),
+                                          {now + std::chrono::seconds(2), now + std::chrono::seconds(3)});
+      ProviderHealth h{p.name(), true, false, ""};
+      if (!res) {
+        h.detail = res.error().message;
+      } else if (res->status == 401 || res->status == 403) {
+        h.detail = fmt::format("reachable, but it rejected the API key (HTTP {})", res->status);
+      } else if (res->status >= 500) {
+        h.detail = fmt::format("reachable, but unhealthy (HTTP {})", res->status);
+      } else {
+        h.reachable = true;
+        h.detail = "ok";
+      }
+      std::lock_guard lock(health_mu_);
+      health_[i] = std::move(h);
+    }
+    // Probe often until something answers, then at the configured interval.
+    bool any = false;
+    for (const auto& h : Health()) any = any || h.reachable;
+    timer.expires_after(std::chrono::milliseconds(
+        any ? config_.server.health_interval_ms
+            : std::min<int64_t>(1000, config_.server.health_interval_ms)));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
+  const auto& req = ex.request();
+  const std::string_view target = req.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  const bool post = req.method() == bhttp::verb::post;
+  const bool get = req.method() == bhttp::verb::get;
+  const std::string id = NewRequestId();
+  if (path == "/v1/chat/completions" && post) co_return co_await ChatCompletions(ex, id);
+  if (path == "/v1/completions" && post) co_return co_await Forward(ex, id, "/completions");
+  if (path == "/v1/embeddings" && post) co_return co_await Forward(ex, id, "/embeddings");
+  if (path == "/v1/models" && get) co_return co_await Models(ex);
+  if (path == "/healthz" && get) co_return co_await ex.Respond(200, kJson, R"({"status":"ok"})");
+  if (path == "/readyz" && get) co_return co_await Ready(ex);
+  const bool known = path == "/v1/chat/completions" || path == "/v1/completions" ||
+                     path == "/v1/embeddings" || path == "/v1/models" || path == "/healthz" ||
+                     path == "/readyz";
+  Error e = known ? MakeError(ErrorCode::kMethodNotAllowed,
+                              fmt::format("method {} is not allowed on {}",
+                                          std::string_view(req.method_string()), path))
+                  : MakeError(ErrorCode::kNotFound, fmt::format("no route for {}", path));
+  if (!known) e.code = ErrorCode::kNotFound;
+  co_await RespondError(ex, id, e);
+}
+
+asio::awaitable<void> Gateway::ChatCompletions(http::Exchange& ex, const std::string& id) {
+  const auto start = Clock::now();
+  RequestLogEntry log{.id = id, .method = "POST", .path = "/v1/chat/completions"};
+  auto req = api::DecodeOpenAiChat(ex.request().body());
+  if (!req) {
+    log.status = req.error().HttpStatus();
+    log.error_code = req.error().CodeName();
+    co_await RespondError(ex, id, req.error());
+    log.latency_ms = MsSince(start);
+    LogRequest(log);
+    co_return;
+  }
+  log.model = req->model;
+  log.stream = req->stream;
+  routing::Outcome out;
+  auto plan = routing::PlanForModel(req->model, *catalog_);
+  if (!plan) {
+    out.error = std::move(plan.error());
+  } else {
+    routing::Executor executor(*pools_[ex.worker()]);
+    http::CancelToken cancel;
+    ex.OnClientGone([&cancel] { cancel.Cancel(); });
+    const routing::ExecuteOptions options{.request_id = id,
+                                          .cancel = &cancel,
+                                          .client_wants_usage = req->include_usage.value_or(false)};
+    if (req->stream) {
+      OpenAiSink sink(ex, id);
+      out = co_await executor.ChatStream(*req, *plan, options, sink);
+    } else {
+      out = co_await executor.Chat(*req, *plan, options);
+    }
+  }
+  if (out.deployment.provider) {
+    log.provider = out.deployment.provider->name();
+    log.upstream_model = out.deployment.model->id;
+  }
+  log.attempts = out.attempts;
+  if (out.ok && !out.streamed) {
+    const http::HeaderList headers = ResponseHeaders(id, out.deployment);
+    co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
+  } else if (!out.ok && !out.streamed && !ex.client_gone()) {
+    co_await RespondError(ex, id, out.error);
+  }
+  log.status = ex.client_gone() ? 499 : out.ok ? out.status : out.error.HttpStatus();
+  if (!out.ok) log.error_code = out.error.CodeName();
+  if (out.usage.reported) {
+    log.input_tokens = out.usage.input_tokens;
+    log.output_tokens = out.usage.output_tokens;
+  }
+  if (out.ttft.count() >= 0) log.ttft_ms = static_cast<double>(out.ttft.count());
+  log.latency_ms = MsSince(start);
+  LogRequest(log);
+}
+
+asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id,
+                                       std::string_view path) {
+  const auto start = Clock::now();
+  const std::string full_path = fmt::format("/v1{}", path);
+  RequestLogEntry log{.id = id, .method = "POST", .path = full_path};
+  std::string& body = ex.request().body();
+  std::string model;
+  bool stream = false;
+  Error error;
+  {
+    auto root = api::ParseJson(body);
+    std::string_view m;
+    if (!root) {
+      error = root.error();
+    } else if (!root->is_object()) {
+      error = MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object");
+    } else if ((*root)["model"].get_string().get(m) || m.empty()) {
+      error = MakeError(ErrorCode::kInvalidRequest, "'model' is required and must be a string",
+                        "model");
+    } else {
+      model.assign(m);
+      bool s = false;
+      if (!(*root)["stream"].get_bool().get(s)) stream = s;
+    }
+  }
+  routing::Outcome out;
+  out.error = error;
+  if (!model.empty()) {
+    log.model = model;
+    log.stream = stream;
+    auto plan = routing::PlanForModel(model, *catalog_);
+    if (!plan) {
+      out.error = std::move(plan.error());
+    } else {
+      routing::Executor executor(*pools_[ex.worker()]);
+      http::CancelToken cancel;
+      ex.OnClientGone([&cancel] { cancel.Cancel(); });
+      const routing::ExecuteOptions options{.request_id = id, .cancel = &cancel,
+                                            .client_wants_usage = true};
+      OpenAiSink sink(ex, id);
+      out = co_await executor.Raw(path, body, model, stream, *plan, options, &sink);
+    }
+  }
+  if (out.deployment.provider) log.provider = out.deployment.provider->name();
+  if (out.ok && !out.streamed) {
+    const http::HeaderList headers = ResponseHeaders(id, out.deployment);
+    co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
+  } else if (!out.ok && !out.streamed && !ex.client_gone()) {
+    co_await RespondError(ex, id, out.error);
+  }
+  log.attempts = out.attempts;
+  log.status = ex.client_gone() ? 499 : out.ok ? out.status : out.error.HttpStatus();
+  if (!out.ok) log.error_code = out.error.CodeName();
+  log.latency_ms = MsSince(start);
+  LogRequest(log);
+}
+
+asio::awaitable<void> Gateway::Models(http::Exchange& ex) {
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject().Field("object", "list").Key("data").BeginArray();
+  for (const auto& [name, owner] : catalog_->PublicModels()) {
+    w.BeginObject().Field("id", name).Field("object", "model").Field("created", 0);
+    w.Field("owned_by", owner).EndObject();
+  }
+  w.EndArray().EndObject();
+  co_await ex.Respond(200, kJson, std::move(body));
+}
+
+asio::awaitable<void> Gateway::Ready(http::Exchange& ex) {
+  const auto health = Health();
+  bool ready = false;
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject().Key("providers").BeginArray();
+  for (size_t i = 0; i < health.size(); ++i) {
+    const auto& h = health[i];
+    ready = ready || h.reachable;
+    const auto& pc = config_.providers[i];
+    w.BeginObject().Field("name", h.name).Field("zone", config::ZoneName(pc.zone));
+    w.Field("base_url", pc.base_url).Field("reachable", h.reachable);
+    w.Field("detail", h.probed ? h.detail : std::string("not probed yet")).EndObject();
+  }
+  w.EndArray().Field("ready", ready).Field("config", config_.source);
+  if (!ready) {
+    w.Field("hint",
+            "no provider is reachable: start an OpenAI-compatible server at a configured "
+            "base_url (e.g. vLLM on http://127.0.0.1:8000/v1), or set the API key variable of "
+            "an external provider, then retry");
+  }
+  w.EndObject();
+  co_await ex.Respond(ready ? 200 : 503, kJson, std::move(body));
+}
+
+}  // namespace hybridgate::gateway

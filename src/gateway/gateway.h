@@ -1,0 +1,60 @@
+// The Gateway: HybridGate's request handler. Owns the immutable runtime (config, catalog of
+// providers) and the per-worker state (upstream connection pools), and turns one HTTP exchange
+// into decode -> plan -> execute -> encode -> log. Endpoints: POST /v1/chat/completions,
+// /v1/completions, /v1/embeddings; GET /v1/models, /healthz, /readyz.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "routing/catalog.h"
+
+namespace hybridgate::gateway {
+
+namespace asio = boost::asio;
+
+// What the last readiness probe saw of one provider.
+struct ProviderHealth {
+  std::string name;
+  bool probed = false;
+  bool reachable = false;
+  std::string detail;
+};
+
+class Gateway {
+ public:
+  // `config` must outlive the gateway.
+  static Result<std::unique_ptr<Gateway>> Create(const config::Config& config);
+
+  // Creates one connection pool per server worker and starts the readiness probes on worker 0.
+  void Attach(http::Server& server);
+  // Drops the per-worker pools; call after Server::Run() returns, while the worker contexts
+  // their sockets belong to still exist.
+  void Detach() { pools_.clear(); }
+  asio::awaitable<void> Handle(http::Exchange& ex);
+
+  std::vector<ProviderHealth> Health() const;
+
+ private:
+  explicit Gateway(const config::Config& config) : config_(config) {}
+
+  asio::awaitable<void> ChatCompletions(http::Exchange& ex, const std::string& id);
+  asio::awaitable<void> Forward(http::Exchange& ex, const std::string& id, std::string_view path);
+  asio::awaitable<void> Models(http::Exchange& ex);
+  asio::awaitable<void> Ready(http::Exchange& ex);
+  asio::awaitable<void> ProbeLoop(http::Server& server);
+
+  const config::Config& config_;
+  std::unique_ptr<routing::Catalog> catalog_;
+  std::vector<std::unique_ptr<http::ClientPool>> pools_;  // one per worker
+  mutable std::mutex health_mu_;
+  std::vector<ProviderHealth> health_;
+};
+
+}  // namespace hybridgate::gateway

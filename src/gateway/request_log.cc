@@ -1,0 +1,60 @@
+#include "gateway/request_log.h"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "common/json_writer.h"
+
+namespace hybridgate::gateway {
+namespace {
+
+void Emit(spdlog::level::level_enum level, std::string_view msg) {
+  std::string line;
+  JsonWriter w(line);
+  const auto name = spdlog::level::to_string_view(level);
+  w.BeginObject().Field("level", std::string_view(name.data(), name.size())).Field("msg", msg);
+  w.EndObject();
+  spdlog::log(level, "{}", std::string_view(line).substr(1));  // the pattern opened the object
+}
+
+}  // namespace
+
+void InitLogging(std::string_view level) {
+  spdlog::init_thread_pool(8192, 1);
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::async_logger>(
+      "hybridgate", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
+  // The timestamp goes first, then the line's own JSON fields.
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ",%v)", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(std::string(level)));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
+void LogInfo(std::string_view msg) { Emit(spdlog::level::info, msg); }
+void LogWarn(std::string_view msg) { Emit(spdlog::level::warn, msg); }
+void LogError(std::string_view msg) { Emit(spdlog::level::err, msg); }
+
+void LogRequest(const RequestLogEntry& e) {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  std::string line;
+  line.reserve(256);
+  JsonWriter w(line);
+  w.BeginObject().Field("level", "info").Field("msg", "request").Field("id", e.id);
+  w.Field("method", e.method).Field("path", e.path);
+  if (!e.model.empty()) w.Field("model", e.model);
+  if (!e.provider.empty()) w.Field("provider", e.provider);
+  if (!e.upstream_model.empty()) w.Field("upstream_model", e.upstream_model);
+  w.Field("status", e.status).Field("stream", e.stream).Field("attempts", e.attempts);
+  w.Field("latency_ms", e.latency_ms);
+  if (e.ttft_ms >= 0) w.Field("ttft_ms", e.ttft_ms);
+  if (e.input_tokens >= 0) w.Field("input_tokens", e.input_tokens);
+  if (e.output_tokens >= 0) w.Field("output_tokens", e.output_tokens);
+  if (!e.error_code.empty()) w.Field("error", e.error_code);
+  w.EndObject();
+  spdlog::info("{}", std::string_view(line).substr(1));
+}
+
+}  // namespace hybridgate::gateway

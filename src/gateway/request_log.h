@@ -1,0 +1,38 @@
+// One structured JSON line per request (id, model, provider, status, latency, tokens). Never the
+// prompt or the response text. Written through spdlog's async logger, off the event loop.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hybridgate::gateway {
+
+struct RequestLogEntry {
+  std::string_view id;
+  std::string_view method;
+  std::string_view path;
+  std::string_view model;
+  std::string_view provider;
+  std::string_view upstream_model;
+  int status = 0;
+  bool stream = false;
+  int attempts = 0;
+  double latency_ms = 0;
+  double ttft_ms = -1;
+  int64_t input_tokens = -1;
+  int64_t output_tokens = -1;
+  std::string_view error_code;
+};
+
+void LogRequest(const RequestLogEntry& e);
+
+// Sets up the process logger: JSON lines on stderr, async, at `level`.
+void InitLogging(std::string_view level);
+// A non-request log line, also JSON: {"ts","level","msg"}.
+void LogInfo(std::string_view msg);
+void LogWarn(std::string_view msg);
+void LogError(std::string_view msg);
+
+}  // namespace hybridgate::gateway

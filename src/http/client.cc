@@ -1,0 +1,345 @@
+#include "http/client.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <optional>
+
+namespace hybridgate::http {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kMaxIdlePerHost = 64;
+constexpr auto kMaxIdleAge = std::chrono::seconds(30);
+constexpr uint64_t kMaxResponseBody = 64ull * 1024 * 1024;
+
+class Connection {
+ public:
+  std::string key;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_parser;
+  Clock::time_point idle_since;
+
+  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  void Close() {
+    beast::error_code ignored;
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().close();
+  }
+  // An idle keep-alive socket that is readable has been closed by the peer (or sent garbage).
+  bool LooksAlive() {
+    if (!Lowest().socket().is_open()) return false;
+    pollfd p{Lowest().socket().native_handle(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
+  }
+  template <class F>
+  auto Visit(F&& f) {
+    return tls ? f(*tls) : f(*plain);
+  }
+};
+
+namespace {
+
+int ParseRetryAfter(std::string_view v) {
+  if (v.empty()) return -1;
+  double seconds = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || seconds < 0) return -1;  // HTTP-date form: treat as absent
+  return static_cast<int>(seconds * 1000);
+}
+
+template <class Body>
+UpstreamResponse HeadOf(const bhttp::response<Body>& res) {
+  UpstreamResponse out;
+  out.status = static_cast<int>(res.result_int());
+  out.content_type = std::string(res[bhttp::field::content_type]);
+  out.retry_after_ms = ParseRetryAfter(res[bhttp::field::retry_after]);
+  if (out.retry_after_ms < 0) {
+    // OpenAI also sends retry-after-ms.
+    auto it = res.find("retry-after-ms");
+    if (it != res.end()) {
+      int ms = -1;
+      std::from_chars(it->value().data(), it->value().data() + it->value().size(), ms);
+      out.retry_after_ms = ms;
+    }
+  }
+  return out;
+}
+
+Error IoError(const Endpoint& ep, beast::error_code ec, std::string_view stage, bool cancelled) {
+  if (cancelled) return MakeError(ErrorCode::kUpstreamUnavailable, "request cancelled by the client");
+  if (ec == beast::error::timeout) {
+    return MakeError(ErrorCode::kUpstreamTimeout,
+                     fmt::format("upstream {} timed out while {}", ep.display, stage));
+  }
+  return MakeError(ErrorCode::kUpstreamUnavailable,
+                   fmt::format("upstream {} failed while {}: {}", ep.display, stage, ec.message()));
+}
+
+// A reused connection that fails before any response byte is most likely one the peer closed
+// while idle: worth one retry on a fresh connection.
+bool StaleConnectionError(beast::error_code ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == bhttp::error::partial_message;
+}
+
+}  // namespace
+
+Result<Endpoint> Endpoint::FromUrl(std::string_view url, bool verify, const std::string& ca_file) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty()) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("'{}' is not an http:// or https:// URL", url)));
+  }
+  Endpoint ep;
+  ep.tls = u->scheme() == "https";
+  ep.host = u->host_address();
+  if (!ep.host.empty() && ep.host.front() == '[') ep.host = ep.host.substr(1, ep.host.size() - 2);
+  ep.port = u->has_port() ? u->port_number() : (ep.tls ? 443 : 80);
+  ep.base_path = std::string(u->encoded_path());
+  while (!ep.base_path.empty() && ep.base_path.back() == '/') ep.base_path.pop_back();
+  ep.display = fmt::format("{}:{}", u->host(), ep.port);
+  if (ep.tls) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3);
+    beast::error_code ec;
+    if (!ca_file.empty()) {
+      ctx->load_verify_file(ca_file, ec);
+      if (ec) {
+        return Fail(MakeError(ErrorCode::kInvalidRequest,
+                              fmt::format("cannot load CA bundle '{}': {}", ca_file, ec.message())));
+      }
+    } else {
+      ctx->set_default_verify_paths(ec);
+    }
+    ctx->set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+    ep.tls_context = std::move(ctx);
+  }
+  return ep;
+}
+
+// ---- UpstreamStream ----
+
+UpstreamStream::UpstreamStream(ClientPool& pool, std::unique_ptr<Connection> conn,
+                               UpstreamResponse head)
+    : pool_(&pool), conn_(std::move(conn)), head_(std::move(head)) {}
+UpstreamStream::UpstreamStream(UpstreamStream&&) noexcept = default;
+UpstreamStream::~UpstreamStream() { Abort(); }
+
+// Only closes: a read may still be pending on the connection, and it must complete (with
+// operation_aborted) before the connection is destroyed with this stream.
+void UpstreamStream::Abort() {
+  done_ = true;
+  if (conn_) conn_->Close();
+}
+
+asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::time_point deadline) {
+  if (done_ || !conn_) co_return size_t{0};
+  auto& parser = *conn_->stream_parser;
+  constexpr size_t kPiece = 16 * 1024;
+  const size_t old = out.size();
+  // A read may parse only framing (a chunk header): keep going until body bytes or the end.
+  while (!parser.is_done()) {
+    out.resize(old + kPiece);
+    parser.get().body().data = out.data() + old;
+    parser.get().body().size = kPiece;
+    conn_->Lowest().expires_at(deadline);
+    Connection* c = conn_.get();
+    auto [ec, n] = co_await c->Visit([&](auto& s) {
+      return bhttp::async_read_some(s, c->buffer, parser, kTuple);
+    });
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const size_t got = kPiece - parser.get().body().size;
+    out.resize(old + got);
+    if (ec) {
+      Abort();
+      co_return Fail(ec == beast::error::timeout
+                         ? MakeError(ErrorCode::kUpstreamTimeout,
+                                     "upstream stream stalled past its deadline")
+                         : MakeError(ErrorCode::kUpstreamUnavailable,
+                                     fmt::format("upstream stream broke: {}", ec.message())));
+    }
+    if (got > 0) co_return got;
+  }
+  done_ = true;
+  if (parser.get().keep_alive()) {
+    pool_->Release(std::move(conn_));
+  } else {
+    conn_->Close();
+  }
+  co_return size_t{0};
+}
+
+// ---- ClientPool ----
+
+ClientPool::ClientPool(asio::io_context& ioc) : ioc_(ioc) {}
+ClientPool::~ClientPool() = default;
+
+size_t ClientPool::idle_connections() const {
+  size_t n = 0;
+  for (const auto& [k, v] : idle_) n += v.size();
+  return n;
+}
+
+void ClientPool::Release(std::unique_ptr<Connection> conn) {
+  auto& list = idle_[conn->key];
+  if (list.size() >= kMaxIdlePerHost) return;  // dropped: closes
+  conn->stream_parser.reset();
+  conn->idle_since = Clock::now();
+  list.push_back(std::move(conn));
+}
+
+asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(
+    const Endpoint& ep, Clock::time_point deadline, bool allow_reuse, bool* reused) {
+  std::string key = fmt::format("{}://{}:{}", ep.tls ? "https" : "http", ep.host, ep.port);
+  *reused = false;
+  if (allow_reuse) {
+    auto& list = idle_[key];
+    while (!list.empty()) {
+      std::unique_ptr<Connection> c = std::move(list.back());
+      list.pop_back();
+      if (Clock::now() - c->idle_since < kMaxIdleAge && c->LooksAlive()) {
+        *reused = true;
+        co_return c;
+      }
+    }
+  }
+  auto conn = std::make_unique<Connection>();
+  conn->key = std::move(key);
+  beast::tcp_stream stream(ioc_);
+  stream.expires_at(deadline);
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(ep.host, ec);
+  if (!ec) {
+    std::tie(ec) = co_await stream.async_connect(tcp::endpoint(addr, ep.port), kTuple);
+  } else {
+    tcp::resolver resolver(ioc_);
+    auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), kTuple);
+    if (rec) {
+      co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                               fmt::format("cannot resolve upstream host '{}': {}", ep.host,
+                                           rec.message())));
+    }
+    tcp::endpoint connected;
+    std::tie(ec, connected) = co_await stream.async_connect(results, kTuple);
+  }
+  if (ec) {
+    co_return Fail(ec == beast::error::timeout
+                       ? MakeError(ErrorCode::kUpstreamTimeout,
+                                   fmt::format("connecting to upstream {} timed out", ep.display))
+                       : MakeError(ErrorCode::kUpstreamUnavailable,
+                                   fmt::format("cannot connect to upstream {}: {}", ep.display,
+                                               ec.message())));
+  }
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (!ep.tls) {
+    conn->plain.emplace(std::move(stream));
+    co_return conn;
+  }
+  auto& tls = conn->tls.emplace(std::move(stream), *ep.tls_context);
+  if (!SSL_set_tlsext_host_name(tls.native_handle(), ep.host.c_str())) {
+    co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable, "cannot set TLS SNI host name"));
+  }
+  tls.set_verify_callback(asio::ssl::host_name_verification(ep.host));
+  std::tie(ec) = co_await tls.async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (ec) {
+    co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                             fmt::format("TLS handshake with upstream {} failed: {}", ep.display,
+                                         ec.message())));
+  }
+  co_return conn;
+}
+
+template <bool kStream>
+asio::awaitable<Result<std::pair<UpstreamResponse, std::unique_ptr<Connection>>>>
+ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines deadlines,
+                     CancelToken* cancel) {
+  bhttp::request<bhttp::string_body> r{req.method, req.target, 11};
+  r.set(bhttp::field::host, ep.port == (ep.tls ? 443 : 80) ? ep.host : ep.display);
+  for (const auto& [k, v] : req.headers) r.set(k, v);
+  r.keep_alive(true);
+  r.body() = req.body;
+  r.prepare_payload();
+
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    auto acquired = co_await Acquire(ep, deadlines.connect, attempt == 0, &reused);
+    if (cancel && cancel->cancelled()) co_return Fail(IoError(ep, {}, "", true));
+    if (!acquired) co_return Fail(std::move(acquired.error()));
+    std::unique_ptr<Connection> conn = std::move(*acquired);
+    Connection* c = conn.get();
+    if (cancel) cancel->Set([c] { c->Close(); });
+    struct Unhook {
+      CancelToken* t;
+      ~Unhook() { if (t) t->Set(nullptr); }
+    } unhook{cancel};
+    c->Lowest().expires_at(deadlines.response);
+
+    auto [wec, wn] = co_await c->Visit([&](auto& s) { return bhttp::async_write(s, r, kTuple); });
+    const bool cancelled = cancel && cancel->cancelled();
+    if (wec) {
+      if (reused && !cancelled && StaleConnectionError(wec)) continue;
+      co_return Fail(IoError(ep, wec, "sending the request", cancelled));
+    }
+    beast::error_code ec;
+    UpstreamResponse head;
+    if constexpr (kStream) {
+      auto& parser = c->stream_parser.emplace();
+      parser.body_limit(boost::none);
+      std::tie(ec, wn) = co_await c->Visit(
+          [&](auto& s) { return bhttp::async_read_header(s, c->buffer, parser, kTuple); });
+      if (!ec) head = HeadOf(parser.get());
+    } else {
+      bhttp::response_parser<bhttp::string_body> parser;
+      parser.body_limit(kMaxResponseBody);
+      std::tie(ec, wn) = co_await c->Visit(
+          [&](auto& s) { return bhttp::async_read(s, c->buffer, parser, kTuple); });
+      if (!ec) {
+        head = HeadOf(parser.get());
+        head.body = std::move(parser.get().body());
+        if (parser.get().keep_alive()) Release(std::move(conn));
+      }
+    }
+    if (ec) {
+      const bool cancelled_now = cancel && cancel->cancelled();
+      if (reused && !cancelled_now && wn == 0 && StaleConnectionError(ec)) continue;
+      co_return Fail(IoError(ep, ec, "reading the response", cancelled_now));
+    }
+    co_return std::pair{std::move(head), std::move(conn)};
+  }
+}
+
+asio::awaitable<Result<UpstreamResponse>> ClientPool::Send(const Endpoint& ep,
+                                                           const UpstreamRequest& req,
+                                                           Deadlines deadlines,
+                                                           CancelToken* cancel) {
+  auto r = co_await Exchange<false>(ep, req, deadlines, cancel);
+  if (!r) co_return Fail(std::move(r.error()));
+  if (r->second) r->second->Close();  // not keep-alive: Release() did not take it
+  co_return std::move(r->first);
+}
+
+asio::awaitable<Result<UpstreamStream>> ClientPool::Open(const Endpoint& ep,
+                                                         const UpstreamRequest& req,
+                                                         Deadlines deadlines, CancelToken* cancel) {
+  auto r = co_await Exchange<true>(ep, req, deadlines, cancel);
+  if (!r) co_return Fail(std::move(r.error()));
+  co_return UpstreamStream(*this, std::move(r->second), std::move(r->first));
+}
+
+}  // namespace hybridgate::http

@@ -1,0 +1,383 @@
+#include "http/server.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace hybridgate::http {
+
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using std::chrono::milliseconds;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+struct Server::Worker {
+  int index = 0;
+  std::set<Session*> sessions;  // before ioc: destroying ioc destroys suspended sessions
+  asio::io_context ioc{1};
+  std::optional<tcp::acceptor> acceptor;
+  std::thread thread;
+};
+
+class Session {
+ public:
+  Session(Server& server, Server::Worker& worker, tcp::socket socket)
+      : server_(server), worker_(worker), stream_(std::move(socket)) {
+    worker_.sessions.insert(this);
+  }
+  ~Session() { worker_.sessions.erase(this); }
+
+  asio::awaitable<void> Run();
+  // Closes the connection if it is between requests (used when draining).
+  void CloseIfIdle() {
+    if (idle_) stream_.cancel();
+  }
+
+ private:
+  friend class Exchange;
+  asio::awaitable<bool> ReadRequest(http::request_parser<http::string_body>& parser, bool first);
+  asio::awaitable<void> SendError(int status, std::string_view message);
+
+  Server& server_;
+  Server::Worker& worker_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  bool idle_ = true;
+};
+
+namespace {
+
+std::string ErrorBody(std::string_view message, std::string_view type, std::string_view code) {
+  // Same shape as every other error the gateway sends (OpenAI's).
+  std::string out = R"({"error":{"message":")";
+  out.append(message);
+  out.append(R"(","type":")");
+  out.append(type);
+  out.append(R"(","param":null,"code":")");
+  out.append(code);
+  out.append("\"}}");
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<void> Session::SendError(int status, std::string_view message) {
+  std::string_view code = status == 413   ? "payload_too_large"
+                          : status == 431 ? "headers_too_large"
+                          : status == 408 ? "request_timeout"
+                                          : "bad_request";
+  http::response<http::string_body> res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = ErrorBody(message, "invalid_request_error", code);
+  res.prepare_payload();
+  stream_.expires_after(milliseconds(server_.config_.write_timeout_ms));
+  co_await http::async_write(stream_, res, kTuple);
+}
+
+asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_body>& parser,
+                                           bool first) {
+  const auto& cfg = server_.config_;
+  parser.header_limit(static_cast<uint32_t>(cfg.max_header_bytes));
+  parser.body_limit(static_cast<uint64_t>(cfg.max_body_bytes));
+  idle_ = true;
+  stream_.expires_after(milliseconds(first ? cfg.header_timeout_ms : cfg.idle_timeout_ms));
+  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
+  idle_ = false;
+  if (!ec && !parser.is_done()) {
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      stream_.expires_after(milliseconds(cfg.write_timeout_ms));
+      std::tie(ec, n) = co_await http::async_write(stream_, cont, kTuple);
+    }
+    if (!ec) {
+      stream_.expires_after(milliseconds(cfg.read_timeout_ms));
+      std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, kTuple);
+    }
+  }
+  if (!ec) co_return true;
+  if (ec == http::error::body_limit) {
+    co_await SendError(413, fmt::format("request body exceeds the limit of {} bytes",
+                                        cfg.max_body_bytes));
+  } else if (ec == http::error::header_limit) {
+    co_await SendError(431, "request headers too large");
+  } else if (ec == beast::error::timeout && n > 0) {
+    co_await SendError(408, "request not received in time");
+  } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+             ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+             ec != asio::error::eof && ec.category() == http::make_error_code(http::error::bad_target).category()) {
+    co_await SendError(400, fmt::format("malformed HTTP request: {}", ec.message()));
+  }
+  co_return false;
+}
+
+asio::awaitable<void> Session::Run() {
+  bool first = true;
+  while (!server_.draining()) {
+    http::request_parser<http::string_body> parser;
+    if (!co_await ReadRequest(parser, first)) break;
+    first = false;
+    stream_.expires_never();
+    Request request = parser.release();
+    Exchange ex(*this, request, worker_.index);
+    ex.keep_alive_ = request.keep_alive();
+    try {
+      co_await server_.handler_(ex);
+    } catch (const std::exception& e) {
+      spdlog::error("handler threw: {}", e.what());
+    }
+    if (!ex.finished_) {
+      if (!ex.started_) {
+        co_await ex.Respond(500, "application/json",
+                            ErrorBody("internal error", "server_error", "internal"));
+      }
+      break;
+    }
+    if (!ex.keep_alive_ || ex.client_gone_) break;
+  }
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+// ---- Exchange ----
+
+struct Exchange::WatchState {
+  bool active = true;
+  Exchange* exchange = nullptr;
+  std::vector<std::function<void()>> callbacks;
+};
+
+Exchange::~Exchange() { StopWatching(); }
+
+void Exchange::StopWatching() {
+  if (!watch_) return;
+  watch_->active = false;
+  watch_.reset();
+  beast::error_code ignored;
+  session_.stream_.socket().cancel(ignored);
+}
+
+void Exchange::OnClientGone(std::function<void()> on_gone) {
+  if (client_gone_) {
+    on_gone();
+    return;
+  }
+  if (watch_) {
+    watch_->callbacks.push_back(std::move(on_gone));
+    return;
+  }
+  watch_ = std::make_shared<WatchState>();
+  watch_->exchange = this;
+  watch_->callbacks.push_back(std::move(on_gone));
+  tcp::socket& socket = session_.stream_.socket();
+  // Readable while we are still answering means EOF/reset (or a pipelined request, which we
+  // leave alone): wait for readability without consuming anything.
+  socket.async_wait(tcp::socket::wait_read, [state = watch_, &socket](beast::error_code ec) {
+    if (!state->active || ec == asio::error::operation_aborted) return;
+    char byte;
+    const ssize_t r = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r > 0) return;  // data, not a hang-up
+    state->exchange->client_gone_ = true;
+    state->exchange->keep_alive_ = false;
+    auto callbacks = std::move(state->callbacks);
+    for (auto& cb : callbacks) cb();
+  });
+}
+
+asio::awaitable<void> Exchange::Respond(int status, std::string_view content_type,
+                                        std::string body, const HeaderList& headers) {
+  http::response<http::string_body> res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, content_type);
+  for (const auto& [k, v] : headers) res.set(k, v);
+  keep_alive_ = keep_alive_ && !session_.server_.draining();
+  res.keep_alive(keep_alive_);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  started_ = true;
+  StopWatching();
+  session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
+  auto [ec, n] = co_await http::async_write(session_.stream_, res, kTuple);
+  session_.stream_.expires_never();
+  finished_ = true;
+  if (ec) {
+    client_gone_ = true;
+    keep_alive_ = false;
+  }
+}
+
+asio::awaitable<bool> Exchange::BeginStream(int status, std::string_view content_type,
+                                            const HeaderList& headers) {
+  http::response<http::empty_body> res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-cache");
+  for (const auto& [k, v] : headers) res.set(k, v);
+  keep_alive_ = keep_alive_ && !session_.server_.draining();
+  res.keep_alive(keep_alive_);
+  res.chunked(true);
+  http::response_serializer<http::empty_body> sr{res};
+  started_ = true;
+  session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
+  auto [ec, n] = co_await http::async_write_header(session_.stream_, sr, kTuple);
+  session_.stream_.expires_never();
+  if (ec) client_gone_ = true;
+  co_return !client_gone_;
+}
+
+asio::awaitable<bool> Exchange::Write(std::string_view chunk) {
+  if (client_gone_) co_return false;
+  if (chunk.empty()) co_return true;  // an empty chunk would end the response
+  session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(
+      session_.stream_, http::make_chunk(asio::const_buffer(chunk.data(), chunk.size())), kTuple);
+  session_.stream_.expires_never();
+  if (ec) client_gone_ = true;
+  co_return !client_gone_;
+}
+
+asio::awaitable<void> Exchange::End() {
+  StopWatching();
+  if (!client_gone_) {
+    session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
+    auto [ec, n] = co_await asio::async_write(session_.stream_, http::make_chunk_last(), kTuple);
+    session_.stream_.expires_never();
+    if (ec) client_gone_ = true;
+  }
+  finished_ = true;
+  if (client_gone_) keep_alive_ = false;
+}
+
+// ---- Server ----
+
+Server::Server(const config::ServerConfig& config, Handler handler)
+    : config_(config), handler_(std::move(handler)) {
+  int n = config_.workers > 0 ? config_.workers : static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->index = i;
+    workers_.push_back(std::move(w));
+  }
+}
+
+Server::~Server() {
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+asio::io_context& Server::worker_context(int i) { return workers_.at(i)->ioc; }
+
+Status Server::Listen() {
+  auto listen = config::ParseListen(config_.listen);
+  if (!listen) return Fail(listen.error());
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(listen->first, ec);
+  if (ec) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("listen address '{}' is not an IP address", listen->first)));
+  }
+  uint16_t port = listen->second;
+  for (auto& w : workers_) {
+    tcp::acceptor& acc = w->acceptor.emplace(w->ioc);
+    const tcp::endpoint ep(address, port);
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec = beast::error_code(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Fail(MakeError(ErrorCode::kInternal,
+                            fmt::format("cannot listen on {}: {}", config_.listen, ec.message())));
+    }
+    port = acc.local_endpoint().port();  // port 0: every worker shares the first one's
+  }
+  port_ = port;
+  return {};
+}
+
+asio::awaitable<void> Server::AcceptLoop(Worker& w) {
+  for (;;) {
+    auto [ec, socket] = co_await w.acceptor->async_accept(kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    if (connections_.load(std::memory_order_relaxed) >= config_.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the limit: refuse rather than queue without bound
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    connections_.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(
+        w.ioc,
+        [this, &w, s = std::move(socket)]() mutable -> asio::awaitable<void> {
+          {
+            Session session(*this, w, std::move(s));
+            co_await session.Run();
+          }
+          connections_.fetch_sub(1, std::memory_order_relaxed);
+        },
+        asio::detached);
+  }
+}
+
+void Server::DrainWorker(Worker& w) {
+  beast::error_code ignored;
+  if (w.acceptor) w.acceptor->close(ignored);
+  for (Session* s : w.sessions) s->CloseIfIdle();
+}
+
+void Server::Shutdown() {
+  if (draining_.exchange(true)) return;
+  for (auto& w : workers_) asio::post(w->ioc, [this, wp = w.get()] { DrainWorker(*wp); });
+}
+
+void Server::Run() {
+  for (auto& w : workers_) {
+    asio::co_spawn(w->ioc, AcceptLoop(*w), asio::detached);
+  }
+  // Work guards keep idle workers alive until the drain below releases them.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& w : workers_) guards.emplace_back(w->ioc.get_executor());
+  for (auto& w : workers_) {
+    w->thread = std::thread([wp = w.get()] { wp->ioc.run(); });
+  }
+  while (!draining()) std::this_thread::sleep_for(milliseconds(20));
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(config_.shutdown_grace_ms);
+  while (active_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  if (active_connections() > 0) {
+    spdlog::warn("shutdown deadline reached with {} connections still open; closing them",
+                 active_connections());
+  }
+  guards.clear();
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+}  // namespace hybridgate::http

@@ -1,0 +1,112 @@
+// The HTTP/1.1 server: one io_context per worker thread, each with its own SO_REUSEPORT acceptor,
+// one coroutine per connection (no thread per request). Enforces the limits in ServerConfig
+// (body 413, header 431, header/read/idle/write timeouts, max connections) and drains gracefully:
+// Shutdown() stops accepting, closes idle keep-alive connections, lets in-flight exchanges finish
+// (answering them with Connection: close), and force-stops whatever remains at the deadline.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+
+namespace hybridgate::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+using Request = beast::http::request<beast::http::string_body>;
+using HeaderList = std::vector<std::pair<std::string_view, std::string>>;
+
+class Session;
+
+// One request and its response, handed to the Handler. Lives for the duration of the handler's
+// coroutine; all calls on the worker's thread.
+class Exchange {
+ public:
+  Exchange(Session& session, Request& request, int worker) : session_(session), request_(request), worker_(worker) {}
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+  ~Exchange();
+
+  Request& request() { return request_; }
+  int worker() const { return worker_; }
+
+  // Sends a complete response (Content-Length).
+  asio::awaitable<void> Respond(int status, std::string_view content_type, std::string body,
+                                const HeaderList& headers = {});
+  // Starts a chunked response; then Write() pieces as they come and End(). Each Write is flushed
+  // to the socket before it returns. Return false once the client is gone.
+  asio::awaitable<bool> BeginStream(int status, std::string_view content_type,
+                                    const HeaderList& headers = {});
+  asio::awaitable<bool> Write(std::string_view chunk);
+  asio::awaitable<void> End();
+
+  // Registers `on_gone`, called (on this thread) if the client closes its connection before the
+  // response is complete; the first call starts watching the socket.
+  void OnClientGone(std::function<void()> on_gone);
+  bool client_gone() const { return client_gone_; }
+  bool started() const { return started_; }  // any response byte sent
+  bool keep_alive() const { return keep_alive_; }
+
+ private:
+  friend class Session;
+  struct WatchState;
+  void StopWatching();
+
+  Session& session_;
+  Request& request_;
+  int worker_;
+  bool started_ = false;
+  bool finished_ = false;
+  bool keep_alive_ = true;
+  bool client_gone_ = false;
+  std::shared_ptr<WatchState> watch_;
+};
+
+using Handler = std::function<asio::awaitable<void>(Exchange&)>;
+
+class Server {
+ public:
+  Server(const config::ServerConfig& config, Handler handler);
+  ~Server();
+
+  // Binds the listening sockets. With port 0 the kernel picks one: see port().
+  Status Listen();
+  uint16_t port() const { return port_; }
+  int workers() const { return static_cast<int>(workers_.size()); }
+  asio::io_context& worker_context(int i);
+
+  // Runs the worker threads; returns after Shutdown() has drained (or hit its deadline).
+  void Run();
+  // Thread- and signal-safe to request (call from any thread).
+  void Shutdown();
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+
+  int64_t active_connections() const { return connections_.load(std::memory_order_relaxed); }
+  const config::ServerConfig& config() const { return config_; }
+
+ private:
+  struct Worker;
+  friend class Session;
+  asio::awaitable<void> AcceptLoop(Worker& w);
+  void DrainWorker(Worker& w);
+
+  config::ServerConfig config_;
+  Handler handler_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint16_t port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<int64_t> connections_{0};
+};
+
+}  // namespace hybridgate::http

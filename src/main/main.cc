@@ -1,0 +1,146 @@
+// The hybridgate command line: serve, config check (and the subcommands later modules add).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "config/config.h"
+#include "gateway/gateway.h"
+#include "gateway/request_log.h"
+#include "http/server.h"
+
+#ifndef HYBRIDGATE_VERSION
+#define HYBRIDGATE_VERSION "0.0.0"
+#endif
+
+namespace hybridgate {
+namespace {
+
+int Serve(const std::string& config_path, const std::string& listen, const std::string& level,
+          int workers) {
+  // Signals are taken by one thread with sigwait; every other thread (workers, the logger's,
+  // the resolver's) inherits this mask, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  auto cfg = config::LoadConfig(config_path);
+  if (!cfg) {
+    std::cerr << "hybridgate: " << cfg.error().message << "\n";
+    return 2;
+  }
+  if (!listen.empty()) {
+    if (auto l = config::ParseListen(listen); !l) {
+      std::cerr << "hybridgate: --listen: " << l.error().message << "\n";
+      return 2;
+    }
+    cfg->server.listen = listen;
+  }
+  if (!level.empty()) cfg->log.level = level;
+  if (workers > 0) cfg->server.workers = workers;
+  gateway::InitLogging(cfg->log.level);
+
+  auto gw = gateway::Gateway::Create(*cfg);
+  if (!gw) {
+    std::cerr << "hybridgate: " << gw.error().message << "\n";
+    return 2;
+  }
+
+  http::Server server(cfg->server,
+                      [g = gw->get()](http::Exchange& ex) { return g->Handle(ex); });
+  if (auto s = server.Listen(); !s) {
+    std::cerr << "hybridgate: " << s.error().message << "\n";
+    return 1;
+  }
+  (*gw)->Attach(server);
+  for (const auto& p : cfg->providers) {
+    if (!p.disabled_reason.empty()) {
+      gateway::LogWarn(fmt::format("provider '{}' disabled: {}", p.name, p.disabled_reason));
+    }
+  }
+  const auto addr = config::ParseListen(cfg->server.listen);
+  gateway::LogInfo(fmt::format("hybridgate {} listening on {}:{} with {} workers (config {})",
+                               HYBRIDGATE_VERSION, addr->first, server.port(), server.workers(),
+                               config_path));
+  std::thread signal_thread([&server, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    gateway::LogInfo(fmt::format("received {}, draining in-flight requests",
+                                 sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    server.Shutdown();
+  });
+  server.Run();
+  (*gw)->Detach();
+  // Run() only returns after Shutdown(), so the signal thread has finished or is finishing.
+  signal_thread.join();
+  gateway::LogInfo("stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+int ConfigCheck(const std::string& path) {
+  auto cfg = config::LoadConfig(path);
+  if (!cfg) {
+    std::cerr << cfg.error().message << "\n";
+    return 2;
+  }
+  auto gw = gateway::Gateway::Create(*cfg);
+  if (!gw) {
+    std::cerr << gw.error().message << "\n";
+    return 2;
+  }
+  size_t models = 0;
+  for (const auto& p : cfg->providers) models += p.models.size();
+  std::cout << fmt::format("{}: OK ({} providers, {} models)\n", path, cfg->providers.size(),
+                           models);
+  for (const auto& p : cfg->providers) {
+    if (!p.disabled_reason.empty()) {
+      std::cout << fmt::format("  note: provider '{}' is disabled until you {}\n", p.name,
+                               p.disabled_reason);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace hybridgate
+
+int main(int argc, char** argv) {
+  CLI::App app{"HybridGate: one OpenAI-compatible endpoint over self-hosted and closed LLMs"};
+  app.set_version_flag("--version", std::string("hybridgate ") + HYBRIDGATE_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+
+  std::string config_path, listen, level;
+  int workers = 0;
+  CLI::App* serve = app.add_subcommand("serve", "Run the gateway");
+  serve->add_option("--config,-c", config_path, "YAML config file")->required();
+  serve->add_option("--listen", listen, "Override the listen address (host:port)");
+  serve->add_option("--log-level", level, "trace|debug|info|warn|error|off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  serve->add_option("--workers", workers, "Worker threads (default: one per core)");
+  serve->callback([&] {
+    exit_code = hybridgate::Serve(config_path, listen, level, workers);
+  });
+
+  CLI::App* config_cmd = app.add_subcommand("config", "Work with config files");
+  config_cmd->require_subcommand(1);
+  std::string check_path;
+  CLI::App* check = config_cmd->add_subcommand("check", "Validate a config file (exit 2 on error)");
+  check->add_option("file", check_path, "YAML config file")->required();
+  check->callback([&] { exit_code = hybridgate::ConfigCheck(check_path); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return exit_code;
+}

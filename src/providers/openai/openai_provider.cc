@@ -1,0 +1,89 @@
+#include "providers/openai/openai_provider.h"
+
+#include <fmt/format.h>
+
+#include "api/openai_chat.h"
+#include "api/openai_response.h"
+
+namespace hybridgate::providers {
+
+void OpenAiProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
+                                std::string_view request_id) const {
+  r.headers.reserve(4 + config().headers.size());
+  r.headers.emplace_back("content-type", "application/json");
+  r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
+  if (!config().api_key.empty()) r.headers.emplace_back("authorization", "Bearer " + config().api_key);
+  if (!request_id.empty()) r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
+  for (const auto& h : config().headers) r.headers.push_back(h);
+}
+
+Result<http::UpstreamRequest> OpenAiProvider::EncodeChat(const api::ChatRequest& req,
+                                                         const config::ModelConfig& model,
+                                                         std::string_view request_id) const {
+  http::UpstreamRequest r;
+  r.target = endpoint().base_path + "/chat/completions";
+  AddHeaders(r, req.stream, request_id);
+  api::EncodeOpenAiChat(req, {.model = model.id}, r.body);
+  return r;
+}
+
+Result<http::UpstreamRequest> OpenAiProvider::EncodeRaw(std::string_view path, std::string body,
+                                                        bool stream,
+                                                        std::string_view request_id) const {
+  http::UpstreamRequest r;
+  r.target = endpoint().base_path + std::string(path);
+  AddHeaders(r, stream, request_id);
+  r.body = std::move(body);
+  return r;
+}
+
+Error OpenAiProvider::ClassifyError(const http::UpstreamResponse& response) const {
+  const int s = response.status;
+  const std::string detail = api::UpstreamErrorMessage(response.body);
+  Error e;
+  e.upstream_status = s;
+  e.retry_after_ms = response.retry_after_ms;
+  if (s == 401 || s == 403) {
+    // Never echo the key; name the provider so the operator knows which credential to fix.
+    e.code = ErrorCode::kUpstreamAuth;
+    e.message = fmt::format("provider '{}' rejected HybridGate's credentials (HTTP {})", name(), s);
+    return e;
+  }
+  if (s == 429) {
+    e.code = ErrorCode::kRateLimited;
+    e.message = fmt::format("provider '{}' is rate limiting: {}", name(), detail);
+    return e;
+  }
+  if (s == 408 || s == 504) {
+    e.code = ErrorCode::kUpstreamTimeout;
+    e.message = fmt::format("provider '{}' timed out (HTTP {})", name(), s);
+    return e;
+  }
+  if (s >= 500) {
+    e.code = ErrorCode::kUpstreamUnavailable;
+    e.message = fmt::format("provider '{}' failed (HTTP {}): {}", name(), s, detail);
+    return e;
+  }
+  if (detail.find("context length") != std::string::npos ||
+      detail.find("context_length") != std::string::npos ||
+      detail.find("maximum context") != std::string::npos) {
+    e.code = ErrorCode::kContextLength;
+    e.message = detail;
+    return e;
+  }
+  // Other 4xx: the client's problem, passed through with the upstream's own body.
+  e.code = ErrorCode::kUpstreamError;
+  e.message = detail;
+  e.upstream_body = response.body;
+  return e;
+}
+
+http::UpstreamRequest OpenAiProvider::HealthProbe() const {
+  http::UpstreamRequest r;
+  r.method = boost::beast::http::verb::get;
+  r.target = endpoint().base_path + "/models";
+  AddHeaders(r, false, {});
+  return r;
+}
+
+}  // namespace hybridgate::providers

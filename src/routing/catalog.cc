@@ -1,0 +1,51 @@
+#include "routing/catalog.h"
+
+#include <fmt/format.h>
+
+namespace hybridgate::routing {
+
+Result<std::unique_ptr<Catalog>> Catalog::Build(const config::Config& config,
+                                                const providers::Registry& registry) {
+  std::unique_ptr<Catalog> c(new Catalog(config));
+  for (const config::ProviderConfig& pc : config.providers) {
+    auto p = registry.Create(pc);
+    if (!p) return Fail(std::move(p.error()));
+    c->providers_.push_back(std::move(*p));
+    const providers::Provider* provider = c->providers_.back().get();
+    for (const config::ModelConfig& m : pc.models) {
+      c->by_name_[m.name].push_back({provider, &m});
+      c->by_name_[fmt::format("{}/{}", pc.name, m.name)].push_back({provider, &m});
+    }
+  }
+  for (const auto& [alias, target] : config.aliases) {
+    if (!c->by_name_.count(target)) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("{}: alias '{}' points at unknown model '{}'",
+                                        config.source, alias, target)));
+    }
+    c->aliases_[alias] = target;
+  }
+  return c;
+}
+
+std::vector<Deployment> Catalog::Lookup(std::string_view name) const {
+  if (auto a = aliases_.find(name); a != aliases_.end()) name = a->second;
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return {};
+  return it->second;
+}
+
+std::vector<std::pair<std::string, std::string>> Catalog::PublicModels() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& pc : config_.providers) {
+    for (const auto& m : pc.models) {
+      bool seen = false;
+      for (const auto& o : out) seen = seen || o.first == m.name;
+      if (!seen) out.emplace_back(m.name, pc.name);
+    }
+  }
+  for (const auto& [alias, target] : aliases_) out.emplace_back(alias, "hybridgate");
+  return out;
+}
+
+}  // namespace hybridgate::routing

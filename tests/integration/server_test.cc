@@ -1,0 +1,130 @@
+// Server behaviour through the real binary: graceful drain on SIGTERM, slow clients, the CLI.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "tests/support/fake_upstream.h"
+#include "tests/support/gateway_process.h"
+
+namespace hybridgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::string OneProvider(const FakeUpstream& up, const std::string& server = "") {
+  return server + "providers:\n  - {name: fake, type: openai, base_url: '" + up.base_url() +
+         "', models: [{name: m}]}\n";
+}
+
+const std::string kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+
+TEST(Server, SigtermDrainsInFlightRequestsThenExitsZero) {
+  FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("late"), .delay = 800ms}; });
+  GatewayProcess gw(OneProvider(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  HttpResult r;
+  std::thread t([&] {
+    TestClient c(gw.port());
+    r = c.Post("/v1/chat/completions", kChat);
+  });
+  ASSERT_TRUE(FakeUpstream::WaitFor([&] { return up.request_count() >= 1; }, 5s));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+  t.join();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_NE(r.body.find("late"), std::string::npos);
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  // Stopped: nothing listens any more.
+  TestClient after(gw.port());
+  EXPECT_EQ(after.Get("/healthz").status, 0);
+}
+
+TEST(Server, SlowClientIsCutOffByTheHeaderTimeout) {
+  FakeUpstream up;
+  GatewayProcess gw(OneProvider(up, "server: {header_timeout_ms: 300}\n"));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), gw.port()));
+  asio::write(s, asio::buffer(std::string("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")));
+  const auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(buf), ec);  // blocks until the server closes the connection
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST(Server, MalformedHttpGetsA400AndTheConnectionCloses) {
+  FakeUpstream up;
+  GatewayProcess gw(OneProvider(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), gw.port()));
+  asio::write(s, asio::buffer(std::string("GARBAGE\x01 / HTTP/9.9\r\n\r\n")));
+  std::string got;
+  char buf[1024];
+  boost::system::error_code ec;
+  while (!ec) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    got.append(buf, n);
+  }
+  EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got;
+  EXPECT_NE(got.find("malformed HTTP request"), std::string::npos) << got;
+}
+
+int RunCli(const std::string& args, std::string* output) {
+  const std::string cmd = BinaryPath() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) output->append(buf, n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Cli, ConfigCheckNamesFileLineAndKeyAndExitsTwo) {
+  const std::string path = "/tmp/hybridgate-cli-test.yaml";
+  std::ofstream(path) << "providers:\n  - name: a\n    type: openai\n    base_url: http://x/v1\n"
+                         "    modles: []\n";
+  std::string out;
+  EXPECT_EQ(RunCli("config check " + path, &out), 2);
+  EXPECT_NE(out.find(path + ":5: 'providers[0].modles': unknown key"), std::string::npos) << out;
+
+  std::ofstream(path) << "providers:\n  - {name: a, type: openai, base_url: 'http://x/v1', models: [{name: m}]}\n";
+  out.clear();
+  EXPECT_EQ(RunCli("config check " + path, &out), 0) << out;
+  EXPECT_NE(out.find("OK (1 providers, 1 models)"), std::string::npos) << out;
+
+  out.clear();
+  EXPECT_EQ(RunCli("config check /nonexistent.yaml", &out), 2);
+  EXPECT_NE(out.find("cannot open config file"), std::string::npos);
+}
+
+TEST(Cli, HelpVersionAndUsageErrors) {
+  for (const std::string args : {"--help", "serve --help", "config --help", "config check --help"}) {
+    std::string out;
+    EXPECT_EQ(RunCli(args, &out), 0) << args;
+    EXPECT_NE(out.find("Usage"), std::string::npos) << args << ": " << out;
+  }
+  std::string out;
+  EXPECT_EQ(RunCli("--version", &out), 0);
+  EXPECT_EQ(out.rfind("hybridgate ", 0), 0u) << out;
+  out.clear();
+  EXPECT_EQ(RunCli("serve", &out), 2);  // --config is required
+  EXPECT_NE(out.find("--config"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(RunCli("frobnicate", &out), 2);
+}
+
+}  // namespace
+}  // namespace hybridgate::testing

@@ -1,0 +1,91 @@
+// A scriptable fake of an OpenAI-compatible upstream for integration tests. It runs its own
+// io_context thread on a loopback port, records every request it receives (method, target,
+// headers, body) and answers each one as the test's script says: JSON, an SSE stream (optionally
+// paced, gated or cut), a stall, or a reset. It also counts connections and peer hang-ups, so
+// tests can assert keep-alive reuse and cancellation.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace hybridgate::testing {
+
+struct Recorded {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// A one-shot latch a test opens to release a gated stream.
+class Gate {
+ public:
+  void Open();
+  bool WaitOpen(std::chrono::milliseconds timeout);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+struct Action {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds delay{0};  // before the response head
+  // Streaming: each entry is written as one HTTP chunk (already SSE-framed).
+  std::vector<std::string> chunks;
+  std::chrono::milliseconds chunk_delay{0};
+  std::shared_ptr<Gate> gate;  // if set, wait for it after the first chunk
+  int cut_after = -1;          // close the connection after this many chunks
+  bool stall = false;          // never answer (until the peer goes away)
+  bool reset = false;          // abort the connection (RST) instead of answering
+  bool close = false;          // send Connection: close
+};
+
+class FakeUpstream {
+ public:
+  using Script = std::function<Action(const Recorded&)>;
+
+  explicit FakeUpstream(Script script = {});
+  ~FakeUpstream();
+
+  uint16_t port() const { return port_; }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  void SetScript(Script script);
+
+  // Requests received, optionally only those for `target` (readiness probes hit /v1/models).
+  std::vector<Recorded> requests(std::string_view target = "/v1/chat/completions") const;
+  size_t request_count(std::string_view target = "/v1/chat/completions") const;
+  int connections() const { return connections_.load(); }
+  int hangups() const { return hangups_.load(); }  // peers that closed mid-answer
+  // Waits until `pred()` holds (polling), up to `timeout`.
+  static bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint16_t port_ = 0;
+  std::atomic<int> connections_{0};
+  std::atomic<int> hangups_{0};
+  friend struct Impl;
+};
+
+// Canned OpenAI bodies.
+std::string ChatCompletionJson(std::string_view content, std::string_view model = "m",
+                               int prompt_tokens = 5, int completion_tokens = 7);
+std::vector<std::string> ChatStreamChunks(const std::vector<std::string>& pieces,
+                                          std::string_view model = "m", bool usage = true);
+
+}  // namespace hybridgate::testing

@@ -1,0 +1,241 @@
+#include "tests/support/gateway_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace hybridgate::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string BinaryPath() {
+  const char* bin = std::getenv("HYBRIDGATE_BIN");
+  if (bin == nullptr) throw std::runtime_error("HYBRIDGATE_BIN is not set (run through ctest)");
+  return bin;
+}
+
+uint16_t FreePort() {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+GatewayProcess::GatewayProcess(const std::string& config_yaml, std::vector<std::string> extra_args) {
+  char tmpl[] = "/tmp/hybridgate-test-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  port_ = FreePort();
+  const std::string config_path = dir_ + "/config.yaml";
+  std::ofstream(config_path) << "listen: 127.0.0.1:" << port_ << "\n" << config_yaml;
+  const std::string bin = BinaryPath();
+  const std::string log = dir_ + "/stderr.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    freopen(log.c_str(), "w", stderr);
+    freopen("/dev/null", "w", stdout);
+    std::vector<std::string> args = {bin, "serve", "--config", config_path, "--workers", "2"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  // Wait until it answers /healthz (or exits).
+  for (int i = 0; i < 400; ++i) {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    TestClient c(port_);
+    if (c.Get("/healthz").status == 200) {
+      started_ = true;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+}
+
+GatewayProcess::~GatewayProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int GatewayProcess::Stop(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+std::string GatewayProcess::Log() const {
+  std::ifstream in(dir_ + "/stderr.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct TestClient::Impl {
+  uint16_t port;
+  asio::io_context ioc;
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  int connects = 0;
+  bool failed = false;
+
+  bool Connect() {
+    stream.emplace(ioc);
+    beast::error_code ec;
+    stream->socket().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    buffer.clear();
+    if (!ec) connects++;
+    return !ec;
+  }
+};
+
+TestClient::TestClient(uint16_t port) : impl_(std::make_unique<Impl>()) { impl_->port = port; }
+TestClient::~TestClient() = default;
+int TestClient::connects() const { return impl_->connects; }
+
+void TestClient::Close() {
+  if (impl_->stream) {
+    beast::error_code ec;
+    impl_->stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+    impl_->stream->socket().close(ec);
+    impl_->stream.reset();
+  }
+}
+
+namespace {
+
+template <class Fields>
+std::map<std::string, std::string> Headers(const Fields& fields) {
+  std::map<std::string, std::string> out;
+  for (const auto& f : fields) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out[name] = std::string(f.value());
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResult TestClient::Request(const std::string& method, const std::string& target,
+                               const std::string& body,
+                               const std::map<std::string, std::string>& headers) {
+  HttpResult out;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!impl_->stream && !impl_->Connect()) {
+      out.error = "connect failed";
+      return out;
+    }
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    req.keep_alive(true);
+    beast::error_code ec;
+    impl_->stream->expires_after(std::chrono::seconds(60));
+    http::write(impl_->stream->socket(), req, ec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    if (!ec) http::read(impl_->stream->socket(), impl_->buffer, parser, ec);
+    if (ec) {
+      Close();
+      out.error = ec.message();
+      if (attempt == 0 && (ec == http::error::end_of_stream || ec == asio::error::connection_reset)) {
+        continue;
+      }
+      return out;
+    }
+    auto& res = parser.get();
+    out.status = static_cast<int>(res.result_int());
+    out.headers = Headers(res);
+    out.body = res.body();
+    if (!res.keep_alive()) Close();
+    return out;
+  }
+  return out;
+}
+
+HttpResult TestClient::StartStream(const std::string& target, const std::string& body) {
+  HttpResult out;
+  if (!impl_->stream && !impl_->Connect()) {
+    out.error = "connect failed";
+    return out;
+  }
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  beast::error_code ec;
+  http::write(impl_->stream->socket(), req, ec);
+  impl_->failed = false;
+  auto& p = impl_->parser.emplace();
+  p.body_limit(boost::none);
+  if (!ec) http::read_header(impl_->stream->socket(), impl_->buffer, p, ec);
+  if (ec) {
+    out.error = ec.message();
+    return out;
+  }
+  out.status = static_cast<int>(p.get().result_int());
+  out.headers = Headers(p.get());
+  return out;
+}
+
+std::string TestClient::ReadSome(std::chrono::milliseconds timeout) {
+  if (!impl_->parser || impl_->parser->is_done()) return "";
+  char buf[65536];
+  auto& p = *impl_->parser;
+  p.get().body().data = buf;
+  p.get().body().size = sizeof buf;
+  // A receive timeout keeps a broken gateway from hanging the test forever.
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  setsockopt(impl_->stream->socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  beast::error_code ec;
+  http::read_some(impl_->stream->socket(), impl_->buffer, p, ec);
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    impl_->failed = true;
+    return "";
+  }
+  return std::string(buf, sizeof buf - p.get().body().size);
+}
+
+bool TestClient::stream_done() const { return impl_->parser && impl_->parser->is_done(); }
+bool TestClient::stream_failed() const { return impl_->failed; }
+
+std::string TestClient::ReadAll(std::chrono::milliseconds timeout) {
+  std::string out;
+  while (!stream_done() && !stream_failed()) out += ReadSome(timeout);
+  return out;
+}
+
+}  // namespace hybridgate::testing
