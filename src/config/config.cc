@@ -223,7 +223,12 @@ Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, P
 Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   MapReader r(root, "", file);
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
-  HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases"}));
+  HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity"}));
+  if (const YAML::Node s = r.Get("sensitivity")) {
+    auto sc = sensitivity::ParseSensitivityConfig(s, file);
+    if (!sc) return Fail(std::move(sc.error()));
+    c.sensitivity = std::move(*sc);
+  }
   HG_TRY(r.Str("listen", c.server.listen));
   if (auto l = ParseListen(c.server.listen); !l) {
     return Fail(r.Err(root["listen"], "listen", l.error().message));

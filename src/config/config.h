@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "classify/sensitivity/sensitivity_config.h"
 #include "common/result.h"
 
 namespace hybridgate::config {
@@ -73,6 +74,7 @@ struct Config {
   LogConfig log;
   std::vector<ProviderConfig> providers;
   std::vector<std::pair<std::string, std::string>> aliases;  // public name -> model name
+  sensitivity::SensitivityConfig sensitivity;  // detectors and data classes
 };
 
 // Parses YAML text; `file` is used in error messages only.

@@ -12,6 +12,8 @@
 #include "gateway/gateway.h"
 #include "gateway/request_log.h"
 #include "http/server.h"
+#include "classify/cli.h"
+#include "learned/cli.h"
 
 #ifndef HYBRIDGATE_VERSION
 #define HYBRIDGATE_VERSION "0.0.0"
@@ -135,6 +137,9 @@ int main(int argc, char** argv) {
   CLI::App* check = config_cmd->add_subcommand("check", "Validate a config file (exit 2 on error)");
   check->add_option("file", check_path, "YAML config file")->required();
   check->callback([&] { exit_code = hybridgate::ConfigCheck(check_path); });
+
+  hybridgate::classify::AddClassifyCommand(app, exit_code);
+  hybridgate::learned::AddRouterCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,8 +1,12 @@
 #include "tests/support/fake_upstream.h"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
+#include <optional>
+#include <stdexcept>
 
 namespace hybridgate::testing {
 
@@ -27,6 +31,7 @@ struct FakeUpstream::Impl {
   FakeUpstream& owner;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
+  std::optional<asio::ssl::context> tls;  // set: HTTPS
   std::thread thread;
   mutable std::mutex mu;
   Script script;
@@ -56,7 +61,13 @@ struct FakeUpstream::Impl {
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
   }
 
-  asio::awaitable<bool> Stream(beast::tcp_stream& stream, const Action& a, bool keep_alive) {
+  template <class S>
+  static tcp::socket& Socket(S& stream) {
+    return beast::get_lowest_layer(stream).socket();
+  }
+
+  template <class S>
+  asio::awaitable<bool> Stream(S& stream, const Action& a, bool keep_alive) {
     http::response<http::empty_body> res{static_cast<http::status>(a.status), 11};
     res.set(http::field::content_type, a.content_type.empty() ? "text/event-stream" : a.content_type);
     for (const auto& [k, v] : a.headers) res.set(k, v);
@@ -67,15 +78,15 @@ struct FakeUpstream::Impl {
     if (ec) co_return false;
     for (size_t i = 0; i < a.chunks.size(); ++i) {
       if (static_cast<int>(i) == a.cut_after) {
-        stream.socket().close();
+        Socket(stream).close();
         co_return false;
       }
       if (i > 0 && a.chunk_delay.count() > 0) co_await Sleep(a.chunk_delay);
-      if (i == 1 && a.gate && !co_await WaitGate(a.gate, stream.socket())) {
+      if (i == 1 && a.gate && !co_await WaitGate(a.gate, Socket(stream))) {
         owner.hangups_++;
         co_return false;
       }
-      if (PeerClosed(stream.socket())) {
+      if (PeerClosed(Socket(stream))) {
         owner.hangups_++;
         co_return false;
       }
@@ -87,7 +98,7 @@ struct FakeUpstream::Impl {
       }
     }
     if (a.cut_after >= static_cast<int>(a.chunks.size())) {
-      stream.socket().close();
+      Socket(stream).close();
       co_return false;
     }
     std::tie(ec, n) = co_await asio::async_write(stream, http::make_chunk_last(), kTuple);
@@ -96,7 +107,24 @@ struct FakeUpstream::Impl {
 
   asio::awaitable<void> Serve(tcp::socket socket) {
     owner.connections_++;
-    beast::tcp_stream stream(std::move(socket));
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await ServeHttp(stream);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
+    if (ec) {
+      owner.tls_failures_++;
+      co_return;
+    }
+    beast::get_lowest_layer(stream).expires_never();
+    co_await ServeHttp(stream);
+  }
+
+  template <class S>
+  asio::awaitable<void> ServeHttp(S& stream) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
@@ -118,14 +146,14 @@ struct FakeUpstream::Impl {
         a = script ? script(rec) : Action{.body = ChatCompletionJson("hello")};
       }
       if (a.reset) {
-        stream.socket().set_option(asio::socket_base::linger(true, 0));
-        stream.socket().close();
+        Socket(stream).set_option(asio::socket_base::linger(true, 0));
+        Socket(stream).close();
         co_return;
       }
       if (a.delay.count() > 0) co_await Sleep(a.delay);
       if (a.stall) {
         // Hold the request open until the peer hangs up.
-        while (!PeerClosed(stream.socket())) co_await Sleep(std::chrono::milliseconds(5));
+        while (!PeerClosed(Socket(stream))) co_await Sleep(std::chrono::milliseconds(5));
         owner.hangups_++;
         co_return;
       }
@@ -154,9 +182,22 @@ struct FakeUpstream::Impl {
   }
 };
 
-FakeUpstream::FakeUpstream(Script script) : impl_(std::make_unique<Impl>(*this)) {
+FakeUpstream::FakeUpstream(Script script) : FakeUpstream(std::move(script), {}) {}
+
+FakeUpstream::FakeUpstream(Script script, FakeUpstreamOptions options)
+    : impl_(std::make_unique<Impl>(*this)) {
   impl_->script = std::move(script);
-  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    auto& ctx = impl_->tls.emplace(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(options.tls_cert_file, ec);
+    if (!ec) ctx.use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("fake upstream: cannot load TLS cert/key: " + ec.message());
+    tls_ = true;
+  }
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), options.port);
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
   impl_->acceptor.bind(ep);
@@ -238,6 +279,72 @@ std::vector<std::string> ChatStreamChunks(const std::vector<std::string>& pieces
                           {"usage", {{"prompt_tokens", 5},
                                      {"completion_tokens", static_cast<int>(pieces.size())},
                                      {"total_tokens", 5 + static_cast<int>(pieces.size())}}}};
+    out.push_back("data: " + boost::json::serialize(u) + "\n\n");
+  }
+  out.push_back("data: [DONE]\n\n");
+  return out;
+}
+
+namespace {
+
+std::string ChunkEvent(std::string_view model, boost::json::object delta, boost::json::value finish) {
+  boost::json::object o{{"id", "chatcmpl-fake"},
+                        {"object", "chat.completion.chunk"},
+                        {"created", 1700000000},
+                        {"model", model},
+                        {"choices", boost::json::array{boost::json::object{
+                                        {"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+  return "data: " + boost::json::serialize(o) + "\n\n";
+}
+
+}  // namespace
+
+std::string ToolCallCompletionJson(std::string_view call_id, std::string_view function,
+                                   std::string_view arguments, std::string_view model) {
+  boost::json::object call{{"id", call_id},
+                           {"type", "function"},
+                           {"function", {{"name", function}, {"arguments", arguments}}}};
+  boost::json::object o{
+      {"id", "chatcmpl-fake"},
+      {"object", "chat.completion"},
+      {"created", 1700000000},
+      {"model", model},
+      {"choices", boost::json::array{boost::json::object{
+                      {"index", 0},
+                      {"message", {{"role", "assistant"},
+                                   {"content", nullptr},
+                                   {"tool_calls", boost::json::array{call}}}},
+                      {"finish_reason", "tool_calls"}}}},
+      {"usage", {{"prompt_tokens", 11}, {"completion_tokens", 9}, {"total_tokens", 20}}}};
+  return boost::json::serialize(o);
+}
+
+std::vector<std::string> ToolCallStreamChunks(std::string_view call_id, std::string_view function,
+                                              const std::vector<std::string>& argument_pieces,
+                                              std::string_view model, bool usage) {
+  std::vector<std::string> out;
+  boost::json::object first{{"index", 0},
+                            {"id", call_id},
+                            {"type", "function"},
+                            {"function", {{"name", function}, {"arguments", ""}}}};
+  out.push_back(ChunkEvent(model,
+                           {{"role", "assistant"},
+                            {"content", nullptr},
+                            {"tool_calls", boost::json::array{first}}},
+                           nullptr));
+  for (const auto& piece : argument_pieces) {
+    boost::json::object delta{{"index", 0}, {"function", {{"arguments", piece}}}};
+    out.push_back(ChunkEvent(model, {{"tool_calls", boost::json::array{delta}}}, nullptr));
+  }
+  out.push_back(ChunkEvent(model, {}, "tool_calls"));
+  if (usage) {
+    boost::json::object u{{"id", "chatcmpl-fake"},
+                          {"object", "chat.completion.chunk"},
+                          {"model", model},
+                          {"choices", boost::json::array{}},
+                          {"usage", {{"prompt_tokens", 11},
+                                     {"completion_tokens", 9},
+                                     {"total_tokens", 20}}}};
     out.push_back("data: " + boost::json::serialize(u) + "\n\n");
   }
   out.push_back("data: [DONE]\n\n");

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything HybridGate needs to build, run and test, from Debian 12 packages (and the npm
+# registry for the end-to-end tests' SDKs). Idempotent: a second run installs nothing and takes a
+# second. Needs root (or sudo) for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ca-certificates git openssl
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  libsimdjson-dev libhyperscan-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libcli11-dev libssl-dev libsqlite3-dev libhiredis-dev libpq-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nginx-light redis-server wrk curl
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run as root (apt-get needs it)" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# Node.js and npm for the SDK end-to-end tests: Debian's, unless a node with npm is already there.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The SDKs the end-to-end tests drive, pinned by package-lock.json.
+if [ -f tests/e2e/package-lock.json ]; then
+  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+    echo "setup: installing the end-to-end tests' npm packages"
+    npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+    touch tests/e2e/node_modules
+  fi
+fi
+echo "setup: ok"

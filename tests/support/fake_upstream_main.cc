@@ -1,0 +1,186 @@
+// hybridgate_fake_upstream: the scriptable FakeUpstream as a standalone process with one canned
+// OpenAI-compatible script, for the end-to-end tests that drive the gateway with the real npm SDKs
+// (tests/e2e/). It prints `port=NNNN` as its first stdout line once it listens, logs one line per
+// request to stderr, and exits 0 on SIGTERM or SIGINT.
+//
+// The script (tests/e2e/openai_sdk.test.mjs relies on every detail):
+//   GET  /v1/models                     -> a model list (the gateway's readiness probe)
+//   model "e2e-error"                   -> HTTP 400, OpenAI error body, message kErrorMessage
+//   request with a non-empty `tools`    -> a call of the first tool, id "call_e2e_1", arguments
+//                                          {"query":<last user text>,"limit":3}; as a stream,
+//                                          the arguments arrive in several fragments
+//   stream:true                         -> "echo: <last user text>" split into word chunks, then
+//                                          finish_reason "stop", the usage chunk when
+//                                          stream_options.include_usage is set, and [DONE]
+//   anything else                       -> a chat.completion whose content is
+//                                          "echo: <last user text>"
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tests/support/fake_upstream.h"
+
+namespace hybridgate::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kErrorMessage = "e2e-error always fails: this is the upstream's message";
+
+const json::value* Find(const json::value& v, std::string_view key) {
+  return v.is_object() ? v.as_object().if_contains(key) : nullptr;
+}
+
+// The text of the last user message (a string, or the text parts of a content array).
+std::string LastUserText(const json::value& body) {
+  const json::value* messages = Find(body, "messages");
+  if (messages == nullptr || !messages->is_array()) return "";
+  const auto& list = messages->as_array();
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    const json::value* role = Find(*it, "role");
+    if (role == nullptr || !role->is_string() || role->as_string() != "user") continue;
+    const json::value* content = Find(*it, "content");
+    if (content == nullptr) return "";
+    if (content->is_string()) return std::string(content->as_string());
+    std::string text;
+    if (content->is_array()) {
+      for (const auto& part : content->as_array()) {
+        const json::value* t = Find(part, "text");
+        if (t != nullptr && t->is_string()) text += std::string(t->as_string());
+      }
+    }
+    return text;
+  }
+  return "";
+}
+
+// Splits after each space, so the pieces concatenate back to `text`.
+std::vector<std::string> Words(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    end = end == std::string::npos ? text.size() : end + 1;
+    out.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+// Splits into `n` roughly equal pieces without cutting a UTF-8 sequence.
+std::vector<std::string> Fragments(const std::string& text, size_t n) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 1; i <= n && start < text.size(); ++i) {
+    size_t end = i == n ? text.size() : std::max(start + 1, text.size() * i / n);
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    out.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+Action Answer(const Recorded& r) {
+  if (r.method == "GET" && r.target == "/v1/models") {
+    return Action{.body = R"({"object":"list","data":[{"id":"e2e-chat","object":"model"}]})"};
+  }
+  json::value body;
+  try {
+    body = json::parse(r.body);
+  } catch (const std::exception& e) {
+    json::object err{{"error", {{"message", std::string("fake upstream: bad JSON: ") + e.what()},
+                                {"type", "invalid_request_error"},
+                                {"param", nullptr},
+                                {"code", nullptr}}}};
+    return Action{.status = 400, .body = json::serialize(err)};
+  }
+  const json::value* model_v = Find(body, "model");
+  const std::string model = model_v && model_v->is_string() ? std::string(model_v->as_string()) : "";
+  if (model == "e2e-error") {
+    json::object err{{"error", {{"message", kErrorMessage},
+                                {"type", "invalid_request_error"},
+                                {"param", nullptr},
+                                {"code", "e2e_error"}}}};
+    return Action{.status = 400, .body = json::serialize(err)};
+  }
+  const json::value* stream_v = Find(body, "stream");
+  const bool stream = stream_v && stream_v->is_bool() && stream_v->as_bool();
+  const json::value* options = Find(body, "stream_options");
+  const json::value* include = options ? Find(*options, "include_usage") : nullptr;
+  const bool usage = include && include->is_bool() && include->as_bool();
+  const std::string text = LastUserText(body);
+
+  const json::value* tools = Find(body, "tools");
+  if (tools && tools->is_array() && !tools->as_array().empty()) {
+    const json::value* fn = Find(tools->as_array().front(), "function");
+    const json::value* name = fn ? Find(*fn, "name") : nullptr;
+    const std::string function = name && name->is_string() ? std::string(name->as_string()) : "";
+    const std::string arguments = json::serialize(json::object{{"query", text}, {"limit", 3}});
+    if (!stream) return Action{.body = ToolCallCompletionJson("call_e2e_1", function, arguments, model)};
+    return Action{.content_type = "text/event-stream",
+                  .chunks = ToolCallStreamChunks("call_e2e_1", function, Fragments(arguments, 4),
+                                                 model, usage)};
+  }
+  const std::string answer = "echo: " + text;
+  if (!stream) return Action{.body = ChatCompletionJson(answer, model)};
+  return Action{.content_type = "text/event-stream",
+                .chunks = ChatStreamChunks(Words(answer), model, usage)};
+}
+
+int Usage(const char* argv0) {
+  std::fprintf(stderr, "usage: %s [--port N]   (0: any free port)\n", argv0);
+  return 2;
+}
+
+int Main(int argc, char** argv) {
+  uint16_t port = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--port" && i + 1 < argc) {
+      char* end = nullptr;
+      const long p = std::strtol(argv[++i], &end, 10);
+      if (*end != '\0' || p < 0 || p > 65535) return Usage(argv[0]);
+      port = static_cast<uint16_t>(p);
+    } else {
+      return Usage(argv[0]);
+    }
+  }
+  // Blocked before the server thread starts, so only sigwait() below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  FakeUpstream upstream([](const Recorded& r) {
+    Action a = Answer(r);
+    std::fprintf(stderr, "fake upstream: %s %s -> %d\n", r.method.c_str(), r.target.c_str(),
+                 a.status);
+    return a;
+  }, FakeUpstreamOptions{.port = port});
+  std::printf("port=%u\n", static_cast<unsigned>(upstream.port()));
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return 0;
+}
+
+}  // namespace
+}  // namespace hybridgate::testing
+
+int main(int argc, char** argv) {
+  try {
+    return hybridgate::testing::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hybridgate_fake_upstream: %s\n", e.what());
+    return 1;
+  }
+}
