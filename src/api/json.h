@@ -1,6 +1,6 @@
-// Parsing JSON at the edge: one simdjson DOM parser per thread (reused, so no allocation once warm),
-// with UTF-8 validation and a nesting limit. The returned element is valid only until the next
-// Parse on the same thread: decode it synchronously, never across a co_await.
+// Parsing JSON at the edge: one simdjson DOM parser per thread (reused, so no allocation once
+// warm), with UTF-8 validation and a nesting limit. The returned element is valid only until the
+// next Parse on the same thread: decode it synchronously, never across a co_await.
 #pragma once
 
 #include <simdjson.h>

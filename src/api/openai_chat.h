@@ -23,8 +23,7 @@ struct OpenAiEncodeOptions {
 };
 
 // Appends the upstream request body to `out`.
-void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options,
-                      std::string& out);
+void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options, std::string& out);
 
 // The OpenAI error body for `error`: {"error":{"message","type","param","code"}}. An upstream 4xx
 // whose body is already an OpenAI-style error is passed through verbatim.

@@ -14,10 +14,9 @@ using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 Error FieldError(const std::string& field, std::string_view expectation, element got) {
-  return MakeError(ErrorCode::kInvalidRequest,
-                   fmt::format("'{}' must be {}, got {}", field, expectation,
-                               JsonTypeName(got.type())),
-                   field);
+  return MakeError(
+      ErrorCode::kInvalidRequest,
+      fmt::format("'{}' must be {}, got {}", field, expectation, JsonTypeName(got.type())), field);
 }
 
 Error MissingField(const std::string& field) {
@@ -221,9 +220,12 @@ Status ReadToolChoice(element v, ToolChoice& out) {
   out.raw = simdjson::minify(v);
   std::string_view s;
   if (!v.get_string().get(s)) {
-    if (s == "auto") out.kind = ToolChoice::Kind::kAuto;
-    else if (s == "none") out.kind = ToolChoice::Kind::kNone;
-    else if (s == "required") out.kind = ToolChoice::Kind::kRequired;
+    if (s == "auto")
+      out.kind = ToolChoice::Kind::kAuto;
+    else if (s == "none")
+      out.kind = ToolChoice::Kind::kNone;
+    else if (s == "required")
+      out.kind = ToolChoice::Kind::kRequired;
     else {
       return Fail(MakeError(ErrorCode::kInvalidRequest,
                             "'tool_choice' must be 'auto', 'none', 'required' or an object",
@@ -318,7 +320,8 @@ Status ReadField(std::string_view key, element value, ChatRequest& req) {
   if (key == "temperature") return ReadDouble(value, "temperature", req.temperature);
   if (key == "top_p") return ReadDouble(value, "top_p", req.top_p);
   if (key == "top_k") return ReadInt(value, "top_k", req.top_k);
-  if (key == "frequency_penalty") return ReadDouble(value, "frequency_penalty", req.frequency_penalty);
+  if (key == "frequency_penalty")
+    return ReadDouble(value, "frequency_penalty", req.frequency_penalty);
   if (key == "presence_penalty") return ReadDouble(value, "presence_penalty", req.presence_penalty);
   if (key == "max_tokens") return ReadInt(value, "max_tokens", req.max_tokens);
   if (key == "max_completion_tokens") {
@@ -330,7 +333,8 @@ Status ReadField(std::string_view key, element value, ChatRequest& req) {
   if (key == "logprobs") return ReadBool(value, "logprobs", req.logprobs);
   if (key == "top_logprobs") return ReadInt(value, "top_logprobs", req.top_logprobs);
   if (key == "tools") return value.is_null() ? Status{} : ReadTools(value, req.tools);
-  if (key == "tool_choice") return value.is_null() ? Status{} : ReadToolChoice(value, req.tool_choice);
+  if (key == "tool_choice")
+    return value.is_null() ? Status{} : ReadToolChoice(value, req.tool_choice);
   if (key == "parallel_tool_calls") {
     return ReadBool(value, "parallel_tool_calls", req.parallel_tool_calls);
   }
@@ -351,8 +355,8 @@ Status ReadField(std::string_view key, element value, ChatRequest& req) {
 Status Validate(const ChatRequest& req) {
   if (req.model.empty()) return Fail(MissingField("model"));
   if (req.messages.empty()) {
-    return Fail(MakeError(ErrorCode::kInvalidRequest, "'messages' must contain at least one message",
-                          "messages"));
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          "'messages' must contain at least one message", "messages"));
   }
   auto range = [](std::optional<double> v, double lo, double hi, const char* name) -> Status {
     if (v && (*v < lo || *v > hi)) {
@@ -364,9 +368,9 @@ Status Validate(const ChatRequest& req) {
   };
   if (auto s = range(req.temperature, 0, 2, "temperature"); !s) return s;
   if (auto s = range(req.top_p, 0, 1, "top_p"); !s) return s;
-  for (auto [v, name] : {std::pair{req.max_tokens, "max_tokens"},
-                         std::pair{req.max_completion_tokens, "max_completion_tokens"},
-                         std::pair{req.n, "n"}}) {
+  for (auto [v, name] :
+       {std::pair{req.max_tokens, "max_tokens"},
+        std::pair{req.max_completion_tokens, "max_completion_tokens"}, std::pair{req.n, "n"}}) {
     if (v && *v < 1) {
       return Fail(MakeError(ErrorCode::kInvalidRequest,
                             fmt::format("'{}' must be at least 1, got {}", name, *v), name));
@@ -387,9 +391,9 @@ Result<ChatRequest> DecodeOpenAiChat(std::string& body) {
   if (!root) return Fail(std::move(root.error()));
   object obj;
   if (root->get_object().get(obj)) {
-    return Fail(MakeError(ErrorCode::kInvalidRequest,
-                          fmt::format("request body must be a JSON object, got {}",
-                                      JsonTypeName(root->type()))));
+    return Fail(MakeError(
+        ErrorCode::kInvalidRequest,
+        fmt::format("request body must be a JSON object, got {}", JsonTypeName(root->type()))));
   }
   ChatRequest req;
   for (auto [key, value] : obj) {

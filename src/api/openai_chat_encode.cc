@@ -77,8 +77,8 @@ void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options
                       std::string& out) {
   out.reserve(out.size() + 512);
   JsonWriter w(out);
-  w.BeginObject().Field("model", options.model.empty() ? std::string_view(req.model)
-                                                       : options.model);
+  w.BeginObject().Field("model",
+                        options.model.empty() ? std::string_view(req.model) : options.model);
   w.Key("messages").BeginArray();
   for (const Message& m : req.messages) WriteMessage(w, m);
   w.EndArray();

@@ -1,7 +1,8 @@
-#include <boost/json.hpp>
+#include "api/openai_chat.h"
+
 #include <gtest/gtest.h>
 
-#include "api/openai_chat.h"
+#include <boost/json.hpp>
 
 namespace hybridgate::api {
 namespace {
@@ -71,26 +72,52 @@ struct BadCase {
 
 TEST(DecodeOpenAiChat, RejectsBadInputNamingTheField) {
   const BadCase cases[] = {
-      {"malformed", R"({"model": "m", "messages": [)", ErrorCode::kInvalidRequest, "", "malformed JSON"},
+      {"malformed", R"({"model": "m", "messages": [)", ErrorCode::kInvalidRequest, "",
+       "malformed JSON"},
       {"not object", R"([1,2])", ErrorCode::kInvalidRequest, "", "must be a JSON object"},
       {"empty", "", ErrorCode::kInvalidRequest, "", "empty"},
-      {"no model", R"({"messages":[{"role":"user","content":"x"}]})", ErrorCode::kInvalidRequest, "model", "'model' is required"},
-      {"model type", R"({"model":5,"messages":[{"role":"user","content":"x"}]})", ErrorCode::kInvalidRequest, "model", "'model' must be a string, got an integer"},
+      {"no model", R"({"messages":[{"role":"user","content":"x"}]})", ErrorCode::kInvalidRequest,
+       "model", "'model' is required"},
+      {"model type", R"({"model":5,"messages":[{"role":"user","content":"x"}]})",
+       ErrorCode::kInvalidRequest, "model", "'model' must be a string, got an integer"},
       {"no messages", R"({"model":"m"})", ErrorCode::kInvalidRequest, "messages", "at least one"},
-      {"messages type", R"({"model":"m","messages":{}})", ErrorCode::kInvalidRequest, "messages", "must be an array"},
-      {"bad role", R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})", ErrorCode::kInvalidRequest, "messages[0].role", "got 'wizard'"},
-      {"content type", R"({"model":"m","messages":[{"role":"user","content":1}]})", ErrorCode::kInvalidRequest, "messages[0].content", "a string or an array"},
-      {"part missing text", R"({"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]})", ErrorCode::kInvalidRequest, "messages[0].content[0].text", "required"},
-      {"tool w/o id", R"({"model":"m","messages":[{"role":"tool","content":"x"}]})", ErrorCode::kInvalidRequest, "messages[0].tool_call_id", "required"},
-      {"temperature type", R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"})", ErrorCode::kInvalidRequest, "temperature", "must be a number"},
-      {"temperature range", R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})", ErrorCode::kInvalidRequest, "temperature", "between 0 and 2"},
-      {"max_tokens float", R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5})", ErrorCode::kInvalidRequest, "max_tokens", "an integer"},
-      {"max_tokens zero", R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})", ErrorCode::kInvalidRequest, "max_tokens", "at least 1"},
-      {"stream type", R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})", ErrorCode::kInvalidRequest, "stream", "a boolean"},
-      {"tool_choice", R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"sometimes"})", ErrorCode::kInvalidRequest, "tool_choice", "'auto'"},
-      {"tools name", R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{}}]})", ErrorCode::kInvalidRequest, "tools[0].function.name", "required"},
-      {"response_format", R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"yaml"}})", ErrorCode::kInvalidRequest, "response_format.type", "got 'yaml'"},
-      {"stream_options w/o stream", R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}})", ErrorCode::kInvalidRequest, "stream_options", "only allowed"},
+      {"messages type", R"({"model":"m","messages":{}})", ErrorCode::kInvalidRequest, "messages",
+       "must be an array"},
+      {"bad role", R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})",
+       ErrorCode::kInvalidRequest, "messages[0].role", "got 'wizard'"},
+      {"content type", R"({"model":"m","messages":[{"role":"user","content":1}]})",
+       ErrorCode::kInvalidRequest, "messages[0].content", "a string or an array"},
+      {"part missing text",
+       R"({"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]})",
+       ErrorCode::kInvalidRequest, "messages[0].content[0].text", "required"},
+      {"tool w/o id", R"({"model":"m","messages":[{"role":"tool","content":"x"}]})",
+       ErrorCode::kInvalidRequest, "messages[0].tool_call_id", "required"},
+      {"temperature type",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"})",
+       ErrorCode::kInvalidRequest, "temperature", "must be a number"},
+      {"temperature range",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})",
+       ErrorCode::kInvalidRequest, "temperature", "between 0 and 2"},
+      {"max_tokens float",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5})",
+       ErrorCode::kInvalidRequest, "max_tokens", "an integer"},
+      {"max_tokens zero",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})",
+       ErrorCode::kInvalidRequest, "max_tokens", "at least 1"},
+      {"stream type", R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})",
+       ErrorCode::kInvalidRequest, "stream", "a boolean"},
+      {"tool_choice",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"sometimes"})",
+       ErrorCode::kInvalidRequest, "tool_choice", "'auto'"},
+      {"tools name",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{}}]})",
+       ErrorCode::kInvalidRequest, "tools[0].function.name", "required"},
+      {"response_format",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"yaml"}})",
+       ErrorCode::kInvalidRequest, "response_format.type", "got 'yaml'"},
+      {"stream_options w/o stream",
+       R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}})",
+       ErrorCode::kInvalidRequest, "stream_options", "only allowed"},
   };
   for (const BadCase& c : cases) {
     auto r = Decode(c.body);
@@ -103,7 +130,8 @@ TEST(DecodeOpenAiChat, RejectsBadInputNamingTheField) {
 }
 
 TEST(DecodeOpenAiChat, RejectsInvalidUtf8AndDeepNesting) {
-  auto bad_utf8 = Decode("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}");
+  auto bad_utf8 =
+      Decode("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}");
   ASSERT_FALSE(bad_utf8);
   EXPECT_NE(bad_utf8.error().message.find("UTF-8"), std::string::npos);
 
@@ -115,7 +143,8 @@ TEST(DecodeOpenAiChat, RejectsInvalidUtf8AndDeepNesting) {
 }
 
 TEST(EncodeOpenAiChat, RoundTripsAndKeepsUnknownFields) {
-  std::string body = R"({"model":"public","messages":[{"role":"user","content":"hi \"there\"","x_extra":1}],
+  std::string body =
+      R"({"model":"public","messages":[{"role":"user","content":"hi \"there\"","x_extra":1}],
     "temperature":0.2,"stream":true,"future_param":[true],"tools":[{"type":"code_interpreter"}]})";
   auto r = DecodeOpenAiChat(body);
   ASSERT_TRUE(r) << r.error().message;
@@ -133,14 +162,16 @@ TEST(EncodeOpenAiChat, RoundTripsAndKeepsUnknownFields) {
 }
 
 TEST(EncodeOpenAiChat, AssistantToolCallTurnKeepsNullContent) {
-  std::string body = R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]}]})";
+  std::string body =
+      R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]}]})";
   auto r = DecodeOpenAiChat(body);
   ASSERT_TRUE(r) << r.error().message;
   std::string out;
   EncodeOpenAiChat(*r, {}, out);
   auto v = boost::json::parse(out);
   EXPECT_TRUE(v.at("messages").at(0).at("content").is_null());
-  EXPECT_EQ(v.at("messages").at(0).at("tool_calls").at(0).at("function").at("name").as_string(), "f");
+  EXPECT_EQ(v.at("messages").at(0).at("tool_calls").at(0).at("function").at("name").as_string(),
+            "f");
   EXPECT_FALSE(v.as_object().contains("stream"));
 }
 

@@ -19,7 +19,8 @@ TEST(InspectOpenAiResponse, ReadsUsageAndModel) {
 }
 
 TEST(InspectOpenAiResponse, RecognisesTheUsageOnlyStreamChunk) {
-  auto info = InspectOpenAiResponse(R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}})");
+  auto info =
+      InspectOpenAiResponse(R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}})");
   EXPECT_FALSE(info.has_choices);
   EXPECT_EQ(info.usage.output_tokens, 2);
   EXPECT_FALSE(InspectOpenAiResponse("not json").valid_json);
@@ -27,7 +28,8 @@ TEST(InspectOpenAiResponse, RecognisesTheUsageOnlyStreamChunk) {
 }
 
 TEST(UpstreamErrorMessage, PrefersTheErrorMessage) {
-  EXPECT_EQ(UpstreamErrorMessage(R"({"error":{"message":"model overloaded"}})"), "model overloaded");
+  EXPECT_EQ(UpstreamErrorMessage(R"({"error":{"message":"model overloaded"}})"),
+            "model overloaded");
   EXPECT_EQ(UpstreamErrorMessage("<html>\nBad Gateway</html>"), "<html> Bad Gateway</html>");
 }
 

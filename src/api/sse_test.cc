@@ -32,8 +32,8 @@ TEST(SseParser, SameEventsWhateverTheSplitPointAndLineEnding) {
     for (size_t cut1 = 0; cut1 <= stream.size(); ++cut1) {
       for (size_t cut2 = cut1; cut2 <= stream.size(); ++cut2) {
         SseParser p;
-        auto ev = FeedAll(p, {stream.substr(0, cut1), stream.substr(cut1, cut2 - cut1),
-                              stream.substr(cut2)});
+        auto ev = FeedAll(
+            p, {stream.substr(0, cut1), stream.substr(cut1, cut2 - cut1), stream.substr(cut2)});
         ASSERT_EQ(ev.size(), 3u) << "cuts " << cut1 << "," << cut2;
         EXPECT_EQ(ev[0].event, "a");
         EXPECT_EQ(ev[0].data, "1");

@@ -1,8 +1,8 @@
 #include "classify/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 
@@ -33,7 +33,8 @@ void WriteResult(std::string_view id, const sensitivity::Classification& c, bool
 }
 
 // Classifies one JSONL line; returns an error message naming what is wrong, or "".
-std::string ClassifyLine(std::string& line, const sensitivity::Scanner& scanner, std::ostream& out) {
+std::string ClassifyLine(std::string& line, const sensitivity::Scanner& scanner,
+                         std::ostream& out) {
   std::string id;
   std::string prompt;
   std::string request_json;
@@ -94,11 +95,13 @@ int RunClassify(const std::string& config_path, std::istream& in, std::ostream& 
 }
 
 CLI::App* AddClassifyCommand(CLI::App& root, int& exit_code) {
-  auto* cmd = root.add_subcommand(
-      "classify", "Classify JSONL prompts/requests from stdin by data sensitivity");
+  auto* cmd = root.add_subcommand("classify",
+                                  "Classify JSONL prompts/requests from stdin by data sensitivity");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("--config,-c", *path, "Gateway YAML config (its sensitivity section)")->required();
-  cmd->callback([path, &exit_code] { exit_code = RunClassify(*path, std::cin, std::cout, std::cerr); });
+  cmd->add_option("--config,-c", *path, "Gateway YAML config (its sensitivity section)")
+      ->required();
+  cmd->callback(
+      [path, &exit_code] { exit_code = RunClassify(*path, std::cin, std::cout, std::cerr); });
   return cmd;
 }
 

@@ -1,8 +1,8 @@
 #include "classify/cli.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -11,14 +11,20 @@ namespace {
 
 std::string WriteConfig(const std::string& extra) {
   const std::string path = ::testing::TempDir() + "/classify_test.yaml";
-  std::ofstream(path) << "providers:\n  - {name: p, type: openai, base_url: 'http://127.0.0.1:1/v1',"
-                         " models: [{name: m}]}\n" << extra;
+  std::ofstream(path)
+      << "providers:\n  - {name: p, type: openai, base_url: 'http://127.0.0.1:1/v1',"
+         " models: [{name: m}]}\n"
+      << extra;
   return path;
 }
 
 TEST(Classify, PromptFormGivesClassAndByteOffsets) {
   const std::string prompt = "Mail jane.doe@example.com the invoice";
-  std::istringstream in(R"({"id":"a","prompt":")" + prompt + R"("})" "\n" R"({"id":7,"prompt":"hello there"})" "\n");
+  std::istringstream in(R"({"id":"a","prompt":")" + prompt +
+                        R"("})"
+                        "\n"
+                        R"({"id":7,"prompt":"hello there"})"
+                        "\n");
   std::ostringstream out, err;
   ASSERT_EQ(RunClassify(WriteConfig(""), in, out, err), 0) << err.str();
   std::istringstream lines(out.str());
@@ -31,8 +37,9 @@ TEST(Classify, PromptFormGivesClassAndByteOffsets) {
   ASSERT_EQ(a.at("findings").as_array().size(), 1u);
   const auto& f = a.at("findings").at(0);
   EXPECT_EQ(f.at("type").as_string(), "email");
-  EXPECT_EQ(prompt.substr(f.at("start").as_int64(), f.at("end").as_int64() - f.at("start").as_int64()),
-            "jane.doe@example.com");
+  EXPECT_EQ(
+      prompt.substr(f.at("start").as_int64(), f.at("end").as_int64() - f.at("start").as_int64()),
+      "jane.doe@example.com");
   auto b = boost::json::parse(l2);
   EXPECT_EQ(b.at("id").as_string(), "7");
   EXPECT_EQ(b.at("class").as_int64(), 1);
@@ -43,7 +50,8 @@ TEST(Classify, RequestFormScansToolArgumentsAndSystemPrompt) {
   std::istringstream in(
       R"({"id":"r","request":{"model":"m","messages":[{"role":"system","content":"be nice"},)"
       R"({"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":)"
-      R"({"name":"f","arguments":"{\"card\":\"4111 1111 1111 1111\"}"}}]}]}})" "\n");
+      R"({"name":"f","arguments":"{\"card\":\"4111 1111 1111 1111\"}"}}]}]}})"
+      "\n");
   std::ostringstream out, err;
   ASSERT_EQ(RunClassify(WriteConfig(""), in, out, err), 0) << err.str();
   auto v = boost::json::parse(out.str());
@@ -54,10 +62,12 @@ TEST(Classify, RequestFormScansToolArgumentsAndSystemPrompt) {
 }
 
 TEST(Classify, CustomDetectorsComeFromTheConfig) {
-  std::istringstream in(R"({"id":"c","prompt":"status of PROJECT-OMEGA?"})" "\n");
+  std::istringstream in(R"({"id":"c","prompt":"status of PROJECT-OMEGA?"})"
+                        "\n");
   std::ostringstream out, err;
   const auto cfg = WriteConfig(
-      "sensitivity:\n  custom:\n    - {name: codename, regex: 'PROJECT-(ALPHA|OMEGA)', class: 5}\n");
+      "sensitivity:\n  custom:\n    - {name: codename, regex: 'PROJECT-(ALPHA|OMEGA)', class: "
+      "5}\n");
   ASSERT_EQ(RunClassify(cfg, in, out, err), 0) << err.str();
   auto v = boost::json::parse(out.str());
   EXPECT_EQ(v.at("class").as_int64(), 5);
@@ -78,9 +88,10 @@ TEST(Classify, BadLinesAreReportedWithLineNumbersAndExitTwo) {
 TEST(Classify, BrokenConfigExitsTwo) {
   std::istringstream in("");
   std::ostringstream out, err;
-  EXPECT_EQ(RunClassify(WriteConfig("sensitivity:\n  custom:\n    - {name: x, regex: '(', class: 4}\n"),
-                        in, out, err),
-            2);
+  EXPECT_EQ(
+      RunClassify(WriteConfig("sensitivity:\n  custom:\n    - {name: x, regex: '(', class: 4}\n"),
+                  in, out, err),
+      2);
   EXPECT_FALSE(err.str().empty());
 }
 

@@ -30,10 +30,10 @@ enum class ErrorCode : uint8_t {
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
-  std::string param;             // the offending field, when there is one
-  int upstream_status = 0;       // status the upstream sent, 0 when none
-  std::string upstream_body;     // passed through for kUpstreamError
-  int retry_after_ms = -1;       // from Retry-After, -1 when absent
+  std::string param;          // the offending field, when there is one
+  int upstream_status = 0;    // status the upstream sent, 0 when none
+  std::string upstream_body;  // passed through for kUpstreamError
+  int retry_after_ms = -1;    // from Retry-After, -1 when absent
 
   // HTTP status the client receives.
   int HttpStatus() const;

@@ -1,7 +1,8 @@
 #include "common/json_writer.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 namespace hybridgate {
 namespace {

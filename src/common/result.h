@@ -28,8 +28,8 @@ class Expected {
   Expected(const T& v) : v_(std::in_place_index<0>, v) {}
   Expected(T&& v) : v_(std::in_place_index<0>, std::move(v)) {}
   template <class U, class = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                             !std::is_same_v<std::decay_t<U>, Unexpected> &&
-                                             !std::is_same_v<std::decay_t<U>, Expected>>>
+                                              !std::is_same_v<std::decay_t<U>, Unexpected> &&
+                                              !std::is_same_v<std::decay_t<U>, Expected> > >
   Expected(U&& v) : v_(std::in_place_index<0>, T(std::forward<U>(v))) {}
   Expected(Unexpected u) : v_(std::in_place_index<1>, std::move(u.error)) {}
   bool has_value() const { return v_.index() == 0; }

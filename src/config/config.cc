@@ -23,7 +23,8 @@ class MapReader {
     const std::string where =
         mark.is_null() ? std::string(file_) : fmt::format("{}:{}", file_, mark.line + 1);
     const std::string full = path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
-    return MakeError(ErrorCode::kInvalidRequest, fmt::format("{}: '{}': {}", where, full, msg), full);
+    return MakeError(ErrorCode::kInvalidRequest, fmt::format("{}: '{}': {}", where, full, msg),
+                     full);
   }
 
   const YAML::Node Get(const char* key) {
@@ -96,7 +97,9 @@ class MapReader {
   std::string_view file() const { return file_; }
 
  private:
-  static std::string Scalar(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "<not a scalar>"; }
+  static std::string Scalar(const YAML::Node& n) {
+    return n.IsScalar() ? n.Scalar() : "<not a scalar>";
+  }
 
   const YAML::Node& node_;
   std::string path_;
@@ -104,9 +107,9 @@ class MapReader {
   std::set<std::string> seen_;
 };
 
-#define HG_TRY(expr)                          \
-  do {                                        \
-    if (auto _s = (expr); !_s) return _s;     \
+#define HG_TRY(expr)                      \
+  do {                                    \
+    if (auto _s = (expr); !_s) return _s; \
   } while (0)
 
 Status ParseServer(const YAML::Node& n, std::string_view file, ServerConfig& s) {
@@ -150,7 +153,8 @@ Status ResolveApiKey(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
   if (!p.api_key_env.empty()) {
     const char* v = std::getenv(p.api_key_env.c_str());
     if (v == nullptr || *v == '\0') {
-      p.disabled_reason = fmt::format("set the environment variable {} to enable it", p.api_key_env);
+      p.disabled_reason =
+          fmt::format("set the environment variable {} to enable it", p.api_key_env);
     } else {
       p.api_key = v;
     }
@@ -172,8 +176,8 @@ Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
   HG_TRY(r.Str("name", p.name, true));
   HG_TRY(r.Str("type", p.type, true));
   if (p.type != "openai") {
-    return Fail(r.Err(n["type"], "type", fmt::format("unknown provider type '{}' (known: openai)",
-                                                     p.type)));
+    return Fail(r.Err(n["type"], "type",
+                      fmt::format("unknown provider type '{}' (known: openai)", p.type)));
   }
   HG_TRY(r.Str("base_url", p.base_url, true));
   auto url = boost::urls::parse_uri(p.base_url);
@@ -183,9 +187,12 @@ Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
   }
   std::string zone = "external";
   HG_TRY(r.Str("zone", zone));
-  if (zone == "self_hosted") p.zone = Zone::kSelfHosted;
-  else if (zone == "external") p.zone = Zone::kExternal;
-  else return Fail(r.Err(n["zone"], "zone", "must be self_hosted or external"));
+  if (zone == "self_hosted")
+    p.zone = Zone::kSelfHosted;
+  else if (zone == "external")
+    p.zone = Zone::kExternal;
+  else
+    return Fail(r.Err(n["zone"], "zone", "must be self_hosted or external"));
   HG_TRY(r.Str("api_key_env", p.api_key_env));
   HG_TRY(r.Str("api_key_file", p.api_key_file));
   HG_TRY(r.Int("timeout_ms", p.timeout_ms, 1));
@@ -246,7 +253,8 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   }
   const YAML::Node providers = r.Get("providers");
   if (!providers || !providers.IsSequence() || providers.size() == 0) {
-    return Fail(r.Err(providers ? providers : root, "providers", "must list at least one provider"));
+    return Fail(
+        r.Err(providers ? providers : root, "providers", "must list at least one provider"));
   }
   std::set<std::string> names;
   for (size_t i = 0; i < providers.size(); ++i) {
@@ -317,8 +325,8 @@ Result<Config> ParseConfig(std::string_view yaml, std::string_view file) {
 Result<Config> LoadConfig(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Fail(MakeError(ErrorCode::kInvalidRequest,
-                          fmt::format("{}: cannot open config file", path)));
+    return Fail(
+        MakeError(ErrorCode::kInvalidRequest, fmt::format("{}: cannot open config file", path)));
   }
   std::stringstream ss;
   ss << in.rdbuf();

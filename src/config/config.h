@@ -55,12 +55,12 @@ struct ServerConfig {
   int64_t max_body_bytes = 8 * 1024 * 1024;
   int64_t max_header_bytes = 64 * 1024;
   int64_t max_connections = 10'000;
-  int64_t header_timeout_ms = 10'000;  // first byte to end of headers, and keep-alive idle
-  int64_t read_timeout_ms = 30'000;    // request body
-  int64_t idle_timeout_ms = 60'000;    // between requests on a keep-alive connection
-  int64_t write_timeout_ms = 30'000;   // a client that stops reading a response
-  int64_t shutdown_grace_ms = 15'000;  // drain deadline on SIGTERM/SIGINT
-  int64_t health_interval_ms = 10'000; // provider reachability probes for /readyz
+  int64_t header_timeout_ms = 10'000;   // first byte to end of headers, and keep-alive idle
+  int64_t read_timeout_ms = 30'000;     // request body
+  int64_t idle_timeout_ms = 60'000;     // between requests on a keep-alive connection
+  int64_t write_timeout_ms = 30'000;    // a client that stops reading a response
+  int64_t shutdown_grace_ms = 15'000;   // drain deadline on SIGTERM/SIGINT
+  int64_t health_interval_ms = 10'000;  // provider reachability probes for /readyz
 };
 
 struct LogConfig {
@@ -74,7 +74,7 @@ struct Config {
   LogConfig log;
   std::vector<ProviderConfig> providers;
   std::vector<std::pair<std::string, std::string>> aliases;  // public name -> model name
-  sensitivity::SensitivityConfig sensitivity;  // detectors and data classes
+  sensitivity::SensitivityConfig sensitivity;                // detectors and data classes
 };
 
 // Parses YAML text; `file` is used in error messages only.

@@ -65,12 +65,14 @@ TEST(ParseConfig, ErrorsNameFileLineAndKey) {
        "gw.yaml:5: 'providers[0].models': must list at least one model"},
       {head + "    base_url: http://x\n    zone: moon\n    models: [{name: m}]\n",
        "'providers[0].zone': must be self_hosted or external"},
-      {"providers:\n  - name: a\n    type: magic\n    base_url: http://x\n    models: [{name: m}]\n",
+      {"providers:\n  - name: a\n    type: magic\n    base_url: http://x\n    models: [{name: "
+       "m}]\n",
        "gw.yaml:3: 'providers[0].type': unknown provider type 'magic'"},
       {head + "    base_url: http://x\n    models: [{name: m}]\n" +
            "  - {name: a, type: openai, base_url: http://y, models: [{name: m}]}\n",
        "duplicate provider name 'a'"},
-      {"server:\n  max_body_bytes: -5\n" + head + "    base_url: http://x\n    models: [{name: m}]\n",
+      {"server:\n  max_body_bytes: -5\n" + head +
+           "    base_url: http://x\n    models: [{name: m}]\n",
        "gw.yaml:2: 'server.max_body_bytes': must be at least 1"},
       {"providers: [\n  {name: a\n", "gw.yaml:3:1: YAML syntax error"},
       {"just a string\n", "config must be a YAML mapping"},

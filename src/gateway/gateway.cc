@@ -124,8 +124,9 @@ asio::awaitable<void> Gateway::ProbeLoop(http::Server& server) {
       const auto& p = *providers[i];
       if (!p.config().disabled_reason.empty()) continue;
       const auto now = Clock::now();
-      auto res = co_await pools_[0]->Send(p.endpoint(), p.HealthProbe(),
-                                          {now + std::chrono::seconds(2), now + std::chrono::seconds(3)});
+      auto res =
+          co_await pools_[0]->Send(p.endpoint(), p.HealthProbe(),
+                                   {now + std::chrono::seconds(2), now + std::chrono::seconds(3)});
       ProviderHealth h{p.name(), true, false, ""};
       if (!res) {
         h.detail = res.error().message;
@@ -265,8 +266,8 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id
       routing::Executor executor(*pools_[ex.worker()]);
       http::CancelToken cancel;
       ex.OnClientGone([&cancel] { cancel.Cancel(); });
-      const routing::ExecuteOptions options{.request_id = id, .cancel = &cancel,
-                                            .client_wants_usage = true};
+      const routing::ExecuteOptions options{
+          .request_id = id, .cancel = &cancel, .client_wants_usage = true};
       OpenAiSink sink(ex, id);
       out = co_await executor.Raw(path, body, model, stream, *plan, options, &sink);
     }

@@ -80,7 +80,8 @@ UpstreamResponse HeadOf(const bhttp::response<Body>& res) {
 }
 
 Error IoError(const Endpoint& ep, beast::error_code ec, std::string_view stage, bool cancelled) {
-  if (cancelled) return MakeError(ErrorCode::kUpstreamUnavailable, "request cancelled by the client");
+  if (cancelled)
+    return MakeError(ErrorCode::kUpstreamUnavailable, "request cancelled by the client");
   if (ec == beast::error::timeout) {
     return MakeError(ErrorCode::kUpstreamTimeout,
                      fmt::format("upstream {} timed out while {}", ep.display, stage));
@@ -121,8 +122,9 @@ Result<Endpoint> Endpoint::FromUrl(std::string_view url, bool verify, const std:
     if (!ca_file.empty()) {
       ctx->load_verify_file(ca_file, ec);
       if (ec) {
-        return Fail(MakeError(ErrorCode::kInvalidRequest,
-                              fmt::format("cannot load CA bundle '{}': {}", ca_file, ec.message())));
+        return Fail(
+            MakeError(ErrorCode::kInvalidRequest,
+                      fmt::format("cannot load CA bundle '{}': {}", ca_file, ec.message())));
       }
     } else {
       ctx->set_default_verify_paths(ec);
@@ -130,6 +132,10 @@ Result<Endpoint> Endpoint::FromUrl(std::string_view url, bool verify, const std:
     ctx->set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
     ep.tls_context = std::move(ctx);
   }
+  // TLS connections are pooled per trust configuration (one context per provider): a connection
+  // opened with verify: false or another CA bundle must never carry a verifying provider's request.
+  ep.pool_key = fmt::format("{}://{}:{}#{}", ep.tls ? "https" : "http", ep.host, ep.port,
+                            static_cast<const void*>(ep.tls_context.get()));
   return ep;
 }
 
@@ -160,19 +166,18 @@ asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::ti
     parser.get().body().size = kPiece;
     conn_->Lowest().expires_at(deadline);
     Connection* c = conn_.get();
-    auto [ec, n] = co_await c->Visit([&](auto& s) {
-      return bhttp::async_read_some(s, c->buffer, parser, kTuple);
-    });
+    auto [ec, n] = co_await c->Visit(
+        [&](auto& s) { return bhttp::async_read_some(s, c->buffer, parser, kTuple); });
     if (ec == bhttp::error::need_buffer) ec = {};
     const size_t got = kPiece - parser.get().body().size;
     out.resize(old + got);
     if (ec) {
       Abort();
-      co_return Fail(ec == beast::error::timeout
-                         ? MakeError(ErrorCode::kUpstreamTimeout,
-                                     "upstream stream stalled past its deadline")
-                         : MakeError(ErrorCode::kUpstreamUnavailable,
-                                     fmt::format("upstream stream broke: {}", ec.message())));
+      co_return Fail(
+          ec == beast::error::timeout
+              ? MakeError(ErrorCode::kUpstreamTimeout, "upstream stream stalled past its deadline")
+              : MakeError(ErrorCode::kUpstreamUnavailable,
+                          fmt::format("upstream stream broke: {}", ec.message())));
     }
     if (got > 0) co_return got;
   }
@@ -204,9 +209,11 @@ void ClientPool::Release(std::unique_ptr<Connection> conn) {
   list.push_back(std::move(conn));
 }
 
-asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(
-    const Endpoint& ep, Clock::time_point deadline, bool allow_reuse, bool* reused) {
-  std::string key = fmt::format("{}://{}:{}", ep.tls ? "https" : "http", ep.host, ep.port);
+asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(const Endpoint& ep,
+                                                                         Clock::time_point deadline,
+                                                                         bool allow_reuse,
+                                                                         bool* reused) {
+  const std::string& key = ep.pool_key;
   *reused = false;
   if (allow_reuse) {
     auto& list = idle_[key];
@@ -220,20 +227,21 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(
     }
   }
   auto conn = std::make_unique<Connection>();
-  conn->key = std::move(key);
+  conn->key = key;
   beast::tcp_stream stream(ioc_);
   stream.expires_at(deadline);
   beast::error_code ec;
   const auto addr = asio::ip::make_address(ep.host, ec);
-  if (!ec) {
+  const bool is_ip = !ec;
+  if (is_ip) {
     std::tie(ec) = co_await stream.async_connect(tcp::endpoint(addr, ep.port), kTuple);
   } else {
     tcp::resolver resolver(ioc_);
     auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), kTuple);
     if (rec) {
-      co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
-                               fmt::format("cannot resolve upstream host '{}': {}", ep.host,
-                                           rec.message())));
+      co_return Fail(
+          MakeError(ErrorCode::kUpstreamUnavailable,
+                    fmt::format("cannot resolve upstream host '{}': {}", ep.host, rec.message())));
     }
     tcp::endpoint connected;
     std::tie(ec, connected) = co_await stream.async_connect(results, kTuple);
@@ -252,15 +260,16 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(
     co_return conn;
   }
   auto& tls = conn->tls.emplace(std::move(stream), *ep.tls_context);
-  if (!SSL_set_tlsext_host_name(tls.native_handle(), ep.host.c_str())) {
+  // SNI carries host names only (RFC 6066 §3): never an IP literal.
+  if (!is_ip && !SSL_set_tlsext_host_name(tls.native_handle(), ep.host.c_str())) {
     co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable, "cannot set TLS SNI host name"));
   }
   tls.set_verify_callback(asio::ssl::host_name_verification(ep.host));
   std::tie(ec) = co_await tls.async_handshake(asio::ssl::stream_base::client, kTuple);
   if (ec) {
-    co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
-                             fmt::format("TLS handshake with upstream {} failed: {}", ep.display,
-                                         ec.message())));
+    co_return Fail(MakeError(
+        ErrorCode::kUpstreamUnavailable,
+        fmt::format("TLS handshake with upstream {} failed: {}", ep.display, ec.message())));
   }
   co_return conn;
 }
@@ -286,7 +295,9 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
     if (cancel) cancel->Set([c] { c->Close(); });
     struct Unhook {
       CancelToken* t;
-      ~Unhook() { if (t) t->Set(nullptr); }
+      ~Unhook() {
+        if (t) t->Set(nullptr);
+      }
     } unhook{cancel};
     c->Lowest().expires_at(deadlines.response);
 

@@ -29,9 +29,10 @@ struct Endpoint {
   std::string host;
   uint16_t port = 0;
   bool tls = false;
-  std::string base_path;  // "/v1" (no trailing slash)
-  std::string display;    // "host:port" for messages
+  std::string base_path;                            // "/v1" (no trailing slash)
+  std::string display;                              // "host:port" for messages
   std::shared_ptr<asio::ssl::context> tls_context;  // shared by all workers (thread-safe once set)
+  std::string pool_key;  // idle connections are shared only between identical endpoints
 
   // `verify` and `ca_file` configure certificate checks for https URLs.
   static Result<Endpoint> FromUrl(std::string_view url, bool verify = true,
@@ -104,7 +105,8 @@ class ClientPool {
 
   // Sends and reads a whole response.
   asio::awaitable<Result<UpstreamResponse>> Send(const Endpoint& ep, const UpstreamRequest& req,
-                                                 Deadlines deadlines, CancelToken* cancel = nullptr);
+                                                 Deadlines deadlines,
+                                                 CancelToken* cancel = nullptr);
   // Sends and reads only the response head; the body is read from the returned stream.
   asio::awaitable<Result<UpstreamStream>> Open(const Endpoint& ep, const UpstreamRequest& req,
                                                Deadlines deadlines, CancelToken* cancel = nullptr);

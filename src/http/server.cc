@@ -111,15 +111,16 @@ asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_bod
   }
   if (!ec) co_return true;
   if (ec == http::error::body_limit) {
-    co_await SendError(413, fmt::format("request body exceeds the limit of {} bytes",
-                                        cfg.max_body_bytes));
+    co_await SendError(
+        413, fmt::format("request body exceeds the limit of {} bytes", cfg.max_body_bytes));
   } else if (ec == http::error::header_limit) {
     co_await SendError(431, "request headers too large");
   } else if (ec == beast::error::timeout && n > 0) {
     co_await SendError(408, "request not received in time");
   } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
              ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-             ec != asio::error::eof && ec.category() == http::make_error_code(http::error::bad_target).category()) {
+             ec != asio::error::eof &&
+             ec.category() == http::make_error_code(http::error::bad_target).category()) {
     co_await SendError(400, fmt::format("malformed HTTP request: {}", ec.message()));
   }
   co_return false;
@@ -199,8 +200,8 @@ void Exchange::OnClientGone(std::function<void()> on_gone) {
   });
 }
 
-asio::awaitable<void> Exchange::Respond(int status, std::string_view content_type,
-                                        std::string body, const HeaderList& headers) {
+asio::awaitable<void> Exchange::Respond(int status, std::string_view content_type, std::string body,
+                                        const HeaderList& headers) {
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, content_type);
   for (const auto& [k, v] : headers) res.set(k, v);
@@ -265,7 +266,8 @@ asio::awaitable<void> Exchange::End() {
 
 Server::Server(const config::ServerConfig& config, Handler handler)
     : config_(config), handler_(std::move(handler)) {
-  int n = config_.workers > 0 ? config_.workers : static_cast<int>(std::thread::hardware_concurrency());
+  int n =
+      config_.workers > 0 ? config_.workers : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
   for (int i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();

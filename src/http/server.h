@@ -33,7 +33,8 @@ class Session;
 // coroutine; all calls on the worker's thread.
 class Exchange {
  public:
-  Exchange(Session& session, Request& request, int worker) : session_(session), request_(request), worker_(worker) {}
+  Exchange(Session& session, Request& request, int worker)
+      : session_(session), request_(request), worker_(worker) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
   ~Exchange();

@@ -1,5 +1,5 @@
 // The `router` command line: train, score, eval (with k-fold cross-validation) and calibrate.
-// The gateway binary mounts it with AddRouterCommand; hybridgate_router_cli does the same alone.
+// The gateway binary mounts it with AddRouterCommand (`hybridgate router ...`).
 #pragma once
 
 namespace CLI {

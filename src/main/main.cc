@@ -1,18 +1,18 @@
 // The hybridgate command line: serve, config check (and the subcommands later modules add).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <thread>
 
+#include "classify/cli.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "gateway/request_log.h"
 #include "http/server.h"
-#include "classify/cli.h"
 #include "learned/cli.h"
 
 #ifndef HYBRIDGATE_VERSION
@@ -54,8 +54,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     return 2;
   }
 
-  http::Server server(cfg->server,
-                      [g = gw->get()](http::Exchange& ex) { return g->Handle(ex); });
+  http::Server server(cfg->server, [g = gw->get()](http::Exchange& ex) { return g->Handle(ex); });
   if (auto s = server.Listen(); !s) {
     std::cerr << "hybridgate: " << s.error().message << "\n";
     return 1;
@@ -127,9 +126,7 @@ int main(int argc, char** argv) {
   serve->add_option("--log-level", level, "trace|debug|info|warn|error|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   serve->add_option("--workers", workers, "Worker threads (default: one per core)");
-  serve->callback([&] {
-    exit_code = hybridgate::Serve(config_path, listen, level, workers);
-  });
+  serve->callback([&] { exit_code = hybridgate::Serve(config_path, listen, level, workers); });
 
   CLI::App* config_cmd = app.add_subcommand("config", "Work with config files");
   config_cmd->require_subcommand(1);

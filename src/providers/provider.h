@@ -35,7 +35,8 @@ class Provider {
   // An OpenAI-format body forwarded as is to `path` (/completions, /embeddings); empty when the
   // provider has no such endpoint.
   virtual Result<http::UpstreamRequest> EncodeRaw(std::string_view path, std::string body,
-                                                  bool stream, std::string_view request_id) const = 0;
+                                                  bool stream,
+                                                  std::string_view request_id) const = 0;
   // Maps a non-2xx upstream response to the client-facing Error.
   virtual Error ClassifyError(const http::UpstreamResponse& response) const = 0;
   // A cheap request that proves the upstream is reachable (for /readyz).
@@ -46,14 +47,16 @@ class Provider {
   http::Endpoint endpoint_;
 };
 
-using ProviderFactory = std::function<Result<std::unique_ptr<Provider>>(
-    const config::ProviderConfig&, http::Endpoint)>;
+using ProviderFactory =
+    std::function<Result<std::unique_ptr<Provider>>(const config::ProviderConfig&, http::Endpoint)>;
 
 // Maps a config `type` to its factory. Filled explicitly by RegisterBuiltins (no static
 // self-registration).
 class Registry {
  public:
-  void Add(std::string type, ProviderFactory factory) { factories_[std::move(type)] = std::move(factory); }
+  void Add(std::string type, ProviderFactory factory) {
+    factories_[std::move(type)] = std::move(factory);
+  }
   Result<std::unique_ptr<Provider>> Create(const config::ProviderConfig& config) const;
 
  private:

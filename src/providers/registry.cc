@@ -8,8 +8,9 @@ namespace hybridgate::providers {
 Result<std::unique_ptr<Provider>> Registry::Create(const config::ProviderConfig& config) const {
   auto it = factories_.find(config.type);
   if (it == factories_.end()) {
-    return Fail(MakeError(ErrorCode::kInvalidRequest,
-                          fmt::format("provider '{}': unknown type '{}'", config.name, config.type)));
+    return Fail(
+        MakeError(ErrorCode::kInvalidRequest,
+                  fmt::format("provider '{}': unknown type '{}'", config.name, config.type)));
   }
   auto endpoint = http::Endpoint::FromUrl(config.base_url, config.tls.verify, config.tls.ca_file);
   if (!endpoint) {
@@ -20,10 +21,11 @@ Result<std::unique_ptr<Provider>> Registry::Create(const config::ProviderConfig&
 }
 
 void RegisterBuiltins(Registry& registry) {
-  registry.Add("openai", [](const config::ProviderConfig& c, http::Endpoint ep)
-                             -> Result<std::unique_ptr<Provider>> {
-    return std::make_unique<OpenAiProvider>(c, std::move(ep));
-  });
+  registry.Add(
+      "openai",
+      [](const config::ProviderConfig& c, http::Endpoint ep) -> Result<std::unique_ptr<Provider>> {
+        return std::make_unique<OpenAiProvider>(c, std::move(ep));
+      });
 }
 
 }  // namespace hybridgate::providers

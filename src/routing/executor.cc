@@ -148,8 +148,8 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
     }
     const auto start = Clock::now();
     const http::Deadlines deadlines = DeadlinesFor(c.deployment, start);
-    auto opened = co_await pool_.Open(c.deployment.provider->endpoint(), *up, deadlines,
-                                      options.cancel);
+    auto opened =
+        co_await pool_.Open(c.deployment.provider->endpoint(), *up, deadlines, options.cancel);
     if (options.cancel && options.cancel->cancelled()) {
       out.error = CancelledError();
       co_return out;
@@ -163,7 +163,9 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
     if (options.cancel) options.cancel->Set([&stream] { stream.Abort(); });
     struct Unhook {
       http::CancelToken* t;
-      ~Unhook() { if (t) t->Set(nullptr); }
+      ~Unhook() {
+        if (t) t->Set(nullptr);
+      }
     } unhook{options.cancel};
     out.status = stream.head().status;
     if (out.status < 200 || out.status >= 300) {

@@ -35,13 +35,13 @@ class StreamSink {
 
 struct Outcome {
   bool ok = false;
-  Error error;                      // when !ok
-  Deployment deployment;            // the one that answered (or failed last)
+  Error error;            // when !ok
+  Deployment deployment;  // the one that answered (or failed last)
   int attempts = 0;
-  int status = 0;                   // upstream HTTP status of the answer
-  std::string body;                 // non-stream: the OpenAI-format body
+  int status = 0;    // upstream HTTP status of the answer
+  std::string body;  // non-stream: the OpenAI-format body
   api::Usage usage;
-  bool streamed = false;            // bytes went to the client through the sink
+  bool streamed = false;  // bytes went to the client through the sink
   std::chrono::milliseconds ttft{-1};
 };
 
@@ -65,9 +65,8 @@ class Executor {
   // An OpenAI-format body forwarded to `path` (/completions, /embeddings); streamed into `sink`
   // when `stream`.
   asio::awaitable<Outcome> Raw(std::string_view path, const std::string& body,
-                               std::string_view requested_model, bool stream,
-                               const RoutePlan& plan, const ExecuteOptions& options,
-                               StreamSink* sink);
+                               std::string_view requested_model, bool stream, const RoutePlan& plan,
+                               const ExecuteOptions& options, StreamSink* sink);
 
  private:
   template <class Encode>

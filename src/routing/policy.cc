@@ -12,17 +12,17 @@ Result<RoutePlan> PlanForModel(std::string_view model, const Catalog& catalog) {
       if (!names.empty()) names += ", ";
       names += name;
     }
-    return Fail(MakeError(ErrorCode::kNotFound,
-                          fmt::format("model '{}' does not exist on this gateway; available: {}",
-                                      model, names),
-                          "model"));
+    return Fail(MakeError(
+        ErrorCode::kNotFound,
+        fmt::format("model '{}' does not exist on this gateway; available: {}", model, names),
+        "model"));
   }
   RoutePlan plan;
   for (const Deployment& d : deployments) {
     const auto& pc = d.provider->config();
     if (!pc.disabled_reason.empty()) {
-      plan.excluded.push_back({d, fmt::format("provider '{}' is disabled: {}", pc.name,
-                                              pc.disabled_reason)});
+      plan.excluded.push_back(
+          {d, fmt::format("provider '{}' is disabled: {}", pc.name, pc.disabled_reason)});
       continue;
     }
     plan.candidates.push_back(

@@ -18,14 +18,15 @@ providers:
     base_url: https://api.example.com/v1
     models: [{name: gpt-4o}, {name: shared}]
 aliases: {fast: llama}
-)", "t.yaml");
+)",
+                               "t.yaml");
   EXPECT_TRUE(c) << c.error().message;
   return *c;
 }
 
 struct Row {
   std::string model;
-  std::vector<std::string> providers;  // expected candidate order
+  std::vector<std::string> providers;      // expected candidate order
   ErrorCode error = ErrorCode::kInternal;  // when providers is empty
 };
 
@@ -36,12 +37,9 @@ TEST(PlanForModel, Table) {
   auto catalog = Catalog::Build(cfg, reg);
   ASSERT_TRUE(catalog) << catalog.error().message;
   const Row rows[] = {
-      {"llama", {"local"}},
-      {"fast", {"local"}},
-      {"gpt-4o", {"cloud"}},
-      {"shared", {"local", "cloud"}},
-      {"cloud/shared", {"cloud"}},
-      {"gpt-5", {}, ErrorCode::kNotFound},
+      {"llama", {"local"}},        {"fast", {"local"}},
+      {"gpt-4o", {"cloud"}},       {"shared", {"local", "cloud"}},
+      {"cloud/shared", {"cloud"}}, {"gpt-5", {}, ErrorCode::kNotFound},
   };
   for (const Row& r : rows) {
     auto plan = PlanForModel(r.model, **catalog);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs one end-to-end test file: starts hybridgate_fake_upstream and `hybridgate serve` on free
 # loopback ports with a generated config, waits for /healthz, runs `node --test` on the file with
-# HYBRIDGATE_BASE_URL set, then stops both (the gateway must exit 0 on SIGTERM, which also
-# surfaces sanitizer reports) and exits with node's status.
+# HYBRIDGATE_BASE_URL set (node gets 90 s, inside ctest's 120, so the cleanup always runs), then
+# stops both (the gateway must exit 0 on SIGTERM, which also surfaces sanitizer reports) and exits
+# with node's status.
 #
 # usage: run.sh HYBRIDGATE_BIN FAKE_UPSTREAM_BIN [TEST_FILE...]   (ctest passes all three)
 #   or:  HYBRIDGATE_BIN=... HYBRIDGATE_FAKE_UPSTREAM_BIN=... run.sh [TEST_FILE...]
@@ -19,8 +20,10 @@ tests=("$@")
 [[ ${#tests[@]} -gt 0 ]] || tests=(openai_sdk.test.mjs)
 
 fail() { echo "e2e: $*" >&2; exit 1; }
-[[ -x "$gateway_bin" ]] || fail "hybridgate binary '$gateway_bin' not found (pass it as \$1 or HYBRIDGATE_BIN)"
-[[ -x "$upstream_bin" ]] || fail "hybridgate_fake_upstream '$upstream_bin' not found (pass it as \$2 or HYBRIDGATE_FAKE_UPSTREAM_BIN)"
+[[ -x "$gateway_bin" ]] ||
+  fail "hybridgate binary '$gateway_bin' not found (pass it as \$1 or HYBRIDGATE_BIN)"
+[[ -x "$upstream_bin" ]] ||
+  fail "hybridgate_fake_upstream '$upstream_bin' not found (\$2 or HYBRIDGATE_FAKE_UPSTREAM_BIN)"
 command -v node >/dev/null || fail "node is not installed: run scripts/setup.sh"
 [[ -d "$here/node_modules" ]] ||
   fail "tests/e2e/node_modules is missing: run scripts/setup.sh (it runs npm ci --prefix tests/e2e)"
@@ -83,16 +86,24 @@ providers:
 EOF
 "$gateway_bin" serve --config "$work/config.yaml" --workers 2 2>"$work/gateway.log" >/dev/null &
 gateway_pid=$!
+healthy() {  # bash's /dev/tcp: no curl needed
+  exec 3<>"/dev/tcp/127.0.0.1/$gateway_port" 2>/dev/null || return 1
+  printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  local status_line=""
+  read -r -t 2 status_line <&3 || true
+  exec 3>&-
+  [[ "$status_line" == "HTTP/1.1 200 "* ]]
+}
 for _ in $(seq 400); do
-  curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$gateway_port/healthz" 2>/dev/null && break
+  healthy && break
   kill -0 "$gateway_pid" 2>/dev/null || fail "hybridgate exited during startup"
   sleep 0.05
 done
-curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$gateway_port/healthz" ||
-  fail "hybridgate did not answer /healthz within 20 s"
+healthy || fail "hybridgate did not answer /healthz within 20 s"
 
 set +e
-(cd "$here" && HYBRIDGATE_BASE_URL="http://127.0.0.1:$gateway_port/v1" node --test "${tests[@]}")
+(cd "$here" && HYBRIDGATE_BASE_URL="http://127.0.0.1:$gateway_port/v1" \
+  timeout --kill-after=5 90 node --test --test-reporter=spec "${tests[@]}")
 node_status=$?
 set -e
 

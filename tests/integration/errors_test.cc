@@ -31,8 +31,9 @@ std::string Chat(const std::string& model, const std::string& extra = "") {
 }
 
 TEST(Errors, BrokenConfigStopsStartupWithExitTwoAndTheReason) {
-  GatewayProcess gw("providers:\n  - {name: p, type: openai, base_url: 'http://127.0.0.1:1/v1',"
-                    " api_key_file: /dev/null, models: [{name: m}]}\n");
+  GatewayProcess gw(
+      "providers:\n  - {name: p, type: openai, base_url: 'http://127.0.0.1:1/v1',"
+      " api_key_file: /dev/null, models: [{name: m}]}\n");
   EXPECT_FALSE(gw.started());
   EXPECT_NE(gw.Log().find("'providers[0].api_key_file': '/dev/null' is empty"), std::string::npos)
       << gw.Log();
@@ -43,9 +44,13 @@ TEST(Errors, EveryClientVisibleError) {
     auto body = json::parse(r.body);
     const std::string model(body.at("model").as_string());
     if (model == "m-422") {
-      return Action{.status = 422, .body = R"({"error":{"message":"logit_bias is invalid","type":"invalid_request_error","param":"logit_bias","code":null}})"};
+      return Action{
+          .status = 422,
+          .body =
+              R"({"error":{"message":"logit_bias is invalid","type":"invalid_request_error","param":"logit_bias","code":null}})"};
     }
-    if (model == "m-401") return Action{.status = 401, .body = R"({"error":{"message":"bad key sk-gw-key"}})"};
+    if (model == "m-401")
+      return Action{.status = 401, .body = R"({"error":{"message":"bad key sk-gw-key"}})"};
     if (model == "m-500") return Action{.status = 500, .body = "boom"};
     if (model == "m-stall") return Action{.stall = true};
     if (model == "m-notjson") return Action{.content_type = "text/html", .body = "<html>hi</html>"};
@@ -55,7 +60,8 @@ TEST(Errors, EveryClientVisibleError) {
   const std::string cfg =
       "server: {max_body_bytes: 4096}\n"
       "providers:\n"
-      "  - name: fake\n    type: openai\n    base_url: " + up.base_url() +
+      "  - name: fake\n    type: openai\n    base_url: " +
+      up.base_url() +
       "\n    api_key_env: HG_IT_ERR_KEY\n"
       "    models: [{name: ok}, {name: m-422}, {name: m-401}, {name: m-500}, {name: m-notjson},"
       " {name: m-stall, timeout_ms: 300}]\n"
@@ -66,42 +72,99 @@ TEST(Errors, EveryClientVisibleError) {
 
   std::string deep = std::string(2000, '[') + std::string(2000, ']');
   const Case cases[] = {
-      {.name = "malformed json", .body = R"({"model": "ok", "messages": [)", .status = 400,
-       .type = "invalid_request_error", .code = "invalid_request", .message_part = "malformed JSON"},
-      {.name = "missing field", .body = R"({"model":"ok"})", .status = 400,
-       .type = "invalid_request_error", .code = "invalid_request", .message_part = "'messages'",
+      {.name = "malformed json",
+       .body = R"({"model": "ok", "messages": [)",
+       .status = 400,
+       .type = "invalid_request_error",
+       .code = "invalid_request",
+       .message_part = "malformed JSON"},
+      {.name = "missing field",
+       .body = R"({"model":"ok"})",
+       .status = 400,
+       .type = "invalid_request_error",
+       .code = "invalid_request",
+       .message_part = "'messages'",
        .param = "messages"},
-      {.name = "wrong type", .body = Chat("ok", R"(,"max_tokens":"ten")"), .status = 400,
-       .type = "invalid_request_error", .code = "invalid_request",
-       .message_part = "'max_tokens' must be an integer, got a string", .param = "max_tokens"},
-      {.name = "unknown model", .body = Chat("gpt-9"), .status = 404,
-       .type = "invalid_request_error", .code = "model_not_found",
-       .message_part = "model 'gpt-9' does not exist", .param = "model"},
-      {.name = "too large", .body = Chat("ok", R"(,"x":")" + std::string(5000, 'a') + "\""),
-       .status = 413, .type = "invalid_request_error", .code = "payload_too_large",
+      {.name = "wrong type",
+       .body = Chat("ok", R"(,"max_tokens":"ten")"),
+       .status = 400,
+       .type = "invalid_request_error",
+       .code = "invalid_request",
+       .message_part = "'max_tokens' must be an integer, got a string",
+       .param = "max_tokens"},
+      {.name = "unknown model",
+       .body = Chat("gpt-9"),
+       .status = 404,
+       .type = "invalid_request_error",
+       .code = "model_not_found",
+       .message_part = "model 'gpt-9' does not exist",
+       .param = "model"},
+      {.name = "too large",
+       .body = Chat("ok", R"(,"x":")" + std::string(5000, 'a') + "\""),
+       .status = 413,
+       .type = "invalid_request_error",
+       .code = "payload_too_large",
        .message_part = "exceeds the limit of 4096 bytes"},
       {.name = "invalid utf-8",
        .body = "{\"model\":\"ok\",\"messages\":[{\"role\":\"user\",\"content\":\"\xc3\x28\"}]}",
-       .status = 400, .type = "invalid_request_error", .code = "invalid_request",
+       .status = 400,
+       .type = "invalid_request_error",
+       .code = "invalid_request",
        .message_part = "not valid UTF-8"},
-      {.name = "deep nesting", .body = Chat("ok", ",\"x\":" + deep), .status = 400,
-       .type = "invalid_request_error", .code = "invalid_request", .message_part = "nested too deeply"},
-      {.name = "upstream unreachable", .body = Chat("unreachable"), .status = 502,
-       .type = "api_error", .code = "upstream_unavailable", .message_part = "cannot connect to upstream"},
-      {.name = "upstream timeout", .body = Chat("m-stall"), .status = 504, .type = "api_error",
-       .code = "upstream_timeout", .message_part = "timed out", .reaches_upstream = true},
-      {.name = "upstream 5xx", .body = Chat("m-500"), .status = 502, .type = "api_error",
-       .code = "upstream_unavailable", .message_part = "failed (HTTP 500): boom",
+      {.name = "deep nesting",
+       .body = Chat("ok", ",\"x\":" + deep),
+       .status = 400,
+       .type = "invalid_request_error",
+       .code = "invalid_request",
+       .message_part = "nested too deeply"},
+      {.name = "upstream unreachable",
+       .body = Chat("unreachable"),
+       .status = 502,
+       .type = "api_error",
+       .code = "upstream_unavailable",
+       .message_part = "cannot connect to upstream"},
+      {.name = "upstream timeout",
+       .body = Chat("m-stall"),
+       .status = 504,
+       .type = "api_error",
+       .code = "upstream_timeout",
+       .message_part = "timed out",
        .reaches_upstream = true},
-      {.name = "upstream auth", .body = Chat("m-401"), .status = 502, .type = "upstream_auth_error",
-       .code = "upstream_auth", .message_part = "provider 'fake' rejected HybridGate's credentials",
+      {.name = "upstream 5xx",
+       .body = Chat("m-500"),
+       .status = 502,
+       .type = "api_error",
+       .code = "upstream_unavailable",
+       .message_part = "failed (HTTP 500): boom",
        .reaches_upstream = true},
-      {.name = "upstream not json", .body = Chat("m-notjson"), .status = 502, .type = "api_error",
-       .code = "upstream_unavailable", .message_part = "not JSON", .reaches_upstream = true},
-      {.name = "unknown path", .method = "GET", .path = "/v2/nothing", .status = 404,
-       .type = "invalid_request_error", .code = "model_not_found", .message_part = "no route for /v2/nothing"},
-      {.name = "wrong method", .method = "GET", .path = "/v1/chat/completions", .status = 405,
-       .type = "invalid_request_error", .code = "method_not_allowed", .message_part = "not allowed"},
+      {.name = "upstream auth",
+       .body = Chat("m-401"),
+       .status = 502,
+       .type = "upstream_auth_error",
+       .code = "upstream_auth",
+       .message_part = "provider 'fake' rejected HybridGate's credentials",
+       .reaches_upstream = true},
+      {.name = "upstream not json",
+       .body = Chat("m-notjson"),
+       .status = 502,
+       .type = "api_error",
+       .code = "upstream_unavailable",
+       .message_part = "not JSON",
+       .reaches_upstream = true},
+      {.name = "unknown path",
+       .method = "GET",
+       .path = "/v2/nothing",
+       .status = 404,
+       .type = "invalid_request_error",
+       .code = "model_not_found",
+       .message_part = "no route for /v2/nothing"},
+      {.name = "wrong method",
+       .method = "GET",
+       .path = "/v1/chat/completions",
+       .status = 405,
+       .type = "invalid_request_error",
+       .code = "method_not_allowed",
+       .message_part = "not allowed"},
   };
   for (const Case& c : cases) {
     const size_t before = up.request_count();
@@ -136,14 +199,17 @@ TEST(Errors, EveryClientVisibleError) {
   TestClient client(gw.port());
   auto r = client.Post("/v1/chat/completions", Chat("m-422"));
   EXPECT_EQ(r.status, 422);
-  EXPECT_EQ(r.body, R"({"error":{"message":"logit_bias is invalid","type":"invalid_request_error","param":"logit_bias","code":null}})");
+  EXPECT_EQ(
+      r.body,
+      R"({"error":{"message":"logit_bias is invalid","type":"invalid_request_error","param":"logit_bias","code":null}})");
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
 }
 
 TEST(Errors, StreamCutAfterBytesEndsWithAnErrorEventNotDone) {
   FakeUpstream up([](const Recorded&) {
     return Action{.content_type = "text/event-stream",
-                  .chunks = ChatStreamChunks({"partial", "never"}), .cut_after = 2};
+                  .chunks = ChatStreamChunks({"partial", "never"}),
+                  .cut_after = 2};
   });
   GatewayProcess gw("providers:\n  - {name: fake, type: openai, base_url: '" + up.base_url() +
                     "', models: [{name: m}]}\n");
@@ -161,7 +227,8 @@ TEST(Errors, StreamCutAfterBytesEndsWithAnErrorEventNotDone) {
 
 TEST(Errors, StreamThatFailsBeforeAnyByteIsAPlainErrorResponse) {
   FakeUpstream up([](const Recorded&) {
-    return Action{.status = 429, .body = R"({"error":{"message":"slow down"}})",
+    return Action{.status = 429,
+                  .body = R"({"error":{"message":"slow down"}})",
                   .headers = {{"retry-after", "2"}}};
   });
   GatewayProcess gw("providers:\n  - {name: fake, type: openai, base_url: '" + up.base_url() +

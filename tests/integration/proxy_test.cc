@@ -19,12 +19,15 @@ std::string Config(const FakeUpstream& up, const std::string& extra_models = "")
   return "providers:\n"
          "  - name: local\n"
          "    type: openai\n"
-         "    base_url: " + up.base_url() + "\n"
+         "    base_url: " +
+         up.base_url() +
+         "\n"
          "    zone: self_hosted\n"
          "    api_key_env: HG_IT_LOCAL_KEY\n"
          "    headers: {x-team: platform}\n"
          "    models:\n"
-         "      - {name: llama, id: meta-llama/Llama-3.1-8B-Instruct}\n" + extra_models;
+         "      - {name: llama, id: meta-llama/Llama-3.1-8B-Instruct}\n" +
+         extra_models;
 }
 
 std::string Chat(const std::string& content, bool stream = false, const std::string& extra = "") {
@@ -43,8 +46,8 @@ TEST_F(ProxyTest, NonStreamPassesTheAnswerThroughAndTheUpstreamSeesATranslatedRe
   GatewayProcess gw(Config(up));
   ASSERT_TRUE(gw.started()) << gw.Log();
   TestClient client(gw.port());
-  auto r = client.Post("/v1/chat/completions",
-                       Chat("capital of France?", false, R"(,"temperature":0.1,"future_knob":{"a":1})"));
+  auto r = client.Post("/v1/chat/completions", Chat("capital of France?", false,
+                                                    R"(,"temperature":0.1,"future_knob":{"a":1})"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, answer);  // byte for byte
   EXPECT_EQ(r.headers["x-hybridgate-provider"], "local");
@@ -67,7 +70,8 @@ TEST_F(ProxyTest, NonStreamPassesTheAnswerThroughAndTheUpstreamSeesATranslatedRe
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
   const std::string log = gw.Log();
   EXPECT_NE(log.find(R"("msg":"request","id":")" + r.headers["x-hybridgate-request-id"]),
-            std::string::npos) << log;
+            std::string::npos)
+      << log;
   EXPECT_NE(log.find(R"("input_tokens":11,"output_tokens":2)"), std::string::npos) << log;
   EXPECT_EQ(log.find("capital of France"), std::string::npos) << "prompt text must not be logged";
   EXPECT_EQ(log.find("sk-local-secret"), std::string::npos) << "key must not be logged";
@@ -89,7 +93,8 @@ TEST_F(ProxyTest, FirstStreamChunkReachesTheClientBeforeTheUpstreamFinishes) {
   EXPECT_EQ(head.headers["x-hybridgate-provider"], "local");
   // The upstream is held after its first chunk: whatever we read now was forwarded early.
   std::string first;
-  for (int i = 0; i < 50 && first.find("\n\n") == std::string::npos; ++i) first += client.ReadSome(2s);
+  for (int i = 0; i < 50 && first.find("\n\n") == std::string::npos; ++i)
+    first += client.ReadSome(2s);
   EXPECT_NE(first.find(R"("role":"assistant")"), std::string::npos) << first;
   EXPECT_EQ(first.find("[DONE]"), std::string::npos);
   gate->Open();
@@ -118,7 +123,8 @@ TEST_F(ProxyTest, StreamForwardsTheUsageChunkWhenTheClientAsksForIt) {
                                  Chat("hi", true, R"(,"stream_options":{"include_usage":true})"));
   ASSERT_EQ(head.status, 200);
   const std::string all = client.ReadAll();
-  EXPECT_NE(all.find(R"("usage":{"prompt_tokens":5,"completion_tokens":2)"), std::string::npos) << all;
+  EXPECT_NE(all.find(R"("usage":{"prompt_tokens":5,"completion_tokens":2)"), std::string::npos)
+      << all;
   EXPECT_EQ(all.substr(all.size() - 14), "data: [DONE]\n\n");
 }
 
@@ -126,7 +132,8 @@ TEST_F(ProxyTest, ClientDisconnectCancelsTheUpstreamRequest) {
   auto gate = std::make_shared<Gate>();  // never opened
   FakeUpstream up([&](const Recorded& r) {
     if (r.body.find(R"("stream":true)") != std::string::npos) {
-      return Action{.content_type = "text/event-stream", .chunks = ChatStreamChunks({"x"}), .gate = gate};
+      return Action{
+          .content_type = "text/event-stream", .chunks = ChatStreamChunks({"x"}), .gate = gate};
     }
     return Action{.stall = true};
   });
@@ -148,8 +155,8 @@ TEST_F(ProxyTest, ClientDisconnectCancelsTheUpstreamRequest) {
     s.connect({boost::asio::ip::make_address("127.0.0.1"), gw.port()});
     const std::string body = Chat("stall");
     boost::asio::write(s, boost::asio::buffer("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                                              "Content-Length: " + std::to_string(body.size()) +
-                                              "\r\n\r\n" + body));
+                                              "Content-Length: " +
+                                              std::to_string(body.size()) + "\r\n\r\n" + body));
     EXPECT_TRUE(FakeUpstream::WaitFor([&] { return up.request_count() == 2; }, 5s));
     s.close();  // hang up while the gateway waits for the upstream
   }
@@ -199,9 +206,13 @@ TEST_F(ProxyTest, TwoHundredConcurrentRequestsEachGetTheirOwnAnswer) {
 TEST_F(ProxyTest, CompletionsAndEmbeddingsAreForwardedWithTheUpstreamModelId) {
   FakeUpstream up([](const Recorded& r) {
     if (r.target == "/v1/embeddings") {
-      return Action{.body = R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"e","usage":{"prompt_tokens":2,"total_tokens":2}})"};
+      return Action{
+          .body =
+              R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"e","usage":{"prompt_tokens":2,"total_tokens":2}})"};
     }
-    return Action{.body = R"({"id":"c","object":"text_completion","choices":[{"text":"ok","index":0}],"usage":{"prompt_tokens":1,"completion_tokens":1}})"};
+    return Action{
+        .body =
+            R"({"id":"c","object":"text_completion","choices":[{"text":"ok","index":0}],"usage":{"prompt_tokens":1,"completion_tokens":1}})"};
   });
   GatewayProcess gw(Config(up));
   ASSERT_TRUE(gw.started()) << gw.Log();
@@ -223,9 +234,11 @@ TEST_F(ProxyTest, FallsBackToTheNextProviderWhenTheFirstIsUnreachable) {
   FakeUpstream up;
   const std::string cfg =
       "providers:\n"
-      "  - {name: dead, type: openai, base_url: 'http://127.0.0.1:" + std::to_string(FreePort()) +
+      "  - {name: dead, type: openai, base_url: 'http://127.0.0.1:" +
+      std::to_string(FreePort()) +
       "/v1', models: [{name: llama}]}\n"
-      "  - {name: alive, type: openai, base_url: '" + up.base_url() + "', models: [{name: llama}]}\n";
+      "  - {name: alive, type: openai, base_url: '" +
+      up.base_url() + "', models: [{name: llama}]}\n";
   GatewayProcess gw(cfg);
   ASSERT_TRUE(gw.started()) << gw.Log();
   TestClient client(gw.port());
@@ -233,13 +246,17 @@ TEST_F(ProxyTest, FallsBackToTheNextProviderWhenTheFirstIsUnreachable) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["x-hybridgate-provider"], "alive");
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
-  EXPECT_NE(gw.Log().find(R"("provider":"alive","upstream_model":"llama","status":200,"stream":false,"attempts":2)"),
-            std::string::npos) << gw.Log();
+  EXPECT_NE(
+      gw.Log().find(
+          R"("provider":"alive","upstream_model":"llama","status":200,"stream":false,"attempts":2)"),
+      std::string::npos)
+      << gw.Log();
 }
 
 TEST_F(ProxyTest, ModelsAndReadinessComeFromConfigAndProbes) {
   FakeUpstream up([](const Recorded&) { return Action{.body = R"({"object":"list","data":[]})"}; });
-  const std::string cfg = Config(up) +
+  const std::string cfg =
+      Config(up) +
       "  - name: cloud\n    type: openai\n    base_url: https://api.example.invalid/v1\n"
       "    api_key_env: HG_IT_UNSET_KEY\n    models: [{name: gpt-4o}]\n"
       "aliases: {auto: llama}\n";
@@ -252,15 +269,19 @@ TEST_F(ProxyTest, ModelsAndReadinessComeFromConfigAndProbes) {
   for (const auto& m : models.at("data").as_array()) ids.emplace_back(m.at("id").as_string());
   EXPECT_EQ(ids, (std::vector<std::string>{"llama", "gpt-4o", "auto"}));
   HttpResult ready;
-  ASSERT_TRUE(FakeUpstream::WaitFor([&] {
-    ready = client.Get("/readyz");
-    return ready.status == 200;
-  }, 5s)) << ready.body;
+  ASSERT_TRUE(FakeUpstream::WaitFor(
+      [&] {
+        ready = client.Get("/readyz");
+        return ready.status == 200;
+      },
+      5s))
+      << ready.body;
   auto body = json::parse(ready.body);
   EXPECT_TRUE(body.at("providers").at(0).at("reachable").as_bool());
   EXPECT_FALSE(body.at("providers").at(1).at("reachable").as_bool());
-  EXPECT_NE(std::string(body.at("providers").at(1).at("detail").as_string()).find("HG_IT_UNSET_KEY"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(body.at("providers").at(1).at("detail").as_string()).find("HG_IT_UNSET_KEY"),
+      std::string::npos);
   EXPECT_GE(up.request_count("/v1/models"), 1u);
 }
 

@@ -26,7 +26,8 @@ std::string OneProvider(const FakeUpstream& up, const std::string& server = "") 
 const std::string kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
 
 TEST(Server, SigtermDrainsInFlightRequestsThenExitsZero) {
-  FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("late"), .delay = 800ms}; });
+  FakeUpstream up(
+      [](const Recorded&) { return Action{.body = ChatCompletionJson("late"), .delay = 800ms}; });
   GatewayProcess gw(OneProvider(up));
   ASSERT_TRUE(gw.started()) << gw.Log();
   HttpResult r;
@@ -100,7 +101,8 @@ TEST(Cli, ConfigCheckNamesFileLineAndKeyAndExitsTwo) {
   EXPECT_EQ(RunCli("config check " + path, &out), 2);
   EXPECT_NE(out.find(path + ":5: 'providers[0].modles': unknown key"), std::string::npos) << out;
 
-  std::ofstream(path) << "providers:\n  - {name: a, type: openai, base_url: 'http://x/v1', models: [{name: m}]}\n";
+  std::ofstream(path)
+      << "providers:\n  - {name: a, type: openai, base_url: 'http://x/v1', models: [{name: m}]}\n";
   out.clear();
   EXPECT_EQ(RunCli("config check " + path, &out), 0) << out;
   EXPECT_NE(out.find("OK (1 providers, 1 models)"), std::string::npos) << out;
@@ -111,7 +113,8 @@ TEST(Cli, ConfigCheckNamesFileLineAndKeyAndExitsTwo) {
 }
 
 TEST(Cli, HelpVersionAndUsageErrors) {
-  for (const std::string args : {"--help", "serve --help", "config --help", "config check --help"}) {
+  for (const std::string args :
+       {"--help", "serve --help", "config --help", "config check --help"}) {
     std::string out;
     EXPECT_EQ(RunCli(args, &out), 0) << args;
     EXPECT_NE(out.find("Usage"), std::string::npos) << args << ": " << out;

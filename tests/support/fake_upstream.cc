@@ -69,7 +69,8 @@ struct FakeUpstream::Impl {
   template <class S>
   asio::awaitable<bool> Stream(S& stream, const Action& a, bool keep_alive) {
     http::response<http::empty_body> res{static_cast<http::status>(a.status), 11};
-    res.set(http::field::content_type, a.content_type.empty() ? "text/event-stream" : a.content_type);
+    res.set(http::field::content_type,
+            a.content_type.empty() ? "text/event-stream" : a.content_type);
     for (const auto& [k, v] : a.headers) res.set(k, v);
     res.chunked(true);
     res.keep_alive(keep_alive);
@@ -90,8 +91,8 @@ struct FakeUpstream::Impl {
         owner.hangups_++;
         co_return false;
       }
-      std::tie(ec, n) = co_await asio::async_write(
-          stream, http::make_chunk(asio::buffer(a.chunks[i])), kTuple);
+      std::tie(ec, n) =
+          co_await asio::async_write(stream, http::make_chunk(asio::buffer(a.chunks[i])), kTuple);
       if (ec) {
         owner.hangups_++;
         co_return false;
@@ -239,20 +240,20 @@ bool FakeUpstream::WaitFor(const std::function<bool()>& pred, std::chrono::milli
   return pred();
 }
 
-std::string ChatCompletionJson(std::string_view content, std::string_view model,
-                               int prompt_tokens, int completion_tokens) {
-  boost::json::object o{
-      {"id", "chatcmpl-fake"},
-      {"object", "chat.completion"},
-      {"created", 1700000000},
-      {"model", model},
-      {"choices", boost::json::array{boost::json::object{
-                      {"index", 0},
-                      {"message", {{"role", "assistant"}, {"content", content}}},
-                      {"finish_reason", "stop"}}}},
-      {"usage", {{"prompt_tokens", prompt_tokens},
-                 {"completion_tokens", completion_tokens},
-                 {"total_tokens", prompt_tokens + completion_tokens}}}};
+std::string ChatCompletionJson(std::string_view content, std::string_view model, int prompt_tokens,
+                               int completion_tokens) {
+  boost::json::object o{{"id", "chatcmpl-fake"},
+                        {"object", "chat.completion"},
+                        {"created", 1700000000},
+                        {"model", model},
+                        {"choices", boost::json::array{boost::json::object{
+                                        {"index", 0},
+                                        {"message", {{"role", "assistant"}, {"content", content}}},
+                                        {"finish_reason", "stop"}}}},
+                        {"usage",
+                         {{"prompt_tokens", prompt_tokens},
+                          {"completion_tokens", completion_tokens},
+                          {"total_tokens", prompt_tokens + completion_tokens}}}};
   return boost::json::serialize(o);
 }
 
@@ -260,12 +261,13 @@ std::vector<std::string> ChatStreamChunks(const std::vector<std::string>& pieces
                                           std::string_view model, bool usage) {
   std::vector<std::string> out;
   auto chunk = [&](boost::json::object delta, boost::json::value finish) {
-    boost::json::object o{{"id", "chatcmpl-fake"},
-                          {"object", "chat.completion.chunk"},
-                          {"created", 1700000000},
-                          {"model", model},
-                          {"choices", boost::json::array{boost::json::object{
-                                          {"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+    boost::json::object o{
+        {"id", "chatcmpl-fake"},
+        {"object", "chat.completion.chunk"},
+        {"created", 1700000000},
+        {"model", model},
+        {"choices", boost::json::array{boost::json::object{
+                        {"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
     return "data: " + boost::json::serialize(o) + "\n\n";
   };
   out.push_back(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
@@ -276,9 +278,10 @@ std::vector<std::string> ChatStreamChunks(const std::vector<std::string>& pieces
                           {"object", "chat.completion.chunk"},
                           {"model", model},
                           {"choices", boost::json::array{}},
-                          {"usage", {{"prompt_tokens", 5},
-                                     {"completion_tokens", static_cast<int>(pieces.size())},
-                                     {"total_tokens", 5 + static_cast<int>(pieces.size())}}}};
+                          {"usage",
+                           {{"prompt_tokens", 5},
+                            {"completion_tokens", static_cast<int>(pieces.size())},
+                            {"total_tokens", 5 + static_cast<int>(pieces.size())}}}};
     out.push_back("data: " + boost::json::serialize(u) + "\n\n");
   }
   out.push_back("data: [DONE]\n\n");
@@ -287,13 +290,14 @@ std::vector<std::string> ChatStreamChunks(const std::vector<std::string>& pieces
 
 namespace {
 
-std::string ChunkEvent(std::string_view model, boost::json::object delta, boost::json::value finish) {
+std::string ChunkEvent(std::string_view model, boost::json::object delta,
+                       boost::json::value finish) {
+  boost::json::object choice{{"index", 0}, {"delta", delta}, {"finish_reason", finish}};
   boost::json::object o{{"id", "chatcmpl-fake"},
                         {"object", "chat.completion.chunk"},
                         {"created", 1700000000},
                         {"model", model},
-                        {"choices", boost::json::array{boost::json::object{
-                                        {"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+                        {"choices", boost::json::array{choice}}};
   return "data: " + boost::json::serialize(o) + "\n\n";
 }
 
@@ -309,12 +313,13 @@ std::string ToolCallCompletionJson(std::string_view call_id, std::string_view fu
       {"object", "chat.completion"},
       {"created", 1700000000},
       {"model", model},
-      {"choices", boost::json::array{boost::json::object{
-                      {"index", 0},
-                      {"message", {{"role", "assistant"},
-                                   {"content", nullptr},
-                                   {"tool_calls", boost::json::array{call}}}},
-                      {"finish_reason", "tool_calls"}}}},
+      {"choices",
+       boost::json::array{boost::json::object{{"index", 0},
+                                              {"message",
+                                               {{"role", "assistant"},
+                                                {"content", nullptr},
+                                                {"tool_calls", boost::json::array{call}}}},
+                                              {"finish_reason", "tool_calls"}}}},
       {"usage", {{"prompt_tokens", 11}, {"completion_tokens", 9}, {"total_tokens", 20}}}};
   return boost::json::serialize(o);
 }
@@ -327,24 +332,22 @@ std::vector<std::string> ToolCallStreamChunks(std::string_view call_id, std::str
                             {"id", call_id},
                             {"type", "function"},
                             {"function", {{"name", function}, {"arguments", ""}}}};
-  out.push_back(ChunkEvent(model,
-                           {{"role", "assistant"},
-                            {"content", nullptr},
-                            {"tool_calls", boost::json::array{first}}},
-                           nullptr));
+  out.push_back(ChunkEvent(
+      model,
+      {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", boost::json::array{first}}},
+      nullptr));
   for (const auto& piece : argument_pieces) {
     boost::json::object delta{{"index", 0}, {"function", {{"arguments", piece}}}};
     out.push_back(ChunkEvent(model, {{"tool_calls", boost::json::array{delta}}}, nullptr));
   }
   out.push_back(ChunkEvent(model, {}, "tool_calls"));
   if (usage) {
-    boost::json::object u{{"id", "chatcmpl-fake"},
-                          {"object", "chat.completion.chunk"},
-                          {"model", model},
-                          {"choices", boost::json::array{}},
-                          {"usage", {{"prompt_tokens", 11},
-                                     {"completion_tokens", 9},
-                                     {"total_tokens", 20}}}};
+    boost::json::object u{
+        {"id", "chatcmpl-fake"},
+        {"object", "chat.completion.chunk"},
+        {"model", model},
+        {"choices", boost::json::array{}},
+        {"usage", {{"prompt_tokens", 11}, {"completion_tokens", 9}, {"total_tokens", 20}}}};
     out.push_back("data: " + boost::json::serialize(u) + "\n\n");
   }
   out.push_back("data: [DONE]\n\n");

@@ -84,7 +84,7 @@ class FakeUpstream {
   std::vector<Recorded> requests(std::string_view target = "/v1/chat/completions") const;
   size_t request_count(std::string_view target = "/v1/chat/completions") const;
   int connections() const { return connections_.load(); }
-  int hangups() const { return hangups_.load(); }  // peers that closed mid-answer
+  int hangups() const { return hangups_.load(); }            // peers that closed mid-answer
   int tls_failures() const { return tls_failures_.load(); }  // handshakes that failed
   // Waits until `pred()` holds (polling), up to `timeout`.
   static bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

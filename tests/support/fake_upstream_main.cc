@@ -96,19 +96,22 @@ Action Answer(const Recorded& r) {
   try {
     body = json::parse(r.body);
   } catch (const std::exception& e) {
-    json::object err{{"error", {{"message", std::string("fake upstream: bad JSON: ") + e.what()},
-                                {"type", "invalid_request_error"},
-                                {"param", nullptr},
-                                {"code", nullptr}}}};
+    json::object err{{"error",
+                      {{"message", std::string("fake upstream: bad JSON: ") + e.what()},
+                       {"type", "invalid_request_error"},
+                       {"param", nullptr},
+                       {"code", nullptr}}}};
     return Action{.status = 400, .body = json::serialize(err)};
   }
   const json::value* model_v = Find(body, "model");
-  const std::string model = model_v && model_v->is_string() ? std::string(model_v->as_string()) : "";
+  const std::string model =
+      model_v && model_v->is_string() ? std::string(model_v->as_string()) : "";
   if (model == "e2e-error") {
-    json::object err{{"error", {{"message", kErrorMessage},
-                                {"type", "invalid_request_error"},
-                                {"param", nullptr},
-                                {"code", "e2e_error"}}}};
+    json::object err{{"error",
+                      {{"message", kErrorMessage},
+                       {"type", "invalid_request_error"},
+                       {"param", nullptr},
+                       {"code", "e2e_error"}}}};
     return Action{.status = 400, .body = json::serialize(err)};
   }
   const json::value* stream_v = Find(body, "stream");
@@ -124,7 +127,8 @@ Action Answer(const Recorded& r) {
     const json::value* name = fn ? Find(*fn, "name") : nullptr;
     const std::string function = name && name->is_string() ? std::string(name->as_string()) : "";
     const std::string arguments = json::serialize(json::object{{"query", text}, {"limit", 3}});
-    if (!stream) return Action{.body = ToolCallCompletionJson("call_e2e_1", function, arguments, model)};
+    if (!stream)
+      return Action{.body = ToolCallCompletionJson("call_e2e_1", function, arguments, model)};
     return Action{.content_type = "text/event-stream",
                   .chunks = ToolCallStreamChunks("call_e2e_1", function, Fragments(arguments, 4),
                                                  model, usage)};
@@ -160,12 +164,14 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  FakeUpstream upstream([](const Recorded& r) {
-    Action a = Answer(r);
-    std::fprintf(stderr, "fake upstream: %s %s -> %d\n", r.method.c_str(), r.target.c_str(),
-                 a.status);
-    return a;
-  }, FakeUpstreamOptions{.port = port});
+  FakeUpstream upstream(
+      [](const Recorded& r) {
+        Action a = Answer(r);
+        std::fprintf(stderr, "fake upstream: %s %s -> %d\n", r.method.c_str(), r.target.c_str(),
+                     a.status);
+        return a;
+      },
+      FakeUpstreamOptions{.port = port});
   std::printf("port=%u\n", static_cast<unsigned>(upstream.port()));
   std::fflush(stdout);
   int sig = 0;

@@ -31,7 +31,8 @@ uint16_t FreePort() {
   return a.local_endpoint().port();
 }
 
-GatewayProcess::GatewayProcess(const std::string& config_yaml, std::vector<std::string> extra_args) {
+GatewayProcess::GatewayProcess(const std::string& config_yaml,
+                               std::vector<std::string> extra_args) {
   char tmpl[] = "/tmp/hybridgate-test-XXXXXX";
   dir_ = mkdtemp(tmpl);
   port_ = FreePort();
@@ -168,7 +169,8 @@ HttpResult TestClient::Request(const std::string& method, const std::string& tar
     if (ec) {
       Close();
       out.error = ec.message();
-      if (attempt == 0 && (ec == http::error::end_of_stream || ec == asio::error::connection_reset)) {
+      if (attempt == 0 &&
+          (ec == http::error::end_of_stream || ec == asio::error::connection_reset)) {
         continue;
       }
       return out;

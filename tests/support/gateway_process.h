@@ -19,8 +19,7 @@ uint16_t FreePort();
 class GatewayProcess {
  public:
   // `config_yaml` must not contain `listen:`; the process gets a free port.
-  explicit GatewayProcess(const std::string& config_yaml,
-                          std::vector<std::string> extra_args = {});
+  explicit GatewayProcess(const std::string& config_yaml, std::vector<std::string> extra_args = {});
   ~GatewayProcess();
 
   bool started() const { return started_; }
@@ -38,7 +37,7 @@ class GatewayProcess {
 };
 
 struct HttpResult {
-  int status = 0;  // 0: connection failed
+  int status = 0;                              // 0: connection failed
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string error;

@@ -12,8 +12,10 @@ void OpenAiProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
   r.headers.reserve(4 + config().headers.size());
   r.headers.emplace_back("content-type", "application/json");
   r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
-  if (!config().api_key.empty()) r.headers.emplace_back("authorization", "Bearer " + config().api_key);
-  if (!request_id.empty()) r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
+  if (!config().api_key.empty())
+    r.headers.emplace_back("authorization", "Bearer " + config().api_key);
+  if (!request_id.empty())
+    r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
   for (const auto& h : config().headers) r.headers.push_back(h);
 }
 

@@ -1,7 +1,8 @@
 #include "providers/openai/openai_provider.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 #include "api/openai_chat.h"
 
@@ -33,7 +34,8 @@ TEST(OpenAiProvider, EncodesChatForTheUpstream) {
   auto p = reg.Create(cfg);
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_EQ((*p)->endpoint().port, 8000);
-  std::string body = R"({"model":"llama","messages":[{"role":"user","content":"hi"}],"stream":true})";
+  std::string body =
+      R"({"model":"llama","messages":[{"role":"user","content":"hi"}],"stream":true})";
   auto req = api::DecodeOpenAiChat(body);
   ASSERT_TRUE(req);
   auto up = (*p)->EncodeChat(*req, cfg.models[0], "req-1");
@@ -62,8 +64,10 @@ TEST(OpenAiProvider, ClassifiesUpstreamErrors) {
       {500, "oops", ErrorCode::kUpstreamUnavailable, true},
       {503, "", ErrorCode::kUpstreamUnavailable, true},
       {504, "", ErrorCode::kUpstreamTimeout, true},
-      {401, R"({"error":{"message":"Incorrect API key provided: sk-secret"}})", ErrorCode::kUpstreamAuth, false},
-      {400, R"({"error":{"message":"This model's maximum context length is 8192 tokens"}})", ErrorCode::kContextLength, false},
+      {401, R"({"error":{"message":"Incorrect API key provided: sk-secret"}})",
+       ErrorCode::kUpstreamAuth, false},
+      {400, R"({"error":{"message":"This model's maximum context length is 8192 tokens"}})",
+       ErrorCode::kContextLength, false},
       {422, R"({"error":{"message":"bad enum"}})", ErrorCode::kUpstreamError, false},
   };
   for (const Row& r : rows) {
