@@ -193,6 +193,10 @@ Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
     p.zone = Zone::kExternal;
   else
     return Fail(r.Err(n["zone"], "zone", "must be self_hosted or external"));
+  int64_t max_class = p.zone == Zone::kSelfHosted ? 5 : 2;
+  HG_TRY(r.Int("max_data_class", max_class, 1));
+  if (max_class > 5) return Fail(r.Err(n["max_data_class"], "max_data_class", "must be 1 to 5"));
+  p.max_data_class = static_cast<int>(max_class);
   HG_TRY(r.Str("api_key_env", p.api_key_env));
   HG_TRY(r.Str("api_key_file", p.api_key_file));
   HG_TRY(r.Int("timeout_ms", p.timeout_ms, 1));
@@ -213,8 +217,9 @@ Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
 Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, ProviderConfig& p) {
   MapReader r(n, fmt::format("providers[{}]", index), file);
   if (!n.IsMap()) return Fail(r.Err(n, "", "must be a mapping"));
-  HG_TRY(r.OnlyKeys({"name", "type", "base_url", "zone", "api_key_env", "api_key_file",
-                     "timeout_ms", "connect_timeout_ms", "headers", "tls", "models"}));
+  HG_TRY(
+      r.OnlyKeys({"name", "type", "base_url", "zone", "max_data_class", "api_key_env",
+                  "api_key_file", "timeout_ms", "connect_timeout_ms", "headers", "tls", "models"}));
   HG_TRY(ParseProviderBody(r, n, p));
   const YAML::Node models = r.Get("models");
   if (!models || !models.IsSequence() || models.size() == 0) {
@@ -227,10 +232,37 @@ Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, P
   return r.NoUnknownKeys();
 }
 
+Status ParseResidency(const YAML::Node& n, std::string_view file, ResidencyConfig& out) {
+  MapReader r(n, "residency", file);
+  HG_TRY(r.OnlyKeys({"actions", "fallback_model"}));
+  HG_TRY(r.Str("fallback_model", out.fallback_model));
+  if (const YAML::Node a = r.Get("actions")) {
+    if (!a.IsMap()) return Fail(r.Err(a, "actions", "must map a data class (1-5) to route|block"));
+    for (const auto& kv : a) {
+      int cls = 0;
+      if (!YAML::convert<int>::decode(kv.first, cls) || cls < 1 || cls > 5) {
+        return Fail(r.Err(kv.first, "actions." + kv.first.Scalar(), "data class must be 1 to 5"));
+      }
+      const std::string action = kv.second.Scalar();
+      if (action == "route") {
+        out.actions[cls] = ResidencyAction::kRoute;
+      } else if (action == "block") {
+        out.actions[cls] = ResidencyAction::kBlock;
+      } else {
+        return Fail(r.Err(kv.second, "actions." + kv.first.Scalar(),
+                          fmt::format("unknown action '{}' (route | block)", action)));
+      }
+    }
+  }
+  return {};
+}
+
 Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   MapReader r(root, "", file);
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
-  HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity"}));
+  HG_TRY(
+      r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency"}));
+  if (const YAML::Node res = r.Get("residency")) HG_TRY(ParseResidency(res, file, c.residency));
   if (const YAML::Node s = r.Get("sensitivity")) {
     auto sc = sensitivity::ParseSensitivityConfig(s, file);
     if (!sc) return Fail(std::move(sc.error()));

@@ -36,6 +36,10 @@ struct ProviderConfig {
   std::string type;  // "openai" (more in later dialect work)
   std::string base_url;
   Zone zone = Zone::kExternal;
+  // Highest data class (1 public … 5 restricted) this provider may receive. Default: 5 for
+  // self_hosted; 2 for external, so a request with any finding (class ≥ 3) never leaves unless
+  // the operator raises it (e.g. 3 for a provider under a data-processing agreement).
+  int max_data_class = 0;  // 0 in the struct means "zone default"; set by the parser
   std::string api_key_env;
   std::string api_key_file;
   std::string api_key;  // resolved at load; never logged, never echoed
@@ -63,6 +67,22 @@ struct ServerConfig {
   int64_t health_interval_ms = 10'000;  // provider reachability probes for /readyz
 };
 
+// What happens to a request whose data class is above what a candidate provider may receive.
+enum class ResidencyAction : uint8_t {
+  kRoute,  // drop disallowed providers; serve from an allowed (self-hosted) model instead
+  kBlock,  // refuse with 403 policy_blocked naming the finding types
+};
+
+struct ResidencyConfig {
+  // Action per data class 1..5 (index 0 unused). Default: route for every class.
+  ResidencyAction actions[6] = {ResidencyAction::kRoute, ResidencyAction::kRoute,
+                                ResidencyAction::kRoute, ResidencyAction::kRoute,
+                                ResidencyAction::kRoute, ResidencyAction::kRoute};
+  // Model served instead when `route` removes every provider of the requested one; empty: the
+  // first model of the first self-hosted provider.
+  std::string fallback_model;
+};
+
 struct LogConfig {
   std::string level = "info";
   bool log_prompts = false;  // never by default
@@ -75,6 +95,7 @@ struct Config {
   std::vector<ProviderConfig> providers;
   std::vector<std::pair<std::string, std::string>> aliases;  // public name -> model name
   sensitivity::SensitivityConfig sensitivity;                // detectors and data classes
+  ResidencyConfig residency;
 };
 
 // Parses YAML text; `file` is used in error messages only.

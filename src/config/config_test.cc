@@ -86,6 +86,31 @@ TEST(ParseConfig, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(ParseConfig, ResidencyDefaultsAndOverrides) {
+  auto c = ParseConfig(R"(providers:
+  - {name: l, type: openai, base_url: 'http://x/v1', zone: self_hosted, models: [{name: a}]}
+  - {name: e, type: openai, base_url: 'http://y/v1', models: [{name: b}]}
+  - {name: d, type: openai, base_url: 'http://z/v1', max_data_class: 3, models: [{name: c}]}
+residency: {actions: {5: block}, fallback_model: a}
+)",
+                       "r.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->providers[0].max_data_class, 5);
+  EXPECT_EQ(c->providers[1].max_data_class, 2);
+  EXPECT_EQ(c->providers[2].max_data_class, 3);
+  EXPECT_EQ(c->residency.actions[5], ResidencyAction::kBlock);
+  EXPECT_EQ(c->residency.actions[4], ResidencyAction::kRoute);
+  EXPECT_EQ(c->residency.fallback_model, "a");
+  auto bad = ParseConfig(
+      "providers: [{name: l, type: openai, base_url: 'http://x', models: [{name: a}]}]\n"
+      "residency: {actions: {4: shred}}\n",
+      "r.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("r.yaml:2: 'residency.actions.4': unknown action 'shred'"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(ParseListen, HostPortAndIpv6) {
   EXPECT_EQ(ParseListen("0.0.0.0:80")->second, 80);
   EXPECT_EQ(ParseListen("[::1]:8080")->first, "::1");

@@ -12,6 +12,7 @@
 #include "api/json.h"
 #include "api/openai_chat.h"
 #include "api/sse.h"
+#include "classify/request_texts.h"
 #include "common/json_writer.h"
 #include "gateway/request_log.h"
 #include "routing/executor.h"
@@ -34,9 +35,17 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-http::HeaderList ResponseHeaders(const std::string& id, const routing::Deployment& d) {
+// What every response of one request carries.
+struct ResponseMeta {
+  const std::string& id;
+  int data_class = 0;  // 0: not classified (e.g. the body did not parse)
+};
+
+http::HeaderList ResponseHeaders(const ResponseMeta& meta, const routing::Deployment& d) {
   http::HeaderList h;
-  h.emplace_back("x-hybridgate-request-id", id);
+  h.emplace_back("x-hybridgate-request-id", meta.id);
+  if (meta.data_class > 0)
+    h.emplace_back("x-hybridgate-data-class", std::to_string(meta.data_class));
   if (d.provider) {
     h.emplace_back("x-hybridgate-provider", d.provider->name());
     h.emplace_back("x-hybridgate-model", d.model->id);
@@ -47,11 +56,11 @@ http::HeaderList ResponseHeaders(const std::string& id, const routing::Deploymen
 // Streams OpenAI chat.completion.chunk events to an OpenAI-dialect client as SSE.
 class OpenAiSink : public routing::StreamSink {
  public:
-  OpenAiSink(http::Exchange& ex, const std::string& id) : ex_(ex), id_(id) {}
+  OpenAiSink(http::Exchange& ex, const ResponseMeta& meta) : ex_(ex), meta_(meta) {}
 
   asio::awaitable<bool> Begin(const routing::Deployment& d) override {
     // Built outside co_await: GCC 12 miscompiles braced lists inside co_await expressions.
-    const http::HeaderList headers = ResponseHeaders(id_, d);
+    const http::HeaderList headers = ResponseHeaders(meta_, d);
     co_return co_await ex_.BeginStream(200, "text/event-stream", headers);
   }
   void Event(std::string_view chunk) override { api::AppendSseData(pending_, chunk); }
@@ -74,12 +83,12 @@ class OpenAiSink : public routing::StreamSink {
 
  private:
   http::Exchange& ex_;
-  const std::string& id_;
+  const ResponseMeta& meta_;
   std::string pending_;
 };
 
-asio::awaitable<void> RespondError(http::Exchange& ex, const std::string& id, const Error& e) {
-  const http::HeaderList headers = ResponseHeaders(id, {});
+asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e) {
+  const http::HeaderList headers = ResponseHeaders(meta, {});
   co_await ex.Respond(e.HttpStatus(), kJson, api::EncodeOpenAiError(e), headers);
 }
 
@@ -92,6 +101,13 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   auto catalog = routing::Catalog::Build(config, registry);
   if (!catalog) return Fail(std::move(catalog.error()));
   g->catalog_ = std::move(*catalog);
+  auto scanner = sensitivity::Scanner::Create(config.sensitivity);
+  if (!scanner) {
+    return Fail(
+        MakeError(ErrorCode::kInvalidRequest,
+                  fmt::format("{}: sensitivity: {}", config.source, scanner.error().message)));
+  }
+  g->scanner_.emplace(std::move(*scanner));
   for (const auto& p : config.providers) {
     ProviderHealth h;
     h.name = p.name;
@@ -151,6 +167,34 @@ asio::awaitable<void> Gateway::ProbeLoop(http::Server& server) {
   }
 }
 
+Result<sensitivity::Classification> Gateway::Classify(std::span<const std::string_view> texts,
+                                                      const http::Request& request) const {
+  sensitivity::Classification c = scanner_->Classify(texts);
+  const auto header = request["x-hybridgate-data-class"];
+  if (!header.empty()) {
+    if (header.size() != 1 || header[0] < '1' || header[0] > '5') {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            "header x-hybridgate-data-class must be a data class from 1 to 5",
+                            "x-hybridgate-data-class"));
+    }
+    c.data_class = std::max(c.data_class, header[0] - '0');  // raise, never lower
+  }
+  return c;
+}
+
+namespace {
+
+std::vector<std::string> FindingTypes(const sensitivity::Classification& c) {
+  std::vector<std::string> types;
+  for (const auto& f : c.findings) {
+    if (std::find(types.begin(), types.end(), f.type) == types.end()) types.push_back(f.type);
+  }
+  if (types.empty()) types.push_back("x-hybridgate-data-class header");
+  return types;
+}
+
+}  // namespace
+
 asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
   const auto& req = ex.request();
   const std::string_view target = req.target();
@@ -172,51 +216,24 @@ asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
                                           std::string_view(req.method_string()), path))
                   : MakeError(ErrorCode::kNotFound, fmt::format("no route for {}", path));
   if (!known) e.code = ErrorCode::kNotFound;
-  co_await RespondError(ex, id, e);
+  co_await RespondError(ex, {id}, e);
 }
 
-asio::awaitable<void> Gateway::ChatCompletions(http::Exchange& ex, const std::string& id) {
-  const auto start = Clock::now();
-  RequestLogEntry log{.id = id, .method = "POST", .path = "/v1/chat/completions"};
-  auto req = api::DecodeOpenAiChat(ex.request().body());
-  if (!req) {
-    log.status = req.error().HttpStatus();
-    log.error_code = req.error().CodeName();
-    co_await RespondError(ex, id, req.error());
-    log.latency_ms = MsSince(start);
-    LogRequest(log);
-    co_return;
-  }
-  log.model = req->model;
-  log.stream = req->stream;
-  routing::Outcome out;
-  auto plan = routing::PlanForModel(req->model, *catalog_);
-  if (!plan) {
-    out.error = std::move(plan.error());
-  } else {
-    routing::Executor executor(*pools_[ex.worker()]);
-    http::CancelToken cancel;
-    ex.OnClientGone([&cancel] { cancel.Cancel(); });
-    const routing::ExecuteOptions options{.request_id = id,
-                                          .cancel = &cancel,
-                                          .client_wants_usage = req->include_usage.value_or(false)};
-    if (req->stream) {
-      OpenAiSink sink(ex, id);
-      out = co_await executor.ChatStream(*req, *plan, options, sink);
-    } else {
-      out = co_await executor.Chat(*req, *plan, options);
-    }
-  }
+namespace {
+
+// Answers with the outcome (unless the sink already streamed it) and writes the log line.
+asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routing::Outcome& out,
+                             RequestLogEntry& log, Clock::time_point start) {
   if (out.deployment.provider) {
     log.provider = out.deployment.provider->name();
     log.upstream_model = out.deployment.model->id;
   }
   log.attempts = out.attempts;
   if (out.ok && !out.streamed) {
-    const http::HeaderList headers = ResponseHeaders(id, out.deployment);
+    const http::HeaderList headers = ResponseHeaders(meta, out.deployment);
     co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
   } else if (!out.ok && !out.streamed && !ex.client_gone()) {
-    co_await RespondError(ex, id, out.error);
+    co_await RespondError(ex, meta, out.error);
   }
   log.status = ex.client_gone() ? 499 : out.ok ? out.status : out.error.HttpStatus();
   if (!out.ok) log.error_code = out.error.CodeName();
@@ -229,61 +246,107 @@ asio::awaitable<void> Gateway::ChatCompletions(http::Exchange& ex, const std::st
   LogRequest(log);
 }
 
+}  // namespace
+
+asio::awaitable<void> Gateway::ChatCompletions(http::Exchange& ex, const std::string& id) {
+  const auto start = Clock::now();
+  RequestLogEntry log{.id = id, .method = "POST", .path = "/v1/chat/completions"};
+  ResponseMeta meta{id};
+  routing::Outcome out;
+  auto req = api::DecodeOpenAiChat(ex.request().body());
+  if (!req) {
+    out.error = std::move(req.error());
+    co_return co_await Finish(ex, meta, out, log, start);
+  }
+  log.model = req->model;
+  log.stream = req->stream;
+  std::vector<std::string_view> texts;
+  classify::CollectTexts(*req, texts);
+  auto cls = Classify(texts, ex.request());
+  if (!cls) {
+    out.error = std::move(cls.error());
+    co_return co_await Finish(ex, meta, out, log, start);
+  }
+  meta.data_class = cls->data_class;
+  log.sensitivity = &*cls;
+  // Residency runs before any routing decision: disallowed providers never become candidates.
+  auto plan = routing::PlanForRequest(
+      {.model = req->model, .data_class = cls->data_class, .finding_types = FindingTypes(*cls)},
+      *catalog_);
+  if (!plan) {
+    out.error = std::move(plan.error());
+    co_return co_await Finish(ex, meta, out, log, start);
+  }
+  log.rerouted_to = plan->rerouted_to;
+  routing::Executor executor(*pools_[ex.worker()]);
+  http::CancelToken cancel;
+  ex.OnClientGone([&cancel] { cancel.Cancel(); });
+  const routing::ExecuteOptions options{.request_id = id,
+                                        .cancel = &cancel,
+                                        .client_wants_usage = req->include_usage.value_or(false)};
+  if (req->stream) {
+    OpenAiSink sink(ex, meta);
+    out = co_await executor.ChatStream(*req, *plan, options, sink);
+  } else {
+    out = co_await executor.Chat(*req, *plan, options);
+  }
+  co_await Finish(ex, meta, out, log, start);
+}
+
 asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id,
                                        std::string_view path) {
   const auto start = Clock::now();
   const std::string full_path = fmt::format("/v1{}", path);
   RequestLogEntry log{.id = id, .method = "POST", .path = full_path};
+  ResponseMeta meta{id};
+  routing::Outcome out;
   std::string& body = ex.request().body();
   std::string model;
   bool stream = false;
-  Error error;
   {
     auto root = api::ParseJson(body);
     std::string_view m;
     if (!root) {
-      error = root.error();
+      out.error = root.error();
     } else if (!root->is_object()) {
-      error = MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object");
+      out.error = MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object");
     } else if ((*root)["model"].get_string().get(m) || m.empty()) {
-      error = MakeError(ErrorCode::kInvalidRequest, "'model' is required and must be a string",
-                        "model");
+      out.error = MakeError(ErrorCode::kInvalidRequest, "'model' is required and must be a string",
+                            "model");
     } else {
       model.assign(m);
       bool s = false;
       if (!(*root)["stream"].get_bool().get(s)) stream = s;
     }
   }
-  routing::Outcome out;
-  out.error = error;
-  if (!model.empty()) {
-    log.model = model;
-    log.stream = stream;
-    auto plan = routing::PlanForModel(model, *catalog_);
-    if (!plan) {
-      out.error = std::move(plan.error());
-    } else {
-      routing::Executor executor(*pools_[ex.worker()]);
-      http::CancelToken cancel;
-      ex.OnClientGone([&cancel] { cancel.Cancel(); });
-      const routing::ExecuteOptions options{
-          .request_id = id, .cancel = &cancel, .client_wants_usage = true};
-      OpenAiSink sink(ex, id);
-      out = co_await executor.Raw(path, body, model, stream, *plan, options, &sink);
-    }
+  if (model.empty()) co_return co_await Finish(ex, meta, out, log, start);
+  log.model = model;
+  log.stream = stream;
+  // Bodies HybridGate does not model are scanned whole: every string in them leaves with them.
+  const std::string_view whole[] = {body};
+  auto cls = Classify(whole, ex.request());
+  if (!cls) {
+    out.error = std::move(cls.error());
+    co_return co_await Finish(ex, meta, out, log, start);
   }
-  if (out.deployment.provider) log.provider = out.deployment.provider->name();
-  if (out.ok && !out.streamed) {
-    const http::HeaderList headers = ResponseHeaders(id, out.deployment);
-    co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
-  } else if (!out.ok && !out.streamed && !ex.client_gone()) {
-    co_await RespondError(ex, id, out.error);
+  meta.data_class = cls->data_class;
+  log.sensitivity = &*cls;
+  auto plan = routing::PlanForRequest(
+      {.model = model, .data_class = cls->data_class, .finding_types = FindingTypes(*cls)},
+      *catalog_);
+  if (!plan) {
+    out.error = std::move(plan.error());
+    co_return co_await Finish(ex, meta, out, log, start);
   }
-  log.attempts = out.attempts;
-  log.status = ex.client_gone() ? 499 : out.ok ? out.status : out.error.HttpStatus();
-  if (!out.ok) log.error_code = out.error.CodeName();
-  log.latency_ms = MsSince(start);
-  LogRequest(log);
+  log.rerouted_to = plan->rerouted_to;
+  routing::Executor executor(*pools_[ex.worker()]);
+  http::CancelToken cancel;
+  ex.OnClientGone([&cancel] { cancel.Cancel(); });
+  const routing::ExecuteOptions options{
+      .request_id = id, .cancel = &cancel, .client_wants_usage = true};
+  OpenAiSink sink(ex, meta);
+  out = co_await executor.Raw(path, body, model, stream, *plan, options, &sink);
+  co_await Finish(ex, meta, out, log, start);
 }
 
 asio::awaitable<void> Gateway::Models(http::Exchange& ex) {

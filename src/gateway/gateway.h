@@ -7,9 +7,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "classify/sensitivity/scanner.h"
 #include "config/config.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -44,6 +47,11 @@ class Gateway {
  private:
   explicit Gateway(const config::Config& config) : config_(config) {}
 
+  // The sensitivity check: every text the request carries, plus the client's
+  // x-hybridgate-data-class header, which may raise the class but never lower it.
+  Result<sensitivity::Classification> Classify(std::span<const std::string_view> texts,
+                                               const http::Request& request) const;
+
   asio::awaitable<void> ChatCompletions(http::Exchange& ex, const std::string& id);
   asio::awaitable<void> Forward(http::Exchange& ex, const std::string& id, std::string_view path);
   asio::awaitable<void> Models(http::Exchange& ex);
@@ -52,6 +60,7 @@ class Gateway {
 
   const config::Config& config_;
   std::unique_ptr<routing::Catalog> catalog_;
+  std::optional<sensitivity::Scanner> scanner_;
   std::vector<std::unique_ptr<http::ClientPool>> pools_;  // one per worker
   mutable std::mutex health_mu_;
   std::vector<ProviderHealth> health_;

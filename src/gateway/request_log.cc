@@ -53,6 +53,19 @@ void LogRequest(const RequestLogEntry& e) {
   if (e.input_tokens >= 0) w.Field("input_tokens", e.input_tokens);
   if (e.output_tokens >= 0) w.Field("output_tokens", e.output_tokens);
   if (!e.error_code.empty()) w.Field("error", e.error_code);
+  if (e.sensitivity) {
+    w.Field("data_class", e.sensitivity->data_class);
+    if (!e.sensitivity->findings.empty()) {
+      w.Key("findings").BeginArray();
+      for (const auto& f : e.sensitivity->findings) {
+        w.BeginObject().Field("type", f.type).Field("text", static_cast<int64_t>(f.text_index));
+        w.Field("start", static_cast<int64_t>(f.start)).Field("end", static_cast<int64_t>(f.end));
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+  }
+  if (!e.rerouted_to.empty()) w.Field("rerouted_to", e.rerouted_to);
   w.EndObject();
   spdlog::info("{}", std::string_view(line).substr(1));
 }

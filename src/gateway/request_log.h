@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "classify/sensitivity/finding.h"
+
 namespace hybridgate::gateway {
 
 struct RequestLogEntry {
@@ -24,6 +26,9 @@ struct RequestLogEntry {
   int64_t input_tokens = -1;
   int64_t output_tokens = -1;
   std::string_view error_code;
+  // Types and offsets of sensitive findings, never the matched text.
+  const sensitivity::Classification* sensitivity = nullptr;
+  std::string_view rerouted_to;
 };
 
 void LogRequest(const RequestLogEntry& e);

@@ -25,6 +25,12 @@ Result<std::unique_ptr<Catalog>> Catalog::Build(const config::Config& config,
     }
     c->aliases_[alias] = target;
   }
+  const std::string& fallback = config.residency.fallback_model;
+  if (!fallback.empty() && c->Lookup(fallback).empty()) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: residency.fallback_model '{}' is not a configured model",
+                                      config.source, fallback)));
+  }
   return c;
 }
 

@@ -2,24 +2,35 @@
 
 #include <fmt/format.h>
 
-namespace hybridgate::routing {
+#include <algorithm>
 
-Result<RoutePlan> PlanForModel(std::string_view model, const Catalog& catalog) {
-  const std::vector<Deployment> deployments = catalog.Lookup(model);
-  if (deployments.empty()) {
-    std::string names;
-    for (const auto& [name, provider] : catalog.PublicModels()) {
-      if (!names.empty()) names += ", ";
-      names += name;
-    }
-    return Fail(MakeError(
-        ErrorCode::kNotFound,
-        fmt::format("model '{}' does not exist on this gateway; available: {}", model, names),
-        "model"));
+namespace hybridgate::routing {
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
   }
-  RoutePlan plan;
+  return out;
+}
+
+// Splits the deployments of one model into candidates and exclusions. Returns how many were
+// excluded for residency.
+int Filter(const std::vector<Deployment>& deployments, const PlanInput& in, RoutePlan& plan) {
+  int residency = 0;
   for (const Deployment& d : deployments) {
     const auto& pc = d.provider->config();
+    if (pc.max_data_class < in.data_class) {
+      ++residency;
+      plan.excluded.push_back(
+          {d, fmt::format("residency: provider '{}' ({}) may receive data up to class {}; this "
+                          "request is class {} ({})",
+                          pc.name, config::ZoneName(pc.zone), pc.max_data_class, in.data_class,
+                          Join(in.finding_types))});
+      continue;
+    }
     if (!pc.disabled_reason.empty()) {
       plan.excluded.push_back(
           {d, fmt::format("provider '{}' is disabled: {}", pc.name, pc.disabled_reason)});
@@ -28,16 +39,69 @@ Result<RoutePlan> PlanForModel(std::string_view model, const Catalog& catalog) {
     plan.candidates.push_back(
         {d, plan.candidates.empty() ? "serves the requested model" : "fallback: same model"});
   }
-  if (plan.candidates.empty()) {
-    std::string why;
-    for (const Excluded& e : plan.excluded) {
-      if (!why.empty()) why += "; ";
-      why += e.reason;
-    }
-    return Fail(MakeError(ErrorCode::kUnavailable,
-                          fmt::format("no usable provider for model '{}': {}", model, why)));
+  return residency;
+}
+
+std::string FallbackModel(const Catalog& catalog) {
+  const auto& cfg = catalog.config();
+  if (!cfg.residency.fallback_model.empty()) return cfg.residency.fallback_model;
+  for (const auto& p : cfg.providers) {
+    if (p.zone == config::Zone::kSelfHosted && p.disabled_reason.empty()) return p.models[0].name;
   }
-  return plan;
+  return {};
+}
+
+Error Blocked(const PlanInput& in, std::string_view why) {
+  return MakeError(ErrorCode::kPolicyBlocked,
+                   fmt::format("request blocked by data residency policy: it contains class {} "
+                               "data ({}); {}",
+                               in.data_class, Join(in.finding_types), why));
+}
+
+}  // namespace
+
+Result<RoutePlan> PlanForRequest(const PlanInput& in, const Catalog& catalog) {
+  const std::vector<Deployment> deployments = catalog.Lookup(in.model);
+  if (deployments.empty()) {
+    std::string names;
+    for (const auto& [name, provider] : catalog.PublicModels()) {
+      if (!names.empty()) names += ", ";
+      names += name;
+    }
+    return Fail(MakeError(
+        ErrorCode::kNotFound,
+        fmt::format("model '{}' does not exist on this gateway; available: {}", in.model, names),
+        "model"));
+  }
+  RoutePlan plan;
+  const int residency_excluded = Filter(deployments, in, plan);
+  if (!plan.candidates.empty()) return plan;
+  if (residency_excluded > 0) {
+    const auto action = catalog.config().residency.actions[std::clamp(in.data_class, 1, 5)];
+    if (action == config::ResidencyAction::kBlock) {
+      return Fail(Blocked(in, fmt::format("no provider of '{}' may receive it", in.model)));
+    }
+    const std::string fallback = FallbackModel(catalog);
+    if (!fallback.empty() && fallback != in.model) {
+      Filter(catalog.Lookup(fallback), in, plan);
+      for (Candidate& c : plan.candidates) {
+        c.reason = fmt::format("residency: class {} request served by '{}' instead of '{}'",
+                               in.data_class, fallback, in.model);
+      }
+      if (!plan.candidates.empty()) {
+        plan.rerouted_to = fallback;
+        return plan;
+      }
+    }
+    return Fail(Blocked(in, "no provider allowed to receive it is available"));
+  }
+  std::string why;
+  for (const Excluded& e : plan.excluded) {
+    if (!why.empty()) why += "; ";
+    why += e.reason;
+  }
+  return Fail(MakeError(ErrorCode::kUnavailable,
+                        fmt::format("no usable provider for model '{}': {}", in.model, why)));
 }
 
 }  // namespace hybridgate::routing

@@ -26,10 +26,25 @@ struct Excluded {
 struct RoutePlan {
   std::vector<Candidate> candidates;
   std::vector<Excluded> excluded;
+  std::string rerouted_to;  // non-empty when residency served another model than requested
+};
+
+// What the policy knows about a request.
+struct PlanInput {
+  std::string_view model;
+  int data_class = 1;                      // from the sensitivity check (1..5)
+  std::vector<std::string> finding_types;  // distinct, for messages; never the matched text
 };
 
 // Plans for a request naming `model`. Unknown model -> not_found listing what exists; known but
-// every deployment unusable -> unavailable saying why.
-Result<RoutePlan> PlanForModel(std::string_view model, const Catalog& catalog);
+// every deployment unusable -> unavailable saying why. Data residency comes first: a provider whose
+// max_data_class is below the request's class is never a candidate; when that empties the plan the
+// class's action decides: `route` serves the residency fallback model (a self-hosted one) instead,
+// `block` refuses — both with policy_blocked when nothing allowed is left. Never a silent
+// downgrade to an external provider.
+Result<RoutePlan> PlanForRequest(const PlanInput& input, const Catalog& catalog);
+inline Result<RoutePlan> PlanForModel(std::string_view model, const Catalog& catalog) {
+  return PlanForRequest({.model = model}, catalog);
+}
 
 }  // namespace hybridgate::routing

@@ -77,3 +77,94 @@ TEST(PlanForModel, DisabledProviderIsExcludedWithItsReason) {
 
 }  // namespace
 }  // namespace hybridgate::routing
+
+namespace hybridgate::routing {
+namespace {
+
+config::Config ResidencyConfig(const std::string& extra) {
+  auto c = config::ParseConfig(R"(
+providers:
+  - name: local
+    type: openai
+    base_url: http://127.0.0.1:8000/v1
+    zone: self_hosted
+    models: [{name: llama}]
+  - name: dpa
+    type: openai
+    base_url: https://dpa.example.com/v1
+    max_data_class: 3
+    models: [{name: gpt-4o}]
+  - name: cloud
+    type: openai
+    base_url: https://api.example.com/v1
+    models: [{name: gpt-4o}, {name: o3}]
+)" + extra,
+                               "t.yaml");
+  EXPECT_TRUE(c) << c.error().message;
+  return *c;
+}
+
+struct ResidencyRow {
+  std::string model;
+  int data_class;
+  std::vector<std::string> providers;  // expected candidates, in order
+  std::string rerouted_to;
+  ErrorCode error = ErrorCode::kInternal;  // when providers is empty
+};
+
+void CheckRows(const config::Config& cfg, const std::vector<ResidencyRow>& rows) {
+  providers::Registry reg;
+  providers::RegisterBuiltins(reg);
+  auto catalog = Catalog::Build(cfg, reg);
+  ASSERT_TRUE(catalog) << catalog.error().message;
+  for (const ResidencyRow& r : rows) {
+    const std::string where = r.model + " class " + std::to_string(r.data_class);
+    auto plan = PlanForRequest(
+        {.model = r.model, .data_class = r.data_class, .finding_types = {"email"}}, **catalog);
+    if (r.providers.empty()) {
+      ASSERT_FALSE(plan) << where;
+      EXPECT_EQ(plan.error().code, r.error) << where;
+      EXPECT_EQ(plan.error().HttpStatus(), 403) << where;
+      EXPECT_NE(plan.error().message.find("(email)"), std::string::npos) << plan.error().message;
+      continue;
+    }
+    ASSERT_TRUE(plan) << where << ": " << plan.error().message;
+    std::vector<std::string> got;
+    for (const auto& c : plan->candidates) got.push_back(c.deployment.provider->name());
+    EXPECT_EQ(got, r.providers) << where;
+    EXPECT_EQ(plan->rerouted_to, r.rerouted_to) << where;
+    // Whatever the plan, no candidate may receive more than it is allowed.
+    for (const auto& c : plan->candidates) {
+      EXPECT_GE(c.deployment.provider->config().max_data_class, r.data_class) << where;
+    }
+  }
+}
+
+TEST(PlanForRequest, ResidencyRouteIsTheSafeDefault) {
+  CheckRows(ResidencyConfig(""),
+            {
+                {"gpt-4o", 1, {"dpa", "cloud"}, ""},  // public: every provider
+                {"gpt-4o", 2, {"dpa", "cloud"}, ""},  // external default max is 2
+                {"gpt-4o", 3, {"dpa"}, ""},           // only the DPA provider takes class 3
+                {"gpt-4o", 4, {"local"}, "llama"},    // nobody external: served self-hosted
+                {"o3", 3, {"local"}, "llama"},
+                {"llama", 5, {"local"}, ""},  // self-hosted takes everything
+            });
+}
+
+TEST(PlanForRequest, BlockActionAndNoAllowedProviderArePolicyErrors) {
+  CheckRows(ResidencyConfig("residency: {actions: {4: block}}\n"),
+            {
+                {"gpt-4o", 4, {}, "", ErrorCode::kPolicyBlocked},
+                {"gpt-4o", 3, {"dpa"}, ""},
+                {"o3", 5, {"local"}, "llama"},
+                {"llama", 4, {"local"}, ""},  // nothing excluded: no action needed
+            });
+  // No self-hosted model to fall back on: blocked, never downgraded to an external provider.
+  auto cfg = ResidencyConfig("");
+  cfg.providers[0].disabled_reason = "down for maintenance";
+  CheckRows(cfg, {{"gpt-4o", 4, {}, "", ErrorCode::kPolicyBlocked}});
+}
+
+}  // namespace
+}  // namespace hybridgate::routing
