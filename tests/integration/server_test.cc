@@ -64,6 +64,25 @@ TEST(Server, SlowClientIsCutOffByTheHeaderTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
+TEST(Server, ConnectionsOverTheLimitAreRefusedAndServiceResumesBelowIt) {
+  FakeUpstream up;
+  GatewayProcess gw(OneProvider(up, "server: {max_connections: 2, workers: 1}\n"));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient a(gw.port()), b(gw.port());
+  ASSERT_EQ(a.Get("/healthz").status, 200);  // two kept-alive connections hold the limit
+  ASSERT_EQ(b.Get("/healthz").status, 200);
+  TestClient c(gw.port());
+  EXPECT_EQ(c.Get("/healthz").status, 0) << "a third connection must be closed, not queued";
+  a.Close();
+  EXPECT_TRUE(FakeUpstream::WaitFor(
+      [&] {
+        TestClient d(gw.port());
+        return d.Get("/healthz").status == 200;
+      },
+      5s));
+  EXPECT_EQ(b.Get("/healthz").status, 200);
+}
+
 TEST(Server, MalformedHttpGetsA400AndTheConnectionCloses) {
   FakeUpstream up;
   GatewayProcess gw(OneProvider(up));
