@@ -73,6 +73,48 @@ Result<std::string> ReplaceStringField(std::string_view json, std::string_view k
   return out;
 }
 
+Error FieldError(const std::string& field, std::string_view expectation,
+                 simdjson::dom::element got) {
+  return MakeError(
+      ErrorCode::kInvalidRequest,
+      fmt::format("'{}' must be {}, got {}", field, expectation, JsonTypeName(got.type())), field);
+}
+
+Error MissingField(const std::string& field) {
+  return MakeError(ErrorCode::kInvalidRequest, fmt::format("'{}' is required", field), field);
+}
+
+Status ReadString(simdjson::dom::element v, const std::string& field, std::string& out) {
+  std::string_view s;
+  if (v.get_string().get(s)) return Fail(FieldError(field, "a string", v));
+  out.assign(s);
+  return {};
+}
+
+Status ReadDouble(simdjson::dom::element v, const std::string& field, std::optional<double>& out) {
+  if (v.is_null()) return {};
+  double d;
+  if (v.get_double().get(d)) return Fail(FieldError(field, "a number", v));
+  out = d;
+  return {};
+}
+
+Status ReadInt(simdjson::dom::element v, const std::string& field, std::optional<int64_t>& out) {
+  if (v.is_null()) return {};
+  int64_t i;
+  if (v.get_int64().get(i)) return Fail(FieldError(field, "an integer", v));
+  out = i;
+  return {};
+}
+
+Status ReadBool(simdjson::dom::element v, const std::string& field, std::optional<bool>& out) {
+  if (v.is_null()) return {};
+  bool b;
+  if (v.get_bool().get(b)) return Fail(FieldError(field, "a boolean", v));
+  out = b;
+  return {};
+}
+
 std::string_view JsonTypeName(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
   switch (t) {

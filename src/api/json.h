@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,17 @@ Result<simdjson::dom::element> ParseJsonView(std::string_view json);
 // verbatim, minified). For forwarding bodies HybridGate does not model.
 Result<std::string> ReplaceStringField(std::string_view json, std::string_view key,
                                        std::string_view value);
+
+// Field readers shared by the ingress decoders: errors name the field path in `param` and say
+// what was expected and what came ("'max_tokens' must be an integer, got a string").
+Error FieldError(const std::string& field, std::string_view expectation,
+                 simdjson::dom::element got);
+Error MissingField(const std::string& field);
+Status ReadString(simdjson::dom::element v, const std::string& field, std::string& out);
+// null leaves `out` unset.
+Status ReadDouble(simdjson::dom::element v, const std::string& field, std::optional<double>& out);
+Status ReadInt(simdjson::dom::element v, const std::string& field, std::optional<int64_t>& out);
+Status ReadBool(simdjson::dom::element v, const std::string& field, std::optional<bool>& out);
 
 // "a string", "an integer", ... for error messages.
 std::string_view JsonTypeName(simdjson::dom::element_type t);

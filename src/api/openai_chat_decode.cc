@@ -13,47 +13,6 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
 
-Error FieldError(const std::string& field, std::string_view expectation, element got) {
-  return MakeError(
-      ErrorCode::kInvalidRequest,
-      fmt::format("'{}' must be {}, got {}", field, expectation, JsonTypeName(got.type())), field);
-}
-
-Error MissingField(const std::string& field) {
-  return MakeError(ErrorCode::kInvalidRequest, fmt::format("'{}' is required", field), field);
-}
-
-Status ReadString(element v, const std::string& field, std::string& out) {
-  std::string_view s;
-  if (v.get_string().get(s)) return Fail(FieldError(field, "a string", v));
-  out.assign(s);
-  return {};
-}
-
-Status ReadDouble(element v, const std::string& field, std::optional<double>& out) {
-  if (v.is_null()) return {};
-  double d;
-  if (v.get_double().get(d)) return Fail(FieldError(field, "a number", v));
-  out = d;
-  return {};
-}
-
-Status ReadInt(element v, const std::string& field, std::optional<int64_t>& out) {
-  if (v.is_null()) return {};
-  int64_t i;
-  if (v.get_int64().get(i)) return Fail(FieldError(field, "an integer", v));
-  out = i;
-  return {};
-}
-
-Status ReadBool(element v, const std::string& field, std::optional<bool>& out) {
-  if (v.is_null()) return {};
-  bool b;
-  if (v.get_bool().get(b)) return Fail(FieldError(field, "a boolean", v));
-  out = b;
-  return {};
-}
-
 Status ReadContentPart(element v, const std::string& field, ContentPart& part) {
   object obj;
   if (v.get_object().get(obj)) return Fail(FieldError(field, "an object", v));

@@ -69,4 +69,10 @@ inline detail::Unexpected Fail(Error e) { return detail::Unexpected{std::move(e)
 // Status is a Result with no value.
 using Status = Result<void>;
 
+// Returns the Status of `expr` from the enclosing function if it failed.
+#define HG_TRY(expr)                         \
+  do {                                       \
+    if (auto st_ = (expr); !st_) return st_; \
+  } while (0)
+
 }  // namespace hybridgate

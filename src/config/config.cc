@@ -107,11 +107,6 @@ class MapReader {
   std::set<std::string> seen_;
 };
 
-#define HG_TRY(expr)                      \
-  do {                                    \
-    if (auto _s = (expr); !_s) return _s; \
-  } while (0)
-
 Status ParseServer(const YAML::Node& n, std::string_view file, ServerConfig& s) {
   MapReader r(n, "server", file);
   int64_t workers = s.workers;

@@ -195,6 +195,20 @@ std::vector<std::string> FindingTypes(const sensitivity::Classification& c) {
 
 }  // namespace
 
+Result<routing::RoutePlan> Gateway::ClassifyAndPlan(std::span<const std::string_view> texts,
+                                                    std::string_view model,
+                                                    const http::Request& request,
+                                                    sensitivity::Classification& cls) const {
+  cls.data_class = 0;  // unknown until classified
+  auto c = Classify(texts, request);
+  if (!c) return Fail(std::move(c.error()));
+  cls = std::move(*c);
+  // Residency runs before any routing decision: disallowed providers never become candidates.
+  return routing::PlanForRequest(
+      {.model = model, .data_class = cls.data_class, .finding_types = FindingTypes(cls)},
+      *catalog_);
+}
+
 asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
   const auto& req = ex.request();
   const std::string_view target = req.target();
@@ -262,17 +276,10 @@ asio::awaitable<void> Gateway::ChatCompletions(http::Exchange& ex, const std::st
   log.stream = req->stream;
   std::vector<std::string_view> texts;
   classify::CollectTexts(*req, texts);
-  auto cls = Classify(texts, ex.request());
-  if (!cls) {
-    out.error = std::move(cls.error());
-    co_return co_await Finish(ex, meta, out, log, start);
-  }
-  meta.data_class = cls->data_class;
-  log.sensitivity = &*cls;
-  // Residency runs before any routing decision: disallowed providers never become candidates.
-  auto plan = routing::PlanForRequest(
-      {.model = req->model, .data_class = cls->data_class, .finding_types = FindingTypes(*cls)},
-      *catalog_);
+  sensitivity::Classification cls;
+  auto plan = ClassifyAndPlan(texts, req->model, ex.request(), cls);
+  meta.data_class = cls.data_class;
+  log.sensitivity = &cls;
   if (!plan) {
     out.error = std::move(plan.error());
     co_return co_await Finish(ex, meta, out, log, start);
@@ -324,16 +331,10 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id
   log.stream = stream;
   // Bodies HybridGate does not model are scanned whole: every string in them leaves with them.
   const std::string_view whole[] = {body};
-  auto cls = Classify(whole, ex.request());
-  if (!cls) {
-    out.error = std::move(cls.error());
-    co_return co_await Finish(ex, meta, out, log, start);
-  }
-  meta.data_class = cls->data_class;
-  log.sensitivity = &*cls;
-  auto plan = routing::PlanForRequest(
-      {.model = model, .data_class = cls->data_class, .finding_types = FindingTypes(*cls)},
-      *catalog_);
+  sensitivity::Classification cls;
+  auto plan = ClassifyAndPlan(whole, model, ex.request(), cls);
+  meta.data_class = cls.data_class;
+  log.sensitivity = &cls;
   if (!plan) {
     out.error = std::move(plan.error());
     co_return co_await Finish(ex, meta, out, log, start);

@@ -17,6 +17,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "routing/catalog.h"
+#include "routing/policy.h"
 
 namespace hybridgate::gateway {
 
@@ -51,6 +52,11 @@ class Gateway {
   // x-hybridgate-data-class header, which may raise the class but never lower it.
   Result<sensitivity::Classification> Classify(std::span<const std::string_view> texts,
                                                const http::Request& request) const;
+  // Classify, then plan for `model` at the request's data class (the same for every endpoint).
+  // `cls` receives the classification (data_class 0 if the check itself failed).
+  Result<routing::RoutePlan> ClassifyAndPlan(std::span<const std::string_view> texts,
+                                             std::string_view model, const http::Request& request,
+                                             sensitivity::Classification& cls) const;
 
   asio::awaitable<void> ChatCompletions(http::Exchange& ex, const std::string& id);
   asio::awaitable<void> Forward(http::Exchange& ex, const std::string& id, std::string_view path);

@@ -53,7 +53,7 @@ void LogRequest(const RequestLogEntry& e) {
   if (e.input_tokens >= 0) w.Field("input_tokens", e.input_tokens);
   if (e.output_tokens >= 0) w.Field("output_tokens", e.output_tokens);
   if (!e.error_code.empty()) w.Field("error", e.error_code);
-  if (e.sensitivity) {
+  if (e.sensitivity && e.sensitivity->data_class > 0) {
     w.Field("data_class", e.sensitivity->data_class);
     if (!e.sensitivity->findings.empty()) {
       w.Key("findings").BeginArray();

@@ -1,0 +1,128 @@
+// The Anthropic Messages dialect (POST /v1/messages), both directions: ChatRequest <-> Anthropic
+// request bodies, non-stream responses and SSE streams <-> OpenAI chat completions, and errors.
+// Pure translation: bytes or events in, bytes or events out; no I/O, no clock, no globals.
+// Wire format: Anthropic's Messages API reference and its "Streaming Messages" event list.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/chat_request.h"
+#include "api/sse.h"
+#include "common/result.h"
+
+namespace hybridgate::api::anthropic {
+
+// ChatRequest has no field for a thinking block's signature or for redacted thinking: the
+// decoder keeps them in Message::extra under these keys (JSON string / JSON array of strings) so
+// an Anthropic client's thinking round-trips to an Anthropic upstream. Egress encoders for other
+// dialects should not forward these keys.
+inline constexpr std::string_view kThinkingSignatureKey = "thinking_signature";
+inline constexpr std::string_view kRedactedThinkingKey = "redacted_thinking";
+
+struct EncodeOptions {
+  std::string_view model;  // the upstream's model id (replaces req.model when not empty)
+  // Anthropic requires max_tokens; used when the client set neither max_completion_tokens nor
+  // max_tokens. 4096 fits every current Claude model's output limit.
+  int64_t default_max_tokens = 4096;
+  // ChatRequest::extra holds fields of the ingress dialect; Anthropic rejects unknown fields, so
+  // they are forwarded only when the ingress was Anthropic too.
+  bool forward_extra = false;
+};
+
+// ChatRequest (OpenAI-shaped) -> Anthropic /v1/messages body, appended to `out`.
+// - system/developer messages (wherever they are) -> top-level "system", joined by "\n\n";
+// - tool results -> tool_result blocks in a user turn; consecutive same-role turns are merged;
+// - assistant tool_calls -> tool_use blocks (arguments must be a JSON object, else an Error
+//   naming messages[i].tool_calls[j].function.arguments);
+// - reasoning_content -> a thinking block only with a signature (kThinkingSignatureKey):
+//   Anthropic rejects thinking blocks without a valid signature, so unsigned reasoning (from an
+//   OpenAI-dialect client or a vLLM/DeepSeek answer) is dropped;
+// - response_format, n, penalties, seed and logprobs have no Anthropic equivalent and are dropped.
+Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out);
+
+// Anthropic ingress body -> ChatRequest. Errors name the offending field. tool_result blocks of a
+// user turn become role "tool" messages placed before that turn's other content; unknown
+// top-level fields (thinking, service_tier, ...) are kept in ChatRequest::extra.
+// `body` may have its capacity grown for the parser's padding.
+Result<ChatRequest> DecodeRequest(std::string& body);
+
+// Non-stream responses. Anthropic's input_tokens excludes cached tokens, OpenAI's prompt_tokens
+// includes them: prompt_tokens = input_tokens + cache_read + cache_creation, and back.
+// `created` is the OpenAI "created" timestamp (the caller owns the clock).
+Result<std::string> DecodeResponse(std::string_view anthropic_json, int64_t created = 0);
+Result<std::string> EncodeResponse(std::string_view openai_json);
+
+// An Anthropic error body ({"type":"error","error":{"type","message"}}) and HTTP status ->
+// Error. 429 and 529/overloaded_error -> kRateLimited (the caller copies Retry-After);
+// 401/403 -> kUpstreamAuth; "prompt is too long" -> kContextLength; 5xx -> kUpstreamUnavailable;
+// other 4xx -> kUpstreamError with the body kept. `http_status` 0 (an SSE error event) maps by
+// the error type alone.
+Error ErrorFromAnthropic(int http_status, std::string_view body);
+// Anthropic's error body for `error`.
+std::string EncodeError(const Error& error);
+
+// Anthropic SSE events -> OpenAI chat.completion.chunk JSON documents. One instance per stream.
+class StreamToOpenAi {
+ public:
+  explicit StreamToOpenAi(int64_t created = 0) : created_(created) {}
+  // Appends the chunks `event` produces (often none) to `out`. An Anthropic "error" event, or a
+  // malformed one, returns an Error the caller turns into the client's error event.
+  Status Feed(const SseEvent& event, std::vector<std::string>& out);
+  bool Done() const { return done_; }
+
+ private:
+  struct Block {
+    enum class Kind : uint8_t { kText, kToolUse, kThinking, kOther } kind = Kind::kOther;
+    int tool_index = -1;
+  };
+  void Chunk(std::string& out, std::string_view delta_json, std::string_view finish_reason);
+
+  int64_t created_;
+  std::string id_;
+  std::string model_;
+  std::vector<Block> blocks_;  // by Anthropic content block index
+  int next_tool_index_ = 0;
+  int64_t input_tokens_ = 0;
+  int64_t cached_tokens_ = 0;
+  int64_t output_tokens_ = 0;
+  bool usage_known_ = false;
+  bool done_ = false;
+};
+
+// OpenAI chat.completion.chunk JSON documents -> Anthropic event stream text
+// ("event: X\ndata: {...}\n\n"). One instance per stream. Content blocks open and close as the
+// delta kind changes (reasoning -> thinking, content -> text, tool_calls[i] -> tool_use).
+// message_delta waits for usage: it is sent on the usage chunk, on "[DONE]" or on Finish().
+class StreamFromOpenAi {
+ public:
+  // `model` replaces the chunks' model when not empty.
+  explicit StreamFromOpenAi(std::string model = {}) : model_(std::move(model)) {}
+  // Appends the events for one chunk's JSON (or "[DONE]") to `out`.
+  Status Feed(std::string_view chunk_json, std::string& out);
+  // Ends the message if the upstream has not (idempotent).
+  void Finish(std::string& out);
+
+ private:
+  enum class Open : uint8_t { kNone, kText, kThinking, kTool };
+  void Start(std::string& out, std::string_view id, std::string_view model);
+  void OpenBlock(std::string& out, Open kind, int tool_index, std::string_view start_json);
+  void CloseBlock(std::string& out);
+  void End(std::string& out);
+
+  std::string model_;
+  bool started_ = false;
+  bool ended_ = false;
+  Open open_ = Open::kNone;
+  int open_tool_ = -1;
+  int block_index_ = -1;
+  std::string stop_reason_;
+  int64_t input_tokens_ = 0;
+  int64_t output_tokens_ = 0;
+  int64_t cached_tokens_ = 0;
+  bool usage_known_ = false;
+};
+
+}  // namespace hybridgate::api::anthropic

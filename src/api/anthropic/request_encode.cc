@@ -1,0 +1,288 @@
+// ChatRequest -> Anthropic /v1/messages body. Each non-system message becomes a list of content
+// blocks (serialised as it is built); consecutive turns of the same Anthropic role are merged,
+// since Anthropic requires user and assistant turns to alternate.
+#include <fmt/format.h>
+
+#include "api/anthropic/anthropic.h"
+#include "api/anthropic/internal.h"
+#include "common/json_writer.h"
+
+namespace hybridgate::api::anthropic {
+namespace internal {
+
+simdjson::dom::parser& NestedParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+bool MinifyObject(std::string_view args, std::string& out) {
+  if (args.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    out = "{}";
+    return true;
+  }
+  simdjson::dom::element e;
+  if (NestedParser().parse(args.data(), args.size(), true).get(e) || !e.is_object()) return false;
+  out = simdjson::minify(e);
+  return true;
+}
+
+std::string_view StopToFinish(std::string_view stop_reason) {
+  if (stop_reason == "max_tokens") return "length";
+  if (stop_reason == "tool_use") return "tool_calls";
+  if (stop_reason == "refusal") return "content_filter";
+  return "stop";  // end_turn, stop_sequence, pause_turn
+}
+
+std::string_view FinishToStop(std::string_view finish_reason) {
+  if (finish_reason == "length") return "max_tokens";
+  if (finish_reason == "tool_calls" || finish_reason == "function_call") return "tool_use";
+  if (finish_reason == "content_filter") return "refusal";
+  return "end_turn";
+}
+
+std::string_view Str(simdjson::dom::element v, std::string_view key) {
+  std::string_view s;
+  if (v[key].get_string().get(s)) return {};
+  return s;
+}
+
+int64_t Int(simdjson::dom::element v, std::string_view key) {
+  int64_t i;
+  if (v[key].get_int64().get(i)) return 0;
+  return i;
+}
+
+}  // namespace internal
+
+namespace {
+
+struct Turn {
+  std::string_view role;            // "user" | "assistant"
+  std::vector<std::string> blocks;  // serialised content blocks
+};
+
+void WriteImage(JsonWriter& w, const ContentPart& p) {
+  w.BeginObject().Field("type", "image").Key("source").BeginObject();
+  std::string_view url = p.image_url;
+  // data:<media type>;base64,<data>
+  if (url.starts_with("data:")) {
+    const size_t semi = url.find(';');
+    const size_t comma = url.find(',');
+    if (semi != std::string_view::npos && comma != std::string_view::npos && semi < comma) {
+      w.Field("type", "base64").Field("media_type", url.substr(5, semi - 5));
+      w.Field("data", url.substr(comma + 1));
+      w.EndObject().EndObject();
+      return;
+    }
+  }
+  w.Field("type", "url").Field("url", url).EndObject().EndObject();
+}
+
+// Text and image blocks of a message's content; kOther parts have no Anthropic equivalent.
+Status AppendContent(const Message& m, const std::string& field, std::vector<std::string>& out) {
+  if (!m.content_is_parts) {
+    // Anthropic rejects empty text blocks.
+    if (!m.content_is_null && !m.text.empty()) {
+      std::string& b = out.emplace_back();
+      JsonWriter(b).BeginObject().Field("type", "text").Field("text", m.text).EndObject();
+    }
+    return {};
+  }
+  for (size_t i = 0; i < m.parts.size(); ++i) {
+    const ContentPart& p = m.parts[i];
+    if (p.kind == ContentPart::Kind::kOther) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("'{}.content[{}]': this content part type cannot be sent "
+                                        "to an Anthropic model",
+                                        field, i),
+                            fmt::format("{}.content[{}]", field, i)));
+    }
+    if (p.kind == ContentPart::Kind::kText && p.text.empty()) continue;
+    std::string& b = out.emplace_back();
+    JsonWriter w(b);
+    if (p.kind == ContentPart::Kind::kText) {
+      w.BeginObject().Field("type", "text").Field("text", p.text).EndObject();
+    } else {
+      WriteImage(w, p);
+    }
+  }
+  return {};
+}
+
+const RawField* FindExtra(const Message& m, std::string_view key) {
+  for (const RawField& f : m.extra) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+Status AssistantBlocks(const Message& m, const std::string& field, std::vector<std::string>& out) {
+  const RawField* sig = FindExtra(m, kThinkingSignatureKey);
+  if (!m.reasoning_content.empty() && sig != nullptr) {
+    std::string& b = out.emplace_back();
+    JsonWriter w(b);
+    w.BeginObject().Field("type", "thinking").Field("thinking", m.reasoning_content);
+    w.RawField("signature", sig->json).EndObject();
+  }
+  if (const RawField* red = FindExtra(m, kRedactedThinkingKey)) {
+    simdjson::dom::element root;
+    simdjson::dom::array arr;
+    if (!internal::NestedParser().parse(red->json).get(root) && !root.get_array().get(arr)) {
+      for (simdjson::dom::element d : arr) {
+        std::string& b = out.emplace_back();
+        JsonWriter(b)
+            .BeginObject()
+            .Field("type", "redacted_thinking")
+            .RawField("data", simdjson::minify(d))
+            .EndObject();
+      }
+    }
+  }
+  if (auto s = AppendContent(m, field, out); !s) return s;
+  std::string input;
+  for (size_t j = 0; j < m.tool_calls.size(); ++j) {
+    const ToolCall& tc = m.tool_calls[j];
+    if (!internal::MinifyObject(tc.arguments, input)) {
+      const std::string f = fmt::format("{}.tool_calls[{}].function.arguments", field, j);
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("'{}' must be a JSON object encoded as a string", f), f));
+    }
+    std::string& b = out.emplace_back();
+    JsonWriter w(b);
+    w.BeginObject().Field("type", "tool_use").Field("id", tc.id).Field("name", tc.name);
+    w.RawField("input", input).EndObject();
+  }
+  return {};
+}
+
+Status ToolResultBlock(const Message& m, const std::string& field, std::string& out) {
+  JsonWriter w(out);
+  w.BeginObject().Field("type", "tool_result").Field("tool_use_id", m.tool_call_id);
+  if (m.content_is_parts) {
+    std::vector<std::string> inner;
+    if (auto s = AppendContent(m, field, inner); !s) return s;
+    w.Key("content").BeginArray();
+    for (const std::string& b : inner) w.Raw(b);
+    w.EndArray();
+  } else if (!m.content_is_null) {
+    w.Field("content", m.text);
+  }
+  w.EndObject();
+  return {};
+}
+
+void SystemText(const Message& m, std::string& system) {
+  auto add = [&](std::string_view t) {
+    if (t.empty()) return;
+    if (!system.empty()) system += "\n\n";
+    system += t;
+  };
+  if (!m.content_is_parts) return add(m.text);
+  for (const ContentPart& p : m.parts) {
+    if (p.kind == ContentPart::Kind::kText) add(p.text);
+  }
+}
+
+Result<std::vector<Turn>> BuildTurns(const ChatRequest& req, std::string& system) {
+  std::vector<Turn> turns;
+  for (size_t i = 0; i < req.messages.size(); ++i) {
+    const Message& m = req.messages[i];
+    const std::string field = fmt::format("messages[{}]", i);
+    if (m.role == "system" || m.role == "developer") {
+      SystemText(m, system);
+      continue;
+    }
+    const std::string_view role = m.role == "assistant" ? "assistant" : "user";
+    if (turns.empty() || turns.back().role != role) turns.push_back({role, {}});
+    std::vector<std::string>& blocks = turns.back().blocks;
+    Status s;
+    if (m.role == "tool" || m.role == "function") {
+      s = ToolResultBlock(m, field, blocks.emplace_back());
+    } else if (role == "assistant") {
+      s = AssistantBlocks(m, field, blocks);
+    } else {
+      s = AppendContent(m, field, blocks);
+    }
+    if (!s) return Fail(std::move(s.error()));
+    // An empty turn (content "" or null) is dropped: Anthropic rejects empty content.
+    if (blocks.empty()) turns.pop_back();
+  }
+  return turns;
+}
+
+void WriteToolsAndChoice(JsonWriter& w, const ChatRequest& req) {
+  if (!req.tools.empty()) {
+    w.Key("tools").BeginArray();
+    for (const Tool& t : req.tools) {
+      if (!t.raw.empty()) continue;  // non-function OpenAI tools have no Anthropic form
+      w.BeginObject().Field("name", t.name);
+      if (!t.description.empty()) w.Field("description", t.description);
+      w.RawField("input_schema",
+                 t.parameters_json.empty() ? R"({"type":"object"})" : t.parameters_json);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  using K = ToolChoice::Kind;
+  const bool no_parallel = req.parallel_tool_calls == false;
+  if (req.tool_choice.kind == K::kUnset && !no_parallel) return;
+  if (req.tools.empty() && req.tool_choice.kind != K::kNone) return;
+  w.Key("tool_choice").BeginObject();
+  switch (req.tool_choice.kind) {
+    case K::kUnset:
+    case K::kAuto:
+      w.Field("type", "auto");
+      break;
+    case K::kNone:
+      w.Field("type", "none");
+      break;
+    case K::kRequired:
+      w.Field("type", "any");
+      break;
+    case K::kFunction:
+      w.Field("type", "tool").Field("name", req.tool_choice.function_name);
+      break;
+  }
+  if (no_parallel && req.tool_choice.kind != K::kNone) w.Field("disable_parallel_tool_use", true);
+  w.EndObject();
+}
+
+}  // namespace
+
+Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out) {
+  std::string system;
+  auto turns = BuildTurns(req, system);
+  if (!turns) return Fail(std::move(turns.error()));
+  out.reserve(out.size() + 512);
+  JsonWriter w(out);
+  w.BeginObject().Field("model",
+                        options.model.empty() ? std::string_view(req.model) : options.model);
+  // max_completion_tokens wins over the deprecated max_tokens, as in OpenAI.
+  w.Field("max_tokens", req.MaxOutputTokens().value_or(options.default_max_tokens));
+  if (!system.empty()) w.Field("system", system);
+  w.Key("messages").BeginArray();
+  for (const Turn& t : *turns) {
+    w.BeginObject().Field("role", t.role).Key("content").BeginArray();
+    for (const std::string& b : t.blocks) w.Raw(b);
+    w.EndArray().EndObject();
+  }
+  w.EndArray();
+  WriteToolsAndChoice(w, req);
+  if (!req.stop.empty()) {
+    w.Key("stop_sequences").BeginArray();
+    for (const std::string& s : req.stop) w.String(s);
+    w.EndArray();
+  }
+  if (req.temperature) w.Field("temperature", *req.temperature);
+  if (req.top_p) w.Field("top_p", *req.top_p);
+  if (req.top_k) w.Field("top_k", *req.top_k);
+  if (!req.user.empty()) w.Key("metadata").BeginObject().Field("user_id", req.user).EndObject();
+  if (req.stream) w.Field("stream", true);
+  if (options.forward_extra) {
+    for (const RawField& f : req.extra) w.RawField(f.key, f.json);
+  }
+  w.EndObject();
+  return {};
+}
+
+}  // namespace hybridgate::api::anthropic
