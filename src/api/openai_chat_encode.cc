@@ -46,7 +46,11 @@ void WriteMessage(JsonWriter& w, const Message& m) {
     }
     w.EndArray();
   }
-  for (const RawField& f : m.extra) w.RawField(f.key, f.json);
+  for (const RawField& f : m.extra) {
+    // Carried for the Anthropic dialect (its thinking-block signatures); meaningless upstream.
+    if (f.key == "thinking_signature" || f.key == "redacted_thinking") continue;
+    w.RawField(f.key, f.json);
+  }
   w.EndObject();
 }
 

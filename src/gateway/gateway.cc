@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
 
+#include "api/anthropic/anthropic.h"
 #include "api/json.h"
 #include "api/openai_chat.h"
 #include "api/sse.h"
@@ -39,7 +40,13 @@ double MsSince(Clock::time_point t) {
 struct ResponseMeta {
   const std::string& id;
   int data_class = 0;  // 0: not classified (e.g. the body did not parse)
+  Dialect dialect = Dialect::kOpenAi;
 };
+
+std::string EncodeError(const ResponseMeta& meta, const Error& e) {
+  return meta.dialect == Dialect::kAnthropic ? api::anthropic::EncodeError(e)
+                                             : api::EncodeOpenAiError(e);
+}
 
 http::HeaderList ResponseHeaders(const ResponseMeta& meta, const routing::Deployment& d) {
   http::HeaderList h;
@@ -89,8 +96,49 @@ class OpenAiSink : public routing::StreamSink {
 
 asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e) {
   const http::HeaderList headers = ResponseHeaders(meta, {});
-  co_await ex.Respond(e.HttpStatus(), kJson, api::EncodeOpenAiError(e), headers);
+  co_await ex.Respond(e.HttpStatus(), kJson, EncodeError(meta, e), headers);
 }
+
+// Streams to an Anthropic-dialect client: the upstream's OpenAI chunks become Messages events
+// (message_start, content_block_*, message_delta, message_stop) as they arrive.
+class AnthropicSink : public routing::StreamSink {
+ public:
+  AnthropicSink(http::Exchange& ex, const ResponseMeta& meta, std::string model)
+      : ex_(ex), meta_(meta), translator_(std::move(model)) {}
+
+  asio::awaitable<bool> Begin(const routing::Deployment& d) override {
+    const http::HeaderList headers = ResponseHeaders(meta_, d);
+    co_return co_await ex_.BeginStream(200, "text/event-stream", headers);
+  }
+  void Event(std::string_view chunk) override {
+    if (auto s = translator_.Feed(chunk, pending_); !s) error_ = s.error();
+  }
+  asio::awaitable<bool> Flush() override {
+    const bool ok = co_await ex_.Write(pending_);
+    pending_.clear();
+    co_return ok;
+  }
+  asio::awaitable<void> Finish() override {
+    if (error_) co_return co_await Abort(*error_);
+    translator_.Finish(pending_);
+    co_await Flush();
+    co_await ex_.End();
+  }
+  asio::awaitable<void> Abort(const Error& error) override {
+    // Anthropic clients see an `error` event and no message_stop: never a cut answer that looks
+    // complete.
+    api::AppendSseEvent(pending_, "error", api::anthropic::EncodeError(error));
+    co_await Flush();
+    co_await ex_.End();
+  }
+
+ private:
+  http::Exchange& ex_;
+  const ResponseMeta& meta_;
+  api::anthropic::StreamFromOpenAi translator_;
+  std::string pending_;
+  std::optional<Error> error_;
+};
 
 }  // namespace
 
@@ -217,14 +265,15 @@ asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
   const bool get = req.method() == bhttp::verb::get;
   const std::string id = NewRequestId();
   if (path == "/v1/chat/completions" && post) co_return co_await ChatCompletions(ex, id);
+  if (path == "/v1/messages" && post) co_return co_await Messages(ex, id);
   if (path == "/v1/completions" && post) co_return co_await Forward(ex, id, "/completions");
   if (path == "/v1/embeddings" && post) co_return co_await Forward(ex, id, "/embeddings");
   if (path == "/v1/models" && get) co_return co_await Models(ex);
   if (path == "/healthz" && get) co_return co_await ex.Respond(200, kJson, R"({"status":"ok"})");
   if (path == "/readyz" && get) co_return co_await Ready(ex);
-  const bool known = path == "/v1/chat/completions" || path == "/v1/completions" ||
-                     path == "/v1/embeddings" || path == "/v1/models" || path == "/healthz" ||
-                     path == "/readyz";
+  const bool known = path == "/v1/chat/completions" || path == "/v1/messages" ||
+                     path == "/v1/completions" || path == "/v1/embeddings" ||
+                     path == "/v1/models" || path == "/healthz" || path == "/readyz";
   Error e = known ? MakeError(ErrorCode::kMethodNotAllowed,
                               fmt::format("method {} is not allowed on {}",
                                           std::string_view(req.method_string()), path))
@@ -243,6 +292,17 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
     log.upstream_model = out.deployment.model->id;
   }
   log.attempts = out.attempts;
+  if (out.ok && !out.streamed && meta.dialect == Dialect::kAnthropic) {
+    auto translated = api::anthropic::EncodeResponse(out.body);
+    if (translated) {
+      out.body = std::move(*translated);
+    } else {
+      out.ok = false;
+      out.error =
+          MakeError(ErrorCode::kUpstreamUnavailable,
+                    "upstream answer could not be translated: " + translated.error().message);
+    }
+  }
   if (out.ok && !out.streamed) {
     const http::HeaderList headers = ResponseHeaders(meta, out.deployment);
     co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
@@ -263,11 +323,22 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
 }  // namespace
 
 asio::awaitable<void> Gateway::ChatCompletions(http::Exchange& ex, const std::string& id) {
+  co_await ServeChat(ex, id, Dialect::kOpenAi, api::DecodeOpenAiChat(ex.request().body()));
+}
+
+asio::awaitable<void> Gateway::Messages(http::Exchange& ex, const std::string& id) {
+  co_await ServeChat(ex, id, Dialect::kAnthropic,
+                     api::anthropic::DecodeRequest(ex.request().body()));
+}
+
+asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const std::string& id, Dialect dialect,
+                                         Result<api::ChatRequest> req) {
   const auto start = Clock::now();
-  RequestLogEntry log{.id = id, .method = "POST", .path = "/v1/chat/completions"};
-  ResponseMeta meta{id};
+  const bool anthropic = dialect == Dialect::kAnthropic;
+  RequestLogEntry log{
+      .id = id, .method = "POST", .path = anthropic ? "/v1/messages" : "/v1/chat/completions"};
+  ResponseMeta meta{id, 0, dialect};
   routing::Outcome out;
-  auto req = api::DecodeOpenAiChat(ex.request().body());
   if (!req) {
     out.error = std::move(req.error());
     co_return co_await Finish(ex, meta, out, log, start);
@@ -288,10 +359,15 @@ asio::awaitable<void> Gateway::ChatCompletions(http::Exchange& ex, const std::st
   routing::Executor executor(*pools_[ex.worker()]);
   http::CancelToken cancel;
   ex.OnClientGone([&cancel] { cancel.Cancel(); });
-  const routing::ExecuteOptions options{.request_id = id,
-                                        .cancel = &cancel,
-                                        .client_wants_usage = req->include_usage.value_or(false)};
-  if (req->stream) {
+  // Anthropic clients get usage in message_delta, so they always want the usage chunk.
+  const routing::ExecuteOptions options{
+      .request_id = id,
+      .cancel = &cancel,
+      .client_wants_usage = anthropic || req->include_usage.value_or(false)};
+  if (req->stream && anthropic) {
+    AnthropicSink sink(ex, meta, req->model);
+    out = co_await executor.ChatStream(*req, *plan, options, sink);
+  } else if (req->stream) {
     OpenAiSink sink(ex, meta);
     out = co_await executor.ChatStream(*req, *plan, options, sink);
   } else {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/chat_request.h"
 #include "classify/sensitivity/scanner.h"
 #include "config/config.h"
 #include "http/client.h"
@@ -22,6 +23,10 @@
 namespace hybridgate::gateway {
 
 namespace asio = boost::asio;
+
+// The client's API dialect: decides the request decoder, the response and stream encoders and
+// the shape of errors.
+enum class Dialect : uint8_t { kOpenAi, kAnthropic };
 
 // What the last readiness probe saw of one provider.
 struct ProviderHealth {
@@ -59,6 +64,12 @@ class Gateway {
                                              sensitivity::Classification& cls) const;
 
   asio::awaitable<void> ChatCompletions(http::Exchange& ex, const std::string& id);
+  // POST /v1/messages: Anthropic clients, served by any provider (OpenAI-compatible upstreams
+  // answer through the Anthropic translators).
+  asio::awaitable<void> Messages(http::Exchange& ex, const std::string& id);
+  // Both chat dialects after decoding: classify, plan, execute, answer in `dialect`.
+  asio::awaitable<void> ServeChat(http::Exchange& ex, const std::string& id, Dialect dialect,
+                                  Result<api::ChatRequest> req);
   asio::awaitable<void> Forward(http::Exchange& ex, const std::string& id, std::string_view path);
   asio::awaitable<void> Models(http::Exchange& ex);
   asio::awaitable<void> Ready(http::Exchange& ex);

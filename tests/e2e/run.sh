@@ -87,7 +87,7 @@ EOF
 "$gateway_bin" serve --config "$work/config.yaml" --workers 2 2>"$work/gateway.log" >/dev/null &
 gateway_pid=$!
 healthy() {  # bash's /dev/tcp: no curl needed
-  exec 3<>"/dev/tcp/127.0.0.1/$gateway_port" 2>/dev/null || return 1
+  { exec 3<>"/dev/tcp/127.0.0.1/$gateway_port"; } 2>/dev/null || return 1
   printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
   local status_line=""
   read -r -t 2 status_line <&3 || true

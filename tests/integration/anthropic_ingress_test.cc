@@ -1,0 +1,130 @@
+// POST /v1/messages through the real binary: an Anthropic-dialect client served by a self-hosted
+// OpenAI-compatible upstream, non-stream, stream, tool use and errors in Anthropic's shape.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "tests/support/fake_upstream.h"
+#include "tests/support/gateway_process.h"
+
+namespace hybridgate::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+std::string Config(const FakeUpstream& up) {
+  return "providers:\n  - {name: local, type: openai, base_url: '" + up.base_url() +
+         "', zone: self_hosted, models: [{name: claude-local, id: qwen2.5-7b}]}\n";
+}
+
+// Splits an Anthropic SSE body into (event, data) pairs.
+std::vector<std::pair<std::string, json::value>> Events(const std::string& sse) {
+  std::vector<std::pair<std::string, json::value>> out;
+  size_t pos = 0;
+  while ((pos = sse.find("event: ", pos)) != std::string::npos) {
+    const size_t eol = sse.find('\n', pos);
+    const std::string name = sse.substr(pos + 7, eol - pos - 7);
+    const size_t data = sse.find("data: ", eol);
+    const size_t end = sse.find("\n\n", data);
+    out.emplace_back(name, json::parse(sse.substr(data + 6, end - data - 6)));
+    pos = end;
+  }
+  return out;
+}
+
+TEST(AnthropicIngress, MessageIsServedByAnOpenAiUpstreamAndAnsweredInAnthropicShape) {
+  FakeUpstream up([](const Recorded&) {
+    return Action{.body = ChatCompletionJson("Bonjour!", "qwen2.5-7b", 21, 4)};
+  });
+  GatewayProcess gw(Config(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  auto r = client.Request("POST", "/v1/messages",
+                          R"({"model":"claude-local","max_tokens":256,"system":"Answer in French.",
+                              "messages":[{"role":"user","content":"Hello"}]})",
+                          {{"anthropic-version", "2023-06-01"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = json::parse(r.body);
+  EXPECT_EQ(v.at("type").as_string(), "message");
+  EXPECT_EQ(v.at("role").as_string(), "assistant");
+  EXPECT_EQ(v.at("content").at(0).at("type").as_string(), "text");
+  EXPECT_EQ(v.at("content").at(0).at("text").as_string(), "Bonjour!");
+  EXPECT_EQ(v.at("stop_reason").as_string(), "end_turn");
+  EXPECT_EQ(v.at("usage").at("input_tokens").as_int64(), 21);
+  EXPECT_EQ(v.at("usage").at("output_tokens").as_int64(), 4);
+  EXPECT_EQ(r.headers["x-hybridgate-provider"], "local");
+  // What the upstream received: an OpenAI chat request, system prompt first, model id mapped.
+  auto sent = json::parse(up.requests().at(0).body);
+  EXPECT_EQ(sent.at("model").as_string(), "qwen2.5-7b");
+  EXPECT_EQ(sent.at("max_tokens").as_int64(), 256);
+  EXPECT_EQ(sent.at("messages").at(0).at("role").as_string(), "system");
+  EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), "Answer in French.");
+  EXPECT_EQ(sent.at("messages").at(1).at("content").as_string(), "Hello");
+}
+
+TEST(AnthropicIngress, StreamIsTranslatedEventByEvent) {
+  FakeUpstream up([](const Recorded&) {
+    return Action{.content_type = "text/event-stream",
+                  .chunks = ChatStreamChunks({"Hel", "lo"}, "qwen2.5-7b")};
+  });
+  GatewayProcess gw(Config(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  auto head = client.StartStream(
+      "/v1/messages",
+      R"({"model":"claude-local","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_EQ(head.status, 200) << client.ReadAll();
+  EXPECT_EQ(head.headers["content-type"], "text/event-stream");
+  const auto events = Events(client.ReadAll());
+  ASSERT_GE(events.size(), 5u);
+  EXPECT_EQ(events.front().first, "message_start");
+  EXPECT_EQ(events.back().first, "message_stop");
+  std::string text;
+  bool saw_delta_stop = false;
+  for (const auto& [name, data] : events) {
+    if (name == "content_block_delta") text += data.at("delta").at("text").as_string();
+    if (name == "message_delta") {
+      saw_delta_stop = data.at("delta").at("stop_reason").as_string() == "end_turn";
+      EXPECT_EQ(data.at("usage").at("output_tokens").as_int64(), 2);
+    }
+  }
+  EXPECT_EQ(text, "Hello");
+  EXPECT_TRUE(saw_delta_stop);
+}
+
+TEST(AnthropicIngress, ErrorsComeInAnthropicShape) {
+  FakeUpstream up;
+  GatewayProcess gw(Config(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  struct Case {
+    std::string body;
+    int status;
+    std::string type;
+    std::string message_part;
+  };
+  const Case cases[] = {
+      {R"({"model":"claude-local","messages":[{"role":"user","content":"hi"}]})", 400,
+       "invalid_request_error", "max_tokens"},
+      {R"({"model":"claude-9","max_tokens":5,"messages":[{"role":"user","content":"hi"}]})", 404,
+       "not_found_error", "model 'claude-9' does not exist"},
+      {R"({"model":"claude-local","max_tokens":5,"messages":[{"role":"system","content":"x"}]})",
+       400, "invalid_request_error", "role"},
+      {"{not json", 400, "invalid_request_error", "malformed JSON"},
+  };
+  for (const Case& c : cases) {
+    auto r = client.Post("/v1/messages", c.body);
+    EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
+    auto v = json::parse(r.body);
+    EXPECT_EQ(v.at("type").as_string(), "error") << r.body;
+    EXPECT_EQ(v.at("error").at("type").as_string(), c.type) << r.body;
+    EXPECT_NE(std::string(v.at("error").at("message").as_string()).find(c.message_part),
+              std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(up.request_count(), 0u);
+}
+
+}  // namespace
+}  // namespace hybridgate::testing
