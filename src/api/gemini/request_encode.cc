@@ -1,0 +1,281 @@
+// ChatRequest -> Gemini generateContent body. Each non-system message becomes a list of parts
+// (serialised as it is built); consecutive turns of the same Gemini role are merged, since Gemini
+// expects user and model turns to alternate and function responses to follow their calls.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <unordered_map>
+
+#include "api/gemini/gemini.h"
+#include "api/gemini/internal.h"
+#include "common/json_writer.h"
+
+namespace hybridgate::api::gemini {
+namespace internal {
+
+simdjson::dom::parser& NestedParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+}  // namespace internal
+
+namespace {
+
+struct Turn {
+  std::string_view role;           // "user" | "model"
+  std::vector<std::string> parts;  // serialised Part objects
+};
+
+bool IsBlank(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+// Parses `text` as JSON with the nested parser; returns false when invalid.
+bool ParseNested(std::string_view text, simdjson::dom::element& out) {
+  return !internal::NestedParser().parse(text.data(), text.size(), true).get(out);
+}
+
+std::string_view MimeFromUrl(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  const size_t dot = url.rfind('.');
+  if (dot == std::string_view::npos || url.find('/', dot) != std::string_view::npos) {
+    return "image/jpeg";
+  }
+  std::string ext(url.substr(dot + 1));
+  std::ranges::transform(ext, ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == "png") return "image/png";
+  if (ext == "webp") return "image/webp";
+  if (ext == "gif") return "image/gif";
+  if (ext == "heic") return "image/heic";
+  if (ext == "heif") return "image/heif";
+  if (ext == "pdf") return "application/pdf";
+  return "image/jpeg";
+}
+
+std::string ImagePart(std::string_view url) {
+  std::string s;
+  JsonWriter w(s);
+  // data:<mime type>;base64,<data>
+  if (url.starts_with("data:")) {
+    const size_t semi = url.find(';');
+    const size_t comma = url.find(',');
+    if (semi != std::string_view::npos && comma != std::string_view::npos && semi < comma) {
+      w.BeginObject().Key("inlineData").BeginObject();
+      w.Field("mimeType", url.substr(5, semi - 5)).Field("data", url.substr(comma + 1));
+      w.EndObject().EndObject();
+      return s;
+    }
+  }
+  w.BeginObject().Key("fileData").BeginObject();
+  w.Field("mimeType", MimeFromUrl(url)).Field("fileUri", url).EndObject().EndObject();
+  return s;
+}
+
+std::string TextPart(std::string_view text) {
+  std::string s;
+  JsonWriter(s).BeginObject().Field("text", text).EndObject();
+  return s;
+}
+
+// The message's content as plain text (text parts joined), for system and tool messages.
+std::string PlainText(const Message& m) {
+  if (!m.content_is_parts) return m.text;
+  std::string text;
+  for (const ContentPart& p : m.parts) {
+    if (p.kind == ContentPart::Kind::kText) text += p.text;
+  }
+  return text;
+}
+
+Status ContentParts(const Message& m, size_t i, std::vector<std::string>& parts) {
+  if (!m.content_is_parts) {
+    if (!m.text.empty()) parts.push_back(TextPart(m.text));
+    return {};
+  }
+  for (size_t j = 0; j < m.parts.size(); ++j) {
+    const ContentPart& p = m.parts[j];
+    switch (p.kind) {
+      case ContentPart::Kind::kText:
+        if (!p.text.empty()) parts.push_back(TextPart(p.text));
+        break;
+      case ContentPart::Kind::kImage:
+        parts.push_back(ImagePart(p.image_url));
+        break;
+      case ContentPart::Kind::kOther:
+        return Fail(MakeError(ErrorCode::kInvalidRequest,
+                              "this content part type is not supported by Gemini models",
+                              fmt::format("messages[{}].content[{}]", i, j)));
+    }
+  }
+  return {};
+}
+
+Status FunctionCallPart(const ToolCall& tc, size_t i, size_t j, std::string& out) {
+  JsonWriter w(out);
+  w.BeginObject().Key("functionCall").BeginObject().Field("name", tc.name).Key("args");
+  if (IsBlank(tc.arguments)) {
+    w.Raw("{}");
+  } else {
+    simdjson::dom::element e;
+    if (!ParseNested(tc.arguments, e) || !e.is_object()) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("tool call arguments must be a JSON object, got '{}'",
+                                        tc.arguments.substr(0, 64)),
+                            fmt::format("messages[{}].tool_calls[{}].function.arguments", i, j)));
+    }
+    w.Raw(simdjson::minify(e));
+  }
+  w.EndObject().EndObject();
+  return {};
+}
+
+std::string FunctionResponsePart(std::string_view name, const std::string& result) {
+  std::string s;
+  JsonWriter w(s);
+  w.BeginObject().Key("functionResponse").BeginObject().Field("name", name).Key("response");
+  simdjson::dom::element e;
+  if (ParseNested(result, e) && e.is_object()) {
+    w.Raw(simdjson::minify(e));
+  } else {
+    w.BeginObject().Field("content", result).EndObject();
+  }
+  w.EndObject().EndObject();
+  return s;
+}
+
+void AddTurn(std::vector<Turn>& turns, std::string_view role, std::vector<std::string> parts) {
+  if (parts.empty()) return;
+  if (turns.empty() || turns.back().role != role) turns.push_back({role, {}});
+  auto& dst = turns.back().parts;
+  dst.insert(dst.end(), std::make_move_iterator(parts.begin()),
+             std::make_move_iterator(parts.end()));
+}
+
+Status BuildContents(const ChatRequest& req, std::vector<std::string>& system,
+                     std::vector<Turn>& turns) {
+  std::unordered_map<std::string_view, std::string_view> call_names;  // tool_call_id -> name
+  for (size_t i = 0; i < req.messages.size(); ++i) {
+    const Message& m = req.messages[i];
+    std::vector<std::string> parts;
+    if (m.role == "system" || m.role == "developer") {
+      if (std::string text = PlainText(m); !text.empty()) system.push_back(std::move(text));
+    } else if (m.role == "assistant") {
+      HG_TRY(ContentParts(m, i, parts));
+      for (size_t j = 0; j < m.tool_calls.size(); ++j) {
+        call_names[m.tool_calls[j].id] = m.tool_calls[j].name;
+        HG_TRY(FunctionCallPart(m.tool_calls[j], i, j, parts.emplace_back()));
+      }
+      AddTurn(turns, "model", std::move(parts));
+    } else if (m.role == "tool" || m.role == "function") {
+      std::string_view name = m.role == "function" ? std::string_view(m.name) : "";
+      if (auto it = call_names.find(m.tool_call_id); it != call_names.end()) name = it->second;
+      if (name.empty()) {
+        return Fail(
+            MakeError(ErrorCode::kInvalidRequest,
+                      fmt::format("no earlier assistant tool call has id '{}'", m.tool_call_id),
+                      fmt::format("messages[{}].tool_call_id", i)));
+      }
+      parts.push_back(FunctionResponsePart(name, PlainText(m)));
+      AddTurn(turns, "user", std::move(parts));
+    } else {
+      HG_TRY(ContentParts(m, i, parts));
+      AddTurn(turns, "user", std::move(parts));
+    }
+  }
+  return {};
+}
+
+void WriteTools(const ChatRequest& req, JsonWriter& w) {
+  bool any = false;
+  for (const Tool& t : req.tools) any |= t.type == "function";
+  if (any) {
+    w.Key("tools").BeginArray().BeginObject().Key("functionDeclarations").BeginArray();
+    for (const Tool& t : req.tools) {
+      if (t.type != "function") continue;
+      w.BeginObject().Field("name", t.name);
+      if (!t.description.empty()) w.Field("description", t.description);
+      if (!t.parameters_json.empty()) w.RawField("parameters", t.parameters_json);
+      w.EndObject();
+    }
+    w.EndArray().EndObject().EndArray();
+  }
+  std::string_view mode;
+  switch (req.tool_choice.kind) {
+    case ToolChoice::Kind::kUnset:
+      return;
+    case ToolChoice::Kind::kAuto:
+      mode = "AUTO";
+      break;
+    case ToolChoice::Kind::kNone:
+      mode = "NONE";
+      break;
+    case ToolChoice::Kind::kRequired:
+    case ToolChoice::Kind::kFunction:
+      mode = "ANY";
+      break;
+  }
+  w.Key("toolConfig").BeginObject().Key("functionCallingConfig").BeginObject();
+  w.Field("mode", mode);
+  if (req.tool_choice.kind == ToolChoice::Kind::kFunction) {
+    w.Key("allowedFunctionNames").BeginArray().String(req.tool_choice.function_name).EndArray();
+  }
+  w.EndObject().EndObject();
+}
+
+void WriteGenerationConfig(const ChatRequest& req, JsonWriter& w) {
+  std::string cfg;
+  JsonWriter g(cfg);
+  g.BeginObject();
+  if (req.temperature) g.Field("temperature", *req.temperature);
+  if (req.top_p) g.Field("topP", *req.top_p);
+  if (req.top_k) g.Field("topK", *req.top_k);
+  if (auto max = req.MaxOutputTokens()) g.Field("maxOutputTokens", *max);
+  if (!req.stop.empty()) {
+    g.Key("stopSequences").BeginArray();
+    for (const std::string& s : req.stop) g.String(s);
+    g.EndArray();
+  }
+  if (req.seed) g.Field("seed", *req.seed);
+  if (req.n) g.Field("candidateCount", *req.n);
+  if (req.presence_penalty) g.Field("presencePenalty", *req.presence_penalty);
+  if (req.frequency_penalty) g.Field("frequencyPenalty", *req.frequency_penalty);
+  const auto kind = req.response_format.kind;
+  if (kind == ResponseFormat::Kind::kJsonObject || kind == ResponseFormat::Kind::kJsonSchema) {
+    g.Field("responseMimeType", "application/json");
+  }
+  if (kind == ResponseFormat::Kind::kJsonSchema && !req.response_format.schema_json.empty()) {
+    g.RawField("responseSchema", req.response_format.schema_json);
+  }
+  g.EndObject();
+  if (cfg != "{}") w.RawField("generationConfig", cfg);
+}
+
+}  // namespace
+
+Status EncodeRequest(const ChatRequest& req, std::string& out) {
+  std::vector<std::string> system;
+  std::vector<Turn> turns;
+  HG_TRY(BuildContents(req, system, turns));
+  JsonWriter w(out);
+  w.BeginObject();
+  if (!system.empty()) {
+    w.Key("systemInstruction").BeginObject().Key("parts").BeginArray();
+    for (const std::string& s : system) w.BeginObject().Field("text", s).EndObject();
+    w.EndArray().EndObject();
+  }
+  w.Key("contents").BeginArray();
+  for (const Turn& t : turns) {
+    w.BeginObject().Field("role", t.role).Key("parts").BeginArray();
+    for (const std::string& p : t.parts) w.Raw(p);
+    w.EndArray().EndObject();
+  }
+  w.EndArray();
+  WriteTools(req, w);
+  WriteGenerationConfig(req, w);
+  w.EndObject();
+  return {};
+}
+
+}  // namespace hybridgate::api::gemini
