@@ -115,6 +115,29 @@ Status ReadBool(simdjson::dom::element v, const std::string& field, std::optiona
   return {};
 }
 
+simdjson::dom::parser& NestedParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+std::string_view StrField(simdjson::dom::element v, std::string_view key) {
+  std::string_view s;
+  if (v[key].get_string().get(s)) return {};
+  return s;
+}
+
+int64_t IntField(simdjson::dom::element v, std::string_view key) {
+  int64_t i;
+  if (v[key].get_int64().get(i)) return 0;
+  return i;
+}
+
+bool BoolField(simdjson::dom::element v, std::string_view key) {
+  bool b;
+  if (v[key].get_bool().get(b)) return false;
+  return b;
+}
+
 std::string_view JsonTypeName(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
   switch (t) {

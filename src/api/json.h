@@ -25,6 +25,16 @@ Result<simdjson::dom::element> ParseJsonView(std::string_view json);
 Result<std::string> ReplaceStringField(std::string_view json, std::string_view key,
                                        std::string_view value);
 
+// A parser separate from the thread's main one, for JSON nested inside JSON (tool-call arguments,
+// tool results), so parsing it does not invalidate the outer document.
+simdjson::dom::parser& NestedParser();
+
+// Lenient readers for upstream documents: "" / 0 / false when the key is absent or of another
+// type (an upstream's omission is not the client's error).
+std::string_view StrField(simdjson::dom::element v, std::string_view key);
+int64_t IntField(simdjson::dom::element v, std::string_view key);
+bool BoolField(simdjson::dom::element v, std::string_view key);
+
 // Field readers shared by the ingress decoders: errors name the field path in `param` and say
 // what was expected and what came ("'max_tokens' must be an integer, got a string").
 Error FieldError(const std::string& field, std::string_view expectation,

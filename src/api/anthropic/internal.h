@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "api/json.h"
+
 namespace hybridgate::api::anthropic::internal {
 
-// A second parser, for JSON nested inside a document held by the thread's main parser
-// (tool-call arguments): a Parse on the main parser would invalidate the outer document.
-simdjson::dom::parser& NestedParser();
+using ::hybridgate::api::NestedParser;
 
 // Writes `args` minified to `out` when it is a JSON object (blank counts as {}).
 // Returns false when `args` is not a JSON object.
@@ -21,8 +21,10 @@ bool MinifyObject(std::string_view args, std::string& out);
 std::string_view StopToFinish(std::string_view stop_reason);
 std::string_view FinishToStop(std::string_view finish_reason);
 
-// Lenient readers: "" / 0 / false when the key is absent or of another type.
-std::string_view Str(simdjson::dom::element v, std::string_view key);
-int64_t Int(simdjson::dom::element v, std::string_view key);
+// Lenient readers (api/json.h).
+inline std::string_view Str(simdjson::dom::element v, std::string_view key) {
+  return StrField(v, key);
+}
+inline int64_t Int(simdjson::dom::element v, std::string_view key) { return IntField(v, key); }
 
 }  // namespace hybridgate::api::anthropic::internal

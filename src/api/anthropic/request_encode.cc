@@ -10,11 +10,6 @@
 namespace hybridgate::api::anthropic {
 namespace internal {
 
-simdjson::dom::parser& NestedParser() {
-  thread_local simdjson::dom::parser parser;
-  return parser;
-}
-
 bool MinifyObject(std::string_view args, std::string& out) {
   if (args.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     out = "{}";
@@ -38,18 +33,6 @@ std::string_view FinishToStop(std::string_view finish_reason) {
   if (finish_reason == "tool_calls" || finish_reason == "function_call") return "tool_use";
   if (finish_reason == "content_filter") return "refusal";
   return "end_turn";
-}
-
-std::string_view Str(simdjson::dom::element v, std::string_view key) {
-  std::string_view s;
-  if (v[key].get_string().get(s)) return {};
-  return s;
-}
-
-int64_t Int(simdjson::dom::element v, std::string_view key) {
-  int64_t i;
-  if (v[key].get_int64().get(i)) return 0;
-  return i;
 }
 
 }  // namespace internal

@@ -7,18 +7,19 @@
 #include <string>
 #include <string_view>
 
+#include "api/json.h"
 #include "common/json_writer.h"
 
 namespace hybridgate::api::gemini::internal {
 
-// A parser separate from the thread's main one (api/json.h), for JSON nested in a request
-// (tool-call arguments, tool results), so neither invalidates the other's document.
-simdjson::dom::parser& NestedParser();
+using ::hybridgate::api::NestedParser;
 
-// Lenient readers: "" / 0 / false when the key is absent or of another type.
-std::string_view Str(simdjson::dom::element v, std::string_view key);
-int64_t Int(simdjson::dom::element v, std::string_view key);
-bool Bool(simdjson::dom::element v, std::string_view key);
+// Lenient readers (api/json.h).
+inline std::string_view Str(simdjson::dom::element v, std::string_view key) {
+  return StrField(v, key);
+}
+inline int64_t Int(simdjson::dom::element v, std::string_view key) { return IntField(v, key); }
+inline bool Bool(simdjson::dom::element v, std::string_view key) { return BoolField(v, key); }
 
 // Usage numbers in OpenAI terms from a usageMetadata object.
 struct Usage {

@@ -12,14 +12,7 @@
 #include "common/json_writer.h"
 
 namespace hybridgate::api::gemini {
-namespace internal {
-
-simdjson::dom::parser& NestedParser() {
-  thread_local simdjson::dom::parser parser;
-  return parser;
-}
-
-}  // namespace internal
+namespace internal {}  // namespace internal
 
 namespace {
 

@@ -14,24 +14,6 @@
 namespace hybridgate::api::gemini {
 namespace internal {
 
-std::string_view Str(simdjson::dom::element v, std::string_view key) {
-  std::string_view s;
-  if (v[key].get_string().get(s)) return {};
-  return s;
-}
-
-int64_t Int(simdjson::dom::element v, std::string_view key) {
-  int64_t i;
-  if (v[key].get_int64().get(i)) return 0;
-  return i;
-}
-
-bool Bool(simdjson::dom::element v, std::string_view key) {
-  bool b;
-  if (v[key].get_bool().get(b)) return false;
-  return b;
-}
-
 Usage ReadUsage(simdjson::dom::element u) {
   Usage usage;
   usage.prompt = Int(u, "promptTokenCount");  // includes cachedContentTokenCount
