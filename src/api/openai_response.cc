@@ -28,6 +28,26 @@ OpenAiResponseInfo InspectOpenAiResponse(std::string_view json) {
   return info;
 }
 
+void WriteAssistantMessage(JsonWriter& w, const AssistantMessage& m) {
+  w.BeginObject().Field("role", "assistant").Key("content");
+  if (m.text.empty() && !m.tool_calls.empty()) {
+    w.Null();
+  } else {
+    w.String(m.text);
+  }
+  if (!m.reasoning.empty()) w.Field("reasoning_content", m.reasoning);
+  if (!m.tool_calls.empty()) {
+    w.Key("tool_calls").BeginArray();
+    for (const AssistantToolCall& c : m.tool_calls) {
+      w.BeginObject().Field("id", c.id).Field("type", "function");
+      w.Key("function").BeginObject().Field("name", c.name).Field("arguments", c.arguments);
+      w.EndObject().EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
 std::string UpstreamErrorMessage(std::string_view body) {
   auto root = ParseJsonView(body);
   if (root) {

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
+#include "common/json_writer.h"
 
 namespace hybridgate::api {
 
@@ -27,6 +29,21 @@ struct OpenAiResponseInfo {
 
 // Inspects one OpenAI chat completion (or chat.completion.chunk) JSON document.
 OpenAiResponseInfo InspectOpenAiResponse(std::string_view json);
+
+// One assistant turn in OpenAI's format, as the dialect translators build it from another
+// provider's answer.
+struct AssistantToolCall {
+  std::string id;
+  std::string_view name;
+  std::string arguments;  // JSON text
+};
+struct AssistantMessage {
+  std::string_view text;
+  std::string_view reasoning;
+  std::vector<AssistantToolCall> tool_calls;
+};
+// Writes the value of a choice's "message": content is null when the turn has only tool calls.
+void WriteAssistantMessage(JsonWriter& w, const AssistantMessage& m);
 
 // Extracts an upstream error's message from an OpenAI-style error body ({"error":{"message"}}),
 // falling back to a trimmed prefix of the body.

@@ -6,6 +6,7 @@
 #include "api/anthropic/anthropic.h"
 #include "api/anthropic/internal.h"
 #include "api/json.h"
+#include "api/openai_response.h"
 #include "common/json_writer.h"
 
 namespace hybridgate::api::anthropic {
@@ -48,26 +49,15 @@ Result<std::string> DecodeResponse(std::string_view anthropic_json, int64_t crea
   w.BeginObject().Field("id", Str(r, "id")).Field("object", "chat.completion");
   w.Field("created", created).Field("model", Str(r, "model"));
   w.Key("choices").BeginArray().BeginObject().Field("index", 0);
-  w.Key("message").BeginObject().Field("role", "assistant").Key("content");
-  if (text.empty() && !tool_uses.empty()) {
-    w.Null();
-  } else {
-    w.String(text);
+  AssistantMessage message{.text = text, .reasoning = reasoning};
+  for (element b : tool_uses) {
+    element input;
+    message.tool_calls.push_back(
+        {std::string(Str(b, "id")), Str(b, "name"),
+         b["input"].get(input) ? std::string("{}") : std::string(simdjson::minify(input))});
   }
-  if (!reasoning.empty()) w.Field("reasoning_content", reasoning);
-  if (!tool_uses.empty()) {
-    w.Key("tool_calls").BeginArray();
-    for (element b : tool_uses) {
-      element input;
-      const std::string args =
-          b["input"].get(input) ? std::string("{}") : std::string(simdjson::minify(input));
-      w.BeginObject().Field("id", Str(b, "id")).Field("type", "function");
-      w.Key("function").BeginObject().Field("name", Str(b, "name")).Field("arguments", args);
-      w.EndObject().EndObject();
-    }
-    w.EndArray();
-  }
-  w.EndObject();
+  w.Key("message");
+  WriteAssistantMessage(w, message);
   w.Field("finish_reason", internal::StopToFinish(Str(r, "stop_reason"))).EndObject().EndArray();
   if (element u; !r["usage"].get(u)) {
     const int64_t cached = Int(u, "cache_read_input_tokens");

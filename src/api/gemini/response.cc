@@ -9,6 +9,7 @@
 #include "api/gemini/gemini.h"
 #include "api/gemini/internal.h"
 #include "api/json.h"
+#include "api/openai_response.h"
 #include "common/json_writer.h"
 
 namespace hybridgate::api::gemini {
@@ -104,26 +105,16 @@ Result<std::string> DecodeResponse(std::string_view gemini_json, std::string_vie
                         fmt::format("chatcmpl-{}", response_id.empty() ? "gemini" : response_id));
   w.Field("object", "chat.completion").Field("created", created).Field("model", model);
   w.Key("choices").BeginArray().BeginObject().Field("index", 0);
-  w.Key("message").BeginObject().Field("role", "assistant").Key("content");
-  if (text.empty() && !calls.empty()) {
-    w.Null();
-  } else {
-    w.String(text);
+  AssistantMessage message{.text = text, .reasoning = reasoning};
+  for (size_t i = 0; i < calls.size(); ++i) {
+    element args;
+    message.tool_calls.push_back(
+        {fmt::format("call_{}", i), Str(calls[i], "name"),
+         calls[i]["args"].get(args) ? std::string("{}") : std::string(simdjson::minify(args))});
   }
-  if (!reasoning.empty()) w.Field("reasoning_content", reasoning);
-  if (!calls.empty()) {
-    w.Key("tool_calls").BeginArray();
-    for (size_t i = 0; i < calls.size(); ++i) {
-      element args;
-      const std::string json =
-          calls[i]["args"].get(args) ? std::string("{}") : std::string(simdjson::minify(args));
-      w.BeginObject().Field("id", fmt::format("call_{}", i)).Field("type", "function");
-      w.Key("function").BeginObject().Field("name", Str(calls[i], "name"));
-      w.Field("arguments", json).EndObject().EndObject();
-    }
-    w.EndArray();
-  }
-  w.EndObject().Field("finish_reason", finish).EndObject().EndArray();
+  w.Key("message");
+  WriteAssistantMessage(w, message);
+  w.Field("finish_reason", finish).EndObject().EndArray();
   if (element u; !r["usageMetadata"].get(u)) internal::WriteUsage(w, internal::ReadUsage(u));
   w.EndObject();
   return out;
