@@ -46,4 +46,6 @@ if [ -f tests/e2e/package-lock.json ]; then
     touch tests/e2e/node_modules
   fi
 fi
+# llama.cpp from the pinned node-llama-cpp source bundle: built once, cached by version.
+scripts/llama.sh
 echo "setup: ok"

@@ -167,12 +167,53 @@ Status ResolveApiKey(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
   return {};
 }
 
+// The embedded engine: in-process, so always self-hosted and allowed every data class.
+Status ParseLocal(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
+  for (const char* key :
+       {"base_url", "api_key_env", "api_key_file", "headers", "tls", "connect_timeout_ms"}) {
+    if (r.Get(key)) return Fail(r.Err(n[key], key, "does not apply to a provider of type 'local'"));
+  }
+  p.zone = Zone::kSelfHosted;
+  std::string zone = "self_hosted";
+  HG_TRY(r.Str("zone", zone));
+  if (zone != "self_hosted") {
+    return Fail(r.Err(n["zone"], "zone", "the embedded engine is always self_hosted"));
+  }
+  int64_t max_class = 5;
+  HG_TRY(r.Int("max_data_class", max_class, 1));
+  if (max_class > 5) return Fail(r.Err(n["max_data_class"], "max_data_class", "must be 1 to 5"));
+  p.max_data_class = static_cast<int>(max_class);
+  HG_TRY(r.Int("timeout_ms", p.timeout_ms, 1));
+  LocalEngineConfig& e = p.local;
+  if (const YAML::Node en = r.Get("engine")) {
+    MapReader er(en, r.path() + ".engine", r.file());
+    if (!en.IsMap()) return Fail(er.Err(en, "", "must be a mapping"));
+    HG_TRY(
+        er.OnlyKeys({"model", "models_dir", "slots", "context", "threads", "batch", "max_queue"}));
+    HG_TRY(er.Str("model", e.model));
+    HG_TRY(er.Str("models_dir", e.models_dir));
+    HG_TRY(er.Int("slots", e.slots, 1));
+    HG_TRY(er.Int("context", e.context, 16));
+    HG_TRY(er.Int("threads", e.threads, 1));
+    HG_TRY(er.Int("batch", e.batch, 1));
+    HG_TRY(er.Int("max_queue", e.max_queue, 0));
+    if (e.slots > 256) return Fail(er.Err(en["slots"], "slots", "must be 1 to 256"));
+    if (e.threads > 256) return Fail(er.Err(en["threads"], "threads", "must be 1 to 256"));
+    HG_TRY(er.NoUnknownKeys());
+  }
+  return {};
+}
+
 Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
   HG_TRY(r.Str("name", p.name, true));
   HG_TRY(r.Str("type", p.type, true));
-  if (p.type != "openai") {
+  if (p.type != "openai" && p.type != "local") {
     return Fail(r.Err(n["type"], "type",
-                      fmt::format("unknown provider type '{}' (known: openai)", p.type)));
+                      fmt::format("unknown provider type '{}' (known: openai, local)", p.type)));
+  }
+  if (p.type == "local") return ParseLocal(r, n, p);
+  if (r.Get("engine")) {
+    return Fail(r.Err(n["engine"], "engine", "only a provider of type 'local' has an engine"));
   }
   HG_TRY(r.Str("base_url", p.base_url, true));
   auto url = boost::urls::parse_uri(p.base_url);
@@ -212,9 +253,9 @@ Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
 Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, ProviderConfig& p) {
   MapReader r(n, fmt::format("providers[{}]", index), file);
   if (!n.IsMap()) return Fail(r.Err(n, "", "must be a mapping"));
-  HG_TRY(
-      r.OnlyKeys({"name", "type", "base_url", "zone", "max_data_class", "api_key_env",
-                  "api_key_file", "timeout_ms", "connect_timeout_ms", "headers", "tls", "models"}));
+  HG_TRY(r.OnlyKeys({"name", "type", "base_url", "zone", "max_data_class", "api_key_env",
+                     "api_key_file", "timeout_ms", "connect_timeout_ms", "headers", "tls", "models",
+                     "engine"}));
   HG_TRY(ParseProviderBody(r, n, p));
   const YAML::Node models = r.Get("models");
   if (!models || !models.IsSequence() || models.size() == 0) {

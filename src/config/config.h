@@ -31,10 +31,23 @@ struct TlsConfig {
   std::string ca_file;  // PEM bundle; empty: the system's
 };
 
+// Provider type `local`: the embedded llama.cpp engine (src/engine).
+struct LocalEngineConfig {
+  // A GGUF file, or "auto": the newest *.gguf in `models_dir` (where `hybridgate models pull`
+  // saves), else a generated random-weight placeholder (loudly logged as such).
+  std::string model = "auto";
+  std::string models_dir;  // empty: $HYBRIDGATE_MODELS, else ~/.cache/hybridgate/models
+  int64_t slots = 4;       // requests decoded together (continuous batching)
+  int64_t context = 4096;  // tokens per slot (prompt + completion)
+  int64_t threads = 1;     // inference threads; ggml threads spin, so 1 on a 2-core machine
+  int64_t batch = 512;     // most tokens per decode step
+  int64_t max_queue = 1024;
+};
+
 struct ProviderConfig {
   std::string name;
-  std::string type;  // "openai" (more in later dialect work)
-  std::string base_url;
+  std::string type;      // "openai" | "local"
+  std::string base_url;  // empty for `local`
   Zone zone = Zone::kExternal;
   // Highest data class (1 public … 5 restricted) this provider may receive. Default: 5 for
   // self_hosted; 2 for external, so a request with any finding (class ≥ 3) never leaves unless
@@ -47,6 +60,7 @@ struct ProviderConfig {
   int64_t timeout_ms = 600'000;  // per attempt, whole response
   int64_t connect_timeout_ms = 5'000;
   TlsConfig tls;
+  LocalEngineConfig local;  // type `local` only
   std::vector<ModelConfig> models;
   // Non-empty when the provider is configured but cannot be used (e.g. its key variable is
   // unset); it then serves nothing, and /readyz says why.

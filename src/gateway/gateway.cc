@@ -156,9 +156,21 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
                   fmt::format("{}: sensitivity: {}", config.source, scanner.error().message)));
   }
   g->scanner_.emplace(std::move(*scanner));
-  for (const auto& p : config.providers) {
+  for (size_t i = 0; i < config.providers.size(); ++i) {
+    const auto& p = config.providers[i];
     ProviderHealth h;
     h.name = p.name;
+    const providers::Provider& provider = *g->catalog_->providers()[i];
+    if (provider.in_process()) {
+      h.probed = h.reachable = true;
+      h.detail = provider.Describe();
+      const std::string line = fmt::format("provider '{}': {}", p.name, h.detail);
+      if (h.detail.find("PLACEHOLDER") != std::string::npos) {
+        LogWarn(line);
+      } else {
+        LogInfo(line);
+      }
+    }
     if (!p.disabled_reason.empty()) {
       h.probed = true;
       h.detail = "disabled: " + p.disabled_reason;
@@ -187,6 +199,12 @@ asio::awaitable<void> Gateway::ProbeLoop(http::Server& server) {
     for (size_t i = 0; i < providers.size(); ++i) {
       const auto& p = *providers[i];
       if (!p.config().disabled_reason.empty()) continue;
+      if (p.in_process()) {
+        // Loaded at startup, so always ready; the detail shows its load (slots, queue).
+        std::lock_guard lock(health_mu_);
+        health_[i] = {p.name(), true, true, p.Describe()};
+        continue;
+      }
       const auto now = Clock::now();
       auto res =
           co_await pools_[0]->Send(p.endpoint(), p.HealthProbe(),

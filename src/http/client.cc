@@ -67,6 +67,13 @@ UpstreamResponse HeadOf(const bhttp::response<Body>& res) {
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string(res[bhttp::field::content_type]);
   out.retry_after_ms = ParseRetryAfter(res[bhttp::field::retry_after]);
+  if (const auto cl = res[bhttp::field::content_length]; !cl.empty()) {
+    std::from_chars(cl.data(), cl.data() + cl.size(), out.content_length);
+  }
+  if (out.status >= 300 && out.status < 400)
+    out.location = std::string(res[bhttp::field::location]);
+  if (auto it = res.find("x-linked-etag"); it != res.end())
+    out.linked_etag = std::string(it->value());
   if (out.retry_after_ms < 0) {
     // OpenAI also sends retry-after-ms.
     auto it = res.find("retry-after-ms");

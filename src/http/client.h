@@ -50,6 +50,9 @@ struct UpstreamResponse {
   int status = 0;
   std::string content_type;
   int retry_after_ms = -1;
+  int64_t content_length = -1;  // -1: not sent (chunked or unknown)
+  std::string location;         // redirects
+  std::string linked_etag;      // x-linked-etag: a file host's sha256 of the content, if any
   std::string body;
 };
 

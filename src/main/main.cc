@@ -14,6 +14,7 @@
 #include "gateway/request_log.h"
 #include "http/server.h"
 #include "learned/cli.h"
+#include "models/cli.h"
 
 #ifndef HYBRIDGATE_VERSION
 #define HYBRIDGATE_VERSION "0.0.0"
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
 
   hybridgate::classify::AddClassifyCommand(app, exit_code);
   hybridgate::learned::AddRouterCommand(app, exit_code);
+  hybridgate::models::AddModelsCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);

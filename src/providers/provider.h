@@ -3,6 +3,7 @@
 // created from config through a Registry (see builtin.cc), so tests can build their own.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -10,11 +11,40 @@
 #include <string_view>
 
 #include "api/chat_request.h"
+#include "api/openai_response.h"
 #include "common/result.h"
 #include "config/config.h"
 #include "http/client.h"
 
 namespace hybridgate::providers {
+
+// A streamed in-process answer, pulled by the executor: each Next() waits for the next burst of
+// OpenAI chat.completion.chunk JSON documents. Dropping it stops generation.
+class InProcessStream {
+ public:
+  virtual ~InProcessStream() = default;
+  // Appends chunks to `chunks`; sets `done` after the last one (finish_reason, then usage).
+  virtual boost::asio::awaitable<Status> Next(std::vector<std::string>& chunks, bool& done) = 0;
+  virtual api::Usage usage() const = 0;
+};
+
+// A provider that answers in-process (the embedded engine) instead of over HTTP. The executor
+// calls it where it would otherwise open a connection; answers are OpenAI-format, like a
+// pass-through upstream's. Errors before any chunk was delivered may fall back.
+class InProcess {
+ public:
+  virtual ~InProcess() = default;
+  // Non-streaming: the chat.completion JSON body.
+  virtual boost::asio::awaitable<Result<std::string>> Complete(const api::ChatRequest& req,
+                                                               const config::ModelConfig& model,
+                                                               std::string_view request_id,
+                                                               http::CancelToken* cancel,
+                                                               api::Usage& usage) = 0;
+  // Streaming: queues the request; `model` must outlive the stream.
+  virtual boost::asio::awaitable<Result<std::unique_ptr<InProcessStream>>> Stream(
+      const api::ChatRequest& req, const config::ModelConfig& model, std::string_view request_id,
+      bool include_usage, http::CancelToken* cancel) = 0;
+};
 
 class Provider {
  public:
@@ -41,6 +71,10 @@ class Provider {
   virtual Error ClassifyError(const http::UpstreamResponse& response) const = 0;
   // A cheap request that proves the upstream is reachable (for /readyz).
   virtual http::UpstreamRequest HealthProbe() const = 0;
+  // Non-null when the provider answers in-process: the executor then calls it instead of HTTP.
+  virtual InProcess* in_process() const { return nullptr; }
+  // A line for /readyz and the startup log (model, slots, queue), empty for HTTP providers.
+  virtual std::string Describe() const { return {}; }
 
  private:
   const config::ProviderConfig& config_;

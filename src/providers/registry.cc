@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "providers/local/local_provider.h"
 #include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
 
@@ -12,6 +13,7 @@ Result<std::unique_ptr<Provider>> Registry::Create(const config::ProviderConfig&
         MakeError(ErrorCode::kInvalidRequest,
                   fmt::format("provider '{}': unknown type '{}'", config.name, config.type)));
   }
+  if (config.base_url.empty()) return it->second(config, http::Endpoint{});
   auto endpoint = http::Endpoint::FromUrl(config.base_url, config.tls.verify, config.tls.ca_file);
   if (!endpoint) {
     return Fail(MakeError(ErrorCode::kInvalidRequest,
@@ -26,6 +28,9 @@ void RegisterBuiltins(Registry& registry) {
       [](const config::ProviderConfig& c, http::Endpoint ep) -> Result<std::unique_ptr<Provider>> {
         return std::make_unique<OpenAiProvider>(c, std::move(ep));
       });
+  registry.Add("local", [](const config::ProviderConfig& c, http::Endpoint ep) {
+    return LocalProvider::Create(c, std::move(ep));
+  });
 }
 
 }  // namespace hybridgate::providers

@@ -69,12 +69,17 @@ class Executor {
                                const ExecuteOptions& options, StreamSink* sink);
 
  private:
+  // `chat` is null for raw forwards, which in-process providers do not serve.
   template <class Encode>
   asio::awaitable<Outcome> RunPlain(const RoutePlan& plan, const ExecuteOptions& options,
-                                    Encode encode);
+                                    const api::ChatRequest* chat, Encode encode);
   template <class Encode>
   asio::awaitable<Outcome> RunStream(const RoutePlan& plan, const ExecuteOptions& options,
-                                     StreamSink& sink, Encode encode);
+                                     StreamSink& sink, const api::ChatRequest* chat, Encode encode);
+  // Streams an in-process provider's answer into `sink`; true when it completed.
+  asio::awaitable<bool> PumpInProcess(providers::InProcess& ip, const api::ChatRequest& chat,
+                                      const Deployment& d, const ExecuteOptions& options,
+                                      StreamSink& sink, Outcome& out);
   asio::awaitable<bool> Pump(http::UpstreamStream& stream, const ExecuteOptions& options,
                              StreamSink& sink, Outcome& out, http::Clock::time_point start,
                              http::Clock::time_point deadline);
