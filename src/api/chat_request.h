@@ -72,6 +72,11 @@ struct ResponseFormat {
 };
 
 struct ChatRequest {
+  // The dialect the client spoke. `extra` holds that dialect's unknown fields, so an egress
+  // encoder forwards them only to an upstream that speaks the same one.
+  enum class Dialect : uint8_t { kOpenAi, kAnthropic };
+  Dialect ingress = Dialect::kOpenAi;
+
   std::string model;
   std::vector<Message> messages;
   std::vector<Tool> tools;

@@ -69,10 +69,11 @@ inline detail::Unexpected Fail(Error e) { return detail::Unexpected{std::move(e)
 // Status is a Result with no value.
 using Status = Result<void>;
 
-// Returns the Status of `expr` from the enclosing function if it failed.
-#define HG_TRY(expr)                         \
-  do {                                       \
-    if (auto st_ = (expr); !st_) return st_; \
+// Returns the error of `expr` (any Result) from the enclosing function, which may return any
+// Result, if it failed.
+#define HG_TRY(expr)                                                                \
+  do {                                                                              \
+    if (auto st_ = (expr); !st_) return ::hybridgate::Fail(std::move(st_.error())); \
   } while (0)
 
 }  // namespace hybridgate

@@ -207,15 +207,22 @@ Status ParseLocal(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
 Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
   HG_TRY(r.Str("name", p.name, true));
   HG_TRY(r.Str("type", p.type, true));
-  if (p.type != "openai" && p.type != "local") {
-    return Fail(r.Err(n["type"], "type",
-                      fmt::format("unknown provider type '{}' (known: openai, local)", p.type)));
+  if (p.type != "openai" && p.type != "anthropic" && p.type != "gemini" && p.type != "local") {
+    return Fail(
+        r.Err(n["type"], "type",
+              fmt::format("unknown provider type '{}' (known: openai, anthropic, gemini, local)",
+                          p.type)));
   }
   if (p.type == "local") return ParseLocal(r, n, p);
   if (r.Get("engine")) {
     return Fail(r.Err(n["engine"], "engine", "only a provider of type 'local' has an engine"));
   }
-  HG_TRY(r.Str("base_url", p.base_url, true));
+  // The closed APIs have one public address each; an OpenAI-compatible server has none.
+  HG_TRY(r.Str("base_url", p.base_url, p.type == "openai"));
+  if (p.base_url.empty()) {
+    p.base_url = p.type == "anthropic" ? "https://api.anthropic.com/v1"
+                                       : "https://generativelanguage.googleapis.com/v1beta";
+  }
   auto url = boost::urls::parse_uri(p.base_url);
   if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
     return Fail(r.Err(n["base_url"], "base_url",
@@ -296,9 +303,24 @@ Status ParseResidency(const YAML::Node& n, std::string_view file, ResidencyConfi
 Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   MapReader r(root, "", file);
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
-  HG_TRY(
-      r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency"}));
+  HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency",
+                     "ledger", "limits", "routes"}));
+  if (const YAML::Node rt = r.Get("routes")) {
+    auto rc = routing::ParseRoutesConfig(rt, file);
+    if (!rc) return Fail(std::move(rc.error()));
+    c.routes = std::move(*rc);
+  }
   if (const YAML::Node res = r.Get("residency")) HG_TRY(ParseResidency(res, file, c.residency));
+  if (const YAML::Node l = r.Get("ledger")) {
+    auto lc = ledger::ParseLedgerConfig(l, file);
+    if (!lc) return Fail(std::move(lc.error()));
+    c.ledger = std::move(*lc);
+  }
+  if (const YAML::Node l = r.Get("limits")) {
+    auto lc = limits::ParseLimitsConfig(l, file);
+    if (!lc) return Fail(std::move(lc.error()));
+    c.limits = std::move(*lc);
+  }
   if (const YAML::Node s = r.Get("sensitivity")) {
     auto sc = sensitivity::ParseSensitivityConfig(s, file);
     if (!sc) return Fail(std::move(sc.error()));

@@ -10,6 +10,9 @@
 
 #include "classify/sensitivity/sensitivity_config.h"
 #include "common/result.h"
+#include "ledger/ledger_config.h"
+#include "limits/limits_config.h"
+#include "routing/route_config.h"
 
 namespace hybridgate::config {
 
@@ -110,6 +113,9 @@ struct Config {
   std::vector<std::pair<std::string, std::string>> aliases;  // public name -> model name
   sensitivity::SensitivityConfig sensitivity;                // detectors and data classes
   ResidencyConfig residency;
+  ledger::LedgerConfig ledger;   // cost ledger (src/ledger)
+  limits::LimitsConfig limits;   // virtual keys, budgets, rate limits (src/limits)
+  routing::RoutesConfig routes;  // routes and tiers (src/routing/route_config.h)
 };
 
 // Parses YAML text; `file` is used in error messages only.

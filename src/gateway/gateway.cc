@@ -7,7 +7,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 #include <random>
+#include <utility>
 
 #include "api/anthropic/anthropic.h"
 #include "api/json.h"
@@ -16,6 +18,8 @@
 #include "classify/request_texts.h"
 #include "common/json_writer.h"
 #include "gateway/request_log.h"
+#include "ledger/row.h"
+#include "providers/local/local_provider.h"
 #include "routing/executor.h"
 #include "routing/policy.h"
 
@@ -32,6 +36,19 @@ std::string NewRequestId() {
   return fmt::format("hg-{:016x}", rng());
 }
 
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A rough token count for admission (TPM reservation) and for upstreams that report no usage.
+int64_t EstimateTokens(std::span<const std::string_view> texts, int64_t max_output) {
+  int64_t bytes = 0;
+  for (std::string_view t : texts) bytes += static_cast<int64_t>(t.size());
+  return ledger::EstimateTokensFromBytes(bytes) + std::max<int64_t>(max_output, 0);
+}
+
 double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -41,6 +58,10 @@ struct ResponseMeta {
   const std::string& id;
   int data_class = 0;  // 0: not classified (e.g. the body did not parse)
   Dialect dialect = Dialect::kOpenAi;
+  // The key's rate-limit state (x-ratelimit-*), on answers and on errors alike.
+  const std::vector<std::pair<std::string, std::string>>* limit_headers = nullptr;
+  // Set when a route served the request: x-hybridgate-route and -tier.
+  const routing::RouteDecision* decision = nullptr;
 };
 
 std::string EncodeError(const ResponseMeta& meta, const Error& e) {
@@ -56,6 +77,15 @@ http::HeaderList ResponseHeaders(const ResponseMeta& meta, const routing::Deploy
   if (d.provider) {
     h.emplace_back("x-hybridgate-provider", d.provider->name());
     h.emplace_back("x-hybridgate-model", d.model->id);
+  }
+  if (meta.decision) {
+    h.emplace_back("x-hybridgate-route", meta.decision->route);
+    if (d.provider) {
+      h.emplace_back("x-hybridgate-tier", std::string(RoutePlanner::TierOf(*meta.decision, d)));
+    }
+  }
+  if (meta.limit_headers) {
+    for (const auto& [name, value] : *meta.limit_headers) h.emplace_back(name, value);
   }
   return h;
 }
@@ -95,7 +125,12 @@ class OpenAiSink : public routing::StreamSink {
 };
 
 asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e) {
-  const http::HeaderList headers = ResponseHeaders(meta, {});
+  http::HeaderList headers = ResponseHeaders(meta, {});
+  if (e.retry_after_ms >= 0 &&
+      (e.code == ErrorCode::kRateLimited || e.code == ErrorCode::kUpstreamUnavailable ||
+       e.code == ErrorCode::kUnavailable)) {
+    headers.emplace_back("retry-after", std::to_string((e.retry_after_ms + 999) / 1000));
+  }
   co_await ex.Respond(e.HttpStatus(), kJson, EncodeError(meta, e), headers);
 }
 
@@ -156,6 +191,43 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
                   fmt::format("{}: sensitivity: {}", config.source, scanner.error().message)));
   }
   g->scanner_.emplace(std::move(*scanner));
+  ledger::LedgerConfig lc = config.ledger;
+  if (lc.backend == "sqlite" && !lc.path.empty() && lc.path.front() != '/') {
+    // Relative to the config file, like limits.keys_db: one place per deployment.
+    lc.path = (std::filesystem::path(config.source).parent_path() / lc.path).string();
+  }
+  auto ledger = ledger::Ledger::Open(lc);
+  if (!ledger) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: ledger: {}", config.source, ledger.error().message)));
+  }
+  g->ledger_ = std::move(*ledger);
+  auto admission = Admission::Create(config);
+  if (!admission) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: limits: {}", config.source, admission.error().message)));
+  }
+  g->admission_ = std::move(*admission);
+  g->accounting_ = std::make_unique<Accounting>(config, g->ledger_.get(), g->metrics_);
+  auto planner = RoutePlanner::Create(config);
+  if (!planner) return Fail(std::move(planner.error()));
+  g->planner_ = std::move(*planner);
+  g->metrics_.OnScrape([gw = g.get()](metrics::Metrics& m) {
+    int active = 0, queued = 0;
+    for (const auto& p : gw->catalog_->providers()) {
+      if (const auto* local = dynamic_cast<const providers::LocalProvider*>(p.get())) {
+        const auto s = local->engine().stats();
+        active += s.active;
+        queued += s.queued;
+      }
+    }
+    m.SetEngine(active, queued);
+    const uint64_t redis = gw->admission_->redis_errors();
+    m.AddRedisErrors(redis - std::exchange(gw->redis_errors_seen_, redis));
+    const int64_t dropped =
+        gw->ledger_->Stats().dropped_queue_full + gw->ledger_->Stats().dropped_write_failed;
+    m.AddLedgerDroppedRows(dropped - std::exchange(gw->ledger_dropped_seen_, dropped));
+  });
   for (size_t i = 0; i < config.providers.size(); ++i) {
     const auto& p = config.providers[i];
     ProviderHealth h;
@@ -261,15 +333,26 @@ std::vector<std::string> FindingTypes(const sensitivity::Classification& c) {
 
 }  // namespace
 
-Result<routing::RoutePlan> Gateway::ClassifyAndPlan(std::span<const std::string_view> texts,
-                                                    std::string_view model,
-                                                    const http::Request& request,
-                                                    sensitivity::Classification& cls) const {
+Result<routing::RoutePlan> Gateway::ClassifyAndPlan(
+    std::span<const std::string_view> texts, std::string_view model, const http::Request& request,
+    const limits::KeyInfo* key, sensitivity::Classification& cls, const routing::Route* route,
+    const api::ChatRequest* chat, routing::RouteDecision* decision) const {
   cls.data_class = 0;  // unknown until classified
   auto c = Classify(texts, request);
   if (!c) return Fail(std::move(c.error()));
   cls = std::move(*c);
+  if (key) {
+    // A key's floor raises the class (its team's data is sensitive by nature); its ceiling
+    // refuses what the key may not send at all.
+    cls.data_class = limits::EffectiveDataClass(*key, cls.data_class);
+    if (auto ok = limits::CheckDataClass(*key, cls.data_class); !ok) {
+      return Fail(std::move(ok.error()));
+    }
+  }
   // Residency runs before any routing decision: disallowed providers never become candidates.
+  if (route && chat && decision) {
+    return planner_->Plan(*route, *chat, cls.data_class, FindingTypes(cls), *catalog_, *decision);
+  }
   return routing::PlanForRequest(
       {.model = model, .data_class = cls.data_class, .finding_types = FindingTypes(cls)},
       *catalog_);
@@ -289,9 +372,14 @@ asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
   if (path == "/v1/models" && get) co_return co_await Models(ex);
   if (path == "/healthz" && get) co_return co_await ex.Respond(200, kJson, R"({"status":"ok"})");
   if (path == "/readyz" && get) co_return co_await Ready(ex);
+  if (path == "/metrics" && get) {
+    co_return co_await ex.Respond(200, metrics::kContentType, metrics_.Serialize());
+  }
+  if (path.starts_with("/admin/")) co_return co_await admission_->Admin(ex, path);
   const bool known = path == "/v1/chat/completions" || path == "/v1/messages" ||
                      path == "/v1/completions" || path == "/v1/embeddings" ||
-                     path == "/v1/models" || path == "/healthz" || path == "/readyz";
+                     path == "/v1/models" || path == "/healthz" || path == "/readyz" ||
+                     path == "/metrics";
   Error e = known ? MakeError(ErrorCode::kMethodNotAllowed,
                               fmt::format("method {} is not allowed on {}",
                                           std::string_view(req.method_string()), path))
@@ -349,49 +437,125 @@ asio::awaitable<void> Gateway::Messages(http::Exchange& ex, const std::string& i
                      api::anthropic::DecodeRequest(ex.request().body()));
 }
 
+Result<std::shared_ptr<const limits::KeyInfo>> Gateway::Authorize(const http::Request& request,
+                                                                  std::string_view model) {
+  auto key = admission_->Authenticate(request);
+  if (!key) {
+    metrics_.RecordRejection("auth");
+    return key;
+  }
+  if (*key) {
+    if (auto ok = limits::CheckModelAllowed(**key, model); !ok) return Fail(std::move(ok.error()));
+  }
+  return key;
+}
+
 asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const std::string& id, Dialect dialect,
                                          Result<api::ChatRequest> req) {
   const auto start = Clock::now();
   const bool anthropic = dialect == Dialect::kAnthropic;
   RequestLogEntry log{
       .id = id, .method = "POST", .path = anthropic ? "/v1/messages" : "/v1/chat/completions"};
+  RequestFacts facts{.id = id,
+                     .arrival_unix_ms = UnixMs(),
+                     .endpoint = anthropic ? "messages" : "chat_completions"};
   ResponseMeta meta{id, 0, dialect};
   routing::Outcome out;
-  if (!req) {
-    out.error = std::move(req.error());
-    co_return co_await Finish(ex, meta, out, log, start);
-  }
-  log.model = req->model;
-  log.stream = req->stream;
+  std::shared_ptr<const limits::KeyInfo> key;
+  limits::Decision admitted;
   std::vector<std::string_view> texts;
-  classify::CollectTexts(*req, texts);
   sensitivity::Classification cls;
-  auto plan = ClassifyAndPlan(texts, req->model, ex.request(), cls);
-  meta.data_class = cls.data_class;
-  log.sensitivity = &cls;
-  if (!plan) {
-    out.error = std::move(plan.error());
-    co_return co_await Finish(ex, meta, out, log, start);
-  }
-  log.rerouted_to = plan->rerouted_to;
-  routing::Executor executor(*pools_[ex.worker()]);
+  const routing::Route* route = nullptr;
+  routing::RouteDecision decision;
+  Result<routing::RoutePlan> plan = Fail(MakeError(ErrorCode::kInternal, "not planned"));
   http::CancelToken cancel;
-  ex.OnClientGone([&cancel] { cancel.Cancel(); });
-  // Anthropic clients get usage in message_delta, so they always want the usage chunk.
-  const routing::ExecuteOptions options{
-      .request_id = id,
-      .cancel = &cancel,
-      .client_wants_usage = anthropic || req->include_usage.value_or(false)};
-  if (req->stream && anthropic) {
-    AnthropicSink sink(ex, meta, req->model);
-    out = co_await executor.ChatStream(*req, *plan, options, sink);
-  } else if (req->stream) {
-    OpenAiSink sink(ex, meta);
-    out = co_await executor.ChatStream(*req, *plan, options, sink);
-  } else {
-    out = co_await executor.Chat(*req, *plan, options);
+  // One exit: every early answer (bad request, 401, 403, 429) is logged and accounted the same.
+  do {
+    if (!req) {
+      out.error = std::move(req.error());
+      break;
+    }
+    log.model = facts.route = req->model;
+    log.stream = facts.stream = req->stream;
+    auto who = Authorize(ex.request(), req->model);
+    if (!who) {
+      out.error = std::move(who.error());
+      break;
+    }
+    key = std::move(*who);
+    facts.key = key.get();
+    auto selected = planner_->Select(ex.request()["x-hybridgate-route"], req->model,
+                                     key ? std::string_view(key->team) : std::string_view());
+    if (!selected) {
+      out.error = std::move(selected.error());
+      break;
+    }
+    route = selected->route;
+    if (route) {
+      facts.route = route->name;
+      decision.route = route->name;
+      decision.route_why = selected->why;
+      meta.decision = &decision;
+    }
+    classify::CollectTexts(*req, texts);
+    facts.estimated_input_tokens = EstimateTokens(texts, 0);
+    plan =
+        ClassifyAndPlan(texts, req->model, ex.request(), key.get(), cls, route, &*req, &decision);
+    meta.data_class = cls.data_class;
+    log.sensitivity = facts.sensitivity = &cls;
+    if (!plan) {
+      out.error = std::move(plan.error());
+      break;
+    }
+    log.rerouted_to = plan->rerouted_to;
+    if (!plan->rerouted_to.empty()) metrics_.RecordResidencyAction("route");
+    if (key) {
+      const int64_t estimate = EstimateTokens(texts, req->MaxOutputTokens().value_or(0));
+      admitted = co_await admission_->limiter().Admit(*key, estimate);
+      meta.limit_headers = &admitted.headers;
+      if (!admitted.allowed) {
+        metrics_.RecordRejection(admitted.error.code == ErrorCode::kBudgetExceeded ? "budget"
+                                                                                   : "rate_limit");
+        out.error = admitted.error;
+        break;
+      }
+    }
+    routing::Executor executor(*pools_[ex.worker()]);
+    ex.OnClientGone([&cancel] { cancel.Cancel(); });
+    // Anthropic clients get usage in message_delta, so they always want the usage chunk.
+    const routing::ExecuteOptions options{
+        .request_id = id,
+        .cancel = &cancel,
+        .client_wants_usage = anthropic || req->include_usage.value_or(false)};
+    if (req->stream && anthropic) {
+      AnthropicSink sink(ex, meta, req->model);
+      out = co_await executor.ChatStream(*req, *plan, options, sink);
+    } else if (req->stream) {
+      OpenAiSink sink(ex, meta);
+      out = co_await executor.ChatStream(*req, *plan, options, sink);
+    } else {
+      out = co_await executor.Chat(*req, *plan, options);
+    }
+  } while (false);
+  if (!out.ok && out.error.code == ErrorCode::kPolicyBlocked) {
+    metrics_.RecordResidencyAction("block");
   }
   co_await Finish(ex, meta, out, log, start);
+  facts.status = log.status;
+  facts.latency_ms = log.latency_ms;
+  if (route && out.deployment.provider) {
+    facts.tier = RoutePlanner::TierOf(decision, out.deployment);
+    const bool upstream_failure = !out.ok && (out.error.code == ErrorCode::kUpstreamUnavailable ||
+                                              out.error.code == ErrorCode::kUpstreamTimeout ||
+                                              out.error.code == ErrorCode::kRateLimited);
+    planner_->Report(out.deployment, out.ok, upstream_failure && !ex.client_gone());
+  }
+  const double cost = accounting_->Record(facts, out);
+  if (key && admitted.allowed && meta.limit_headers) {
+    const int64_t estimate = EstimateTokens(texts, req ? req->MaxOutputTokens().value_or(0) : 0);
+    const int64_t actual = out.usage.input_tokens + out.usage.output_tokens;
+    co_await admission_->limiter().Settle(*key, estimate, actual, cost);
+  }
 }
 
 asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id,
@@ -399,7 +563,9 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id
   const auto start = Clock::now();
   const std::string full_path = fmt::format("/v1{}", path);
   RequestLogEntry log{.id = id, .method = "POST", .path = full_path};
+  RequestFacts facts{.id = id, .arrival_unix_ms = UnixMs(), .endpoint = path.substr(1)};
   ResponseMeta meta{id};
+  std::shared_ptr<const limits::KeyInfo> key;
   routing::Outcome out;
   std::string& body = ex.request().body();
   std::string model;
@@ -420,18 +586,39 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id
       if (!(*root)["stream"].get_bool().get(s)) stream = s;
     }
   }
-  if (model.empty()) co_return co_await Finish(ex, meta, out, log, start);
-  log.model = model;
-  log.stream = stream;
+  if (!model.empty()) {
+    auto who = Authorize(ex.request(), model);
+    if (who) {
+      key = std::move(*who);
+    } else {
+      out.error = std::move(who.error());
+      model.clear();
+    }
+  }
+  if (model.empty()) {
+    co_await Finish(ex, meta, out, log, start);
+    facts.status = log.status;
+    facts.latency_ms = log.latency_ms;
+    accounting_->Record(facts, out);
+    co_return;
+  }
+  log.model = facts.route = model;
+  log.stream = facts.stream = stream;
+  facts.key = key.get();
   // Bodies HybridGate does not model are scanned whole: every string in them leaves with them.
   const std::string_view whole[] = {body};
   sensitivity::Classification cls;
-  auto plan = ClassifyAndPlan(whole, model, ex.request(), cls);
+  facts.estimated_input_tokens = EstimateTokens(whole, 0);
+  auto plan = ClassifyAndPlan(whole, model, ex.request(), key.get(), cls);
   meta.data_class = cls.data_class;
-  log.sensitivity = &cls;
+  log.sensitivity = facts.sensitivity = &cls;
   if (!plan) {
     out.error = std::move(plan.error());
-    co_return co_await Finish(ex, meta, out, log, start);
+    co_await Finish(ex, meta, out, log, start);
+    facts.status = log.status;
+    facts.latency_ms = log.latency_ms;
+    accounting_->Record(facts, out);
+    co_return;
   }
   log.rerouted_to = plan->rerouted_to;
   routing::Executor executor(*pools_[ex.worker()]);
@@ -442,6 +629,9 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const std::string& id
   OpenAiSink sink(ex, meta);
   out = co_await executor.Raw(path, body, model, stream, *plan, options, &sink);
   co_await Finish(ex, meta, out, log, start);
+  facts.status = log.status;
+  facts.latency_ms = log.latency_ms;
+  accounting_->Record(facts, out);
 }
 
 asio::awaitable<void> Gateway::Models(http::Exchange& ex) {

@@ -1,7 +1,8 @@
 // The Gateway: HybridGate's request handler. Owns the immutable runtime (config, catalog of
 // providers) and the per-worker state (upstream connection pools), and turns one HTTP exchange
-// into decode -> plan -> execute -> encode -> log. Endpoints: POST /v1/chat/completions,
-// /v1/completions, /v1/embeddings; GET /v1/models, /healthz, /readyz.
+// into decode -> authorize -> classify/plan -> admit (limits) -> execute -> encode -> log, ledger
+// row and metrics. Endpoints: POST /v1/chat/completions, /v1/messages, /v1/completions,
+// /v1/embeddings; GET /v1/models, /healthz, /readyz, /metrics; /admin/keys.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -15,8 +16,14 @@
 #include "api/chat_request.h"
 #include "classify/sensitivity/scanner.h"
 #include "config/config.h"
+#include "gateway/accounting.h"
+#include "gateway/admission.h"
+#include "gateway/route_planner.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "ledger/ledger.h"
+#include "limits/keys.h"
+#include "metrics/metrics.h"
 #include "routing/catalog.h"
 #include "routing/policy.h"
 
@@ -45,10 +52,16 @@ class Gateway {
   void Attach(http::Server& server);
   // Drops the per-worker pools; call after Server::Run() returns, while the worker contexts
   // their sockets belong to still exist.
-  void Detach() { pools_.clear(); }
+  // Also drops the limiter, whose Redis connections belong to the worker contexts.
+  void Detach() {
+    pools_.clear();
+    admission_->Detach();
+  }
   asio::awaitable<void> Handle(http::Exchange& ex);
 
   std::vector<ProviderHealth> Health() const;
+  // SIGHUP: re-reads the virtual keys (blocking; call off the event loops).
+  void ReloadKeys() { admission_->ReloadKeys(); }
 
  private:
   explicit Gateway(const config::Config& config) : config_(config) {}
@@ -59,9 +72,19 @@ class Gateway {
                                                const http::Request& request) const;
   // Classify, then plan for `model` at the request's data class (the same for every endpoint).
   // `cls` receives the classification (data_class 0 if the check itself failed).
+  // `key` (may be null) raises the class to its floor and refuses classes above its ceiling.
+  // With `route` (and `chat`), the route's tiers decide the candidates (`decision` receives
+  // why); without, the model's deployments do.
   Result<routing::RoutePlan> ClassifyAndPlan(std::span<const std::string_view> texts,
                                              std::string_view model, const http::Request& request,
-                                             sensitivity::Classification& cls) const;
+                                             const limits::KeyInfo* key,
+                                             sensitivity::Classification& cls,
+                                             const routing::Route* route = nullptr,
+                                             const api::ChatRequest* chat = nullptr,
+                                             routing::RouteDecision* decision = nullptr) const;
+  // The caller's virtual key (null with auth off) and whether it may use `model`.
+  Result<std::shared_ptr<const limits::KeyInfo>> Authorize(const http::Request& request,
+                                                           std::string_view model);
 
   asio::awaitable<void> ChatCompletions(http::Exchange& ex, const std::string& id);
   // POST /v1/messages: Anthropic clients, served by any provider (OpenAI-compatible upstreams
@@ -81,6 +104,14 @@ class Gateway {
   std::vector<std::unique_ptr<http::ClientPool>> pools_;  // one per worker
   mutable std::mutex health_mu_;
   std::vector<ProviderHealth> health_;
+  metrics::Metrics metrics_;
+  // Declared after what they use; the ledger flushes everything it queued when destroyed.
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<Admission> admission_;
+  std::unique_ptr<Accounting> accounting_;
+  std::unique_ptr<RoutePlanner> planner_;
+  uint64_t redis_errors_seen_ = 0;  // scrape-time deltas for the counters
+  int64_t ledger_dropped_seen_ = 0;
 };
 
 }  // namespace hybridgate::gateway

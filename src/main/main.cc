@@ -14,6 +14,8 @@
 #include "gateway/request_log.h"
 #include "http/server.h"
 #include "learned/cli.h"
+#include "ledger/cli.h"
+#include "limits/cli.h"
 #include "models/cli.h"
 
 #ifndef HYBRIDGATE_VERSION
@@ -31,6 +33,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   auto cfg = config::LoadConfig(config_path);
@@ -70,9 +73,14 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   gateway::LogInfo(fmt::format("hybridgate {} listening on {}:{} with {} workers (config {})",
                                HYBRIDGATE_VERSION, addr->first, server.port(), server.workers(),
                                config_path));
-  std::thread signal_thread([&server, signals] {
+  gateway::Gateway* g = gw->get();
+  std::thread signal_thread([&server, signals, g] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    // SIGHUP re-reads the virtual keys (keys created or revoked by `hybridgate keys`).
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      g->ReloadKeys();
+      gateway::LogInfo("received SIGHUP, reloaded virtual keys");
+    }
     gateway::LogInfo(fmt::format("received {}, draining in-flight requests",
                                  sig == SIGTERM ? "SIGTERM" : "SIGINT"));
     server.Shutdown();
@@ -139,6 +147,22 @@ int main(int argc, char** argv) {
   hybridgate::classify::AddClassifyCommand(app, exit_code);
   hybridgate::learned::AddRouterCommand(app, exit_code);
   hybridgate::models::AddModelsCommand(app, exit_code);
+  hybridgate::ledger::AddReportCommand(app, exit_code);
+  hybridgate::limits::AddKeysCommand(app, exit_code);
+  CLI::App* route_cmd = app.add_subcommand("route", "Routes and tiers");
+  route_cmd->require_subcommand(1);
+  CLI::App* explain = route_cmd->add_subcommand(
+      "explain", "Print the routing decision for a request (JSON): tiers, why, candidates");
+  std::string explain_config, explain_request, explain_route, explain_team;
+  explain->add_option("--config,-c", explain_config, "gateway config")->required();
+  explain->add_option("--request,-r", explain_request, "an OpenAI chat request (JSON file)")
+      ->required();
+  explain->add_option("--route", explain_route, "as the x-hybridgate-route header");
+  explain->add_option("--team", explain_team, "the calling key's team");
+  explain->callback([&] {
+    exit_code = hybridgate::gateway::RunRouteExplain(explain_config, explain_request, explain_route,
+                                                     explain_team);
+  });
 
   try {
     app.parse(argc, argv);

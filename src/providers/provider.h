@@ -9,9 +9,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/chat_request.h"
 #include "api/openai_response.h"
+#include "api/sse.h"
 #include "common/result.h"
 #include "config/config.h"
 #include "http/client.h"
@@ -46,6 +48,24 @@ class InProcess {
       bool include_usage, http::CancelToken* cancel) = 0;
 };
 
+// Translates one upstream stream in another dialect (Anthropic, Gemini) into OpenAI
+// chat.completion.chunk JSON documents, which is what the executor hands every StreamSink. Pure and
+// synchronous; one instance per stream, used by the executor's thread only.
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  // Appends the chunks one upstream SSE event produces (often none) to `chunks`. An in-stream
+  // error event, or a malformed one, is returned as the Error the client should see; the stream
+  // is then over.
+  virtual Status Feed(const api::SseEvent& event, std::vector<std::string>& chunks) = 0;
+  // True once the upstream said its answer is complete (Anthropic's message_stop): the executor
+  // stops reading. Upstreams without such a marker (Gemini) say it in End().
+  virtual bool Done() const = 0;
+  // The upstream's body ended: appends what is still owed (a final usage chunk) and returns
+  // whether the answer was complete (Gemini: a candidate carried a finishReason).
+  virtual bool End(std::vector<std::string>& chunks) = 0;
+};
+
 class Provider {
  public:
   Provider(const config::ProviderConfig& config, http::Endpoint endpoint)
@@ -60,8 +80,26 @@ class Provider {
   virtual Result<http::UpstreamRequest> EncodeChat(const api::ChatRequest& req,
                                                    const config::ModelConfig& model,
                                                    std::string_view request_id) const = 0;
-  // Whether the upstream answers in OpenAI's chat format (responses are then passed through).
+  // Whether the upstream answers in OpenAI's chat format (responses are then passed through and
+  // DecodeChat/NewStreamDecoder are not called).
   virtual bool SpeaksOpenAi() const = 0;
+  // A 2xx non-stream chat answer -> the OpenAI chat.completion JSON body. The default passes the
+  // body through (for OpenAI-speaking upstreams).
+  virtual Result<std::string> DecodeChat(const http::UpstreamResponse& response,
+                                         const config::ModelConfig& model,
+                                         std::string_view request_id) const {
+    (void)model;
+    (void)request_id;
+    return response.body;
+  }
+  // The translator for one streamed chat answer; null when the upstream already streams OpenAI
+  // chunks (the default).
+  virtual std::unique_ptr<StreamDecoder> NewStreamDecoder(const config::ModelConfig& model,
+                                                          std::string_view request_id) const {
+    (void)model;
+    (void)request_id;
+    return nullptr;
+  }
   // An OpenAI-format body forwarded as is to `path` (/completions, /embeddings); empty when the
   // provider has no such endpoint.
   virtual Result<http::UpstreamRequest> EncodeRaw(std::string_view path, std::string body,

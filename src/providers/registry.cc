@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include "providers/anthropic/anthropic_provider.h"
+#include "providers/gemini/gemini_provider.h"
 #include "providers/local/local_provider.h"
 #include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
@@ -27,6 +29,16 @@ void RegisterBuiltins(Registry& registry) {
       "openai",
       [](const config::ProviderConfig& c, http::Endpoint ep) -> Result<std::unique_ptr<Provider>> {
         return std::make_unique<OpenAiProvider>(c, std::move(ep));
+      });
+  registry.Add(
+      "anthropic",
+      [](const config::ProviderConfig& c, http::Endpoint ep) -> Result<std::unique_ptr<Provider>> {
+        return std::make_unique<AnthropicProvider>(c, std::move(ep));
+      });
+  registry.Add(
+      "gemini",
+      [](const config::ProviderConfig& c, http::Endpoint ep) -> Result<std::unique_ptr<Provider>> {
+        return std::make_unique<GeminiProvider>(c, std::move(ep));
       });
   registry.Add("local", [](const config::ProviderConfig& c, http::Endpoint ep) {
     return LocalProvider::Create(c, std::move(ep));

@@ -28,6 +28,96 @@ Error NotServed(const Deployment& d) {
       fmt::format("provider '{}' (in-process) serves chat completions only", d.provider->name()));
 }
 
+// The translator for a chat stream from an upstream in another dialect; null for pass-through
+// (OpenAI-speaking upstreams, and raw forwards).
+std::unique_ptr<providers::StreamDecoder> DecoderFor(const Deployment& d,
+                                                     const api::ChatRequest* chat,
+                                                     std::string_view request_id) {
+  if (!chat || d.provider->SpeaksOpenAi()) return nullptr;
+  return d.provider->NewStreamDecoder(*d.model, request_id);
+}
+
+// Replaces a 2xx chat answer from an upstream in another dialect by its OpenAI-format body.
+Status DecodeBody(const Deployment& d, const api::ChatRequest* chat, http::UpstreamResponse& res,
+                  std::string_view request_id) {
+  if (!chat || d.provider->SpeaksOpenAi()) return {};
+  auto body = d.provider->DecodeChat(res, *d.model, request_id);
+  if (!body) return Fail(std::move(body.error()));
+  res.body = std::move(*body);
+  return {};
+}
+
+// Upstream body bytes -> the OpenAI chunks a StreamSink takes. OpenAI-speaking upstreams pass
+// through and end with [DONE]; other dialects go through the provider's StreamDecoder. Usage is
+// read from the (translated) chunks; the usage-only chunk is dropped unless the client asked for
+// it. Plain code on purpose: GCC 12 miscompiles some coroutines here, so Pump only awaits.
+class ChunkFeed {
+ public:
+  ChunkFeed(providers::StreamDecoder* decoder, bool client_wants_usage)
+      : decoder_(decoder), client_wants_usage_(client_wants_usage) {}
+
+  // Feeds one read of the body (`eof`: the body ended). The chunks gather until Deliver(). An
+  // in-stream error, or a body that ends before the answer is complete, is an Error.
+  Status Feed(std::string_view bytes, bool eof, api::Usage& usage) {
+    Status status;
+    auto fed = parser_.Feed(bytes, [&](const api::SseEvent& ev) {
+      if (!status || done_) return;
+      if (!decoder_) {
+        if (ev.data == "[DONE]") {
+          done_ = true;
+          return;
+        }
+        Take(ev.data, usage);
+        return;
+      }
+      decoded_.clear();
+      status = decoder_->Feed(ev, decoded_);
+      for (std::string& chunk : decoded_) Take(std::move(chunk), usage);
+      done_ = status && decoder_->Done();
+    });
+    if (!fed) status = Fail(std::move(fed.error()));
+    if (status && eof && !done_) {
+      if (decoder_) {
+        decoded_.clear();
+        done_ = decoder_->End(decoded_);
+        for (std::string& chunk : decoded_) Take(std::move(chunk), usage);
+      }
+      if (!done_) {
+        status = Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                                "upstream ended the stream without completing it"));
+      }
+    }
+    failed_ = !status;
+    return status;
+  }
+  // Hands the gathered chunks to `sink`; true when there were any.
+  bool Deliver(StreamSink& sink) {
+    for (const std::string& chunk : chunks_) sink.Event(chunk);
+    const bool any = !chunks_.empty();
+    chunks_.clear();
+    return any;
+  }
+  bool done() const { return done_ && !failed_; }
+
+ private:
+  void Take(std::string chunk, api::Usage& usage) {
+    if (chunk.find("\"usage\"") != std::string::npos) {
+      const auto info = api::InspectOpenAiResponse(chunk);
+      if (info.usage.reported) usage = info.usage;
+      if (!info.has_choices && !client_wants_usage_) return;
+    }
+    chunks_.push_back(std::move(chunk));
+  }
+
+  providers::StreamDecoder* decoder_;
+  bool client_wants_usage_;
+  api::SseParser parser_;
+  std::vector<std::string> chunks_;
+  std::vector<std::string> decoded_;
+  bool done_ = false;
+  bool failed_ = false;
+};
+
 }  // namespace
 
 template <class Encode>
@@ -82,6 +172,12 @@ asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const Execute
       if (out.error.Retryable()) continue;
       co_return out;
     }
+    Status decoded = DecodeBody(c.deployment, chat, *res, options.request_id);
+    if (!decoded) {
+      out.error = std::move(decoded.error());
+      if (out.error.Retryable()) continue;
+      co_return out;
+    }
     const api::OpenAiResponseInfo info = api::InspectOpenAiResponse(res->body);
     if (!info.valid_json) {
       out.error = MakeError(ErrorCode::kUpstreamUnavailable,
@@ -99,12 +195,12 @@ asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const Execute
   co_return out;
 }
 
-asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream, const ExecuteOptions& options,
-                                     StreamSink& sink, Outcome& out, Clock::time_point start,
-                                     Clock::time_point deadline) {
-  api::SseParser parser;
+asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
+                                     providers::StreamDecoder* decoder,
+                                     const ExecuteOptions& options, StreamSink& sink, Outcome& out,
+                                     Clock::time_point start, Clock::time_point deadline) {
+  ChunkFeed feed(decoder, options.client_wants_usage);
   std::string buf;
-  bool saw_done = false;
   for (;;) {
     buf.clear();
     auto n = co_await stream.Read(buf, deadline);
@@ -116,31 +212,10 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream, const Execute
       out.error = std::move(n.error());
       break;
     }
-    if (*n == 0) {
-      if (!saw_done) {
-        out.error = MakeError(ErrorCode::kUpstreamUnavailable,
-                              "upstream ended the stream without completing it");
-      }
-      break;
-    }
-    bool any = false;
-    auto fed = parser.Feed(buf, [&](const api::SseEvent& ev) {
-      if (ev.data == "[DONE]") {
-        saw_done = true;
-        return;
-      }
-      if (ev.data.find("\"usage\"") != std::string::npos) {
-        const auto info = api::InspectOpenAiResponse(ev.data);
-        if (info.usage.reported) out.usage = info.usage;
-        if (!info.has_choices && !options.client_wants_usage) return;
-      }
-      any = true;
-      sink.Event(ev.data);
-    });
-    if (!fed) {
-      out.error = std::move(fed.error());
-      break;
-    }
+    Status fed = feed.Feed(buf, *n == 0, out.usage);
+    // What came before a failure still reaches a client that is being answered; before that it
+    // is dropped, so that a fallback starts clean.
+    const bool any = (fed || out.streamed) && feed.Deliver(sink);
     if (any && !out.streamed) {
       if (!co_await sink.Begin(out.deployment)) {
         out.error = CancelledError();
@@ -153,9 +228,13 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream, const Execute
       out.error = CancelledError();
       co_return false;
     }
-    if (saw_done) break;
+    if (!fed) {
+      out.error = std::move(fed.error());
+      break;
+    }
+    if (feed.done()) break;
   }
-  if (saw_done) {
+  if (feed.done()) {
     out.ok = true;
     co_await sink.Finish();
     co_return true;
@@ -270,7 +349,10 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
       if (out.error.Retryable()) continue;
       co_return out;
     }
-    if (co_await Pump(stream, options, sink, out, start, deadlines.response)) co_return out;
+    const auto decoder = DecoderFor(c.deployment, chat, options.request_id);
+    if (co_await Pump(stream, decoder.get(), options, sink, out, start, deadlines.response)) {
+      co_return out;
+    }
     if (options.cancel && options.cancel->cancelled()) co_return out;
     if (out.streamed) {
       // Bytes already reached the client: a fallback would splice two answers together.

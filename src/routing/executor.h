@@ -80,9 +80,11 @@ class Executor {
   asio::awaitable<bool> PumpInProcess(providers::InProcess& ip, const api::ChatRequest& chat,
                                       const Deployment& d, const ExecuteOptions& options,
                                       StreamSink& sink, Outcome& out);
-  asio::awaitable<bool> Pump(http::UpstreamStream& stream, const ExecuteOptions& options,
-                             StreamSink& sink, Outcome& out, http::Clock::time_point start,
-                             http::Clock::time_point deadline);
+  // Streams an upstream's answer into `sink`, through `decoder` when the upstream speaks another
+  // dialect (null: OpenAI chunks passed through); true when it completed.
+  asio::awaitable<bool> Pump(http::UpstreamStream& stream, providers::StreamDecoder* decoder,
+                             const ExecuteOptions& options, StreamSink& sink, Outcome& out,
+                             http::Clock::time_point start, http::Clock::time_point deadline);
 
   http::ClientPool& pool_;
 };

@@ -372,6 +372,7 @@ Result<ChatRequest> DecodeRequest(std::string& body) {
   if (!has_max_tokens) return Fail(MissingField("max_tokens"));
   if (!has_messages) return Fail(MissingField("messages"));
   if (req.stream) req.include_usage = true;  // Anthropic streams always carry usage
+  req.ingress = ChatRequest::Dialect::kAnthropic;
   return req;
 }
 

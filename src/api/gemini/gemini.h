@@ -61,6 +61,9 @@ class StreamToOpenAi {
   Status Feed(std::string_view gemini_chunk_json, std::vector<std::string>& out);
   // Emits the usage chunk if it has not been sent (idempotent).
   void Finish(std::vector<std::string>& out);
+  // True once a candidate carried a finishReason: Gemini's stream has no end marker, so an answer
+  // is complete when the body ends after such a chunk.
+  bool Finished() const { return finished_; }
 
  private:
   void Begin(JsonWriter& w) const;  // opens a chunk object: id, object, created, model
@@ -71,6 +74,7 @@ class StreamToOpenAi {
   std::string id_;
   bool started_ = false;
   bool saw_tool_call_ = false;
+  bool finished_ = false;
   int next_tool_index_ = 0;
   bool usage_known_ = false;
   bool usage_sent_ = false;

@@ -86,6 +86,7 @@ Status StreamToOpenAi::Feed(std::string_view chunk_json, std::vector<std::string
   d.EndObject();
   has_delta |= !text.empty() || !reasoning.empty() || !calls.empty();
   const std::string_view gemini_finish = Str(c, "finishReason");
+  finished_ |= !gemini_finish.empty();
   if (!has_delta && gemini_finish.empty()) return {};
 
   std::string chunk;

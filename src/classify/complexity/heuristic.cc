@@ -1,0 +1,392 @@
+#include "classify/complexity/heuristic.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+namespace hybridgate::complexity {
+namespace {
+
+enum class Cue : uint8_t { kNone, kStep, kConstraint, kQuantity, kHard, kEasy, kCode };
+
+struct WordCue {
+  std::string_view word;
+  Cue cue;
+};
+
+// Words that hint at what a prompt asks for; looked up in a sorted copy (binary search).
+constexpr WordCue kCues[] = {
+    {"afterwards", Cue::kStep},
+    {"algorithm", Cue::kHard},
+    {"always", Cue::kConstraint},
+    {"analyse", Cue::kHard},
+    {"analysis", Cue::kHard},
+    {"analyze", Cue::kHard},
+    {"architect", Cue::kHard},
+    {"async", Cue::kCode},
+    {"avoid", Cue::kConstraint},
+    {"await", Cue::kCode},
+    {"calculate", Cue::kHard},
+    {"compare", Cue::kHard},
+    {"complexity", Cue::kHard},
+    {"compute", Cue::kHard},
+    {"const", Cue::kCode},
+    {"constraint", Cue::kConstraint},
+    {"constraints", Cue::kConstraint},
+    {"contrast", Cue::kHard},
+    {"debug", Cue::kHard},
+    {"def", Cue::kCode},
+    {"define", Cue::kEasy},
+    {"derivation", Cue::kHard},
+    {"derive", Cue::kHard},
+    {"design", Cue::kHard},
+    {"determine", Cue::kHard},
+    {"each", Cue::kQuantity},
+    {"elif", Cue::kCode},
+    {"ensure", Cue::kConstraint},
+    {"estimate", Cue::kHard},
+    {"evaluate", Cue::kHard},
+    {"every", Cue::kQuantity},
+    {"exactly", Cue::kConstraint},
+    {"except", Cue::kConstraint},
+    {"fewer", Cue::kQuantity},
+    {"finally", Cue::kStep},
+    {"first", Cue::kStep},
+    {"formalize", Cue::kHard},
+    {"function", Cue::kCode},
+    {"half", Cue::kQuantity},
+    {"hello", Cue::kEasy},
+    {"hey", Cue::kEasy},
+    {"hi", Cue::kEasy},
+    {"implement", Cue::kHard},
+    {"import", Cue::kCode},
+    {"justify", Cue::kHard},
+    {"lambda", Cue::kCode},
+    {"lemma", Cue::kHard},
+    {"less", Cue::kQuantity},
+    {"must", Cue::kConstraint},
+    {"never", Cue::kConstraint},
+    {"next", Cue::kStep},
+    {"nullptr", Cue::kCode},
+    {"only", Cue::kConstraint},
+    {"optimise", Cue::kHard},
+    {"optimize", Cue::kHard},
+    {"per", Cue::kQuantity},
+    {"percent", Cue::kQuantity},
+    {"percentage", Cue::kQuantity},
+    {"printf", Cue::kCode},
+    {"println", Cue::kCode},
+    {"probability", Cue::kHard},
+    {"proof", Cue::kHard},
+    {"prove", Cue::kHard},
+    {"ratio", Cue::kQuantity},
+    {"refactor", Cue::kHard},
+    {"remaining", Cue::kQuantity},
+    {"require", Cue::kConstraint},
+    {"required", Cue::kConstraint},
+    {"requires", Cue::kConstraint},
+    {"return", Cue::kCode},
+    {"second", Cue::kStep},
+    {"should", Cue::kConstraint},
+    {"solve", Cue::kHard},
+    {"spell", Cue::kEasy},
+    {"steps", Cue::kStep},
+    {"struct", Cue::kCode},
+    {"subsequently", Cue::kStep},
+    {"synonym", Cue::kEasy},
+    {"thank", Cue::kEasy},
+    {"thanks", Cue::kEasy},
+    {"then", Cue::kStep},
+    {"theorem", Cue::kHard},
+    {"third", Cue::kStep},
+    {"times", Cue::kQuantity},
+    {"total", Cue::kQuantity},
+    {"tradeoff", Cue::kHard},
+    {"tradeoffs", Cue::kHard},
+    {"translate", Cue::kEasy},
+    {"twice", Cue::kQuantity},
+    {"unless", Cue::kConstraint},
+    {"void", Cue::kCode},
+    {"why", Cue::kHard},
+    {"without", Cue::kConstraint},
+    {"yaml", Cue::kCode},
+    {"average", Cue::kQuantity},
+};
+
+// The table is sorted at compile time into this copy, so the literal above can stay readable.
+constexpr size_t kNumCues = std::size(kCues);
+constexpr std::array<WordCue, kNumCues> SortedCues() {
+  std::array<WordCue, kNumCues> a{};
+  std::copy(std::begin(kCues), std::end(kCues), a.begin());
+  std::sort(a.begin(), a.end(), [](const WordCue& x, const WordCue& y) { return x.word < y.word; });
+  return a;
+}
+constexpr std::array<WordCue, kNumCues> kSorted = SortedCues();
+
+Cue Lookup(std::string_view w) {
+  auto it = std::lower_bound(kSorted.begin(), kSorted.end(), w,
+                             [](const WordCue& c, std::string_view v) { return c.word < v; });
+  return it != kSorted.end() && it->word == w ? it->cue : Cue::kNone;
+}
+
+bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// The few words that matter as part of a phrase ("at least", "step by step", "no more than").
+enum class Small : uint8_t { kOther, kAt, kNo, kMore, kStep, kBy };
+Small SmallOf(std::string_view w) {
+  if (w == "at") return Small::kAt;
+  if (w == "no") return Small::kNo;
+  if (w == "more") return Small::kMore;
+  if (w == "step") return Small::kStep;
+  if (w == "by") return Small::kBy;
+  return Small::kOther;
+}
+
+// Word-level state: the last two words, for phrases.
+class WordScanner {
+ public:
+  explicit WordScanner(Signals& s) : s_(s) {}
+
+  void Word(std::string_view w) {
+    ++s_.words;
+    switch (Lookup(w)) {
+      case Cue::kStep:
+        ++s_.step_words;
+        break;
+      case Cue::kConstraint:
+        ++s_.constraint_words;
+        break;
+      case Cue::kQuantity:
+        ++s_.quantity_words;
+        break;
+      case Cue::kHard:
+        ++s_.hard_words;
+        break;
+      case Cue::kEasy:
+        ++s_.easy_words;
+        break;
+      case Cue::kCode:
+        ++s_.code_words;
+        break;
+      case Cue::kNone:
+        break;
+    }
+    const Small cur = SmallOf(w);
+    if (prev_ == Small::kAt && (w == "least" || w == "most")) ++s_.constraint_words;
+    if (prev2_ == Small::kNo && prev_ == Small::kMore && w == "than") ++s_.constraint_words;
+    if (prev2_ == Small::kStep && prev_ == Small::kBy && cur == Small::kStep) s_.step_words += 2;
+    prev2_ = prev_;
+    prev_ = cur;
+  }
+
+ private:
+  Signals& s_;
+  Small prev_ = Small::kOther;
+  Small prev2_ = Small::kOther;
+};
+
+}  // namespace
+
+void MeasureText(std::string_view text, bool task, Signals& s) {
+  if (!task) {
+    s.context_bytes += static_cast<int64_t>(text.size());
+    return;
+  }
+  s.bytes += static_cast<int64_t>(text.size());
+  WordScanner words(s);
+  char word[24];
+  size_t word_len = 0;
+  bool word_too_long = false;
+  bool line_start = true;
+  bool in_number = false;
+  int backticks = 0;           // run length of consecutive backticks
+  bool in_inline = false;      // inside a single-backtick span
+  unsigned char prev_sig = 0;  // last non-space byte
+  auto end_word = [&] {
+    if (word_len > 0 && !word_too_long) words.Word(std::string_view(word, word_len));
+    word_len = 0;
+    word_too_long = false;
+  };
+  auto end_backticks = [&] {
+    if (backticks >= 3) {
+      ++s.code_fences;
+    } else if (backticks == 1) {
+      if (in_inline) ++s.inline_code;
+      in_inline = !in_inline;
+    }
+    backticks = 0;
+  };
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c != '`' && backticks > 0) end_backticks();
+    if (IsAlpha(c)) {
+      if (word_len < sizeof(word)) {
+        word[word_len++] = static_cast<char>(c | 0x20);
+      } else {
+        word_too_long = true;
+      }
+      in_number = false;
+      line_start = false;
+      prev_sig = c;
+      continue;
+    }
+    end_word();
+    if (IsDigit(c)) {
+      if (!in_number) ++s.numbers;
+      in_number = true;
+      if (line_start && i + 2 < n) {
+        size_t j = i;
+        while (j < n && j < i + 3 && IsDigit(static_cast<unsigned char>(text[j]))) ++j;
+        if (j + 1 < n && (text[j] == '.' || text[j] == ')') && text[j + 1] == ' ') {
+          ++s.numbered_lines;
+        }
+      }
+      line_start = false;
+      prev_sig = c;
+      continue;
+    }
+    // '.' and ',' inside a number ("1,250.5") keep it one number.
+    if (in_number && (c == '.' || c == ',') && i + 1 < n &&
+        IsDigit(static_cast<unsigned char>(text[i + 1]))) {
+      continue;
+    }
+    in_number = false;
+    if (c == '\n') {
+      line_start = true;
+      continue;
+    }
+    if (IsSpace(c)) continue;
+    if (line_start && (c == '-' || c == '*') && i + 1 < n && text[i + 1] == ' ') {
+      ++s.bullet_lines;
+      line_start = false;
+      prev_sig = c;
+      continue;
+    }
+    line_start = false;
+    switch (c) {
+      case '`':
+        ++backticks;
+        break;
+      case '?':
+        ++s.questions;
+        break;
+      case '{':
+      case '}':
+      case ';':
+        ++s.code_punct;
+        break;
+      case '$':
+        ++s.latex;
+        break;
+      case '\\':
+        if (i + 1 < n && IsAlpha(static_cast<unsigned char>(text[i + 1]))) ++s.latex;
+        break;
+      case '+':
+      case '*':
+      case '/':
+      case '=':
+      case '^':
+      case '<':
+      case '>':
+      case '%':
+        if (IsDigit(prev_sig) || prev_sig == ')' || IsAlpha(prev_sig)) ++s.math_ops;
+        break;
+      case '#':
+        if (text.substr(i, 8) == "#include" || text.substr(i, 7) == "#define") ++s.code_words;
+        break;
+      default:
+        break;
+    }
+    prev_sig = c;
+  }
+  end_word();
+  if (backticks > 0) end_backticks();
+}
+
+Signals MeasureRequest(const api::ChatRequest& req) {
+  Signals s;
+  for (const api::Message& m : req.messages) {
+    const bool task = m.role == "user" || m.role == "system" || m.role == "developer";
+    if (m.role == "user") ++s.turns;
+    MeasureText(m.text, task, s);
+    for (const api::ContentPart& p : m.parts) {
+      if (p.kind == api::ContentPart::Kind::kText) MeasureText(p.text, task, s);
+    }
+    for (const api::ToolCall& tc : m.tool_calls) MeasureText(tc.arguments, false, s);
+  }
+  return s;
+}
+
+namespace {
+
+// log2(1 + x): saturating growth for counts.
+double Log1p2(double x) { return std::log2(1.0 + std::max(0.0, x)); }
+
+struct Term {
+  std::string_view name;
+  double value;
+};
+
+}  // namespace
+
+double HeuristicClassifier::ScoreSignals(const Signals& s, std::vector<Contribution>* why) {
+  const double words = std::max(1, s.words);
+  const double per100 = 100.0 / std::max(20.0, words);  // rates, damped for very short texts
+  const double code = Log1p2(s.code_fences * 4 + s.inline_code + s.code_words) +
+                      std::min(2.0, s.code_punct * per100 / 4);
+  const double math = Log1p2(s.math_ops + 2.0 * s.latex);
+  // Each weight is a logit step; the bias puts a short plain question near 0.15.
+  const std::array<Term, 12> terms = {{
+      {"length", 1.5 * std::clamp(std::log2(1.0 + static_cast<double>(s.words)) - 4.5, -3.0, 7.0)},
+      {"context", 0.15 * std::clamp(std::log2(1.0 + s.context_bytes / 256.0), 0.0, 5.0)},
+      {"numbers", 0.10 * std::min(4.0, Log1p2(s.numbers))},
+      {"math", 0.2 * std::min(4.0, math)},
+      {"code", 0.45 * std::min(4.0, code)},
+      {"multi_step", 0.45 * std::min(4.0, Log1p2(s.numbered_lines + s.step_words))},
+      {"constraints", 0.25 * std::min(4.0, Log1p2(s.constraint_words + s.bullet_lines))},
+      {"quantities", 0.10 * std::min(3.0, Log1p2(s.quantity_words))},
+      {"reasoning_verbs", 0.80 * std::min(3.0, Log1p2(s.hard_words))},
+      {"questions", 0.15 * std::min(3.0, Log1p2(s.questions - 1.0))},
+      {"conversation_depth", 0.40 * std::min(3.0, Log1p2(s.turns - 1.0))},
+      {"small_talk", -0.70 * std::min(2.0, Log1p2(s.easy_words))},
+  }};
+  double logit = -1.9;
+  for (const Term& t : terms) logit += t.value;
+  if (why != nullptr) {
+    why->clear();
+    for (const Term& t : terms) {
+      if (std::abs(t.value) >= 0.05) why->push_back({t.name, t.value});
+    }
+    std::stable_sort(why->begin(), why->end(), [](const Contribution& a, const Contribution& b) {
+      return std::abs(a.value) > std::abs(b.value);
+    });
+    if (why->size() > 5) why->resize(5);
+  }
+  return 1.0 / (1.0 + std::exp(-logit));
+}
+
+double HeuristicClassifier::ScorePrompt(std::string_view prompt) {
+  Signals s;
+  s.turns = 1;
+  MeasureText(prompt, true, s);
+  return ScoreSignals(s);
+}
+
+double HeuristicClassifier::Score(const api::ChatRequest& req, const Features& base,
+                                  std::vector<Contribution>* why) const {
+  Signals s = MeasureRequest(req);
+  // Tools, images and JSON schemas ask more of a model than the words alone say.
+  double logit_bonus = 0;
+  if (base.has_tools) logit_bonus += 0.3;
+  if (base.wants_json_schema) logit_bonus += 0.3;
+  double p = ScoreSignals(s, why);
+  if (logit_bonus == 0) return p;
+  if (why != nullptr) why->push_back({"structured_output_or_tools", logit_bonus});
+  const double logit = std::log(p / (1 - p)) + logit_bonus;
+  return 1.0 / (1.0 + std::exp(-logit));
+}
+
+}  // namespace hybridgate::complexity

@@ -1,0 +1,90 @@
+#include "gateway/accounting.h"
+
+#include <algorithm>
+
+namespace hybridgate::gateway {
+
+Accounting::Accounting(const config::Config& config, ledger::Ledger* ledger,
+                       metrics::Metrics& metrics)
+    : config_(config),
+      ledger_(ledger),
+      metrics_(metrics),
+      catalog_(ledger::PriceCatalog::WithDefaults(config.ledger.prices)) {}
+
+double Accounting::Cost(const routing::Deployment& d, const api::Usage& usage) const {
+  if (!d.model) return 0;
+  const config::ModelConfig& m = *d.model;
+  ledger::Price price;
+  if (m.input_per_mtok > 0 || m.output_per_mtok > 0) {
+    price = {m.input_per_mtok, m.output_per_mtok,
+             m.cached_input_per_mtok >= 0 ? m.cached_input_per_mtok : m.input_per_mtok};
+  } else if (auto p = catalog_.Find(m.id)) {
+    price = *p;
+  } else if (auto q = catalog_.Find(m.name)) {
+    price = *q;
+  } else if (auto s = config_.ledger.self_hosted.find(m.name);
+             s != config_.ledger.self_hosted.end() && s->second.tokens_per_hour > 0) {
+    price = ledger::SelfHostedAsPrice(s->second, s->second.tokens_per_hour);
+  } else {
+    return 0;
+  }
+  return ledger::Cost(price, usage.input_tokens, usage.cached_input_tokens, usage.output_tokens);
+}
+
+double Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
+  api::Usage usage = out.usage;
+  bool estimated = false;
+  if (!usage.reported && out.ok) {
+    usage.input_tokens = f.estimated_input_tokens;
+    usage.output_tokens = ledger::EstimateTokensFromBytes(static_cast<int64_t>(out.body.size()));
+    estimated = true;
+  }
+  const double cost = out.ok || usage.reported ? Cost(out.deployment, usage) : 0;
+  const std::string_view provider = out.deployment.provider
+                                        ? std::string_view(out.deployment.provider->name())
+                                        : std::string_view();
+  const std::string_view model =
+      out.deployment.model ? std::string_view(out.deployment.model->name) : std::string_view();
+  const int data_class =
+      f.sensitivity && f.sensitivity->data_class > 0 ? f.sensitivity->data_class : 1;
+  if (ledger_) {
+    ledger::Row row;
+    row.id = f.id;
+    row.time_ms = f.arrival_unix_ms;
+    if (f.key) {
+      row.key = f.key->name.empty() ? f.key->id : f.key->name;
+      row.team = f.key->team;
+    }
+    row.endpoint = f.endpoint;
+    row.route = f.route;
+    row.tier = f.tier;
+    row.provider = provider;
+    row.model = out.deployment.model ? out.deployment.model->id : "";
+    row.attempts = out.attempts;
+    row.fallback = out.attempts > 1 && out.ok;
+    row.stream = f.stream;
+    row.status = f.status;
+    if (!out.ok) row.error_code = out.error.CodeName();
+    row.input_tokens = usage.input_tokens;
+    row.cached_input_tokens = usage.cached_input_tokens;
+    row.output_tokens = usage.output_tokens;
+    row.usage_estimated = estimated;
+    row.cost_usd = cost;
+    row.latency_ms = static_cast<int64_t>(f.latency_ms);
+    row.ttft_ms = out.ttft.count() >= 0 ? out.ttft.count() : -1;
+    row.data_class = data_class;
+    ledger_->Record(std::move(row));
+  }
+  metrics::RequestLabels labels{
+      .route = f.route, .tier = "", .provider = provider, .model = model, .endpoint = f.endpoint};
+  metrics_.RecordRequest(labels, f.status, f.latency_ms / 1000.0,
+                         out.ttft.count() >= 0 ? out.ttft.count() / 1000.0 : -1.0,
+                         usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, cost);
+  if (out.attempts > 1 && out.ok) metrics_.RecordFallback(f.route, provider);
+  if (f.sensitivity) {
+    for (const auto& finding : f.sensitivity->findings) metrics_.RecordFinding(finding.type);
+  }
+  return cost;
+}
+
+}  // namespace hybridgate::gateway

@@ -1,0 +1,55 @@
+// Per-request accounting, after the answer: the request's cost (catalog arithmetic), its ledger
+// row and its metrics. Runs on the event loop and does no I/O: the ledger queues the row for its
+// writer thread, metrics are atomic counters.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include "api/openai_response.h"
+#include "classify/sensitivity/finding.h"
+#include "config/config.h"
+#include "ledger/ledger.h"
+#include "ledger/pricing.h"
+#include "limits/keys.h"
+#include "metrics/metrics.h"
+#include "routing/executor.h"
+
+namespace hybridgate::gateway {
+
+// What the handler knows about a request besides the executor's Outcome.
+struct RequestFacts {
+  std::string_view id;
+  int64_t arrival_unix_ms = 0;
+  std::string_view endpoint;  // "chat_completions" | "messages" | "completions" | "embeddings"
+  std::string_view route;     // the route, else the model name or alias the client asked for
+  std::string_view tier;      // the route's tier that answered, "" without a route
+  const limits::KeyInfo* key = nullptr;
+  const sensitivity::Classification* sensitivity = nullptr;
+  bool stream = false;
+  int64_t estimated_input_tokens = 0;  // used when the upstream reports no usage
+  int status = 0;                      // what the client got (499: it left)
+  double latency_ms = 0;
+};
+
+class Accounting {
+ public:
+  // `ledger` may be null (disabled); `config` must outlive this.
+  Accounting(const config::Config& config, ledger::Ledger* ledger, metrics::Metrics& metrics);
+
+  // USD for `usage` on deployment `d`: the model's configured prices when it has any, else the
+  // ledger's catalog (config overrides over the dated defaults); 0 when unknown.
+  double Cost(const routing::Deployment& d, const api::Usage& usage) const;
+
+  // Records the ledger row and the metrics; returns the cost it charged.
+  double Record(const RequestFacts& facts, const routing::Outcome& out);
+
+ private:
+  const config::Config& config_;
+  ledger::Ledger* ledger_;
+  metrics::Metrics& metrics_;
+  ledger::PriceCatalog catalog_;
+};
+
+}  // namespace hybridgate::gateway

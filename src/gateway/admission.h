@@ -1,0 +1,50 @@
+// Who is calling, and may they: virtual-key authentication (Authorization: Bearer, or Anthropic's
+// x-api-key), the key's model and data-class rules, and the limiter (RPM/TPM buckets, budgets) —
+// all decided before a byte is forwarded. Also the admin API for keys (/admin/keys), guarded by
+// an admin key, whose SQLite work runs on a thread of its own, never on an event loop.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "http/server.h"
+#include "limits/keys.h"
+#include "limits/limiter.h"
+
+namespace hybridgate::gateway {
+
+class Admission {
+ public:
+  // Opens the key store when auth is required or an admin key is configured.
+  static Result<std::unique_ptr<Admission>> Create(const config::Config& config);
+  ~Admission();
+
+  bool auth_required() const { return config_.auth_required; }
+  // The caller's key: null when auth is off; kUnauthenticated when it is on and the request
+  // carries no valid key.
+  Result<std::shared_ptr<const limits::KeyInfo>> Authenticate(const http::Request& req) const;
+  limits::Limiter& limiter() { return *limiter_; }
+  // Before the worker contexts are destroyed: the Redis limiter's connections live on them.
+  void Detach() { limiter_.reset(); }
+  uint64_t redis_errors() const { return limiter_ ? limiter_->redis_errors() : 0; }
+
+  // GET/POST /admin/keys, DELETE /admin/keys/{id}, POST /admin/keys/reload.
+  boost::asio::awaitable<void> Admin(http::Exchange& ex, std::string_view path);
+  // Re-reads the key store (SIGHUP, reload_interval_s, after admin changes). Blocking: call off
+  // the event loops.
+  void ReloadKeys();
+
+ private:
+  explicit Admission(const limits::LimitsConfig& config) : config_(config) {}
+
+  const limits::LimitsConfig& config_;
+  std::string admin_key_;
+  std::unique_ptr<limits::KeyStore> keys_;
+  std::unique_ptr<limits::Limiter> limiter_;
+  boost::asio::thread_pool admin_pool_{1};
+};
+
+}  // namespace hybridgate::gateway

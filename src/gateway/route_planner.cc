@@ -1,0 +1,199 @@
+#include "gateway/route_planner.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "api/openai_chat.h"
+#include "classify/complexity/heuristic.h"
+#include "classify/complexity/learned_classifier.h"
+#include "classify/request_texts.h"
+#include "classify/sensitivity/scanner.h"
+#include "routing/explain.h"
+
+namespace hybridgate::gateway {
+
+namespace {
+
+std::string Key(const config::ProviderConfig& p, const config::ModelConfig& m) {
+  return fmt::format("{}/{}", p.name, m.name);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RoutePlanner>> RoutePlanner::Create(const config::Config& config) {
+  std::unique_ptr<RoutePlanner> p(new RoutePlanner(config));
+  for (const routing::Route& r : config.routes.routes) {
+    if (r.classifier == routing::ClassifierKind::kLearned) {
+      auto c = complexity::LearnedClassifier::Load(r.learned_model);
+      if (!c) {
+        return Fail(
+            MakeError(ErrorCode::kInvalidRequest,
+                      fmt::format("{}: routes.{}: {}", config.source, r.name, c.error().message)));
+      }
+      p->classifiers_[r.name] = std::move(*c);
+    } else {
+      p->classifiers_[r.name] = std::make_unique<complexity::HeuristicClassifier>();
+    }
+  }
+  auto exists = [&p](std::string_view name) { return !p->Lookup(name).empty(); };
+  if (auto ok = routing::CheckRouteModels(config.routes, config.source, exists); !ok) {
+    return Fail(std::move(ok.error()));
+  }
+  return p;
+}
+
+// A tier's model entry, resolved against the config the way the catalog resolves it: an alias,
+// "provider/model", or a model name served by one or more providers.
+std::vector<routing::DeploymentInfo> RoutePlanner::Lookup(std::string_view name) const {
+  for (const auto& [alias, target] : config_.aliases) {
+    if (alias == name) name = target;
+  }
+  std::vector<routing::DeploymentInfo> out;
+  for (const config::ProviderConfig& p : config_.providers) {
+    for (const config::ModelConfig& m : p.models) {
+      const std::string key = Key(p, m);
+      if (m.name != name && key != name) continue;
+      routing::DeploymentInfo d;
+      d.key = key;
+      d.provider = p.name;
+      d.model = m.name;
+      d.max_data_class = p.max_data_class;
+      d.disabled_reason = p.disabled_reason;
+      d.context_window = m.context_window;
+      d.input_per_mtok = m.input_per_mtok;
+      if (p.type == "local") {
+        d.images = false;  // the embedded engine is text-only and has no tool calling yet
+        d.tools = false;
+        d.json_schema = false;
+      }
+      d.handle = &m;
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+Result<routing::RouteSelection> RoutePlanner::Select(std::string_view header,
+                                                     std::string_view model,
+                                                     std::string_view team) const {
+  return routing::SelectRoute(config_.routes, header, model, team);
+}
+
+Result<routing::RoutePlan> RoutePlanner::Plan(const routing::Route& route,
+                                              const api::ChatRequest& req, int data_class,
+                                              const std::vector<std::string>& finding_types,
+                                              const routing::Catalog& catalog,
+                                              routing::RouteDecision& decision) {
+  const complexity::Classifier& classifier = *classifiers_.at(route.name);
+  complexity::Features features = complexity::Classify(classifier, req);
+  features.data_class = data_class;
+  decision = routing::Choose(
+      route, features, [this](std::string_view m) { return Lookup(m); },
+      [this](std::string_view key) { return breakers_.StateOf(key); });
+  balancers_.Apply(decision, &stats_);
+  if (decision.candidates.empty()) {
+    if (decision.residency_excluded && !route.tiers.empty() &&
+        !route.tiers.front().deployments.empty()) {
+      // Same rule as plain model routing: the class's residency action decides.
+      return routing::PlanForRequest({.model = route.tiers.front().deployments.front().model,
+                                      .data_class = data_class,
+                                      .finding_types = finding_types},
+                                     catalog);
+    }
+    if (auto st = decision.ToStatus(); !st) return Fail(std::move(st.error()));
+  }
+  routing::RoutePlan plan;
+  for (const routing::RouteCandidate& c : decision.candidates) {
+    for (const routing::Deployment& d : catalog.Lookup(c.deployment.key)) {
+      plan.candidates.push_back({d, fmt::format("{}: {}", c.tier, c.why)});
+    }
+  }
+  return plan;
+}
+
+std::string_view RoutePlanner::TierOf(const routing::RouteDecision& decision,
+                                      const routing::Deployment& d) {
+  for (const routing::RouteCandidate& c : decision.candidates) {
+    if (c.deployment.handle == d.model) return c.tier;
+  }
+  return {};
+}
+
+void RoutePlanner::Report(const routing::Deployment& d, bool ok, bool upstream_failure) {
+  if (!d.provider || !d.model) return;
+  routing::Breaker& b = breakers_.Get(fmt::format("{}/{}", d.provider->name(), d.model->name));
+  if (ok) {
+    b.OnSuccess();
+  } else if (upstream_failure) {
+    b.OnFailure();
+  }
+}
+
+int RunRouteExplain(const std::string& config_path, const std::string& request_path,
+                    const std::string& route_header, const std::string& team) {
+  auto cfg = config::LoadConfig(config_path);
+  if (!cfg) {
+    std::cerr << cfg.error().message << "\n";
+    return 2;
+  }
+  std::ifstream in(request_path);
+  if (!in) {
+    std::cerr << "route explain: cannot read " << request_path << "\n";
+    return 2;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string body = buffer.str();
+  auto req = api::DecodeOpenAiChat(body);
+  if (!req) {
+    std::cerr << "route explain: " << request_path << ": " << req.error().message << "\n";
+    return 2;
+  }
+  auto planner = RoutePlanner::Create(*cfg);
+  if (!planner) {
+    std::cerr << planner.error().message << "\n";
+    return 2;
+  }
+  auto sel = (*planner)->Select(route_header, req->model, team);
+  if (!sel) {
+    std::cerr << "route explain: " << sel.error().message << "\n";
+    return 2;
+  }
+  if (!sel->route) {
+    std::cout
+        << fmt::format(
+               R"({{"route":null,"why":"model '{}' selects no route: plain model routing applies"}})",
+               req->model)
+        << "\n";
+    return 0;
+  }
+  auto scanner = sensitivity::Scanner::Create(cfg->sensitivity);
+  if (!scanner) {
+    std::cerr << "route explain: sensitivity: " << scanner.error().message << "\n";
+    return 2;
+  }
+  std::vector<std::string_view> texts;
+  classify::CollectTexts(*req, texts);
+  const int data_class = scanner->Classify(texts).data_class;
+  const complexity::HeuristicClassifier heuristic;
+  complexity::Features features = complexity::Classify(heuristic, *req);
+  if (sel->route->classifier == routing::ClassifierKind::kLearned) {
+    auto learned = complexity::LearnedClassifier::Load(sel->route->learned_model);
+    if (!learned) {
+      std::cerr << learned.error().message << "\n";
+      return 2;
+    }
+    features = complexity::Classify(**learned, *req);
+  }
+  features.data_class = data_class;
+  routing::RouteDecision decision = routing::Choose(
+      *sel->route, features, [&](std::string_view m) { return (*planner)->Lookup(m); });
+  decision.route_why = sel->why;
+  std::cout << routing::ExplainJson(decision) << "\n";
+  return 0;
+}
+
+}  // namespace hybridgate::gateway

@@ -1,0 +1,35 @@
+// `hybridgate report`: the cost report over the ledger.
+//   hybridgate report (--ledger PATH|DSN | --config FILE) [--since 7d|24h|30m]
+//                     [--by route|tier|provider|model|key|team] [--format table|csv|json]
+// --config reads the ledger location from the config's `ledger:` section (a relative sqlite path
+// is relative to the current directory, as it is for the gateway). Without --since every row is
+// included. Exit 0 on success, 2 on bad input (options, missing or unreadable ledger), with the
+// reason on stderr.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace hybridgate::ledger {
+
+struct ReportOptions {
+  std::string ledger;  // SQLite file or PostgreSQL DSN
+  std::string config;  // gateway config file (its `ledger:` section)
+  std::string since;   // "" = all rows
+  std::string by = "route";
+  std::string format = "table";
+  int64_t now_ms = -1;  // "now" for --since; -1 = the system clock (tests pin it)
+};
+
+// Adds `report` to `root`. Its callback sets `exit_code`, which must outlive root.parse().
+CLI::App* AddReportCommand(CLI::App& root, int& exit_code);
+
+// The command's body, for tests: returns the exit code.
+int RunReport(const ReportOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace hybridgate::ledger

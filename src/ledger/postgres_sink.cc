@@ -1,0 +1,222 @@
+// The PostgreSQL backend (the shared sink for multi-replica deployments): each batch is one
+// transaction of multi-row INSERTs with text parameters, so no value is ever spliced into SQL.
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <type_traits>
+
+#include "ledger/schema.h"
+#include "ledger/sink.h"
+
+namespace hybridgate::ledger {
+namespace {
+
+// 23 columns x 2000 rows = 46,000 parameters, under libpq's limit of 65,535 per statement.
+constexpr size_t kRowsPerStatement = 2000;
+// Serialises schema creation between replicas starting at once ("HGLEDGER" as an integer).
+constexpr int64_t kSchemaLockId = 0x48474c4544474552;
+
+struct ConnCloser {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultClearer {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnCloser>;
+using PgResult = std::unique_ptr<PGresult, ResultClearer>;
+
+Error PgError(PGconn* conn, std::string_view what) {
+  std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  std::replace(msg.begin(), msg.end(), '\n', ' ');  // libpq's messages span lines; logs do not
+  return MakeError(ErrorCode::kUpstreamUnavailable, fmt::format("postgres: {}: {}", what, msg));
+}
+
+// Connects with a 5 s connect timeout unless the DSN sets its own.
+Result<ConnPtr> Connect(const std::string& dsn) {
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {"5", dsn.c_str(), nullptr};
+  ConnPtr conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    return Fail(PgError(conn.get(), "cannot connect"));
+  }
+  return conn;
+}
+
+Status Exec(PGconn* conn, const std::string& sql) {
+  PgResult r(PQexec(conn, sql.c_str()));
+  const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    return Fail(PgError(conn, sql.substr(0, sql.find_first_of("(\n"))));
+  }
+  return {};
+}
+
+Status CreateSchema(PGconn* conn) {
+  HG_TRY(Exec(conn, "BEGIN"));
+  auto body = [&]() -> Status {
+    HG_TRY(Exec(conn, fmt::format("SELECT pg_advisory_xact_lock({})", kSchemaLockId)));
+    HG_TRY(Exec(conn, CreateTableSql(Dialect::kPostgres)));
+    PgResult r(PQexec(conn, "SELECT coalesce(max(version), 0) FROM schema_version"));
+    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) return Fail(PgError(conn, "version"));
+    const int version = std::atoi(PQgetvalue(r.get(), 0, 0));
+    if (version > kSchemaVersion) {
+      return Fail(MakeError(ErrorCode::kInternal,
+                            fmt::format("ledger schema version {} is newer than this build's {}",
+                                        version, kSchemaVersion)));
+    }
+    if (version < kSchemaVersion) {
+      HG_TRY(Exec(conn,
+                  fmt::format("DELETE FROM schema_version; INSERT INTO schema_version VALUES ({})",
+                              kSchemaVersion)));
+    }
+    return {};
+  };
+  if (Status s = body(); !s) {
+    Exec(conn, "ROLLBACK");
+    return s;
+  }
+  return Exec(conn, "COMMIT");
+}
+
+// "INSERT INTO requests (...) VALUES ($1, ..., $23), ($24, ...)" for `rows` rows.
+std::string InsertSql(size_t rows) {
+  std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", kTable, ColumnList());
+  int param = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ",(" : "(";
+    for (int c = 0; c < kColumnCount; ++c) sql += fmt::format("{}${}", c ? "," : "", ++param);
+    sql += ')';
+  }
+  return sql;
+}
+
+class PostgresSink final : public Sink {
+ public:
+  PostgresSink(std::string dsn, ConnPtr conn) : dsn_(std::move(dsn)), conn_(std::move(conn)) {}
+
+  Status Write(std::span<const Row> rows) override {
+    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+      conn_.reset();
+      auto conn = Connect(dsn_);
+      if (!conn) return Fail(conn.error());
+      conn_ = std::move(*conn);
+    }
+    PGconn* conn = conn_.get();
+    HG_TRY(Exec(conn, "BEGIN"));
+    for (size_t at = 0; at < rows.size(); at += kRowsPerStatement) {
+      const auto chunk = rows.subspan(at, std::min(kRowsPerStatement, rows.size() - at));
+      if (Status s = InsertChunk(chunk); !s) {
+        Exec(conn, "ROLLBACK");
+        return s;
+      }
+    }
+    return Exec(conn, "COMMIT");
+  }
+
+  std::string_view Name() const override { return "postgres"; }
+
+ private:
+  Status InsertChunk(std::span<const Row> rows) {
+    if (rows.size() != statement_rows_) {
+      insert_sql_ = InsertSql(rows.size());
+      statement_rows_ = rows.size();
+    }
+    // Text values; strings point into `rows`, numbers into `numbers_`.
+    numbers_.clear();
+    numbers_.reserve(rows.size() * kColumnCount);
+    values_.clear();
+    for (const Row& row : rows) {
+      ForEachField(row, [&](std::string_view, const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          values_.push_back(v.c_str());
+        } else {
+          if constexpr (std::is_same_v<T, double>) {
+            numbers_.push_back(fmt::format("{}", v));  // shortest text that reads back exactly
+          } else {
+            numbers_.push_back(std::to_string(static_cast<int64_t>(v)));
+          }
+          values_.push_back(nullptr);  // patched below: numbers_ may still reallocate
+        }
+      });
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < values_.size(); ++i) {
+      if (values_[i] == nullptr) values_[i] = numbers_[n++].c_str();
+    }
+    PgResult r(PQexecParams(conn_.get(), insert_sql_.c_str(), static_cast<int>(values_.size()),
+                            nullptr, values_.data(), nullptr, nullptr, 0));
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      return Fail(PgError(conn_.get(), "insert"));
+    }
+    return {};
+  }
+
+  std::string dsn_;
+  ConnPtr conn_;
+  std::string insert_sql_;
+  size_t statement_rows_ = 0;
+  std::vector<std::string> numbers_;
+  std::vector<const char*> values_;
+};
+
+template <class T>
+bool ParseNumber(const char* text, T& out) {
+  const char* end = text + std::strlen(text);
+  auto [p, ec] = std::from_chars(text, end, out);
+  return ec == std::errc() && p == end;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Sink>> OpenPostgresSink(const std::string& dsn) {
+  auto conn = Connect(dsn);
+  if (!conn) return Fail(conn.error());
+  if (Status s = CreateSchema(conn->get()); !s) return Fail(s.error());
+  return std::unique_ptr<Sink>(new PostgresSink(dsn, std::move(*conn)));
+}
+
+Result<std::vector<Row>> LoadPostgresRows(const std::string& dsn, int64_t since_ms) {
+  auto conn = Connect(dsn);
+  if (!conn) return Fail(conn.error());
+  const std::string sql =
+      fmt::format("SELECT {} FROM {} WHERE time_ms >= $1 ORDER BY time_ms", ColumnList(), kTable);
+  const std::string since = std::to_string(since_ms);
+  const char* params[] = {since.c_str()};
+  PgResult r(PQexecParams(conn->get(), sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0));
+  if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+    return Fail(PgError(conn->get(), "not a readable HybridGate ledger"));
+  }
+  std::vector<Row> rows;
+  const int n = PQntuples(r.get());
+  rows.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    Row& row = rows.emplace_back();
+    int col = 0;
+    bool ok = true;
+    ForEachField(row, [&](std::string_view, auto& v) {
+      using T = std::decay_t<decltype(v)>;
+      const char* text = PQgetvalue(r.get(), i, col++);
+      if constexpr (std::is_same_v<T, std::string>) {
+        v = text;
+      } else if constexpr (std::is_same_v<T, bool>) {
+        int64_t x = 0;
+        ok = ParseNumber(text, x) && ok;
+        v = x != 0;
+      } else {
+        ok = ParseNumber(text, v) && ok;
+      }
+    });
+    if (!ok) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("postgres: row {} has a value of the wrong type", i + 1)));
+    }
+  }
+  return rows;
+}
+
+}  // namespace hybridgate::ledger

@@ -1,0 +1,232 @@
+// The SQLite backend: a prepared INSERT stepped once per row inside BEGIN IMMEDIATE ... COMMIT.
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <type_traits>
+
+#include "ledger/ledger_config.h"
+#include "ledger/schema.h"
+#include "ledger/sink.h"
+
+namespace hybridgate::ledger {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+Error SqliteError(sqlite3* db, std::string_view what) {
+  return MakeError(ErrorCode::kInternal,
+                   fmt::format("sqlite: {}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Fail(SqliteError(db, sql.substr(0, sql.find_first_of("(\n"))));
+  }
+  return {};
+}
+
+Result<StmtPtr> Prepare(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+      SQLITE_OK) {
+    return Fail(SqliteError(db, "prepare"));
+  }
+  return StmtPtr(stmt);
+}
+
+// Reads the one-row, one-column result of `sql`, or -1 when it returns no row.
+Result<int64_t> QueryInt(sqlite3* db, const std::string& sql) {
+  auto stmt = Prepare(db, sql);
+  if (!stmt) return Fail(stmt.error());
+  const int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_ROW) return sqlite3_column_int64(stmt->get(), 0);
+  if (rc == SQLITE_DONE) return int64_t{-1};
+  return Fail(SqliteError(db, "query"));
+}
+
+Status CreateSchemaInTransaction(sqlite3* db) {
+  HG_TRY(Exec(db, CreateTableSql(Dialect::kSqlite)));
+  Result<int64_t> version = QueryInt(db, "SELECT coalesce(max(version), 0) FROM schema_version");
+  if (!version) return Fail(version.error());
+  if (*version > kSchemaVersion) {
+    return Fail(MakeError(ErrorCode::kInternal,
+                          fmt::format("ledger schema version {} is newer than this build's {}",
+                                      *version, kSchemaVersion)));
+  }
+  if (*version < kSchemaVersion) {
+    return Exec(db,
+                fmt::format("DELETE FROM schema_version; INSERT INTO schema_version VALUES ({})",
+                            kSchemaVersion));
+  }
+  return {};
+}
+
+Status CreateSchema(sqlite3* db) {
+  HG_TRY(Exec(db, "BEGIN IMMEDIATE"));
+  if (Status s = CreateSchemaInTransaction(db); !s) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  return Exec(db, "COMMIT");
+}
+
+class SqliteSink final : public Sink {
+ public:
+  SqliteSink(DbPtr db, StmtPtr insert) : db_(std::move(db)), insert_(std::move(insert)) {}
+
+  Status Write(std::span<const Row> rows) override {
+    sqlite3* db = db_.get();
+    HG_TRY(Exec(db, "BEGIN IMMEDIATE"));
+    for (const Row& row : rows) {
+      if (Status s = Insert(row); !s) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return s;
+      }
+    }
+    if (Status s = Exec(db, "COMMIT"); !s) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+    return {};
+  }
+
+  std::string_view Name() const override { return "sqlite"; }
+
+ private:
+  Status Insert(const Row& row) {
+    sqlite3_stmt* stmt = insert_.get();
+    sqlite3_reset(stmt);
+    int index = 0;
+    int rc = SQLITE_OK;
+    ForEachField(row, [&](std::string_view, const auto& v) {
+      using T = std::decay_t<decltype(v)>;
+      ++index;
+      if (rc != SQLITE_OK) return;
+      if constexpr (std::is_same_v<T, std::string>) {
+        rc = sqlite3_bind_text(stmt, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+      } else if constexpr (std::is_same_v<T, double>) {
+        rc = sqlite3_bind_double(stmt, index, v);
+      } else {
+        rc = sqlite3_bind_int64(stmt, index, static_cast<int64_t>(v));
+      }
+    });
+    if (rc != SQLITE_OK) return Fail(SqliteError(db_.get(), "bind"));
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);  // the bound text points into `row`
+    if (rc != SQLITE_DONE) return Fail(SqliteError(db_.get(), "insert"));
+    return {};
+  }
+
+  DbPtr db_;
+  StmtPtr insert_;
+};
+
+std::string InsertSql() {
+  std::string params;
+  for (int i = 1; i <= kColumnCount; ++i) params += fmt::format("{}?{}", i > 1 ? ", " : "", i);
+  return fmt::format("INSERT INTO {} ({}) VALUES ({})", kTable, ColumnList(), params);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Sink>> OpenSqliteSink(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) return Fail(SqliteError(raw, fmt::format("cannot open '{}'", path)));
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  auto mode = Prepare(raw, "PRAGMA journal_mode=WAL");
+  if (!mode) return Fail(mode.error());
+  if (sqlite3_step(mode->get()) != SQLITE_ROW) return Fail(SqliteError(raw, "journal_mode=WAL"));
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(mode->get(), 0));
+  if (text == nullptr || std::string_view(text) != "wal") {
+    return Fail(MakeError(ErrorCode::kInternal,
+                          fmt::format("sqlite: '{}' cannot use WAL mode (journal_mode is {})", path,
+                                      text ? text : "unknown")));
+  }
+  mode->reset();
+  if (Status s = Exec(raw, "PRAGMA synchronous=NORMAL"); !s) return Fail(s.error());
+  if (Status s = CreateSchema(raw); !s) {
+    Error e = s.error();
+    e.message = fmt::format("ledger '{}': {}", path, e.message);
+    return Fail(std::move(e));
+  }
+  auto insert = Prepare(raw, InsertSql());
+  if (!insert) return Fail(insert.error());
+  return std::unique_ptr<Sink>(new SqliteSink(std::move(db), std::move(*insert)));
+}
+
+Result<std::vector<Row>> LoadSqliteRows(const std::string& path, int64_t since_ms) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Fail(MakeError(ErrorCode::kNotFound, fmt::format("ledger '{}': no such file", path)));
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  DbPtr db(raw);
+  auto fail = [&](std::string_view what) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("ledger '{}': {}: {}", path, what,
+                                      raw ? sqlite3_errmsg(raw) : "out of memory")));
+  };
+  if (rc != SQLITE_OK) return fail("cannot open");
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  // A file that is not a database fails here ("file is not a database"); a database without our
+  // table fails with "no such table".
+  auto stmt = Prepare(raw, fmt::format("SELECT {} FROM {} WHERE time_ms >= ?1 ORDER BY time_ms",
+                                       ColumnList(), kTable));
+  if (!stmt) return fail("not a readable HybridGate ledger");
+  sqlite3_bind_int64(stmt->get(), 1, since_ms);
+  std::vector<Row> rows;
+  int step;
+  while ((step = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    Row& row = rows.emplace_back();
+    int col = 0;
+    ForEachField(row, [&](std::string_view, auto& v) {
+      using T = std::decay_t<decltype(v)>;
+      sqlite3_stmt* s = stmt->get();
+      if constexpr (std::is_same_v<T, std::string>) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+        v.assign(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, col)));
+      } else if constexpr (std::is_same_v<T, double>) {
+        v = sqlite3_column_double(s, col);
+      } else if constexpr (std::is_same_v<T, bool>) {
+        v = sqlite3_column_int64(s, col) != 0;
+      } else {
+        v = sqlite3_column_int64(s, col);
+      }
+      ++col;
+    });
+  }
+  if (step != SQLITE_DONE) return fail("read failed");
+  return rows;
+}
+
+bool IsPostgresDsn(std::string_view source) {
+  if (source.starts_with("postgres://") || source.starts_with("postgresql://")) return true;
+  // A libpq key=value string starts with one of its connection keywords.
+  for (std::string_view key : {"host=", "hostaddr=", "dbname=", "user=", "port=", "service="}) {
+    if (source.starts_with(key)) return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<Sink>> OpenSink(const LedgerConfig& config) {
+  if (config.backend == "postgres") return OpenPostgresSink(config.dsn);
+  return OpenSqliteSink(config.path);
+}
+
+}  // namespace hybridgate::ledger

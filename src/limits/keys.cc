@@ -1,0 +1,466 @@
+#include "limits/keys.h"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+
+namespace hybridgate::limits {
+namespace {
+
+using Digest = std::array<unsigned char, 32>;
+constexpr size_t kSecretChars = 32;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS keys (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  team TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  created INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  budget_usd REAL,
+  budget_window TEXT,
+  rpm INTEGER NOT NULL DEFAULT 0,
+  tpm INTEGER NOT NULL DEFAULT 0,
+  models TEXT NOT NULL DEFAULT '',
+  max_data_class INTEGER NOT NULL DEFAULT 5,
+  min_data_class INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS teams (
+  team TEXT PRIMARY KEY,
+  budget_usd REAL,
+  budget_window TEXT
+);
+)sql";
+
+Error DbError(sqlite3* db, std::string_view what) {
+  return MakeError(ErrorCode::kInternal,
+                   fmt::format("key store: {}: {}", what, db ? sqlite3_errmsg(db) : "no database"));
+}
+
+// One prepared statement; finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return stmt_ != nullptr; }
+  sqlite3_stmt* get() { return stmt_; }
+  void Text(int i, std::string_view s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Null(int i) { sqlite3_bind_null(stmt_, i); }
+  int Step() { return sqlite3_step(stmt_); }
+  std::string ColText(int i) {
+    const auto* p = sqlite3_column_text(stmt_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, i)) : "";
+  }
+  int64_t ColInt(int i) { return sqlite3_column_int64(stmt_, i); }
+  bool ColNull(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  double ColReal(int i) { return sqlite3_column_double(stmt_, i); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Digest Sha256(std::string_view data) {
+  Digest d{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), d.data(), &len, EVP_sha256(), nullptr);
+  return d;
+}
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[p[i] >> 4];
+    out[2 * i + 1] = kDigits[p[i] & 15];
+  }
+  return out;
+}
+
+bool FromHex(std::string_view hex, Digest& out) {
+  if (hex.size() != out.size() * 2) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  return true;
+}
+
+Result<std::string> RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    return Fail(MakeError(ErrorCode::kInternal, "key store: RAND_bytes failed"));
+  }
+  return out;
+}
+
+// 24 random bytes as 32 characters of unpadded base64url.
+Result<std::string> NewSecret() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  auto bytes = RandomBytes(kSecretChars * 3 / 4);
+  if (!bytes) return Fail(bytes.error());
+  std::string out(kKeyPrefix);
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes->data());
+  for (size_t i = 0; i + 2 < bytes->size(); i += 3) {
+    const uint32_t v = uint32_t{b[i]} << 16 | uint32_t{b[i + 1]} << 8 | b[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
+  }
+  OPENSSL_cleanse(bytes->data(), bytes->size());
+  return out;
+}
+
+bool WellFormedSecret(std::string_view s) {
+  if (s.size() != kKeyPrefix.size() + kSecretChars || !s.starts_with(kKeyPrefix)) return false;
+  return std::all_of(s.begin() + kKeyPrefix.size(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+std::string JoinModels(const std::vector<std::string>& models) {
+  std::string out;
+  for (const auto& m : models) {
+    if (!out.empty()) out += '\n';
+    out += m;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitModels(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const size_t nl = s.find('\n');
+    if (nl != 0) out.emplace_back(s.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    s.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+std::optional<Budget> ReadBudget(Stmt& st, int usd_col, int window_col) {
+  if (st.ColNull(usd_col)) return std::nullopt;
+  Budget b;
+  b.usd = st.ColReal(usd_col);
+  b.window = st.ColText(window_col) == "day" ? BudgetWindow::kDay : BudgetWindow::kMonth;
+  return b;
+}
+
+void BindBudget(Stmt& st, int usd_col, int window_col, const std::optional<Budget>& b) {
+  if (b) {
+    st.Real(usd_col, b->usd);
+    st.Text(window_col, WindowName(b->window));
+  } else {
+    st.Null(usd_col);
+    st.Null(window_col);
+  }
+}
+
+Error Invalid(std::string message) {
+  return MakeError(ErrorCode::kInvalidRequest, std::move(message));
+}
+
+Status ValidateSpec(const KeySpec& s) {
+  if (s.team.empty()) return Fail(Invalid("a key needs a team"));
+  if (s.team.size() > 128 || s.name.size() > 256) return Fail(Invalid("team or name too long"));
+  if (s.rpm < 0 || s.tpm < 0) return Fail(Invalid("rpm and tpm must be >= 0 (0 = unlimited)"));
+  if (s.max_data_class < 1 || s.max_data_class > 5 || s.min_data_class < 1 ||
+      s.min_data_class > 5) {
+    return Fail(Invalid("data classes must be 1..5"));
+  }
+  if (s.min_data_class > s.max_data_class) {
+    return Fail(Invalid("min data class is above max data class: every request would be refused"));
+  }
+  for (const auto& m : s.models) {
+    if (m.empty() || m.find('\n') != std::string::npos) {
+      return Fail(Invalid(fmt::format("bad model name '{}'", m)));
+    }
+  }
+  return {};
+}
+
+constexpr const char* kSelectKeys =
+    "SELECT id, hash, team, name, created, revoked, budget_usd, budget_window, rpm, tpm, models, "
+    "max_data_class, min_data_class FROM keys";
+
+KeyInfo ReadKey(Stmt& st) {
+  KeyInfo k;
+  k.id = st.ColText(0);
+  k.hash_prefix = st.ColText(1).substr(0, 12);
+  k.team = st.ColText(2);
+  k.name = st.ColText(3);
+  k.created_unix = st.ColInt(4);
+  k.revoked = st.ColInt(5) != 0;
+  k.budget = ReadBudget(st, 6, 7);
+  k.rpm = st.ColInt(8);
+  k.tpm = st.ColInt(9);
+  k.models = SplitModels(st.ColText(10));
+  k.max_data_class = static_cast<int>(st.ColInt(11));
+  k.min_data_class = static_cast<int>(st.ColInt(12));
+  return k;
+}
+
+uint64_t Bucket(const Digest& d) {
+  uint64_t v;
+  std::memcpy(&v, d.data(), sizeof v);
+  return v;
+}
+
+}  // namespace
+
+struct KeyStore::Snapshot {
+  struct Entry {
+    Digest digest;
+    std::shared_ptr<const KeyInfo> info;
+  };
+  // Indexed by the digest's first 8 bytes; the whole digest is then compared in constant time.
+  std::unordered_multimap<uint64_t, Entry> by_hash;
+};
+
+bool KeyInfo::AllowsModel(std::string_view model) const {
+  return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
+}
+
+Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e =
+        MakeError(ErrorCode::kInternal, fmt::format("key store: cannot open '{}': {}", path,
+                                                    db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return Fail(std::move(e));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error e = DbError(db, fmt::format("cannot create tables in '{}'", path));
+    sqlite3_close(db);
+    return Fail(std::move(e));
+  }
+  std::unique_ptr<KeyStore> store(new KeyStore(db));
+  if (Status s = store->Reload(); !s) return Fail(s.error());
+  return store;
+}
+
+KeyStore::KeyStore(sqlite3* db) : db_(db), snapshot_(std::make_shared<const Snapshot>()) {}
+
+KeyStore::~KeyStore() { sqlite3_close(db_); }
+
+Result<CreatedKey> KeyStore::Create(const KeySpec& spec) {
+  if (Status s = ValidateSpec(spec); !s) return Fail(s.error());
+  CreatedKey out;
+  {
+    std::lock_guard lock(db_mu_);
+    for (int attempt = 0;; ++attempt) {
+      auto secret = NewSecret();
+      if (!secret) return Fail(secret.error());
+      auto id_bytes = RandomBytes(6);
+      if (!id_bytes) return Fail(id_bytes.error());
+      const Digest d = Sha256(*secret);
+      KeyInfo& k = out.info;
+      k.id = "key_" + Hex(reinterpret_cast<const unsigned char*>(id_bytes->data()), 6);
+      k.team = spec.team;
+      k.name = spec.name;
+      k.hash_prefix = Hex(d.data(), d.size()).substr(0, 12);
+      k.created_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      k.budget = spec.budget;
+      k.rpm = spec.rpm;
+      k.tpm = spec.tpm;
+      k.models = spec.models;
+      k.max_data_class = spec.max_data_class;
+      k.min_data_class = spec.min_data_class;
+      Stmt st(db_,
+              "INSERT INTO keys (id, hash, team, name, created, revoked, budget_usd, "
+              "budget_window, rpm, tpm, models, max_data_class, min_data_class) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+      if (!st.ok()) return Fail(DbError(db_, "prepare insert"));
+      st.Text(1, k.id);
+      st.Text(2, Hex(d.data(), d.size()));
+      st.Text(3, k.team);
+      st.Text(4, k.name);
+      st.Int(5, k.created_unix);
+      BindBudget(st, 6, 7, k.budget);
+      st.Int(8, k.rpm);
+      st.Int(9, k.tpm);
+      st.Text(10, JoinModels(k.models));
+      st.Int(11, k.max_data_class);
+      st.Int(12, k.min_data_class);
+      const int rc = st.Step();
+      if (rc == SQLITE_DONE) {
+        out.secret = std::move(*secret);
+        break;
+      }
+      // An id (or, absurdly, a hash) collision: draw again.
+      if (rc != SQLITE_CONSTRAINT || attempt >= 3) return Fail(DbError(db_, "insert key"));
+    }
+  }
+  if (Status s = Reload(); !s) return Fail(s.error());
+  if (auto lookup = Lookup(out.secret); lookup) out.info = **lookup;
+  return out;
+}
+
+Status KeyStore::Revoke(std::string_view id) {
+  {
+    std::lock_guard lock(db_mu_);
+    Stmt st(db_, "UPDATE keys SET revoked = 1 WHERE id = ?1");
+    if (!st.ok()) return Fail(DbError(db_, "prepare revoke"));
+    st.Text(1, id);
+    if (st.Step() != SQLITE_DONE) return Fail(DbError(db_, "revoke"));
+    if (sqlite3_changes(db_) == 0) {
+      return Fail(MakeError(ErrorCode::kNotFound, fmt::format("no key with id '{}'", id)));
+    }
+  }
+  return Reload();
+}
+
+Status KeyStore::SetTeamBudget(std::string_view team, std::optional<Budget> budget) {
+  if (team.empty()) return Fail(Invalid("team name is empty"));
+  {
+    std::lock_guard lock(db_mu_);
+    Stmt st(db_,
+            "INSERT INTO teams (team, budget_usd, budget_window) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT(team) DO UPDATE SET budget_usd = ?2, budget_window = ?3");
+    if (!st.ok()) return Fail(DbError(db_, "prepare team update"));
+    st.Text(1, team);
+    BindBudget(st, 2, 3, budget);
+    if (st.Step() != SQLITE_DONE) return Fail(DbError(db_, "team update"));
+  }
+  return Reload();
+}
+
+Result<std::vector<KeyInfo>> KeyStore::List(bool include_revoked) const {
+  std::lock_guard lock(db_mu_);
+  const std::string sql = std::string(kSelectKeys) + (include_revoked ? "" : " WHERE revoked = 0") +
+                          " ORDER BY created DESC, id";
+  Stmt st(db_, sql.c_str());
+  if (!st.ok()) return Fail(DbError(db_, "prepare list"));
+  std::vector<KeyInfo> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadKey(st));
+  if (rc != SQLITE_DONE) return Fail(DbError(db_, "list keys"));
+  return out;
+}
+
+Result<std::vector<TeamInfo>> KeyStore::ListTeams() const {
+  std::lock_guard lock(db_mu_);
+  Stmt st(db_, "SELECT team, budget_usd, budget_window FROM teams ORDER BY team");
+  if (!st.ok()) return Fail(DbError(db_, "prepare team list"));
+  std::vector<TeamInfo> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({st.ColText(0), ReadBudget(st, 1, 2)});
+  if (rc != SQLITE_DONE) return Fail(DbError(db_, "list teams"));
+  return out;
+}
+
+Result<std::shared_ptr<const KeyStore::Snapshot>> KeyStore::Load() const {
+  auto teams = ListTeams();
+  if (!teams) return Fail(teams.error());
+  std::unordered_map<std::string, std::optional<Budget>> team_budgets;
+  for (auto& t : *teams) team_budgets[t.team] = t.budget;
+
+  std::lock_guard lock(db_mu_);
+  Stmt st(db_, kSelectKeys);
+  if (!st.ok()) return Fail(DbError(db_, "prepare load"));
+  auto snap = std::make_shared<Snapshot>();
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    Snapshot::Entry e;
+    if (!FromHex(st.ColText(1), e.digest)) continue;  // a row written by hand; unusable
+    auto info = std::make_shared<KeyInfo>(ReadKey(st));
+    if (auto it = team_budgets.find(info->team); it != team_budgets.end()) {
+      info->team_budget = it->second;
+    }
+    e.info = std::move(info);
+    snap->by_hash.emplace(Bucket(e.digest), std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Fail(DbError(db_, "load keys"));
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+Status KeyStore::Reload() {
+  std::lock_guard lock(reload_mu_);
+  auto snap = Load();
+  if (!snap) return Fail(snap.error());
+  snapshot_.store(std::move(*snap), std::memory_order_release);
+  return {};
+}
+
+Result<std::shared_ptr<const KeyInfo>> KeyStore::Lookup(std::string_view secret) const {
+  if (!WellFormedSecret(secret)) {
+    return Fail(MakeError(ErrorCode::kUnauthenticated,
+                          "invalid API key: expected a HybridGate virtual key (hg-...)"));
+  }
+  const Digest d = Sha256(secret);
+  const std::shared_ptr<const Snapshot> snap = snapshot_.load(std::memory_order_acquire);
+  auto [begin, end] = snap->by_hash.equal_range(Bucket(d));
+  for (auto it = begin; it != end; ++it) {
+    if (CRYPTO_memcmp(it->second.digest.data(), d.data(), d.size()) != 0) continue;
+    if (it->second.info->revoked) {
+      return Fail(MakeError(ErrorCode::kUnauthenticated,
+                            fmt::format("API key {} has been revoked", it->second.info->id)));
+    }
+    // Aliasing constructor: the KeyInfo keeps its whole snapshot alive.
+    return std::shared_ptr<const KeyInfo>(snap, it->second.info.get());
+  }
+  return Fail(MakeError(ErrorCode::kUnauthenticated, "invalid API key"));
+}
+
+size_t KeyStore::size() const { return snapshot_.load(std::memory_order_acquire)->by_hash.size(); }
+
+Status CheckModelAllowed(const KeyInfo& key, std::string_view model) {
+  if (key.AllowsModel(model)) return {};
+  return Fail(MakeError(ErrorCode::kPermissionDenied,
+                        fmt::format("key {} may not use model '{}'", key.id, model), "model"));
+}
+
+Status CheckDataClass(const KeyInfo& key, int data_class) {
+  if (data_class <= key.max_data_class) return {};
+  return Fail(MakeError(ErrorCode::kPolicyBlocked,
+                        fmt::format("request contains data of class {}; key {} is limited to "
+                                    "class {} and below",
+                                    data_class, key.id, key.max_data_class)));
+}
+
+int EffectiveDataClass(const KeyInfo& key, int detected_class) {
+  return std::max(detected_class, key.min_data_class);
+}
+
+std::string HashSecret(std::string_view secret) {
+  const Digest d = Sha256(secret);
+  return Hex(d.data(), d.size());
+}
+
+bool SecretMatches(std::string_view presented, std::string_view expected) {
+  if (expected.empty()) return false;
+  const Digest a = Sha256(presented), b = Sha256(expected);
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace hybridgate::limits

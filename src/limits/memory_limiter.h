@@ -1,0 +1,47 @@
+// Process-local Limiter: one mutex-guarded table of buckets and window spends. Right for a single
+// gateway process; several replicas need RedisLimiter to share limits.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "limits/limiter.h"
+
+namespace hybridgate::limits {
+
+class MemoryLimiter final : public Limiter {
+ public:
+  explicit MemoryLimiter(WallClock clock = SystemNow);
+
+  asio::awaitable<Decision> Admit(const KeyInfo& key, int64_t estimated_tokens) override;
+  asio::awaitable<void> Settle(const KeyInfo& key, int64_t estimated_tokens, int64_t actual_tokens,
+                               double cost_usd) override;
+
+  // The same, synchronously (what the awaitables do; handy in tests and tools).
+  Decision AdmitNow(const KeyInfo& key, int64_t estimated_tokens);
+  void SettleNow(const KeyInfo& key, int64_t estimated_tokens, int64_t actual_tokens,
+                 double cost_usd);
+
+  // Spend recorded in the current window, for tests and the admin API.
+  double KeySpendUsd(const KeyInfo& key);
+  double TeamSpendUsd(const KeyInfo& key);
+
+ private:
+  struct Spend {
+    std::string window;  // WindowId the amount belongs to; another window starts from 0
+    int64_t micro = 0;
+  };
+  struct KeyState {
+    Bucket rpm, tpm;
+    Spend spend;
+  };
+  static int64_t SpentIn(const Spend& s, const std::string& window);
+
+  WallClock clock_;
+  std::mutex mu_;
+  std::unordered_map<std::string, KeyState> keys_;  // by key id
+  std::unordered_map<std::string, Spend> teams_;    // by team
+};
+
+}  // namespace hybridgate::limits

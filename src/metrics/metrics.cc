@@ -1,0 +1,392 @@
+#include "metrics/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <array>
+#include <cmath>
+#include <mutex>
+#include <sstream>
+#include <tuple>
+#include <vector>
+
+#include "metrics/series_cache.h"
+
+namespace hybridgate::metrics {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+constexpr size_t kMaxLabelValueBytes = 128;
+constexpr std::string_view kOther = "other";
+
+// OpenTelemetry GenAI semantic conventions, advisory bucket boundaries.
+const Histogram::BucketBoundaries kDurationBuckets = {0.01, 0.02, 0.04, 0.08,  0.16,  0.32,  0.64,
+                                                      1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+const Histogram::BucketBoundaries kTtftBuckets = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+                                                  0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0};
+const Histogram::BucketBoundaries kTokenBuckets = {
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if it is not one.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  }
+  // Overlong forms, surrogates and code points above U+10FFFF.
+  if (c == 0xE0 && b(i + 1) < 0xA0) return 0;
+  if (c == 0xED && b(i + 1) >= 0xA0) return 0;
+  if (c == 0xF0 && b(i + 1) < 0x90) return 0;
+  if (c == 0xF4 && b(i + 1) >= 0x90) return 0;
+  return n;
+}
+
+// A label value that always renders as valid exposition text: at most kMaxLabelValueBytes,
+// cut on a character boundary, invalid UTF-8 replaced by U+FFFD. Runs only on a label set's first
+// use. (The text serializer escapes backslash, quote and newline itself.)
+std::string SanitizeLabelValue(std::string_view v) {
+  std::string out;
+  out.reserve(std::min(v.size(), kMaxLabelValueBytes));
+  for (size_t i = 0; i < v.size();) {
+    size_t n = Utf8SequenceLength(v, i);
+    std::string_view piece = n ? v.substr(i, n) : std::string_view("\xEF\xBF\xBD");
+    if (out.size() + piece.size() > kMaxLabelValueBytes) break;
+    out.append(piece);
+    i += n ? n : 1;
+  }
+  return out;
+}
+
+template <size_t N>
+prometheus::Labels MakeLabels(const std::array<const char*, N>& names,
+                              const std::array<std::string_view, N>& values) {
+  prometheus::Labels labels;
+  for (size_t i = 0; i < N; ++i) labels.emplace(names[i], SanitizeLabelValue(values[i]));
+  return labels;
+}
+
+template <size_t N>
+std::string_view KeyOf(const std::array<std::string_view, N>& values) {
+  return std::apply([](const auto&... v) { return MakeKey(v...); }, values);
+}
+
+// A family with N labels behind a SeriesCache, folding label sets past the cap into "other".
+template <class T, size_t N>
+class LabeledFamily {
+ public:
+  LabeledFamily(Family<T>& family, std::array<const char*, N> names, size_t cap, Counter& folded)
+      : family_(family), names_(names), cache_(cap), folded_(folded) {}
+
+  T& Get(const std::array<std::string_view, N>& values) {
+    auto make = [&] { return &family_.Add(MakeLabels(names_, values)); };
+    if (T* const* series = cache_.Get(KeyOf(values), false, make)) return **series;
+    folded_.Increment();
+    std::array<std::string_view, N> other;
+    other.fill(kOther);
+    return **cache_.Get(KeyOf(other), true,
+                        [&] { return &family_.Add(MakeLabels(names_, other)); });
+  }
+
+ private:
+  Family<T>& family_;
+  const std::array<const char*, N> names_;
+  SeriesCache<T*> cache_;
+  Counter& folded_;
+};
+
+Family<Counter>& CounterFamily(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+}
+Family<Gauge>& GaugeFamily(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+}
+Family<Histogram>& HistogramFamily(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(r);
+}
+
+bool Known(double v) { return std::isfinite(v) && v >= 0; }
+
+// Every series one request touches, resolved once per (labels, status).
+struct RequestSeries {
+  Counter* requests;
+  Histogram* duration;
+  Histogram* ttft;
+  Counter* input_tokens;
+  Counter* output_tokens;
+  Counter* cached_input_tokens;
+  Counter* cost;
+  Histogram* genai_duration;
+  Histogram* genai_ttft;
+  Histogram* genai_input_tokens;
+  Histogram* genai_output_tokens;
+};
+
+}  // namespace
+
+struct Metrics::Impl {
+  explicit Impl(Options o) : options(o) {}
+
+  // Resolves (or creates) the series for one label set; values are already folded if need be.
+  RequestSeries MakeRequestSeries(const RequestLabels& l, std::string_view status) {
+    const std::string route = SanitizeLabelValue(l.route), tier = SanitizeLabelValue(l.tier),
+                      provider = SanitizeLabelValue(l.provider),
+                      model = SanitizeLabelValue(l.model),
+                      endpoint = SanitizeLabelValue(l.endpoint),
+                      operation = SanitizeLabelValue(l.operation);
+    const prometheus::Labels base = {{"route", route},
+                                     {"tier", tier},
+                                     {"provider", provider},
+                                     {"model", model},
+                                     {"endpoint", endpoint}};
+    prometheus::Labels with_status = base;
+    with_status.emplace("status", std::string(status));
+    const prometheus::Labels genai = {{"gen_ai_operation_name", operation},
+                                      {"gen_ai_provider_name", provider},
+                                      {"gen_ai_request_model", model}};
+    auto token_labels = [&](const char* type) {
+      prometheus::Labels t = genai;
+      t.emplace("gen_ai_token_type", type);
+      return t;
+    };
+    auto tokens = [&](const char* type) -> Counter* {
+      return &tokens_total.Add({{"provider", provider}, {"model", model}, {"type", type}});
+    };
+    return RequestSeries{
+        .requests = &requests_total.Add(with_status),
+        .duration = &request_duration.Add(base, kDurationBuckets),
+        .ttft = &time_to_first_token.Add(base, kTtftBuckets),
+        .input_tokens = tokens("input"),
+        .output_tokens = tokens("output"),
+        .cached_input_tokens = tokens("cached_input"),
+        .cost = &cost_total.Add({{"route", route}, {"provider", provider}, {"model", model}}),
+        .genai_duration = &genai_duration.Add(genai, kDurationBuckets),
+        .genai_ttft = &genai_ttft.Add(genai, kTtftBuckets),
+        .genai_input_tokens = &genai_token_usage.Add(token_labels("input"), kTokenBuckets),
+        .genai_output_tokens = &genai_token_usage.Add(token_labels("output"), kTokenBuckets),
+    };
+  }
+
+  const RequestSeries& RequestSeriesFor(const RequestLabels& l, std::string_view status) {
+    std::string_view key =
+        MakeKey(l.route, l.tier, l.provider, l.model, l.endpoint, l.operation, status);
+    if (const RequestSeries* s =
+            request_cache.Get(key, false, [&] { return MakeRequestSeries(l, status); })) {
+      return *s;
+    }
+    folded_requests.Increment();
+    const RequestLabels other{kOther, kOther, kOther, kOther, kOther, kOther};
+    key = MakeKey(kOther, kOther, kOther, kOther, kOther, kOther, status);
+    return *request_cache.Get(key, true, [&] { return MakeRequestSeries(other, status); });
+  }
+
+  Options options;
+  prometheus::Registry registry;
+
+  Family<Counter>& requests_total = CounterFamily(
+      registry, "hybridgate_requests_total",
+      "Requests the gateway finished, by route, tier, serving provider and model, ingress endpoint "
+      "and HTTP status code sent to the client.");
+  Family<Histogram>& request_duration = HistogramFamily(
+      registry, "hybridgate_request_duration_seconds",
+      "End-to-end request duration in seconds, including fallbacks and escalations.");
+  Family<Histogram>& time_to_first_token = HistogramFamily(
+      registry, "hybridgate_time_to_first_token_seconds",
+      "Seconds from request arrival to the first output token sent to the client (streaming).");
+  Family<Counter>& tokens_total = CounterFamily(
+      registry, "hybridgate_tokens_total",
+      "Tokens by provider and model; type is input, output or cached_input (the part of input "
+      "served from the provider's prompt cache).");
+  Family<Counter>& cost_total = CounterFamily(registry, "hybridgate_cost_usd_total",
+                                              "Estimated provider cost in US dollars.");
+  Family<Histogram>& genai_duration = HistogramFamily(
+      registry, "gen_ai_client_operation_duration_seconds",
+      "GenAI operation duration in seconds (OpenTelemetry gen_ai.client.operation.duration).");
+  Family<Histogram>& genai_ttft =
+      HistogramFamily(registry, "gen_ai_server_time_to_first_token_seconds",
+                      "Time to generate the first token in seconds (OpenTelemetry "
+                      "gen_ai.server.time_to_first_token).");
+  Family<Histogram>& genai_token_usage =
+      HistogramFamily(registry, "gen_ai_client_token_usage",
+                      "Tokens per successful operation, by gen_ai_token_type (OpenTelemetry "
+                      "gen_ai.client.token.usage).");
+  Family<Counter>& fallbacks_total = CounterFamily(
+      registry, "hybridgate_fallbacks_total",
+      "Candidates abandoned for the next one in the route plan, by the provider that failed.");
+  Family<Counter>& escalations_total = CounterFamily(
+      registry, "hybridgate_escalations_total", "Requests escalated from one tier to another.");
+  Family<Gauge>& breaker_state =
+      GaugeFamily(registry, "hybridgate_circuit_breaker_state",
+                  "Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.");
+  Family<Counter>& findings_total = CounterFamily(registry, "hybridgate_sensitive_findings_total",
+                                                  "Sensitive-data findings by type.");
+  Family<Counter>& residency_total = CounterFamily(registry, "hybridgate_residency_actions_total",
+                                                   "Data-residency enforcement actions.");
+  Family<Counter>& rejections_total =
+      CounterFamily(registry, "hybridgate_limit_rejections_total",
+                    "Requests rejected before routing, by reason (budget, rpm, tpm, auth).");
+  Family<Counter>& folded_total = CounterFamily(
+      registry, "hybridgate_metrics_series_folded_total",
+      "Events recorded under label value \"other\" because the family hit its label-set cap.");
+
+  Counter& redis_errors =
+      CounterFamily(registry, "hybridgate_redis_errors_total", "Failed Redis commands.").Add({});
+  Counter& ledger_dropped =
+      CounterFamily(registry, "hybridgate_ledger_dropped_rows_total",
+                    "Ledger rows dropped because the write queue was full or the write failed.")
+          .Add({});
+  Gauge& engine_active = GaugeFamily(registry, "hybridgate_engine_active_slots",
+                                     "Local inference engine slots currently generating.")
+                             .Add({});
+  Gauge& engine_queued = GaugeFamily(registry, "hybridgate_engine_queued_requests",
+                                     "Requests waiting for a local inference engine slot.")
+                             .Add({});
+  Gauge& inflight = GaugeFamily(registry, "hybridgate_inflight_requests",
+                                "Requests the gateway is currently handling.")
+                        .Add({});
+
+  Counter& folded_requests = folded_total.Add({{"family", "hybridgate_requests_total"}});
+  SeriesCache<RequestSeries> request_cache{options.max_request_label_sets};
+
+  LabeledFamily<Counter, 2> fallbacks{fallbacks_total,
+                                      {"route", "from_provider"},
+                                      options.max_small_label_sets,
+                                      folded_total.Add({{"family", "hybridgate_fallbacks_total"}})};
+  LabeledFamily<Counter, 3> escalations{
+      escalations_total,
+      {"route", "from_tier", "to_tier"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_escalations_total"}})};
+  LabeledFamily<Gauge, 1> breakers{
+      breaker_state,
+      {"provider"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_circuit_breaker_state"}})};
+  LabeledFamily<Counter, 1> findings{
+      findings_total,
+      {"type"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_sensitive_findings_total"}})};
+  LabeledFamily<Counter, 1> residency{
+      residency_total,
+      {"action"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_residency_actions_total"}})};
+  LabeledFamily<Counter, 1> rejections{
+      rejections_total,
+      {"reason"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_limit_rejections_total"}})};
+
+  std::mutex scrape_mu;  // one scrape at a time
+  std::mutex hooks_mu;   // guards hooks
+  std::vector<std::function<void(Metrics&)>> hooks;
+};
+
+Metrics::Metrics(Options options) : impl_(std::make_unique<Impl>(options)) {}
+Metrics::~Metrics() = default;
+
+void Metrics::RecordRequest(const RequestLabels& labels, int status, double seconds,
+                            double ttft_seconds, int64_t input_tokens, int64_t output_tokens,
+                            int64_t cached_input_tokens, double cost_usd) {
+  char code[4] = {};
+  std::string_view status_label = kOther;
+  if (status >= 100 && status <= 599) {
+    code[0] = static_cast<char>('0' + status / 100);
+    code[1] = static_cast<char>('0' + status / 10 % 10);
+    code[2] = static_cast<char>('0' + status % 10);
+    status_label = std::string_view(code, 3);
+  }
+  const RequestSeries& s = impl_->RequestSeriesFor(labels, status_label);
+  s.requests->Increment();
+  if (Known(seconds)) {
+    s.duration->Observe(seconds);
+    s.genai_duration->Observe(seconds);
+  }
+  if (Known(ttft_seconds)) {
+    s.ttft->Observe(ttft_seconds);
+    s.genai_ttft->Observe(ttft_seconds);
+  }
+  if (input_tokens > 0) s.input_tokens->Increment(static_cast<double>(input_tokens));
+  if (output_tokens > 0) s.output_tokens->Increment(static_cast<double>(output_tokens));
+  if (cached_input_tokens > 0) {
+    s.cached_input_tokens->Increment(static_cast<double>(cached_input_tokens));
+  }
+  if (status < 400) {
+    if (input_tokens >= 0) s.genai_input_tokens->Observe(static_cast<double>(input_tokens));
+    if (output_tokens >= 0) s.genai_output_tokens->Observe(static_cast<double>(output_tokens));
+  }
+  if (Known(cost_usd) && cost_usd > 0) s.cost->Increment(cost_usd);
+}
+
+void Metrics::RecordFallback(std::string_view route, std::string_view from_provider) {
+  impl_->fallbacks.Get({route, from_provider}).Increment();
+}
+
+void Metrics::RecordEscalation(std::string_view route, std::string_view from_tier,
+                               std::string_view to_tier) {
+  impl_->escalations.Get({route, from_tier, to_tier}).Increment();
+}
+
+void Metrics::SetBreakerState(std::string_view provider, BreakerState state) {
+  impl_->breakers.Get({provider}).Set(static_cast<double>(state));
+}
+
+void Metrics::RecordFinding(std::string_view type, int64_t count) {
+  if (count > 0) impl_->findings.Get({type}).Increment(static_cast<double>(count));
+}
+
+void Metrics::RecordResidencyAction(std::string_view action) {
+  impl_->residency.Get({action}).Increment();
+}
+
+void Metrics::RecordRejection(std::string_view reason) {
+  impl_->rejections.Get({reason}).Increment();
+}
+
+void Metrics::AddRedisErrors(int64_t n) {
+  if (n > 0) impl_->redis_errors.Increment(static_cast<double>(n));
+}
+
+void Metrics::AddLedgerDroppedRows(int64_t n) {
+  if (n > 0) impl_->ledger_dropped.Increment(static_cast<double>(n));
+}
+
+void Metrics::SetEngine(int64_t active_slots, int64_t queued_requests) {
+  impl_->engine_active.Set(static_cast<double>(active_slots));
+  impl_->engine_queued.Set(static_cast<double>(queued_requests));
+}
+
+void Metrics::InflightInc() { impl_->inflight.Increment(); }
+void Metrics::InflightDec() { impl_->inflight.Decrement(); }
+
+void Metrics::OnScrape(std::function<void(Metrics&)> hook) {
+  std::lock_guard lock(impl_->hooks_mu);
+  impl_->hooks.push_back(std::move(hook));
+}
+
+std::string Metrics::Serialize() {
+  std::lock_guard scrape(impl_->scrape_mu);
+  std::vector<std::function<void(Metrics&)>> hooks;
+  {
+    std::lock_guard lock(impl_->hooks_mu);
+    hooks = impl_->hooks;
+  }
+  for (auto& hook : hooks) hook(*this);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, impl_->registry.Collect());
+  return std::move(out).str();
+}
+
+}  // namespace hybridgate::metrics

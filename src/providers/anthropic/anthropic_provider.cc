@@ -1,0 +1,124 @@
+#include "providers/anthropic/anthropic_provider.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "api/anthropic/anthropic.h"
+
+namespace hybridgate::providers {
+namespace {
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class AnthropicStreamDecoder : public StreamDecoder {
+ public:
+  Status Feed(const api::SseEvent& event, std::vector<std::string>& chunks) override {
+    return translator_.Feed(event, chunks);
+  }
+  bool Done() const override { return translator_.Done(); }
+  bool End(std::vector<std::string>&) override { return translator_.Done(); }
+
+ private:
+  api::anthropic::StreamToOpenAi translator_{UnixNow()};
+};
+
+// "anthropic: <detail>" as ErrorFromAnthropic words it -> "<detail>".
+std::string_view Detail(std::string_view message) {
+  constexpr std::string_view kPrefix = "anthropic: ";
+  if (message.starts_with(kPrefix)) message.remove_prefix(kPrefix.size());
+  return message;
+}
+
+}  // namespace
+
+void AnthropicProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
+                                   std::string_view request_id) const {
+  r.headers.reserve(5 + config().headers.size());
+  r.headers.emplace_back("content-type", "application/json");
+  r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
+  r.headers.emplace_back("anthropic-version", std::string(kApiVersion));
+  if (!config().api_key.empty()) r.headers.emplace_back("x-api-key", config().api_key);
+  if (!request_id.empty())
+    r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
+  for (const auto& h : config().headers) r.headers.push_back(h);
+}
+
+Result<http::UpstreamRequest> AnthropicProvider::EncodeChat(const api::ChatRequest& req,
+                                                            const config::ModelConfig& model,
+                                                            std::string_view request_id) const {
+  http::UpstreamRequest r;
+  r.target = endpoint().base_path + "/messages";
+  AddHeaders(r, req.stream, request_id);
+  const api::anthropic::EncodeOptions options{
+      .model = model.id,
+      .default_max_tokens = kDefaultMaxTokens,
+      .forward_extra = req.ingress == api::ChatRequest::Dialect::kAnthropic};
+  if (auto s = api::anthropic::EncodeRequest(req, options, r.body); !s) {
+    return Fail(std::move(s.error()));
+  }
+  return r;
+}
+
+Result<std::string> AnthropicProvider::DecodeChat(const http::UpstreamResponse& response,
+                                                  const config::ModelConfig&,
+                                                  std::string_view) const {
+  auto body = api::anthropic::DecodeResponse(response.body, UnixNow());
+  if (!body) {
+    Error e = std::move(body.error());
+    e.message = fmt::format("provider '{}': {}", name(), Detail(e.message));
+    return Fail(std::move(e));
+  }
+  return body;
+}
+
+std::unique_ptr<StreamDecoder> AnthropicProvider::NewStreamDecoder(const config::ModelConfig&,
+                                                                   std::string_view) const {
+  return std::make_unique<AnthropicStreamDecoder>();
+}
+
+Result<http::UpstreamRequest> AnthropicProvider::EncodeRaw(std::string_view path, std::string, bool,
+                                                           std::string_view) const {
+  return Fail(MakeError(
+      ErrorCode::kInvalidRequest,
+      fmt::format("provider '{}' (anthropic) has no {} endpoint; use /v1/chat/completions", name(),
+                  path)));
+}
+
+Error AnthropicProvider::ClassifyError(const http::UpstreamResponse& response) const {
+  Error e = api::anthropic::ErrorFromAnthropic(response.status, response.body);
+  e.retry_after_ms = response.retry_after_ms;
+  switch (e.code) {
+    case ErrorCode::kUpstreamAuth:
+      // Never echo the key; name the provider so the operator knows which credential to fix.
+      e.message = fmt::format("provider '{}' rejected HybridGate's credentials (HTTP {})", name(),
+                              response.status);
+      break;
+    case ErrorCode::kRateLimited:
+      e.message = fmt::format("provider '{}' is rate limiting or overloaded (HTTP {}): {}", name(),
+                              response.status, Detail(e.message));
+      break;
+    case ErrorCode::kUpstreamUnavailable:
+    case ErrorCode::kUpstreamTimeout:
+      e.message = fmt::format("provider '{}' failed (HTTP {}): {}", name(), response.status,
+                              Detail(e.message));
+      break;
+    default:  // the client's problem: Anthropic's own words (and body, kept for Anthropic clients)
+      break;
+  }
+  return e;
+}
+
+http::UpstreamRequest AnthropicProvider::HealthProbe() const {
+  http::UpstreamRequest r;
+  r.method = boost::beast::http::verb::get;
+  r.target = endpoint().base_path + "/models";
+  AddHeaders(r, false, {});
+  return r;
+}
+
+}  // namespace hybridgate::providers

@@ -1,0 +1,137 @@
+#include "providers/gemini/gemini_provider.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "api/gemini/gemini.h"
+
+namespace hybridgate::providers {
+namespace {
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class GeminiStreamDecoder : public StreamDecoder {
+ public:
+  explicit GeminiStreamDecoder(std::string model) : translator_(std::move(model), UnixNow()) {}
+
+  Status Feed(const api::SseEvent& event, std::vector<std::string>& chunks) override {
+    if (event.data.empty()) return {};
+    return translator_.Feed(event.data, chunks);
+  }
+  bool Done() const override { return false; }  // no end marker: the body's end says it
+  bool End(std::vector<std::string>& chunks) override {
+    if (!translator_.Finished()) return false;
+    translator_.Finish(chunks);
+    return true;
+  }
+
+ private:
+  api::gemini::StreamToOpenAi translator_;
+};
+
+// Config ids may be written as Google lists them ("models/gemini-2.0-flash").
+std::string_view ModelPath(std::string_view id) {
+  if (id.starts_with("models/")) id.remove_prefix(7);
+  return id;
+}
+
+std::string_view Detail(std::string_view message) {
+  constexpr std::string_view kPrefix = "gemini: ";
+  if (message.starts_with(kPrefix)) message.remove_prefix(kPrefix.size());
+  return message;
+}
+
+}  // namespace
+
+void GeminiProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
+                                std::string_view request_id) const {
+  r.headers.reserve(4 + config().headers.size());
+  r.headers.emplace_back("content-type", "application/json");
+  r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
+  // In a header, not the ?key= query parameter, so it never lands in an access log.
+  if (!config().api_key.empty()) r.headers.emplace_back("x-goog-api-key", config().api_key);
+  if (!request_id.empty())
+    r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
+  for (const auto& h : config().headers) r.headers.push_back(h);
+}
+
+Result<http::UpstreamRequest> GeminiProvider::EncodeChat(const api::ChatRequest& req,
+                                                         const config::ModelConfig& model,
+                                                         std::string_view request_id) const {
+  http::UpstreamRequest r;
+  r.target = fmt::format("{}/models/{}:{}", endpoint().base_path, ModelPath(model.id),
+                         req.stream ? "streamGenerateContent?alt=sse" : "generateContent");
+  AddHeaders(r, req.stream, request_id);
+  if (auto s = api::gemini::EncodeRequest(req, r.body); !s) return Fail(std::move(s.error()));
+  return r;
+}
+
+Result<std::string> GeminiProvider::DecodeChat(const http::UpstreamResponse& response,
+                                               const config::ModelConfig& model,
+                                               std::string_view) const {
+  auto body = api::gemini::DecodeResponse(response.body, model.id, UnixNow());
+  if (!body) {
+    Error e = std::move(body.error());
+    e.message = fmt::format("provider '{}': {}", name(), Detail(e.message));
+    return Fail(std::move(e));
+  }
+  return body;
+}
+
+std::unique_ptr<StreamDecoder> GeminiProvider::NewStreamDecoder(const config::ModelConfig& model,
+                                                                std::string_view) const {
+  return std::make_unique<GeminiStreamDecoder>(model.id);
+}
+
+Result<http::UpstreamRequest> GeminiProvider::EncodeRaw(std::string_view path, std::string, bool,
+                                                        std::string_view) const {
+  return Fail(
+      MakeError(ErrorCode::kInvalidRequest,
+                fmt::format("provider '{}' (gemini) has no {} endpoint; use /v1/chat/completions",
+                            name(), path)));
+}
+
+Error GeminiProvider::ClassifyError(const http::UpstreamResponse& response) const {
+  Error e = api::gemini::ErrorFromGemini(response.status, response.body);
+  e.retry_after_ms = response.retry_after_ms;
+  // Google's error body looks enough like OpenAI's ({"error":{...}}) to be passed through as is;
+  // clients get the error in their own dialect instead, with Google's message.
+  e.upstream_body.clear();
+  // A wrong key is a 400 INVALID_ARGUMENT whose details say API_KEY_INVALID.
+  if (response.body.find("\"API_KEY_INVALID\"") != std::string::npos) {
+    e.code = ErrorCode::kUpstreamAuth;
+  }
+  switch (e.code) {
+    case ErrorCode::kUpstreamAuth:
+      e.message = fmt::format("provider '{}' rejected HybridGate's credentials (HTTP {})", name(),
+                              response.status);
+      break;
+    case ErrorCode::kRateLimited:
+      e.message = fmt::format("provider '{}' is rate limiting (HTTP {}): {}", name(),
+                              response.status, Detail(e.message));
+      break;
+    case ErrorCode::kUpstreamUnavailable:
+    case ErrorCode::kUpstreamTimeout:
+      e.message = fmt::format("provider '{}' failed (HTTP {}): {}", name(), response.status,
+                              Detail(e.message));
+      break;
+    default:
+      break;
+  }
+  return e;
+}
+
+http::UpstreamRequest GeminiProvider::HealthProbe() const {
+  http::UpstreamRequest r;
+  r.method = boost::beast::http::verb::get;
+  r.target = endpoint().base_path + "/models";
+  AddHeaders(r, false, {});
+  return r;
+}
+
+}  // namespace hybridgate::providers

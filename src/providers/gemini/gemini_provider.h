@@ -1,0 +1,33 @@
+// Provider type `gemini`: Google's Gemini API (POST {base_url}/models/{id}:generateContent, and
+// :streamGenerateContent?alt=sse for streams). Requests are encoded by api::gemini::EncodeRequest;
+// answers, stream chunks and errors are translated back to OpenAI's format for the executor.
+#pragma once
+
+#include "providers/provider.h"
+
+namespace hybridgate::providers {
+
+class GeminiProvider : public Provider {
+ public:
+  using Provider::Provider;
+
+  Result<http::UpstreamRequest> EncodeChat(const api::ChatRequest& req,
+                                           const config::ModelConfig& model,
+                                           std::string_view request_id) const override;
+  bool SpeaksOpenAi() const override { return false; }
+  Result<std::string> DecodeChat(const http::UpstreamResponse& response,
+                                 const config::ModelConfig& model,
+                                 std::string_view request_id) const override;
+  std::unique_ptr<StreamDecoder> NewStreamDecoder(const config::ModelConfig& model,
+                                                  std::string_view request_id) const override;
+  // /completions and /embeddings are not served (Gemini's embedContent is another shape).
+  Result<http::UpstreamRequest> EncodeRaw(std::string_view path, std::string body, bool stream,
+                                          std::string_view request_id) const override;
+  Error ClassifyError(const http::UpstreamResponse& response) const override;
+  http::UpstreamRequest HealthProbe() const override;
+
+ private:
+  void AddHeaders(http::UpstreamRequest& r, bool stream, std::string_view request_id) const;
+};
+
+}  // namespace hybridgate::providers

@@ -1,0 +1,19 @@
+// `hybridgate route explain`: the routing decision for a request as JSON — which route and why,
+// the request's features (complexity and its top contributions), every tier considered or
+// skipped with the reason, and the final ordered candidates. Nothing is sent anywhere.
+#pragma once
+
+#include <string>
+
+#include "routing/routes.h"
+
+namespace hybridgate::routing {
+
+// Compact JSON:
+// {"route":…, "route_why":…, "features":{…, "complexity":…, "classifier":…, "top":[{name,value}]},
+//  "tiers":[{"name","eligible","balance","why","candidates":[key…],"skipped":[{key,why}]}],
+//  "candidates":[{"order","key","provider","model","tier","weight","probe","why"}],
+//  "status":"ok" | {"code","message"}}
+std::string ExplainJson(const RouteDecision& decision);
+
+}  // namespace hybridgate::routing

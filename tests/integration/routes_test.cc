@@ -1,0 +1,121 @@
+// Routes and tiers through the real binary: the complexity classifier picks the tier, residency
+// overrides it, failures fall back along the route, and `route explain` tells why.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/fake_upstream.h"
+#include "tests/support/gateway_process.h"
+
+namespace hybridgate::testing {
+namespace {
+
+namespace json = boost::json;
+
+const char kHard[] =
+    "Prove step by step that the algorithm below terminates, then derive its complexity. First "
+    "analyze the invariants, then design a counterexample for the naive variant. You must justify "
+    "each step, you should cite the lemma, and the answer must be at least three paragraphs.\\n"
+    "```python\\ndef f(n):\\n    while n > 1:\\n        n = n // 2 if n % 2 == 0 else 3 * n + "
+    "1\\n    return n\\n```\\nAlso compute \\\\sum_{k=1}^{n} k^2 and explain.";
+
+std::string Chat(const std::string& text, const std::string& model = "auto") {
+  return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + text + R"("}]})";
+}
+
+std::string Config(const FakeUpstream& small, const FakeUpstream& cloud) {
+  return "providers:\n"
+         "  - {name: small, type: openai, base_url: '" +
+         small.base_url() +
+         "', zone: self_hosted, models: [{name: small-model}]}\n"
+         "  - {name: cloud, type: openai, base_url: '" +
+         cloud.base_url() +
+         "', zone: external, models: [{name: big-model}]}\n"
+         "routes:\n"
+         "  auto:\n"
+         "    tiers:\n"
+         "      - {name: small-local, deployments: [small-model], when: {max_complexity: 0.5}}\n"
+         "      - {name: frontier, deployments: [big-model]}\n";
+}
+
+FakeUpstream::Script Answer(const std::string& who) {
+  return [who](const Recorded&) { return Action{.body = ChatCompletionJson("from " + who)}; };
+}
+
+TEST(Routes, ComplexityPicksTheTierAndResidencyOverridesIt) {
+  FakeUpstream small(Answer("small")), cloud(Answer("cloud"));
+  GatewayProcess gw(Config(small, cloud));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto easy = c.Post("/v1/chat/completions", Chat("hi there"));
+  ASSERT_EQ(easy.status, 200) << easy.body;
+  EXPECT_EQ(easy.headers["x-hybridgate-route"], "auto");
+  EXPECT_EQ(easy.headers["x-hybridgate-tier"], "small-local");
+  EXPECT_EQ(easy.headers["x-hybridgate-provider"], "small");
+  auto hard = c.Post("/v1/chat/completions", Chat(kHard));
+  ASSERT_EQ(hard.status, 200) << hard.body;
+  EXPECT_EQ(hard.headers["x-hybridgate-tier"], "frontier");
+  EXPECT_EQ(hard.headers["x-hybridgate-provider"], "cloud");
+  EXPECT_EQ(cloud.request_count(), 1u);
+  // The same hard prompt with a card number: the external tier is out, whatever the complexity.
+  auto pii =
+      c.Post("/v1/chat/completions", Chat(std::string(kHard) + " My card is 4111 1111 1111 1111."));
+  ASSERT_EQ(pii.status, 200) << pii.body;
+  EXPECT_EQ(pii.headers["x-hybridgate-provider"], "small");
+  EXPECT_EQ(cloud.request_count(), 1u) << "regulated data reached the external tier";
+  // The upstream saw the upstream model id, not the route name.
+  EXPECT_NE(small.requests().front().body.find(R"("model":"small-model")"), std::string::npos);
+  // A route named in the header wins; an unknown one is a clear 400.
+  auto bad =
+      c.Request("POST", "/v1/chat/completions", Chat("hi"), {{"x-hybridgate-route", "nope"}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(json::parse(bad.body).at("error").at("param").as_string(), "x-hybridgate-route");
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
+TEST(Routes, AFailingTierFallsBackAlongTheRoute) {
+  FakeUpstream small([](const Recorded&) { return Action{.status = 503, .body = "{}"}; });
+  FakeUpstream cloud(Answer("cloud"));
+  GatewayProcess gw(Config(small, cloud));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto r = c.Post("/v1/chat/completions", Chat("hi there"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-hybridgate-tier"], "frontier");
+  EXPECT_NE(r.body.find("from cloud"), std::string::npos);
+  EXPECT_EQ(small.request_count(), 1u);
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
+TEST(Routes, ExplainSaysWhyEachTierWasTakenOrSkipped) {
+  FakeUpstream small(Answer("small")), cloud(Answer("cloud"));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-routes-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "gw.yaml") << "listen: 127.0.0.1:1\n" << Config(small, cloud);
+  std::ofstream(dir / "req.json") << Chat(kHard);
+  const std::string cmd = "'" + BinaryPath() + "' route explain --config '" +
+                          (dir / "gw.yaml").string() + "' --request '" +
+                          (dir / "req.json").string() + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  auto v = json::parse(out).as_object();
+  EXPECT_EQ(v["route"].as_string(), "auto");
+  EXPECT_GT(v["features"].at("complexity").as_double(), 0.5);
+  const auto& tiers = v["tiers"].as_array();
+  ASSERT_EQ(tiers.size(), 2u);
+  EXPECT_FALSE(tiers[0].at("eligible").as_bool());
+  EXPECT_NE(std::string(tiers[0].at("why").as_string()).find("complexity"), std::string::npos);
+  EXPECT_EQ(v["candidates"].as_array()[0].at("tier").as_string(), "frontier");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hybridgate::testing

@@ -1,0 +1,43 @@
+// Validating fakes of the closed APIs HybridGate translates to (Anthropic Messages, Gemini
+// generateContent): scripts for FakeUpstream that first check each request the way the real API
+// does — required headers and fields, allowed roles, unknown fields, tool ids — and reject it
+// with that API's own error body, so a gateway that sends a malformed request fails the test
+// instead of getting a canned success. Only then is the test's own script asked for the answer.
+// Also canned answers in those wire formats.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tests/support/fake_upstream.h"
+
+namespace hybridgate::testing {
+
+// The key the validating fakes accept.
+inline constexpr std::string_view kFakeAnthropicKey = "sk-ant-test";
+inline constexpr std::string_view kFakeGeminiKey = "AIza-test";
+
+// The rejection Anthropic's API would answer `r` with, if any: 401 authentication_error without
+// a valid x-api-key; 400 invalid_request_error without anthropic-version, without model,
+// max_tokens or messages, with a role other than user/assistant in messages, an unknown
+// top-level field, a tool without name/input_schema, or a tool_result whose tool_use_id is not a
+// tool_use of the previous assistant turn.
+std::optional<Action> AnthropicRejects(const Recorded& r);
+// The rejection Gemini's API would answer `r` with, if any: 403 PERMISSION_DENIED without
+// x-goog-api-key, 400 INVALID_ARGUMENT/API_KEY_INVALID with a wrong one, 400 INVALID_ARGUMENT for a
+// role other than user/model, empty contents or parts, unknown fields, a functionResponse without
+// a name, or streamGenerateContent without alt=sse.
+std::optional<Action> GeminiRejects(const Recorded& r);
+
+// `answer` wrapped so that every request is validated first.
+FakeUpstream::Script ValidatingAnthropic(FakeUpstream::Script answer);
+FakeUpstream::Script ValidatingGemini(FakeUpstream::Script answer);
+
+// "event: <type>\ndata: <data>\n\n" with the type read from `data`'s "type" field.
+std::string AnthropicEvent(std::string_view data);
+// "data: <data>\n\n".
+std::string SseData(std::string_view data);
+
+}  // namespace hybridgate::testing
