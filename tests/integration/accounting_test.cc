@@ -253,6 +253,41 @@ TEST(Accounting, KeysBudgetsAndRateLimitsStopRequestsBeforeTheUpstream) {
   EXPECT_EQ(bytes.find(budget_key), std::string::npos);
 }
 
+TEST(Accounting, AdminApiCreatesListsAndRevokesKeys) {
+  Scratch s;
+  FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });
+  setenv("HG_TEST_ADMIN_KEY", "admin-secret-123", 1);
+  const std::string cfg = "providers:\n" + Upstream(up) +
+                          "ledger: {enabled: false}\nlimits: {auth_required: true, keys_db: '" +
+                          s.Path("keys.db") + "', admin_key_env: HG_TEST_ADMIN_KEY}\n";
+  GatewayProcess gw(cfg);
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  const std::string spec = R"({"team":"ops","name":"ci","rpm":100,"budget":"5usd/day"})";
+  EXPECT_EQ(c.Request("POST", "/admin/keys", spec, {{"authorization", "Bearer wrong"}}).status,
+            401);
+  const std::map<std::string, std::string> admin = {{"authorization", "Bearer admin-secret-123"}};
+  auto bad = c.Request("POST", "/admin/keys", R"({"name":"no team"})", admin);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  auto created = c.Request("POST", "/admin/keys", spec, admin);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto key = json::parse(created.body).as_object();
+  const std::string secret(key["key"].as_string());
+  const std::string id(key["id"].as_string());
+  EXPECT_EQ(secret.rfind("hg-", 0), 0u);
+  EXPECT_EQ(key["budget"].as_string(), "5usd/day");
+  const std::map<std::string, std::string> user = {{"authorization", "Bearer " + secret}};
+  EXPECT_EQ(c.Request("POST", "/v1/chat/completions", Chat(), user).status, 200);
+  auto list = c.Request("GET", "/admin/keys", "", admin);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find(id), std::string::npos);
+  EXPECT_EQ(list.body.find(secret), std::string::npos) << "the secret is shown once, at creation";
+  EXPECT_EQ(c.Request("DELETE", "/admin/keys/" + id, "", admin).status, 200);
+  EXPECT_EQ(c.Request("POST", "/v1/chat/completions", Chat(), user).status, 401);
+  EXPECT_EQ(up.request_count(), 1u);
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
 TEST(Accounting, TwoGatewaysSharingRedisEnforceOneLimitAndOneBudget) {
   RedisServer redis;
   ASSERT_TRUE(redis.started()) << "redis-server (Debian package) is needed";

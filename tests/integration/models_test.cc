@@ -1,0 +1,115 @@
+// `hybridgate models pull` against a local file server: redirects, checksums (given, or the
+// host's x-linked-etag), failure without leftovers, and a clear message without a network.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "tests/support/fake_upstream.h"
+#include "tests/support/gateway_process.h"
+
+namespace hybridgate::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr);
+  std::string out;
+  char buf[3];
+  for (unsigned i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof(buf), "%02x", d[i]);
+    out += buf;
+  }
+  return out;
+}
+
+struct Ran {
+  int status = -1;
+  std::string out;  // stdout and stderr
+};
+
+Ran Pull(const std::string& args) {
+  Ran r;
+  FILE* p =
+      popen(("'" + BinaryPath() + "' models pull --no-progress " + args + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class ModelsPull : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hg-models-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    std::mt19937 rng(7);
+    file_.resize(300 * 1024);
+    for (char& c : file_) c = static_cast<char>(rng());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Dir() const { return "--dir '" + dir_.string() + "'"; }
+  fs::path dir_;
+  std::string file_;
+};
+
+TEST_F(ModelsPull, FollowsRedirectsAndChecksTheGivenSha256) {
+  FakeUpstream host([&](const Recorded& r) {
+    if (r.target == "/org/model/resolve/main/tiny.gguf") {
+      return Action{.status = 302, .headers = {{"location", "/cdn/blob/tiny.gguf?sig=1"}}};
+    }
+    return Action{.content_type = "application/octet-stream", .body = file_};
+  });
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(host.port()) + "/org/model/resolve/main/tiny.gguf";
+  Ran r = Pull(url + " " + Dir() + " --sha256 " + Sha256Hex(file_));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const fs::path saved = dir_ / "tiny.gguf";
+  ASSERT_TRUE(fs::exists(saved));
+  std::ifstream in(saved, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), file_);
+  EXPECT_NE(r.out.find("(verified)"), std::string::npos) << r.out;
+  EXPECT_EQ(host.requests("/cdn/blob/tiny.gguf?sig=1").size(), 1u);
+}
+
+TEST_F(ModelsPull, UsesTheHostsLinkedEtagAndRejectsAMismatch) {
+  const std::string good = Sha256Hex(file_);
+  FakeUpstream host([&](const Recorded& r) {
+    const bool lie = r.target.find("bad") != std::string::npos;
+    return Action{
+        .content_type = "application/octet-stream",
+        .body = file_,
+        .headers = {{"x-linked-etag", "\"" + (lie ? std::string(64, 'a') : good) + "\""}}};
+  });
+  const std::string base = "http://127.0.0.1:" + std::to_string(host.port());
+  Ran ok = Pull(base + "/good.gguf " + Dir());
+  EXPECT_EQ(ok.status, 0) << ok.out;
+  EXPECT_NE(ok.out.find("(verified)"), std::string::npos) << ok.out;
+  Ran bad = Pull(base + "/bad.gguf " + Dir());
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("sha256 mismatch"), std::string::npos) << bad.out;
+  EXPECT_FALSE(fs::exists(dir_ / "bad.gguf"));
+  EXPECT_FALSE(fs::exists(dir_ / "bad.gguf.part"));
+}
+
+TEST_F(ModelsPull, NoNetworkAndBadInputAreClearErrors) {
+  Ran down = Pull("http://127.0.0.1:" + std::to_string(FreePort()) + "/m.gguf " + Dir());
+  EXPECT_EQ(down.status, 1) << down.out;
+  EXPECT_NE(down.out.find("Without network access"), std::string::npos) << down.out;
+  Ran unknown = Pull("no-such-model " + Dir());
+  EXPECT_EQ(unknown.status, 2) << unknown.out;
+  EXPECT_NE(unknown.out.find("known:"), std::string::npos) << unknown.out;
+  Ran sha = Pull("http://127.0.0.1:1/m.gguf --sha256 xyz " + Dir());
+  EXPECT_EQ(sha.status, 2) << sha.out;
+}
+
+}  // namespace
+}  // namespace hybridgate::testing
