@@ -122,6 +122,7 @@ Engine::~Engine() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (embed_ctx_) llama_free(embed_ctx_);
   if (ctx_) llama_free(ctx_);
   if (model_) llama_model_free(model_);
 }
@@ -164,18 +165,26 @@ Result<std::string> Engine::FormatChat(const std::vector<Turn>& turns) const {
   return std::move(owned.back());
 }
 
-Result<std::shared_ptr<Job>> Engine::Submit(std::string_view prompt, const Sampling& sampling,
-                                            std::function<void()> notify) {
-  const int32_t len = static_cast<int32_t>(prompt.size());
-  std::vector<llama_token> tokens(prompt.size() + 8);
-  int32_t n = llama_tokenize(vocab_, prompt.data(), len, tokens.data(),
+Result<std::vector<int32_t>> Engine::Tokenize(std::string_view text) const {
+  const int32_t len = static_cast<int32_t>(text.size());
+  std::vector<llama_token> tokens(text.size() + 8);
+  int32_t n = llama_tokenize(vocab_, text.data(), len, tokens.data(),
                              static_cast<int32_t>(tokens.size()), true, true);
   if (n < 0) {
     tokens.resize(-n);
-    n = llama_tokenize(vocab_, prompt.data(), len, tokens.data(), -n, true, true);
+    n = llama_tokenize(vocab_, text.data(), len, tokens.data(), -n, true, true);
   }
-  if (n < 0) return Fail(EngineError(ErrorCode::kInvalidRequest, "cannot tokenize the prompt"));
+  if (n < 0) return Fail(EngineError(ErrorCode::kInvalidRequest, "cannot tokenize the input"));
   tokens.resize(n);
+  return tokens;
+}
+
+Result<std::shared_ptr<Job>> Engine::Submit(std::string_view prompt, const Sampling& sampling,
+                                            std::function<void()> notify) {
+  auto tokenized = Tokenize(prompt);
+  if (!tokenized) return Fail(std::move(tokenized.error()));
+  std::vector<llama_token>& tokens = *tokenized;
+  const int32_t n = static_cast<int32_t>(tokens.size());
   const int64_t want = sampling.max_tokens > 0 ? sampling.max_tokens : 1;
   if (n + want > config_.context) {
     return Fail(MakeError(
@@ -203,6 +212,106 @@ Result<std::shared_ptr<Job>> Engine::Submit(std::string_view prompt, const Sampl
   return job;
 }
 
+bool EmbedJob::Take(std::vector<std::vector<float>>& vectors, std::optional<Error>& error,
+                    int64_t& tokens) {
+  std::lock_guard lock(mu_);
+  if (!done_) return false;
+  vectors = std::move(vectors_);
+  error = error_;
+  tokens = tokens_;
+  return true;
+}
+
+int Engine::embedding_size() const { return llama_model_n_embd(model_); }
+
+Result<std::shared_ptr<EmbedJob>> Engine::SubmitEmbedding(const std::vector<std::string>& inputs,
+                                                          std::function<void()> notify) {
+  auto job = std::make_shared<EmbedJob>();
+  for (const std::string& in : inputs) {
+    auto tokens = Tokenize(in);
+    if (!tokens) return Fail(std::move(tokens.error()));
+    if (static_cast<int>(tokens->size()) > config_.context) {
+      return Fail(MakeError(
+          ErrorCode::kContextLength,
+          fmt::format("This model's maximum context length is {} tokens, however you requested "
+                      "{} tokens in one input. Please reduce your input.",
+                      config_.context, tokens->size()),
+          "input"));
+    }
+    job->tokens_ += static_cast<int64_t>(tokens->size());
+    job->inputs_.push_back(std::move(*tokens));
+  }
+  job->notify_ = std::move(notify);
+  {
+    std::lock_guard lock(mu_);
+    if (static_cast<int>(embed_queue_.size()) >= config_.max_queue) {
+      return Fail(EngineError(ErrorCode::kUnavailable, "too many embedding requests wait"));
+    }
+    embed_queue_.push_back(job);
+  }
+  cv_.notify_one();
+  return job;
+}
+
+// One input at a time through a second context (embeddings on, mean pooling) that shares the
+// model's weights; runs between generation steps on the decode thread.
+void Engine::Embed(EmbedJob& job) {
+  auto finish = [&job](std::optional<Error> error) {
+    std::lock_guard lock(job.mu_);
+    job.error_ = std::move(error);
+    job.done_ = true;
+    if (job.notify_) job.notify_();
+  };
+  if (!embed_ctx_) {
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = static_cast<uint32_t>(config_.context);
+    cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(config_.context);
+    cp.n_seq_max = 1;
+    cp.n_threads = cp.n_threads_batch = config_.threads;
+    cp.embeddings = true;
+    cp.pooling_type = LLAMA_POOLING_TYPE_MEAN;
+    cp.no_perf = true;
+    embed_ctx_ = llama_init_from_model(model_, cp);
+    if (!embed_ctx_) {
+      finish(EngineError(ErrorCode::kUnavailable, "cannot create an embedding context"));
+      return;
+    }
+  }
+  const int n_embd = llama_model_n_embd(model_);
+  std::vector<std::vector<float>> out;
+  for (const std::vector<int32_t>& tokens : job.inputs_) {
+    llama_memory_clear(llama_get_memory(embed_ctx_), true);
+    llama_batch batch = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      batch.token[i] = tokens[i];
+      batch.pos[i] = static_cast<int32_t>(i);
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = 0;
+      batch.logits[i] = true;
+    }
+    batch.n_tokens = static_cast<int32_t>(tokens.size());
+    const int rc = llama_decode(embed_ctx_, batch);
+    llama_batch_free(batch);
+    const float* e = rc == 0 ? llama_get_embeddings_seq(embed_ctx_, 0) : nullptr;
+    if (!e) {
+      finish(EngineError(ErrorCode::kUnavailable, fmt::format("embedding failed ({})", rc)));
+      return;
+    }
+    std::vector<float>& v = out.emplace_back(e, e + n_embd);
+    double norm = 0;
+    for (float x : v) norm += static_cast<double>(x) * x;
+    norm = std::sqrt(norm);
+    if (norm > 0) {
+      for (float& x : v) x = static_cast<float>(x / norm);
+    }
+  }
+  {
+    std::lock_guard lock(job.mu_);
+    job.vectors_ = std::move(out);
+  }
+  finish(std::nullopt);
+}
+
 void Engine::Loop() {
   // Below the network threads: a busy decode loop must never delay accepting or proxying.
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
@@ -211,9 +320,20 @@ void Engine::Loop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty() || active_.load() > 0; });
+      cv_.wait(lock, [&] {
+        return stop_ || !queue_.empty() || !embed_queue_.empty() || active_.load() > 0;
+      });
       if (stop_) break;
     }
+    std::shared_ptr<EmbedJob> embed;
+    {
+      std::lock_guard lock(mu_);
+      if (!embed_queue_.empty()) {
+        embed = std::move(embed_queue_.front());
+        embed_queue_.pop_front();
+      }
+    }
+    if (embed) Embed(*embed);  // one per step: generation keeps flowing between them
     Admit(slots);
     Step(slots);
   }

@@ -91,6 +91,24 @@ class Job {
   Sampling sampling_;
 };
 
+// Embedding vectors for a list of inputs (mean-pooled, L2-normalised), computed on the decode
+// thread between generation steps.
+class EmbedJob {
+ public:
+  // True once finished; then `vectors` (one per input) or `error` is set, and `tokens` counted.
+  bool Take(std::vector<std::vector<float>>& vectors, std::optional<Error>& error, int64_t& tokens);
+
+ private:
+  friend class Engine;
+  std::mutex mu_;
+  bool done_ = false;
+  std::vector<std::vector<int32_t>> inputs_;
+  std::vector<std::vector<float>> vectors_;
+  std::optional<Error> error_;
+  int64_t tokens_ = 0;
+  std::function<void()> notify_;
+};
+
 struct EngineStats {
   int active = 0;  // slots decoding
   int queued = 0;  // jobs waiting for a slot
@@ -118,6 +136,12 @@ class Engine {
   Result<std::shared_ptr<Job>> Submit(std::string_view prompt, const Sampling& sampling,
                                       std::function<void()> notify);
 
+  // Tokenizes `inputs` and queues them for embedding. kContextLength when one does not fit a
+  // slot's context.
+  Result<std::shared_ptr<EmbedJob>> SubmitEmbedding(const std::vector<std::string>& inputs,
+                                                    std::function<void()> notify);
+  int embedding_size() const;
+
   EngineStats stats() const;
   const EngineConfig& config() const { return config_; }
   // The model's general.name, and whether it is the generated random-weight placeholder.
@@ -134,6 +158,8 @@ class Engine {
   // Releases what is safe to send; `finish_reason` non-null ends the job.
   void Emit(Slot& slot, const char* finish_reason);
   void Release(Slot& slot);
+  void Embed(EmbedJob& job);
+  Result<std::vector<int32_t>> Tokenize(std::string_view text) const;
 
   EngineConfig config_;
   llama_model* model_ = nullptr;
@@ -145,6 +171,8 @@ class Engine {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
+  std::deque<std::shared_ptr<EmbedJob>> embed_queue_;
+  llama_context* embed_ctx_ = nullptr;  // created on first use, decode thread only
   bool stop_ = false;
   std::atomic<int> active_{0};
   std::atomic<int64_t> tokens_generated_{0};

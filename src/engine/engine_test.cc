@@ -235,5 +235,38 @@ TEST_F(EngineTest, StopStringEndsTheTextBeforeIt) {
   EXPECT_EQ(p.text, full.substr(0, full.find(stop)));
 }
 
+std::vector<std::vector<float>> EmbedAll(Engine& e, const std::vector<std::string>& inputs) {
+  Collector c;
+  auto job = e.SubmitEmbedding(inputs, c.Notify());
+  EXPECT_TRUE(job);
+  std::vector<std::vector<float>> out;
+  std::optional<Error> error;
+  int64_t tokens = 0;
+  for (int i = 0; i < 600 && !(*job)->Take(out, error, tokens); ++i) {
+    std::unique_lock l(c.mu);
+    c.cv.wait_for(l, std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(error);
+  EXPECT_GT(tokens, 0);
+  return out;
+}
+
+TEST_F(EngineTest, EmbeddingsAreNormalisedAndDeterministic) {
+  auto e = Load(1);
+  auto v = EmbedAll(*e, {"the cat sat", "quantum chromodynamics", "the cat sat"});
+  ASSERT_EQ(v.size(), 3u);
+  ASSERT_EQ(static_cast<int>(v[0].size()), e->embedding_size());
+  double norm = 0;
+  for (float x : v[0]) norm += x * x;
+  EXPECT_NEAR(norm, 1.0, 1e-4);
+  EXPECT_EQ(v[0], v[2]);
+  EXPECT_NE(v[0], v[1]);
+  std::string big;
+  for (int i = 0; i < 800; ++i) big += "word ";
+  auto over = e->SubmitEmbedding({big}, [] {});
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ErrorCode::kContextLength);
+}
+
 }  // namespace
 }  // namespace hybridgate::engine

@@ -46,6 +46,13 @@ class InProcess {
   virtual boost::asio::awaitable<Result<std::unique_ptr<InProcessStream>>> Stream(
       const api::ChatRequest& req, const config::ModelConfig& model, std::string_view request_id,
       bool include_usage, http::CancelToken* cancel) = 0;
+  // An OpenAI-format body for another endpoint (`path`: "/embeddings", "/completions"): the
+  // answer's JSON body, or an error when the provider does not serve it.
+  virtual boost::asio::awaitable<Result<std::string>> Raw(std::string_view path,
+                                                          const std::string& body,
+                                                          const config::ModelConfig& model,
+                                                          http::CancelToken* cancel,
+                                                          api::Usage& usage) = 0;
 };
 
 // Translates one upstream stream in another dialect (Anthropic, Gemini) into OpenAI

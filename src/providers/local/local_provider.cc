@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "api/json.h"
 #include "common/json_writer.h"
 #include "engine/job_waiter.h"
 #include "engine/model_files.h"
@@ -381,6 +382,125 @@ asio::awaitable<Result<std::unique_ptr<InProcessStream>>> LocalProvider::Stream(
   if (!started) co_return Fail(std::move(started.error()));
   co_return std::unique_ptr<InProcessStream>(new LocalStream(
       std::move(*started), model, std::string(request_id), include_usage, logprobs));
+}
+
+namespace {
+
+// The embeddings request's inputs: a string or an array of strings (token arrays are refused).
+Result<std::vector<std::string>> EmbeddingInputs(const std::string& body, bool& base64) {
+  auto root = api::ParseJson(body);
+  if (!root) return Fail(std::move(root.error()));
+  if (!root->is_object()) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object"));
+  }
+  std::string_view format;
+  if (!(*root)["encoding_format"].get_string().get(format)) {
+    if (format != "float" && format != "base64") {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            "encoding_format must be 'float' or 'base64'", "encoding_format"));
+    }
+    base64 = format == "base64";
+  }
+  std::vector<std::string> inputs;
+  simdjson::dom::element input;
+  if ((*root)["input"].get(input)) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "'input' is required", "input"));
+  }
+  std::string_view one;
+  if (!input.get_string().get(one)) {
+    inputs.emplace_back(one);
+  } else if (input.is_array()) {
+    for (simdjson::dom::element e : input.get_array()) {
+      if (e.get_string().get(one)) {
+        return Fail(MakeError(ErrorCode::kInvalidRequest,
+                              "'input' must be a string or an array of strings (token arrays "
+                              "are not supported by the embedded engine)",
+                              "input"));
+      }
+      inputs.emplace_back(one);
+    }
+  } else {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          "'input' must be a string or an array of strings", "input"));
+  }
+  if (inputs.empty() || inputs.size() > 2048) {
+    return Fail(
+        MakeError(ErrorCode::kInvalidRequest, "'input' must hold 1 to 2048 items", "input"));
+  }
+  return inputs;
+}
+
+void AppendBase64(std::string& out, const unsigned char* data, size_t n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 2 < n; i += 3) {
+    const uint32_t v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i < n) {
+    const uint32_t v = (data[i] << 16) | (i + 1 < n ? data[i + 1] << 8 : 0);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::string>> LocalProvider::Raw(std::string_view path,
+                                                        const std::string& body,
+                                                        const config::ModelConfig& model,
+                                                        http::CancelToken* cancel,
+                                                        api::Usage& usage) {
+  if (path != "/embeddings") {
+    co_return Fail(MakeError(ErrorCode::kInvalidRequest,
+                             fmt::format("model '{}' is served by the embedded engine, which "
+                                         "serves chat completions and embeddings, not {}",
+                                         model.name, path)));
+  }
+  bool base64 = false;
+  auto inputs = EmbeddingInputs(body, base64);
+  if (!inputs) co_return Fail(std::move(inputs.error()));
+  engine::JobWaiter waiter(co_await asio::this_coro::executor);
+  auto job = engine_->SubmitEmbedding(*inputs, waiter.Notifier());
+  if (!job) co_return Fail(std::move(job.error()));
+  std::vector<std::vector<float>> vectors;
+  std::optional<Error> error;
+  int64_t tokens = 0;
+  while (!(*job)->Take(vectors, error, tokens)) {
+    co_await waiter.Wait(std::chrono::seconds(1));
+    if (cancel && cancel->cancelled()) {
+      co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable, "client closed the connection"));
+    }
+  }
+  if (error) co_return Fail(std::move(*error));
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject().Field("object", "list").Key("data").BeginArray();
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    w.BeginObject().Field("object", "embedding").Field("index", static_cast<int64_t>(i));
+    if (base64) {
+      std::string b64;
+      AppendBase64(b64, reinterpret_cast<const unsigned char*>(vectors[i].data()),
+                   vectors[i].size() * sizeof(float));
+      w.Field("embedding", b64);
+    } else {
+      w.Key("embedding").BeginArray();
+      for (float x : vectors[i]) w.Double(x);
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndArray().Field("model", model.name);
+  w.Key("usage").BeginObject().Field("prompt_tokens", tokens).Field("total_tokens", tokens);
+  w.EndObject().EndObject();
+  usage = {tokens, 0, 0, true};
+  co_return out;
 }
 
 }  // namespace hybridgate::providers

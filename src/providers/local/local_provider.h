@@ -37,6 +37,12 @@ class LocalProvider : public Provider, public InProcess {
       const api::ChatRequest& req, const config::ModelConfig& model, std::string_view request_id,
       bool include_usage, http::CancelToken* cancel) override;
 
+  // POST /v1/embeddings: mean-pooled, normalised vectors (float or base64 encoding_format).
+  boost::asio::awaitable<Result<std::string>> Raw(std::string_view path, const std::string& body,
+                                                  const config::ModelConfig& model,
+                                                  http::CancelToken* cancel,
+                                                  api::Usage& usage) override;
+
   const engine::Engine& engine() const { return *engine_; }
 
  private:
