@@ -388,7 +388,7 @@ namespace {
 
 // The embeddings request's inputs: a string or an array of strings (token arrays are refused).
 Result<std::vector<std::string>> EmbeddingInputs(const std::string& body, bool& base64) {
-  auto root = api::ParseJson(body);
+  auto root = api::ParseJsonView(body);
   if (!root) return Fail(std::move(root.error()));
   if (!root->is_object()) {
     return Fail(MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object"));
