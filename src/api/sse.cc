@@ -3,7 +3,11 @@
 namespace hybridgate::api {
 
 bool SseParser::ProcessLine(std::string_view line) {
-  if (line.empty()) return has_data_;
+  if (line.empty()) {
+    // A blank line with no data dispatches nothing but still resets the event type (WHATWG).
+    if (!has_data_) event_.event.clear();
+    return has_data_;
+  }
   if (line.front() == ':') return false;  // comment / keep-alive
   std::string_view field = line;
   std::string_view value;

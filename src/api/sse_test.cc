@@ -25,6 +25,15 @@ TEST(SseParser, ParsesEventsDataAndComments) {
   EXPECT_EQ(ev[1].data, "x\ny");
 }
 
+TEST(SseParser, BlankLineWithoutDataResetsTheEventType) {
+  // WHATWG: an event name followed by a blank line but no data is dropped, name included.
+  SseParser p;
+  auto ev = FeedAll(p, {"event: ping\n\ndata: x\n\n"});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].event, "");
+  EXPECT_EQ(ev[0].data, "x");
+}
+
 TEST(SseParser, SameEventsWhateverTheSplitPointAndLineEnding) {
   for (const std::string eol : {"\n", "\r\n", "\r"}) {
     const std::string stream = "event: a" + eol + "data: 1" + eol + eol + "data:2" + eol + eol +

@@ -280,7 +280,8 @@ Status ParseResidency(const YAML::Node& n, std::string_view file, ResidencyConfi
   HG_TRY(r.OnlyKeys({"actions", "fallback_model"}));
   HG_TRY(r.Str("fallback_model", out.fallback_model));
   if (const YAML::Node a = r.Get("actions")) {
-    if (!a.IsMap()) return Fail(r.Err(a, "actions", "must map a data class (1-5) to route|block"));
+    if (!a.IsMap())
+      return Fail(r.Err(a, "actions", "must map a data class (1-5) to route|block|redact"));
     for (const auto& kv : a) {
       int cls = 0;
       if (!YAML::convert<int>::decode(kv.first, cls) || cls < 1 || cls > 5) {
@@ -291,9 +292,11 @@ Status ParseResidency(const YAML::Node& n, std::string_view file, ResidencyConfi
         out.actions[cls] = ResidencyAction::kRoute;
       } else if (action == "block") {
         out.actions[cls] = ResidencyAction::kBlock;
+      } else if (action == "redact") {
+        out.actions[cls] = ResidencyAction::kRedact;
       } else {
         return Fail(r.Err(kv.second, "actions." + kv.first.Scalar(),
-                          fmt::format("unknown action '{}' (route | block)", action)));
+                          fmt::format("unknown action '{}' (route | block | redact)", action)));
       }
     }
   }

@@ -86,8 +86,9 @@ struct ServerConfig {
 
 // What happens to a request whose data class is above what a candidate provider may receive.
 enum class ResidencyAction : uint8_t {
-  kRoute,  // drop disallowed providers; serve from an allowed (self-hosted) model instead
-  kBlock,  // refuse with 403 policy_blocked naming the finding types
+  kRoute,   // drop disallowed providers; serve from an allowed (self-hosted) model instead
+  kBlock,   // refuse with 403 policy_blocked naming the finding types
+  kRedact,  // replace each finding by a placeholder, send to the requested model, restore after
 };
 
 struct ResidencyConfig {

@@ -91,7 +91,7 @@ TEST(ParseConfig, ResidencyDefaultsAndOverrides) {
   - {name: l, type: openai, base_url: 'http://x/v1', zone: self_hosted, models: [{name: a}]}
   - {name: e, type: openai, base_url: 'http://y/v1', models: [{name: b}]}
   - {name: d, type: openai, base_url: 'http://z/v1', max_data_class: 3, models: [{name: c}]}
-residency: {actions: {5: block}, fallback_model: a}
+residency: {actions: {5: block, 3: redact}, fallback_model: a}
 )",
                        "r.yaml");
   ASSERT_TRUE(c) << c.error().message;
@@ -100,6 +100,7 @@ residency: {actions: {5: block}, fallback_model: a}
   EXPECT_EQ(c->providers[2].max_data_class, 3);
   EXPECT_EQ(c->residency.actions[5], ResidencyAction::kBlock);
   EXPECT_EQ(c->residency.actions[4], ResidencyAction::kRoute);
+  EXPECT_EQ(c->residency.actions[3], ResidencyAction::kRedact);
   EXPECT_EQ(c->residency.fallback_model, "a");
   auto bad = ParseConfig(
       "providers: [{name: l, type: openai, base_url: 'http://x', models: [{name: a}]}]\n"

@@ -23,7 +23,9 @@ double Accounting::Cost(const routing::Deployment& d, const api::Usage& usage) c
   } else if (auto q = catalog_.Find(m.name)) {
     price = *q;
   } else if (auto s = config_.ledger.self_hosted.find(m.name);
-             s != config_.ledger.self_hosted.end() && s->second.tokens_per_hour > 0) {
+             s != config_.ledger.self_hosted.end()) {
+    // GPU cost per token: configured throughput, or (-1) the ledger's measured one.
+    if (s->second.tokens_per_hour <= 0) return -1;
     price = ledger::SelfHostedAsPrice(s->second, s->second.tokens_per_hour);
   } else {
     return 0;
@@ -62,6 +64,7 @@ double Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
     row.model = out.deployment.model ? out.deployment.model->id : "";
     row.attempts = out.attempts;
     row.fallback = out.attempts > 1 && out.ok;
+    row.escalated = out.escalated;
     row.stream = f.stream;
     row.status = f.status;
     if (!out.ok) row.error_code = out.error.CodeName();
@@ -79,12 +82,13 @@ double Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
       .route = f.route, .tier = "", .provider = provider, .model = model, .endpoint = f.endpoint};
   metrics_.RecordRequest(labels, f.status, f.latency_ms / 1000.0,
                          out.ttft.count() >= 0 ? out.ttft.count() / 1000.0 : -1.0,
-                         usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, cost);
+                         usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
+                         std::max(cost, 0.0));
   if (out.attempts > 1 && out.ok) metrics_.RecordFallback(f.route, provider);
   if (f.sensitivity) {
     for (const auto& finding : f.sensitivity->findings) metrics_.RecordFinding(finding.type);
   }
-  return cost;
+  return std::max(cost, 0.0);  // what budgets are charged now
 }
 
 }  // namespace hybridgate::gateway

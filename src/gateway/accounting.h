@@ -39,7 +39,9 @@ class Accounting {
   Accounting(const config::Config& config, ledger::Ledger* ledger, metrics::Metrics& metrics);
 
   // USD for `usage` on deployment `d`: the model's configured prices when it has any, else the
-  // ledger's catalog (config overrides over the dated defaults); 0 when unknown.
+  // ledger's catalog (config overrides over the dated defaults), else the GPU cost of a model in
+  // ledger.self_hosted (-1 when its throughput is to be measured: the ledger prices the row);
+  // 0 when unknown.
   double Cost(const routing::Deployment& d, const api::Usage& usage) const;
 
   // Records the ledger row and the metrics; returns the cost it charged.

@@ -17,6 +17,7 @@
 #include "api/sse.h"
 #include "classify/request_texts.h"
 #include "common/json_writer.h"
+#include "gateway/redaction.h"
 #include "gateway/request_log.h"
 #include "ledger/row.h"
 #include "providers/local/local_provider.h"
@@ -62,7 +63,22 @@ struct ResponseMeta {
   const std::vector<std::pair<std::string, std::string>>* limit_headers = nullptr;
   // Set when a route served the request: x-hybridgate-route and -tier.
   const routing::RouteDecision* decision = nullptr;
+  // Set when the request was redacted: answers get the originals back (x-hybridgate-redacted).
+  ResponseRestorer* restorer = nullptr;
 };
+
+// The chunks to send for one upstream chunk when the request was redacted: the chunk with the
+// originals restored. `chunk` empty: the stream ended, flush what the restorer held back.
+const std::vector<std::string>& Restored(const ResponseMeta& meta, std::string_view chunk,
+                                         std::vector<std::string>& out) {
+  out.clear();
+  if (!chunk.empty()) {
+    meta.restorer->FeedChunk(chunk, out);
+  } else {
+    meta.restorer->FinishStream(out);
+  }
+  return out;
+}
 
 std::string EncodeError(const ResponseMeta& meta, const Error& e) {
   return meta.dialect == Dialect::kAnthropic ? api::anthropic::EncodeError(e)
@@ -87,6 +103,8 @@ http::HeaderList ResponseHeaders(const ResponseMeta& meta, const routing::Deploy
   if (meta.limit_headers) {
     for (const auto& [name, value] : *meta.limit_headers) h.emplace_back(name, value);
   }
+  if (meta.restorer)
+    h.emplace_back("x-hybridgate-redacted", std::to_string(meta.restorer->replaced()));
   return h;
 }
 
@@ -97,16 +115,23 @@ class OpenAiSink : public routing::StreamSink {
 
   asio::awaitable<bool> Begin(const routing::Deployment& d) override {
     // Built outside co_await: GCC 12 miscompiles braced lists inside co_await expressions.
-    const http::HeaderList headers = ResponseHeaders(meta_, d);
+    http::HeaderList headers = ResponseHeaders(meta_, d);
+    headers.emplace_back("x-hybridgate-attempts", std::to_string(attempts()));
     co_return co_await ex_.BeginStream(200, "text/event-stream", headers);
   }
-  void Event(std::string_view chunk) override { api::AppendSseData(pending_, chunk); }
+  void Event(std::string_view chunk) override {
+    if (!meta_.restorer) return api::AppendSseData(pending_, chunk);
+    for (const std::string& c : Restored(meta_, chunk, restored_)) api::AppendSseData(pending_, c);
+  }
   asio::awaitable<bool> Flush() override {
     const bool ok = co_await ex_.Write(pending_);
     pending_.clear();
     co_return ok;
   }
   asio::awaitable<void> Finish() override {
+    if (meta_.restorer) {
+      for (const std::string& c : Restored(meta_, {}, restored_)) api::AppendSseData(pending_, c);
+    }
     pending_.append("data: [DONE]\n\n");
     co_await Flush();
     co_await ex_.End();
@@ -122,6 +147,7 @@ class OpenAiSink : public routing::StreamSink {
   http::Exchange& ex_;
   const ResponseMeta& meta_;
   std::string pending_;
+  std::vector<std::string> restored_;
 };
 
 asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e) {
@@ -142,11 +168,13 @@ class AnthropicSink : public routing::StreamSink {
       : ex_(ex), meta_(meta), translator_(std::move(model)) {}
 
   asio::awaitable<bool> Begin(const routing::Deployment& d) override {
-    const http::HeaderList headers = ResponseHeaders(meta_, d);
+    http::HeaderList headers = ResponseHeaders(meta_, d);
+    headers.emplace_back("x-hybridgate-attempts", std::to_string(attempts()));
     co_return co_await ex_.BeginStream(200, "text/event-stream", headers);
   }
   void Event(std::string_view chunk) override {
-    if (auto s = translator_.Feed(chunk, pending_); !s) error_ = s.error();
+    if (!meta_.restorer) return Translate(chunk);
+    for (const std::string& c : Restored(meta_, chunk, restored_)) Translate(c);
   }
   asio::awaitable<bool> Flush() override {
     const bool ok = co_await ex_.Write(pending_);
@@ -154,6 +182,9 @@ class AnthropicSink : public routing::StreamSink {
     co_return ok;
   }
   asio::awaitable<void> Finish() override {
+    if (meta_.restorer) {
+      for (const std::string& c : Restored(meta_, {}, restored_)) Translate(c);
+    }
     if (error_) co_return co_await Abort(*error_);
     translator_.Finish(pending_);
     co_await Flush();
@@ -168,11 +199,16 @@ class AnthropicSink : public routing::StreamSink {
   }
 
  private:
+  void Translate(std::string_view chunk) {
+    if (auto s = translator_.Feed(chunk, pending_); !s) error_ = s.error();
+  }
+
   http::Exchange& ex_;
   const ResponseMeta& meta_;
   api::anthropic::StreamFromOpenAi translator_;
   std::string pending_;
   std::optional<Error> error_;
+  std::vector<std::string> restored_;
 };
 
 }  // namespace
@@ -222,6 +258,12 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
       }
     }
     m.SetEngine(active, queued);
+    gw->planner_->ForEachBreaker([&m](std::string_view key, routing::BreakerState s) {
+      m.SetBreakerState(key, s == routing::BreakerState::kOpen ? metrics::BreakerState::kOpen
+                             : s == routing::BreakerState::kHalfOpen
+                                 ? metrics::BreakerState::kHalfOpen
+                                 : metrics::BreakerState::kClosed);
+    });
     const uint64_t redis = gw->admission_->redis_errors();
     m.AddRedisErrors(redis - std::exchange(gw->redis_errors_seen_, redis));
     const int64_t dropped =
@@ -410,7 +452,9 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
     }
   }
   if (out.ok && !out.streamed) {
-    const http::HeaderList headers = ResponseHeaders(meta, out.deployment);
+    http::HeaderList headers = ResponseHeaders(meta, out.deployment);
+    headers.emplace_back("x-hybridgate-attempts", std::to_string(out.attempts));
+    headers.emplace_back("x-hybridgate-escalated", out.escalated ? "1" : "0");
     co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
   } else if (!out.ok && !out.streamed && !ex.client_gone()) {
     co_await RespondError(ex, meta, out.error);
@@ -468,6 +512,7 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const std::string& 
   const routing::Route* route = nullptr;
   routing::RouteDecision decision;
   Result<routing::RoutePlan> plan = Fail(MakeError(ErrorCode::kInternal, "not planned"));
+  std::unique_ptr<ResponseRestorer> restorer;  // set when the request was redacted
   http::CancelToken cancel;
   // One exit: every early answer (bad request, 401, 403, 429) is logged and accounted the same.
   do {
@@ -503,6 +548,22 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const std::string& 
         ClassifyAndPlan(texts, req->model, ex.request(), key.get(), cls, route, &*req, &decision);
     meta.data_class = cls.data_class;
     log.sensitivity = facts.sensitivity = &cls;
+    if (!plan &&
+        RedactionApplies(config_.residency, cls, plan.error(), key ? key->max_data_class : 0)) {
+      // Residency `redact`: plan again for the redacted request (the same model); the header
+      // and the log keep the original class and findings (types and offsets only).
+      restorer = std::make_unique<ResponseRestorer>();
+      RedactRequest(*req, cls, *restorer);
+      texts.clear();
+      classify::CollectTexts(*req, texts);
+      sensitivity::Classification redacted;
+      plan = ClassifyAndPlan(texts, req->model, ex.request(), key.get(), redacted, route, &*req,
+                             &decision);
+      if (plan) {
+        meta.restorer = restorer.get();
+        metrics_.RecordResidencyAction("redact");
+      }
+    }
     if (!plan) {
       out.error = std::move(plan.error());
       break;
@@ -526,7 +587,8 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const std::string& 
     const routing::ExecuteOptions options{
         .request_id = id,
         .cancel = &cancel,
-        .client_wants_usage = anthropic || req->include_usage.value_or(false)};
+        .client_wants_usage = anthropic || req->include_usage.value_or(false),
+        .breakers = route ? &planner_->BreakersFor(*route) : nullptr};
     if (req->stream && anthropic) {
       AnthropicSink sink(ex, meta, req->model);
       out = co_await executor.ChatStream(*req, *plan, options, sink);
@@ -535,6 +597,7 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const std::string& 
       out = co_await executor.ChatStream(*req, *plan, options, sink);
     } else {
       out = co_await executor.Chat(*req, *plan, options);
+      if (restorer && out.ok) out.body = restorer->RestoreBody(out.body);
     }
   } while (false);
   if (!out.ok && out.error.code == ErrorCode::kPolicyBlocked) {
@@ -545,10 +608,8 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const std::string& 
   facts.latency_ms = log.latency_ms;
   if (route && out.deployment.provider) {
     facts.tier = RoutePlanner::TierOf(decision, out.deployment);
-    const bool upstream_failure = !out.ok && (out.error.code == ErrorCode::kUpstreamUnavailable ||
-                                              out.error.code == ErrorCode::kUpstreamTimeout ||
-                                              out.error.code == ErrorCode::kRateLimited);
-    planner_->Report(out.deployment, out.ok, upstream_failure && !ex.client_gone());
+    // The executor tells the breakers about every attempt; here only the escalation is counted.
+    if (out.escalated) metrics_.RecordEscalation(route->name, out.escalated_from, out.escalated_to);
   }
   const double cost = accounting_->Record(facts, out);
   if (key && admitted.allowed && meta.limit_headers) {

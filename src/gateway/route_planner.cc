@@ -37,6 +37,7 @@ Result<std::unique_ptr<RoutePlanner>> RoutePlanner::Create(const config::Config&
     } else {
       p->classifiers_[r.name] = std::make_unique<complexity::HeuristicClassifier>();
     }
+    if (r.breaker) p->route_breakers_[r.name] = std::make_unique<routing::BreakerSet>(*r.breaker);
   }
   auto exists = [&p](std::string_view name) { return !p->Lookup(name).empty(); };
   if (auto ok = routing::CheckRouteModels(config.routes, config.source, exists); !ok) {
@@ -90,9 +91,10 @@ Result<routing::RoutePlan> RoutePlanner::Plan(const routing::Route& route,
   const complexity::Classifier& classifier = *classifiers_.at(route.name);
   complexity::Features features = complexity::Classify(classifier, req);
   features.data_class = data_class;
+  routing::BreakerSet& breakers = BreakersFor(route);
   decision = routing::Choose(
       route, features, [this](std::string_view m) { return Lookup(m); },
-      [this](std::string_view key) { return breakers_.StateOf(key); });
+      [&breakers](std::string_view key) { return breakers.StateOf(key); });
   balancers_.Apply(decision, &stats_);
   if (decision.candidates.empty()) {
     if (decision.residency_excluded && !route.tiers.empty() &&
@@ -108,9 +110,16 @@ Result<routing::RoutePlan> RoutePlanner::Plan(const routing::Route& route,
   routing::RoutePlan plan;
   for (const routing::RouteCandidate& c : decision.candidates) {
     for (const routing::Deployment& d : catalog.Lookup(c.deployment.key)) {
-      plan.candidates.push_back({d, fmt::format("{}: {}", c.tier, c.why)});
+      plan.candidates.push_back({.deployment = d,
+                                 .reason = fmt::format("{}: {}", c.tier, c.why),
+                                 .tier_index = static_cast<int>(c.tier_index),
+                                 .tier = c.tier});
     }
   }
+  plan.retry = route.retries;
+  plan.deadlines = route.deadlines;
+  plan.escalation = route.escalation;
+  plan.panic = decision.panic;
   return plan;
 }
 
@@ -122,14 +131,25 @@ std::string_view RoutePlanner::TierOf(const routing::RouteDecision& decision,
   return {};
 }
 
-void RoutePlanner::Report(const routing::Deployment& d, bool ok, bool upstream_failure) {
-  if (!d.provider || !d.model) return;
-  routing::Breaker& b = breakers_.Get(fmt::format("{}/{}", d.provider->name(), d.model->name));
-  if (ok) {
-    b.OnSuccess();
-  } else if (upstream_failure) {
-    b.OnFailure();
-  }
+routing::BreakerSet& RoutePlanner::BreakersFor(const routing::Route& route) {
+  const auto it = route_breakers_.find(route.name);
+  return it == route_breakers_.end() ? breakers_ : *it->second;
+}
+
+void RoutePlanner::ForEachBreaker(
+    const std::function<void(std::string_view, routing::BreakerState)>& f) const {
+  // Worst first: open, half-open, closed.
+  auto rank = [](routing::BreakerState s) {
+    return s == routing::BreakerState::kOpen ? 2 : s == routing::BreakerState::kHalfOpen ? 1 : 0;
+  };
+  std::map<std::string, routing::BreakerState, std::less<>> worst;
+  auto take = [&](std::string_view key, routing::BreakerState s) {
+    auto [it, fresh] = worst.try_emplace(std::string(key), s);
+    if (!fresh && rank(s) > rank(it->second)) it->second = s;
+  };
+  breakers_.ForEach(take);
+  for (const auto& [name, set] : route_breakers_) set->ForEach(take);
+  for (const auto& [key, state] : worst) f(key, state);
 }
 
 int RunRouteExplain(const std::string& config_path, const std::string& request_path,

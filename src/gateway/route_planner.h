@@ -5,6 +5,7 @@
 // thread-safe. Requests that select no route keep plain model routing (routing::PlanForRequest).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,9 +40,12 @@ class RoutePlanner {
   // The tier of `decision` that `d` belongs to ("" when none).
   static std::string_view TierOf(const routing::RouteDecision& decision,
                                  const routing::Deployment& d);
-  // Tells the deployment's breaker how an answer went.
-  void Report(const routing::Deployment& d, bool ok, bool upstream_failure);
-  routing::BreakerSet& breakers() { return breakers_; }
+  // The breakers of `route`'s deployments (the executor asks and tells them per attempt): the
+  // route's own when it has a `breaker:` section, else the set shared by all routes.
+  routing::BreakerSet& BreakersFor(const routing::Route& route);
+  // Calls f(deployment key, state) for every breaker; a deployment with breakers in several
+  // sets reports the worst state (open, then half-open) once.
+  void ForEachBreaker(const std::function<void(std::string_view, routing::BreakerState)>& f) const;
   // A tier's model entry resolved against the config: what routing::Choose needs to know.
   std::vector<routing::DeploymentInfo> Lookup(std::string_view model) const;
 
@@ -52,6 +56,7 @@ class RoutePlanner {
   const config::Config& config_;
   std::map<std::string, std::unique_ptr<complexity::Classifier>, std::less<>> classifiers_;
   routing::BreakerSet breakers_{routing::BreakerConfig{}};
+  std::map<std::string, std::unique_ptr<routing::BreakerSet>, std::less<>> route_breakers_;
   routing::StatsSet stats_;
   routing::RouteBalancers balancers_;
 };

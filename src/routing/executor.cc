@@ -2,17 +2,26 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
+
 #include "api/json.h"
 #include "api/sse.h"
+#include "routing/backoff.h"
+#include "routing/escalation.h"
 
 namespace hybridgate::routing {
 
-using http::Clock;
+using HttpClock = http::Clock;  // routing::Clock is the breakers' clock
 using std::chrono::milliseconds;
 
 namespace {
 
-http::Deadlines DeadlinesFor(const Deployment& d, Clock::time_point now) {
+http::Deadlines DeadlinesFor(const Deployment& d, HttpClock::time_point now) {
   const auto& pc = d.provider->config();
   const int64_t total = d.model->timeout_ms > 0 ? d.model->timeout_ms : pc.timeout_ms;
   return {now + milliseconds(pc.connect_timeout_ms), now + milliseconds(total)};
@@ -118,92 +127,343 @@ class ChunkFeed {
   bool failed_ = false;
 };
 
+// A non-stream upstream response -> the answer in `out` (status, usage, OpenAI-format body), or
+// the Error that says why it is not one.
+Status TakeAnswer(const Deployment& d, const api::ChatRequest* chat,
+                  Result<http::UpstreamResponse>& res, std::string_view request_id, Outcome& out) {
+  if (!res) return Fail(std::move(res.error()));
+  if (res->status < 200 || res->status >= 300) return Fail(d.provider->ClassifyError(*res));
+  if (Status decoded = DecodeBody(d, chat, *res, request_id); !decoded) return decoded;
+  const api::OpenAiResponseInfo info = api::InspectOpenAiResponse(res->body);
+  if (!info.valid_json) {
+    return Fail(MakeError(
+        ErrorCode::kUpstreamUnavailable,
+        fmt::format("provider '{}' returned a response that is not JSON", d.provider->name())));
+  }
+  out.status = res->status;
+  out.usage = info.usage;
+  out.body = std::move(res->body);
+  return {};
+}
+
+std::string KeyOf(const Deployment& d) {
+  return fmt::format("{}/{}", d.provider->name(), d.model->name);
+}
+
+// The order of attempts over a plan: each candidate up to plan.retry.attempts times with backoff
+// between tries, its breaker asked before and told after each try, the total deadline over all
+// of them, and escalation of a weak answer to the next tier's first candidate. Plain code on
+// purpose (GCC 12 miscompiles some coroutines here): RunPlain and RunStream only await.
+class Attempts {
+ public:
+  Attempts(const RoutePlan& plan, const ExecuteOptions& options, const api::ChatRequest* chat,
+           bool stream)
+      : plan_(plan), options_(options), chat_(chat), started_(HttpClock::now()) {
+    if (plan.deadlines.total_ms > 0) total_ = started_ + milliseconds(plan.deadlines.total_ms);
+    // Escalation: non-stream chat on a route that enables it, from a tier with a later one.
+    const size_t n = plan.candidates.size();
+    may_escalate_.assign(n, false);
+    if (plan.escalation.enabled && chat && !stream) {
+      int later = -1;  // highest tier index at or after position i
+      for (size_t i = n; i-- > 0;) {
+        may_escalate_[i] = later > plan.candidates[i].tier_index;
+        later = std::max(later, plan.candidates[i].tier_index);
+      }
+    }
+  }
+
+  // Moves to the next attempt; false when there is none (out.error says why, unless an answer
+  // is ready). Sets out.deployment and counts the attempt.
+  bool Next(Outcome& out) {
+    while (!stopped_ && index_ < plan_.candidates.size()) {
+      if (total_ && HttpClock::now() >= *total_) {
+        out.error = MakeError(ErrorCode::kUpstreamTimeout,
+                              fmt::format("no answer within the route's deadline of {} ms",
+                                          plan_.deadlines.total_ms));
+        return false;
+      }
+      const Candidate& c = plan_.candidates[index_];
+      if (tries_ == 0 && escalated_from_ >= 0 && c.tier_index <= escalated_from_) {
+        ++index_;  // escalation asks the next tier: the weak tier's other deployments are skipped
+        continue;
+      }
+      breaker_ = options_.breakers ? &options_.breakers->Get(KeyOf(c.deployment)) : nullptr;
+      if (breaker_ && !breaker_->Allow() && !plan_.panic) {
+        breaker_ = nullptr;
+        if (out.attempts == 0) {
+          out.error =
+              MakeError(ErrorCode::kUpstreamUnavailable,
+                        fmt::format("the circuit breaker of '{}' is open", KeyOf(c.deployment)));
+        }
+        NextCandidate();
+        continue;
+      }
+      if (tries_ == 0 && escalated_from_ >= 0 && out.escalated_to.empty()) {
+        out.escalated_to = c.tier;
+      }
+      ++tries_;
+      ++out.attempts;
+      response_deadline_ = first_deadline_ = {};
+      out.deployment = c.deployment;
+      out.trail.push_back({KeyOf(c.deployment), ""});
+      return true;
+    }
+    return false;
+  }
+
+  const Candidate& candidate() const { return plan_.candidates[index_]; }
+  milliseconds delay() const { return delay_; }
+
+  // The chat request to send to the current candidate: the client's, or a copy asking for
+  // logprobs when its answer may be escalated on confidence.
+  const api::ChatRequest* Request() {
+    if (!chat_ || !may_escalate_[index_] || !WantsLogprobs()) return chat_;
+    if (!probing_) {
+      probing_.emplace(*chat_);
+      probing_->logprobs = true;
+    }
+    return &*probing_;
+  }
+
+  // The current attempt's deadlines: the provider's timeouts, tightened by the plan's
+  // per-attempt and total deadlines.
+  http::Deadlines AttemptDeadlines(HttpClock::time_point now) {
+    http::Deadlines dl = DeadlinesFor(candidate().deployment, now);
+    if (plan_.deadlines.attempt_ms > 0) {
+      dl.response = std::min(dl.response, now + milliseconds(plan_.deadlines.attempt_ms));
+    }
+    if (total_) dl.response = std::min(dl.response, *total_);
+    dl.connect = std::min(dl.connect, dl.response);
+    response_deadline_ = first_deadline_ = dl.response;
+    return dl;
+  }
+  // Streams: the deadline for the response head and the first event (time to first token).
+  HttpClock::time_point FirstEventDeadline(HttpClock::time_point now) {
+    if (plan_.deadlines.ttft_ms > 0) {
+      first_deadline_ = std::min(response_deadline_, now + milliseconds(plan_.deadlines.ttft_ms));
+    }
+    return first_deadline_;
+  }
+
+  // The attempt failed with out.error: retry the deployment after delay(), or move on, or (an
+  // error another attempt cannot fix) stop.
+  void Failed(Outcome& out) {
+    if (!out.streamed && out.error.code == ErrorCode::kUpstreamTimeout &&
+        first_deadline_ < response_deadline_ && HttpClock::now() >= first_deadline_) {
+      out.error.message =
+          fmt::format("no first token within the route's ttft_ms ({} ms)", plan_.deadlines.ttft_ms);
+    }
+    out.trail.back().result = out.error.CodeName();
+    const bool retryable = out.error.Retryable();
+    if (breaker_) {
+      // A client error says nothing about the deployment's health.
+      retryable ? breaker_->OnFailure() : breaker_->OnCancel();
+      breaker_ = nullptr;
+    }
+    if (!retryable) {
+      stopped_ = true;
+      return;
+    }
+    int64_t remaining = -1;
+    if (total_) {
+      remaining = std::max<int64_t>(
+          0, std::chrono::duration_cast<milliseconds>(*total_ - HttpClock::now()).count());
+    }
+    const RetryDecision d =
+        DecideRetry(plan_.retry, out.error, tries_, BackoffRng::ThreadLocal().Uniform(), remaining);
+    if (d.retry) {
+      delay_ = milliseconds(d.delay_ms);
+    } else {
+      NextCandidate();
+    }
+  }
+  // The candidate cannot serve this kind of request: the next one may.
+  void Skip(Outcome& out, Error why) {
+    out.error = std::move(why);
+    out.trail.back().result = out.error.CodeName();
+    if (breaker_) breaker_->OnCancel();
+    breaker_ = nullptr;
+    NextCandidate();
+  }
+  // The client went away: not the deployment's failure.
+  void Cancelled(Outcome& out) {
+    if (breaker_) breaker_->OnCancel();
+    breaker_ = nullptr;
+    if (!out.trail.empty() && out.trail.back().result.empty())
+      out.trail.back().result = "cancelled";
+    out.ok = false;
+    out.error = CancelledError();
+  }
+  // A streamed answer completed.
+  void Succeeded(Outcome& out) {
+    out.ok = true;
+    out.trail.back().result = "ok";
+    if (breaker_) breaker_->OnSuccess();
+    breaker_ = nullptr;
+  }
+  // A non-stream answer is in `out`: true when it is the answer; false when it was escalated
+  // (kept in case the next tier fails) and the loop goes on.
+  bool Answered(Outcome& out) {
+    if (breaker_) breaker_->OnSuccess();
+    breaker_ = nullptr;
+    EscalationVerdict verdict;
+    if (chat_ && may_escalate_[index_]) {
+      verdict = CheckAnswer(plan_.escalation, *chat_, out.body);
+      // The logprobs were HybridGate's question, not the client's.
+      if (WantsLogprobs() && !chat_->logprobs.value_or(false)) {
+        out.body = StripLogprobs(out.body);
+      }
+    }
+    if (!verdict.escalate) {
+      out.ok = true;
+      out.trail.back().result = "ok";
+      return true;
+    }
+    out.trail.back().result = "escalated";
+    out.escalated = true;
+    if (out.escalated_from.empty()) out.escalated_from = candidate().tier;
+    out.escalated_to.clear();
+    weak_.emplace(Weak{out.deployment, out.status, std::move(out.body), out.usage, out.ttft,
+                       std::move(verdict.why)});
+    out.body.clear();
+    out.error = MakeError(ErrorCode::kUpstreamUnavailable, "escalated: " + weak_->why);
+    escalated_from_ = candidate().tier_index;
+    NextCandidate();
+    return false;
+  }
+  // After the last attempt: a weak answer beats an error when the stronger tier failed.
+  void Finish(Outcome& out) {
+    if (out.ok || !weak_ || out.client_gone || (options_.cancel && options_.cancel->cancelled())) {
+      return;
+    }
+    out.ok = true;
+    out.deployment = weak_->deployment;
+    out.status = weak_->status;
+    out.body = std::move(weak_->body);
+    out.usage = weak_->usage;
+    out.ttft = weak_->ttft;
+    weak_.reset();
+  }
+
+ private:
+  struct Weak {
+    Deployment deployment;
+    int status;
+    std::string body;
+    api::Usage usage;
+    milliseconds ttft;
+    std::string why;
+  };
+
+  bool WantsLogprobs() const {
+    const auto& on = plan_.escalation.on;
+    return std::find(on.begin(), on.end(), EscalationTrigger::kLowLogprob) != on.end();
+  }
+  void NextCandidate() {
+    ++index_;
+    tries_ = 0;
+    delay_ = milliseconds(0);
+  }
+
+  const RoutePlan& plan_;
+  const ExecuteOptions& options_;
+  const api::ChatRequest* chat_;
+  const HttpClock::time_point started_;
+  std::optional<HttpClock::time_point> total_;
+  std::vector<bool> may_escalate_;  // per candidate
+  std::optional<api::ChatRequest> probing_;
+  size_t index_ = 0;
+  int tries_ = 0;  // attempts made on the current candidate
+  milliseconds delay_{0};
+  Breaker* breaker_ = nullptr;  // the current attempt's, until told how it went
+  bool stopped_ = false;
+  int escalated_from_ = -1;  // tier index of the last escalated answer
+  std::optional<Weak> weak_;
+  HttpClock::time_point response_deadline_{};
+  HttpClock::time_point first_deadline_{};
+};
+
+bool ClientGone(const ExecuteOptions& options, const Outcome& out) {
+  return out.client_gone || (options.cancel && options.cancel->cancelled());
+}
+
 }  // namespace
 
 template <class Encode>
 asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const ExecuteOptions& options,
                                             const api::ChatRequest* chat, Encode encode) {
   Outcome out;
-  for (const Candidate& c : plan.candidates) {
-    out.deployment = c.deployment;
-    ++out.attempts;
-    if (providers::InProcess* ip = c.deployment.provider->in_process()) {
-      if (!chat) {
-        out.error = NotServed(c.deployment);
+  Attempts run(plan, options, chat, /*stream=*/false);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (run.Next(out)) {
+    if (run.delay().count() > 0) {
+      timer.expires_after(run.delay());
+      if (options.cancel) options.cancel->Set([&timer] { timer.cancel(); });
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (options.cancel) options.cancel->Set(nullptr);
+      if (ClientGone(options, out)) {
+        run.Cancelled(out);
+        co_return out;
+      }
+    }
+    const Deployment& d = run.candidate().deployment;
+    const api::ChatRequest* send = run.Request();
+    const auto start = HttpClock::now();
+    if (providers::InProcess* ip = d.provider->in_process()) {
+      if (!send) {
+        run.Skip(out, NotServed(d));
         continue;
       }
-      const auto start = Clock::now();
-      auto body = co_await ip->Complete(*chat, *c.deployment.model, options.request_id,
-                                        options.cancel, out.usage);
-      if (options.cancel && options.cancel->cancelled()) {
-        out.error = CancelledError();
+      auto body =
+          co_await ip->Complete(*send, *d.model, options.request_id, options.cancel, out.usage);
+      if (ClientGone(options, out)) {
+        run.Cancelled(out);
         co_return out;
       }
       if (!body) {
         out.error = std::move(body.error());
-        if (out.error.Retryable()) continue;
-        co_return out;
+        run.Failed(out);
+        continue;
       }
-      out.ok = true;
       out.status = 200;
       out.body = std::move(*body);
-      out.ttft = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-      co_return out;
+    } else {
+      auto up = encode(d, send);
+      if (!up) {
+        out.error = std::move(up.error());
+        run.Failed(out);
+        continue;
+      }
+      const http::Deadlines deadlines = run.AttemptDeadlines(start);
+      auto res = co_await pool_.Send(d.provider->endpoint(), *up, deadlines, options.cancel);
+      if (ClientGone(options, out)) {
+        run.Cancelled(out);
+        co_return out;
+      }
+      if (Status got = TakeAnswer(d, chat, res, options.request_id, out); !got) {
+        out.error = std::move(got.error());
+        run.Failed(out);
+        continue;
+      }
     }
-    auto up = encode(c.deployment);
-    if (!up) {
-      out.error = std::move(up.error());
-      co_return out;
-    }
-    const auto start = Clock::now();
-    auto res = co_await pool_.Send(c.deployment.provider->endpoint(), *up,
-                                   DeadlinesFor(c.deployment, start), options.cancel);
-    if (options.cancel && options.cancel->cancelled()) {
-      out.error = CancelledError();
-      co_return out;
-    }
-    if (!res) {
-      out.error = std::move(res.error());
-      if (out.error.Retryable()) continue;
-      co_return out;
-    }
-    if (res->status < 200 || res->status >= 300) {
-      out.error = c.deployment.provider->ClassifyError(*res);
-      if (out.error.Retryable()) continue;
-      co_return out;
-    }
-    Status decoded = DecodeBody(c.deployment, chat, *res, options.request_id);
-    if (!decoded) {
-      out.error = std::move(decoded.error());
-      if (out.error.Retryable()) continue;
-      co_return out;
-    }
-    const api::OpenAiResponseInfo info = api::InspectOpenAiResponse(res->body);
-    if (!info.valid_json) {
-      out.error = MakeError(ErrorCode::kUpstreamUnavailable,
-                            fmt::format("provider '{}' returned a response that is not JSON",
-                                        c.deployment.provider->name()));
-      continue;
-    }
-    out.ok = true;
-    out.status = res->status;
-    out.usage = info.usage;
-    out.body = std::move(res->body);
-    out.ttft = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-    co_return out;
+    out.ttft = std::chrono::duration_cast<milliseconds>(HttpClock::now() - start);
+    if (run.Answered(out)) co_return out;
   }
+  run.Finish(out);
   co_return out;
 }
 
 asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
                                      providers::StreamDecoder* decoder,
                                      const ExecuteOptions& options, StreamSink& sink, Outcome& out,
-                                     Clock::time_point start, Clock::time_point deadline) {
+                                     HttpClock::time_point start,
+                                     HttpClock::time_point first_deadline,
+                                     HttpClock::time_point deadline) {
   ChunkFeed feed(decoder, options.client_wants_usage);
   std::string buf;
   for (;;) {
     buf.clear();
-    auto n = co_await stream.Read(buf, deadline);
+    auto n = co_await stream.Read(buf, out.streamed ? deadline : first_deadline);
     if (options.cancel && options.cancel->cancelled()) {
       out.error = CancelledError();
       co_return false;
@@ -219,13 +479,15 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
     if (any && !out.streamed) {
       if (!co_await sink.Begin(out.deployment)) {
         out.error = CancelledError();
+        out.client_gone = true;
         co_return false;
       }
       out.streamed = true;
-      out.ttft = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+      out.ttft = std::chrono::duration_cast<milliseconds>(HttpClock::now() - start);
     }
     if (out.streamed && !co_await sink.Flush()) {
       out.error = CancelledError();
+      out.client_gone = true;
       co_return false;
     }
     if (!fed) {
@@ -241,12 +503,11 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
   }
   co_return false;
 }
-
 asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
                                               const api::ChatRequest& chat, const Deployment& d,
                                               const ExecuteOptions& options, StreamSink& sink,
                                               Outcome& out) {
-  const auto start = Clock::now();
+  const auto start = HttpClock::now();
   auto opened = co_await ip.Stream(chat, *d.model, options.request_id, options.client_wants_usage,
                                    options.cancel);
   out.status = 200;
@@ -274,13 +535,15 @@ asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
     if (!chunks.empty() && !out.streamed) {
       if (!co_await sink.Begin(out.deployment)) {
         out.error = CancelledError();
+        out.client_gone = true;
         co_return false;
       }
       out.streamed = true;
-      out.ttft = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+      out.ttft = std::chrono::duration_cast<milliseconds>(HttpClock::now() - start);
     }
     if (out.streamed && !co_await sink.Flush()) {
       out.error = CancelledError();
+      out.client_gone = true;
       co_return false;
     }
     if (done) break;
@@ -295,40 +558,60 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
                                              StreamSink& sink, const api::ChatRequest* chat,
                                              Encode encode) {
   Outcome out;
-  for (const Candidate& c : plan.candidates) {
-    out.deployment = c.deployment;
-    ++out.attempts;
-    if (providers::InProcess* ip = c.deployment.provider->in_process()) {
+  Attempts run(plan, options, chat, /*stream=*/true);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (run.Next(out)) {
+    sink.SetAttempts(out.attempts);
+    if (run.delay().count() > 0) {
+      timer.expires_after(run.delay());
+      if (options.cancel) options.cancel->Set([&timer] { timer.cancel(); });
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (options.cancel) options.cancel->Set(nullptr);
+      if (ClientGone(options, out)) {
+        run.Cancelled(out);
+        co_return out;
+      }
+    }
+    const Deployment& d = run.candidate().deployment;
+    if (providers::InProcess* ip = d.provider->in_process()) {
       if (!chat) {
-        out.error = NotServed(c.deployment);
+        run.Skip(out, NotServed(d));
         continue;
       }
-      if (co_await PumpInProcess(*ip, *chat, c.deployment, options, sink, out)) co_return out;
-      if (options.cancel && options.cancel->cancelled()) co_return out;
+      if (co_await PumpInProcess(*ip, *chat, d, options, sink, out)) {
+        run.Succeeded(out);
+        co_return out;
+      }
+      if (ClientGone(options, out)) {
+        run.Cancelled(out);
+        co_return out;
+      }
+      run.Failed(out);
       if (out.streamed) {
         co_await sink.Abort(out.error);
         co_return out;
       }
-      if (!out.error.Retryable()) co_return out;
       continue;
     }
-    auto up = encode(c.deployment);
+    auto up = encode(d, chat);
     if (!up) {
       out.error = std::move(up.error());
-      co_return out;
+      run.Failed(out);
+      continue;
     }
-    const auto start = Clock::now();
-    const http::Deadlines deadlines = DeadlinesFor(c.deployment, start);
-    auto opened =
-        co_await pool_.Open(c.deployment.provider->endpoint(), *up, deadlines, options.cancel);
-    if (options.cancel && options.cancel->cancelled()) {
-      out.error = CancelledError();
+    const auto start = HttpClock::now();
+    const http::Deadlines deadlines = run.AttemptDeadlines(start);
+    const HttpClock::time_point first = run.FirstEventDeadline(start);
+    const http::Deadlines head_deadlines{deadlines.connect, std::min(first, deadlines.response)};
+    auto opened = co_await pool_.Open(d.provider->endpoint(), *up, head_deadlines, options.cancel);
+    if (ClientGone(options, out)) {
+      run.Cancelled(out);
       co_return out;
     }
     if (!opened) {
       out.error = std::move(opened.error());
-      if (out.error.Retryable()) continue;
-      co_return out;
+      run.Failed(out);
+      continue;
     }
     http::UpstreamStream& stream = *opened;
     if (options.cancel) options.cancel->Set([&stream] { stream.Abort(); });
@@ -345,44 +628,51 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
         auto n = co_await stream.Read(err.body, deadlines.response);
         if (!n || *n == 0) break;
       }
-      out.error = c.deployment.provider->ClassifyError(err);
-      if (out.error.Retryable()) continue;
+      out.error = d.provider->ClassifyError(err);
+      run.Failed(out);
+      continue;
+    }
+    const auto decoder = DecoderFor(d, chat, options.request_id);
+    if (co_await Pump(stream, decoder.get(), options, sink, out, start, first,
+                      deadlines.response)) {
+      run.Succeeded(out);
       co_return out;
     }
-    const auto decoder = DecoderFor(c.deployment, chat, options.request_id);
-    if (co_await Pump(stream, decoder.get(), options, sink, out, start, deadlines.response)) {
+    if (ClientGone(options, out)) {
+      run.Cancelled(out);
       co_return out;
     }
-    if (options.cancel && options.cancel->cancelled()) co_return out;
+    run.Failed(out);
     if (out.streamed) {
       // Bytes already reached the client: a fallback would splice two answers together.
       co_await sink.Abort(out.error);
       co_return out;
     }
-    if (!out.error.Retryable()) co_return out;
   }
   co_return out;
 }
 
 asio::awaitable<Outcome> Executor::Chat(const api::ChatRequest& req, const RoutePlan& plan,
                                         const ExecuteOptions& options) {
-  co_return co_await RunPlain(plan, options, &req, [&](const Deployment& d) {
-    return d.provider->EncodeChat(req, *d.model, options.request_id);
-  });
+  co_return co_await RunPlain(plan, options, &req,
+                              [&](const Deployment& d, const api::ChatRequest* send) {
+                                return d.provider->EncodeChat(*send, *d.model, options.request_id);
+                              });
 }
 
 asio::awaitable<Outcome> Executor::ChatStream(const api::ChatRequest& req, const RoutePlan& plan,
                                               const ExecuteOptions& options, StreamSink& sink) {
-  co_return co_await RunStream(plan, options, sink, &req, [&](const Deployment& d) {
-    return d.provider->EncodeChat(req, *d.model, options.request_id);
-  });
+  co_return co_await RunStream(plan, options, sink, &req,
+                               [&](const Deployment& d, const api::ChatRequest* send) {
+                                 return d.provider->EncodeChat(*send, *d.model, options.request_id);
+                               });
 }
 
 asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string& body,
                                        std::string_view requested_model, bool stream,
                                        const RoutePlan& plan, const ExecuteOptions& options,
                                        StreamSink* sink) {
-  auto encode = [&](const Deployment& d) -> Result<http::UpstreamRequest> {
+  auto encode = [&](const Deployment& d, const api::ChatRequest*) -> Result<http::UpstreamRequest> {
     if (d.model->id == requested_model) {
       return d.provider->EncodeRaw(path, body, stream, options.request_id);
     }

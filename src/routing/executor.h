@@ -1,17 +1,23 @@
-// The executor: the ONLY place that performs upstream I/O for a routed request, tries candidates
-// in plan order, and falls back. A failure before any byte reached the client moves on to the next
-// candidate when the error is retryable; after bytes were sent, the stream is ended with an error
-// event in the client's dialect (the StreamSink's job), never left hanging or looking complete.
+// The executor: the ONLY place that performs upstream I/O for a routed request, retries, falls
+// back and escalates. Each candidate gets up to plan.retry.attempts tries (backoff with jitter,
+// Retry-After honoured) while its breaker allows, within the plan's total, per-attempt and
+// time-to-first-token deadlines; then the next candidate. Only before any byte reached the
+// client: after bytes were sent, the stream is ended with an error event in the client's dialect
+// (the StreamSink's job), never left hanging or looking complete. Non-stream answers of a tier
+// that may escalate are checked (confidence from logprobs, JSON validity) and a weak one makes
+// the next tier answer instead.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/chat_request.h"
 #include "api/openai_response.h"
 #include "http/client.h"
+#include "routing/breaker.h"
 #include "routing/policy.h"
 
 namespace hybridgate::routing {
@@ -31,6 +37,20 @@ class StreamSink {
   virtual asio::awaitable<void> Finish() = 0;
   // The upstream failed after Begin(): terminate the stream with an error event.
   virtual asio::awaitable<void> Abort(const Error& error) = 0;
+
+  // Upstream attempts made so far, this one included; set by the executor before each attempt,
+  // so Begin() can say it (x-hybridgate-attempts).
+  void SetAttempts(int n) { attempts_ = n; }
+  int attempts() const { return attempts_; }
+
+ private:
+  int attempts_ = 0;
+};
+
+// One upstream attempt, for the ledger, logs and tests.
+struct AttemptRecord {
+  std::string deployment;  // "provider/model"
+  std::string result;      // "ok", "escalated", or the error's code name
 };
 
 struct Outcome {
@@ -41,14 +61,22 @@ struct Outcome {
   int status = 0;    // upstream HTTP status of the answer
   std::string body;  // non-stream: the OpenAI-format body
   api::Usage usage;
-  bool streamed = false;  // bytes went to the client through the sink
+  bool streamed = false;     // bytes went to the client through the sink
+  bool client_gone = false;  // the sink could not write: nobody is listening any more
   std::chrono::milliseconds ttft{-1};
+  // A weak answer made a later tier answer (the weak one is served if that tier fails too).
+  bool escalated = false;
+  std::string escalated_from;  // tier names
+  std::string escalated_to;
+  std::vector<AttemptRecord> trail;  // every attempt, in order
 };
 
 struct ExecuteOptions {
   std::string_view request_id;
   http::CancelToken* cancel = nullptr;
   bool client_wants_usage = false;  // stream: forward the usage-only chunk
+  // Told about every attempt, and asked before it; null: no breakers (plain model routing).
+  BreakerSet* breakers = nullptr;
 };
 
 class Executor {
@@ -69,7 +97,9 @@ class Executor {
                                const ExecuteOptions& options, StreamSink* sink);
 
  private:
-  // `chat` is null for raw forwards, which in-process providers do not serve.
+  // `chat` is null for raw forwards, which in-process providers do not serve. `encode(d, send)`
+  // builds the upstream request for deployment `d`; `send` is the chat request to send (`chat`,
+  // or its copy asking for logprobs when the answer may be escalated).
   template <class Encode>
   asio::awaitable<Outcome> RunPlain(const RoutePlan& plan, const ExecuteOptions& options,
                                     const api::ChatRequest* chat, Encode encode);
@@ -81,10 +111,12 @@ class Executor {
                                       const Deployment& d, const ExecuteOptions& options,
                                       StreamSink& sink, Outcome& out);
   // Streams an upstream's answer into `sink`, through `decoder` when the upstream speaks another
-  // dialect (null: OpenAI chunks passed through); true when it completed.
+  // dialect (null: OpenAI chunks passed through); true when it completed. Reads before the first
+  // event end at `first_deadline` (time to first token), later ones at `deadline`.
   asio::awaitable<bool> Pump(http::UpstreamStream& stream, providers::StreamDecoder* decoder,
                              const ExecuteOptions& options, StreamSink& sink, Outcome& out,
-                             http::Clock::time_point start, http::Clock::time_point deadline);
+                             http::Clock::time_point start, http::Clock::time_point first_deadline,
+                             http::Clock::time_point deadline);
 
   http::ClientPool& pool_;
 };

@@ -78,7 +78,8 @@ Result<RoutePlan> PlanForRequest(const PlanInput& in, const Catalog& catalog) {
   if (!plan.candidates.empty()) return plan;
   if (residency_excluded > 0) {
     const auto action = catalog.config().residency.actions[std::clamp(in.data_class, 1, 5)];
-    if (action == config::ResidencyAction::kBlock) {
+    // `redact` never serves another model: the gateway redacts the request and plans again.
+    if (action == config::ResidencyAction::kBlock || action == config::ResidencyAction::kRedact) {
       return Fail(Blocked(in, fmt::format("no provider of '{}' may receive it", in.model)));
     }
     const std::string fallback = FallbackModel(catalog);

@@ -10,12 +10,16 @@
 #include "api/chat_request.h"
 #include "common/result.h"
 #include "routing/catalog.h"
+#include "routing/route_config.h"
 
 namespace hybridgate::routing {
 
 struct Candidate {
   Deployment deployment;
   std::string reason;
+  // Route tiers: the candidate's tier (escalation asks a later one). -1/"" for plain routing.
+  int tier_index = -1;
+  std::string tier;
 };
 
 struct Excluded {
@@ -27,6 +31,12 @@ struct RoutePlan {
   std::vector<Candidate> candidates;
   std::vector<Excluded> excluded;
   std::string rerouted_to;  // non-empty when residency served another model than requested
+  // How the executor works through the candidates: the route's settings; plain model routing
+  // keeps one try per deployment, the providers' own timeouts and no escalation.
+  RetryConfig retry{.attempts = 1};
+  DeadlineConfig deadlines;
+  EscalationConfig escalation;
+  bool panic = false;  // breakers alone emptied the route: open deployments are tried anyway
 };
 
 // What the policy knows about a request.
@@ -40,7 +50,8 @@ struct PlanInput {
 // every deployment unusable -> unavailable saying why. Data residency comes first: a provider whose
 // max_data_class is below the request's class is never a candidate; when that empties the plan the
 // class's action decides: `route` serves the residency fallback model (a self-hosted one) instead,
-// `block` refuses — both with policy_blocked when nothing allowed is left. Never a silent
+// `block` and `redact` refuse (the gateway answers `redact` by planning the redacted request
+// again) — all with policy_blocked when nothing allowed is left. Never a silent
 // downgrade to an external provider.
 Result<RoutePlan> PlanForRequest(const PlanInput& input, const Catalog& catalog);
 inline Result<RoutePlan> PlanForModel(std::string_view model, const Catalog& catalog) {

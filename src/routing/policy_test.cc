@@ -166,5 +166,15 @@ TEST(PlanForRequest, BlockActionAndNoAllowedProviderArePolicyErrors) {
   CheckRows(cfg, {{"gpt-4o", 4, {}, "", ErrorCode::kPolicyBlocked}});
 }
 
+TEST(PlanForRequest, RedactActionRefusesWithoutServingTheFallback) {
+  // The gateway redacts the request and plans again; the policy never reroutes for `redact`.
+  CheckRows(ResidencyConfig("residency: {actions: {4: redact}}\n"),
+            {
+                {"gpt-4o", 4, {}, "", ErrorCode::kPolicyBlocked},
+                {"gpt-4o", 3, {"dpa"}, ""},
+                {"o3", 5, {"local"}, "llama"},  // class 5 keeps the default, route
+            });
+}
+
 }  // namespace
 }  // namespace hybridgate::routing

@@ -247,10 +247,32 @@ Status ParseDeadlines(const Reader& r, const YAML::Node& n, const std::string& p
   return {};
 }
 
+Status ParseBreaker(const Reader& r, const YAML::Node& n, const std::string& path,
+                    BreakerConfig& b) {
+  HG_TRY(r.OnlyKeys(
+      n, path, {"consecutive_failures", "error_rate", "min_requests", "window_ms", "cooldown_ms"}));
+  if (n["consecutive_failures"]) {
+    HG_ASSIGN(b.consecutive_failures,
+              r.Int(n["consecutive_failures"], path + ".consecutive_failures", 0, 10'000));
+  }
+  if (n["error_rate"])
+    HG_ASSIGN(b.error_rate, r.Number(n["error_rate"], path + ".error_rate", 0, 1));
+  if (n["min_requests"]) {
+    HG_ASSIGN(b.min_requests, r.Int(n["min_requests"], path + ".min_requests", 1, 1'000'000));
+  }
+  if (n["window_ms"]) {
+    HG_ASSIGN(b.window_ms, r.Int(n["window_ms"], path + ".window_ms", 10, 3'600'000));
+  }
+  if (n["cooldown_ms"]) {
+    HG_ASSIGN(b.cooldown_ms, r.Int(n["cooldown_ms"], path + ".cooldown_ms", 1, 3'600'000));
+  }
+  return {};
+}
+
 Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path, Route& route) {
   HG_TRY(r.OnlyKeys(n, path,
                     {"aliases", "teams", "classifier", "learned_model", "learned_threshold",
-                     "tiers", "escalation", "retries", "deadlines"}));
+                     "tiers", "escalation", "retries", "deadlines", "breaker"}));
   if (n["aliases"]) HG_ASSIGN(route.aliases, r.Strings(n["aliases"], path + ".aliases"));
   if (n["teams"]) HG_ASSIGN(route.teams, r.Strings(n["teams"], path + ".teams"));
   if (n["classifier"]) {
@@ -292,6 +314,10 @@ Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path,
   if (n["retries"]) HG_TRY(ParseRetries(r, n["retries"], path + ".retries", route.retries));
   if (n["deadlines"])
     HG_TRY(ParseDeadlines(r, n["deadlines"], path + ".deadlines", route.deadlines));
+  if (n["breaker"]) {
+    route.breaker.emplace();
+    HG_TRY(ParseBreaker(r, n["breaker"], path + ".breaker", *route.breaker));
+  }
   return {};
 }
 

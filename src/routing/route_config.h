@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "routing/breaker.h"
 
 namespace YAML {
 class Node;
@@ -96,6 +97,8 @@ struct Route {
   EscalationConfig escalation;
   RetryConfig retries;
   DeadlineConfig deadlines;
+  // The route's own breaker settings for its deployments; unset: the shared defaults.
+  std::optional<BreakerConfig> breaker;
 };
 
 struct RoutesConfig {

@@ -24,6 +24,7 @@ constexpr char kExample[] = R"(routes:
     escalation: {min_confidence: 0.6, on: [low_logprob, invalid_json], to: next_tier}
     retries: {attempts: 2, backoff_ms: 200, max_backoff_ms: 2000, jitter: full}
     deadlines: {total_ms: 60000, ttft_ms: 5000}
+    breaker: {consecutive_failures: 3, cooldown_ms: 500}
   tuned:
     classifier: learned
     learned_model: /models/router.model
@@ -58,6 +59,11 @@ TEST(ParseRoutesConfig, Example) {
   EXPECT_EQ(r.tiers[2].deployments[0].model, "gpt-4o");
   EXPECT_FALSE(r.tiers[2].when.max_complexity.has_value());
   EXPECT_TRUE(r.escalation.enabled);
+  ASSERT_TRUE(r.breaker.has_value());
+  EXPECT_EQ(r.breaker->consecutive_failures, 3);
+  EXPECT_EQ(r.breaker->cooldown_ms, 500);
+  EXPECT_EQ(r.breaker->min_requests, BreakerConfig{}.min_requests);
+  EXPECT_FALSE(c->routes[1].breaker.has_value());
   EXPECT_EQ(r.escalation.min_confidence, 0.6);
   EXPECT_EQ(r.escalation.on.size(), 2u);
   EXPECT_EQ(r.retries.attempts, 2);
@@ -115,7 +121,11 @@ TEST(ParseRoutesConfig, Errors) {
        "f.yaml:3: 'routes.auto.tiers[0].deployments[1]': 'x' is listed twice"},
       {"routes:\n  auto:\n    tier: []\n",
        "f.yaml:3: 'routes.auto.tier': unknown key (expected aliases, teams, classifier, "
-       "learned_model, learned_threshold, tiers, escalation, retries, deadlines)"},
+       "learned_model, learned_threshold, tiers, escalation, retries, deadlines, breaker)"},
+      {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    breaker: {cooldown: "
+       "5}\n",
+       "f.yaml:4: 'routes.auto.breaker.cooldown': unknown key (expected consecutive_failures, "
+       "error_rate, min_requests, window_ms, cooldown_ms)"},
       {"routes:\n  a:\n    tiers: [{name: t, deployments: [x]}]\n  b:\n    aliases: [a]\n    "
        "tiers: [{name: t, deployments: [x]}]\n",
        "f.yaml:2: 'routes.b': name 'a' already selects route 'a'"},

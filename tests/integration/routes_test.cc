@@ -86,7 +86,8 @@ TEST(Routes, AFailingTierFallsBackAlongTheRoute) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["x-hybridgate-tier"], "frontier");
   EXPECT_NE(r.body.find("from cloud"), std::string::npos);
-  EXPECT_EQ(small.request_count(), 1u);
+  EXPECT_EQ(small.request_count(), 2u) << "a route retries each deployment once by default";
+  EXPECT_EQ(r.headers["x-hybridgate-attempts"], "3");
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
 }
 

@@ -264,7 +264,10 @@ Result<SensitivityConfig> ParseSensitivityConfig(const YAML::Node& input, std::s
   } catch (const YAML::Exception& e) {
     return Fail(ConfigError(std::string(file) + ": " + e.what()));
   }
-  for (const auto& [type, key_node] : class_keys) {
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  for (const auto& class_key : class_keys) {
+    const std::string& type = class_key.first;
+    const YAML::Node& key_node = class_key.second;
     bool custom = std::any_of(config.custom_regexes.begin(), config.custom_regexes.end(),
                               [&](const CustomRegex& c) { return c.name == type; }) ||
                   std::any_of(config.dictionaries.begin(), config.dictionaries.end(),
