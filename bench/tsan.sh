@@ -35,7 +35,7 @@ CTEST_RC=${PIPESTATUS[0]}
 
 RACES=$(cat "$LOGS"/tsan.* 2>/dev/null | grep -c 'WARNING: ThreadSanitizer' || true)
 echo
-echo "tsan: $RACES report(s) in $LOGS (suppressed: llama.cpp/ggml, see bench/tsan.supp)"
+echo "tsan: $RACES report(s) in $LOGS (known false positives suppressed: bench/tsan.supp)"
 if [ "$RACES" -gt 0 ]; then
   # One line per distinct report (count, kind, first two frames outside the TSan runtime).
   cat "$LOGS"/tsan.* | awk '

@@ -11,7 +11,7 @@ PACKAGES=(
   libsimdjson-dev libhyperscan-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev libssl-dev libsqlite3-dev libhiredis-dev libpq-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nginx-light redis-server postgresql wrk curl
+  nginx-light redis-server postgresql wrk curl jq clang-14 libclang-rt-14-dev
 )
 
 SUDO=""
