@@ -391,7 +391,9 @@ bool ClientGone(const ExecuteOptions& options, const Outcome& out) {
 
 template <class Encode>
 asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const ExecuteOptions& options,
-                                            const api::ChatRequest* chat, Encode encode) {
+                                            const api::ChatRequest* chat, Encode encode,
+                                            std::string_view raw_path,
+                                            const std::string* raw_body) {
   Outcome out;
   Attempts run(plan, options, chat, /*stream=*/false);
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -410,12 +412,17 @@ asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const Execute
     const api::ChatRequest* send = run.Request();
     const auto start = HttpClock::now();
     if (providers::InProcess* ip = d.provider->in_process()) {
-      if (!send) {
+      if (!send && !raw_body) {
         run.Skip(out, NotServed(d));
         continue;
       }
-      auto body =
-          co_await ip->Complete(*send, *d.model, options.request_id, options.cancel, out.usage);
+      Result<std::string> body = Fail(NotServed(d));
+      if (send) {
+        body =
+            co_await ip->Complete(*send, *d.model, options.request_id, options.cancel, out.usage);
+      } else {
+        body = co_await ip->Raw(raw_path, *raw_body, *d.model, options.cancel, out.usage);
+      }
       if (ClientGone(options, out)) {
         run.Cancelled(out);
         co_return out;
@@ -681,7 +688,7 @@ asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string&
     return d.provider->EncodeRaw(path, std::move(*rewritten), stream, options.request_id);
   };
   if (stream && sink) co_return co_await RunStream(plan, options, *sink, nullptr, encode);
-  co_return co_await RunPlain(plan, options, nullptr, encode);
+  co_return co_await RunPlain(plan, options, nullptr, encode, path, &body);
 }
 
 }  // namespace hybridgate::routing

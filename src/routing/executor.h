@@ -101,8 +101,11 @@ class Executor {
   // builds the upstream request for deployment `d`; `send` is the chat request to send (`chat`,
   // or its copy asking for logprobs when the answer may be escalated).
   template <class Encode>
+  // `raw_body` (with `raw_path`): a raw forward, which in-process providers answer with Raw().
   asio::awaitable<Outcome> RunPlain(const RoutePlan& plan, const ExecuteOptions& options,
-                                    const api::ChatRequest* chat, Encode encode);
+                                    const api::ChatRequest* chat, Encode encode,
+                                    std::string_view raw_path = {},
+                                    const std::string* raw_body = nullptr);
   template <class Encode>
   asio::awaitable<Outcome> RunStream(const RoutePlan& plan, const ExecuteOptions& options,
                                      StreamSink& sink, const api::ChatRequest* chat, Encode encode);

@@ -227,8 +227,37 @@ TEST(LocalEngine, UnsupportedFeaturesAreClearErrors) {
       R"({"model":"local","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("does not support tools"), std::string::npos) << r.body;
-  auto e = c.Post("/v1/embeddings", R"({"model":"local","input":"x"})");
+  auto e = c.Post("/v1/completions", R"({"model":"local","prompt":"x"})");
   EXPECT_EQ(e.status, 400) << e.body;
+  EXPECT_NE(e.body.find("not /completions"), std::string::npos) << e.body;
+  auto tokens = c.Post("/v1/embeddings", R"({"model":"local","input":[[1,2,3]]})");
+  EXPECT_EQ(tokens.status, 400) << tokens.body;
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
+TEST(LocalEngine, EmbeddingsAsFloatsAndBase64) {
+  GatewayProcess gw(Config(1, 512));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto r = c.Post("/v1/embeddings", R"({"model":"local","input":["the cat","a dog"]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-hybridgate-provider"], "embedded");
+  auto v = json::parse(r.body).as_object();
+  EXPECT_EQ(v["object"].as_string(), "list");
+  const auto& data = v["data"].as_array();
+  ASSERT_EQ(data.size(), 2u);
+  double norm = 0;
+  const auto& first = data[0].at("embedding").as_array();
+  for (const auto& x : first) norm += x.to_number<double>() * x.to_number<double>();
+  EXPECT_NEAR(norm, 1.0, 1e-3);
+  EXPECT_EQ(data[1].at("index").as_int64(), 1);
+  EXPECT_GT(v["usage"].at("prompt_tokens").as_int64(), 2);
+  // base64: the float32 little-endian bytes of the same vector.
+  auto b =
+      c.Post("/v1/embeddings", R"({"model":"local","input":"the cat","encoding_format":"base64"})");
+  ASSERT_EQ(b.status, 200) << b.body;
+  const std::string b64(json::parse(b.body).at("data").as_array()[0].at("embedding").as_string());
+  EXPECT_EQ(b64.size(), (first.size() * 4 + 2) / 3 * 4);
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
 }
 
