@@ -118,5 +118,59 @@ TEST(Routes, ExplainSaysWhyEachTierWasTakenOrSkipped) {
   std::filesystem::remove_all(dir);
 }
 
+// The learned router (`hybridgate router train`) behind the same Classifier seam: a route with
+// `classifier: learned` sends what the model learned is hard to the strong tier.
+TEST(Routes, LearnedClassifierFromRouterTrainPicksTheTier) {
+  FakeUpstream small(Answer("small")), cloud(Answer("cloud"));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-learned-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    // Weak model fails the integral questions and gets the greetings right; strong gets both.
+    std::ofstream data(dir / "train.jsonl");
+    for (int i = 0; i < 150; ++i) {
+      data << R"({"id":"h)" << i << R"(","benchmark":"mmlu","prompt":"Evaluate the integral )"
+           << "of x^" << i << R"( times log x dx","scores":{"weak":0,"strong":1}})"
+           << "\n";
+      data << R"({"id":"e)" << i << R"(","benchmark":"mmlu","prompt":"Say hello to my friend )"
+           << "number " << i << R"(","scores":{"weak":1,"strong":1}})"
+           << "\n";
+    }
+  }
+  const std::string train = "'" + BinaryPath() + "' router train --data '" +
+                            (dir / "train.jsonl").string() + "' --out '" +
+                            (dir / "router.json").string() + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(train.c_str()), 0);
+  const std::string cfg =
+      "providers:\n"
+      "  - {name: small, type: openai, base_url: '" +
+      small.base_url() +
+      "', zone: self_hosted, models: [{name: small-model}]}\n"
+      "  - {name: cloud, type: openai, base_url: '" +
+      cloud.base_url() +
+      "', zone: external, models: [{name: big-model}]}\n"
+      "routes:\n"
+      "  auto:\n"
+      "    classifier: learned\n"
+      "    learned_model: '" +
+      (dir / "router.json").string() +
+      "'\n"
+      "    tiers:\n"
+      "      - {name: weak, deployments: [small-model], when: {max_complexity: "
+      "0.5}}\n"
+      "      - {name: strong, deployments: [big-model]}\n";
+  GatewayProcess gw(cfg);
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto easy = c.Post("/v1/chat/completions", Chat("Say hello to my friend number 7"));
+  ASSERT_EQ(easy.status, 200) << easy.body;
+  EXPECT_EQ(easy.headers["x-hybridgate-tier"], "weak");
+  auto hard = c.Post("/v1/chat/completions", Chat("Evaluate the integral of x^3 times log x dx"));
+  ASSERT_EQ(hard.status, 200) << hard.body;
+  EXPECT_EQ(hard.headers["x-hybridgate-tier"], "strong");
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace hybridgate::testing
