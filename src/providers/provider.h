@@ -144,4 +144,11 @@ class Registry {
 
 void RegisterBuiltins(Registry& registry);
 
+// Rewrites an upstream error (already mapped from the dialect's error body) so it names the
+// provider: credentials problems never echo the key, rate limits and failures keep the
+// upstream's own words minus the translator's `dialect_prefix` ("anthropic: "). Client errors
+// are left as the upstream worded them. `rate_limited` is the phrase for kRateLimited.
+void AttributeToProvider(Error& e, std::string_view provider, int status,
+                         std::string_view dialect_prefix, std::string_view rate_limited);
+
 }  // namespace hybridgate::providers

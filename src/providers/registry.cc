@@ -24,6 +24,28 @@ Result<std::unique_ptr<Provider>> Registry::Create(const config::ProviderConfig&
   return it->second(config, std::move(*endpoint));
 }
 
+void AttributeToProvider(Error& e, std::string_view provider, int status,
+                         std::string_view dialect_prefix, std::string_view rate_limited) {
+  std::string_view detail = e.message;
+  if (detail.starts_with(dialect_prefix)) detail.remove_prefix(dialect_prefix.size());
+  switch (e.code) {
+    case ErrorCode::kUpstreamAuth:
+      e.message = fmt::format("provider '{}' rejected HybridGate's credentials (HTTP {})", provider,
+                              status);
+      break;
+    case ErrorCode::kRateLimited:
+      e.message =
+          fmt::format("provider '{}' is {} (HTTP {}): {}", provider, rate_limited, status, detail);
+      break;
+    case ErrorCode::kUpstreamUnavailable:
+    case ErrorCode::kUpstreamTimeout:
+      e.message = fmt::format("provider '{}' failed (HTTP {}): {}", provider, status, detail);
+      break;
+    default:  // the client's problem: the upstream's own words
+      break;
+  }
+}
+
 void RegisterBuiltins(Registry& registry) {
   registry.Add(
       "openai",

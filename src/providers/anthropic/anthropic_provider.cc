@@ -92,24 +92,7 @@ Result<http::UpstreamRequest> AnthropicProvider::EncodeRaw(std::string_view path
 Error AnthropicProvider::ClassifyError(const http::UpstreamResponse& response) const {
   Error e = api::anthropic::ErrorFromAnthropic(response.status, response.body);
   e.retry_after_ms = response.retry_after_ms;
-  switch (e.code) {
-    case ErrorCode::kUpstreamAuth:
-      // Never echo the key; name the provider so the operator knows which credential to fix.
-      e.message = fmt::format("provider '{}' rejected HybridGate's credentials (HTTP {})", name(),
-                              response.status);
-      break;
-    case ErrorCode::kRateLimited:
-      e.message = fmt::format("provider '{}' is rate limiting or overloaded (HTTP {}): {}", name(),
-                              response.status, Detail(e.message));
-      break;
-    case ErrorCode::kUpstreamUnavailable:
-    case ErrorCode::kUpstreamTimeout:
-      e.message = fmt::format("provider '{}' failed (HTTP {}): {}", name(), response.status,
-                              Detail(e.message));
-      break;
-    default:  // the client's problem: Anthropic's own words (and body, kept for Anthropic clients)
-      break;
-  }
+  AttributeToProvider(e, name(), response.status, "anthropic: ", "rate limiting or overloaded");
   return e;
 }
 

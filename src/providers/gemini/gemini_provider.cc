@@ -106,23 +106,7 @@ Error GeminiProvider::ClassifyError(const http::UpstreamResponse& response) cons
   if (response.body.find("\"API_KEY_INVALID\"") != std::string::npos) {
     e.code = ErrorCode::kUpstreamAuth;
   }
-  switch (e.code) {
-    case ErrorCode::kUpstreamAuth:
-      e.message = fmt::format("provider '{}' rejected HybridGate's credentials (HTTP {})", name(),
-                              response.status);
-      break;
-    case ErrorCode::kRateLimited:
-      e.message = fmt::format("provider '{}' is rate limiting (HTTP {}): {}", name(),
-                              response.status, Detail(e.message));
-      break;
-    case ErrorCode::kUpstreamUnavailable:
-    case ErrorCode::kUpstreamTimeout:
-      e.message = fmt::format("provider '{}' failed (HTTP {}): {}", name(), response.status,
-                              Detail(e.message));
-      break;
-    default:
-      break;
-  }
+  AttributeToProvider(e, name(), response.status, "gemini: ", "rate limiting");
   return e;
 }
 
