@@ -12,7 +12,7 @@ SECONDS_PER=${1:-60}
 shift || true
 JOBS=${JOBS:-2}
 B=build/fuzz
-ALL="openai_decode anthropic_decode sse_parser anthropic_stream anthropic_from_openai gemini_stream sensitivity config"
+ALL="openai_decode anthropic_decode sse_parser anthropic_stream anthropic_from_openai gemini_stream gemini_decode gemini_from_openai sensitivity config"
 TARGETS=${*:-$ALL}
 command -v jq >/dev/null || { echo "fuzz: jq missing (apt-get install jq)" >&2; exit 2; }
 CXX_BIN=${CXX:-$(command -v clang++-14 || command -v clang++)}
@@ -51,6 +51,13 @@ raw_strings "$B/seeds/anthropic_decode" '{' $A/anthropic/anthropic_test.cc
 seed sse_parser $AT/*.sse $GT/*.sse
 seed anthropic_stream $AT/*.sse
 seed gemini_stream $GT/*.sse
+seed gemini_decode $GT/decode_request_gemini.json $GT/request_gemini.json $GT/decode_request_roundtrip.json
+raw_strings "$B/seeds/gemini_decode" '{' $A/gemini/gemini_ingress_test.cc
+mkdir -p "$B/seeds/gemini_from_openai"
+jq -r '.[] | if type == "string" then . else tojson end' $GT/stream_from_openai_input.json > "$B/seeds/gemini_from_openai/stream_from_openai" 2>/dev/null
+for f in $GT/encode_response_openai.json $GT/response_openai.json; do
+  jq -c . "$f" > "$B/seeds/gemini_from_openai/$(basename "$f")" 2>/dev/null
+done
 mkdir -p "$B/seeds/anthropic_from_openai"
 for f in $AT/stream_*_openai.json $GT/stream_openai.json; do  # chunk arrays -> one chunk per line
   { jq -c '.[]' "$f" && echo '[DONE]'; } > "$B/seeds/anthropic_from_openai/$(basename "$f")" 2>/dev/null

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hybridgate::api {
@@ -74,7 +75,7 @@ struct ResponseFormat {
 struct ChatRequest {
   // The dialect the client spoke. `extra` holds that dialect's unknown fields, so an egress
   // encoder forwards them only to an upstream that speaks the same one.
-  enum class Dialect : uint8_t { kOpenAi, kAnthropic };
+  enum class Dialect : uint8_t { kOpenAi, kAnthropic, kGemini };
   Dialect ingress = Dialect::kOpenAi;
 
   std::string model;
@@ -94,6 +95,12 @@ struct ChatRequest {
   std::optional<int64_t> n;
   std::optional<int64_t> seed;
   std::vector<std::string> stop;
+  // OpenAI's reasoning_effort: "none" | "minimal" | "low" | "medium" | "high" ("" when unset).
+  // Anthropic egress maps it to thinking.budget_tokens and Gemini egress to
+  // thinkingConfig.thinkingBudget (ReasoningBudget). The Anthropic and Gemini ingresses set it
+  // from thinking / thinkingConfig; OpenAI-compatible upstreams get it only from an OpenAI-dialect
+  // client (who knows whether its model takes it), verbatim.
+  std::string reasoning_effort;
 
   bool stream = false;
   std::optional<bool> include_usage;  // stream_options.include_usage
@@ -109,5 +116,10 @@ struct ChatRequest {
   // Max output tokens the client asked for (max_completion_tokens wins), if any.
   std::optional<int64_t> MaxOutputTokens() const;
 };
+
+// Thinking-token budget for a reasoning_effort, shared by the Anthropic and Gemini encoders:
+// none -> 0, minimal -> 1024 (Anthropic's minimum budget), low -> 2048, medium -> 8192,
+// high -> 24576 (Gemini 2.5 Flash's maximum), xhigh -> 32768; nullopt for "" and unknown values.
+std::optional<int64_t> ReasoningBudget(std::string_view effort);
 
 }  // namespace hybridgate::api

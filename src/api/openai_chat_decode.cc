@@ -301,6 +301,9 @@ Status ReadField(std::string_view key, element value, ChatRequest& req) {
     return value.is_null() ? Status{} : ReadResponseFormat(value, req.response_format);
   }
   if (key == "user") return value.is_null() ? Status{} : ReadString(value, "user", req.user);
+  if (key == "reasoning_effort") {
+    return value.is_null() ? Status{} : ReadString(value, "reasoning_effort", req.reasoning_effort);
+  }
   if (key == "metadata") {
     if (value.is_null()) return {};
     if (!value.is_object()) return Fail(FieldError("metadata", "an object", value));

@@ -47,8 +47,10 @@ void WriteMessage(JsonWriter& w, const Message& m) {
     w.EndArray();
   }
   for (const RawField& f : m.extra) {
-    // Carried for the Anthropic dialect (its thinking-block signatures); meaningless upstream.
+    // Carried for the Anthropic and Gemini dialects (thinking-block / thought signatures);
+    // meaningless upstream.
     if (f.key == "thinking_signature" || f.key == "redacted_thinking") continue;
+    if (f.key.starts_with("gemini_")) continue;
     w.RawField(f.key, f.json);
   }
   w.EndObject();
@@ -111,9 +113,17 @@ void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options
   }
   Optional(w, "logprobs", req.logprobs);
   Optional(w, "top_logprobs", req.top_logprobs);
+  // Only an OpenAI-dialect client's own reasoning_effort: one translated from Anthropic thinking
+  // or Gemini thinkingConfig would be refused by the many OpenAI-compatible models without it.
+  if (!req.reasoning_effort.empty() && req.ingress == ChatRequest::Dialect::kOpenAi) {
+    w.Field("reasoning_effort", req.reasoning_effort);
+  }
   if (!req.user.empty()) w.Field("user", req.user);
   if (!req.metadata_json.empty()) w.RawField("metadata", req.metadata_json);
-  for (const RawField& f : req.extra) w.RawField(f.key, f.json);
+  // A Gemini client's unknown fields (safetySettings, cachedContent, ...) mean nothing here.
+  if (req.ingress != ChatRequest::Dialect::kGemini) {
+    for (const RawField& f : req.extra) w.RawField(f.key, f.json);
+  }
   w.EndObject();
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <deque>
 #include <iostream>
 #include <string>
 
@@ -60,8 +61,10 @@ std::string ClassifyLine(std::string& line, const sensitivity::Scanner& scanner,
   }
   auto req = api::DecodeOpenAiChat(request_json);
   if (!req) return "request: " + req.error().message;
+  // The gateway's scan views: findings' offsets are bytes into the request's texts.
   std::vector<std::string_view> texts;
-  CollectTexts(*req, texts);
+  std::deque<std::string> storage;
+  CollectScanTexts(*req, texts, storage);
   WriteResult(id, scanner.Classify(texts), true, out);
   return "";
 }

@@ -61,6 +61,26 @@ TEST(Classify, RequestFormScansToolArgumentsAndSystemPrompt) {
   EXPECT_EQ(v.at("findings").at(0).at("text").as_int64(), 1);  // the tool-call arguments
 }
 
+// In raw JSON a newline is `\n`: the scan reads such escapes as spaces, so a key after one is
+// found like a key after a space, at its byte offsets in the raw arguments.
+TEST(Classify, KeyAfterJsonNewlineEscapeInToolArguments) {
+  const std::string args = R"({"k":"x\nsk-proj-4fT9kQ2mZ8xW1vB7nR3sL6yH0jD5cE9a"})";
+  std::istringstream in(
+      R"({"id":"r","request":{"model":"m","messages":[{"role":"user","content":"hi"},)"
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":)"
+      R"({"name":"f","arguments":)" +
+      boost::json::serialize(boost::json::value(args)) + "}}]}]}}\n");
+  std::ostringstream out, err;
+  ASSERT_EQ(RunClassify(WriteConfig(""), in, out, err), 0) << err.str();
+  auto v = boost::json::parse(out.str());
+  ASSERT_EQ(v.at("findings").as_array().size(), 1u) << out.str();
+  const auto& f = v.at("findings").at(0);
+  EXPECT_EQ(f.at("type").as_string(), "api_key");
+  EXPECT_EQ(f.at("text").as_int64(), 1);
+  EXPECT_EQ(f.at("start").as_int64(), 9);
+  EXPECT_EQ(f.at("end").as_int64(), static_cast<int64_t>(args.size()) - 2);
+}
+
 TEST(Classify, CustomDetectorsComeFromTheConfig) {
   std::istringstream in(R"({"id":"c","prompt":"status of PROJECT-OMEGA?"})"
                         "\n");

@@ -1,48 +1,106 @@
 #include "common/json_writer.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace hybridgate {
 
-void AppendJsonString(std::string& out, std::string_view s) {
+namespace {
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+
+// '"', '\\' and the controls below 0x20.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+// Whether any of the eight bytes in `w` needs escaping, without looking at them one by one:
+// (x - 0x0101..) & ~x & 0x8080.. is non-zero iff some byte of x is zero, and with 0x2020.. iff
+// some byte is below 0x20 (exact as to whether any is, not as to which). A byte >= 0x80 (UTF-8)
+// never matches on its own: ~x clears its high bit.
+constexpr bool AnyNeedsEscape(uint64_t w) {
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t hits =
+      ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
+  return (hits & kHighBits) != 0;
+}
+
+// The index of the first byte at or after `i` that needs escaping; s.size() when none does.
+size_t SafeRunEnd(std::string_view s, size_t i) {
+  for (uint64_t w; i + sizeof w <= s.size(); i += sizeof w) {
+    std::memcpy(&w, s.data() + i, sizeof w);
+    if (AnyNeedsEscape(w)) break;
+  }
+  while (i < s.size() && !kNeedsEscape[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
+void AppendEscaped(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run_start, i - run_start);
-    run_start = i + 1;
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
+  switch (c) {
+    case '"':
+      out.append("\\\"");
+      break;
+    case '\\':
+      out.append("\\\\");
+      break;
+    case '\n':
+      out.append("\\n");
+      break;
+    case '\r':
+      out.append("\\r");
+      break;
+    case '\t':
+      out.append("\\t");
+      break;
+    case '\b':
+      out.append("\\b");
+      break;
+    case '\f':
+      out.append("\\f");
+      break;
+    default: {
+      const char u[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(u, sizeof u);
     }
   }
-  out.append(s.data() + run_start, s.size() - run_start);
+}
+
+}  // namespace
+
+// Bytes that need no escape (everything but '"', '\\' and controls; UTF-8 passes through as is)
+// are copied in runs, found eight bytes at a time.
+void AppendJsonString(std::string& out, std::string_view s) {
+  size_t end = SafeRunEnd(s, 0);
+  if (end == s.size()) {  // nothing to escape, the usual case: quotes and text in one go
+    const size_t at = out.size();
+    const size_t total = at + s.size() + 2;
+    // The callback's own size argument is not used: GCC 12's libstdc++ passes the new capacity
+    // there when it grows the string, not the size asked for.
+    out.resize_and_overwrite(total, [&](char* p, size_t) {
+      p[at] = '"';
+      if (!s.empty()) std::memcpy(p + at + 1, s.data(), s.size());
+      p[total - 1] = '"';
+      return total;
+    });
+    return;
+  }
+  out.push_back('"');
+  size_t i = 0;
+  while (true) {
+    out.append(s.data() + i, end - i);
+    if (end == s.size()) break;
+    AppendEscaped(out, static_cast<unsigned char>(s[end]));
+    i = end + 1;
+    end = SafeRunEnd(s, i);
+  }
   out.push_back('"');
 }
 
@@ -51,35 +109,53 @@ void JsonWriter::Separate() {
     after_key_ = false;
     return;
   }
-  if (!has_element_.empty()) {
-    if (has_element_.back()) out_.push_back(',');
-    has_element_.back() = true;
+  if (depth_ == 0) return;
+  const size_t d = depth_ - 1;
+  bool had;
+  if (d < 64) {
+    had = (has_element_ >> d) & 1;
+    has_element_ |= uint64_t{1} << d;
+  } else {
+    had = deep_[d - 64];
+    deep_[d - 64] = true;
   }
+  if (had) out_.push_back(',');
+}
+
+void JsonWriter::Open(char bracket) {
+  Separate();
+  out_.push_back(bracket);
+  if (depth_ < 64) {
+    has_element_ &= ~(uint64_t{1} << depth_);
+  } else {
+    deep_.push_back(false);
+  }
+  ++depth_;
+}
+
+void JsonWriter::Close(char bracket) {
+  out_.push_back(bracket);
+  --depth_;
+  if (depth_ >= 64) deep_.pop_back();
 }
 
 JsonWriter& JsonWriter::BeginObject() {
-  Separate();
-  out_.push_back('{');
-  has_element_.push_back(false);
+  Open('{');
   return *this;
 }
 
 JsonWriter& JsonWriter::EndObject() {
-  out_.push_back('}');
-  has_element_.pop_back();
+  Close('}');
   return *this;
 }
 
 JsonWriter& JsonWriter::BeginArray() {
-  Separate();
-  out_.push_back('[');
-  has_element_.push_back(false);
+  Open('[');
   return *this;
 }
 
 JsonWriter& JsonWriter::EndArray() {
-  out_.push_back(']');
-  has_element_.pop_back();
+  Close(']');
   return *this;
 }
 

@@ -41,10 +41,15 @@ class JsonWriter {
 
  private:
   void Separate();
+  void Open(char bracket);
+  void Close(char bracket);
 
   std::string& out_;
-  // One entry per open container: true once it holds an element. Small, reused.
-  std::vector<bool> has_element_;
+  // Per open container, whether it holds an element yet: bit d for depth d below 64 (so that a
+  // writer allocates nothing of its own), deeper ones in `deep_`.
+  uint64_t has_element_ = 0;
+  size_t depth_ = 0;
+  std::vector<bool> deep_;
   bool after_key_ = false;
 };
 

@@ -23,6 +23,134 @@ TEST(JsonWriter, EscapesControlQuotesAndBackslashesButKeepsUtf8) {
   EXPECT_EQ(boost::json::parse(out).as_string(), std::string("a\"b\\c\n\x01\xc3\xa9", 9));
 }
 
+// The escaping rule one byte at a time, as AppendJsonString wrote it before its fast path.
+std::string Reference(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string Escaped(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+TEST(JsonWriter, EveryByteEscapesAsBefore) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string one(1, static_cast<char>(b));
+    EXPECT_EQ(Escaped(one), Reference(one)) << b;
+    // Also inside a run long enough for the eight-bytes-at-a-time scan, at every offset.
+    for (size_t at = 0; at < 24; ++at) {
+      std::string s(24, 'a');
+      s[at] = static_cast<char>(b);
+      ASSERT_EQ(Escaped(s), Reference(s)) << b << " at " << at;
+    }
+  }
+}
+
+TEST(JsonWriter, LongStringsWithEscapesAtTheEnds) {
+  const std::string body(1000, 'x');
+  for (const std::string& s : {"\"" + body + "\"", "\n" + body, body + "\\", "\x01" + body + "\x1f",
+                               body + "\"\"", "\t\t" + body + "\r\n"}) {
+    EXPECT_EQ(Escaped(s), Reference(s));
+    EXPECT_EQ(boost::json::parse(Escaped(s)).as_string(), s);
+  }
+  // Appends after what the string already holds.
+  std::string out = "prefix";
+  AppendJsonString(out, "a\"b");
+  EXPECT_EQ(out, "prefix\"a\\\"b\"");
+}
+
+TEST(JsonWriter, RepeatedAppendsGrowTheStringToExactlyWhatWasWritten) {
+  // Strings with nothing to escape take a one-copy path; it must hold when the string grows.
+  std::string out(20, 'x'), want(20, 'x');
+  for (int i = 0; i < 200; ++i) {
+    const std::string s(static_cast<size_t>(i % 37), 'a' + static_cast<char>(i % 26));
+    AppendJsonString(out, s);
+    want += "\"" + s + "\"";
+    ASSERT_EQ(out, want) << i;
+  }
+}
+
+TEST(JsonWriter, InvalidUtf8PassesThroughUnchanged) {
+  // No UTF-8 validation: bytes >= 0x80 are copied as they are, valid or not.
+  const std::string s =
+      "ok \xff\xfe truncated \xc3 and \xe2\x82 end\x80\x80\x80\x80\x80\x80\x80\x80";
+  EXPECT_EQ(Escaped(s), "\"" + s + "\"");
+}
+
+TEST(JsonWriter, PseudoRandomStringsMatchTheReference) {
+  uint32_t x = 12345;
+  for (int n = 0; n < 2000; ++n) {
+    std::string s(n % 70, '\0');
+    for (char& c : s) {
+      x = x * 1664525u + 1013904223u;
+      // Mostly letters, with some controls, quotes, backslashes and high bytes.
+      const uint32_t r = x >> 24;
+      c = static_cast<char>(r < 160   ? 'a' + r % 26
+                            : r < 184 ? r - 160
+                            : r < 192 ? '"'
+                            : r < 200 ? '\\'
+                                      : r);
+    }
+    ASSERT_EQ(Escaped(s), Reference(s)) << n;
+  }
+}
+
+TEST(JsonWriter, DeepNestingKeepsCommasPerLevel) {
+  // Deeper than the 64 levels tracked inline.
+  std::string out, want = "[";
+  JsonWriter w(out);
+  w.BeginArray();
+  for (int i = 0; i < 70; ++i) {
+    w.BeginArray().Int(i);
+    want += "[" + std::to_string(i) + ",";
+  }
+  w.String("x");
+  want += "\"x\"";
+  for (int i = 0; i < 70; ++i) {
+    w.EndArray().Int(i);
+    want += "]," + std::to_string(i);
+  }
+  w.EndArray();
+  EXPECT_EQ(out, want + "]");
+}
+
 TEST(JsonWriter, DoublesRoundTripAndNonFiniteBecomesNull) {
   std::string out;
   JsonWriter w(out);

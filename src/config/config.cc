@@ -121,6 +121,7 @@ Status ParseServer(const YAML::Node& n, std::string_view file, ServerConfig& s) 
   HG_TRY(r.Int("write_timeout_ms", s.write_timeout_ms, 1));
   HG_TRY(r.Int("shutdown_grace_ms", s.shutdown_grace_ms, 0));
   HG_TRY(r.Int("health_interval_ms", s.health_interval_ms, 100));
+  HG_TRY(r.Bool("watch_config", s.watch_config));
   return r.NoUnknownKeys();
 }
 

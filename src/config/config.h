@@ -82,6 +82,8 @@ struct ServerConfig {
   int64_t write_timeout_ms = 30'000;    // a client that stops reading a response
   int64_t shutdown_grace_ms = 15'000;   // drain deadline on SIGTERM/SIGINT
   int64_t health_interval_ms = 10'000;  // provider reachability probes for /readyz
+  // Reload the config when its file changes (checked every second), as on SIGHUP.
+  bool watch_config = true;
 };
 
 // What happens to a request whose data class is above what a candidate provider may receive.

@@ -41,7 +41,14 @@ double Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
     usage.output_tokens = ledger::EstimateTokensFromBytes(static_cast<int64_t>(out.body.size()));
     estimated = true;
   }
-  const double cost = out.ok || usage.reported ? Cost(out.deployment, usage) : 0;
+  double cost = out.ok || usage.reported ? Cost(out.deployment, usage) : 0;
+  // Escalation made weak answers too, and they were paid for: the row costs them all (its
+  // tokens stay the served answer's; attempts and escalated say there was more). A cost the
+  // ledger prices itself (< 0: measured self-hosted throughput) cannot be added to here.
+  for (const routing::UnservedAnswer& weak : out.unserved) {
+    const double extra = Cost(weak.deployment, weak.usage);
+    if (cost >= 0 && extra > 0) cost += extra;
+  }
   const std::string_view provider = out.deployment.provider
                                         ? std::string_view(out.deployment.provider->name())
                                         : std::string_view();

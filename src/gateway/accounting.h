@@ -44,7 +44,8 @@ class Accounting {
   // 0 when unknown.
   double Cost(const routing::Deployment& d, const api::Usage& usage) const;
 
-  // Records the ledger row and the metrics; returns the cost it charged.
+  // Records the ledger row and the metrics; returns the cost it charged — the served answer's
+  // plus those of the weak answers escalation did not serve (out.unserved).
   double Record(const RequestFacts& facts, const routing::Outcome& out);
 
  private:

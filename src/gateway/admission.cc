@@ -47,13 +47,17 @@ Admission::~Admission() { admin_pool_.join(); }
 Result<std::shared_ptr<const limits::KeyInfo>> Admission::Authenticate(
     const http::Request& req) const {
   if (!config_.auth_required) return std::shared_ptr<const limits::KeyInfo>();
+  // Where each dialect's SDK puts its key: OpenAI's Authorization: Bearer, Anthropic's
+  // x-api-key, Google's x-goog-api-key (or ?key= on the URL).
   std::string_view secret = req["x-api-key"];
   const std::string_view auth = req[bhttp::field::authorization];
   if (secret.empty() && auth.size() > 7 && auth.substr(0, 7) == "Bearer ") secret = auth.substr(7);
+  if (secret.empty()) secret = req["x-goog-api-key"];
+  if (secret.empty()) secret = http::QueryParam(req.target(), "key");
   if (secret.empty()) {
     return Fail(MakeError(ErrorCode::kUnauthenticated,
                           "missing API key: send a HybridGate virtual key as 'Authorization: "
-                          "Bearer hg-…' (or x-api-key)"));
+                          "Bearer hg-…' (or x-api-key, or x-goog-api-key)"));
   }
   return keys_->Lookup(secret);
 }

@@ -1,8 +1,10 @@
-// The Gateway: HybridGate's request handler. Owns the immutable runtime (config, catalog of
-// providers) and the per-worker state (upstream connection pools), and turns one HTTP exchange
+// The Gateway: HybridGate's request handler. Owns the current Runtime (everything built from the
+// config: providers, routes, detectors; replaced whole on reload) and the per-worker state
+// (upstream connection pools), and turns one HTTP exchange
 // into decode -> authorize -> classify/plan -> admit (limits) -> execute -> encode -> log, ledger
 // row and metrics. Endpoints: POST /v1/chat/completions, /v1/messages, /v1/completions,
-// /v1/embeddings; GET /v1/models, /healthz, /readyz, /metrics; /admin/keys.
+// /v1/embeddings, /v1beta/models/{model}:generateContent (and :streamGenerateContent); GET
+// /v1/models, /healthz, /readyz, /metrics; /admin/keys.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -18,6 +20,7 @@
 #include "config/config.h"
 #include "gateway/accounting.h"
 #include "gateway/admission.h"
+#include "gateway/client_dialect.h"
 #include "gateway/route_planner.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -31,10 +34,6 @@ namespace hybridgate::gateway {
 
 namespace asio = boost::asio;
 
-// The client's API dialect: decides the request decoder, the response and stream encoders and
-// the shape of errors.
-enum class Dialect : uint8_t { kOpenAi, kAnthropic };
-
 // What the last readiness probe saw of one provider.
 struct ProviderHealth {
   std::string name;
@@ -43,9 +42,33 @@ struct ProviderHealth {
   std::string detail;
 };
 
+// Everything built from one config file. A request holds the runtime it started with for its
+// whole life, so a reload never changes the rules under an in-flight request; a replaced runtime
+// (its providers, breakers, an embedded engine) is freed once no request holds it any more.
+struct Runtime {
+  explicit Runtime(config::Config c) : config(std::move(c)) {}
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  const config::Config config;  // everything below points into it
+  std::unique_ptr<routing::Catalog> catalog;
+  std::optional<sensitivity::Scanner> scanner;
+  std::unique_ptr<RoutePlanner> planner;
+  std::unique_ptr<Accounting> accounting;
+  // What the readiness probes saw, by provider index (written by the probe loop on worker 0).
+  mutable std::mutex health_mu;
+  mutable std::vector<ProviderHealth> health;
+
+  std::vector<ProviderHealth> Health() const {
+    std::lock_guard lock(health_mu);
+    return health;
+  }
+};
+
 class Gateway {
  public:
-  // `config` must outlive the gateway.
+  // `config` must outlive the gateway: the server, ledger and limits sections are read from it
+  // once (changing them takes a restart); the rest is copied into the first Runtime.
   static Result<std::unique_ptr<Gateway>> Create(const config::Config& config);
 
   // Creates one connection pool per server worker and starts the readiness probes on worker 0.
@@ -59,57 +82,72 @@ class Gateway {
   }
   asio::awaitable<void> Handle(http::Exchange& ex);
 
-  std::vector<ProviderHealth> Health() const;
+  // Hot reload: builds a Runtime from `config` (providers, routes, residency, detectors,
+  // prices, aliases) and, only if all of it is valid, makes it the one new requests get;
+  // requests in flight finish on the old one. On error nothing changes. Blocking (an embedded
+  // engine loads its model): call off the event loops. Sections that need a restart (server,
+  // ledger, limits) are compared and a warning is logged when they differ.
+  Status Reload(config::Config config);
+  // Frees replaced runtimes that no request holds any more (their embedded engines join their
+  // threads, so this also runs off the event loops). Returns how many are still held.
+  size_t ReleaseRetired();
   // SIGHUP: re-reads the virtual keys (blocking; call off the event loops).
   void ReloadKeys() { admission_->ReloadKeys(); }
+
+  // The runtime new requests get.
+  std::shared_ptr<const Runtime> runtime() const {
+    std::lock_guard lock(runtime_mu_);
+    return runtime_;
+  }
 
  private:
   explicit Gateway(const config::Config& config) : config_(config) {}
 
+  // Builds every config-derived part; errors name the config file.
+  Result<std::shared_ptr<Runtime>> BuildRuntime(config::Config config);
+
   // The sensitivity check: every text the request carries, plus the client's
   // x-hybridgate-data-class header, which may raise the class but never lower it.
-  Result<sensitivity::Classification> Classify(std::span<const std::string_view> texts,
-                                               const http::Request& request) const;
+  static Result<sensitivity::Classification> Classify(const Runtime& rt,
+                                                      std::span<const std::string_view> texts,
+                                                      const http::Request& request);
   // Classify, then plan for `model` at the request's data class (the same for every endpoint).
   // `cls` receives the classification (data_class 0 if the check itself failed).
   // `key` (may be null) raises the class to its floor and refuses classes above its ceiling.
   // With `route` (and `chat`), the route's tiers decide the candidates (`decision` receives
   // why); without, the model's deployments do.
-  Result<routing::RoutePlan> ClassifyAndPlan(std::span<const std::string_view> texts,
-                                             std::string_view model, const http::Request& request,
-                                             const limits::KeyInfo* key,
-                                             sensitivity::Classification& cls,
-                                             const routing::Route* route = nullptr,
-                                             const api::ChatRequest* chat = nullptr,
-                                             routing::RouteDecision* decision = nullptr) const;
+  static Result<routing::RoutePlan> ClassifyAndPlan(
+      const Runtime& rt, std::span<const std::string_view> texts, std::string_view model,
+      const http::Request& request, const limits::KeyInfo* key, sensitivity::Classification& cls,
+      const routing::Route* route = nullptr, const api::ChatRequest* chat = nullptr,
+      routing::RouteDecision* decision = nullptr);
   // The caller's virtual key (null with auth off) and whether it may use `model`.
   Result<std::shared_ptr<const limits::KeyInfo>> Authorize(const http::Request& request,
                                                            std::string_view model);
 
-  asio::awaitable<void> ChatCompletions(http::Exchange& ex, const std::string& id);
-  // POST /v1/messages: Anthropic clients, served by any provider (OpenAI-compatible upstreams
-  // answer through the Anthropic translators).
-  asio::awaitable<void> Messages(http::Exchange& ex, const std::string& id);
-  // Both chat dialects after decoding: classify, plan, execute, answer in `dialect`.
-  asio::awaitable<void> ServeChat(http::Exchange& ex, const std::string& id, Dialect dialect,
-                                  Result<api::ChatRequest> req);
-  asio::awaitable<void> Forward(http::Exchange& ex, const std::string& id, std::string_view path);
-  asio::awaitable<void> Models(http::Exchange& ex);
-  asio::awaitable<void> Ready(http::Exchange& ex);
+  // The chat dialects after decoding (OpenAI chat completions, Anthropic messages, Gemini
+  // generateContent): classify, plan, execute, answer in `dialect`.
+  asio::awaitable<void> ServeChat(http::Exchange& ex, const Runtime& rt, const std::string& id,
+                                  Dialect dialect, Result<api::ChatRequest> req);
+  // POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse.
+  asio::awaitable<void> GenerateContent(http::Exchange& ex, const Runtime& rt,
+                                        const std::string& id, std::string_view path);
+  asio::awaitable<void> Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
+                                std::string_view path);
+  asio::awaitable<void> Models(http::Exchange& ex, const Runtime& rt);
+  asio::awaitable<void> Ready(http::Exchange& ex, const Runtime& rt);
   asio::awaitable<void> ProbeLoop(http::Server& server);
 
-  const config::Config& config_;
-  std::unique_ptr<routing::Catalog> catalog_;
-  std::optional<sensitivity::Scanner> scanner_;
+  const config::Config& config_;  // the startup config: server, ledger and limits sections
+  mutable std::mutex runtime_mu_;
+  std::shared_ptr<const Runtime> runtime_;
+  std::vector<std::shared_ptr<const Runtime>> retired_;   // replaced, maybe still in use
+  std::mutex reload_mu_;                                  // one reload at a time
   std::vector<std::unique_ptr<http::ClientPool>> pools_;  // one per worker
-  mutable std::mutex health_mu_;
-  std::vector<ProviderHealth> health_;
   metrics::Metrics metrics_;
   // Declared after what they use; the ledger flushes everything it queued when destroyed.
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<Admission> admission_;
-  std::unique_ptr<Accounting> accounting_;
-  std::unique_ptr<RoutePlanner> planner_;
   uint64_t redis_errors_seen_ = 0;  // scrape-time deltas for the counters
   int64_t ledger_dropped_seen_ = 0;
 };

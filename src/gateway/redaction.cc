@@ -1,7 +1,9 @@
 #include "gateway/redaction.h"
 
 #include <algorithm>
+#include <span>
 
+#include "api/json.h"
 #include "classify/request_texts.h"
 #include "common/json_writer.h"
 
@@ -12,14 +14,18 @@ namespace {
 enum class Role : uint8_t {
   kOther,
   kText,         // choices[c].(delta|message).{content,reasoning_content,refusal}
-  kArguments,    // choices[c].(delta|message).tool_calls[t].function.arguments
+  kArguments,    // choices[c].(delta|message).(tool_calls[t].function|function_call).arguments
   kChoiceIndex,  // choices[c].index
   kToolIndex,    // choices[c].(delta|message).tool_calls[t].index
   kFinish,       // choices[c].finish_reason
   kTopId,
   kTopModel,
   kTopCreated,
+  kPrompt,  // request: prompt / input, a string or an array's element (/v1/completions, embeddings)
 };
+
+// The tool-call position of the legacy `function_call` (one per choice, no index).
+constexpr int64_t kFunctionCall = -2;
 
 struct Value {
   std::size_t begin = 0, end = 0;  // the value's bytes (a string with its quotes)
@@ -42,6 +48,9 @@ Role RoleOf(const std::vector<Frame>& st, Value& v) {
   };
   auto arr = [&](std::size_t i) { return i < st.size() && st[i].array; };
   const std::size_t n = st.size();
+  if ((n == 1 || (n == 2 && arr(1))) && (key_is(0, "prompt") || key_is(0, "input"))) {
+    return Role::kPrompt;
+  }
   if (n == 1) {
     if (key_is(0, "id")) return Role::kTopId;
     if (key_is(0, "model")) return Role::kTopModel;
@@ -53,6 +62,10 @@ Role RoleOf(const std::vector<Frame>& st, Value& v) {
   if (n == 3) {
     if (key_is(2, "index")) return Role::kChoiceIndex;
     if (key_is(2, "finish_reason")) return Role::kFinish;
+    if (key_is(2, "text")) {  // a text completion (/v1/completions)
+      v.key = st[2].key;
+      return Role::kText;
+    }
     return Role::kOther;
   }
   if (!key_is(2, "delta") && !key_is(2, "message")) return Role::kOther;
@@ -62,6 +75,11 @@ Role RoleOf(const std::vector<Frame>& st, Value& v) {
       return Role::kText;
     }
     return Role::kOther;
+  }
+  if (n == 5 && key_is(3, "function_call") && key_is(4, "arguments")) {  // legacy functions
+    v.tool_pos = kFunctionCall;
+    v.key = "arguments";
+    return Role::kArguments;
   }
   if (!key_is(3, "tool_calls") || !arr(4)) return Role::kOther;
   v.tool_pos = st[4].pos;
@@ -186,56 +204,143 @@ bool Hex4(std::string_view s, std::size_t i, uint32_t& v) {
   return true;
 }
 
-// The text of a JSON string literal (with its quotes). Lone surrogates become U+FFFD.
-std::string Unescape(std::string_view lit) {
+// Decodes the character or escape sequence at lit[i] into `out`; leaves `i` on its last byte.
+// Lone surrogates become U+FFFD.
+void DecodeUnit(std::string_view lit, std::size_t& i, std::string& out) {
+  if (lit[i] != '\\') {
+    out.push_back(lit[i]);
+    return;
+  }
+  const char e = lit[++i];
+  static constexpr std::string_view kShort = "ntrbf", kMeans = "\n\t\r\b\f";
+  if (const std::size_t k = kShort.find(e); k != std::string_view::npos) {
+    out.push_back(kMeans[k]);
+    return;
+  }
+  if (e != 'u') {
+    out.push_back(e);  // \" \\ \/
+    return;
+  }
+  uint32_t cp = 0;
+  if (!Hex4(lit, i + 1, cp)) {
+    out.push_back('u');
+    return;
+  }
+  i += 4;
+  uint32_t lo = 0;
+  if (cp >= 0xD800 && cp < 0xDC00 && i + 2 < lit.size() && lit[i + 1] == '\\' &&
+      lit[i + 2] == 'u' && Hex4(lit, i + 3, lo) && lo >= 0xDC00 && lo < 0xE000) {
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    i += 6;
+  } else if (cp >= 0xD800 && cp < 0xE000) {
+    cp = 0xFFFD;
+  }
+  AppendUtf8(out, cp);
+}
+
+// Where each byte of a JSON string literal lands in its text: the decoded range of the character
+// or escape sequence the byte belongs to (the quotes: the empty ranges at either end).
+using UnitMap = std::vector<std::pair<std::size_t, std::size_t>>;
+
+// The text of a JSON string literal (with its quotes).
+std::string Unescape(std::string_view lit, UnitMap* units = nullptr) {
   std::string out;
   out.reserve(lit.size());
+  if (units) units->assign(lit.size(), {0, 0});
   for (std::size_t i = 1; i + 1 < lit.size(); ++i) {
-    if (lit[i] != '\\') {
-      out.push_back(lit[i]);
-      continue;
-    }
-    const char e = lit[++i];
-    switch (e) {
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case 'u': {
-        uint32_t cp = 0;
-        if (!Hex4(lit, i + 1, cp)) {
-          out.push_back('u');
-          break;
-        }
-        i += 4;
-        uint32_t lo = 0;
-        if (cp >= 0xD800 && cp < 0xDC00 && i + 2 < lit.size() && lit[i + 1] == '\\' &&
-            lit[i + 2] == 'u' && Hex4(lit, i + 3, lo) && lo >= 0xDC00 && lo < 0xE000) {
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          i += 6;
-        } else if (cp >= 0xD800 && cp < 0xE000) {
-          cp = 0xFFFD;
-        }
-        AppendUtf8(out, cp);
-        break;
-      }
-      default:
-        out.push_back(e);
-        break;  // \" \\ \/
+    const std::size_t first = i, decoded = out.size();
+    DecodeUnit(lit, i, out);
+    if (units) {
+      std::fill(units->begin() + static_cast<std::ptrdiff_t>(first),
+                units->begin() + static_cast<std::ptrdiff_t>(std::min(i + 1, lit.size())),
+                std::make_pair(decoded, out.size()));
     }
   }
+  if (units && !units->empty()) units->back() = {out.size(), out.size()};
   return out;
+}
+
+// Re-encodes the JSON string literal json[begin, end) (with its quotes) into `out` with
+// `findings` (offsets into `json`, strictly inside the literal) replaced in its decoded text, so
+// the originals are kept decoded (`pa"ss`, not `pa\"ss`) and restore as the characters they
+// are. A finding that starts or ends inside an escape sequence covers the whole character.
+void AppendRedactedLiteral(std::string_view json, std::size_t begin, std::size_t end,
+                           std::span<const sensitivity::Finding> findings,
+                           sensitivity::Redactor& redactor, std::string& out) {
+  UnitMap units;
+  const std::string text = Unescape(json.substr(begin, end - begin), &units);
+  std::vector<sensitivity::Finding> mine(findings.begin(), findings.end());
+  for (sensitivity::Finding& f : mine) {
+    const std::size_t start = units[f.start - begin].first;
+    f.end = units[f.end - 1 - begin].second;
+    f.start = start;
+    f.text_index = 0;
+  }
+  AppendJsonString(out, redactor.Redact(text, mine));
+}
+
+// Whether `text` is one JSON document (validated: a tool result is plain text unless it is).
+bool IsJsonDocument(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || (text[first] != '{' && text[first] != '[')) return false;
+  const simdjson::padded_string padded(text);
+  return api::NestedParser().parse(padded).error() == simdjson::SUCCESS;
+}
+
+// Redacts one JSON text (tool-call arguments …; its findings, sorted, carry offsets into it).
+// A finding inside a string literal is replaced in the literal's decoded text, which is
+// re-encoded (AppendRedactedLiteral); one outside (a number) or across literals is replaced as
+// the bytes it covers.
+std::string RedactJsonText(std::string_view json, std::span<const sensitivity::Finding> findings,
+                           sensitivity::Redactor& redactor) {
+  std::vector<std::pair<std::size_t, std::size_t>> literals;
+  for (std::size_t i = 0; i < json.size();) {
+    if (json[i] != '"') {
+      ++i;
+      continue;
+    }
+    const std::size_t end = SkipString(json, i);
+    if (end == std::string_view::npos) break;
+    literals.emplace_back(i, end);
+    i = end;
+  }
+  std::string out;
+  out.reserve(json.size());
+  std::size_t pos = 0, lit = 0;
+  for (std::size_t k = 0; k < findings.size();) {
+    const sensitivity::Finding& f = findings[k];
+    while (lit < literals.size() && literals[lit].second <= f.start) ++lit;
+    if (lit < literals.size()) {
+      const auto [begin, end] = literals[lit];
+      std::size_t last = k;
+      while (last < findings.size() && findings[last].start > begin && findings[last].end < end) {
+        ++last;
+      }
+      if (last > k && begin >= pos) {
+        out.append(json.substr(pos, begin - pos));
+        AppendRedactedLiteral(json, begin, end, findings.subspan(k, last - k), redactor, out);
+        pos = end;
+        k = last;
+        continue;
+      }
+    }
+    if (f.start >= pos && f.end <= json.size()) {
+      sensitivity::Finding whole = f;
+      whole.start = 0;
+      whole.end = f.size();
+      out.append(json.substr(pos, f.start - pos));
+      out.append(redactor.Redact(json.substr(f.start, f.size()), {&whole, 1}));
+      pos = f.end;
+    }
+    ++k;
+  }
+  out.append(json.substr(pos));
+  return out;
+}
+
+sensitivity::RestoreContext ContextOf(const Value& v) {
+  return v.role == Role::kArguments ? sensitivity::RestoreContext::kJson
+                                    : sensitivity::RestoreContext::kText;
 }
 
 bool MayHoldPlaceholder(std::string_view lit) {
@@ -260,18 +365,48 @@ void RedactRequest(api::ChatRequest& req, const sensitivity::Classification& cls
   // Findings are sorted by (text_index, start): one cursor walks them alongside the texts.
   std::size_t index = 0, next = 0, replaced = 0;
   std::vector<sensitivity::Finding> mine;
-  classify::ForEachText(req, [&](std::string& text) {
+  classify::ForEachText(req, [&](std::string& text, classify::TextKind kind) {
     const std::size_t first = next;
     while (next < cls.findings.size() && cls.findings[next].text_index == index) ++next;
     ++index;
     if (first == next) return;
     mine.assign(cls.findings.begin() + static_cast<std::ptrdiff_t>(first),
                 cls.findings.begin() + static_cast<std::ptrdiff_t>(next));
-    std::string redacted = restorer.redactor().Redact(text, mine);
+    // Values in JSON texts are redacted decoded: the scan saw `pa\"ss`, the value is `pa"ss`.
+    const bool json = kind != classify::TextKind::kText && IsJsonDocument(text);
+    std::string redacted = json ? RedactJsonText(text, mine, restorer.redactor())
+                                : restorer.redactor().Redact(text, mine);
     replaced += next - first;
     text = std::move(redacted);
   });
   restorer.set_replaced(static_cast<int>(replaced));
+}
+
+int RedactRawBody(std::string& body, const sensitivity::Classification& cls,
+                  ResponseRestorer& restorer) {
+  std::vector<Value> values;
+  if (cls.findings.empty() || !Walk(body, values)) return 0;
+  std::string out;
+  std::size_t pos = 0;
+  int replaced = 0;
+  std::vector<sensitivity::Finding> mine;
+  for (const Value& v : values) {
+    if (v.role != Role::kPrompt || !v.string) continue;
+    mine.clear();
+    for (const sensitivity::Finding& f : cls.findings) {
+      if (f.text_index == 0 && f.start > v.begin && f.end < v.end) mine.push_back(f);
+    }
+    if (mine.empty()) continue;
+    out.append(body, pos, v.begin - pos);
+    AppendRedactedLiteral(body, v.begin, v.end, mine, restorer.redactor(), out);
+    pos = v.end;
+    replaced += static_cast<int>(mine.size());
+  }
+  if (replaced == 0) return 0;
+  out.append(body, pos);
+  body = std::move(out);
+  restorer.set_replaced(restorer.replaced() + replaced);
+  return replaced;
 }
 
 std::string ResponseRestorer::RestoreBody(std::string_view body) const {
@@ -285,7 +420,9 @@ std::string ResponseRestorer::RestoreBody(std::string_view body) const {
     const std::string_view lit = body.substr(v.begin, v.end - v.begin);
     if (!MayHoldPlaceholder(lit)) continue;
     const std::string text = Unescape(lit);
-    std::string restored = redactor_.Restore(text);
+    // Tool-call arguments are JSON inside this JSON string: an original restored into one of
+    // their string literals is escaped for it, then the whole value again for the body.
+    std::string restored = redactor_.Restore(text, ContextOf(v));
     if (restored == text) continue;
     out.append(body.substr(pos, v.begin - pos));
     AppendJsonString(out, restored);
@@ -344,7 +481,9 @@ void ResponseRestorer::FeedChunk(std::string_view chunk, std::vector<std::string
   };
   auto slot_of = [&](const Value& v) {
     int64_t tool = -1;
-    if (v.role == Role::kArguments) {
+    if (v.role == Role::kArguments && v.tool_pos == kFunctionCall) {
+      tool = kFunctionCall;
+    } else if (v.role == Role::kArguments) {
       auto it = tool_index.find({v.choice_pos, v.tool_pos});
       tool = it != tool_index.end() && it->second >= 0 ? it->second : v.tool_pos;
     }
@@ -372,8 +511,9 @@ void ResponseRestorer::FeedChunk(std::string_view chunk, std::vector<std::string
     const std::string_view lit = chunk.substr(v.begin, v.end - v.begin);
     std::string restored;
     if (v.role == Role::kText || v.role == Role::kArguments) {
-      auto it = streams_.try_emplace(slot_of(v), redactor_).first;
+      auto it = streams_.try_emplace(slot_of(v), redactor_, ContextOf(v)).first;
       if (it->second.held() == 0 && !MayHoldPlaceholder(lit) && !is_finishing(v.choice_pos)) {
+        if (v.role == Role::kArguments) it->second.Skip(Unescape(lit));  // track its JSON state
         continue;
       }
       restored = it->second.Feed(Unescape(lit));
@@ -405,15 +545,24 @@ void ResponseRestorer::FinishStream(std::vector<std::string>& out) {
 
 std::string ResponseRestorer::HeldChunk(const Slot& slot, std::string_view text) const {
   const auto& [choice, tool, key] = slot;
+  const bool completion = key == "text";  // a text completion's choices[].text
   std::string out;
   JsonWriter w(out);
   w.BeginObject();
   if (!id_json_.empty()) w.RawField("id", id_json_);
-  w.Field("object", "chat.completion.chunk");
+  w.Field("object", completion ? "text_completion" : "chat.completion.chunk");
   if (!created_json_.empty()) w.RawField("created", created_json_);
   if (!model_json_.empty()) w.RawField("model", model_json_);
-  w.Key("choices").BeginArray().BeginObject().Field("index", choice).Key("delta").BeginObject();
-  if (tool < 0) {
+  w.Key("choices").BeginArray().BeginObject().Field("index", choice);
+  if (completion) {
+    w.Field("text", text).Key("logprobs").Null().Key("finish_reason").Null();
+    w.EndObject().EndArray().EndObject();
+    return out;
+  }
+  w.Key("delta").BeginObject();
+  if (tool == kFunctionCall) {
+    w.Key("function_call").BeginObject().Field("arguments", text).EndObject();
+  } else if (tool < 0) {
     w.Field(key, text);
   } else {
     w.Key("tool_calls").BeginArray().BeginObject().Field("index", tool);

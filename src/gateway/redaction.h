@@ -30,8 +30,8 @@ bool RedactionApplies(const config::ResidencyConfig& residency,
                       const sensitivity::Classification& cls, const Error& plan_error,
                       int key_max_class);
 
-// Restores the originals in an upstream's OpenAI-format answer. One per request; owns the
-// Redactor whose mapping it uses. Not thread-safe (one request, one task).
+// Restores the originals in an upstream's OpenAI-format answer (chat or text completion). One per
+// request; owns the Redactor whose mapping it uses. Not thread-safe (one request, one task).
 class ResponseRestorer {
  public:
   ResponseRestorer() = default;
@@ -47,10 +47,11 @@ class ResponseRestorer {
   // gets its placeholders restored. Unknown placeholders stay as they are.
   std::string RestoreBody(std::string_view body) const;
 
-  // One chat.completion.chunk (the JSON of one SSE data event). Appends the chunk(s) to send in
-  // its place to `out`: the chunk with its text restored, minus a trailing fragment that may
-  // still become a placeholder (held until the next chunk of the same choice and field). A chunk
-  // that ends a choice (finish_reason) is preceded by one carrying what was held for it.
+  // One chat.completion.chunk or text_completion chunk (the JSON of one SSE data event). Appends
+  // the chunk(s) to send in its place to `out`: the chunk with its text restored, minus a trailing
+  // fragment that may still become a placeholder (held until the next chunk of the same choice and
+  // field). A chunk that ends a choice (finish_reason) is preceded by one carrying what was held
+  // for it.
   void FeedChunk(std::string_view chunk, std::vector<std::string>& out);
   // The stream ended: a chunk for every fragment still held.
   void FinishStream(std::vector<std::string>& out);
@@ -68,8 +69,29 @@ class ResponseRestorer {
 
 // Replaces the findings of `cls` (offsets into the texts of `req` in classify::CollectTexts
 // order) in place with placeholders from `restorer`'s redactor, and records how many were
-// replaced. Views into `req`'s texts are invalid afterwards.
+// replaced. In a JSON text (tool-call arguments, raw fields; a tool result that parses as JSON)
+// a finding inside a string literal is replaced in the literal's decoded text, which is then
+// re-encoded: the original is kept decoded (`pa"ss`, not `pa\"ss`), so it restores as the value
+// it is, also into new tool-call arguments (escaped once for them). Views into `req`'s texts are
+// invalid afterwards.
 void RedactRequest(api::ChatRequest& req, const sensitivity::Classification& cls,
                    ResponseRestorer& restorer);
+
+// The `redact` action for /v1/completions and /v1/embeddings, whose bodies HybridGate passes
+// through without modelling them. `cls` holds the findings of the body scanned whole as one text
+// (offsets into `body`). Those inside the JSON strings of the top-level `prompt` (completions) or
+// `input` (embeddings), a string or an array of strings, are replaced by placeholders from
+// `restorer`'s redactor (the originals kept decoded, so they restore as text); each such string is
+// re-encoded, every other byte of the body stays as it was. Findings anywhere else are left:
+// classify the redacted body again and refuse what is still not allowed. Returns the number
+// replaced (also added to restorer.replaced()).
+//
+// A completions answer is restored like a chat one: RestoreBody for a whole body (every string,
+// so choices[].text), FeedChunk / FinishStream for `text_completion` stream chunks (choices[].text
+// with placeholders split across chunks). Embeddings have nothing to restore: the external
+// provider embeds the text with its placeholders, so the vector of a redacted input is that of
+// "<EMAIL_1>", not of the address.
+int RedactRawBody(std::string& body, const sensitivity::Classification& cls,
+                  ResponseRestorer& restorer);
 
 }  // namespace hybridgate::gateway

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -21,44 +22,19 @@ std::string Key(const config::ProviderConfig& p, const config::ModelConfig& m) {
   return fmt::format("{}/{}", p.name, m.name);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<RoutePlanner>> RoutePlanner::Create(const config::Config& config) {
-  std::unique_ptr<RoutePlanner> p(new RoutePlanner(config));
-  for (const routing::Route& r : config.routes.routes) {
-    if (r.classifier == routing::ClassifierKind::kLearned) {
-      auto c = complexity::LearnedClassifier::Load(r.learned_model);
-      if (!c) {
-        return Fail(
-            MakeError(ErrorCode::kInvalidRequest,
-                      fmt::format("{}: routes.{}: {}", config.source, r.name, c.error().message)));
-      }
-      p->classifiers_[r.name] = std::move(*c);
-    } else {
-      p->classifiers_[r.name] = std::make_unique<complexity::HeuristicClassifier>();
-    }
-    if (r.breaker) p->route_breakers_[r.name] = std::make_unique<routing::BreakerSet>(*r.breaker);
-  }
-  auto exists = [&p](std::string_view name) { return !p->Lookup(name).empty(); };
-  if (auto ok = routing::CheckRouteModels(config.routes, config.source, exists); !ok) {
-    return Fail(std::move(ok.error()));
-  }
-  return p;
-}
-
 // A tier's model entry, resolved against the config the way the catalog resolves it: an alias,
 // "provider/model", or a model name served by one or more providers.
-std::vector<routing::DeploymentInfo> RoutePlanner::Lookup(std::string_view name) const {
-  for (const auto& [alias, target] : config_.aliases) {
+std::vector<routing::DeploymentInfo> Resolve(const config::Config& config, std::string_view name) {
+  for (const auto& [alias, target] : config.aliases) {
     if (alias == name) name = target;
   }
   std::vector<routing::DeploymentInfo> out;
-  for (const config::ProviderConfig& p : config_.providers) {
+  for (const config::ProviderConfig& p : config.providers) {
     for (const config::ModelConfig& m : p.models) {
-      const std::string key = Key(p, m);
+      std::string key = Key(p, m);
       if (m.name != name && key != name) continue;
       routing::DeploymentInfo d;
-      d.key = key;
+      d.key = std::move(key);
       d.provider = p.name;
       d.model = m.name;
       d.max_data_class = p.max_data_class;
@@ -77,6 +53,55 @@ std::vector<routing::DeploymentInfo> RoutePlanner::Lookup(std::string_view name)
   return out;
 }
 
+// Every name a tier entry can resolve (aliases, model names, "provider/model") with its
+// deployments, so that requests read them in place instead of scanning the config.
+routing::DeploymentTable BuildTable(const config::Config& config) {
+  routing::DeploymentTable table;
+  auto add = [&](const std::string& name) {
+    if (table.contains(name)) return;
+    if (auto d = Resolve(config, name); !d.empty()) table.emplace(name, std::move(d));
+  };
+  for (const auto& [alias, target] : config.aliases) add(alias);
+  for (const config::ProviderConfig& p : config.providers) {
+    for (const config::ModelConfig& m : p.models) {
+      add(m.name);
+      add(Key(p, m));
+    }
+  }
+  return table;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RoutePlanner>> RoutePlanner::Create(const config::Config& config) {
+  std::unique_ptr<RoutePlanner> p(new RoutePlanner(config));
+  p->deployments_ = BuildTable(config);
+  for (const routing::Route& r : config.routes.routes) {
+    if (r.classifier == routing::ClassifierKind::kLearned) {
+      auto c = complexity::LearnedClassifier::Load(r.learned_model);
+      if (!c) {
+        return Fail(
+            MakeError(ErrorCode::kInvalidRequest,
+                      fmt::format("{}: routes.{}: {}", config.source, r.name, c.error().message)));
+      }
+      p->classifiers_[r.name] = std::move(*c);
+    } else {
+      p->classifiers_[r.name] = std::make_unique<complexity::HeuristicClassifier>();
+    }
+    if (r.breaker) p->route_breakers_[r.name] = std::make_unique<routing::BreakerSet>(*r.breaker);
+  }
+  auto exists = [&p](std::string_view name) { return p->deployments_.contains(name); };
+  if (auto ok = routing::CheckRouteModels(config.routes, config.source, exists); !ok) {
+    return Fail(std::move(ok.error()));
+  }
+  return p;
+}
+
+std::vector<routing::DeploymentInfo> RoutePlanner::Lookup(std::string_view name) const {
+  const auto it = deployments_.find(name);
+  return it == deployments_.end() ? std::vector<routing::DeploymentInfo>{} : it->second;
+}
+
 Result<routing::RouteSelection> RoutePlanner::Select(std::string_view header,
                                                      std::string_view model,
                                                      std::string_view team) const {
@@ -92,34 +117,37 @@ Result<routing::RoutePlan> RoutePlanner::Plan(const routing::Route& route,
   complexity::Features features = complexity::Classify(classifier, req);
   features.data_class = data_class;
   routing::BreakerSet& breakers = BreakersFor(route);
-  decision = routing::Choose(
-      route, features, [this](std::string_view m) { return Lookup(m); },
-      [&breakers](std::string_view key) { return breakers.StateOf(key); });
+  decision = routing::Choose(route, std::move(features), deployments_,
+                             [&breakers](std::string_view key) { return breakers.StateOf(key); });
   balancers_.Apply(decision, &stats_);
   if (decision.candidates.empty()) {
     if (decision.residency_excluded && !route.tiers.empty() &&
         !route.tiers.front().deployments.empty()) {
       // Same rule as plain model routing: the class's residency action decides.
-      return routing::PlanForRequest({.model = route.tiers.front().deployments.front().model,
-                                      .data_class = data_class,
-                                      .finding_types = finding_types},
-                                     catalog);
+      auto fallback =
+          routing::PlanForRequest({.model = route.tiers.front().deployments.front().model,
+                                   .data_class = data_class,
+                                   .finding_types = finding_types},
+                                  catalog);
+      if (fallback) fallback->stats = &stats_;
+      return fallback;
     }
     if (auto st = decision.ToStatus(); !st) return Fail(std::move(st.error()));
   }
   routing::RoutePlan plan;
+  plan.candidates.reserve(decision.candidates.size());
   for (const routing::RouteCandidate& c : decision.candidates) {
-    for (const routing::Deployment& d : catalog.Lookup(c.deployment.key)) {
-      plan.candidates.push_back({.deployment = d,
-                                 .reason = fmt::format("{}: {}", c.tier, c.why),
-                                 .tier_index = static_cast<int>(c.tier_index),
-                                 .tier = c.tier});
+    for (const routing::Deployment& d : catalog.Find(c.deployment.key)) {
+      // No reason text: the decision keeps why (RouteDecision::Explain writes it on demand).
+      plan.candidates.push_back(
+          {.deployment = d, .tier_index = static_cast<int>(c.tier_index), .tier = c.tier});
     }
   }
   plan.retry = route.retries;
   plan.deadlines = route.deadlines;
   plan.escalation = route.escalation;
   plan.panic = decision.panic;
+  plan.stats = &stats_;  // the executor feeds what balancers_ read
   return plan;
 }
 
@@ -195,8 +223,10 @@ int RunRouteExplain(const std::string& config_path, const std::string& request_p
     std::cerr << "route explain: sensitivity: " << scanner.error().message << "\n";
     return 2;
   }
+  // The same view of the texts the gateway scans (JSON whitespace escapes read as spaces).
   std::vector<std::string_view> texts;
-  classify::CollectTexts(*req, texts);
+  std::deque<std::string> text_views;
+  classify::CollectScanTexts(*req, texts, text_views);
   const int data_class = scanner->Classify(texts).data_class;
   const complexity::HeuristicClassifier heuristic;
   complexity::Features features = complexity::Classify(heuristic, *req);

@@ -31,7 +31,9 @@ class RoutePlanner {
 
   // The route's decision for `req` at `data_class` (filled into `decision`) as a plan over the
   // catalog's deployments. When residency removed every candidate, the residency policy of
-  // PlanForRequest decides (serve the self-hosted fallback model, or refuse).
+  // PlanForRequest decides (serve the self-hosted fallback model, or refuse). The plan points at
+  // the planner's live deployment stats (plan.stats), which the executor updates per attempt
+  // and the route's balancers read: the planner must outlive the request.
   Result<routing::RoutePlan> Plan(const routing::Route& route, const api::ChatRequest& req,
                                   int data_class, const std::vector<std::string>& finding_types,
                                   const routing::Catalog& catalog,
@@ -47,6 +49,7 @@ class RoutePlanner {
   // sets reports the worst state (open, then half-open) once.
   void ForEachBreaker(const std::function<void(std::string_view, routing::BreakerState)>& f) const;
   // A tier's model entry resolved against the config: what routing::Choose needs to know.
+  // Read from a table built at Create (the planner is rebuilt with the config on reload).
   std::vector<routing::DeploymentInfo> Lookup(std::string_view model) const;
 
  private:
@@ -54,6 +57,7 @@ class RoutePlanner {
       : config_(config), balancers_(config.routes) {}
 
   const config::Config& config_;
+  routing::DeploymentTable deployments_;  // every resolvable tier entry -> its deployments
   std::map<std::string, std::unique_ptr<complexity::Classifier>, std::less<>> classifiers_;
   routing::BreakerSet breakers_{routing::BreakerConfig{}};
   std::map<std::string, std::unique_ptr<routing::BreakerSet>, std::less<>> route_breakers_;

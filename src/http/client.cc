@@ -3,16 +3,21 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <optional>
+
+#include "http/head.h"
 
 namespace hybridgate::http {
 
@@ -105,6 +110,33 @@ bool StaleConnectionError(beast::error_code ec) {
          ec == bhttp::error::partial_message;
 }
 
+// The request head as Beast would write it for `set()` of each header, keep_alive(true) and
+// prepare_payload(): the last value of a repeated name wins, Host unless the headers name one,
+// and a Content-Length whenever there is a body or the method expects one.
+std::string RequestHead(const Endpoint& ep, const UpstreamRequest& req) {
+  std::string out;
+  size_t size = 64 + req.target.size() + ep.display.size();
+  for (const auto& [k, v] : req.headers) size += k.size() + v.size() + 4;
+  out.reserve(size);
+  const auto method = bhttp::to_string(req.method);
+  out.append(method.data(), method.size());
+  out.push_back(' ');
+  out.append(req.target);
+  out.append(" HTTP/1.1\r\n");
+  if (!head::Has(req.headers, "host")) {
+    head::AppendField(out, "Host", ep.port == (ep.tls ? 443 : 80) ? ep.host : ep.display);
+  }
+  head::AppendFields(out, req.headers, {"content-length", "transfer-encoding", "connection"});
+  if (!req.body.empty() || req.method == bhttp::verb::post || req.method == bhttp::verb::put ||
+      req.method == bhttp::verb::options) {
+    out.append("Content-Length: ");
+    head::AppendDecimal(out, req.body.size());
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+  return out;
+}
+
 }  // namespace
 
 Result<Endpoint> Endpoint::FromUrl(std::string_view url, bool verify, const std::string& ca_file) {
@@ -163,20 +195,27 @@ void UpstreamStream::Abort() {
 
 asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::time_point deadline) {
   if (done_ || !conn_) co_return size_t{0};
-  auto& parser = *conn_->stream_parser;
-  constexpr size_t kPiece = 16 * 1024;
+  Connection* c = conn_.get();
+  auto& parser = *c->stream_parser;
+  auto& body = parser.get().body();
+  constexpr size_t kMaxPiece = 16 * 1024;
   const size_t old = out.size();
-  // A read may parse only framing (a chunk header): keep going until body bytes or the end.
+  // Nothing is set aside in `out` while waiting for the upstream: a stream can idle for minutes,
+  // and a thousand held 16 KB each. A read with no body buffer stops (need_buffer) as soon as body
+  // bytes sit in the connection's buffer; only then does `out` grow, by what is there. A read may
+  // also parse only framing (a chunk header): keep going until body bytes or the end.
   while (!parser.is_done()) {
-    out.resize(old + kPiece);
-    parser.get().body().data = out.data() + old;
-    parser.get().body().size = kPiece;
-    conn_->Lowest().expires_at(deadline);
-    Connection* c = conn_.get();
+    const size_t room = std::min(c->buffer.size(), kMaxPiece);
+    out.resize(old + room);
+    body.data = room > 0 ? out.data() + old : nullptr;
+    body.size = room;
+    c->Lowest().expires_at(deadline);
     auto [ec, n] = co_await c->Visit(
         [&](auto& s) { return bhttp::async_read_some(s, c->buffer, parser, kTuple); });
     if (ec == bhttp::error::need_buffer) ec = {};
-    const size_t got = kPiece - parser.get().body().size;
+    const size_t got = room - body.size;
+    body.data = nullptr;
+    body.size = 0;
     out.resize(old + got);
     if (ec) {
       Abort();
@@ -285,12 +324,9 @@ template <bool kStream>
 asio::awaitable<Result<std::pair<UpstreamResponse, std::unique_ptr<Connection>>>>
 ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines deadlines,
                      CancelToken* cancel) {
-  bhttp::request<bhttp::string_body> r{req.method, req.target, 11};
-  r.set(bhttp::field::host, ep.port == (ep.tls ? 443 : 80) ? ep.host : ep.display);
-  for (const auto& [k, v] : req.headers) r.set(k, v);
-  r.keep_alive(true);
-  r.body() = req.body;
-  r.prepare_payload();
+  const std::string request_head = RequestHead(ep, req);
+  const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(request_head),
+                                                        asio::buffer(req.body)};
 
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
@@ -308,7 +344,8 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
     } unhook{cancel};
     c->Lowest().expires_at(deadlines.response);
 
-    auto [wec, wn] = co_await c->Visit([&](auto& s) { return bhttp::async_write(s, r, kTuple); });
+    auto [wec, wn] =
+        co_await c->Visit([&](auto& s) { return asio::async_write(s, request_bytes, kTuple); });
     const bool cancelled = cancel && cancel->cancelled();
     if (wec) {
       if (reused && !cancelled && StaleConnectionError(wec)) continue;

@@ -106,7 +106,8 @@ class ClientPool {
   explicit ClientPool(asio::io_context& ioc);
   ~ClientPool();
 
-  // Sends and reads a whole response.
+  // Sends and reads a whole response. `req` is written from where it lies: it must outlive the
+  // awaited call (as it does when the call is co_awaited directly).
   asio::awaitable<Result<UpstreamResponse>> Send(const Endpoint& ep, const UpstreamRequest& req,
                                                  Deadlines deadlines,
                                                  CancelToken* cancel = nullptr);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,6 +18,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include "http/head.h"
 
 namespace hybridgate::http {
 
@@ -56,6 +59,7 @@ class Session {
   Server::Worker& worker_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::string head_;  // response heads, reused across the connection's responses
   bool idle_ = true;
 };
 
@@ -71,6 +75,24 @@ std::string ErrorBody(std::string_view message, std::string_view type, std::stri
   out.append(code);
   out.append("\"}}");
   return out;
+}
+
+// Into `out`: the status line and the fields both kinds of response carry, as Beast would write
+// them for set() of each field (the last value of a repeated name wins) and keep_alive().
+void ResponseHead(std::string& out, int status, std::string_view content_type,
+                  std::string_view cache_control, const HeaderList& headers, bool keep_alive) {
+  out.clear();
+  out.append("HTTP/1.1 ");
+  head::AppendDecimal(out, static_cast<size_t>(status));
+  out.push_back(' ');
+  const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+  if (!head::Has(headers, "content-type")) head::AppendField(out, "Content-Type", content_type);
+  if (!cache_control.empty() && !head::Has(headers, "cache-control"))
+    head::AppendField(out, "Cache-Control", cache_control);
+  head::AppendFields(out, headers, {"content-length", "transfer-encoding", "connection"});
+  if (!keep_alive) head::AppendField(out, "Connection", "close");
 }
 
 }  // namespace
@@ -202,17 +224,23 @@ void Exchange::OnClientGone(std::function<void()> on_gone) {
 
 asio::awaitable<void> Exchange::Respond(int status, std::string_view content_type, std::string body,
                                         const HeaderList& headers) {
-  http::response<http::string_body> res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, content_type);
-  for (const auto& [k, v] : headers) res.set(k, v);
   keep_alive_ = keep_alive_ && !session_.server_.draining();
-  res.keep_alive(keep_alive_);
-  res.body() = std::move(body);
-  res.prepare_payload();
+  std::string& wire = session_.head_;
+  ResponseHead(wire, status, content_type, {}, headers, keep_alive_);
+  // As Beast's prepare_payload: 1xx, 204 and 304 carry neither a body nor a Content-Length.
+  const bool bodyless = status < 200 || status == 204 || status == 304;
+  if (!bodyless) {
+    wire.append("Content-Length: ");
+    head::AppendDecimal(wire, body.size());
+    wire.append("\r\n");
+  }
+  wire.append("\r\n");
+  const std::array<asio::const_buffer, 2> bytes{
+      asio::buffer(wire), asio::const_buffer(body.data(), bodyless ? 0 : body.size())};
   started_ = true;
   StopWatching();
   session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
-  auto [ec, n] = co_await http::async_write(session_.stream_, res, kTuple);
+  auto [ec, n] = co_await asio::async_write(session_.stream_, bytes, kTuple);
   session_.stream_.expires_never();
   finished_ = true;
   if (ec) {
@@ -223,28 +251,32 @@ asio::awaitable<void> Exchange::Respond(int status, std::string_view content_typ
 
 asio::awaitable<bool> Exchange::BeginStream(int status, std::string_view content_type,
                                             const HeaderList& headers) {
-  http::response<http::empty_body> res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, content_type);
-  res.set(http::field::cache_control, "no-cache");
-  for (const auto& [k, v] : headers) res.set(k, v);
   keep_alive_ = keep_alive_ && !session_.server_.draining();
-  res.keep_alive(keep_alive_);
-  res.chunked(true);
-  http::response_serializer<http::empty_body> sr{res};
+  // Not the session's reused head_: a stream may stay open for minutes, and its head is one-off.
+  std::string wire;
+  ResponseHead(wire, status, content_type, "no-cache", headers, keep_alive_);
+  wire.append("Transfer-Encoding: chunked\r\n\r\n");
   started_ = true;
   session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
-  auto [ec, n] = co_await http::async_write_header(session_.stream_, sr, kTuple);
+  auto [ec, n] = co_await asio::async_write(session_.stream_, asio::buffer(wire), kTuple);
   session_.stream_.expires_never();
   if (ec) client_gone_ = true;
+  // Nor is the request's read buffer needed while the stream lasts (unless it holds a pipelined
+  // request).
+  if (session_.buffer_.size() == 0) session_.buffer_.shrink_to_fit();
   co_return !client_gone_;
 }
 
+// Chunked framing by hand: "<hex size>\r\n" data "\r\n", one gather write per chunk.
 asio::awaitable<bool> Exchange::Write(std::string_view chunk) {
   if (client_gone_) co_return false;
   if (chunk.empty()) co_return true;  // an empty chunk would end the response
+  char size_line[head::kChunkLineMax];
+  const std::array<asio::const_buffer, 3> bytes{
+      asio::const_buffer(size_line, head::ChunkLine(size_line, chunk.size())),
+      asio::const_buffer(chunk.data(), chunk.size()), asio::const_buffer("\r\n", 2)};
   session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(
-      session_.stream_, http::make_chunk(asio::const_buffer(chunk.data(), chunk.size())), kTuple);
+  auto [ec, n] = co_await asio::async_write(session_.stream_, bytes, kTuple);
   session_.stream_.expires_never();
   if (ec) client_gone_ = true;
   co_return !client_gone_;
@@ -254,7 +286,8 @@ asio::awaitable<void> Exchange::End() {
   StopWatching();
   if (!client_gone_) {
     session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
-    auto [ec, n] = co_await asio::async_write(session_.stream_, http::make_chunk_last(), kTuple);
+    auto [ec, n] =
+        co_await asio::async_write(session_.stream_, asio::const_buffer("0\r\n\r\n", 5), kTuple);
     session_.stream_.expires_never();
     if (ec) client_gone_ = true;
   }
@@ -380,6 +413,20 @@ void Server::Run() {
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
+}
+
+std::string_view QueryParam(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  for (std::string_view query = target.substr(q + 1); !query.empty();) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
 }
 
 }  // namespace hybridgate::http

@@ -25,6 +25,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 
 using Request = beast::http::request<beast::http::string_body>;
+
+// The raw (still percent-encoded) value of query parameter `name` in a request target
+// ("/path?a=1&b=2"); empty when absent.
+std::string_view QueryParam(std::string_view target, std::string_view name);
 using HeaderList = std::vector<std::pair<std::string_view, std::string>>;
 
 class Session;

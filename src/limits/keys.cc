@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 
 namespace hybridgate::limits {
@@ -78,10 +79,25 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// SHA-256 fetched from its provider once: EVP_Digest(..., EVP_sha256()) fetches it again on
+// every call, which costs more than hashing a key. Falls back to that if the fetch fails.
+// Kept for the life of the process (never freed, so never after OpenSSL's own cleanup).
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* const kMd = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  return kMd != nullptr ? kMd : EVP_sha256();
+}
+
 Digest Sha256(std::string_view data) {
+  // One context per thread, re-initialised per digest rather than allocated.
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                                 &EVP_MD_CTX_free);
   Digest d{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), d.data(), &len, EVP_sha256(), nullptr);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), Sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), d.data(), &len) != 1) {
+    EVP_Digest(data.data(), data.size(), d.data(), &len, EVP_sha256(), nullptr);
+  }
   return d;
 }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -24,6 +25,23 @@
 
 namespace hybridgate {
 namespace {
+
+// What the file watch compares: a change in any of these is an edit (editors that write a new
+// file and rename it over the old one change the inode).
+struct ConfigFileStamp {
+  bool exists = false;
+  int64_t mtime_ns = 0;
+  int64_t size = 0;
+  uint64_t inode = 0;
+  bool operator==(const ConfigFileStamp&) const = default;
+};
+
+ConfigFileStamp StampOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {true, static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          static_cast<int64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
+}
 
 int Serve(const std::string& config_path, const std::string& listen, const std::string& level,
           int workers) {
@@ -74,12 +92,50 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
                                HYBRIDGATE_VERSION, addr->first, server.port(), server.workers(),
                                config_path));
   gateway::Gateway* g = gw->get();
-  std::thread signal_thread([&server, signals, g] {
+  // The command line's overrides win over the file on every reload too.
+  const auto load = [config_path, listen, level, workers]() -> Result<config::Config> {
+    auto next = config::LoadConfig(config_path);
+    if (!next) return next;
+    if (!listen.empty()) next->server.listen = listen;
+    if (!level.empty()) next->log.level = level;
+    if (workers > 0) next->server.workers = workers;
+    return next;
+  };
+  const auto reload = [g, &load](std::string_view why) {
+    auto next = load();
+    Status s = next ? g->Reload(std::move(*next)) : Status(Fail(std::move(next.error())));
+    if (s) {
+      gateway::LogInfo(fmt::format("{}: config reloaded", why));
+    } else {
+      gateway::LogError(
+          fmt::format("{}: config reload rejected, still serving the previous config: {}", why,
+                      s.error().message));
+    }
+  };
+  const bool watch = cfg->server.watch_config;
+  std::thread signal_thread([&server, signals, g, &reload, config_path, watch] {
+    // This thread takes the signals and, once a second, looks at the config file: a changed
+    // file (mtime, size or inode) reloads it. Reloads run here, off the event loops.
+    ConfigFileStamp seen = StampOf(config_path);
+    const timespec tick{1, 0};
     int sig = 0;
-    // SIGHUP re-reads the virtual keys (keys created or revoked by `hybridgate keys`).
-    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-      g->ReloadKeys();
-      gateway::LogInfo("received SIGHUP, reloaded virtual keys");
+    for (;;) {
+      sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) break;
+      if (sig == SIGHUP) {
+        // SIGHUP re-reads the virtual keys (created or revoked by `hybridgate keys`) and the
+        // config file.
+        g->ReloadKeys();
+        gateway::LogInfo("received SIGHUP, reloaded virtual keys");
+        seen = StampOf(config_path);
+        reload("SIGHUP");
+      } else if (watch) {
+        if (const ConfigFileStamp now = StampOf(config_path); now != seen && now.exists) {
+          seen = now;
+          reload(fmt::format("{} changed", config_path));
+        }
+      }
+      g->ReleaseRetired();
     }
     gateway::LogInfo(fmt::format("received {}, draining in-flight requests",
                                  sig == SIGTERM ? "SIGTERM" : "SIGINT"));

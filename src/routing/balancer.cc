@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <utility>
 
 namespace hybridgate::routing {
 
@@ -38,6 +39,18 @@ const DeploymentStats* StatsSet::Find(std::string_view key) const {
   std::lock_guard lock(mu_);
   auto it = stats_.find(key);
   return it == stats_.end() ? nullptr : it->second.get();
+}
+
+void AttemptLoad::Start(StatsSet* set, std::string_view key) {
+  Finish(-1);
+  if (set == nullptr) return;
+  stats_ = &set->Get(key);
+  stats_->Begin();
+}
+
+void AttemptLoad::Finish(double latency_ms) {
+  if (stats_ == nullptr) return;
+  std::exchange(stats_, nullptr)->End(latency_ms);
 }
 
 size_t Balancer::PickWeighted(std::span<const int> weights) {

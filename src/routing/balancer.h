@@ -49,6 +49,26 @@ class StatsSet {
   std::map<std::string, std::unique_ptr<DeploymentStats>, std::less<>> stats_;
 };
 
+// One attempt's share of its deployment's live stats, so the executor's many exits cannot leak
+// an outstanding count: Start() counts the attempt, Finish() — or the destructor — ends it
+// exactly once, with a latency sample only when one is given (failures and cancels give none).
+class AttemptLoad {
+ public:
+  AttemptLoad() = default;
+  AttemptLoad(const AttemptLoad&) = delete;
+  AttemptLoad& operator=(const AttemptLoad&) = delete;
+  ~AttemptLoad() { Finish(-1); }
+
+  // Counts an attempt on `key` in `set` (null: no stats), first ending one still counted.
+  void Start(StatsSet* set, std::string_view key);
+  // Ends the counted attempt; `latency_ms` < 0 records no sample. No-op when none is counted.
+  void Finish(double latency_ms);
+  bool active() const { return stats_ != nullptr; }
+
+ private:
+  DeploymentStats* stats_ = nullptr;
+};
+
 // Orders the candidates of one tier: the pick first, then the others by the same preference
 // (they are the tier's own fallbacks).
 class Balancer {

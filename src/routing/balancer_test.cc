@@ -102,6 +102,63 @@ TEST(Balancer, LatencyEwmaPrefersFaster) {
   EXPECT_EQ(d[0].deployment.key, "y");
 }
 
+TEST(AttemptLoad, EndsEachAttemptExactlyOnce) {
+  StatsSet stats;
+  {
+    AttemptLoad load;
+    load.Start(&stats, "a");
+    EXPECT_EQ(stats.Find("a")->outstanding(), 1);
+    load.Finish(40);
+    load.Finish(400);  // already ended: neither a second decrement nor a second sample
+    EXPECT_EQ(stats.Find("a")->outstanding(), 0);
+    EXPECT_EQ(stats.Find("a")->samples(), 1);
+    load.Start(&stats, "a");
+    load.Start(&stats, "b");  // a new attempt ends the one still counted, without a sample
+    EXPECT_EQ(stats.Find("a")->outstanding(), 0);
+    EXPECT_EQ(stats.Find("b")->outstanding(), 1);
+  }  // an exit that never called Finish: the destructor ends it
+  EXPECT_EQ(stats.Find("b")->outstanding(), 0);
+  EXPECT_EQ(stats.Find("b")->samples(), 0);
+  EXPECT_NEAR(stats.Find("a")->ewma_ms(), 40, 1e-9);
+  AttemptLoad none;
+  none.Start(nullptr, "c");  // no stats (plain model routing): nothing to count
+  EXPECT_FALSE(none.active());
+}
+
+// The executor's loop in miniature: order the tier, run the first candidate under an
+// AttemptLoad, sample its latency. Traffic follows the latency.
+TEST(AttemptLoad, EwmaShiftsTrafficToTheFasterDeployment) {
+  StatsSet stats;
+  Balancer bal(BalanceStrategy::kLatencyEwma);
+  std::map<std::string, double> latency = {{"a", 50}, {"b", 50}};
+  auto run = [&](int n) {
+    std::map<std::string, int> picks;
+    for (int i = 0; i < n; ++i) {
+      std::vector<RouteCandidate> c = {Cand("a"), Cand("b")};
+      bal.Order(c, &stats);
+      const std::string key = c[0].deployment.key;
+      AttemptLoad load;
+      load.Start(&stats, key);
+      load.Finish(latency[key]);
+      ++picks[key];
+    }
+    return picks;
+  };
+  auto even = run(100);  // equal latency: the tie rotates
+  EXPECT_GE(even["a"], 40);
+  EXPECT_GE(even["b"], 40);
+  latency["b"] = 300;  // b slows down: after its next sample the traffic moves to a
+  run(10);
+  auto shifted = run(100);
+  EXPECT_EQ(shifted["a"], 100);
+  // Failures record no sample, so they do not make a deployment look fast.
+  const double before = stats.Find("b")->ewma_ms();
+  AttemptLoad failed;
+  failed.Start(&stats, "b");
+  failed.Finish(-1);
+  EXPECT_EQ(stats.Find("b")->ewma_ms(), before);
+}
+
 TEST(Balancer, ProbesStayLastAndTiesRotate) {
   Balancer bal(BalanceStrategy::kLeastOutstanding);
   std::map<std::string, int> first;

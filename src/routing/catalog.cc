@@ -35,6 +35,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Build(const config::Config& config,
 }
 
 std::vector<Deployment> Catalog::Lookup(std::string_view name) const {
+  const std::span<const Deployment> found = Find(name);
+  return {found.begin(), found.end()};
+}
+
+std::span<const Deployment> Catalog::Find(std::string_view name) const {
   if (auto a = aliases_.find(name); a != aliases_.end()) name = a->second;
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return {};

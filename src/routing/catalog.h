@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,8 @@ class Catalog {
   // Deployments serving `name`: a public model name, an alias, or "provider/model".
   // Empty when nothing matches.
   std::vector<Deployment> Lookup(std::string_view name) const;
+  // The same without a copy: a view into the catalog, valid as long as it is.
+  std::span<const Deployment> Find(std::string_view name) const;
   // Public names (models and aliases) for /v1/models, each with its first provider's name.
   std::vector<std::pair<std::string, std::string>> PublicModels() const;
 

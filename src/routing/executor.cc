@@ -7,12 +7,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <optional>
 
 #include "api/json.h"
 #include "api/sse.h"
-#include "routing/backoff.h"
-#include "routing/escalation.h"
+#include "routing/attempts.h"
 
 namespace hybridgate::routing {
 
@@ -20,16 +18,6 @@ using HttpClock = http::Clock;  // routing::Clock is the breakers' clock
 using std::chrono::milliseconds;
 
 namespace {
-
-http::Deadlines DeadlinesFor(const Deployment& d, HttpClock::time_point now) {
-  const auto& pc = d.provider->config();
-  const int64_t total = d.model->timeout_ms > 0 ? d.model->timeout_ms : pc.timeout_ms;
-  return {now + milliseconds(pc.connect_timeout_ms), now + milliseconds(total)};
-}
-
-Error CancelledError() {
-  return MakeError(ErrorCode::kUpstreamUnavailable, "client closed the connection");
-}
 
 Error NotServed(const Deployment& d) {
   return MakeError(
@@ -146,243 +134,6 @@ Status TakeAnswer(const Deployment& d, const api::ChatRequest* chat,
   return {};
 }
 
-std::string KeyOf(const Deployment& d) {
-  return fmt::format("{}/{}", d.provider->name(), d.model->name);
-}
-
-// The order of attempts over a plan: each candidate up to plan.retry.attempts times with backoff
-// between tries, its breaker asked before and told after each try, the total deadline over all
-// of them, and escalation of a weak answer to the next tier's first candidate. Plain code on
-// purpose (GCC 12 miscompiles some coroutines here): RunPlain and RunStream only await.
-class Attempts {
- public:
-  Attempts(const RoutePlan& plan, const ExecuteOptions& options, const api::ChatRequest* chat,
-           bool stream)
-      : plan_(plan), options_(options), chat_(chat), started_(HttpClock::now()) {
-    if (plan.deadlines.total_ms > 0) total_ = started_ + milliseconds(plan.deadlines.total_ms);
-    // Escalation: non-stream chat on a route that enables it, from a tier with a later one.
-    const size_t n = plan.candidates.size();
-    may_escalate_.assign(n, false);
-    if (plan.escalation.enabled && chat && !stream) {
-      int later = -1;  // highest tier index at or after position i
-      for (size_t i = n; i-- > 0;) {
-        may_escalate_[i] = later > plan.candidates[i].tier_index;
-        later = std::max(later, plan.candidates[i].tier_index);
-      }
-    }
-  }
-
-  // Moves to the next attempt; false when there is none (out.error says why, unless an answer
-  // is ready). Sets out.deployment and counts the attempt.
-  bool Next(Outcome& out) {
-    while (!stopped_ && index_ < plan_.candidates.size()) {
-      if (total_ && HttpClock::now() >= *total_) {
-        out.error = MakeError(ErrorCode::kUpstreamTimeout,
-                              fmt::format("no answer within the route's deadline of {} ms",
-                                          plan_.deadlines.total_ms));
-        return false;
-      }
-      const Candidate& c = plan_.candidates[index_];
-      if (tries_ == 0 && escalated_from_ >= 0 && c.tier_index <= escalated_from_) {
-        ++index_;  // escalation asks the next tier: the weak tier's other deployments are skipped
-        continue;
-      }
-      breaker_ = options_.breakers ? &options_.breakers->Get(KeyOf(c.deployment)) : nullptr;
-      if (breaker_ && !breaker_->Allow() && !plan_.panic) {
-        breaker_ = nullptr;
-        if (out.attempts == 0) {
-          out.error =
-              MakeError(ErrorCode::kUpstreamUnavailable,
-                        fmt::format("the circuit breaker of '{}' is open", KeyOf(c.deployment)));
-        }
-        NextCandidate();
-        continue;
-      }
-      if (tries_ == 0 && escalated_from_ >= 0 && out.escalated_to.empty()) {
-        out.escalated_to = c.tier;
-      }
-      ++tries_;
-      ++out.attempts;
-      response_deadline_ = first_deadline_ = {};
-      out.deployment = c.deployment;
-      out.trail.push_back({KeyOf(c.deployment), ""});
-      return true;
-    }
-    return false;
-  }
-
-  const Candidate& candidate() const { return plan_.candidates[index_]; }
-  milliseconds delay() const { return delay_; }
-
-  // The chat request to send to the current candidate: the client's, or a copy asking for
-  // logprobs when its answer may be escalated on confidence.
-  const api::ChatRequest* Request() {
-    if (!chat_ || !may_escalate_[index_] || !WantsLogprobs()) return chat_;
-    if (!probing_) {
-      probing_.emplace(*chat_);
-      probing_->logprobs = true;
-    }
-    return &*probing_;
-  }
-
-  // The current attempt's deadlines: the provider's timeouts, tightened by the plan's
-  // per-attempt and total deadlines.
-  http::Deadlines AttemptDeadlines(HttpClock::time_point now) {
-    http::Deadlines dl = DeadlinesFor(candidate().deployment, now);
-    if (plan_.deadlines.attempt_ms > 0) {
-      dl.response = std::min(dl.response, now + milliseconds(plan_.deadlines.attempt_ms));
-    }
-    if (total_) dl.response = std::min(dl.response, *total_);
-    dl.connect = std::min(dl.connect, dl.response);
-    response_deadline_ = first_deadline_ = dl.response;
-    return dl;
-  }
-  // Streams: the deadline for the response head and the first event (time to first token).
-  HttpClock::time_point FirstEventDeadline(HttpClock::time_point now) {
-    if (plan_.deadlines.ttft_ms > 0) {
-      first_deadline_ = std::min(response_deadline_, now + milliseconds(plan_.deadlines.ttft_ms));
-    }
-    return first_deadline_;
-  }
-
-  // The attempt failed with out.error: retry the deployment after delay(), or move on, or (an
-  // error another attempt cannot fix) stop.
-  void Failed(Outcome& out) {
-    if (!out.streamed && out.error.code == ErrorCode::kUpstreamTimeout &&
-        first_deadline_ < response_deadline_ && HttpClock::now() >= first_deadline_) {
-      out.error.message =
-          fmt::format("no first token within the route's ttft_ms ({} ms)", plan_.deadlines.ttft_ms);
-    }
-    out.trail.back().result = out.error.CodeName();
-    const bool retryable = out.error.Retryable();
-    if (breaker_) {
-      // A client error says nothing about the deployment's health.
-      retryable ? breaker_->OnFailure() : breaker_->OnCancel();
-      breaker_ = nullptr;
-    }
-    if (!retryable) {
-      stopped_ = true;
-      return;
-    }
-    int64_t remaining = -1;
-    if (total_) {
-      remaining = std::max<int64_t>(
-          0, std::chrono::duration_cast<milliseconds>(*total_ - HttpClock::now()).count());
-    }
-    const RetryDecision d =
-        DecideRetry(plan_.retry, out.error, tries_, BackoffRng::ThreadLocal().Uniform(), remaining);
-    if (d.retry) {
-      delay_ = milliseconds(d.delay_ms);
-    } else {
-      NextCandidate();
-    }
-  }
-  // The candidate cannot serve this kind of request: the next one may.
-  void Skip(Outcome& out, Error why) {
-    out.error = std::move(why);
-    out.trail.back().result = out.error.CodeName();
-    if (breaker_) breaker_->OnCancel();
-    breaker_ = nullptr;
-    NextCandidate();
-  }
-  // The client went away: not the deployment's failure.
-  void Cancelled(Outcome& out) {
-    if (breaker_) breaker_->OnCancel();
-    breaker_ = nullptr;
-    if (!out.trail.empty() && out.trail.back().result.empty())
-      out.trail.back().result = "cancelled";
-    out.ok = false;
-    out.error = CancelledError();
-  }
-  // A streamed answer completed.
-  void Succeeded(Outcome& out) {
-    out.ok = true;
-    out.trail.back().result = "ok";
-    if (breaker_) breaker_->OnSuccess();
-    breaker_ = nullptr;
-  }
-  // A non-stream answer is in `out`: true when it is the answer; false when it was escalated
-  // (kept in case the next tier fails) and the loop goes on.
-  bool Answered(Outcome& out) {
-    if (breaker_) breaker_->OnSuccess();
-    breaker_ = nullptr;
-    EscalationVerdict verdict;
-    if (chat_ && may_escalate_[index_]) {
-      verdict = CheckAnswer(plan_.escalation, *chat_, out.body);
-      // The logprobs were HybridGate's question, not the client's.
-      if (WantsLogprobs() && !chat_->logprobs.value_or(false)) {
-        out.body = StripLogprobs(out.body);
-      }
-    }
-    if (!verdict.escalate) {
-      out.ok = true;
-      out.trail.back().result = "ok";
-      return true;
-    }
-    out.trail.back().result = "escalated";
-    out.escalated = true;
-    if (out.escalated_from.empty()) out.escalated_from = candidate().tier;
-    out.escalated_to.clear();
-    weak_.emplace(Weak{out.deployment, out.status, std::move(out.body), out.usage, out.ttft,
-                       std::move(verdict.why)});
-    out.body.clear();
-    out.error = MakeError(ErrorCode::kUpstreamUnavailable, "escalated: " + weak_->why);
-    escalated_from_ = candidate().tier_index;
-    NextCandidate();
-    return false;
-  }
-  // After the last attempt: a weak answer beats an error when the stronger tier failed.
-  void Finish(Outcome& out) {
-    if (out.ok || !weak_ || out.client_gone || (options_.cancel && options_.cancel->cancelled())) {
-      return;
-    }
-    out.ok = true;
-    out.deployment = weak_->deployment;
-    out.status = weak_->status;
-    out.body = std::move(weak_->body);
-    out.usage = weak_->usage;
-    out.ttft = weak_->ttft;
-    weak_.reset();
-  }
-
- private:
-  struct Weak {
-    Deployment deployment;
-    int status;
-    std::string body;
-    api::Usage usage;
-    milliseconds ttft;
-    std::string why;
-  };
-
-  bool WantsLogprobs() const {
-    const auto& on = plan_.escalation.on;
-    return std::find(on.begin(), on.end(), EscalationTrigger::kLowLogprob) != on.end();
-  }
-  void NextCandidate() {
-    ++index_;
-    tries_ = 0;
-    delay_ = milliseconds(0);
-  }
-
-  const RoutePlan& plan_;
-  const ExecuteOptions& options_;
-  const api::ChatRequest* chat_;
-  const HttpClock::time_point started_;
-  std::optional<HttpClock::time_point> total_;
-  std::vector<bool> may_escalate_;  // per candidate
-  std::optional<api::ChatRequest> probing_;
-  size_t index_ = 0;
-  int tries_ = 0;  // attempts made on the current candidate
-  milliseconds delay_{0};
-  Breaker* breaker_ = nullptr;  // the current attempt's, until told how it went
-  bool stopped_ = false;
-  int escalated_from_ = -1;  // tier index of the last escalated answer
-  std::optional<Weak> weak_;
-  HttpClock::time_point response_deadline_{};
-  HttpClock::time_point first_deadline_{};
-};
-
 bool ClientGone(const ExecuteOptions& options, const Outcome& out) {
   return out.client_gone || (options.cancel && options.cancel->cancelled());
 }
@@ -416,13 +167,9 @@ asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const Execute
         run.Skip(out, NotServed(d));
         continue;
       }
-      Result<std::string> body = Fail(NotServed(d));
-      if (send) {
-        body =
-            co_await ip->Complete(*send, *d.model, options.request_id, options.cancel, out.usage);
-      } else {
-        body = co_await ip->Raw(raw_path, *raw_body, *d.model, options.cancel, out.usage);
-      }
+      const http::Deadlines deadlines = run.Begin(start);
+      Result<std::string> body = co_await CallInProcess(*ip, d, send, raw_path, raw_body, options,
+                                                        deadlines.response, out.usage);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
         co_return out;
@@ -441,7 +188,7 @@ asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const Execute
         run.Failed(out);
         continue;
       }
-      const http::Deadlines deadlines = run.AttemptDeadlines(start);
+      const http::Deadlines deadlines = run.Begin(start);
       auto res = co_await pool_.Send(d.provider->endpoint(), *up, deadlines, options.cancel);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
@@ -510,13 +257,35 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
   }
   co_return false;
 }
+asio::awaitable<Result<std::string>> Executor::CallInProcess(
+    providers::InProcess& ip, const Deployment& d, const api::ChatRequest* send,
+    std::string_view raw_path, const std::string* raw_body, const ExecuteOptions& options,
+    HttpClock::time_point deadline, api::Usage& usage) {
+  const auto ex = co_await asio::this_coro::executor;
+  InProcessDeadline limit(ex, options.cancel);
+  limit.Arm(deadline);
+  Result<std::string> body = Fail(NotServed(d));
+  if (send) {
+    body = co_await ip.Complete(*send, *d.model, options.request_id, limit.token(), usage);
+  } else {
+    body = co_await ip.Raw(raw_path, *raw_body, *d.model, limit.token(), usage);
+  }
+  if (!body && limit.expired()) body = Fail(InProcessDeadline::TimeoutError(d));
+  co_return body;
+}
+
 asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
                                               const api::ChatRequest& chat, const Deployment& d,
                                               const ExecuteOptions& options, StreamSink& sink,
-                                              Outcome& out) {
-  const auto start = HttpClock::now();
+                                              Outcome& out, HttpClock::time_point start,
+                                              HttpClock::time_point first_deadline,
+                                              HttpClock::time_point deadline) {
+  const auto ex = co_await asio::this_coro::executor;
+  // Declared before the stream, whose job holds its token until the stream is gone.
+  InProcessDeadline limit(ex, options.cancel);
+  limit.Arm(first_deadline);
   auto opened = co_await ip.Stream(chat, *d.model, options.request_id, options.client_wants_usage,
-                                   options.cancel);
+                                   limit.token());
   out.status = 200;
   if (!opened) {
     out.error = std::move(opened.error());
@@ -534,7 +303,7 @@ asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
       co_return false;
     }
     if (!next) {
-      out.error = std::move(next.error());
+      out.error = limit.expired() ? InProcessDeadline::TimeoutError(d) : std::move(next.error());
       co_return false;
     }
     for (const std::string& chunk : chunks) sink.Event(chunk);
@@ -547,6 +316,7 @@ asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
       }
       out.streamed = true;
       out.ttft = std::chrono::duration_cast<milliseconds>(HttpClock::now() - start);
+      limit.Arm(deadline);
     }
     if (out.streamed && !co_await sink.Flush()) {
       out.error = CancelledError();
@@ -585,7 +355,11 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
         run.Skip(out, NotServed(d));
         continue;
       }
-      if (co_await PumpInProcess(*ip, *chat, d, options, sink, out)) {
+      const auto start = HttpClock::now();
+      const http::Deadlines deadlines = run.Begin(start);
+      const HttpClock::time_point first = run.FirstEventDeadline(start);
+      if (co_await PumpInProcess(*ip, *chat, d, options, sink, out, start, first,
+                                 deadlines.response)) {
         run.Succeeded(out);
         co_return out;
       }
@@ -607,7 +381,7 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
       continue;
     }
     const auto start = HttpClock::now();
-    const http::Deadlines deadlines = run.AttemptDeadlines(start);
+    const http::Deadlines deadlines = run.Begin(start);
     const HttpClock::time_point first = run.FirstEventDeadline(start);
     const http::Deadlines head_deadlines{deadlines.connect, std::min(first, deadlines.response)};
     auto opened = co_await pool_.Open(d.provider->endpoint(), *up, head_deadlines, options.cancel);

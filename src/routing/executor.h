@@ -5,7 +5,8 @@
 // client: after bytes were sent, the stream is ended with an error event in the client's dialect
 // (the StreamSink's job), never left hanging or looking complete. Non-stream answers of a tier
 // that may escalate are checked (confidence from logprobs, JSON validity) and a weak one makes
-// the next tier answer instead.
+// the next tier answer instead. That bookkeeping is plain code in routing/attempts.h; this file's
+// coroutines do the I/O and await.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -53,6 +54,12 @@ struct AttemptRecord {
   std::string result;      // "ok", "escalated", or the error's code name
 };
 
+// An answer that was made (and paid for) but not served: a weak one that escalation replaced.
+struct UnservedAnswer {
+  Deployment deployment;
+  api::Usage usage;
+};
+
 struct Outcome {
   bool ok = false;
   Error error;            // when !ok
@@ -68,7 +75,8 @@ struct Outcome {
   bool escalated = false;
   std::string escalated_from;  // tier names
   std::string escalated_to;
-  std::vector<AttemptRecord> trail;  // every attempt, in order
+  std::vector<UnservedAnswer> unserved;  // the ledger charges them with the served answer
+  std::vector<AttemptRecord> trail;      // every attempt, in order
 };
 
 struct ExecuteOptions {
@@ -109,10 +117,19 @@ class Executor {
   template <class Encode>
   asio::awaitable<Outcome> RunStream(const RoutePlan& plan, const ExecuteOptions& options,
                                      StreamSink& sink, const api::ChatRequest* chat, Encode encode);
-  // Streams an in-process provider's answer into `sink`; true when it completed.
+  // An in-process provider's non-stream answer (`send`: chat, else the raw forward), its job
+  // cancelled at `deadline` (an upstream_timeout error, which falls back).
+  asio::awaitable<Result<std::string>> CallInProcess(
+      providers::InProcess& ip, const Deployment& d, const api::ChatRequest* send,
+      std::string_view raw_path, const std::string* raw_body, const ExecuteOptions& options,
+      http::Clock::time_point deadline, api::Usage& usage);
+  // Streams an in-process provider's answer into `sink`; true when it completed. Like Pump, the
+  // job is cancelled at `first_deadline` when no chunk came yet, later at `deadline`.
   asio::awaitable<bool> PumpInProcess(providers::InProcess& ip, const api::ChatRequest& chat,
                                       const Deployment& d, const ExecuteOptions& options,
-                                      StreamSink& sink, Outcome& out);
+                                      StreamSink& sink, Outcome& out, http::Clock::time_point start,
+                                      http::Clock::time_point first_deadline,
+                                      http::Clock::time_point deadline);
   // Streams an upstream's answer into `sink`, through `decoder` when the upstream speaks another
   // dialect (null: OpenAI chunks passed through); true when it completed. Reads before the first
   // event end at `first_deadline` (time to first token), later ones at `deadline`.

@@ -14,6 +14,8 @@ namespace hybridgate::routing {
 //  "tiers":[{"name","eligible","balance","why","candidates":[key…],"skipped":[{key,why}]}],
 //  "candidates":[{"order","key","provider","model","tier","weight","probe","why"}],
 //  "status":"ok" | {"code","message"}}
+// `decision` must be explained (RouteDecision::Explain, or Choose with a ModelLookup): the `why`
+// fields are written as they are.
 std::string ExplainJson(const RouteDecision& decision);
 
 }  // namespace hybridgate::routing

@@ -14,9 +14,11 @@
 
 namespace hybridgate::routing {
 
+class StatsSet;
+
 struct Candidate {
   Deployment deployment;
-  std::string reason;
+  std::string reason;  // empty on a route's plan: its RouteDecision says why (Explain)
   // Route tiers: the candidate's tier (escalation asks a later one). -1/"" for plain routing.
   int tier_index = -1;
   std::string tier;
@@ -37,6 +39,9 @@ struct RoutePlan {
   DeadlineConfig deadlines;
   EscalationConfig escalation;
   bool panic = false;  // breakers alone emptied the route: open deployments are tried anyway
+  // The deployments' live stats the route's balancers read; the executor counts every attempt
+  // in them. Null: none kept (plain model routing).
+  StatsSet* stats = nullptr;
 };
 
 // What the policy knows about a request.

@@ -7,127 +7,122 @@ namespace {
 
 std::string Num(double v) { return fmt::format("{:.2f}", v); }
 
-// Why a tier's conditions reject the request; empty when they hold.
-std::string TierRejects(const TierConditions& w, const complexity::Features& f) {
-  if (w.max_complexity && f.complexity > *w.max_complexity) {
-    return fmt::format("complexity {} > {}", Num(f.complexity), Num(*w.max_complexity));
-  }
-  if (w.min_complexity && f.complexity < *w.min_complexity) {
-    return fmt::format("complexity {} < {}", Num(f.complexity), Num(*w.min_complexity));
-  }
-  if (w.max_data_class && f.data_class > *w.max_data_class) {
-    return fmt::format("data class {} > tier max {}", f.data_class, *w.max_data_class);
-  }
+// Which of a tier's conditions rejects the request; kNone when they all hold.
+WhyCode TierRejects(const TierConditions& w, const complexity::Features& f) {
+  if (w.max_complexity && f.complexity > *w.max_complexity) return WhyCode::kComplexityAbove;
+  if (w.min_complexity && f.complexity < *w.min_complexity) return WhyCode::kComplexityBelow;
+  if (w.max_data_class && f.data_class > *w.max_data_class) return WhyCode::kTierDataClass;
   if (w.max_input_tokens && f.est_input_tokens > *w.max_input_tokens) {
-    return fmt::format("~{} input tokens > {}", f.est_input_tokens, *w.max_input_tokens);
+    return WhyCode::kTierInputTokens;
   }
-  auto tri = [](Tri t, bool has, std::string_view what) -> std::string {
-    if (t == Tri::kYes && !has) return fmt::format("tier is for requests with {}", what);
-    if (t == Tri::kNo && has) return fmt::format("request has {}; tier takes none", what);
-    return {};
+  auto tri = [](Tri t, bool has, WhyCode wants, WhyCode takes_none) {
+    if (t == Tri::kYes && !has) return wants;
+    if (t == Tri::kNo && has) return takes_none;
+    return WhyCode::kNone;
   };
-  if (auto s = tri(w.images, f.has_images, "images"); !s.empty()) return s;
-  if (auto s = tri(w.tools, f.has_tools, "tools"); !s.empty()) return s;
-  if (auto s = tri(w.json_schema, f.wants_json_schema, "a JSON schema"); !s.empty()) return s;
-  return {};
+  for (WhyCode c :
+       {tri(w.images, f.has_images, WhyCode::kTierWantsImages, WhyCode::kTierTakesNoImages),
+        tri(w.tools, f.has_tools, WhyCode::kTierWantsTools, WhyCode::kTierTakesNoTools),
+        tri(w.json_schema, f.wants_json_schema, WhyCode::kTierWantsJsonSchema,
+            WhyCode::kTierTakesNoJsonSchema)}) {
+    if (c != WhyCode::kNone) return c;
+  }
+  return WhyCode::kNone;
 }
 
-std::string TierAccepts(const TierConditions& w, const complexity::Features& f) {
-  std::string why = fmt::format("complexity {}", Num(f.complexity));
-  if (w.max_complexity) why += fmt::format(" <= {}", Num(*w.max_complexity));
-  if (w.min_complexity) why += fmt::format(" >= {}", Num(*w.min_complexity));
-  if (w.max_input_tokens) {
-    why += fmt::format(", ~{} tokens <= {}", f.est_input_tokens, *w.max_input_tokens);
-  }
-  return why;
-}
-
-// Why a deployment cannot serve the request (breakers aside); empty when it can.
-// `residency` is set when the reason is the data class.
-std::string DeploymentRejects(const DeploymentInfo& d, const Tier& tier,
-                              const complexity::Features& f, bool& residency) {
-  residency = false;
-  if (f.data_class > d.max_data_class) {
-    residency = true;
-    return fmt::format("data class {} > max {} of provider {}", f.data_class, d.max_data_class,
-                       d.provider);
-  }
-  if (!d.disabled_reason.empty()) {
-    return fmt::format("provider {} is disabled: {}", d.provider, d.disabled_reason);
-  }
+// Why a deployment cannot serve the request (breakers aside); kNone when it can.
+WhyCode DeploymentRejects(const DeploymentInfo& d, const Tier& tier,
+                          const complexity::Features& f) {
+  if (f.data_class > d.max_data_class) return WhyCode::kResidency;
+  if (!d.disabled_reason.empty()) return WhyCode::kDisabled;
   if (d.context_window > 0 && f.est_input_tokens > d.context_window) {
-    return fmt::format("~{} input tokens > context window {}", f.est_input_tokens,
-                       d.context_window);
+    return WhyCode::kContextWindow;
   }
-  if (f.has_images && d.images == false) return "request has images; model is not multimodal";
-  if (f.has_tools && d.tools == false) return "request uses tools; model does not support them";
-  if (f.wants_json_schema && d.json_schema == false) {
-    return "request asks for a JSON schema; model does not support structured output";
-  }
+  if (f.has_images && d.images == false) return WhyCode::kNotMultimodal;
+  if (f.has_tools && d.tools == false) return WhyCode::kNoToolSupport;
+  if (f.wants_json_schema && d.json_schema == false) return WhyCode::kNoJsonSchemaSupport;
   if (tier.when.max_cost_per_mtok && d.input_per_mtok > *tier.when.max_cost_per_mtok) {
-    return fmt::format("input ${}/Mtok > tier ceiling ${}", Num(d.input_per_mtok),
-                       Num(*tier.when.max_cost_per_mtok));
+    return WhyCode::kOverCostCeiling;
   }
-  return {};
+  return WhyCode::kNone;
 }
 
-}  // namespace
+SkippedDeployment Skipped(const DeploymentInfo& d, WhyCode code) {
+  SkippedDeployment s{.key = d.key,
+                      .code = code,
+                      .max_data_class = d.max_data_class,
+                      .context_window = d.context_window,
+                      .input_per_mtok = d.input_per_mtok};
+  if (code == WhyCode::kResidency || code == WhyCode::kDisabled) s.provider = d.provider;
+  if (code == WhyCode::kDisabled) s.disabled_reason = d.disabled_reason;
+  return s;
+}
 
-RouteDecision Choose(const Route& route, const complexity::Features& features,
-                     const ModelLookup& models, const HealthLookup& health) {
+// The model entry's deployments from a ModelLookup (a copy) or a DeploymentTable (in place).
+std::vector<DeploymentInfo> Resolve(const ModelLookup& models, std::string_view model) {
+  return models(model);
+}
+const std::vector<DeploymentInfo>& Resolve(const DeploymentTable& table, std::string_view model) {
+  static const std::vector<DeploymentInfo> kNoDeployments;
+  const auto it = table.find(model);
+  return it == table.end() ? kNoDeployments : it->second;
+}
+
+template <typename Models>
+RouteDecision ChooseFrom(const Route& route, complexity::Features features_in, const Models& models,
+                         const HealthLookup& health) {
   RouteDecision out;
   out.route = route.name;
-  out.features = features;
+  out.features = std::move(features_in);
+  const complexity::Features& features = out.features;
+  out.tiers.reserve(route.tiers.size());
   // Deployments skipped only for an open breaker, kept for the last resort.
   std::vector<std::pair<size_t, RouteCandidate>> open_circuit;
   for (size_t ti = 0; ti < route.tiers.size(); ++ti) {
     const Tier& tier = route.tiers[ti];
-    TierDecision td;
+    TierDecision& td = out.tiers.emplace_back();
     td.name = tier.name;
     td.balance = tier.balance;
-    if (std::string no = TierRejects(tier.when, features); !no.empty()) {
-      td.why = fmt::format("skipped {}: {}", tier.name, no);
-      out.tiers.push_back(std::move(td));
-      continue;
-    }
+    td.when = tier.when;
+    td.code = TierRejects(tier.when, features);
+    if (td.code != WhyCode::kNone) continue;
     std::vector<RouteCandidate> probes;
     for (const TierDeployment& entry : tier.deployments) {
-      const std::vector<DeploymentInfo> deployments = models(entry.model);
+      const auto& deployments = Resolve(models, entry.model);
       if (deployments.empty()) {
-        td.skipped.push_back({entry.model, fmt::format("unknown model '{}'", entry.model)});
+        td.skipped.push_back({.key = entry.model, .code = WhyCode::kUnknownModel});
         continue;
       }
       for (const DeploymentInfo& d : deployments) {
-        bool residency = false;
-        if (std::string no = DeploymentRejects(d, tier, features, residency); !no.empty()) {
-          out.residency_excluded = out.residency_excluded || residency;
-          td.skipped.push_back({d.key, fmt::format("skipped {}: {}", d.key, no)});
+        if (const WhyCode no = DeploymentRejects(d, tier, features); no != WhyCode::kNone) {
+          out.residency_excluded = out.residency_excluded || no == WhyCode::kResidency;
+          td.skipped.push_back(Skipped(d, no));
           continue;
         }
-        RouteCandidate c{
-            .deployment = d, .tier = tier.name, .tier_index = ti, .weight = entry.weight};
         const BreakerState state = health ? health(d.key) : BreakerState::kClosed;
         if (state == BreakerState::kOpen) {
-          c.why = fmt::format("{} (tier {}): circuit open; last resort", d.key, tier.name);
-          open_circuit.emplace_back(out.tiers.size(), c);
-          td.skipped.push_back({d.key, fmt::format("skipped {}: circuit open", d.key)});
+          open_circuit.emplace_back(ti, RouteCandidate{.deployment = d,
+                                                       .tier = tier.name,
+                                                       .tier_index = ti,
+                                                       .weight = entry.weight,
+                                                       .code = WhyCode::kLastResort});
+          td.skipped.push_back({.key = d.key, .code = WhyCode::kCircuitOpen});
           continue;
         }
-        if (state == BreakerState::kHalfOpen) {
-          c.probe = true;
-          c.why = fmt::format("{} (tier {}): circuit half-open, probe", d.key, tier.name);
-          probes.push_back(std::move(c));
-          continue;
-        }
-        c.why = fmt::format("{} (tier {}): {}", d.key, tier.name, TierAccepts(tier.when, features));
-        td.candidates.push_back(std::move(c));
+        std::vector<RouteCandidate>& into =
+            state == BreakerState::kHalfOpen ? probes : td.candidates;
+        into.push_back(
+            {.deployment = d,
+             .tier = tier.name,
+             .tier_index = ti,
+             .weight = entry.weight,
+             .probe = state == BreakerState::kHalfOpen,
+             .code = state == BreakerState::kHalfOpen ? WhyCode::kProbe : WhyCode::kAccepted});
       }
     }
     for (RouteCandidate& p : probes) td.candidates.push_back(std::move(p));
     td.eligible = !td.candidates.empty();
-    td.why = td.eligible ? fmt::format("{}: {}", tier.name, TierAccepts(tier.when, features))
-                         : fmt::format("skipped {}: no usable deployment", tier.name);
-    out.tiers.push_back(std::move(td));
+    td.code = td.eligible ? WhyCode::kTierServes : WhyCode::kNoUsableDeployment;
   }
   out.Flatten();
   if (out.candidates.empty() && !open_circuit.empty()) {
@@ -141,10 +136,129 @@ RouteDecision Choose(const Route& route, const complexity::Features& features,
   return out;
 }
 
+// What the request's features are against a serving tier's limits.
+std::string TierAccepts(const TierConditions& w, const complexity::Features& f) {
+  std::string why = fmt::format("complexity {}", Num(f.complexity));
+  if (w.max_complexity) why += fmt::format(" <= {}", Num(*w.max_complexity));
+  if (w.min_complexity) why += fmt::format(" >= {}", Num(*w.min_complexity));
+  if (w.max_input_tokens) {
+    why += fmt::format(", ~{} tokens <= {}", f.est_input_tokens, *w.max_input_tokens);
+  }
+  return why;
+}
+
+// Why a tier's conditions reject the request.
+std::string TierRejectText(WhyCode code, const TierConditions& w, const complexity::Features& f) {
+  switch (code) {
+    case WhyCode::kComplexityAbove:
+      return fmt::format("complexity {} > {}", Num(f.complexity), Num(*w.max_complexity));
+    case WhyCode::kComplexityBelow:
+      return fmt::format("complexity {} < {}", Num(f.complexity), Num(*w.min_complexity));
+    case WhyCode::kTierDataClass:
+      return fmt::format("data class {} > tier max {}", f.data_class, *w.max_data_class);
+    case WhyCode::kTierInputTokens:
+      return fmt::format("~{} input tokens > {}", f.est_input_tokens, *w.max_input_tokens);
+    case WhyCode::kTierWantsImages:
+      return "tier is for requests with images";
+    case WhyCode::kTierTakesNoImages:
+      return "request has images; tier takes none";
+    case WhyCode::kTierWantsTools:
+      return "tier is for requests with tools";
+    case WhyCode::kTierTakesNoTools:
+      return "request has tools; tier takes none";
+    case WhyCode::kTierWantsJsonSchema:
+      return "tier is for requests with a JSON schema";
+    case WhyCode::kTierTakesNoJsonSchema:
+      return "request has a JSON schema; tier takes none";
+    default:
+      return "no usable deployment";
+  }
+}
+
+std::string TierText(const TierDecision& t, const complexity::Features& f) {
+  if (t.code == WhyCode::kTierServes) return fmt::format("{}: {}", t.name, TierAccepts(t.when, f));
+  return fmt::format("skipped {}: {}", t.name, TierRejectText(t.code, t.when, f));
+}
+
+// Why a deployment cannot serve the request, as Skipped() recorded it.
+std::string DeploymentRejectText(const SkippedDeployment& s, const TierConditions& w,
+                                 const complexity::Features& f) {
+  switch (s.code) {
+    case WhyCode::kResidency:
+      return fmt::format("data class {} > max {} of provider {}", f.data_class, s.max_data_class,
+                         s.provider);
+    case WhyCode::kDisabled:
+      return fmt::format("provider {} is disabled: {}", s.provider, s.disabled_reason);
+    case WhyCode::kContextWindow:
+      return fmt::format("~{} input tokens > context window {}", f.est_input_tokens,
+                         s.context_window);
+    case WhyCode::kNotMultimodal:
+      return "request has images; model is not multimodal";
+    case WhyCode::kNoToolSupport:
+      return "request uses tools; model does not support them";
+    case WhyCode::kNoJsonSchemaSupport:
+      return "request asks for a JSON schema; model does not support structured output";
+    case WhyCode::kOverCostCeiling:
+      return fmt::format("input ${}/Mtok > tier ceiling ${}", Num(s.input_per_mtok),
+                         Num(w.max_cost_per_mtok.value_or(0)));
+    default:
+      return "circuit open";
+  }
+}
+
+std::string SkippedText(const SkippedDeployment& s, const TierDecision& t,
+                        const complexity::Features& f) {
+  if (s.code == WhyCode::kUnknownModel) return fmt::format("unknown model '{}'", s.key);
+  return fmt::format("skipped {}: {}", s.key, DeploymentRejectText(s, t.when, f));
+}
+
+std::string CandidateText(const RouteCandidate& c, const RouteDecision& d) {
+  switch (c.code) {
+    case WhyCode::kLastResort:
+      return fmt::format("{} (tier {}): circuit open; last resort", c.deployment.key, c.tier);
+    case WhyCode::kProbe:
+      return fmt::format("{} (tier {}): circuit half-open, probe", c.deployment.key, c.tier);
+    default: {
+      const TierConditions when =
+          c.tier_index < d.tiers.size() ? d.tiers[c.tier_index].when : TierConditions{};
+      return fmt::format("{} (tier {}): {}", c.deployment.key, c.tier,
+                         TierAccepts(when, d.features));
+    }
+  }
+}
+
+}  // namespace
+
+RouteDecision Choose(const Route& route, const complexity::Features& features,
+                     const ModelLookup& models, const HealthLookup& health) {
+  RouteDecision out = ChooseFrom(route, features, models, health);
+  out.Explain();
+  return out;
+}
+
+RouteDecision Choose(const Route& route, complexity::Features features,
+                     const DeploymentTable& table, const HealthLookup& health) {
+  return ChooseFrom(route, std::move(features), table, health);
+}
+
+void RouteDecision::Explain() {
+  for (TierDecision& t : tiers) {
+    t.why = TierText(t, features);
+    for (SkippedDeployment& s : t.skipped) s.why = SkippedText(s, t, features);
+    for (RouteCandidate& c : t.candidates) c.why = CandidateText(c, *this);
+  }
+  for (RouteCandidate& c : candidates) c.why = CandidateText(c, *this);
+}
+
 void RouteDecision::Flatten() {
-  candidates.clear();
+  size_t n = 0;
+  for (const TierDecision& t : tiers) n += t.candidates.size();
+  // Copied over the elements already there: flattening again (after a Balancer) reuses their
+  // strings' storage instead of allocating anew.
+  candidates.resize(n);
+  auto into = candidates.begin();
   for (const TierDecision& t : tiers) {
-    for (const RouteCandidate& c : t.candidates) candidates.push_back(c);
+    for (const RouteCandidate& c : t.candidates) *into++ = c;
   }
 }
 
@@ -153,8 +267,11 @@ Status RouteDecision::ToStatus() const {
   std::string why;
   for (const TierDecision& t : tiers) {
     if (!why.empty()) why += "; ";
-    why += t.why;
-    for (const SkippedDeployment& s : t.skipped) why += "; " + s.why;
+    why += TierText(t, features);
+    for (const SkippedDeployment& s : t.skipped) {
+      why += "; ";
+      why += SkippedText(s, t, features);
+    }
   }
   if (residency_excluded) {
     return Fail(MakeError(ErrorCode::kPolicyBlocked,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +37,45 @@ struct DeploymentInfo {
 
 // Deployments serving a tier's `model` entry, in order; empty when the name is unknown.
 using ModelLookup = std::function<std::vector<DeploymentInfo>(std::string_view model)>;
+// The same resolved ahead of time: tier model entry -> its deployments (a name missing here is
+// unknown). Built once per config, read in place per request.
+using DeploymentTable = std::map<std::string, std::vector<DeploymentInfo>, std::less<>>;
 // Breaker state of a deployment key; a default-constructed HealthLookup says "closed" for all.
 using HealthLookup = std::function<BreakerState(std::string_view key)>;
+
+// Why a tier or deployment was kept or left out. Choose records the code; the sentence (which
+// quotes the request's features and the limits involved) is written only when asked for —
+// RouteDecision::Explain, ToStatus — never on the request path.
+enum class WhyCode : uint8_t {
+  kNone,
+  // Tiers
+  kTierServes,       // "{tier}: complexity 0.20 <= 0.40, ~100 tokens <= 6000"
+  kComplexityAbove,  // the tier's conditions reject the request, one code per condition
+  kComplexityBelow,
+  kTierDataClass,
+  kTierInputTokens,
+  kTierWantsImages,
+  kTierTakesNoImages,
+  kTierWantsTools,
+  kTierTakesNoTools,
+  kTierWantsJsonSchema,
+  kTierTakesNoJsonSchema,
+  kNoUsableDeployment,
+  // Deployments left out
+  kUnknownModel,
+  kResidency,
+  kDisabled,
+  kContextWindow,
+  kNotMultimodal,
+  kNoToolSupport,
+  kNoJsonSchemaSupport,
+  kOverCostCeiling,
+  kCircuitOpen,
+  // Candidates
+  kAccepted,
+  kProbe,
+  kLastResort,
+};
 
 struct RouteCandidate {
   DeploymentInfo deployment;
@@ -45,19 +83,30 @@ struct RouteCandidate {
   size_t tier_index = 0;
   int weight = 1;
   bool probe = false;  // breaker half-open: this attempt is its probe
-  std::string why;
+  std::string why;     // empty until RouteDecision::Explain
+  WhyCode code = WhyCode::kAccepted;
 };
 
 struct SkippedDeployment {
   std::string key;  // or the model name when it resolved to nothing
-  std::string why;
+  std::string why;  // empty until RouteDecision::Explain
+  WhyCode code = WhyCode::kNone;
+  // The deployment's side of the comparison the text quotes. The strings are kept only for the
+  // codes that name them (residency, disabled).
+  int max_data_class = 0;
+  int64_t context_window = 0;
+  double input_per_mtok = 0;
+  std::string provider;
+  std::string disabled_reason;
 };
 
 struct TierDecision {
   std::string name;
   BalanceStrategy balance = BalanceStrategy::kWeighted;
   bool eligible = false;
-  std::string why;                         // why the tier serves, or why it was skipped
+  std::string why;  // why the tier serves, or why it was skipped; empty until Explain
+  WhyCode code = WhyCode::kNone;
+  TierConditions when;                     // the tier's conditions, for the text
   std::vector<RouteCandidate> candidates;  // in config order (a Balancer reorders)
   std::vector<SkippedDeployment> skipped;
 };
@@ -78,6 +127,8 @@ struct RouteDecision {
   Status ToStatus() const;
   // Rebuilds `candidates` from `tiers` (after a Balancer reordered a tier).
   void Flatten();
+  // Writes every `why` (tiers, skipped deployments, candidates) from the recorded codes.
+  void Explain();
 };
 
 // Decides the candidates of `route` for a request with `features`. Rules, per tier in order:
@@ -88,7 +139,13 @@ struct RouteDecision {
 // request needs, it costs more than the tier's ceiling, or its breaker is open. Half-open
 // deployments stay, marked as probes, after the closed ones of their tier. When breakers alone
 // emptied the plan, the open deployments come back as a last resort (`panic`).
+// This form copies each tier entry's deployments from `models` and explains the decision (every
+// `why` is written): for tools and tests.
 RouteDecision Choose(const Route& route, const complexity::Features& features,
                      const ModelLookup& models, const HealthLookup& health = {});
+// The request path: the same decision, reading the deployments in place from `table`, with the
+// `why` texts left empty (call Explain() when they are wanted; ToStatus() needs none).
+RouteDecision Choose(const Route& route, complexity::Features features,
+                     const DeploymentTable& table, const HealthLookup& health = {});
 
 }  // namespace hybridgate::routing

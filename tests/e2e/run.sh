@@ -61,12 +61,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The upstream picks its own port and says which on its first stdout line.
+# The upstream picks its own port and says which on its first stdout line. The file exists before
+# the background child opens it (the redirection happens in the child, after the fork), so the
+# first read never races it.
+: >"$work/upstream.out"
 "$upstream_bin" --port 0 >"$work/upstream.out" 2>"$work/upstream.log" &
 upstream_pid=$!
 upstream_port=""
 for _ in $(seq 200); do
-  upstream_port="$(sed -n 's/^port=\([0-9]\+\)$/\1/p' "$work/upstream.out")"
+  upstream_port="$(sed -n 's/^port=\([0-9]\+\)$/\1/p' "$work/upstream.out" || true)"
   [[ -n "$upstream_port" ]] && break
   kill -0 "$upstream_pid" 2>/dev/null || fail "hybridgate_fake_upstream exited before listening"
   sleep 0.05

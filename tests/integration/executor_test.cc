@@ -337,6 +337,57 @@ TEST(Executor, WhenTheStrongerTierFailsTheWeakAnswerIsServed) {
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
 }
 
+// The value of the /metrics sample `name{...}` whose labels include `label`, or -1.
+double MetricValue(const std::string& metrics, const std::string& name, const std::string& label) {
+  size_t pos = 0;
+  while ((pos = metrics.find(name + "{", pos)) != std::string::npos) {
+    const size_t eol = metrics.find('\n', pos);
+    const std::string line = metrics.substr(pos, eol - pos);
+    pos = eol;
+    if (line.find(label) == std::string::npos) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
+// Both answers of an escalation were paid for: the request's cost (the ledger row's, which the
+// cost counter and the key's budget get too) is the catalog arithmetic of both.
+TEST(Executor, AnEscalatedRequestCostsBothAnswers) {
+  FakeUpstream a([](const Recorded&) {
+    return Action{.body = AnswerWithLogprobs("unsure a", -2.0)};  // usage 5 in, 3 out
+  });
+  FakeUpstream b(Answer("b"));  // usage 5 in, 7 out
+  const std::string cfg =
+      "providers:\n"
+      "  - {name: a, type: openai, base_url: '" +
+      a.base_url() +
+      "', zone: self_hosted, models: [{name: model-a, input_per_mtok: 1000, output_per_mtok: "
+      "2000}]}\n"
+      "  - {name: b, type: openai, base_url: '" +
+      b.base_url() +
+      "', zone: self_hosted, models: [{name: model-b, input_per_mtok: 10000, output_per_mtok: "
+      "20000}]}\n"
+      "routes:\n"
+      "  r:\n"
+      "    tiers:\n"
+      "      - {name: weak, deployments: [model-a]}\n"
+      "      - {name: strong, deployments: [model-b]}\n" +
+      std::string(kEscalation);
+  GatewayProcess gw(cfg);
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto r = c.Post("/v1/chat/completions", kChat);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-hybridgate-escalated"], "1");
+  const double weak = (5 * 1000.0 + 3 * 2000.0) / 1e6;
+  const double strong = (5 * 10000.0 + 7 * 20000.0) / 1e6;
+  const std::string metrics = c.Get("/metrics").body;
+  EXPECT_NEAR(MetricValue(metrics, "hybridgate_cost_usd_total", R"(provider="b")"), weak + strong,
+              1e-9)
+      << metrics;
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
 TEST(Executor, StreamsAreRetriedBeforeAnyByteIsSent) {
   std::atomic<int> calls{0};
   FakeUpstream a([&calls](const Recorded& r) {

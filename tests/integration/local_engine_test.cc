@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <thread>
 
 #include "tests/support/fake_upstream.h"
 #include "tests/support/gateway_process.h"
@@ -233,6 +235,61 @@ TEST(LocalEngine, UnsupportedFeaturesAreClearErrors) {
   auto tokens = c.Post("/v1/embeddings", R"({"model":"local","input":[[1,2,3]]})");
   EXPECT_EQ(tokens.status, 400) << tokens.body;
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
+// A route whose first tier is the embedded engine and whose deadline the engine cannot meet:
+// its one slot is taken by a long stream, so the routed request waits in the queue. At the
+// deadline the executor cancels the engine job (a timeout, which falls back) and the next
+// tier's fake upstream answers.
+void ExpectDeadlineFallsBack(bool stream, const std::string& deadlines) {
+  FakeUpstream backup([stream](const Recorded&) {
+    if (stream) {
+      return Action{.content_type = "text/event-stream",
+                    .chunks = ChatStreamChunks({"from ", "backup"})};
+    }
+    return Action{.body = ChatCompletionJson("from backup")};
+  });
+  GatewayProcess gw(Config(1, 4096,
+                           "  - {name: backup, type: openai, base_url: '" + backup.base_url() +
+                               "', zone: self_hosted, models: [{name: backup-model}]}\n"
+                               "routes:\n"
+                               "  r:\n"
+                               "    retries: {attempts: 1}\n"
+                               "    deadlines: " +
+                               deadlines +
+                               "\n"
+                               "    tiers:\n"
+                               "      - {name: embedded, deployments: [local]}\n"
+                               "      - {name: remote, deployments: [backup-model]}\n"));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient blocker(gw.port());
+  // Greedy, so it surely runs its 4000 tokens (seconds) rather than stopping at a sampled EOS.
+  auto head =
+      blocker.StartStream("/v1/chat/completions", Chat("long", 4000, true, R"(,"temperature":0)"));
+  ASSERT_EQ(head.status, 200) << head.body;
+  EXPECT_FALSE(ReadEvent(blocker).empty());
+  TestClient c(gw.port());
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c.Post("/v1/chat/completions", std::string(R"({"model":"r","max_tokens":5,"stream":)") +
+                                              (stream ? "true" : "false") +
+                                              R"(,"messages":[{"role":"user","content":"hi"}]})");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(r.status, 200) << r.body << gw.Log();
+  EXPECT_EQ(r.headers["x-hybridgate-provider"], "backup");
+  EXPECT_EQ(r.headers["x-hybridgate-attempts"], "2");
+  EXPECT_NE(r.body.find("backup"), std::string::npos) << r.body;
+  EXPECT_EQ(backup.request_count(), 1u);
+  EXPECT_LT(took, 3s) << "the engine's deadline did not cut the wait short";
+  blocker.Close();
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
+TEST(LocalEngine, TtftDeadlineCancelsTheJobAndFallsBack) {
+  ExpectDeadlineFallsBack(true, "{ttft_ms: 300}");
+}
+
+TEST(LocalEngine, AttemptDeadlineCancelsTheJobAndFallsBack) {
+  ExpectDeadlineFallsBack(false, "{attempt_ms: 300}");
 }
 
 TEST(LocalEngine, EmbeddingsAsFloatsAndBase64) {

@@ -190,5 +190,42 @@ TEST(Residency, BlockActionRefusesWithAPolicyError) {
   EXPECT_EQ(cloud.request_count(), 0u);
 }
 
+// A key after a newline, which raw JSON carries as the escape `\n`: in the whole body of a
+// /v1/completions request and in an earlier turn's tool-call arguments it is still found, so the
+// request is refused (block) rather than sent to the external provider.
+TEST(Residency, KeyAfterJsonNewlineEscapeIsBlocked) {
+  constexpr char kKey[] = "sk-proj-4fT9kQ2mZ8xW1vB7nR3sL6yH0jD5cE9a";
+  FakeUpstream cloud;
+  GatewayProcess gw(Config(cloud, "residency: {actions: {4: block}}\n"));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  json::object completion{{"model", "gpt-4o"}, {"prompt", std::string("notes\n") + kKey}};
+  auto r = client.Post("/v1/completions", json::serialize(completion));
+  EXPECT_EQ(r.status, 403) << r.body;
+
+  const std::string args = json::serialize(json::object{{"note", std::string("line\n") + kKey}});
+  json::array messages{
+      json::object{{"role", "user"}, {"content", "Save my note."}},
+      json::object{
+          {"role", "assistant"},
+          {"content", nullptr},
+          {"tool_calls", json::array{json::object{
+                             {"id", "call_1"},
+                             {"type", "function"},
+                             {"function", json::object{{"name", "save"}, {"arguments", args}}}}}}},
+      json::object{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "saved"}},
+      json::object{{"role", "user"}, {"content", "Thanks."}}};
+  auto c = client.Post("/v1/chat/completions",
+                       json::serialize(json::object{{"model", "gpt-4o"}, {"messages", messages}}));
+  EXPECT_EQ(c.status, 403) << c.body;
+  EXPECT_EQ(cloud.request_count("/v1/completions"), 0u);
+  EXPECT_EQ(cloud.request_count(), 0u);
+  for (std::string_view target : {"/v1/completions", "/v1/chat/completions"}) {
+    for (const Recorded& rec : cloud.requests(target)) {
+      EXPECT_EQ(rec.body.find(kKey), std::string::npos) << rec.body;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hybridgate::testing

@@ -26,14 +26,21 @@ std::string Chat(const std::string& text, const std::string& model = "auto") {
   return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + text + R"("}]})";
 }
 
+// One `providers:` entry: an OpenAI-speaking fake upstream serving `model`.
+std::string Provider(const std::string& name, const FakeUpstream& up, const std::string& zone,
+                     const std::string& model) {
+  return "  - {name: " + name + ", type: openai, base_url: '" + up.base_url() + "', zone: " + zone +
+         ", models: [{name: " + model + "}]}\n";
+}
+
+// Providers small (self-hosted small-model) and cloud (external big-model).
+std::string SmallAndCloud(const FakeUpstream& small, const FakeUpstream& cloud) {
+  return "providers:\n" + Provider("small", small, "self_hosted", "small-model") +
+         Provider("cloud", cloud, "external", "big-model");
+}
+
 std::string Config(const FakeUpstream& small, const FakeUpstream& cloud) {
-  return "providers:\n"
-         "  - {name: small, type: openai, base_url: '" +
-         small.base_url() +
-         "', zone: self_hosted, models: [{name: small-model}]}\n"
-         "  - {name: cloud, type: openai, base_url: '" +
-         cloud.base_url() +
-         "', zone: external, models: [{name: big-model}]}\n"
+  return SmallAndCloud(small, cloud) +
          "routes:\n"
          "  auto:\n"
          "    tiers:\n"
@@ -88,6 +95,13 @@ TEST(Routes, AFailingTierFallsBackAlongTheRoute) {
   EXPECT_NE(r.body.find("from cloud"), std::string::npos);
   EXPECT_EQ(small.request_count(), 2u) << "a route retries each deployment once by default";
   EXPECT_EQ(r.headers["x-hybridgate-attempts"], "3");
+  // Regulated data with the self-hosted tier failing: the fallback is NOT the external tier.
+  auto pii = c.Post("/v1/chat/completions", Chat("hi there, my card is 4111 1111 1111 1111"));
+  EXPECT_EQ(pii.status, 502) << pii.body;
+  EXPECT_EQ(pii.headers["x-hybridgate-data-class"], "4");
+  EXPECT_EQ(pii.body.find("4111"), std::string::npos);
+  EXPECT_EQ(cloud.request_count(), 1u) << "regulated data reached the external tier on fallback";
+  EXPECT_EQ(small.request_count(), 4u);
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
 }
 
@@ -118,6 +132,55 @@ TEST(Routes, ExplainSaysWhyEachTierWasTakenOrSkipped) {
   std::filesystem::remove_all(dir);
 }
 
+// Two deployments of one tier behind `balance: latency_ewma`; "slow" takes 400 ms to answer.
+std::string BalancedConfig(const FakeUpstream& fast, const FakeUpstream& slow) {
+  return "providers:\n" + Provider("fast", fast, "self_hosted", "fast-model") +
+         Provider("slow", slow, "self_hosted", "slow-model") +
+         "routes:\n"
+         "  pool:\n"
+         "    tiers:\n"
+         "      - {name: both, balance: latency_ewma, deployments: [fast-model, slow-model]}\n";
+}
+
+// The executor feeds the balancer: every attempt samples its deployment's latency (response
+// time; time to first token for streams), so after one request each the fast one takes all the
+// traffic. Without the samples both cost 0 and the tie rotates: half each.
+void ExpectTrafficFollowsLatency(bool stream) {
+  const auto script = [stream](const std::string& who, int delay_ms) {
+    return [=](const Recorded&) {
+      if (stream) {
+        return Action{.content_type = "text/event-stream",
+                      .delay = std::chrono::milliseconds(delay_ms),
+                      .chunks = ChatStreamChunks({"from ", who})};
+      }
+      return Action{.body = ChatCompletionJson("from " + who),
+                    .delay = std::chrono::milliseconds(delay_ms)};
+    };
+  };
+  FakeUpstream fast(script("fast", 0)), slow(script("slow", 400));
+  GatewayProcess gw(BalancedConfig(fast, slow));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  const std::string body =
+      stream ? R"({"model":"pool","stream":true,"messages":[{"role":"user","content":"hi"}]})"
+             : Chat("hi", "pool");
+  constexpr int kRequests = 16;
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c.Post("/v1/chat/completions", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_NE(r.body.find("from "), std::string::npos) << r.body;
+  }
+  // Sequential requests: "slow" gets at most the first one (while neither has a sample).
+  EXPECT_LE(slow.request_count(), 3u);
+  EXPECT_GE(fast.request_count(), static_cast<size_t>(kRequests - 3));
+  EXPECT_EQ(fast.request_count() + slow.request_count(), static_cast<size_t>(kRequests));
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
+TEST(Routes, LatencyEwmaSendsTrafficToTheFasterDeployment) { ExpectTrafficFollowsLatency(false); }
+
+TEST(Routes, LatencyEwmaOfStreamsFollowsTimeToFirstToken) { ExpectTrafficFollowsLatency(true); }
+
 // The learned router (`hybridgate router train`) behind the same Classifier seam: a route with
 // `classifier: learned` sends what the model learned is hard to the strong tier.
 TEST(Routes, LearnedClassifierFromRouterTrainPicksTheTier) {
@@ -141,24 +204,17 @@ TEST(Routes, LearnedClassifierFromRouterTrainPicksTheTier) {
                             (dir / "train.jsonl").string() + "' --out '" +
                             (dir / "router.json").string() + "' >/dev/null 2>&1";
   ASSERT_EQ(std::system(train.c_str()), 0);
-  const std::string cfg =
-      "providers:\n"
-      "  - {name: small, type: openai, base_url: '" +
-      small.base_url() +
-      "', zone: self_hosted, models: [{name: small-model}]}\n"
-      "  - {name: cloud, type: openai, base_url: '" +
-      cloud.base_url() +
-      "', zone: external, models: [{name: big-model}]}\n"
-      "routes:\n"
-      "  auto:\n"
-      "    classifier: learned\n"
-      "    learned_model: '" +
-      (dir / "router.json").string() +
-      "'\n"
-      "    tiers:\n"
-      "      - {name: weak, deployments: [small-model], when: {max_complexity: "
-      "0.5}}\n"
-      "      - {name: strong, deployments: [big-model]}\n";
+  const std::string cfg = SmallAndCloud(small, cloud) +
+                          "routes:\n"
+                          "  auto:\n"
+                          "    classifier: learned\n"
+                          "    learned_model: '" +
+                          (dir / "router.json").string() +
+                          "'\n"
+                          "    tiers:\n"
+                          "      - {name: weak, deployments: [small-model], when: {max_complexity: "
+                          "0.5}}\n"
+                          "      - {name: strong, deployments: [big-model]}\n";
   GatewayProcess gw(cfg);
   ASSERT_TRUE(gw.started()) << gw.Log();
   TestClient c(gw.port());

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -66,6 +67,15 @@ GatewayProcess::GatewayProcess(const std::string& config_yaml,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
+}
+
+void GatewayProcess::RewriteConfig(const std::string& config_yaml) const {
+  const std::string tmp = dir_ + "/config.yaml.new";
+  {
+    std::ofstream out(tmp);
+    out << "listen: 127.0.0.1:" << port_ << "\n" << config_yaml;
+  }
+  std::filesystem::rename(tmp, dir_ + "/config.yaml");
 }
 
 GatewayProcess::~GatewayProcess() {

@@ -27,6 +27,9 @@ class GatewayProcess {
   // Sends SIGTERM and waits; returns the exit status (or -1 on timeout).
   int Stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::string Log() const;  // stderr so far
+  // Replaces the config file (same port) in one rename, as editors and config managers do;
+  // the running process sees it on SIGHUP or through its file watch.
+  void RewriteConfig(const std::string& config_yaml) const;
   pid_t pid() const { return pid_; }
 
  private:

@@ -40,12 +40,20 @@ struct EncodeOptions {
 // - reasoning_content -> a thinking block only with a signature (kThinkingSignatureKey):
 //   Anthropic rejects thinking blocks without a valid signature, so unsigned reasoning (from an
 //   OpenAI-dialect client or a vLLM/DeepSeek answer) is dropped;
+// - reasoning_effort -> thinking {type: enabled, budget_tokens: api::ReasoningBudget(effort)}
+//   (minimal 1024 ... high 24576; "none" sends no thinking). max_tokens must exceed the budget:
+//   a max_tokens at or below it gets the budget added. Thinking rejects temperature and top_k
+//   (dropped) and top_p below 0.95 (dropped). No thinking is sent when a tool is forced
+//   (required / a named function), when the client's own `thinking` is forwarded, or when the
+//   last assistant turn has tool calls but no signed thinking block (Anthropic would reject it);
 // - response_format, n, penalties, seed and logprobs have no Anthropic equivalent and are dropped.
 Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out);
 
 // Anthropic ingress body -> ChatRequest. Errors name the offending field. tool_result blocks of a
 // user turn become role "tool" messages placed before that turn's other content; unknown
-// top-level fields (thinking, service_tier, ...) are kept in ChatRequest::extra.
+// top-level fields (thinking, service_tier, ...) are kept in ChatRequest::extra; thinking
+// {type: enabled, budget_tokens} also sets reasoning_effort for other upstreams (<= 1024 minimal,
+// <= 2048 low, <= 8192 medium, larger high).
 // `body` may have its capacity grown for the parser's padding.
 Result<ChatRequest> DecodeRequest(std::string& body);
 

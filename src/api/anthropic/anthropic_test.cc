@@ -70,6 +70,67 @@ TEST(EncodeRequest, DefaultMaxTokensAndToolChoiceKinds) {
   }
 }
 
+TEST(EncodeRequest, ReasoningEffortBecomesThinkingBudget) {
+  std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi"}],
+      "reasoning_effort":"medium","temperature":0.3,"top_p":0.5,"top_k":5,"max_tokens":1000})";
+  auto req = DecodeOpenAiChat(body);
+  ASSERT_TRUE(req) << req.error().message;
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(*req, {}, out));
+  json::value v = Json(out);
+  EXPECT_EQ(v.at("thinking"), Json(R"({"type":"enabled","budget_tokens":8192})")) << out;
+  EXPECT_EQ(v.at("max_tokens"), 9192);  // must exceed the budget: the answer keeps its 1000
+  for (const char* dropped : {"temperature", "top_p", "top_k"}) {
+    EXPECT_FALSE(v.as_object().contains(dropped)) << dropped;
+  }
+  struct Case {
+    const char* effort;
+    int64_t budget;  // 0: no thinking
+  };
+  for (const Case& c : {Case{"minimal", 1024}, Case{"low", 2048}, Case{"high", 24576},
+                        Case{"none", 0}, Case{"", 0}}) {
+    req->reasoning_effort = c.effort;
+    req->max_tokens = 64000;
+    out.clear();
+    ASSERT_TRUE(EncodeRequest(*req, {}, out));
+    v = Json(out);
+    EXPECT_EQ(v.at("max_tokens"), 64000) << c.effort;
+    if (c.budget == 0) {
+      EXPECT_FALSE(v.as_object().contains("thinking")) << c.effort;
+      EXPECT_EQ(v.at("temperature"), 0.3);
+    } else {
+      EXPECT_EQ(v.at("thinking").at("budget_tokens"), c.budget) << c.effort;
+    }
+  }
+  // A forced tool, or a tool loop without signed thinking, cannot be combined with thinking.
+  req->reasoning_effort = "high";
+  req->tools.push_back({.name = "f"});
+  req->tool_choice.kind = ToolChoice::Kind::kRequired;
+  out.clear();
+  ASSERT_TRUE(EncodeRequest(*req, {}, out));
+  EXPECT_FALSE(Json(out).as_object().contains("thinking")) << out;
+  req->tool_choice.kind = ToolChoice::Kind::kAuto;
+  Message call{.role = "assistant", .content_is_null = true};
+  call.tool_calls.push_back({.id = "t1", .name = "f", .arguments = "{}"});
+  req->messages.push_back(call);
+  req->messages.push_back({.role = "tool", .text = "ok", .tool_call_id = "t1"});
+  out.clear();
+  ASSERT_TRUE(EncodeRequest(*req, {}, out));
+  EXPECT_FALSE(Json(out).as_object().contains("thinking")) << out;
+}
+
+TEST(DecodeRequest, ThinkingSetsReasoningEffortAndStaysForAnthropic) {
+  std::string body = R"({"model":"m","max_tokens":20000,"messages":[{"role":"user","content":"x"}],
+      "thinking":{"type":"enabled","budget_tokens":10000}})";
+  auto req = DecodeRequest(body);
+  ASSERT_TRUE(req) << req.error().message;
+  EXPECT_EQ(req->reasoning_effort, "high");
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(*req, {.forward_extra = true}, out));
+  EXPECT_EQ(Json(out).at("thinking"), Json(R"({"type":"enabled","budget_tokens":10000})")) << out;
+  EXPECT_EQ(Json(out).at("max_tokens"), 20000);
+}
+
 TEST(EncodeRequest, InvalidToolArgumentsNameTheField) {
   ChatRequest req;
   req.messages.push_back({.role = "user", .text = "hi"});

@@ -343,6 +343,16 @@ Status ReadField(std::string_view key, element value, ChatRequest& req, bool& ha
   }
   if (key == "tools") return ReadTools(value, req.tools);
   if (key == "tool_choice") return ReadToolChoice(value, req);
+  if (key == "thinking") {
+    // Kept verbatim for an Anthropic upstream; other upstreams get the matching effort.
+    if (internal::Str(value, "type") == "enabled") {
+      const int64_t budget = internal::Int(value, "budget_tokens");
+      req.reasoning_effort = budget <= 1024   ? "minimal"
+                             : budget <= 2048 ? "low"
+                             : budget <= 8192 ? "medium"
+                                              : "high";
+    }
+  }
   req.extra.push_back({std::string(key), simdjson::minify(value)});
   return {};
 }

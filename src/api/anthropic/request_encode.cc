@@ -230,6 +230,33 @@ void WriteToolsAndChoice(JsonWriter& w, const ChatRequest& req) {
   w.EndObject();
 }
 
+// reasoning_effort -> thinking.budget_tokens (api::ReasoningBudget; Anthropic's minimum is 1024).
+// None for "none" or unknown efforts, when the client's own `thinking` is forwarded (Anthropic
+// ingress), or when a tool is forced: Anthropic rejects forced tool use with thinking.
+std::optional<int64_t> ThinkingBudget(const ChatRequest& req, const EncodeOptions& options) {
+  const std::optional<int64_t> budget = ReasoningBudget(req.reasoning_effort);
+  if (!budget || *budget < 1024) return std::nullopt;
+  using K = ToolChoice::Kind;
+  if (req.tool_choice.kind == K::kRequired || req.tool_choice.kind == K::kFunction) {
+    return std::nullopt;
+  }
+  if (options.forward_extra) {
+    for (const RawField& f : req.extra) {
+      if (f.key == "thinking") return std::nullopt;
+    }
+  }
+  // With thinking on, Anthropic wants the assistant turn of an ongoing tool loop to start with
+  // its signed thinking block; an OpenAI-dialect history has none to send.
+  for (auto m = req.messages.rbegin(); m != req.messages.rend(); ++m) {
+    if (m->role != "assistant") continue;
+    if (!m->tool_calls.empty() && FindExtra(*m, kThinkingSignatureKey) == nullptr) {
+      return std::nullopt;
+    }
+    break;
+  }
+  return budget;
+}
+
 }  // namespace
 
 Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out) {
@@ -240,8 +267,17 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
   JsonWriter w(out);
   w.BeginObject().Field("model",
                         options.model.empty() ? std::string_view(req.model) : options.model);
-  // max_completion_tokens wins over the deprecated max_tokens, as in OpenAI.
-  w.Field("max_tokens", req.MaxOutputTokens().value_or(options.default_max_tokens));
+  const std::optional<int64_t> budget = ThinkingBudget(req, options);
+  // max_completion_tokens wins over the deprecated max_tokens, as in OpenAI. Anthropic counts
+  // thinking in max_tokens and requires max_tokens > budget_tokens: a smaller limit is read as
+  // the answer's own and the budget added to it.
+  int64_t max_tokens = req.MaxOutputTokens().value_or(options.default_max_tokens);
+  if (budget && max_tokens <= *budget) max_tokens += *budget;
+  w.Field("max_tokens", max_tokens);
+  if (budget) {
+    w.Key("thinking").BeginObject().Field("type", "enabled").Field("budget_tokens", *budget);
+    w.EndObject();
+  }
   if (!system.empty()) w.Field("system", system);
   w.Key("messages").BeginArray();
   for (const Turn& t : *turns) {
@@ -256,9 +292,10 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
     for (const std::string& s : req.stop) w.String(s);
     w.EndArray();
   }
-  if (req.temperature) w.Field("temperature", *req.temperature);
-  if (req.top_p) w.Field("top_p", *req.top_p);
-  if (req.top_k) w.Field("top_k", *req.top_k);
+  // Extended thinking rejects temperature and top_k, and top_p below 0.95: they are dropped.
+  if (req.temperature && !budget) w.Field("temperature", *req.temperature);
+  if (req.top_p && (!budget || *req.top_p >= 0.95)) w.Field("top_p", *req.top_p);
+  if (req.top_k && !budget) w.Field("top_k", *req.top_k);
   if (!req.user.empty()) w.Key("metadata").BeginObject().Field("user_id", req.user).EndObject();
   if (req.stream) w.Field("stream", true);
   if (options.forward_extra) {

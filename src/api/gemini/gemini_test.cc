@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <fstream>
-#include <sstream>
 
+#include "api/gemini/test_util.h"
 #include "api/openai_chat.h"
 #include "api/sse.h"
 
@@ -16,15 +15,8 @@ namespace {
 
 namespace json = boost::json;
 
-std::string ReadFile(const std::string& name) {
-  std::ifstream in(std::string(GEMINI_TESTDATA) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-json::value Json(std::string_view s) { return json::parse(s); }
+using test_util::Json;
+using test_util::ReadFile;
 
 ChatRequest UserSays(std::string text) {
   ChatRequest req;

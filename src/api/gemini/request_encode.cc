@@ -12,8 +12,6 @@
 #include "common/json_writer.h"
 
 namespace hybridgate::api::gemini {
-namespace internal {}  // namespace internal
-
 namespace {
 
 struct Turn {
@@ -105,9 +103,16 @@ Status ContentParts(const Message& m, size_t i, std::vector<std::string>& parts)
   return {};
 }
 
-Status FunctionCallPart(const ToolCall& tc, size_t i, size_t j, std::string& out) {
+Status FunctionCallPart(const ToolCall& tc, size_t i, size_t j, std::string_view signature,
+                        std::string& out) {
   JsonWriter w(out);
-  w.BeginObject().Key("functionCall").BeginObject().Field("name", tc.name).Key("args");
+  if (!signature.empty()) {
+    // Gemini 3 rejects function-call history without the signature it sent with the call.
+    w.BeginObject().Field("thoughtSignature", signature);
+  } else {
+    w.BeginObject();
+  }
+  w.Key("functionCall").BeginObject().Field("name", tc.name).Key("args");
   if (IsBlank(tc.arguments)) {
     w.Raw("{}");
   } else {
@@ -138,6 +143,44 @@ std::string FunctionResponsePart(std::string_view name, const std::string& resul
   return s;
 }
 
+const RawField* FindExtra(const std::vector<RawField>& extra, std::string_view key) {
+  for (const RawField& f : extra) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+// The thought signatures DecodeRequest kept for an assistant turn's tool calls ("" = none).
+std::vector<std::string> CallSignatures(const Message& m) {
+  std::vector<std::string> sigs(m.tool_calls.size());
+  const RawField* f = FindExtra(m.extra, kToolCallSignaturesKey);
+  simdjson::dom::element e;
+  simdjson::dom::array arr;
+  if (f == nullptr || !ParseNested(f->json, e) || e.get_array().get(arr)) return sigs;
+  size_t j = 0;
+  for (simdjson::dom::element s : arr) {
+    std::string_view sig;
+    if (j < sigs.size() && !s.get_string().get(sig)) sigs[j].assign(sig);
+    ++j;
+  }
+  return sigs;
+}
+
+// The assistant turn's parts; a text signature goes on its last text part, as Gemini sent it.
+Status AssistantParts(const Message& m, size_t i, std::vector<std::string>& parts) {
+  HG_TRY(ContentParts(m, i, parts));
+  if (const RawField* sig = FindExtra(m.extra, kTextSignatureKey);
+      sig != nullptr && !parts.empty() && parts.back().starts_with("{\"text\"")) {
+    parts.back().pop_back();  // the closing brace of a part this file wrote
+    parts.back() += ",\"thoughtSignature\":" + sig->json + "}";
+  }
+  const std::vector<std::string> sigs = CallSignatures(m);
+  for (size_t j = 0; j < m.tool_calls.size(); ++j) {
+    HG_TRY(FunctionCallPart(m.tool_calls[j], i, j, sigs[j], parts.emplace_back()));
+  }
+  return {};
+}
+
 void AddTurn(std::vector<Turn>& turns, std::string_view role, std::vector<std::string> parts) {
   if (parts.empty()) return;
   if (turns.empty() || turns.back().role != role) turns.push_back({role, {}});
@@ -155,11 +198,8 @@ Status BuildContents(const ChatRequest& req, std::vector<std::string>& system,
     if (m.role == "system" || m.role == "developer") {
       if (std::string text = PlainText(m); !text.empty()) system.push_back(std::move(text));
     } else if (m.role == "assistant") {
-      HG_TRY(ContentParts(m, i, parts));
-      for (size_t j = 0; j < m.tool_calls.size(); ++j) {
-        call_names[m.tool_calls[j].id] = m.tool_calls[j].name;
-        HG_TRY(FunctionCallPart(m.tool_calls[j], i, j, parts.emplace_back()));
-      }
+      for (const ToolCall& tc : m.tool_calls) call_names[tc.id] = tc.name;
+      HG_TRY(AssistantParts(m, i, parts));
       AddTurn(turns, "model", std::move(parts));
     } else if (m.role == "tool" || m.role == "function") {
       std::string_view name = m.role == "function" ? std::string_view(m.name) : "";
@@ -241,6 +281,23 @@ void WriteGenerationConfig(const ChatRequest& req, JsonWriter& w) {
   if (kind == ResponseFormat::Kind::kJsonSchema && !req.response_format.schema_json.empty()) {
     g.RawField("responseSchema", req.response_format.schema_json);
   }
+  const RawField* kept = req.ingress == ChatRequest::Dialect::kGemini
+                             ? FindExtra(req.extra, kGenerationConfigKey)
+                             : nullptr;
+  simdjson::dom::element own;
+  bool own_thinking = false;
+  simdjson::dom::object own_members;
+  if (kept != nullptr && ParseNested(kept->json, own) && !own.get_object().get(own_members)) {
+    for (auto [key, value] : own_members) {
+      g.RawField(key, simdjson::minify(value));
+      own_thinking |= internal::KeyIs(key, "thinkingConfig");
+    }
+  }
+  if (auto budget = ReasoningBudget(req.reasoning_effort); budget && !own_thinking) {
+    g.Key("thinkingConfig").BeginObject().Field("thinkingBudget", *budget);
+    if (*budget > 0) g.Field("includeThoughts", true);
+    g.EndObject();
+  }
   g.EndObject();
   if (cfg != "{}") w.RawField("generationConfig", cfg);
 }
@@ -267,6 +324,12 @@ Status EncodeRequest(const ChatRequest& req, std::string& out) {
   w.EndArray();
   WriteTools(req, w);
   WriteGenerationConfig(req, w);
+  if (req.ingress == ChatRequest::Dialect::kGemini) {
+    // A Gemini client's own fields (safetySettings, cachedContent, ...), meant for Gemini.
+    for (const RawField& f : req.extra) {
+      if (!f.key.starts_with("gemini_")) w.RawField(f.key, f.json);
+    }
+  }
   w.EndObject();
   return {};
 }

@@ -75,6 +75,7 @@ Result<std::string> DecodeResponse(std::string_view gemini_json, std::string_vie
   if (element e; !r["error"].get(e)) return Fail(ErrorFromGemini(0, gemini_json));
   std::string text, reasoning;
   std::vector<element> calls;
+  std::vector<std::string_view> signatures;  // per call, "" when none
   std::string_view finish = "stop";
   array candidates;
   if (!r["candidates"].get_array().get(candidates) && candidates.size() > 0) {
@@ -84,6 +85,7 @@ Result<std::string> DecodeResponse(std::string_view gemini_json, std::string_vie
       for (element p : parts) {
         if (element fc; !p["functionCall"].get(fc)) {
           calls.push_back(fc);
+          signatures.push_back(Str(p, "thoughtSignature"));
         } else if (internal::Bool(p, "thought")) {
           reasoning += Str(p, "text");
         } else {
@@ -112,8 +114,20 @@ Result<std::string> DecodeResponse(std::string_view gemini_json, std::string_vie
         {fmt::format("call_{}", i), Str(calls[i], "name"),
          calls[i]["args"].get(args) ? std::string("{}") : std::string(simdjson::minify(args))});
   }
-  w.Key("message");
-  WriteAssistantMessage(w, message);
+  std::string msg;
+  JsonWriter m(msg);
+  WriteAssistantMessage(m, message);
+  if (std::ranges::any_of(signatures, [](std::string_view s) { return !s.empty(); })) {
+    // Thought signatures, parallel to tool_calls (see gemini.h), inside the message object.
+    msg.pop_back();
+    msg += R"(,"extra_content":{"google":{"thought_signatures":[)";
+    for (size_t i = 0; i < signatures.size(); ++i) {
+      if (i > 0) msg += ',';
+      AppendJsonString(msg, signatures[i]);
+    }
+    msg += "]}}}";
+  }
+  w.RawField("message", msg);
   w.Field("finish_reason", finish).EndObject().EndArray();
   if (element u; !r["usageMetadata"].get(u)) internal::WriteUsage(w, internal::ReadUsage(u));
   w.EndObject();

@@ -56,10 +56,12 @@ Status StreamToOpenAi::Feed(std::string_view chunk_json, std::vector<std::string
   }
   std::string text, reasoning;
   std::vector<element> calls;
+  std::vector<std::string_view> signatures;
   if (array parts; !c["content"]["parts"].get_array().get(parts)) {
     for (element p : parts) {
       if (element fc; !p["functionCall"].get(fc)) {
         calls.push_back(fc);
+        signatures.push_back(Str(p, "thoughtSignature"));
       } else if (internal::Bool(p, "thought")) {
         reasoning += Str(p, "text");
       } else {
@@ -71,14 +73,19 @@ Status StreamToOpenAi::Feed(std::string_view chunk_json, std::vector<std::string
   if (!reasoning.empty()) d.Field("reasoning_content", reasoning);
   if (!calls.empty()) {
     d.Key("tool_calls").BeginArray();
-    for (element fc : calls) {
+    for (size_t i = 0; i < calls.size(); ++i) {
       element args;
       const std::string json =
-          fc["args"].get(args) ? std::string("{}") : std::string(simdjson::minify(args));
+          calls[i]["args"].get(args) ? std::string("{}") : std::string(simdjson::minify(args));
       const int index = next_tool_index_++;
       d.BeginObject().Field("index", index).Field("id", fmt::format("call_{}", index));
       d.Field("type", "function").Key("function").BeginObject();
-      d.Field("name", Str(fc, "name")).Field("arguments", json).EndObject().EndObject();
+      d.Field("name", Str(calls[i], "name")).Field("arguments", json).EndObject();
+      if (!signatures[i].empty()) {  // Google's OpenAI-compatible shape (see gemini.h)
+        d.Key("extra_content").BeginObject().Key("google").BeginObject();
+        d.Field("thought_signature", signatures[i]).EndObject().EndObject();
+      }
+      d.EndObject();
     }
     d.EndArray();
     saw_tool_call_ = true;

@@ -30,18 +30,16 @@ enum class Detector : uint8_t {
 };
 inline constexpr int kBuiltinDetectorCount = 14;
 
-// Keyword sets whose positions give context to another detector's candidates.
+// Keyword sets whose Hyperscan hits give context to values looked for around them (dates of
+// birth, MRNs, spaced SSNs). Context that is only checked around a value found otherwise is in
+// keywords.h.
 enum class Context : uint8_t {
   kBirth,
   kMrn,
-  kClinical,
-  kClinicalStrong,
-  kPhone,
   kSsn,
-  kVersion,
   kNone,
 };
-inline constexpr int kContextCount = 7;
+inline constexpr int kContextCount = 3;
 
 // What to do with a match of one expression.
 enum class Rule : uint8_t {
@@ -54,12 +52,13 @@ enum class Rule : uint8_t {
   kSsn,
   kIpv4,
   kIpv6Trigger,    // end offset only; the address is re-parsed from the hex/colon run
+  kIcd10,          // needs clinical context
   kApiKey,         // optionally extended over `extend`
   kApiKeyChecked,  // like kApiKey, and the random part must not look like a placeholder
   kPrivateKey,     // the BEGIN line; the block runs to its END line
   kJwt,
   kSecretAssign,  // end offset only: the value follows
-  kBearer,        // end offset only: the value follows
+  kBearer,        // end offset only: whitespace, then the value
   kContext,       // a keyword; values near it are found by ContextWindows()
   kCustom,
 };
@@ -73,6 +72,8 @@ struct BuiltinPattern {
   std::string_view extend = {};  // bytes a match is greedily extended over
 };
 
+// The Hyperscan expressions. Values anchored on digits and colons (NANP phones, cards, IBANs,
+// IPv4/IPv6 addresses, ICD-10 codes) are not among them: numbers.h finds those.
 std::span<const BuiltinPattern> BuiltinPatterns();
 
 // Which backend a user regex compiles with.

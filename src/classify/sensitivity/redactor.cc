@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/json_writer.h"
+
 namespace hybridgate::sensitivity {
 
 const std::string& Redactor::PlaceholderFor(std::string_view type, std::string_view original) {
@@ -67,56 +69,100 @@ bool Redactor::IsPlaceholderPrefix(std::string_view s) const {
   return it != originals_.end() && it->first.size() > s.size() && it->first.starts_with(s);
 }
 
-std::size_t Redactor::RestoreInto(std::string_view text, bool final, std::string& out) const {
+void JsonLexState::Advance(std::string_view text) {
+  for (char c : text) {
+    if (!in_string) {
+      in_string = c == '"';
+    } else if (escaped) {
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c == '"') {
+      in_string = false;
+    }
+  }
+}
+
+namespace {
+
+// `s` escaped for the inside of a JSON string literal (AppendJsonString without the quotes).
+void AppendJsonEscaped(std::string& out, std::string_view s) {
+  std::size_t at = out.size();
+  AppendJsonString(out, s);
+  out.pop_back();
+  out.erase(at, 1);
+}
+
+}  // namespace
+
+std::size_t Redactor::RestoreInto(std::string_view text, bool final, RestoreContext context,
+                                  JsonLexState& lex, std::string& out) const {
+  const bool json = context == RestoreContext::kJson;
+  // Text the model wrote is copied and, for JSON, lexed; originals are not: their quotes are
+  // data, not syntax.
+  auto copy = [&](std::string_view s) {
+    out.append(s);
+    if (json) lex.Advance(s);
+  };
   std::size_t i = 0;
   while (true) {
     std::size_t lt = text.find('<', i);
     if (lt == std::string_view::npos || max_placeholder_ == 0) {
-      out.append(text.substr(i));
+      copy(text.substr(i));
       return text.size();
     }
-    out.append(text.substr(i, lt - i));
+    copy(text.substr(i, lt - i));
     std::string_view reach = text.substr(lt, max_placeholder_);
     std::size_t gt = reach.find('>');
     if (gt != std::string_view::npos) {
       auto it = originals_.find(reach.substr(0, gt + 1));
       if (it != originals_.end()) {
-        out.append(it->second);
+        if (json && lex.in_string) {
+          AppendJsonEscaped(out, it->second);
+          lex.escaped = false;
+        } else {
+          out.append(it->second);
+        }
         i = lt + gt + 1;
         continue;
       }
     } else if (!final && reach.size() == text.size() - lt && IsPlaceholderPrefix(reach)) {
       return lt;  // may complete in the next chunk
     }
-    out.push_back('<');
+    copy("<");
     i = lt + 1;
   }
 }
 
-std::string Redactor::Restore(std::string_view text) const {
+std::string Redactor::Restore(std::string_view text, RestoreContext context) const {
   std::string out;
   out.reserve(text.size());
-  RestoreInto(text, true, out);
+  JsonLexState lex;
+  RestoreInto(text, true, context, lex, out);
   return out;
 }
 
 std::string StreamRestorer::Feed(std::string_view chunk) {
   std::string out;
   if (held_.empty()) {
-    std::size_t consumed = redactor_->RestoreInto(chunk, false, out);
+    std::size_t consumed = redactor_->RestoreInto(chunk, false, context_, lex_, out);
     held_.assign(chunk.substr(consumed));
     return out;
   }
   std::string buffer = std::move(held_);
   buffer.append(chunk);
-  std::size_t consumed = redactor_->RestoreInto(buffer, false, out);
+  std::size_t consumed = redactor_->RestoreInto(buffer, false, context_, lex_, out);
   held_.assign(std::string_view(buffer).substr(consumed));
   return out;
 }
 
+void StreamRestorer::Skip(std::string_view chunk) {
+  if (context_ == RestoreContext::kJson) lex_.Advance(chunk);
+}
+
 std::string StreamRestorer::Finish() {
   std::string out;
-  redactor_->RestoreInto(held_, true, out);
+  redactor_->RestoreInto(held_, true, context_, lex_, out);
   held_.clear();
   return out;
 }

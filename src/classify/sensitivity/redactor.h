@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <span>
 #include <string>
@@ -14,6 +15,23 @@
 #include "classify/sensitivity/finding.h"
 
 namespace hybridgate::sensitivity {
+
+// What the text a placeholder is restored into is, so the original lands there validly.
+enum class RestoreContext : uint8_t {
+  kText,  // plain text (a decoded JSON string, a prompt): the original as is
+  // JSON text, such as tool-call arguments (a JSON document carried inside a JSON string): an
+  // original restored inside one of its string literals is JSON-escaped (`"` `\` and control
+  // bytes), so the arguments still parse and give back the original byte for byte. A
+  // placeholder outside any string literal (not valid JSON to begin with) gets the original as is.
+  kJson,
+};
+
+// Where a streamed JSON text stands between chunks: inside a string literal, after a backslash.
+struct JsonLexState {
+  bool in_string = false;
+  bool escaped = false;
+  void Advance(std::string_view text);
+};
 
 // One Redactor per request: the mapping spans every text of the request, so the same e-mail in
 // the system prompt and in the last user message gets the same placeholder. Numbering is per
@@ -32,7 +50,7 @@ class Redactor {
   // Puts originals back for every placeholder of this request; other text is unchanged. A
   // placeholder that the request's own text already contained literally is restored too; the
   // placeholder syntax is chosen to make that rare.
-  std::string Restore(std::string_view text) const;
+  std::string Restore(std::string_view text, RestoreContext context = RestoreContext::kText) const;
 
   std::size_t size() const { return originals_.size(); }
   std::size_t max_placeholder_size() const { return max_placeholder_; }
@@ -43,8 +61,10 @@ class Redactor {
   friend class StreamRestorer;
   const std::string& PlaceholderFor(std::string_view type, std::string_view original);
   // Restores `text` into `out`. Unless `final`, stops at a trailing '<…' that may still grow
-  // into a placeholder and returns its offset; otherwise returns text.size().
-  std::size_t RestoreInto(std::string_view text, bool final, std::string& out) const;
+  // into a placeholder and returns its offset; otherwise returns text.size(). For kJson, `lex`
+  // is where the JSON text stands at text[0] and is advanced over what was consumed.
+  std::size_t RestoreInto(std::string_view text, bool final, RestoreContext context,
+                          JsonLexState& lex, std::string& out) const;
   bool IsPlaceholderPrefix(std::string_view s) const;
 
   std::map<std::string, std::string, std::less<>> originals_;
@@ -59,14 +79,20 @@ class Redactor {
 // and must not gain placeholders while it is used.
 class StreamRestorer {
  public:
-  explicit StreamRestorer(const Redactor& redactor) : redactor_(&redactor) {}
+  explicit StreamRestorer(const Redactor& redactor, RestoreContext context = RestoreContext::kText)
+      : redactor_(&redactor), context_(context) {}
   std::string Feed(std::string_view chunk);
+  // Text that holds no placeholder and passes on unchanged: only followed (kJson), so a later
+  // placeholder knows whether it stands inside a string literal.
+  void Skip(std::string_view chunk);
   // Flushes a held fragment (the stream ended inside something that looked like a placeholder).
   std::string Finish();
   std::size_t held() const { return held_.size(); }
 
  private:
   const Redactor* redactor_;
+  RestoreContext context_;
+  JsonLexState lex_;  // kJson: over the text fed so far, placeholders as the model wrote them
   std::string held_;
 };
 

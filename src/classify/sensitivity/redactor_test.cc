@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "classify/sensitivity/scanner.h"
 
 namespace hybridgate::sensitivity {
@@ -122,6 +124,70 @@ TEST_F(StreamRestorerTest, WithoutPlaceholdersNothingIsHeld) {
   StreamRestorer s(empty);
   EXPECT_EQ(s.Feed("a <EMAIL_1"), "a <EMAIL_1");
   EXPECT_EQ(s.Finish(), "");
+}
+
+// Originals that are not safe as is inside a JSON string: quotes, backslashes, control bytes, a
+// PEM block's newlines.
+class JsonRestoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string text = std::string(kPassword) + " " + std::string(kPem);
+    std::vector<Finding> findings = {{"secret", 0, kPassword.size(), 4, 0},
+                                     {"private_key", kPassword.size() + 1, text.size(), 4, 0}};
+    ASSERT_EQ(redactor_.Redact(text, findings), "<SECRET_1> <PRIVATE_KEY_1>");
+  }
+  static constexpr std::string_view kPassword = "p\"a\\ss\tw\x01rd/\u00e9";
+  static constexpr std::string_view kPem =
+      "-----BEGIN PRIVATE KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8\n"
+      "-----END PRIVATE KEY-----";
+  // Arguments as a model writes them, placeholders inside string literals (one escaped quote
+  // before a placeholder, to check that it does not end the literal).
+  static constexpr std::string_view kArguments =
+      R"({"user":"a \"b\" <SECRET_1>","key":"<PRIVATE_KEY_1>","n":1})";
+
+  static void ExpectRoundTrip(std::string_view restored) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(restored, ec);
+    ASSERT_FALSE(ec) << restored;
+    EXPECT_EQ(v.at("user").as_string(), "a \"b\" " + std::string(kPassword));
+    EXPECT_EQ(v.at("key").as_string(), kPem);
+    EXPECT_EQ(v.at("n").as_int64(), 1);
+  }
+  Redactor redactor_;
+};
+
+TEST_F(JsonRestoreTest, EscapesOriginalsInsideStringLiterals) {
+  ExpectRoundTrip(redactor_.Restore(kArguments, RestoreContext::kJson));
+  // Plain text gets the originals as they were.
+  EXPECT_EQ(redactor_.Restore("pw <SECRET_1>"), "pw " + std::string(kPassword));
+}
+
+TEST_F(JsonRestoreTest, OutsideStringLiteralsOriginalsStayAsIs) {
+  EXPECT_EQ(redactor_.Restore(R"({"a":"x\\",b:<SECRET_1>})", RestoreContext::kJson),
+            R"({"a":"x\\",b:)" + std::string(kPassword) + "}");
+}
+
+TEST_F(JsonRestoreTest, StreamedEverySplitPointAndByteByByte) {
+  std::string_view all = kArguments;
+  for (std::size_t i = 0; i <= all.size(); ++i) {
+    StreamRestorer s(redactor_, RestoreContext::kJson);
+    std::string out = s.Feed(all.substr(0, i));
+    out += s.Feed(all.substr(i));
+    SCOPED_TRACE(i);
+    ExpectRoundTrip(out + s.Finish());
+  }
+  StreamRestorer s(redactor_, RestoreContext::kJson);
+  std::string out;
+  for (char c : all) {
+    // What the gateway does with a chunk that cannot hold a placeholder: pass it, keep track.
+    if (c != '<' && s.held() == 0) {
+      s.Skip(std::string_view(&c, 1));
+      out += c;
+    } else {
+      out += s.Feed(std::string_view(&c, 1));
+    }
+  }
+  ExpectRoundTrip(out + s.Finish());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "classify/sensitivity/keywords.h"
 #include "classify/sensitivity/validators.h"
 
 namespace hybridgate::sensitivity {
@@ -20,13 +21,17 @@ constexpr std::size_t kClinicalStrongBefore = 30;
 constexpr std::size_t kPhoneBefore = 30;
 constexpr std::size_t kSsnBefore = 20;
 constexpr std::size_t kVersionBefore = 3;  // "version 1.2.3.4", "ver: 1.2.3.4"
-constexpr std::size_t kMaxKeyword = 64;
 
 constexpr std::size_t kMaxPemBlock = 16 * 1024;
 constexpr std::size_t kMaxToken = 512;
 constexpr std::size_t kMaxSecretValue = 256;
 constexpr std::size_t kMaxCardRun = 80;
 constexpr std::size_t kMaxIpv6Run = 64;
+
+std::size_t UpTo(std::string_view text, std::size_t from, std::size_t len) {
+  return std::min(text.size(), from + len);
+}
+std::size_t Back(std::size_t from, std::size_t len) { return from > len ? from - len : 0; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -177,7 +182,7 @@ void PhoneNational(RuleEnv& env, uint32_t type, std::size_t start, std::size_t e
   int digits = CountDigits(number);
   bool separated = static_cast<int>(number.size()) != digits;
   if (!separated || digits < 9 || digits > 12 || PartOfLongerNumber(text, start, end)) return;
-  if (!env.contexts->Near(Context::kPhone, start, end, kPhoneBefore, 0)) return;
+  if (!KeywordEndsIn(text, KeywordSet::kPhone, Back(start, kPhoneBefore), start)) return;
   Emit(env, type, start, end);
 }
 
@@ -244,7 +249,7 @@ void Ipv4(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
   if (!Ipv4Valid(text.substr(start, end - start)) || PartOfLongerNumber(text, start, end, ".")) {
     return;
   }
-  if (env.contexts->Near(Context::kVersion, start, end, kVersionBefore, 0)) return;
+  if (KeywordEndsIn(text, KeywordSet::kVersion, Back(start, kVersionBefore), start)) return;
   Emit(env, type, start, end);
 }
 
@@ -319,8 +324,38 @@ void PrivateKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end)
   Emit(env, type, start, end + i);
 }
 
+bool IsQuote(char c) { return c == '"' || c == '\'' || c == '`'; }
+
+// Where a quoted value that starts at text[start] ends (the first backslash of its closing
+// quote), or npos. The value may be JSON-escaped m times over (tool-call arguments are JSON
+// text; a command line inside them quotes with \"): its quotes are then written after
+// `level` = 2^m - 1 backslashes (0, 1, 3), and its own escaped backslashes come in 2^(m+1)s.
+// So before a quote, a backslash run of `level` (mod 2^(m+1)) closes the value, a run of
+// 2*level+1 is a quote inside it (`\"` in JSON), and any other run is a quote of an enclosing
+// level: the value did not close where it should have.
+std::size_t QuotedValueEnd(std::string_view text, std::size_t start, std::size_t limit, char quote,
+                           std::size_t level) {
+  std::size_t run = 0;
+  for (std::size_t i = start; i < limit; ++i) {
+    const char c = text[i];
+    if (c == '\\') {
+      ++run;
+      continue;
+    }
+    if (c == '\n') return std::string_view::npos;
+    if (c == quote) {
+      const std::size_t r = run % (2 * (level + 1));
+      if (r == level) return i - level;
+      if (r != 2 * level + 1) return std::string_view::npos;
+    }
+    run = 0;
+  }
+  return std::string_view::npos;
+}
+
 // The value after `password=`, `token: "…"`, `Bearer …`. A quoted value runs to its closing
-// quote; a bare one to whitespace or punctuation, and to '&' only where a URL parameter follows.
+// quote, over escaped quotes (see QuotedValueEnd); a bare one to whitespace or punctuation, and
+// to '&' only where a URL parameter follows.
 void SecretValue(RuleEnv& env, uint32_t type, std::size_t to, bool after_assign) {
   std::string_view text = env.text;
   std::size_t i = to;
@@ -329,7 +364,13 @@ void SecretValue(RuleEnv& env, uint32_t type, std::size_t to, bool after_assign)
   }
   for (int k = 0; k < 3 && i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++k) ++i;
   char quote = 0;
-  if (i < text.size() && (text[i] == '"' || text[i] == '\'' || text[i] == '`')) quote = text[i++];
+  std::size_t level = 0;
+  while (level < 4 && i + level < text.size() && text[i + level] == '\\') ++level;
+  if ((level == 0 || level == 1 || level == 3) && i + level < text.size() &&
+      IsQuote(text[i + level])) {
+    quote = text[i + level];
+    i += level + 1;
+  }
   std::size_t start = i;
   std::size_t limit = std::min(text.size(), start + kMaxSecretValue);
   auto url_parameter_follows = [&](std::size_t amp) {
@@ -338,19 +379,45 @@ void SecretValue(RuleEnv& env, uint32_t type, std::size_t to, bool after_assign)
     return j > amp + 1 && j < text.size() && text[j] == '=';
   };
   if (quote != 0) {
-    while (i < limit && text[i] != quote && text[i] != '\n') ++i;
-    if (i == limit || text[i] != quote) return;
+    i = QuotedValueEnd(text, start, limit, quote, level);
+    if (i == std::string_view::npos) return;
   } else {
     auto stop = [](char c) {
       return IsSpace(c) || c == '"' || c == '\'' || c == '`' || c == ',' || c == ';' || c == ')' ||
              c == ']' || c == '}' || c == '(' || c == '[' || c == '{' || c == '<' || c == '>';
     };
     while (i < limit && !stop(text[i]) && !(text[i] == '&' && url_parameter_follows(i))) ++i;
-    if (i < text.size() && (text[i] == '(' || text[i] == '[')) return;    // a call, not a literal
+    if (i < text.size() && (text[i] == '(' || text[i] == '[')) return;  // a call, not a literal
+    if (i < text.size() && IsQuote(text[i])) {
+      while (i > start && text[i - 1] == '\\') --i;  // `\"`: an escaped quote ends it too
+    }
     while (i > start && (text[i - 1] == '.' || text[i - 1] == ':')) --i;  // sentence end
   }
   if (!SecretValueOk(text.substr(start, i - start), env.entropy_threshold)) return;
   Emit(env, type, start, i);
+}
+
+// After `\bbearer\b`, one to three whitespace bytes (what `\bbearer\s{1,3}` matched, at a
+// quarter of the speed): the value may start after each of them.
+void Bearer(RuleEnv& env, uint32_t type, std::size_t to) {
+  std::string_view text = env.text;
+  auto space = [](char c) { return IsSpace(c) || c == '\v' || c == '\f'; };
+  for (std::size_t i = to; i < text.size() && i < to + 3 && space(text[i]); ++i) {
+    SecretValue(env, type, i + 1, false);
+  }
+}
+
+// An ICD-10 code shape: dotted codes within 60 bytes after or 20 before a clinical word;
+// undotted ones ("I10", "B12") only within 30 bytes after a diagnostic one.
+void Icd10(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  std::string_view text = env.text;
+  if (PartOfLongerNumber(text, start, end)) return;
+  bool dotted = text.substr(start, end - start).find('.') != std::string_view::npos;
+  bool near =
+      (dotted && (KeywordEndsIn(text, KeywordSet::kClinical, Back(start, kClinicalBefore), start) ||
+                  KeywordStartsIn(text, KeywordSet::kClinical, end, end + kClinicalAfter))) ||
+      KeywordEndsIn(text, KeywordSet::kClinicalStrong, Back(start, kClinicalStrongBefore), start);
+  if (near) Emit(env, type, start, end);
 }
 
 // Calls `emit(start, end)` for each match of `re` inside text[lo, hi); \b and friends see the
@@ -370,7 +437,6 @@ void ForEachMatch(const re2::RE2& re, std::string_view text, std::size_t lo, std
 
 constexpr std::size_t kMaxDate = 32;  // "14th of September, 1985"
 constexpr std::size_t kMaxMrn = 16;
-constexpr std::size_t kMaxIcd = 10;
 
 }  // namespace
 
@@ -388,19 +454,6 @@ void ContextIndex::Sort() {
   }
 }
 
-bool ContextIndex::Near(Context context, std::size_t start, std::size_t end, std::size_t before,
-                        std::size_t after) const {
-  const std::vector<Span>& v = spans_[static_cast<int>(context)];
-  std::size_t lowest_end = start > before ? start - before : 0;
-  auto it = std::lower_bound(v.begin(), v.end(), lowest_end,
-                             [](const Span& s, std::size_t x) { return s.end < x; });
-  for (; it != v.end() && it->end <= end + after + kMaxKeyword; ++it) {
-    if (it->end <= start && start - it->end <= before) return true;
-    if (it->start >= end && it->start - end <= after) return true;
-  }
-  return false;
-}
-
 bool SecretValueOk(std::string_view value, double entropy_threshold) {
   if (value.size() < 8) return false;
   char first = value.front();
@@ -408,6 +461,8 @@ bool SecretValueOk(std::string_view value, double entropy_threshold) {
       first == '/' || first == '.' || first == '~') {
     return false;  // ${ENV}, %(var)s, {{tmpl}}, ****, paths
   }
+  // <your-key>, and the gateway's own <SECRET_1> when a redacted request is scanned again.
+  if (first == '<' && value.back() == '>') return false;
   if (value.find("://") != std::string_view::npos || LooksLikePlaceholder(value)) return false;
   bool lower = false, upper = false, digit = false, symbol = false, identifier_chars = true;
   for (char c : value) {
@@ -432,8 +487,21 @@ bool SecretValueOk(std::string_view value, double entropy_threshold) {
 
 void ApplyRule(const BuiltinPattern& p, uint32_t type, std::size_t from, std::size_t to,
                RuleEnv& env) {
-  const std::string_view text = env.text;
   switch (p.rule) {
+    case Rule::kApiKey:
+      return ApiKey(env, p, type, from, to, false);
+    case Rule::kApiKeyChecked:
+      return ApiKey(env, p, type, from, to, true);
+    case Rule::kJwt:
+      return Emit(env, type, from, Extend(env.text, to, p.extend, kMaxToken));
+    default:
+      return ApplyRule(p.rule, type, from, to, env);
+  }
+}
+
+void ApplyRule(Rule rule, uint32_t type, std::size_t from, std::size_t to, RuleEnv& env) {
+  const std::string_view text = env.text;
+  switch (rule) {
     case Rule::kEmail:
       return Email(env, type, to);
     case Rule::kPhoneIntl:
@@ -454,18 +522,17 @@ void ApplyRule(const BuiltinPattern& p, uint32_t type, std::size_t from, std::si
       return Ipv4(env, type, from, to);
     case Rule::kIpv6Trigger:
       return Ipv6Trigger(env, type, to);
-    case Rule::kApiKey:
-      return ApiKey(env, p, type, from, to, false);
-    case Rule::kApiKeyChecked:
-      return ApiKey(env, p, type, from, to, true);
+    case Rule::kIcd10:
+      return Icd10(env, type, from, to);
     case Rule::kPrivateKey:
       return PrivateKey(env, type, from, to);
-    case Rule::kJwt:
-      return Emit(env, type, from, Extend(text, to, p.extend, kMaxToken));
     case Rule::kSecretAssign:
       return SecretValue(env, type, to, true);
     case Rule::kBearer:
-      return SecretValue(env, type, to, false);
+      return Bearer(env, type, to);
+    case Rule::kApiKey:
+    case Rule::kApiKeyChecked:
+    case Rule::kJwt:  // need their pattern
     case Rule::kContext:
     case Rule::kCustom:
       return;  // handled by the scanner
@@ -487,18 +554,12 @@ WindowPatterns::WindowPatterns() {
       options);
   options.set_case_sensitive(true);
   mrn = std::make_unique<RE2>(R"([A-Z]{0,3}\d{5,12}\b)", options);
-  icd10 = std::make_unique<RE2>(R"(\b[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?\b)", options);
   ssn_spaced = std::make_unique<RE2>(R"(\b\d{3} \d{2} \d{4}\b)", options);
 }
 
 WindowPatterns::~WindowPatterns() = default;
 
 namespace {
-
-std::size_t UpTo(std::string_view text, std::size_t from, std::size_t len) {
-  return std::min(text.size(), from + len);
-}
-std::size_t Back(std::size_t from, std::size_t len) { return from > len ? from - len : 0; }
 
 void DateOfBirthWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
   const std::string_view text = env.text;
@@ -534,31 +595,6 @@ void MrnWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
   }
 }
 
-void Icd10Windows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
-  const std::string_view text = env.text;
-  // "B12", "F16", "A4": undotted codes need a diagnostic keyword close before them.
-  auto code = [&](std::size_t s, std::size_t e, bool undotted_ok) {
-    bool dotted = text.substr(s, e - s).find('.') != std::string_view::npos;
-    if ((dotted || undotted_ok) && !PartOfLongerNumber(text, s, e)) Emit(env, type, s, e);
-  };
-  for (const Span& k : env.contexts->spans(Context::kClinical)) {
-    ForEachMatch(re, text, k.end, UpTo(text, k.end, kClinicalBefore + kMaxIcd),
-                 [&](std::size_t s, std::size_t e) {
-                   if (s - k.end <= kClinicalBefore) code(s, e, false);
-                 });
-    ForEachMatch(re, text, Back(k.start, kClinicalAfter + kMaxIcd), k.start,
-                 [&](std::size_t s, std::size_t e) {
-                   if (k.start - e <= kClinicalAfter) code(s, e, false);
-                 });
-  }
-  for (const Span& k : env.contexts->spans(Context::kClinicalStrong)) {
-    ForEachMatch(re, text, k.end, UpTo(text, k.end, kClinicalStrongBefore + kMaxIcd),
-                 [&](std::size_t s, std::size_t e) {
-                   if (s - k.end <= kClinicalStrongBefore) code(s, e, true);
-                 });
-  }
-}
-
 void SpacedSsnWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
   const std::string_view text = env.text;
   for (const Span& k : env.contexts->spans(Context::kSsn)) {
@@ -579,7 +615,6 @@ void ContextWindows(const WindowPatterns& patterns, const WindowTypes& types, Ru
     DateOfBirthWindows(*patterns.date, types.date_of_birth, env);
   }
   if (types.mrn != UINT32_MAX) MrnWindows(*patterns.mrn, types.mrn, env);
-  if (types.icd10 != UINT32_MAX) Icd10Windows(*patterns.icd10, types.icd10, env);
   if (types.us_ssn != UINT32_MAX) SpacedSsnWindows(*patterns.ssn_spaced, types.us_ssn, env);
 }
 

@@ -35,10 +35,6 @@ class ContextIndex {
   void Clear();
   void Add(Context context, std::size_t start, std::size_t end);
   void Sort();
-  // True when a keyword of `context` ends at most `before` bytes before `start`, or starts at
-  // most `after` bytes after `end`.
-  bool Near(Context context, std::size_t start, std::size_t end, std::size_t before,
-            std::size_t after) const;
   const std::vector<Span>& spans(Context context) const {
     return spans_[static_cast<int>(context)];
   }
@@ -54,7 +50,6 @@ struct WindowPatterns {
   ~WindowPatterns();
   std::unique_ptr<re2::RE2> date;
   std::unique_ptr<re2::RE2> mrn;
-  std::unique_ptr<re2::RE2> icd10;
   std::unique_ptr<re2::RE2> ssn_spaced;
 };
 
@@ -63,7 +58,6 @@ struct WindowPatterns {
 struct WindowTypes {
   uint32_t date_of_birth = UINT32_MAX;
   uint32_t mrn = UINT32_MAX;
-  uint32_t icd10 = UINT32_MAX;
   uint32_t us_ssn = UINT32_MAX;
 };
 
@@ -82,9 +76,12 @@ struct RuleEnv {
 // appends what it finds, typed as `type`.
 void ApplyRule(const BuiltinPattern& pattern, uint32_t type, std::size_t from, std::size_t to,
                RuleEnv& env);
+// The same for a rule that needs nothing from its pattern (every rule but the API-key and JWT
+// ones): how the number pass (numbers.h) hands over what it found.
+void ApplyRule(Rule rule, uint32_t type, std::size_t from, std::size_t to, RuleEnv& env);
 
-// Finds the keyword-anchored values (dates of birth, MRNs, ICD-10 codes, spaced SSNs) around
-// the keyword hits in env.contexts.
+// Finds the keyword-anchored values (dates of birth, MRNs, spaced SSNs) around the keyword hits
+// in env.contexts.
 void ContextWindows(const WindowPatterns& patterns, const WindowTypes& types, RuleEnv& env);
 
 // Exposed for tests: whether a `secret` value passes the entropy and shape checks.

@@ -8,6 +8,7 @@
 #include <climits>
 #include <string>
 
+#include "classify/sensitivity/numbers.h"
 #include "classify/sensitivity/patterns.h"
 #include "classify/sensitivity/rules.h"
 
@@ -75,8 +76,7 @@ struct Scanner::Impl {
   std::vector<std::pair<std::unique_ptr<RE2>, uint32_t>> re2_patterns;
   WindowPatterns window_patterns;
   WindowTypes window_types;
-  uint32_t card_expression = UINT32_MAX;
-  uint32_t ipv6_expression = UINT32_MAX;
+  NumberTypes number_types;
   double entropy_threshold = 3.0;
   int floor_class = kClassPublic;
 
@@ -114,29 +114,10 @@ hs_scratch_t* ScratchFor(uint64_t id, const hs_database_t* db) {
   return state.scratch;
 }
 
-struct MatchContext {
-  std::vector<RawHit>* hits;
-  uint32_t card_expression;
-  uint32_t ipv6_expression;
-  std::size_t last_card = SIZE_MAX;  // index in hits of the latest trigger, for coalescing
-  std::size_t last_ipv6 = SIZE_MAX;
-};
-
-// Trigger expressions (no SOM) fire at every byte of a long digit run; consecutive ones are
-// folded into one hit so the hit list stays proportional to the number of runs.
 int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
             void* context) {
-  auto* ctx = static_cast<MatchContext*>(context);
-  std::vector<RawHit>& hits = *ctx->hits;
-  std::size_t* last = id == ctx->card_expression   ? &ctx->last_card
-                      : id == ctx->ipv6_expression ? &ctx->last_ipv6
-                                                   : nullptr;
-  if (last != nullptr && *last != SIZE_MAX && to <= hits[*last].to + 2) {
-    hits[*last].to = to;
-    return 0;
-  }
-  if (last != nullptr) *last = hits.size();
-  hits.push_back(RawHit{id, static_cast<std::size_t>(from), static_cast<std::size_t>(to)});
+  static_cast<std::vector<RawHit>*>(context)->push_back(
+      RawHit{id, static_cast<std::size_t>(from), static_cast<std::size_t>(to)});
   return 0;
 }
 
@@ -162,9 +143,8 @@ void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
   std::vector<RawHit>& hits = state.hits;
   hits.clear();
   if (db) {
-    MatchContext ctx{&hits, card_expression, ipv6_expression};
     if (scratch == nullptr || hs_scan(db.get(), text.data(), static_cast<unsigned int>(text.size()),
-                                      0, scratch, OnMatch, &ctx) != HS_SUCCESS) {
+                                      0, scratch, OnMatch, &hits) != HS_SUCCESS) {
       out.push_back(Candidate{UINT32_MAX, base, base + text.size()});
       return;
     }
@@ -187,6 +167,7 @@ void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
       ApplyRule(*e.builtin, e.type, hit.from, hit.to, env);
     }
   }
+  ScanNumbers(number_types, env);
   ContextWindows(window_patterns, window_types, env);
   for (const auto& [re, type] : re2_patterns) {
     re2::StringPiece input(text.data(), text.size());
@@ -265,9 +246,13 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
     auto type = static_cast<uint32_t>(d);
     return DetectorEnabled(config, builtin_types[type]) ? type : UINT32_MAX;
   };
-  impl->window_types = WindowTypes{enabled_type(Detector::kDateOfBirth),
-                                   enabled_type(Detector::kMedicalRecordNumber),
-                                   enabled_type(Detector::kIcd10), enabled_type(Detector::kUsSsn)};
+  impl->window_types =
+      WindowTypes{enabled_type(Detector::kDateOfBirth),
+                  enabled_type(Detector::kMedicalRecordNumber), enabled_type(Detector::kUsSsn)};
+  impl->number_types =
+      NumberTypes{enabled_type(Detector::kPhone), enabled_type(Detector::kCreditCard),
+                  enabled_type(Detector::kIban),  enabled_type(Detector::kIpv4),
+                  enabled_type(Detector::kIpv6),  enabled_type(Detector::kIcd10)};
   std::vector<std::string> sources;  // keeps the c_str()s alive until compilation
   std::vector<unsigned> flags;
   auto add = [&](std::string expression, unsigned f, Expression e) {
@@ -278,11 +263,6 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
   for (const BuiltinPattern& p : BuiltinPatterns()) {
     uint32_t type = static_cast<uint32_t>(p.detector);
     if (!DetectorEnabled(config, builtin_types[type])) continue;
-    auto next = static_cast<uint32_t>(impl->expressions.size());
-    if (p.rule == Rule::kCardTrigger) impl->card_expression = next;
-    if (p.rule == Rule::kIpv6Trigger && impl->ipv6_expression == UINT32_MAX) {
-      impl->ipv6_expression = next;
-    }
     add(p.expression, p.flags, Expression{&p, type});
   }
   for (const CustomRegex& custom : config.custom_regexes) {

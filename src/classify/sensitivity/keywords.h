@@ -1,0 +1,26 @@
+// Context words looked up lazily, only around a candidate value. Common short words ("call",
+// "build", "pt", "dx") fire on ordinary text so often that, as Hyperscan patterns, they cost more
+// than looking back from the few values that need them. Internal to the sensitivity library.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace hybridgate::sensitivity {
+
+enum class KeywordSet : uint8_t {
+  kPhone,           // phone, tel, mobile, call, fax, contact, ...
+  kVersion,         // version, ver, release, build, firmware, rev, revision
+  kClinical,        // the strong words plus patient(s), pt, condition(s), hx, history of, ...
+  kClinicalStrong,  // diagnosis/-es/-ed, dx, ddx, icd, icd10, icd-10, icd(-)10-cm
+};
+
+// Matches are whole ASCII words ([A-Za-z0-9_] runs), case-insensitive: what `\b(?:…)\b` with
+// HS_FLAG_CASELESS matched. Offsets are clamped to the text.
+// True when a keyword of `set` ends at an offset in [lo, hi].
+bool KeywordEndsIn(std::string_view text, KeywordSet set, std::size_t lo, std::size_t hi);
+// True when a keyword of `set` starts at an offset in [lo, hi].
+bool KeywordStartsIn(std::string_view text, KeywordSet set, std::size_t lo, std::size_t hi);
+
+}  // namespace hybridgate::sensitivity

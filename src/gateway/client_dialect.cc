@@ -1,0 +1,207 @@
+#include "gateway/client_dialect.h"
+
+#include <optional>
+#include <variant>
+
+#include "api/anthropic/anthropic.h"
+#include "api/gemini/gemini.h"
+#include "api/openai_chat.h"
+#include "api/sse.h"
+#include "gateway/route_planner.h"
+
+namespace hybridgate::gateway {
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+http::HeaderList ResponseHeaders(const ResponseMeta& meta, const routing::Deployment& d) {
+  http::HeaderList h;
+  h.emplace_back("x-hybridgate-request-id", meta.id);
+  if (meta.data_class > 0)
+    h.emplace_back("x-hybridgate-data-class", std::to_string(meta.data_class));
+  if (d.provider) {
+    h.emplace_back("x-hybridgate-provider", d.provider->name());
+    h.emplace_back("x-hybridgate-model", d.model->id);
+  }
+  if (meta.decision) {
+    h.emplace_back("x-hybridgate-route", meta.decision->route);
+    if (d.provider) {
+      h.emplace_back("x-hybridgate-tier", std::string(RoutePlanner::TierOf(*meta.decision, d)));
+    }
+  }
+  if (meta.limit_headers) {
+    for (const auto& [name, value] : *meta.limit_headers) h.emplace_back(name, value);
+  }
+  if (meta.restorer)
+    h.emplace_back("x-hybridgate-redacted", std::to_string(meta.restorer->replaced()));
+  return h;
+}
+
+// The non-stream answer in the client's dialect (the executor's body is OpenAI-shaped).
+Result<std::string> EncodeAnswer(Dialect dialect, std::string_view openai_body) {
+  switch (dialect) {
+    case Dialect::kAnthropic:
+      return api::anthropic::EncodeResponse(openai_body);
+    case Dialect::kGemini:
+      return api::gemini::EncodeResponse(openai_body);
+    case Dialect::kOpenAi:
+      break;
+  }
+  return std::string(openai_body);
+}
+
+// Streams to the client: OpenAI chunks pass through as `data:` events (OpenAI dialect) or go
+// through the dialect's translator (Anthropic Messages events, Gemini GenerateContentResponse
+// chunks), each flushed as it arrives. With redaction, the originals are restored first,
+// including placeholders split across chunks.
+class DialectSink : public routing::StreamSink {
+ public:
+  DialectSink(http::Exchange& ex, const ResponseMeta& meta, std::string model)
+      : ex_(ex), meta_(meta) {
+    if (meta.dialect == Dialect::kAnthropic) {
+      translator_.emplace<api::anthropic::StreamFromOpenAi>(std::move(model));
+    } else if (meta.dialect == Dialect::kGemini) {
+      translator_.emplace<api::gemini::StreamFromOpenAi>(std::move(model));
+    }
+  }
+
+  asio::awaitable<bool> Begin(const routing::Deployment& d) override {
+    // Built outside co_await: GCC 12 miscompiles braced lists inside co_await expressions.
+    http::HeaderList headers = ResponseHeaders(meta_, d);
+    headers.emplace_back("x-hybridgate-attempts", std::to_string(attempts()));
+    co_return co_await ex_.BeginStream(200, "text/event-stream", headers);
+  }
+  void Event(std::string_view chunk) override {
+    if (!meta_.restorer) return Translate(chunk);
+    restored_.clear();
+    meta_.restorer->FeedChunk(chunk, restored_);
+    for (const std::string& c : restored_) Translate(c);
+  }
+  asio::awaitable<bool> Flush() override {
+    const bool ok = co_await ex_.Write(pending_);
+    pending_.clear();
+    co_return ok;
+  }
+  asio::awaitable<void> Finish() override {
+    if (meta_.restorer) {
+      restored_.clear();
+      meta_.restorer->FinishStream(restored_);
+      for (const std::string& c : restored_) Translate(c);
+    }
+    if (error_) co_return co_await Abort(*error_);
+    EndMessage();
+    co_await Flush();
+    co_await ex_.End();
+  }
+  asio::awaitable<void> Abort(const Error& error) override {
+    // Each dialect's error event, and never its normal end ([DONE], message_stop, a
+    // finishReason): clients raise the error instead of taking a cut answer as complete.
+    if (meta_.dialect == Dialect::kAnthropic) {
+      api::AppendSseEvent(pending_, "error", api::anthropic::EncodeError(error));
+    } else {
+      api::AppendSseData(pending_, EncodeError(meta_.dialect, error));
+    }
+    co_await Flush();
+    co_await ex_.End();
+  }
+
+ private:
+  void Translate(std::string_view chunk) {
+    Status s;
+    if (auto* a = std::get_if<api::anthropic::StreamFromOpenAi>(&translator_)) {
+      s = a->Feed(chunk, pending_);
+    } else if (auto* g = std::get_if<api::gemini::StreamFromOpenAi>(&translator_)) {
+      s = g->Feed(chunk, pending_);
+    } else {
+      api::AppendSseData(pending_, chunk);
+    }
+    if (!s) error_ = s.error();
+  }
+  void EndMessage() {
+    if (auto* a = std::get_if<api::anthropic::StreamFromOpenAi>(&translator_)) {
+      a->Finish(pending_);
+    } else if (auto* g = std::get_if<api::gemini::StreamFromOpenAi>(&translator_)) {
+      g->Finish(pending_);
+    } else {
+      pending_.append("data: [DONE]\n\n");
+    }
+  }
+
+  http::Exchange& ex_;
+  const ResponseMeta& meta_;
+  std::variant<std::monostate, api::anthropic::StreamFromOpenAi, api::gemini::StreamFromOpenAi>
+      translator_;
+  std::string pending_;
+  std::optional<Error> error_;
+  std::vector<std::string> restored_;
+};
+
+}  // namespace
+
+std::string EncodeError(Dialect dialect, const Error& e) {
+  switch (dialect) {
+    case Dialect::kAnthropic:
+      return api::anthropic::EncodeError(e);
+    case Dialect::kGemini:
+      return api::gemini::EncodeError(e);
+    case Dialect::kOpenAi:
+      break;
+  }
+  return api::EncodeOpenAiError(e);
+}
+
+asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e) {
+  http::HeaderList headers = ResponseHeaders(meta, {});
+  if (e.retry_after_ms >= 0 &&
+      (e.code == ErrorCode::kRateLimited || e.code == ErrorCode::kUpstreamUnavailable ||
+       e.code == ErrorCode::kUnavailable)) {
+    headers.emplace_back("retry-after", std::to_string((e.retry_after_ms + 999) / 1000));
+  }
+  co_await ex.Respond(e.HttpStatus(), kJson, EncodeError(meta.dialect, e), headers);
+}
+
+asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routing::Outcome& out,
+                             RequestLogEntry& log, std::chrono::steady_clock::time_point start) {
+  if (out.deployment.provider) {
+    log.provider = out.deployment.provider->name();
+    log.upstream_model = out.deployment.model->id;
+  }
+  log.attempts = out.attempts;
+  if (out.ok && !out.streamed && meta.dialect != Dialect::kOpenAi) {
+    auto translated = EncodeAnswer(meta.dialect, out.body);
+    if (translated) {
+      out.body = std::move(*translated);
+    } else {
+      out.ok = false;
+      out.error =
+          MakeError(ErrorCode::kUpstreamUnavailable,
+                    "upstream answer could not be translated: " + translated.error().message);
+    }
+  }
+  if (out.ok && !out.streamed) {
+    http::HeaderList headers = ResponseHeaders(meta, out.deployment);
+    headers.emplace_back("x-hybridgate-attempts", std::to_string(out.attempts));
+    headers.emplace_back("x-hybridgate-escalated", out.escalated ? "1" : "0");
+    co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
+  } else if (!out.ok && !out.streamed && !ex.client_gone()) {
+    co_await RespondError(ex, meta, out.error);
+  }
+  log.status = ex.client_gone() ? 499 : out.ok ? out.status : out.error.HttpStatus();
+  if (!out.ok) log.error_code = out.error.CodeName();
+  if (out.usage.reported) {
+    log.input_tokens = out.usage.input_tokens;
+    log.output_tokens = out.usage.output_tokens;
+  }
+  if (out.ttft.count() >= 0) log.ttft_ms = static_cast<double>(out.ttft.count());
+  log.latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  LogRequest(log);
+}
+
+std::unique_ptr<routing::StreamSink> MakeStreamSink(http::Exchange& ex, const ResponseMeta& meta,
+                                                    std::string model) {
+  return std::make_unique<DialectSink>(ex, meta, std::move(model));
+}
+
+}  // namespace hybridgate::gateway
