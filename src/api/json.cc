@@ -50,6 +50,21 @@ Result<simdjson::dom::element> ParseJsonView(std::string_view json) {
   return Convert(ThreadParser().parse(json.data(), json.size(), /*realloc_if_needed=*/true));
 }
 
+Result<simdjson::dom::element> ParseOpenAiChunk(std::string_view chunk_json) {
+  auto root = ParseJsonView(chunk_json);
+  if (!root) {
+    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                          fmt::format("malformed upstream chunk: {}", root.error().message)));
+  }
+  if (simdjson::dom::element err; !(*root)["error"].get(err)) {
+    std::string_view message;
+    if (err["message"].get_string().get(message)) message = "";
+    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                          fmt::format("upstream stream error: {}", message)));
+  }
+  return root;
+}
+
 Result<std::string> ReplaceStringField(std::string_view json, std::string_view key,
                                        std::string_view value) {
   auto root = ParseJsonView(json);

@@ -20,6 +20,10 @@ Result<simdjson::dom::element> ParseJson(std::string& body);
 // Same for a view: copies into a padded buffer (use for small upstream chunks).
 Result<simdjson::dom::element> ParseJsonView(std::string_view json);
 
+// One OpenAI chat.completion.chunk of an upstream stream, for the dialect translators: malformed
+// JSON, or an in-stream {"error":{...}} event, is a kUpstreamUnavailable Error.
+Result<simdjson::dom::element> ParseOpenAiChunk(std::string_view chunk_json);
+
 // Re-serialises a JSON object with top-level `key` set to the string `value` (other fields kept
 // verbatim, minified). For forwarding bodies HybridGate does not model.
 Result<std::string> ReplaceStringField(std::string_view json, std::string_view key,

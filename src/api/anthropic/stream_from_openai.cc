@@ -93,16 +93,9 @@ Status StreamFromOpenAi::Feed(std::string_view chunk_json, std::string& out) {
     return {};
   }
   if (ended_) return {};
-  auto root = ParseJsonView(chunk_json);
-  if (!root) {
-    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
-                          fmt::format("malformed upstream chunk: {}", root.error().message)));
-  }
+  auto root = ParseOpenAiChunk(chunk_json);
+  if (!root) return Fail(std::move(root.error()));
   const element c = *root;
-  if (element err; !c["error"].get(err)) {
-    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
-                          fmt::format("upstream stream error: {}", Str(err, "message"))));
-  }
   if (element u; !c["usage"].get(u) && u.is_object()) {
     usage_known_ = true;
     if (element d; !u["prompt_tokens_details"].get(d)) cached_tokens_ = Int(d, "cached_tokens");

@@ -54,16 +54,9 @@ Status StreamFromOpenAi::Feed(std::string_view chunk_json, std::string& out) {
     return {};
   }
   if (ended_) return {};
-  auto root = ParseJsonView(chunk_json);
-  if (!root) {
-    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
-                          fmt::format("malformed upstream chunk: {}", root.error().message)));
-  }
+  auto root = ParseOpenAiChunk(chunk_json);
+  if (!root) return Fail(std::move(root.error()));
   const element c = *root;
-  if (element err; !c["error"].get(err)) {
-    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
-                          fmt::format("upstream stream error: {}", Str(err, "message"))));
-  }
   if (id_.empty()) id_.assign(Str(c, "id"));
   if (model_.empty()) model_.assign(Str(c, "model"));
   if (element u; !c["usage"].get(u) && u.is_object()) {
