@@ -32,6 +32,10 @@ struct ToolCall {
   std::string type = "function";
   std::string name;
   std::string arguments;  // JSON text as the model produced it (may be invalid JSON)
+  // A vendor "extra_content" object on the call, kept as raw JSON: Google's OpenAI-compatible
+  // API puts a function call's thought signature there ({"google":{"thought_signature":…}}),
+  // and Gemini 3 rejects function-call history without it.
+  std::string extra_content;
 };
 
 struct Message {

@@ -64,6 +64,8 @@ Status ReadToolCalls(element v, const std::string& field, std::vector<ToolCall>&
         if (!value["arguments"].get(args)) {
           if (auto s = ReadString(args, f + ".function.arguments", call.arguments); !s) return s;
         }
+      } else if (key == "extra_content" && value.is_object()) {
+        call.extra_content = simdjson::minify(value);
       }
     }
   }

@@ -42,7 +42,9 @@ void WriteMessage(JsonWriter& w, const Message& m) {
     w.Key("tool_calls").BeginArray();
     for (const ToolCall& tc : m.tool_calls) {
       w.BeginObject().Field("id", tc.id).Field("type", tc.type).Key("function").BeginObject();
-      w.Field("name", tc.name).Field("arguments", tc.arguments).EndObject().EndObject();
+      w.Field("name", tc.name).Field("arguments", tc.arguments).EndObject();
+      if (!tc.extra_content.empty()) w.RawField("extra_content", tc.extra_content);
+      w.EndObject();
     }
     w.EndArray();
   }

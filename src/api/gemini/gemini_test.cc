@@ -37,6 +37,34 @@ TEST(EncodeRequest, GoldenSystemMergedTurnsToolRoundTripImagesToolsSchema) {
   EXPECT_EQ(Json(out), Json(ReadFile("request_gemini.json"))) << out;
 }
 
+// An OpenAI client replaying a Gemini 3 function call sends its thought signature back the way
+// Google's OpenAI-compatible API (and our own answers) carry it; without it Gemini refuses the
+// history. Per call (stream deltas) and per message (non-stream answers) both reach the part.
+TEST(EncodeRequest, OpenAiClientsThoughtSignaturesReachTheFunctionCallParts) {
+  for (const char* assistant :
+       {R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+            "function":{"name":"f","arguments":"{}"},
+            "extra_content":{"google":{"thought_signature":"sig-A"}}}]})",
+        R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+            "function":{"name":"f","arguments":"{}"}}],
+            "extra_content":{"google":{"thought_signatures":["sig-A"]}}})"}) {
+    std::string body = std::string(R"({"model":"m","messages":[{"role":"user","content":"hi"},)") +
+                       assistant + R"(,{"role":"tool","tool_call_id":"c1","content":"ok"}]})";
+    auto req = DecodeOpenAiChat(body);
+    ASSERT_TRUE(req) << req.error().message;
+    std::string out;
+    ASSERT_TRUE(EncodeRequest(*req, out));
+    const json::value v = json::parse(out);
+    const auto& part = v.at("contents").at(1).at("parts").at(0);
+    EXPECT_EQ(part.at("functionCall").at("name"), "f") << out;
+    EXPECT_EQ(part.at("thoughtSignature"), "sig-A") << out;
+    // An OpenAI-compatible upstream (Google's among them) gets the vendor field back as sent.
+    std::string openai;
+    EncodeOpenAiChat(*req, {}, openai);
+    EXPECT_NE(openai.find("sig-A"), std::string::npos) << openai;
+  }
+}
+
 TEST(EncodeRequest, MinimalHasNoOptionalSections) {
   std::string out;
   ASSERT_TRUE(EncodeRequest(UserSays("hi"), out));

@@ -150,18 +150,42 @@ const RawField* FindExtra(const std::vector<RawField>& extra, std::string_view k
   return nullptr;
 }
 
-// The thought signatures DecodeRequest kept for an assistant turn's tool calls ("" = none).
-std::vector<std::string> CallSignatures(const Message& m) {
-  std::vector<std::string> sigs(m.tool_calls.size());
-  const RawField* f = FindExtra(m.extra, kToolCallSignaturesKey);
+// Reads the strings of the JSON array `json` into `sigs` (by position; non-strings skipped).
+void ReadSignatureArray(std::string_view json, std::vector<std::string>& sigs) {
   simdjson::dom::element e;
   simdjson::dom::array arr;
-  if (f == nullptr || !ParseNested(f->json, e) || e.get_array().get(arr)) return sigs;
+  if (!ParseNested(json, e) || e.get_array().get(arr)) return;
   size_t j = 0;
   for (simdjson::dom::element s : arr) {
     std::string_view sig;
     if (j < sigs.size() && !s.get_string().get(sig)) sigs[j].assign(sig);
     ++j;
+  }
+}
+
+// The thought signatures of an assistant turn's tool calls ("" = none): those a Gemini client
+// sent (kept by DecodeRequest), else those an OpenAI client sent back the way Google's
+// OpenAI-compatible API and our own answers carry them — tool_calls[i].extra_content.google.
+// thought_signature, or message.extra_content.google.thought_signatures[i].
+std::vector<std::string> CallSignatures(const Message& m) {
+  std::vector<std::string> sigs(m.tool_calls.size());
+  if (const RawField* f = FindExtra(m.extra, kToolCallSignaturesKey)) {
+    ReadSignatureArray(f->json, sigs);
+    return sigs;
+  }
+  simdjson::dom::element e;
+  std::string_view sig;
+  if (const RawField* f = FindExtra(m.extra, "extra_content"); f && ParseNested(f->json, e)) {
+    if (simdjson::dom::element list; !e["google"]["thought_signatures"].get(list)) {
+      ReadSignatureArray(simdjson::minify(list), sigs);
+    }
+  }
+  for (size_t j = 0; j < m.tool_calls.size(); ++j) {
+    const std::string& extra = m.tool_calls[j].extra_content;
+    if (!extra.empty() && ParseNested(extra, e) &&
+        !e["google"]["thought_signature"].get_string().get(sig)) {
+      sigs[j].assign(sig);
+    }
   }
   return sigs;
 }
