@@ -1,10 +1,9 @@
 #include "gateway/request_log.h"
 
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "common/json_writer.h"
+#include "gateway/log_sink.h"
 
 namespace hybridgate::gateway {
 namespace {
@@ -21,16 +20,14 @@ void Emit(spdlog::level::level_enum level, std::string_view msg) {
 }  // namespace
 
 void InitLogging(std::string_view level) {
-  spdlog::init_thread_pool(8192, 1);
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto logger = std::make_shared<spdlog::async_logger>(
-      "hybridgate", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
+  // A synchronous logger over the batching sink: the line is formatted on the calling thread and
+  // written by the sink's own thread, a batch at a time.
+  auto logger = std::make_shared<spdlog::logger>("hybridgate", std::make_shared<BatchingSink>());
   // The timestamp goes first, then the line's own JSON fields.
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ",%v)", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
-  spdlog::flush_every(std::chrono::seconds(1));
 }
 
 void LogInfo(std::string_view msg) { Emit(spdlog::level::info, msg); }
@@ -39,7 +36,7 @@ void LogError(std::string_view msg) { Emit(spdlog::level::err, msg); }
 
 void LogRequest(const RequestLogEntry& e) {
   if (!spdlog::should_log(spdlog::level::info)) return;
-  // Reused per thread: the line is copied into the async logger's queue before we return.
+  // Reused per thread: the sink copies the line into its buffer before we return.
   thread_local std::string line;
   line.clear();
   JsonWriter w(line);

@@ -1,5 +1,6 @@
 // One structured JSON line per request (id, model, provider, status, latency, tokens). Never the
-// prompt or the response text. Written through spdlog's async logger, off the event loop.
+// prompt or the response text. Formatted on the event loop, written by
+// the log sink's thread in batches (log_sink.h).
 #pragma once
 
 #include <chrono>
@@ -33,7 +34,7 @@ struct RequestLogEntry {
 
 void LogRequest(const RequestLogEntry& e);
 
-// Sets up the process logger: JSON lines on stderr, async, at `level`.
+// Sets up the process logger: JSON lines on stderr, batched (log_sink.h), at `level`.
 void InitLogging(std::string_view level);
 // A non-request log line, also JSON: {"ts","level","msg"}.
 void LogInfo(std::string_view msg);

@@ -27,6 +27,10 @@ using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kMaxIdlePerHost = 64;
 constexpr auto kMaxIdleAge = std::chrono::seconds(30);
+// A connection idle for less than this was answering a moment ago: it is reused without the
+// poll() liveness check (a syscall per request under load). Should the peer have closed it in
+// that window, the stale-connection retry in Exchange() sends the request again on a new one.
+constexpr auto kCheckLivenessAfterIdle = std::chrono::milliseconds(500);
 constexpr uint64_t kMaxResponseBody = 64ull * 1024 * 1024;
 
 class Connection {
@@ -266,7 +270,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(const E
     while (!list.empty()) {
       std::unique_ptr<Connection> c = std::move(list.back());
       list.pop_back();
-      if (Clock::now() - c->idle_since < kMaxIdleAge && c->LooksAlive()) {
+      const auto idle = Clock::now() - c->idle_since;
+      if (idle < kMaxIdleAge && (idle < kCheckLivenessAfterIdle || c->LooksAlive())) {
         *reused = true;
         co_return c;
       }

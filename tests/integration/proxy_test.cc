@@ -179,6 +179,28 @@ TEST_F(ProxyTest, KeepAliveConnectionsAreReusedOnBothSides) {
   EXPECT_LE(up.connections(), 3);
 }
 
+TEST_F(ProxyTest, AnUpstreamThatHangsUpIdleConnectionsCostsNoFailedRequest) {
+  // The upstream closes every connection right after answering, without Connection: close (as a
+  // server whose keep-alive timeout is shorter than the gap between requests). The gateway reuses
+  // a pooled connection without a liveness check when it was busy a moment ago, so the next
+  // request meets the closed one and must be sent again, once, on a new connection.
+  FakeUpstream up([](const Recorded& r) {
+    auto body = json::parse(r.body);
+    const std::string content(body.at("messages").at(0).at("content").as_string());
+    return Action{.body = ChatCompletionJson("echo:" + content), .hang_up = true};
+  });
+  GatewayProcess gw(Config(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  for (int i = 0; i < 10; ++i) {
+    const auto r = client.Post("/v1/chat/completions", Chat("n" + std::to_string(i)));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("echo:n" + std::to_string(i)), std::string::npos) << r.body;
+    if (i % 3 == 0) std::this_thread::sleep_for(20ms);  // the hang-up has surely arrived
+  }
+  EXPECT_EQ(up.request_count(), 10u) << "each request reached the upstream exactly once";
+}
+
 TEST_F(ProxyTest, TwoHundredConcurrentRequestsEachGetTheirOwnAnswer) {
   FakeUpstream up([](const Recorded& r) {
     auto body = json::parse(r.body);

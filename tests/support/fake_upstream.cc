@@ -170,7 +170,7 @@ struct FakeUpstream::Impl {
       res.body() = a.body;
       res.prepare_payload();
       std::tie(ec, n) = co_await http::async_write(stream, res, kTuple);
-      if (ec || !keep_alive) co_return;
+      if (ec || !keep_alive || a.hang_up) co_return;
     }
   }
 

@@ -53,6 +53,7 @@ struct Action {
   bool stall = false;          // never answer (until the peer goes away)
   bool reset = false;          // abort the connection (RST) instead of answering
   bool close = false;          // send Connection: close
+  bool hang_up = false;        // close the connection after answering, without saying so
 };
 
 struct FakeUpstreamOptions {
