@@ -12,7 +12,7 @@ SECONDS_PER=${1:-60}
 shift || true
 JOBS=${JOBS:-2}
 B=build/fuzz
-ALL="openai_decode anthropic_decode sse_parser anthropic_stream anthropic_from_openai gemini_stream gemini_decode gemini_from_openai sensitivity config"
+ALL="openai_decode anthropic_decode sse_parser anthropic_stream anthropic_from_openai gemini_stream gemini_decode gemini_from_openai sensitivity config http_request redact_raw"
 TARGETS=${*:-$ALL}
 command -v jq >/dev/null || { echo "fuzz: jq missing (apt-get install jq)" >&2; exit 2; }
 CXX_BIN=${CXX:-$(command -v clang++-14 || command -v clang++)}
@@ -67,9 +67,24 @@ jq -r '.text' src/classify/sensitivity/testdata/corpus.jsonl | split -l 1 - "$B/
 seed config config/*.yaml
 raw_strings "$B/seeds/config" '' src/config/config_test.cc src/ledger/config_test.cc \
   src/limits/config_test.cc src/routing/route_config_test.cc src/classify/sensitivity/config_test.cc
+# Requests as a client writes them; the last byte of each is the split (and limits) seed.
+H=$B/seeds/http_request; mkdir -p "$H"
+printf 'POST /v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=g1 HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a":"b"}\r\n\x11' > "$H/gemini"
+printf 'POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer hg-1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}GET /healthz HTTP/1.1\r\nx-api-key: hg-2\r\n\r\nGET /v1/models HTTP/1.1\r\nConnection: close\r\n\r\n\x3f' > "$H/pipelined"
+printf 'POST /v1/messages HTTP/1.1\r\nx-goog-api-key: g\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\nPOST /v1/models/tuned%%2Fm:generateContent HTTP/1.0\r\nContent-Length: 4000\r\n\r\nxx\xc8' > "$H/chunked"
+printf 'GET /v1beta/models/m:generateContent?key HTTP/1.1\r\nX-Long: %04000d\r\n\r\n\x05' 0 > "$H/long_header"
+raw_strings "$B/seeds/redact_raw" '{' src/gateway/redaction_test.cc
+jq -c '{model: "m", prompt: .text}' src/classify/sensitivity/testdata/corpus.jsonl 2>/dev/null |
+  split -l 1 - "$B/seeds/redact_raw/c"
 
 dict_for() {
-  case $1 in config) echo fuzz/dicts/yaml.dict ;; sensitivity) ;; *) echo fuzz/dicts/json.dict ;; esac
+  case $1 in
+    config) echo fuzz/dicts/yaml.dict ;;
+    http_request) echo fuzz/dicts/http.dict ;;
+    redact_raw) echo fuzz/dicts/redact.dict ;;
+    sensitivity) ;;
+    *) echo fuzz/dicts/json.dict ;;
+  esac
 }
 
 mkdir -p fuzz/crashes "$B/logs"

@@ -12,30 +12,11 @@
 
 #include "classify/sensitivity/redactor.h"
 #include "classify/sensitivity/scanner.h"
+#include "default_scanner.h"
+#include "invariant.h"
 #include "split.h"
 
 namespace sensitivity = hybridgate::sensitivity;
-
-namespace {
-
-const sensitivity::Scanner& TheScanner() {
-  static const sensitivity::Scanner* scanner = [] {
-    auto s = sensitivity::Scanner::Create({});
-    if (!s) {
-      std::fprintf(stderr, "Scanner::Create: %s\n", s.error().message.c_str());
-      std::abort();
-    }
-    return new sensitivity::Scanner(std::move(*s));
-  }();
-  return *scanner;
-}
-
-[[noreturn]] void Die(const char* what) {
-  std::fprintf(stderr, "invariant broken: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "common/json_writer.h"
 
 namespace hybridgate::api {
@@ -93,6 +95,16 @@ Error FieldError(const std::string& field, std::string_view expectation,
   return MakeError(
       ErrorCode::kInvalidRequest,
       fmt::format("'{}' must be {}, got {}", field, expectation, JsonTypeName(got.type())), field);
+}
+
+std::string IndexedField(std::string_view field, size_t index) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, index);
+  std::string out;
+  out.reserve(field.size() + static_cast<size_t>(end - digits) + 2);
+  out.append(field).push_back('[');
+  out.append(digits, end).push_back(']');
+  return out;
 }
 
 Error MissingField(const std::string& field) {

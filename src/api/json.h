@@ -44,6 +44,9 @@ bool BoolField(simdjson::dom::element v, std::string_view key);
 Error FieldError(const std::string& field, std::string_view expectation,
                  simdjson::dom::element got);
 Error MissingField(const std::string& field);
+// "field[index]": the name of an array element, built for every element a decoder reads (so by
+// hand, not with fmt).
+std::string IndexedField(std::string_view field, size_t index);
 Status ReadString(simdjson::dom::element v, const std::string& field, std::string& out);
 // null leaves `out` unset.
 Status ReadDouble(simdjson::dom::element v, const std::string& field, std::optional<double>& out);

@@ -48,7 +48,7 @@ Status ReadToolCalls(element v, const std::string& field, std::vector<ToolCall>&
   if (v.get_array().get(arr)) return Fail(FieldError(field, "an array", v));
   size_t i = 0;
   for (element tc : arr) {
-    const std::string f = fmt::format("{}[{}]", field, i++);
+    const std::string f = IndexedField(field, i++);
     object obj;
     if (tc.get_object().get(obj)) return Fail(FieldError(f, "an object", tc));
     ToolCall& call = out.emplace_back();
@@ -90,8 +90,7 @@ Status ReadContent(element v, const std::string& field, Message& msg) {
   msg.content_is_parts = true;
   size_t i = 0;
   for (element p : parts) {
-    if (auto s = ReadContentPart(p, fmt::format("{}[{}]", field, i++), msg.parts.emplace_back());
-        !s) {
+    if (auto s = ReadContentPart(p, IndexedField(field, i++), msg.parts.emplace_back()); !s) {
       return s;
     }
   }
@@ -145,7 +144,7 @@ Status ReadTools(element v, std::vector<Tool>& out) {
   if (v.get_array().get(arr)) return Fail(FieldError("tools", "an array", v));
   size_t i = 0;
   for (element t : arr) {
-    const std::string f = fmt::format("tools[{}]", i++);
+    const std::string f = IndexedField("tools", i++);
     object obj;
     if (t.get_object().get(obj)) return Fail(FieldError(f, "an object", t));
     Tool& tool = out.emplace_back();
@@ -244,7 +243,7 @@ Status ReadStop(element v, std::vector<std::string>& out) {
   if (v.get_array().get(arr)) return Fail(FieldError("stop", "a string or an array of strings", v));
   size_t i = 0;
   for (element s : arr) {
-    if (auto st = ReadString(s, fmt::format("stop[{}]", i++), out.emplace_back()); !st) return st;
+    if (auto st = ReadString(s, IndexedField("stop", i++), out.emplace_back()); !st) return st;
   }
   return {};
 }
@@ -257,8 +256,7 @@ Status ReadField(std::string_view key, element value, ChatRequest& req) {
     req.messages.reserve(arr.size());
     size_t i = 0;
     for (element m : arr) {
-      if (auto s = ReadMessage(m, fmt::format("messages[{}]", i++), req.messages.emplace_back());
-          !s) {
+      if (auto s = ReadMessage(m, IndexedField("messages", i++), req.messages.emplace_back()); !s) {
         return s;
       }
     }

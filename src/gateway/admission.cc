@@ -49,11 +49,7 @@ Result<std::shared_ptr<const limits::KeyInfo>> Admission::Authenticate(
   if (!config_.auth_required) return std::shared_ptr<const limits::KeyInfo>();
   // Where each dialect's SDK puts its key: OpenAI's Authorization: Bearer, Anthropic's
   // x-api-key, Google's x-goog-api-key (or ?key= on the URL).
-  std::string_view secret = req["x-api-key"];
-  const std::string_view auth = req[bhttp::field::authorization];
-  if (secret.empty() && auth.size() > 7 && auth.substr(0, 7) == "Bearer ") secret = auth.substr(7);
-  if (secret.empty()) secret = req["x-goog-api-key"];
-  if (secret.empty()) secret = http::QueryParam(req.target(), "key");
+  const std::string_view secret = http::ApiKey(req, req.target());
   if (secret.empty()) {
     return Fail(MakeError(ErrorCode::kUnauthenticated,
                           "missing API key: send a HybridGate virtual key as 'Authorization: "

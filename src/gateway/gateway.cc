@@ -27,7 +27,11 @@ namespace {
 
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("hg-{:016x}", rng());
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string id = "hg-0000000000000000";  // "hg-" and 16 hex digits, as fmt's {:016x}
+  for (size_t i = id.size(); i-- > 3; v >>= 4) id[i] = kHex[v & 0xF];
+  return id;
 }
 
 }  // namespace

@@ -4,11 +4,16 @@
 
 #include <cerrno>
 
+#include "common/thread.h"
+
 namespace hybridgate::gateway {
 
 BatchingSink::BatchingSink(BatchingSinkOptions options) : options_(options) {
   pending_.reserve(options_.batch_bytes * 2);
-  writer_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this] {
+    MarkBackgroundThread("hg-log");
+    Run();
+  });
 }
 
 BatchingSink::~BatchingSink() {
@@ -28,19 +33,22 @@ uint64_t BatchingSink::dropped() const {
 void BatchingSink::sink_it_(const spdlog::details::log_msg& msg) {
   line_.clear();
   formatter_->format(msg, line_);
-  const bool urgent = msg.level >= spdlog::level::warn;
+  Append(std::string_view(line_.data(), line_.size()), msg.level >= spdlog::level::warn);
+}
+
+void BatchingSink::Append(std::string_view line, bool urgent) {
   bool wake = urgent;
   {
     std::lock_guard lock(mu_);
-    if (pending_.size() + line_.size() > options_.max_bytes) {
+    if (pending_.size() + line.size() > options_.max_bytes) {
       ++dropped_;
       return;
     }
-    pending_.append(line_.data(), line_.size());
+    pending_.append(line);
     urgent_ = urgent_ || urgent;
     // Only the line that crosses the threshold wakes the writer, not every one after it.
     wake = wake || (pending_.size() >= options_.batch_bytes &&
-                    pending_.size() - line_.size() < options_.batch_bytes);
+                    pending_.size() - line.size() < options_.batch_bytes);
   }
   if (wake) wake_.notify_one();
 }

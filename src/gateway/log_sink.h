@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace hybridgate::gateway {
@@ -32,6 +33,9 @@ class BatchingSink final : public spdlog::sinks::base_sink<std::mutex> {
 
   // Lines dropped because the buffer was full.
   uint64_t dropped() const;
+  // Appends an already formatted line (with its '\n'), bypassing spdlog's formatter: the request
+  // log writes its own timestamp. `urgent` wakes the writer now, as a warning does.
+  void Append(std::string_view line, bool urgent);
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override;

@@ -98,48 +98,14 @@ Result<routing::RoutePlan> Gateway::ClassifyAndPlan(
       *rt.catalog);
 }
 
-namespace {
-
-// "%2F" -> "/" and so on; malformed escapes are kept as they are.
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 asio::awaitable<void> Gateway::GenerateContent(http::Exchange& ex, const Runtime& rt,
                                                const std::string& id, std::string_view path) {
-  // models/{model}:{method}; the model may itself contain ':' or an escaped '/'.
-  std::string_view rest = path.substr(path.find("/models/") + 8);
-  const size_t colon = rest.rfind(':');
-  const std::string_view method =
-      colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-  const std::string model = PercentDecode(rest.substr(0, colon));
-  const bool stream = method == "streamGenerateContent";
-  if ((method != "generateContent" && !stream) || model.empty()) {
-    co_return co_await RespondError(
-        ex, {id, 0, Dialect::kGemini},
-        MakeError(ErrorCode::kNotFound,
-                  fmt::format("no route for {}: HybridGate serves "
-                              "models/{{model}}:generateContent and :streamGenerateContent",
-                              path)));
+  auto parsed = api::gemini::ParseModelPath(path);
+  if (!parsed) {
+    co_return co_await RespondError(ex, {id, 0, Dialect::kGemini}, parsed.error());
   }
+  const std::string& model = parsed->model;
+  const bool stream = parsed->stream;
   if (stream && http::QueryParam(ex.request().target(), "alt") != "sse") {
     co_return co_await RespondError(
         ex, {id, 0, Dialect::kGemini},
@@ -226,7 +192,6 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const Runtime& rt,
     if (route) {
       facts.route = route->name;
       decision.route = route->name;
-      decision.route_why = selected->why;
       meta.decision = &decision;
     }
     classify::CollectScanTexts(*req, texts, text_views);

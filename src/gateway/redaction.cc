@@ -495,8 +495,9 @@ void ResponseRestorer::FeedChunk(std::string_view chunk, std::vector<std::string
   // Text held for a finishing choice whose field this chunk does not carry goes out first.
   for (int64_t pos : finishing) {
     const int64_t choice = choice_of(pos);
-    for (auto& [slot, restorer] : streams_) {
-      if (std::get<0>(slot) != choice || restorer.held() == 0) continue;
+    for (auto& [held_slot, restorer] : streams_) {
+      if (std::get<0>(held_slot) != choice || restorer.held() == 0) continue;
+      const Slot& slot = held_slot;  // not the binding: lambdas capture it from C++20 (clang 16)
       const bool in_chunk = std::any_of(values.begin(), values.end(), [&](const Value& v) {
         return (v.role == Role::kText || v.role == Role::kArguments) && v.string &&
                v.choice_pos == pos && slot_of(v) == slot;

@@ -1,12 +1,46 @@
 #include "gateway/request_log.h"
 
 #include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <charconv>
+#include <chrono>
+#include <memory>
 
 #include "common/json_writer.h"
 #include "gateway/log_sink.h"
 
 namespace hybridgate::gateway {
 namespace {
+
+// The process's sink, for request lines that skip spdlog's formatter; null until InitLogging.
+std::shared_ptr<BatchingSink>& RequestSink() {
+  static std::shared_ptr<BatchingSink> sink;
+  return sink;
+}
+
+// "2026-11-21T19:30:00.123456Z", as the logger's pattern writes it. The part down to the second
+// is formatted once per second per thread.
+std::string_view UtcTimestamp() {
+  thread_local char buf[32];
+  thread_local int64_t cached_second = -1;
+  const auto now = std::chrono::system_clock::now();
+  const int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const int64_t second = us / 1000000;
+  if (second != cached_second) {
+    const time_t t = static_cast<time_t>(second);
+    tm parts{};
+    gmtime_r(&t, &parts);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.", &parts);
+    cached_second = second;
+  }
+  char* frac = buf + 20;  // after "YYYY-MM-DDTHH:MM:SS."
+  int64_t v = us % 1000000;
+  for (int i = 5; i >= 0; --i, v /= 10) frac[i] = static_cast<char>('0' + v % 10);
+  frac[6] = 'Z';
+  return std::string_view(buf, 27);
+}
 
 void Emit(spdlog::level::level_enum level, std::string_view msg) {
   std::string line;
@@ -22,12 +56,19 @@ void Emit(spdlog::level::level_enum level, std::string_view msg) {
 void InitLogging(std::string_view level) {
   // A synchronous logger over the batching sink: the line is formatted on the calling thread and
   // written by the sink's own thread, a batch at a time.
-  auto logger = std::make_shared<spdlog::logger>("hybridgate", std::make_shared<BatchingSink>());
+  auto sink = std::make_shared<BatchingSink>();
+  RequestSink() = sink;
+  auto logger = std::make_shared<spdlog::logger>("hybridgate", sink);
   // The timestamp goes first, then the line's own JSON fields.
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ",%v)", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+}
+
+void ShutdownLogging() {
+  RequestSink().reset();
+  spdlog::shutdown();  // drops the logger, the sink's last owner: it writes the rest and stops
 }
 
 void LogInfo(std::string_view msg) { Emit(spdlog::level::info, msg); }
@@ -40,7 +81,10 @@ void LogRequest(const RequestLogEntry& e) {
   thread_local std::string line;
   line.clear();
   JsonWriter w(line);
-  w.BeginObject().Field("level", "info").Field("msg", "request").Field("id", e.id);
+  BatchingSink* sink = RequestSink().get();
+  w.BeginObject();
+  if (sink != nullptr) w.Field("ts", UtcTimestamp());
+  w.Field("level", "info").Field("msg", "request").Field("id", e.id);
   w.Field("method", e.method).Field("path", e.path);
   if (!e.model.empty()) w.Field("model", e.model);
   if (!e.provider.empty()) w.Field("provider", e.provider);
@@ -65,6 +109,11 @@ void LogRequest(const RequestLogEntry& e) {
   }
   if (!e.rerouted_to.empty()) w.Field("rerouted_to", e.rerouted_to);
   w.EndObject();
+  if (sink != nullptr) {  // the usual case: straight into the sink's buffer
+    line.push_back('\n');
+    sink->Append(line, false);
+    return;
+  }
   // Passed as the message, not as a "{}" argument: nothing to format.
   const std::string_view msg = std::string_view(line).substr(1);  // the pattern opened the object
   spdlog::default_logger_raw()->log(spdlog::level::info,

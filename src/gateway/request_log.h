@@ -36,6 +36,8 @@ void LogRequest(const RequestLogEntry& e);
 
 // Sets up the process logger: JSON lines on stderr, batched (log_sink.h), at `level`.
 void InitLogging(std::string_view level);
+// Writes out what the sink still holds and stops its thread (the end of main).
+void ShutdownLogging();
 // A non-request log line, also JSON: {"ts","level","msg"}.
 void LogInfo(std::string_view msg);
 void LogWarn(std::string_view msg);

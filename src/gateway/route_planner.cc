@@ -241,7 +241,7 @@ int RunRouteExplain(const std::string& config_path, const std::string& request_p
   features.data_class = data_class;
   routing::RouteDecision decision = routing::Choose(
       *sel->route, features, [&](std::string_view m) { return (*planner)->Lookup(m); });
-  decision.route_why = sel->why;
+  decision.route_why = sel->Why();
   std::cout << routing::ExplainJson(decision) << "\n";
   return 0;
 }

@@ -415,18 +415,4 @@ void Server::Run() {
   }
 }
 
-std::string_view QueryParam(std::string_view target, std::string_view name) {
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return {};
-  for (std::string_view query = target.substr(q + 1); !query.empty();) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
-
 }  // namespace hybridgate::http

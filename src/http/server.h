@@ -18,6 +18,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "http/query.h"
 
 namespace hybridgate::http {
 
@@ -26,9 +27,6 @@ namespace beast = boost::beast;
 
 using Request = beast::http::request<beast::http::string_body>;
 
-// The raw (still percent-encoded) value of query parameter `name` in a request target
-// ("/path?a=1&b=2"); empty when absent.
-std::string_view QueryParam(std::string_view target, std::string_view name);
 using HeaderList = std::vector<std::pair<std::string_view, std::string>>;
 
 class Session;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/thread.h"
+
 namespace hybridgate::ledger {
 namespace {
 
@@ -40,7 +42,12 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerConfig& config,
 
 Ledger::Ledger(const LedgerConfig& config, std::unique_ptr<Sink> sink)
     : config_(config), sink_(std::move(sink)), catalog_(PriceCatalog::WithDefaults(config.prices)) {
-  if (sink_) writer_ = std::thread([this] { Run(); });
+  if (sink_) {
+    writer_ = std::thread([this] {
+      MarkBackgroundThread("hg-ledger");
+      Run();
+    });
+  }
 }
 
 Ledger::~Ledger() {

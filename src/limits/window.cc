@@ -63,6 +63,17 @@ std::string FormatBudget(const Budget& budget) {
 
 std::string WindowId(BudgetWindow window, WallTime t) {
   const year_month_day d{floor<days>(t)};
+  const int year = static_cast<int>(d.year());
+  if (year >= 0 && year <= 9999) {  // every request asks: digits by hand, in the string's SSO
+    std::string id = window == BudgetWindow::kDay ? "0000-00-00" : "0000-00";
+    const auto put = [&id](size_t at, unsigned v, size_t digits) {
+      for (size_t i = at + digits; i-- > at; v /= 10) id[i] = static_cast<char>('0' + v % 10);
+    };
+    put(0, static_cast<unsigned>(year), 4);
+    put(5, static_cast<unsigned>(d.month()), 2);
+    if (window == BudgetWindow::kDay) put(8, static_cast<unsigned>(d.day()), 2);
+    return id;
+  }
   if (window == BudgetWindow::kDay) {
     return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(d.year()),
                        static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));

@@ -146,7 +146,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   // Run() only returns after Shutdown(), so the signal thread has finished or is finishing.
   signal_thread.join();
   gateway::LogInfo("stopped");
-  spdlog::shutdown();
+  gateway::ShutdownLogging();
   return 0;
 }
 

@@ -22,6 +22,7 @@ http::Deadlines DeadlinesFor(const Deployment& d, http::Clock::time_point now) {
 }  // namespace
 
 std::string KeyOf(const Deployment& d) {
+  if (!d.key.empty()) return std::string(d.key);
   return fmt::format("{}/{}", d.provider->name(), d.model->name);
 }
 

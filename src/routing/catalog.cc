@@ -13,8 +13,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Build(const config::Config& config,
     c->providers_.push_back(std::move(*p));
     const providers::Provider* provider = c->providers_.back().get();
     for (const config::ModelConfig& m : pc.models) {
-      c->by_name_[m.name].push_back({provider, &m});
-      c->by_name_[fmt::format("{}/{}", pc.name, m.name)].push_back({provider, &m});
+      // The map's node keeps the "provider/model" string where the deployments can point at it.
+      const auto qualified = c->by_name_.try_emplace(fmt::format("{}/{}", pc.name, m.name)).first;
+      const Deployment d{provider, &m, qualified->first};
+      qualified->second.push_back(d);
+      c->by_name_[m.name].push_back(d);
     }
   }
   for (const auto& [alias, target] : config.aliases) {

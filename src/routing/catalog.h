@@ -18,6 +18,9 @@ namespace hybridgate::routing {
 struct Deployment {
   const providers::Provider* provider = nullptr;
   const config::ModelConfig* model = nullptr;
+  // "provider/model", owned by the catalog that made this; empty in a hand-built one (KeyOf()
+  // then formats it).
+  std::string_view key;
 };
 
 class Catalog {

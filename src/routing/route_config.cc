@@ -377,10 +377,9 @@ const Route* RoutesConfig::ForTeam(std::string_view team) const {
 
 Result<RouteSelection> SelectRoute(const RoutesConfig& routes, std::string_view header,
                                    std::string_view model, std::string_view team) {
+  using By = RouteSelection::By;
   if (!header.empty()) {
-    if (const Route* r = routes.Find(header)) {
-      return RouteSelection{r, fmt::format("header x-hybridgate-route: {}", header)};
-    }
+    if (const Route* r = routes.Find(header)) return RouteSelection{r, By::kHeader, header};
     std::string names;
     for (const Route& r : routes.routes) names += (names.empty() ? "" : ", ") + r.name;
     return Fail(MakeError(ErrorCode::kInvalidRequest,
@@ -389,15 +388,26 @@ Result<RouteSelection> SelectRoute(const RoutesConfig& routes, std::string_view 
                                       header, names.empty() ? "(none)" : names),
                           "x-hybridgate-route"));
   }
-  if (const Route* r = routes.Find(model)) {
-    return RouteSelection{
-        r, r->name == model ? fmt::format("model '{}' names the route", model)
-                            : fmt::format("model '{}' is an alias of route '{}'", model, r->name)};
-  }
-  if (const Route* r = routes.ForTeam(team)) {
-    return RouteSelection{r, fmt::format("team '{}' uses route '{}'", team, r->name)};
-  }
+  if (const Route* r = routes.Find(model)) return RouteSelection{r, By::kModel, model};
+  if (const Route* r = routes.ForTeam(team)) return RouteSelection{r, By::kTeam, team};
   return RouteSelection{};
+}
+
+std::string RouteSelection::Why() const {
+  if (route == nullptr) return "";
+  switch (by) {
+    case By::kHeader:
+      return fmt::format("header x-hybridgate-route: {}", name);
+    case By::kModel:
+      return route->name == name
+                 ? fmt::format("model '{}' names the route", name)
+                 : fmt::format("model '{}' is an alias of route '{}'", name, route->name);
+    case By::kTeam:
+      return fmt::format("team '{}' uses route '{}'", name, route->name);
+    case By::kNone:
+      break;
+  }
+  return "";
 }
 
 Result<RoutesConfig> ParseRoutesConfig(const YAML::Node& routes_node, std::string_view file) {

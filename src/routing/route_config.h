@@ -110,8 +110,13 @@ struct RoutesConfig {
 
 // How a request picked its route, for explain and headers.
 struct RouteSelection {
+  enum class By : uint8_t { kNone, kHeader, kModel, kTeam };
   const Route* route = nullptr;  // null: no route applies (plain model routing)
-  std::string why;
+  By by = By::kNone;
+  std::string_view name;  // the header value, model or team that selected it (the caller's)
+  // How the request selected the route ("model 'smart' is an alias of route 'auto'"), written
+  // only when asked for: the request path never needs it.
+  std::string Why() const;
 };
 
 // Header `x-hybridgate-route` first (an unknown name is an error), then the model name (a

@@ -156,7 +156,7 @@ TEST(SelectRoute, HeaderThenModelThenTeam) {
   auto by_alias = SelectRoute(*c, "", "smart", "");
   ASSERT_TRUE(by_alias);
   EXPECT_EQ(by_alias->route->name, "auto");
-  EXPECT_EQ(by_alias->why, "model 'smart' is an alias of route 'auto'");
+  EXPECT_EQ(by_alias->Why(), "model 'smart' is an alias of route 'auto'");
   auto by_team = SelectRoute(*c, "", "gpt-4o", "research");
   ASSERT_TRUE(by_team);
   EXPECT_EQ(by_team->route->name, "auto");

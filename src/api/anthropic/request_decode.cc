@@ -213,7 +213,7 @@ Status ReadSystem(element v, std::vector<Message>& out) {
     }
     size_t i = 0;
     for (element b : arr) {
-      const std::string f = fmt::format("system[{}]", i++);
+      const std::string f = IndexedField("system", i++);
       std::string text;
       if (!b.is_object() || internal::Str(b, "type") != "text") {
         return Fail(Invalid(f, fmt::format("'{}' must be a text block", f)));
@@ -232,7 +232,7 @@ Status ReadTools(element v, std::vector<Tool>& out) {
   if (v.get_array().get(arr)) return Fail(FieldError("tools", "an array", v));
   size_t i = 0;
   for (element t : arr) {
-    const std::string f = fmt::format("tools[{}]", i++);
+    const std::string f = IndexedField("tools", i++);
     object o;
     if (t.get_object().get(o)) return Fail(FieldError(f, "an object", t));
     Tool& tool = out.emplace_back();
@@ -303,7 +303,7 @@ Status ReadField(std::string_view key, element value, ChatRequest& req, bool& ha
     array arr;
     if (value.get_array().get(arr)) return Fail(FieldError("messages", "an array", value));
     size_t i = 0;
-    for (element m : arr) HG_TRY(ReadMessage(m, fmt::format("messages[{}]", i++), req.messages));
+    for (element m : arr) HG_TRY(ReadMessage(m, IndexedField("messages", i++), req.messages));
     if (i == 0) return Fail(Invalid("messages", "'messages' must contain at least one message"));
     return {};
   }
@@ -332,7 +332,7 @@ Status ReadField(std::string_view key, element value, ChatRequest& req, bool& ha
     if (value.get_array().get(arr)) return Fail(FieldError("stop_sequences", "an array", value));
     size_t i = 0;
     for (element s : arr) {
-      HG_TRY(ReadString(s, fmt::format("stop_sequences[{}]", i++), req.stop.emplace_back()));
+      HG_TRY(ReadString(s, IndexedField("stop_sequences", i++), req.stop.emplace_back()));
     }
     return {};
   }

@@ -170,7 +170,7 @@ Result<std::vector<Turn>> BuildTurns(const ChatRequest& req, std::string& system
   std::vector<Turn> turns;
   for (size_t i = 0; i < req.messages.size(); ++i) {
     const Message& m = req.messages[i];
-    const std::string field = fmt::format("messages[{}]", i);
+    const std::string field = IndexedField("messages", i);
     if (m.role == "system" || m.role == "developer") {
       SystemText(m, system);
       continue;

@@ -105,6 +105,16 @@ Result<std::string> EncodeResponse(std::string_view openai_json);
 // upstream 4xx that is already a Google error passes through verbatim.
 std::string EncodeError(const Error& error);
 
+// The model and method of a generateContent path (".../models/{model}:{method}", without the
+// query). The model is percent-decoded (malformed escapes kept) and may itself contain ':' (the
+// last one separates the method) or an escaped '/'.
+struct ModelPath {
+  std::string model;
+  bool stream = false;  // :streamGenerateContent rather than :generateContent
+};
+// kNotFound when the path names no "/models/", another method, or an empty model.
+Result<ModelPath> ParseModelPath(std::string_view path);
+
 // OpenAI chat.completion.chunk JSON documents (or "[DONE]") -> the SSE text of
 // streamGenerateContent?alt=sse ("data: {GenerateContentResponse}\r\n\r\n" each). Text and thought
 // deltas are forwarded as they arrive; a tool call's functionCall part is emitted whole once its

@@ -354,5 +354,25 @@ TEST(CachedTokens, GeminiStreamCarriesCachedContentTokenCount) {
                      "prompt_tokens_details":{"cached_tokens":2048}})"));
 }
 
+TEST(GeminiIngress, ModelPath) {
+  auto p = ParseModelPath("/v1beta/models/gemini-2.5-flash:generateContent");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->model, "gemini-2.5-flash");
+  EXPECT_FALSE(p->stream);
+  p = ParseModelPath("/v1/models/tuned%2Fmy:model:streamGenerateContent");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->model, "tuned/my:model");  // escaped '/', and ':' up to the last one
+  EXPECT_TRUE(p->stream);
+  EXPECT_EQ(ParseModelPath("/v1/models/a%zz%4:generateContent")->model, "a%zz%4");
+  for (std::string_view bad :
+       {"/v1beta/models/m:countTokens", "/v1beta/models/m", "/v1beta/models/:generateContent",
+        "/v1beta/models/", "", "/x", "/v1beta/m:generateContent", "/v1beta/models/m:"}) {
+    auto r = ParseModelPath(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+    EXPECT_NE(r.error().message.find("models/{model}:generateContent"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace hybridgate::api::gemini

@@ -261,7 +261,7 @@ class ContentsReader {
   explicit ContentsReader(std::vector<Message>& out) : out_(out) {}
 
   Status Turn(element content, size_t index) {
-    const std::string field = fmt::format("contents[{}]", index);
+    const std::string field = IndexedField("contents", index);
     if (!content.is_object()) return Fail(FieldError(field, "an object", content));
     std::string role = "user";
     if (element r; Find(content, "role", r) && !r.is_null()) {

@@ -127,8 +127,7 @@ Result<bool> ReadGenerationField(std::string_view key, element v, ChatRequest& r
     array arr;
     if (v.get_array().get(arr)) return Fail(FieldError(f, "an array of strings", v));
     size_t i = 0;
-    for (element s : arr)
-      HG_TRY(ReadString(s, fmt::format("{}[{}]", f, i++), req.stop.emplace_back()));
+    for (element s : arr) HG_TRY(ReadString(s, IndexedField(f, i++), req.stop.emplace_back()));
     return true;
   }
   if (KeyIs(key, "thinkingConfig")) {
@@ -145,7 +144,7 @@ Status ReadTools(element v, std::vector<Tool>& out) {
   if (v.get_array().get(tools)) return Fail(FieldError("tools", "an array", v));
   size_t i = 0;
   for (element t : tools) {
-    const std::string f = fmt::format("tools[{}]", i++);
+    const std::string f = IndexedField("tools", i++);
     object o;
     if (t.get_object().get(o)) return Fail(FieldError(f, "an object", t));
     for (auto [key, value] : o) {

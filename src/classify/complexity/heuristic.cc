@@ -113,20 +113,38 @@ constexpr WordCue kCues[] = {
     {"average", Cue::kQuantity},
 };
 
-// The table is sorted at compile time into this copy, so the literal above can stay readable.
-constexpr size_t kNumCues = std::size(kCues);
-constexpr std::array<WordCue, kNumCues> SortedCues() {
-  std::array<WordCue, kNumCues> a{};
-  std::copy(std::begin(kCues), std::end(kCues), a.begin());
-  std::sort(a.begin(), a.end(), [](const WordCue& x, const WordCue& y) { return x.word < y.word; });
-  return a;
+// The table is hashed at compile time into an open-addressing copy (FNV-1a, linear probing), so
+// the literal above can stay readable and a word costs one hash and usually one comparison: this
+// runs for every word of every prompt.
+constexpr uint32_t Fnv1a(std::string_view w) {
+  uint32_t h = 2166136261u;
+  for (char c : w) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
 }
-constexpr std::array<WordCue, kNumCues> kSorted = SortedCues();
+constexpr size_t kSlots = 256;  // a power of two, over twice the cue count
+static_assert(kSlots >= 2 * std::size(kCues));
+constexpr std::array<WordCue, kSlots> kHashed = [] {
+  std::array<WordCue, kSlots> t{};
+  for (const WordCue& c : kCues) {
+    size_t i = Fnv1a(c.word) & (kSlots - 1);
+    while (!t[i].word.empty()) i = (i + 1) & (kSlots - 1);
+    t[i] = c;
+  }
+  return t;
+}();
+constexpr size_t kLongestCue = [] {
+  size_t n = 0;
+  for (const WordCue& c : kCues) n = std::max(n, c.word.size());
+  return n;
+}();
 
 Cue Lookup(std::string_view w) {
-  auto it = std::lower_bound(kSorted.begin(), kSorted.end(), w,
-                             [](const WordCue& c, std::string_view v) { return c.word < v; });
-  return it != kSorted.end() && it->word == w ? it->cue : Cue::kNone;
+  if (w.size() > kLongestCue) return Cue::kNone;
+  for (size_t i = Fnv1a(w) & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+    const WordCue& c = kHashed[i];
+    if (c.word.empty()) return Cue::kNone;
+    if (c.word == w) return c.cue;
+  }
 }
 
 bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -136,6 +154,7 @@ bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r'; }
 // The few words that matter as part of a phrase ("at least", "step by step", "no more than").
 enum class Small : uint8_t { kOther, kAt, kNo, kMore, kStep, kBy };
 Small SmallOf(std::string_view w) {
+  if (w.size() > 4) return Small::kOther;
   if (w == "at") return Small::kAt;
   if (w == "no") return Small::kNo;
   if (w == "more") return Small::kMore;
