@@ -17,6 +17,7 @@ constexpr std::string_view kJson = "application/json";
 
 http::HeaderList ResponseHeaders(const ResponseMeta& meta, const routing::Deployment& d) {
   http::HeaderList h;
+  h.reserve(8 + (meta.limit_headers ? meta.limit_headers->size() : 0));  // one allocation
   h.emplace_back("x-hybridgate-request-id", meta.id);
   if (meta.data_class > 0)
     h.emplace_back("x-hybridgate-data-class", std::to_string(meta.data_class));

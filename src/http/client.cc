@@ -27,6 +27,10 @@ using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kMaxIdlePerHost = 64;
 constexpr auto kMaxIdleAge = std::chrono::seconds(30);
+// Beast reads at most a flat_buffer's free capacity, and a new buffer has 512 bytes: a 4 KB
+// answer or burst of stream events took eight recvmsg calls, each a trip through the event loop.
+// 4 KB per active connection reads those in one; a thousand held streams cost 4 MB for it.
+constexpr size_t kReadBuffer = 4096;
 // A connection idle for less than this was answering a moment ago: it is reused without the
 // poll() liveness check (a syscall per request under load). Should the peer have closed it in
 // that window, the stale-connection retry in Exchange() sends the request again on a new one.
@@ -348,6 +352,7 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
       }
     } unhook{cancel};
     c->Lowest().expires_at(deadlines.response);
+    if (c->buffer.capacity() < kReadBuffer) c->buffer.reserve(kReadBuffer);
 
     auto [wec, wn] =
         co_await c->Visit([&](auto& s) { return asio::async_write(s, request_bytes, kTuple); });

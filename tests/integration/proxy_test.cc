@@ -201,6 +201,33 @@ TEST_F(ProxyTest, AnUpstreamThatHangsUpIdleConnectionsCostsNoFailedRequest) {
   EXPECT_EQ(up.request_count(), 10u) << "each request reached the upstream exactly once";
 }
 
+TEST_F(ProxyTest, LargePromptsAndAnswersPassWholeOnOneKeepAliveConnection) {
+  // Bodies larger than the read buffers at both ends (the request's is grown for an announced
+  // body, up to 256 KB; the upstream connection's is 4 KB), one after another on one connection.
+  FakeUpstream up([](const Recorded& r) {
+    auto body = json::parse(r.body);
+    const std::string content(body.at("messages").at(0).at("content").as_string());
+    return Action{.body =
+                      ChatCompletionJson(std::string(20000, 'z') + std::to_string(content.size()))};
+  });
+  GatewayProcess gw(Config(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  const std::vector<size_t> sizes = {40000, 300000, 10, 70000};
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string prompt(sizes[i], 'a');
+    for (size_t j = 0; j < prompt.size(); j += 997) prompt[j] = static_cast<char>('b' + i);
+    const auto r = client.Post("/v1/chat/completions", Chat(prompt));
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+    const std::string answer(
+        json::parse(r.body).at("choices").at(0).at("message").at("content").as_string());
+    EXPECT_EQ(answer, std::string(20000, 'z') + std::to_string(sizes[i]));
+    const auto sent = json::parse(up.requests().at(i).body);
+    EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), prompt) << "request " << i;
+  }
+  EXPECT_EQ(client.connects(), 1);
+}
+
 TEST_F(ProxyTest, TwoHundredConcurrentRequestsEachGetTheirOwnAnswer) {
   FakeUpstream up([](const Recorded& r) {
     auto body = json::parse(r.body);
