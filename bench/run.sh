@@ -7,22 +7,24 @@
 #   metrics, request log) · Portkey's open-source gateway (npm @portkey-ai/gateway, pinned in
 #   bench/portkey/, run with node) configured as an OpenAI provider with a custom host.
 # Phases:
-#   1. max throughput, closed loop (wrk), and CPU per request of the proxy's own process;
+#   1. max throughput, closed loop (wrk; median of TP_ROUNDS interleaved rounds), and CPU per request
+#      of the proxy's own process;
 #   2. p50/p99 added latency at fixed rates (bench/loadgen, open loop, no coordinated omission);
 #   3. streaming time to first byte at a fixed rate (loadgen --stream, "stream": true);
 #   4. RSS while STREAMS client streams are held open against the slow upstream;
 #   5. callgrind instructions per request for HybridGate and nginx (deterministic on a noisy box).
 # Writes bench/results/<UTC time>.md and prints it. Defaults take about 5 minutes.
 # Usage: bench/run.sh [DURATION_S] [CONNS]     (needs cmake --preset release && cmake --build --preset release)
-#   env: WARMUP_S=2 RATES="200 2000" RATE_S=3 ROUNDS=3 RATE_WARMUP_S=1 STREAM_RATE=100 N_CHUNKS=20 STREAMS=1000 HOLD_S=5
+#   env: WARMUP_S=2 TP_ROUNDS=3 RATES="200 2000" RATE_S=3 ROUNDS=3 RATE_WARMUP_S=1 STREAM_RATE=100 N_CHUNKS=20 STREAMS=1000 HOLD_S=5
 #        CG_REQUESTS=2000 CG_WARMUP=200 SKIP_PORTKEY=0 SKIP_CALLGRIND=0 BUILD_DIR=build/release
 #        HG_LOG_LEVEL=info HG_LEDGER=true
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DURATION=${1:-8}
+DURATION=${1:-5}
 CONNS=${2:-64}
 WARMUP_S=${WARMUP_S:-2}
+TP_ROUNDS=${TP_ROUNDS:-3}
 RATES=${RATES:-"200 2000"}
 RATE_S=${RATE_S:-3}
 ROUNDS=${ROUNDS:-3}
@@ -259,6 +261,9 @@ declare -A R  # results: R[metric,system]
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # --- 1. max throughput (wrk, closed loop) ---------------------------------------------------------------
+# TP_ROUNDS interleaved rounds of DURATION seconds per system; the table shows the medians, so that a
+# burst of someone else's load on this shared machine spoils one round rather than one system.
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "–"; else if (NR % 2) printf "%.1f", a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 for s in "${SYSTEMS[@]}"; do
   {
     echo 'wrk.method = "POST"'
@@ -267,22 +272,30 @@ for s in "${SYSTEMS[@]}"; do
     echo "wrk.body = '$REQ'"
   } > "$WORK/$s.lua"
   wrk -t1 -c"$CONNS" -d"${WARMUP_S}s" -s "$WORK/$s.lua" "$(url "$s" json)" >/dev/null
-  pid=$(pid_of "$s"); before=$(cpu_ticks "$pid")
-  wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s -s "$WORK/$s.lua" "$(url "$s" json)" > "$WORK/wrk-$s.txt"
-  after=$(cpu_ticks "$pid")
-  reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk-$s.txt")
-  R[rps,$s]=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/wrk-$s.txt")
-  R[cpu,$s]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
-    'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }')
-  R[wrkerr,$s]=$(awk '/Non-2xx|Socket errors/ {printf "%s; ", $0}' "$WORK/wrk-$s.txt")
-  echo "bench: throughput $s ${R[rps,$s]} req/s, ${R[cpu,$s]} µs CPU/request" >&2
+done
+for ((round = 1; round <= TP_ROUNDS; round++)); do
+  for s in "${SYSTEMS[@]}"; do
+    pid=$(pid_of "$s"); before=$(cpu_ticks "$pid")
+    wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s -s "$WORK/$s.lua" "$(url "$s" json)" > "$WORK/wrk-$s.txt"
+    after=$(cpu_ticks "$pid")
+    reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk-$s.txt")
+    awk '/Requests\/sec/ {printf "%.0f\n", $2}' "$WORK/wrk-$s.txt" >> "$WORK/tp-rps-$s"
+    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
+      'BEGIN { if (n > 0) printf "%.1f\n", t / hz * 1e6 / n }' >> "$WORK/tp-cpu-$s"
+    R[wrkerr,$s]+=$(awk '/Non-2xx|Socket errors/ {printf "%s; ", $0}' "$WORK/wrk-$s.txt")
+    echo "bench: throughput round $round $s $(tail -1 "$WORK/tp-rps-$s") req/s" >&2
+  done
+done
+for s in "${SYSTEMS[@]}"; do
+  R[rps,$s]=$(median < "$WORK/tp-rps-$s" | awk '{printf "%.0f", $1}')
+  R[cpu,$s]=$(median < "$WORK/tp-cpu-$s")
+  echo "bench: throughput $s ${R[rps,$s]} req/s, ${R[cpu,$s]} µs CPU/request (medians of $TP_ROUNDS)" >&2
 done
 
 # --- 2. added latency at fixed rates (open loop) --------------------------------------------------------
 # ROUNDS short runs per system, interleaved; each round's added latency is the system's percentile
 # minus the direct upstream's in the same round, and the table shows the median over rounds: a burst
 # of someone else's load then spoils one round, not one system's whole number.
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "–"; else if (NR % 2) printf "%.1f", a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 measure() {  # tag kind systems... ; loadgen args after "--"; appends per-round numbers to $WORK/m-*
   local tag=$1 kind=$2; shift 2
   local systems=() s
@@ -401,7 +414,7 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
   echo
   echo "| metric | upstream direct | nginx proxy | HybridGate | Portkey | HybridGate / nginx | HybridGate / Portkey |"
   echo "|---|---|---|---|---|---|---|"
-  row "max throughput, req/s (wrk -c$CONNS, ${DURATION}s)" "$(get rps,direct)" "$(get rps,nginx)" "$(get rps,hybridgate)" "$(get rps,portkey)"
+  row "max throughput, req/s (wrk -c$CONNS, median of $TP_ROUNDS × ${DURATION}s)" "$(get rps,direct)" "$(get rps,nginx)" "$(get rps,hybridgate)" "$(get rps,portkey)"
   row "CPU of the proxy process, µs/request" "$(get cpu,direct)" "$(get cpu,nginx)" "$(get cpu,hybridgate)" "$(get cpu,portkey)"
   for rate in $RATES; do
     row "added p50 at $rate req/s, µs" "– ($(get "p50,$rate,direct") total)" "$(get "a50,$rate,nginx")" "$(get "a50,$rate,hybridgate")" "$(get "a50,$rate,portkey")"

@@ -28,8 +28,9 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kMaxIdlePerHost = 64;
 constexpr auto kMaxIdleAge = std::chrono::seconds(30);
 // Beast reads at most a flat_buffer's free capacity, and a new buffer has 512 bytes: a 4 KB
-// answer or burst of stream events took eight recvmsg calls, each a trip through the event loop.
-// 4 KB per active connection reads those in one; a thousand held streams cost 4 MB for it.
+// answer took eight recvmsg calls, each a trip through the event loop. A whole answer is read
+// into 4 KB at a time. Streams keep the small buffer: tokens arrive a few at a time, and a
+// thousand held streams would pay 9 MB of RSS for room they do not use.
 constexpr size_t kReadBuffer = 4096;
 // A connection idle for less than this was answering a moment ago: it is reused without the
 // poll() liveness check (a syscall per request under load). Should the peer have closed it in
@@ -352,7 +353,7 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
       }
     } unhook{cancel};
     c->Lowest().expires_at(deadlines.response);
-    if (c->buffer.capacity() < kReadBuffer) c->buffer.reserve(kReadBuffer);
+    if (!kStream && c->buffer.capacity() < kReadBuffer) c->buffer.reserve(kReadBuffer);
 
     auto [wec, wn] =
         co_await c->Visit([&](auto& s) { return asio::async_write(s, request_bytes, kTuple); });
