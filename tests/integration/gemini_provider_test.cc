@@ -68,7 +68,7 @@ TEST(GeminiProvider, TheFakeRejectsWhatTheRealApiRejects) {
   r = client.Request("POST", target, ok, {{"x-goog-api-key", "wrong"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("API_KEY_INVALID"), std::string::npos);
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(R"({"contents":[{"role":"system","parts":[{"text":"x"}]}]})"),
         std::string(R"({"contents":[]})"),
         std::string(R"({"model":"x","contents":[{"role":"user","parts":[{"text":"hi"}]}]})")}) {

@@ -292,17 +292,7 @@ TEST(Redact, ToolCallArgumentsGetJsonEscapedOriginalsNonStreamAndStream) {
 std::string ToolTurnsBody(bool stream) {
   const std::string args = json::serialize(json::object{{"user", "ann"}, {"password", kPassword}});
   const std::string result = json::serialize(json::object{{"ok", false}, {"token", kPassword}});
-  json::array messages{
-      json::object{{"role", "user"}, {"content", "Log me in."}},
-      json::object{
-          {"role", "assistant"},
-          {"content", nullptr},
-          {"tool_calls", json::array{json::object{
-                             {"id", "call_1"},
-                             {"type", "function"},
-                             {"function", json::object{{"name", "login"}, {"arguments", args}}}}}}},
-      json::object{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", result}},
-      json::object{{"role", "user"}, {"content", "Try again."}}};
+  const json::array messages = ToolRoundMessages("Log me in.", "login", args, result, "Try again.");
   return json::serialize(
       json::object{{"model", "gpt-4o"}, {"stream", stream}, {"messages", messages}});
 }
@@ -480,17 +470,7 @@ TEST(RedactRawEndpoints, KeyAfterJsonNewlineEscapeNeverLeaves) {
   EXPECT_EQ(r.headers["x-hybridgate-redacted"], "1");
 
   const std::string args = json::serialize(json::object{{"note", std::string("line\n") + kKey}});
-  json::array messages{
-      json::object{{"role", "user"}, {"content", "Save my note."}},
-      json::object{
-          {"role", "assistant"},
-          {"content", nullptr},
-          {"tool_calls", json::array{json::object{
-                             {"id", "call_1"},
-                             {"type", "function"},
-                             {"function", json::object{{"name", "save"}, {"arguments", args}}}}}}},
-      json::object{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "saved"}},
-      json::object{{"role", "user"}, {"content", "Thanks."}}};
+  const json::array messages = ToolRoundMessages("Save my note.", "save", args, "saved", "Thanks.");
   auto c = client.Post("/v1/chat/completions",
                        json::serialize(json::object{{"model", "gpt-4o"}, {"messages", messages}}));
   ASSERT_EQ(c.status, 200) << c.body;

@@ -204,17 +204,7 @@ TEST(Residency, KeyAfterJsonNewlineEscapeIsBlocked) {
   EXPECT_EQ(r.status, 403) << r.body;
 
   const std::string args = json::serialize(json::object{{"note", std::string("line\n") + kKey}});
-  json::array messages{
-      json::object{{"role", "user"}, {"content", "Save my note."}},
-      json::object{
-          {"role", "assistant"},
-          {"content", nullptr},
-          {"tool_calls", json::array{json::object{
-                             {"id", "call_1"},
-                             {"type", "function"},
-                             {"function", json::object{{"name", "save"}, {"arguments", args}}}}}}},
-      json::object{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "saved"}},
-      json::object{{"role", "user"}, {"content", "Thanks."}}};
+  const json::array messages = ToolRoundMessages("Save my note.", "save", args, "saved", "Thanks.");
   auto c = client.Post("/v1/chat/completions",
                        json::serialize(json::object{{"model", "gpt-4o"}, {"messages", messages}}));
   EXPECT_EQ(c.status, 403) << c.body;

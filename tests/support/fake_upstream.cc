@@ -303,6 +303,24 @@ std::string ChunkEvent(std::string_view model, boost::json::object delta,
 
 }  // namespace
 
+boost::json::array ToolRoundMessages(std::string_view ask, std::string_view function,
+                                     std::string_view arguments, std::string_view result,
+                                     std::string_view follow_up) {
+  namespace json = boost::json;
+  return json::array{
+      json::object{{"role", "user"}, {"content", ask}},
+      json::object{
+          {"role", "assistant"},
+          {"content", nullptr},
+          {"tool_calls",
+           json::array{json::object{
+               {"id", "call_1"},
+               {"type", "function"},
+               {"function", json::object{{"name", function}, {"arguments", arguments}}}}}}},
+      json::object{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", result}},
+      json::object{{"role", "user"}, {"content", follow_up}}};
+}
+
 std::string ToolCallCompletionJson(std::string_view call_id, std::string_view function,
                                    std::string_view arguments, std::string_view model) {
   boost::json::object call{{"id", call_id},

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json/array.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -106,6 +107,12 @@ std::string ChatCompletionJson(std::string_view content, std::string_view model 
                                int prompt_tokens = 5, int completion_tokens = 7);
 std::vector<std::string> ChatStreamChunks(const std::vector<std::string>& pieces,
                                           std::string_view model = "m", bool usage = true);
+// A client's chat history with one tool round, as OpenAI `messages`: the user asks, the assistant
+// calls `function` with `arguments` (a JSON text) as call_1, the tool answers `result`, and the
+// user follows up.
+boost::json::array ToolRoundMessages(std::string_view ask, std::string_view function,
+                                     std::string_view arguments, std::string_view result,
+                                     std::string_view follow_up);
 // An assistant message that calls `function` with `arguments` (a JSON text), finish_reason
 // "tool_calls".
 std::string ToolCallCompletionJson(std::string_view call_id, std::string_view function,
