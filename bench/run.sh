@@ -361,9 +361,13 @@ GW_HWM_KB=$(awk '/VmHWM/ {print $2}' "/proc/$GW_PID/status")
 # --- 5. callgrind: instructions per request ----------------------------------------------------------------
 # The process starts under callgrind, gets CG_WARMUP requests, its counters are zeroed, gets
 # CG_REQUESTS more, and its counters are dumped: startup and warm-up are not counted; every thread is.
+# `hybridgate serve` executes itself again with GLIBC_TUNABLES set (src/main/main.cc), which would
+# leave callgrind behind: under callgrind it gets the same setting from the start instead.
+HG_TUNABLES=glibc.malloc.tcache_count=256
 callgrind_run() {  # name port log cmd... -> sets CG_IR[name], writes $WORK/cg-name.out
   local name=$1 port=$2 log=$3; shift 3
-  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-$name.%p" "$@" > "$log" 2>&1 &
+  local tunables=""; [ "$name" = hybridgate ] && tunables=$HG_TUNABLES
+  GLIBC_TUNABLES=$tunables valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-$name.%p" "$@" > "$log" 2>&1 &
   local vpid=$!; PIDS+=($vpid)
   if ! wait_up "http://127.0.0.1:$port/" 180; then echo "bench: $name did not start under callgrind" >&2; kill $vpid; return 1; fi
   local s=$name hdr=()

@@ -118,6 +118,14 @@ Status ReadString(simdjson::dom::element v, const std::string& field, std::strin
   return {};
 }
 
+Status ReadString(simdjson::dom::element v, const std::string& base, std::string_view suffix,
+                  std::string& out) {
+  std::string_view s;
+  if (v.get_string().get(s)) return Fail(FieldError(base + std::string(suffix), "a string", v));
+  out.assign(s);
+  return {};
+}
+
 Status ReadDouble(simdjson::dom::element v, const std::string& field, std::optional<double>& out) {
   if (v.is_null()) return {};
   double d;

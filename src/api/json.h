@@ -48,6 +48,10 @@ Error MissingField(const std::string& field);
 // hand, not with fmt).
 std::string IndexedField(std::string_view field, size_t index);
 Status ReadString(simdjson::dom::element v, const std::string& field, std::string& out);
+// The same for the field `base` + `suffix` ("messages[0]" + ".role"), whose name is only put
+// together for an error: on the usual path it would cost an allocation per field.
+Status ReadString(simdjson::dom::element v, const std::string& base, std::string_view suffix,
+                  std::string& out);
 // null leaves `out` unset.
 Status ReadDouble(simdjson::dom::element v, const std::string& field, std::optional<double>& out);
 Status ReadInt(simdjson::dom::element v, const std::string& field, std::optional<int64_t>& out);

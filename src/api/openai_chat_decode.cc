@@ -103,14 +103,19 @@ Status ReadMessage(element v, const std::string& field, Message& msg) {
   bool has_content = false;
   for (auto [key, value] : obj) {
     if (key == "role") {
-      if (auto s = ReadString(value, field + ".role", msg.role); !s) return s;
+      if (auto s = ReadString(value, field, ".role", msg.role); !s) return s;
     } else if (key == "content") {
       has_content = true;
-      if (auto s = ReadContent(value, field + ".content", msg); !s) return s;
+      std::string_view text;  // the usual case, first: no field name to put together
+      if (!value.get_string().get(text)) {
+        msg.text.assign(text);
+      } else if (auto s = ReadContent(value, field + ".content", msg); !s) {
+        return s;
+      }
     } else if (key == "name") {
-      if (auto s = ReadString(value, field + ".name", msg.name); !s) return s;
+      if (auto s = ReadString(value, field, ".name", msg.name); !s) return s;
     } else if (key == "tool_call_id") {
-      if (auto s = ReadString(value, field + ".tool_call_id", msg.tool_call_id); !s) return s;
+      if (auto s = ReadString(value, field, ".tool_call_id", msg.tool_call_id); !s) return s;
     } else if (key == "tool_calls") {
       if (value.is_null()) continue;
       if (auto s = ReadToolCalls(value, field + ".tool_calls", msg.tool_calls); !s) return s;

@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
+#include <cstring>
 #include <optional>
 
 #include "http/head.h"
@@ -38,13 +39,117 @@ constexpr size_t kReadBuffer = 4096;
 constexpr auto kCheckLivenessAfterIdle = std::chrono::milliseconds(500);
 constexpr uint64_t kMaxResponseBody = 64ull * 1024 * 1024;
 
+namespace {
+
+int ParseRetryAfter(std::string_view v) {
+  if (v.empty()) return -1;
+  double seconds = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || seconds < 0) return -1;  // HTTP-date form: treat as absent
+  return static_cast<int>(seconds * 1000);
+}
+
+}  // namespace
+
+// Reads an upstream response straight into an UpstreamResponse: the status, the few header
+// fields the gateway uses, and the body. Beast's response_parser first stored every field in a
+// heap node of its own, then the gateway looked each one up again: six allocations and a dozen
+// case-insensitive scans per answer. Repeated fields: the first one counts, as res[name] had it.
+class ResponseReader final : public bhttp::basic_parser<false> {
+ public:
+  // A whole answer's body goes into head().body. A streamed one goes, piece by piece, into the
+  // buffer SetBodyBuffer() names; the read stops with need_buffer when it is full or unset.
+  explicit ResponseReader(bool whole_body) : whole_body_(whole_body) {}
+
+  UpstreamResponse& head() { return head_; }
+  void SetBodyBuffer(char* data, size_t size) {
+    data_ = data;
+    room_ = size;
+  }
+  size_t body_room() const { return room_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    head_.status = code;
+  }
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code&) override {
+    const std::string_view v(value.data(), value.size());
+    switch (name) {
+      case bhttp::field::content_type:
+        if (!seen_content_type_) head_.content_type.assign(v);
+        seen_content_type_ = true;
+        break;
+      case bhttp::field::retry_after:
+        if (!seen_retry_after_) retry_after_ms_ = ParseRetryAfter(v);
+        seen_retry_after_ = true;
+        break;
+      case bhttp::field::content_length:
+        if (head_.content_length < 0)
+          std::from_chars(v.data(), v.data() + v.size(), head_.content_length);
+        break;
+      case bhttp::field::location:
+        if (head_.status >= 300 && head_.status < 400 && head_.location.empty())
+          head_.location.assign(v);
+        break;
+      case bhttp::field::unknown:
+        if (beast::iequals(name_string, "x-linked-etag")) {
+          if (head_.linked_etag.empty()) head_.linked_etag.assign(v);
+        } else if (beast::iequals(name_string, "retry-after-ms") && !seen_retry_after_ms_) {
+          seen_retry_after_ms_ = true;  // OpenAI sends it besides (or instead of) Retry-After
+          std::from_chars(v.data(), v.data() + v.size(), retry_after_ms_header_);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  void on_header_impl(beast::error_code&) override {
+    head_.retry_after_ms = retry_after_ms_ >= 0 ? retry_after_ms_ : retry_after_ms_header_;
+  }
+  void on_body_init_impl(const boost::optional<uint64_t>& length, beast::error_code&) override {
+    if (whole_body_ && length) head_.body.reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(beast::string_view body, beast::error_code& ec) override {
+    if (whole_body_) {
+      head_.body.append(body.data(), body.size());
+      return body.size();
+    }
+    const size_t n = std::min(room_, body.size());
+    if (n > 0) {
+      std::memcpy(data_, body.data(), n);
+      data_ += n;
+      room_ -= n;
+    }
+    if (n < body.size()) ec = bhttp::error::need_buffer;
+    return n;
+  }
+  void on_chunk_header_impl(uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(uint64_t, beast::string_view body, beast::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  const bool whole_body_;
+  UpstreamResponse head_;
+  char* data_ = nullptr;
+  size_t room_ = 0;
+  int retry_after_ms_ = -1;
+  int retry_after_ms_header_ = -1;
+  bool seen_content_type_ = false;
+  bool seen_retry_after_ = false;
+  bool seen_retry_after_ms_ = false;
+};
+
 class Connection {
  public:
   std::string key;
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_parser;
+  std::optional<ResponseReader> stream_parser;
   Clock::time_point idle_since;
 
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -66,39 +171,6 @@ class Connection {
 };
 
 namespace {
-
-int ParseRetryAfter(std::string_view v) {
-  if (v.empty()) return -1;
-  double seconds = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
-  if (ec != std::errc() || seconds < 0) return -1;  // HTTP-date form: treat as absent
-  return static_cast<int>(seconds * 1000);
-}
-
-template <class Body>
-UpstreamResponse HeadOf(const bhttp::response<Body>& res) {
-  UpstreamResponse out;
-  out.status = static_cast<int>(res.result_int());
-  out.content_type = std::string(res[bhttp::field::content_type]);
-  out.retry_after_ms = ParseRetryAfter(res[bhttp::field::retry_after]);
-  if (const auto cl = res[bhttp::field::content_length]; !cl.empty()) {
-    std::from_chars(cl.data(), cl.data() + cl.size(), out.content_length);
-  }
-  if (out.status >= 300 && out.status < 400)
-    out.location = std::string(res[bhttp::field::location]);
-  if (auto it = res.find("x-linked-etag"); it != res.end())
-    out.linked_etag = std::string(it->value());
-  if (out.retry_after_ms < 0) {
-    // OpenAI also sends retry-after-ms.
-    auto it = res.find("retry-after-ms");
-    if (it != res.end()) {
-      int ms = -1;
-      std::from_chars(it->value().data(), it->value().data() + it->value().size(), ms);
-      out.retry_after_ms = ms;
-    }
-  }
-  return out;
-}
 
 Error IoError(const Endpoint& ep, beast::error_code ec, std::string_view stage, bool cancelled) {
   if (cancelled)
@@ -206,7 +278,6 @@ asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::ti
   if (done_ || !conn_) co_return size_t{0};
   Connection* c = conn_.get();
   auto& parser = *c->stream_parser;
-  auto& body = parser.get().body();
   constexpr size_t kMaxPiece = 16 * 1024;
   const size_t old = out.size();
   // Nothing is set aside in `out` while waiting for the upstream: a stream can idle for minutes,
@@ -216,15 +287,13 @@ asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::ti
   while (!parser.is_done()) {
     const size_t room = std::min(c->buffer.size(), kMaxPiece);
     out.resize(old + room);
-    body.data = room > 0 ? out.data() + old : nullptr;
-    body.size = room;
+    parser.SetBodyBuffer(room > 0 ? out.data() + old : nullptr, room);
     c->Lowest().expires_at(deadline);
     auto [ec, n] = co_await c->Visit(
         [&](auto& s) { return bhttp::async_read_some(s, c->buffer, parser, kTuple); });
     if (ec == bhttp::error::need_buffer) ec = {};
-    const size_t got = room - body.size;
-    body.data = nullptr;
-    body.size = 0;
+    const size_t got = room - parser.body_room();
+    parser.SetBodyBuffer(nullptr, 0);
     out.resize(old + got);
     if (ec) {
       Abort();
@@ -237,7 +306,7 @@ asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::ti
     if (got > 0) co_return got;
   }
   done_ = true;
-  if (parser.get().keep_alive()) {
+  if (parser.keep_alive()) {
     pool_->Release(std::move(conn_));
   } else {
     conn_->Close();
@@ -365,20 +434,19 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
     beast::error_code ec;
     UpstreamResponse head;
     if constexpr (kStream) {
-      auto& parser = c->stream_parser.emplace();
+      auto& parser = c->stream_parser.emplace(false);
       parser.body_limit(boost::none);
       std::tie(ec, wn) = co_await c->Visit(
           [&](auto& s) { return bhttp::async_read_header(s, c->buffer, parser, kTuple); });
-      if (!ec) head = HeadOf(parser.get());
+      if (!ec) head = std::move(parser.head());
     } else {
-      bhttp::response_parser<bhttp::string_body> parser;
+      ResponseReader parser(true);
       parser.body_limit(kMaxResponseBody);
       std::tie(ec, wn) = co_await c->Visit(
           [&](auto& s) { return bhttp::async_read(s, c->buffer, parser, kTuple); });
       if (!ec) {
-        head = HeadOf(parser.get());
-        head.body = std::move(parser.get().body());
-        if (parser.get().keep_alive()) Release(std::move(conn));
+        head = std::move(parser.head());
+        if (parser.keep_alive()) Release(std::move(conn));
       }
     }
     if (ec) {

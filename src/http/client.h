@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -39,10 +40,16 @@ struct Endpoint {
                                   const std::string& ca_file = {});
 };
 
+// Header names and values are views (string literals, the provider's configuration, the
+// request id): like the request itself, what they view must outlive the exchange. No header
+// costs an allocation, and up to eight need no heap at all.
+using HeaderViews =
+    boost::container::small_vector<std::pair<std::string_view, std::string_view>, 8>;
+
 struct UpstreamRequest {
   boost::beast::http::verb method = boost::beast::http::verb::post;
   std::string target;  // path and query
-  std::vector<std::pair<std::string, std::string>> headers;
+  HeaderViews headers;
   std::string body;
 };
 

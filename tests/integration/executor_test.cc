@@ -122,6 +122,30 @@ TEST(Executor, HonoursRetryAfterBeforeRetrying) {
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
 }
 
+// OpenAI sends retry-after-ms beside (or without) Retry-After: read from the response head
+// like the other fields the gateway uses, whatever the name's case.
+TEST(Executor, HonoursOpenAisRetryAfterMs) {
+  std::atomic<int> calls{0};
+  FakeUpstream a([&calls](const Recorded& r) {
+    if (IsChat(r) && calls++ == 0) {
+      return Action{.status = 503, .body = "{}", .headers = {{"Retry-After-Ms", "700"}}};
+    }
+    return Action{.body = ChatCompletionJson("from a")};
+  });
+  FakeUpstream b(Answer("b"));
+  GatewayProcess gw(
+      Config(a, b, "    retries: {attempts: 2, backoff_ms: 10, max_backoff_ms: 20}\n"));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  const auto start = SteadyClock::now();
+  auto r = c.Post("/v1/chat/completions", kChat);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GE(MsSince(start), 700.0) << "retry-after-ms: 700 was not honoured";
+  EXPECT_NE(r.body.find("from a"), std::string::npos);
+  EXPECT_EQ(a.request_count(), 2u);
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
 TEST(Executor, ARetryAfterAboveTheCapMovesOnAtOnce) {
   FakeUpstream a([](const Recorded&) {
     return Action{.status = 429, .body = "{}", .headers = {{"retry-after", "30"}}};

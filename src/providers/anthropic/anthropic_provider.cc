@@ -38,14 +38,12 @@ std::string_view Detail(std::string_view message) {
 
 void AnthropicProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
                                    std::string_view request_id) const {
-  r.headers.reserve(5 + config().headers.size());
   r.headers.emplace_back("content-type", "application/json");
   r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
-  r.headers.emplace_back("anthropic-version", std::string(kApiVersion));
+  r.headers.emplace_back("anthropic-version", kApiVersion);
   if (!config().api_key.empty()) r.headers.emplace_back("x-api-key", config().api_key);
-  if (!request_id.empty())
-    r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
-  for (const auto& h : config().headers) r.headers.push_back(h);
+  if (!request_id.empty()) r.headers.emplace_back("x-hybridgate-request-id", request_id);
+  for (const auto& [k, v] : config().headers) r.headers.emplace_back(k, v);
 }
 
 Result<http::UpstreamRequest> AnthropicProvider::EncodeChat(const api::ChatRequest& req,

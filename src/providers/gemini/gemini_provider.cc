@@ -50,14 +50,12 @@ std::string_view Detail(std::string_view message) {
 
 void GeminiProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
                                 std::string_view request_id) const {
-  r.headers.reserve(4 + config().headers.size());
   r.headers.emplace_back("content-type", "application/json");
   r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
   // In a header, not the ?key= query parameter, so it never lands in an access log.
   if (!config().api_key.empty()) r.headers.emplace_back("x-goog-api-key", config().api_key);
-  if (!request_id.empty())
-    r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
-  for (const auto& h : config().headers) r.headers.push_back(h);
+  if (!request_id.empty()) r.headers.emplace_back("x-hybridgate-request-id", request_id);
+  for (const auto& [k, v] : config().headers) r.headers.emplace_back(k, v);
 }
 
 Result<http::UpstreamRequest> GeminiProvider::EncodeChat(const api::ChatRequest& req,

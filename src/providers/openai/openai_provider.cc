@@ -9,14 +9,11 @@ namespace hybridgate::providers {
 
 void OpenAiProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
                                 std::string_view request_id) const {
-  r.headers.reserve(4 + config().headers.size());
   r.headers.emplace_back("content-type", "application/json");
   r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
-  if (!config().api_key.empty())
-    r.headers.emplace_back("authorization", "Bearer " + config().api_key);
-  if (!request_id.empty())
-    r.headers.emplace_back("x-hybridgate-request-id", std::string(request_id));
-  for (const auto& h : config().headers) r.headers.push_back(h);
+  if (!authorization_.empty()) r.headers.emplace_back("authorization", authorization_);
+  if (!request_id.empty()) r.headers.emplace_back("x-hybridgate-request-id", request_id);
+  for (const auto& [k, v] : config().headers) r.headers.emplace_back(k, v);
 }
 
 Result<http::UpstreamRequest> OpenAiProvider::EncodeChat(const api::ChatRequest& req,

@@ -9,7 +9,9 @@ namespace hybridgate::providers {
 
 class OpenAiProvider : public Provider {
  public:
-  using Provider::Provider;
+  OpenAiProvider(const config::ProviderConfig& config, http::Endpoint endpoint)
+      : Provider(config, std::move(endpoint)),
+        authorization_(config.api_key.empty() ? "" : "Bearer " + config.api_key) {}
 
   Result<http::UpstreamRequest> EncodeChat(const api::ChatRequest& req,
                                            const config::ModelConfig& model,
@@ -22,6 +24,8 @@ class OpenAiProvider : public Provider {
 
  private:
   void AddHeaders(http::UpstreamRequest& r, bool stream, std::string_view request_id) const;
+
+  const std::string authorization_;  // "Bearer <api_key>", viewed by every request's headers
 };
 
 }  // namespace hybridgate::providers

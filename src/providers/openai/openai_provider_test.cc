@@ -22,7 +22,7 @@ config::ProviderConfig MakeConfig() {
 
 std::string Header(const http::UpstreamRequest& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
+    if (k == name) return std::string(v);
   }
   return "<absent>";
 }
