@@ -35,7 +35,10 @@ constexpr size_t kIdleBufferKeep = 16 * 1024;
 struct Server::Worker {
   int index = 0;
   std::set<Session*> sessions;  // before ioc: destroying ioc destroys suspended sessions
-  asio::io_context ioc{1};
+  // One thread runs it, and only that thread touches its sockets (Shutdown posts here): no lock
+  // per socket operation. Timers and posts from other threads (the engine's decode thread, the
+  // resolver's, the signal thread) still take the scheduler's and the reactor's locks.
+  asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
 };
