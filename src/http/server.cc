@@ -10,9 +10,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -32,13 +34,23 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr uint64_t kMaxBodyReserve = 256 * 1024;
 constexpr size_t kIdleBufferKeep = 16 * 1024;
 
+// Exchanges whose client-gone watch is due, oldest first (see Exchange::OnClientGone).
+using PendingWatches = boost::intrusive::list<
+    Exchange,
+    boost::intrusive::member_hook<Exchange, decltype(Exchange::watch_hook), &Exchange::watch_hook>,
+    boost::intrusive::constant_time_size<false>>;
+constexpr auto kWatchAfter = milliseconds(50);
+
 struct Server::Worker {
   int index = 0;
-  std::set<Session*> sessions;  // before ioc: destroying ioc destroys suspended sessions
+  std::set<Session*> sessions;     // before ioc: destroying ioc destroys suspended sessions
+  PendingWatches pending_watches;  // before ioc too: their exchanges unlink themselves
   // One thread runs it, and only that thread touches its sockets (Shutdown posts here): no lock
   // per socket operation. Timers and posts from other threads (the engine's decode thread, the
   // resolver's, the signal thread) still take the scheduler's and the reactor's locks.
   asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  asio::steady_timer watch_timer{ioc};
+  bool watch_timer_armed = false;
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
 };
@@ -198,12 +210,13 @@ asio::awaitable<void> Session::Run() {
 struct Exchange::WatchState {
   bool active = true;
   Exchange* exchange = nullptr;
-  std::vector<std::function<void()>> callbacks;
 };
 
 Exchange::~Exchange() { StopWatching(); }
 
 void Exchange::StopWatching() {
+  watch_hook.unlink();
+  on_gone_.clear();  // they hold references into the handler's frame
   if (!watch_) return;
   watch_->active = false;
   watch_.reset();
@@ -216,13 +229,36 @@ void Exchange::OnClientGone(std::function<void()> on_gone) {
     on_gone();
     return;
   }
-  if (watch_) {
-    watch_->callbacks.push_back(std::move(on_gone));
-    return;
-  }
+  on_gone_.push_back(std::move(on_gone));
+  if (watch_ || watch_hook.is_linked()) return;
+  watch_due_ = std::chrono::steady_clock::now() + kWatchAfter;
+  session_.worker_.pending_watches.push_back(*this);
+  SweepWatches(session_.worker_);
+}
+
+// Arms the worker's one timer for the oldest pending watch; when it fires, starts every watch
+// that is due and arms it again for the next.
+template <class Worker>
+void Exchange::SweepWatches(Worker& w) {
+  if (w.watch_timer_armed || w.pending_watches.empty()) return;
+  w.watch_timer_armed = true;
+  w.watch_timer.expires_at(w.pending_watches.front().watch_due_);
+  w.watch_timer.async_wait([&w](beast::error_code ec) {
+    w.watch_timer_armed = false;
+    if (ec) return;  // the worker is stopping
+    const auto now = std::chrono::steady_clock::now();
+    while (!w.pending_watches.empty() && w.pending_watches.front().watch_due_ <= now) {
+      Exchange& ex = w.pending_watches.front();
+      w.pending_watches.pop_front();
+      ex.StartWatching();
+    }
+    SweepWatches(w);
+  });
+}
+
+void Exchange::StartWatching() {
   watch_ = std::make_shared<WatchState>();
   watch_->exchange = this;
-  watch_->callbacks.push_back(std::move(on_gone));
   tcp::socket& socket = session_.stream_.socket();
   // Readable while we are still answering means EOF/reset (or a pipelined request, which we
   // leave alone): wait for readability without consuming anything.
@@ -231,9 +267,11 @@ void Exchange::OnClientGone(std::function<void()> on_gone) {
     char byte;
     const ssize_t r = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (r > 0) return;  // data, not a hang-up
-    state->exchange->client_gone_ = true;
-    state->exchange->keep_alive_ = false;
-    auto callbacks = std::move(state->callbacks);
+    Exchange& ex = *state->exchange;
+    ex.client_gone_ = true;
+    ex.keep_alive_ = false;
+    auto callbacks = std::move(ex.on_gone_);
+    ex.on_gone_.clear();
     for (auto& cb : callbacks) cb();
   });
 }

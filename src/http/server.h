@@ -9,6 +9,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/container/small_vector.hpp>
+#include <boost/intrusive/list_hook.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -55,15 +58,23 @@ class Exchange {
   asio::awaitable<void> End();
 
   // Registers `on_gone`, called (on this thread) if the client closes its connection before the
-  // response is complete; the first call starts watching the socket.
+  // response is complete. The socket is watched from 50 ms into the exchange: a quicker answer
+  // never pays for the watch (an epoll_ctl and a cancel), and a hang-up stops a slower one.
   void OnClientGone(std::function<void()> on_gone);
   bool client_gone() const { return client_gone_; }
   bool started() const { return started_; }  // any response byte sent
   bool keep_alive() const { return keep_alive_; }
 
+  // Links the exchange into its worker's queue of watches yet to start (server.cc only).
+  boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
+      watch_hook;
+
  private:
   friend class Session;
   struct WatchState;
+  template <class Worker>
+  static void SweepWatches(Worker& w);
+  void StartWatching();
   void StopWatching();
 
   Session& session_;
@@ -73,6 +84,8 @@ class Exchange {
   bool finished_ = false;
   bool keep_alive_ = true;
   bool client_gone_ = false;
+  std::chrono::steady_clock::time_point watch_due_;
+  boost::container::small_vector<std::function<void()>, 2> on_gone_;
   std::shared_ptr<WatchState> watch_;
 };
 
