@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "http/head.h"
+#include "http/write_now.h"
 
 namespace hybridgate::http {
 
@@ -380,6 +381,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(const E
                                                ec.message())));
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.socket().non_blocking(true, ec);  // for WriteNow
   if (!ep.tls) {
     conn->plain.emplace(std::move(stream));
     co_return conn;
@@ -424,8 +426,16 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
     c->Lowest().expires_at(deadlines.response);
     if (!kStream && c->buffer.capacity() < kReadBuffer) c->buffer.reserve(kReadBuffer);
 
-    auto [wec, wn] =
-        co_await c->Visit([&](auto& s) { return asio::async_write(s, request_bytes, kTuple); });
+    // Plain connections take the request at once, usually (write_now.h); TLS writes it all here.
+    const size_t sent = c->plain ? WriteNow(c->plain->socket(), request_bytes) : 0;
+    beast::error_code wec;
+    size_t wn = 0;
+    if (sent < beast::buffer_bytes(request_bytes)) {
+      beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(request_bytes);
+      rest.consume(sent);
+      std::tie(wec, wn) =
+          co_await c->Visit([&](auto& s) { return asio::async_write(s, rest, kTuple); });
+    }
     const bool cancelled = cancel && cancel->cancelled();
     if (wec) {
       if (reused && !cancelled && StaleConnectionError(wec)) continue;
