@@ -73,6 +73,28 @@ TEST_F(ProxyTest, NonStreamPassesTheAnswerThroughAndTheUpstreamSeesATranslatedRe
             std::string::npos)
       << log;
   EXPECT_NE(log.find(R"("input_tokens":11,"output_tokens":2)"), std::string::npos) << log;
+  // Every line is one JSON object; the request's carries its fields with their JSON types.
+  size_t request_lines = 0;
+  for (size_t at = 0, nl; at < log.size(); at = nl + 1) {
+    nl = log.find('\n', at);
+    if (nl == std::string::npos) nl = log.size();
+    const std::string line = log.substr(at, nl - at);
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    const json::value v = json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << line;
+    const json::object& o = v.as_object();
+    if (o.at("msg") != "request") continue;
+    ++request_lines;
+    EXPECT_EQ(o.at("id").as_string(), r.headers["x-hybridgate-request-id"]);
+    EXPECT_EQ(o.at("status").as_int64(), 200);
+    EXPECT_EQ(o.at("stream").as_bool(), false);
+    EXPECT_EQ(o.at("attempts").as_int64(), 1);
+    EXPECT_GT(o.at("latency_ms").to_number<double>(), 0.0);
+    EXPECT_LE(o.at("ttft_ms").to_number<double>(), o.at("latency_ms").to_number<double>());
+    EXPECT_EQ(o.at("ts").as_string().size(), 27u);  // 2026-11-21T19:30:00.123456Z
+  }
+  EXPECT_EQ(request_lines, 1u) << log;
   EXPECT_EQ(log.find("capital of France"), std::string::npos) << "prompt text must not be logged";
   EXPECT_EQ(log.find("sk-local-secret"), std::string::npos) << "key must not be logged";
 }
