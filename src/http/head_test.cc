@@ -37,5 +37,35 @@ TEST(Head, LastValueOfANameWinsAndFramingIsLeftOut) {
   EXPECT_FALSE(Has(fields, "host"));
 }
 
+TEST(Head, ADozenDistinctFieldsPassInOrderAndRepeatsAreFoundAmongThem) {
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"x-hybridgate-request-id", "hg-1"},
+      {"x-hybridgate-provider", "local"},
+      {"x-hybridgate-model", "m"},
+      {"x-hybridgate-route", "auto"},
+      {"x-ratelimit-limit-requests", "60"},
+      {"x-ratelimit-remaining-requests", "59"},
+      {"x-ratelimit-reset-requests", "1s"},
+      {"x-ratelimit-limit-tokens", "1000"},
+      {"x-ratelimit-remaining-tokens", "990"},
+      {"x-ratelimit-reset-tokens", "1s"},
+      {"TRANSFER-ENCODING", "chunked"},
+      {"x-hybridgate-attempts", "1"}};
+  std::string out;
+  AppendFields(out, fields, {"content-length", "transfer-encoding", "connection"});
+  std::string want;
+  for (const auto& [k, v] : fields) {
+    if (k != "TRANSFER-ENCODING") want += k + ": " + v + "\r\n";
+  }
+  EXPECT_EQ(out, want);
+
+  fields.push_back({"X-RateLimit-Limit-Requests", "120"});  // supersedes the fifth
+  out.clear();
+  AppendFields(out, fields, {"content-length", "transfer-encoding", "connection"});
+  EXPECT_EQ(out.find("x-ratelimit-limit-requests: 60"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-RateLimit-Limit-Requests: 120\r\n"), std::string::npos) << out;
+  EXPECT_EQ(NameBit("X-RateLimit-Limit-Requests"), NameBit("x-ratelimit-limit-requests"));
+}
+
 }  // namespace
 }  // namespace hybridgate::http::head
