@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdint>
 #include <string>
 
 #include "classify/sensitivity/numbers.h"
@@ -93,6 +94,7 @@ struct ThreadState {
   std::vector<uint64_t> sized_for;
   std::vector<RawHit> hits;
   ContextIndex contexts;
+  std::string padded;  // see ScanBytes
   ThreadState() = default;
   ThreadState(const ThreadState&) = delete;
   ThreadState& operator=(const ThreadState&) = delete;
@@ -136,6 +138,25 @@ int ConfiguredClass(const SensitivityConfig& config, std::string_view type, int 
 
 }  // namespace
 
+namespace {
+
+// Hyperscan 5.4's AVX-512 VBMI literal matcher reads past the end of the buffer it is given
+// (VectorCamp/vectorscan#322). On CPUs with VBMI, a text that ends just before an unmapped page
+// crashed the process (fuzz_sensitivity found it). A text whose next kOverRead bytes reach into
+// another page is scanned from a padded copy: about 3% of texts, a copy of each.
+constexpr std::size_t kOverRead = 128;
+
+const char* ScanBytes(std::string_view text, std::string& padded) {
+  const auto last = reinterpret_cast<std::uintptr_t>(text.data()) + text.size();
+  constexpr std::uintptr_t kPage = 4096;
+  if (text.empty() || (last - 1) / kPage == (last + kOverRead - 1) / kPage) return text.data();
+  padded.assign(text);
+  padded.resize(text.size() + kOverRead);
+  return padded.data();
+}
+
+}  // namespace
+
 void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
                                std::vector<Candidate>& out) const {
   ThreadState& state = t_state;
@@ -143,8 +164,9 @@ void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
   std::vector<RawHit>& hits = state.hits;
   hits.clear();
   if (db) {
-    if (scratch == nullptr || hs_scan(db.get(), text.data(), static_cast<unsigned int>(text.size()),
-                                      0, scratch, OnMatch, &hits) != HS_SUCCESS) {
+    if (scratch == nullptr ||
+        hs_scan(db.get(), ScanBytes(text, state.padded), static_cast<unsigned int>(text.size()), 0,
+                scratch, OnMatch, &hits) != HS_SUCCESS) {
       out.push_back(Candidate{UINT32_MAX, base, base + text.size()});
       return;
     }
