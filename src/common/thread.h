@@ -9,4 +9,7 @@ namespace hybridgate {
 // loop that is running, which is what showed up as tail latency on a busy machine.
 void MarkBackgroundThread(const char* name);
 
+// Names the calling thread only (at most 15 characters; longer names are cut).
+void NameThisThread(const char* name);
+
 }  // namespace hybridgate

@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -21,6 +22,7 @@
 #include <set>
 #include <thread>
 
+#include "common/thread.h"
 #include "http/head.h"
 
 namespace hybridgate::http {
@@ -450,8 +452,11 @@ void Server::Run() {
   // Work guards keep idle workers alive until the drain below releases them.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& w : workers_) guards.emplace_back(w->ioc.get_executor());
-  for (auto& w : workers_) {
-    w->thread = std::thread([wp = w.get()] { wp->ioc.run(); });
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->thread = std::thread([wp = workers_[i].get(), i] {
+      NameThisThread(fmt::format("hg-worker-{}", i).c_str());
+      wp->ioc.run();
+    });
   }
   while (!draining()) std::this_thread::sleep_for(milliseconds(20));
   const auto deadline = std::chrono::steady_clock::now() + milliseconds(config_.shutdown_grace_ms);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "classify/cli.h"
+#include "common/thread.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "gateway/request_log.h"
@@ -208,6 +209,9 @@ int main(int argc, char** argv) {
   serve->add_option("--workers", workers, "Worker threads (default: one per core)");
   serve->callback([&] {
     hybridgate::TuneMallocAndReexec(argv);
+    // After the re-exec the kernel names the process after "/proc/self/exe": `exe` in top and
+    // ps -o comm. The threads started later inherit the name set here.
+    hybridgate::NameThisThread("hybridgate");
     exit_code = hybridgate::Serve(config_path, listen, level, workers);
   });
 

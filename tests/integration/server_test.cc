@@ -5,8 +5,10 @@
 
 #include <boost/asio.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "tests/support/fake_upstream.h"
@@ -47,6 +49,32 @@ TEST(Server, SigtermDrainsInFlightRequestsThenExitsZero) {
   // Stopped: nothing listens any more.
   TestClient after(gw.port());
   EXPECT_EQ(after.Get("/healthz").status, 0);
+}
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// What top, ps -o comm and gdb show: the process is "hybridgate" (not "exe" after the malloc
+// re-exec), each event loop is "hg-worker-N", the helpers keep their own names.
+TEST(Server, ProcessAndThreadsAreNamed) {
+  FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });
+  GatewayProcess gw(OneProvider(up, "server: {workers: 2}\n"));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  const std::string proc = "/proc/" + std::to_string(gw.pid());
+  EXPECT_EQ(ReadFirstLine(proc + "/comm"), "hybridgate");
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task")) {
+    names.insert(ReadFirstLine(task.path().string() + "/comm"));
+  }
+  EXPECT_EQ(names.count("hg-worker-0"), 1u);
+  EXPECT_EQ(names.count("hg-worker-1"), 1u);
+  EXPECT_EQ(names.count("hg-worker-2"), 0u);
+  EXPECT_EQ(names.count("exe"), 0u);
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
 }
 
 TEST(Server, SlowClientIsCutOffByTheHeaderTimeout) {
