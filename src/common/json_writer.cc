@@ -104,12 +104,12 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void JsonWriter::Separate() {
+bool JsonWriter::NextNeedsComma() {
   if (after_key_) {
     after_key_ = false;
-    return;
+    return false;
   }
-  if (depth_ == 0) return;
+  if (depth_ == 0) return false;
   const size_t d = depth_ - 1;
   bool had;
   if (d < 64) {
@@ -119,7 +119,11 @@ void JsonWriter::Separate() {
     had = deep_[d - 64];
     deep_[d - 64] = true;
   }
-  if (had) out_.push_back(',');
+  return had;
+}
+
+void JsonWriter::Separate() {
+  if (NextNeedsComma()) out_.push_back(',');
 }
 
 void JsonWriter::Open(char bracket) {
@@ -159,10 +163,25 @@ JsonWriter& JsonWriter::EndArray() {
   return *this;
 }
 
+// Keys are nearly always short literals that need no escape: the separator, the quoted key and
+// the colon are put together on the stack and appended at once.
 JsonWriter& JsonWriter::Key(std::string_view k) {
-  Separate();
-  AppendJsonString(out_, k);
-  out_.push_back(':');
+  const bool comma = NextNeedsComma();
+  char buf[64];
+  if (k.size() + 4 <= sizeof buf && SafeRunEnd(k, 0) == k.size()) {
+    char* p = buf;
+    if (comma) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '"';
+    *p++ = ':';
+    out_.append(buf, p);
+  } else {
+    if (comma) out_.push_back(',');
+    AppendJsonString(out_, k);
+    out_.push_back(':');
+  }
   after_key_ = true;
   return *this;
 }

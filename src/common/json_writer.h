@@ -40,6 +40,8 @@ class JsonWriter {
   JsonWriter& RawField(std::string_view k, std::string_view json) { return Key(k).Raw(json); }
 
  private:
+  // Whether the next element needs a comma before it; records that it is there.
+  bool NextNeedsComma();
   void Separate();
   void Open(char bracket);
   void Close(char bracket);

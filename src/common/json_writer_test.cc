@@ -15,6 +15,19 @@ TEST(JsonWriter, NestedContainersGetCommasRight) {
   EXPECT_EQ(out, R"({"a":1,"b":[1,"x",{}],"c":true,"d":null})");
 }
 
+TEST(JsonWriter, KeysFirstAndLaterWithAndWithoutEscapes) {
+  // Plain keys take a one-resize path (comma, quotes and colon together); others are escaped.
+  std::string out = "prefix ";
+  JsonWriter w(out);
+  w.BeginObject().Field("", 1).Field("q\"k", 2).Key("plain").BeginObject();
+  w.Field("a\nb", "v").Field("ok", "w").EndObject().Field("\x01", 3).EndObject();
+  EXPECT_EQ(out, R"(prefix {"":1,"q\"k":2,"plain":{"a\nb":"v","ok":"w"},"\u0001":3})");
+  const boost::json::object o = boost::json::parse(out.substr(7)).as_object();
+  EXPECT_EQ(o.at("q\"k").as_int64(), 2);
+  EXPECT_EQ(o.at("plain").at("a\nb").as_string(), "v");
+  EXPECT_EQ(o.at("\x01").as_int64(), 3);
+}
+
 TEST(JsonWriter, EscapesControlQuotesAndBackslashesButKeepsUtf8) {
   std::string out;
   AppendJsonString(out, std::string("a\"b\\c\n\x01\xc3\xa9", 9));

@@ -137,7 +137,7 @@ Result<routing::RoutePlan> RoutePlanner::Plan(const routing::Route& route,
   routing::RoutePlan plan;
   plan.candidates.reserve(decision.candidates.size());
   for (const routing::RouteCandidate& c : decision.candidates) {
-    for (const routing::Deployment& d : catalog.Find(c.deployment.key)) {
+    for (const routing::Deployment& d : catalog.Find(c.deployment().key)) {
       // No reason text: the decision keeps why (RouteDecision::Explain writes it on demand).
       plan.candidates.push_back(
           {.deployment = d, .tier_index = static_cast<int>(c.tier_index), .tier = c.tier});
@@ -154,7 +154,7 @@ Result<routing::RoutePlan> RoutePlanner::Plan(const routing::Route& route,
 std::string_view RoutePlanner::TierOf(const routing::RouteDecision& decision,
                                       const routing::Deployment& d) {
   for (const routing::RouteCandidate& c : decision.candidates) {
-    if (c.deployment.handle == d.model) return c.tier;
+    if (c.deployment().handle == d.model) return c.tier;
   }
   return {};
 }

@@ -90,7 +90,7 @@ void Balancer::Order(std::vector<RouteCandidate>& candidates, const StatsSet* st
   std::vector<double> cost(n, 0);
   for (size_t i = 0; i < n; ++i) {
     const DeploymentStats* s =
-        stats != nullptr ? stats->Find(candidates[i].deployment.key) : nullptr;
+        stats != nullptr ? stats->Find(candidates[i].deployment().key) : nullptr;
     if (s == nullptr) continue;
     const auto outstanding = static_cast<double>(s->outstanding());
     cost[i] = strategy_ == BalanceStrategy::kLeastOutstanding ? outstanding

@@ -2,15 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <map>
 #include <thread>
 
 namespace hybridgate::routing {
 namespace {
 
+// Candidates point at their deployment; these live for the whole test binary.
 RouteCandidate Cand(std::string key, int weight = 1) {
+  static std::deque<DeploymentInfo> infos;
   RouteCandidate c;
-  c.deployment.key = std::move(key);
+  c.info = &infos.emplace_back(DeploymentInfo{.key = std::move(key)});
   c.weight = weight;
   return c;
 }
@@ -22,7 +25,7 @@ TEST(Balancer, WeightedThreeToOneWithinFivePercent) {
     std::vector<RouteCandidate> c = {Cand("a", 3), Cand("b", 1)};
     b.Order(c, nullptr);
     ASSERT_EQ(c.size(), 2u);
-    ++picks[c[0].deployment.key];
+    ++picks[c[0].deployment().key];
   }
   EXPECT_NEAR(picks["a"] / 10000.0, 0.75, 0.05 * 0.75);
   EXPECT_NEAR(picks["b"] / 10000.0, 0.25, 0.05 * 0.25);
@@ -59,9 +62,9 @@ TEST(Balancer, LeastOutstanding) {
   Balancer bal(BalanceStrategy::kLeastOutstanding);
   std::vector<RouteCandidate> c = {Cand("a"), Cand("b"), Cand("c")};
   bal.Order(c, &stats);
-  EXPECT_EQ(c[0].deployment.key, "c");
-  EXPECT_EQ(c[1].deployment.key, "b");
-  EXPECT_EQ(c[2].deployment.key, "a");
+  EXPECT_EQ(c[0].deployment().key, "c");
+  EXPECT_EQ(c[1].deployment().key, "b");
+  EXPECT_EQ(c[2].deployment().key, "a");
 }
 
 TEST(Balancer, LatencyEwmaPrefersFaster) {
@@ -79,7 +82,7 @@ TEST(Balancer, LatencyEwmaPrefersFaster) {
   for (int i = 0; i < 100; ++i) {
     std::vector<RouteCandidate> c = {Cand("slow"), Cand("fast")};
     bal.Order(c, &stats);
-    fast_first += c[0].deployment.key == "fast" ? 1 : 0;
+    fast_first += c[0].deployment().key == "fast" ? 1 : 0;
   }
   EXPECT_EQ(fast_first, 100);
   // The EWMA follows a change: "fast" becomes slow.
@@ -89,7 +92,7 @@ TEST(Balancer, LatencyEwmaPrefersFaster) {
   }
   std::vector<RouteCandidate> c = {Cand("slow"), Cand("fast")};
   bal.Order(c, &stats);
-  EXPECT_EQ(c[0].deployment.key, "slow");
+  EXPECT_EQ(c[0].deployment().key, "slow");
   // Load counts too: 3 requests in flight on a 100 ms deployment cost more than 1 at 300 ms.
   StatsSet s2;
   for (const char* k : {"x", "y"}) {
@@ -99,7 +102,7 @@ TEST(Balancer, LatencyEwmaPrefersFaster) {
   for (int i = 0; i < 3; ++i) s2.Get("x").Begin();
   std::vector<RouteCandidate> d = {Cand("x"), Cand("y")};
   bal.Order(d, &s2);
-  EXPECT_EQ(d[0].deployment.key, "y");
+  EXPECT_EQ(d[0].deployment().key, "y");
 }
 
 TEST(AttemptLoad, EndsEachAttemptExactlyOnce) {
@@ -136,7 +139,7 @@ TEST(AttemptLoad, EwmaShiftsTrafficToTheFasterDeployment) {
     for (int i = 0; i < n; ++i) {
       std::vector<RouteCandidate> c = {Cand("a"), Cand("b")};
       bal.Order(c, &stats);
-      const std::string key = c[0].deployment.key;
+      const std::string key = c[0].deployment().key;
       AttemptLoad load;
       load.Start(&stats, key);
       load.Finish(latency[key]);
@@ -166,8 +169,8 @@ TEST(Balancer, ProbesStayLastAndTiesRotate) {
     std::vector<RouteCandidate> c = {Cand("a"), Cand("p"), Cand("b")};
     c[1].probe = true;
     bal.Order(c, nullptr);
-    EXPECT_EQ(c[2].deployment.key, "p");
-    ++first[c[0].deployment.key];
+    EXPECT_EQ(c[2].deployment().key, "p");
+    ++first[c[0].deployment().key];
   }
   EXPECT_EQ(first["a"], 50);
   EXPECT_EQ(first["b"], 50);

@@ -47,7 +47,7 @@ std::string ExplainJson(const RouteDecision& d) {
     w.Field("balance", BalanceName(t.balance));
     w.Field("why", t.why);
     w.Key("candidates").BeginArray();
-    for (const RouteCandidate& c : t.candidates) w.String(c.deployment.key);
+    for (const RouteCandidate& c : t.candidates) w.String(c.deployment().key);
     w.EndArray();
     w.Key("skipped").BeginArray();
     for (const SkippedDeployment& s : t.skipped) {
@@ -62,9 +62,9 @@ std::string ExplainJson(const RouteDecision& d) {
   for (const RouteCandidate& c : d.candidates) {
     w.BeginObject();
     w.Field("order", order++);
-    w.Field("key", c.deployment.key);
-    w.Field("provider", c.deployment.provider);
-    w.Field("model", c.deployment.model);
+    w.Field("key", c.deployment().key);
+    w.Field("provider", c.deployment().provider);
+    w.Field("model", c.deployment().model);
     w.Field("tier", c.tier);
     w.Field("weight", c.weight);
     w.Field("probe", c.probe);

@@ -58,11 +58,15 @@ SkippedDeployment Skipped(const DeploymentInfo& d, WhyCode code) {
   return s;
 }
 
-// The model entry's deployments from a ModelLookup (a copy) or a DeploymentTable (in place).
-std::vector<DeploymentInfo> Resolve(const ModelLookup& models, std::string_view model) {
-  return models(model);
+// The model entry's deployments from a ModelLookup (a copy the decision keeps) or a
+// DeploymentTable (in place).
+const std::vector<DeploymentInfo>& Resolve(const ModelLookup& models, std::string_view model,
+                                           RouteDecision& out) {
+  out.resolved.push_back(std::make_shared<const std::vector<DeploymentInfo>>(models(model)));
+  return *out.resolved.back();
 }
-const std::vector<DeploymentInfo>& Resolve(const DeploymentTable& table, std::string_view model) {
+const std::vector<DeploymentInfo>& Resolve(const DeploymentTable& table, std::string_view model,
+                                           RouteDecision&) {
   static const std::vector<DeploymentInfo> kNoDeployments;
   const auto it = table.find(model);
   return it == table.end() ? kNoDeployments : it->second;
@@ -88,7 +92,7 @@ RouteDecision ChooseFrom(const Route& route, complexity::Features features_in, c
     if (td.code != WhyCode::kNone) continue;
     std::vector<RouteCandidate> probes;
     for (const TierDeployment& entry : tier.deployments) {
-      const auto& deployments = Resolve(models, entry.model);
+      const std::vector<DeploymentInfo>& deployments = Resolve(models, entry.model, out);
       if (deployments.empty()) {
         td.skipped.push_back({.key = entry.model, .code = WhyCode::kUnknownModel});
         continue;
@@ -101,7 +105,7 @@ RouteDecision ChooseFrom(const Route& route, complexity::Features features_in, c
         }
         const BreakerState state = health ? health(d.key) : BreakerState::kClosed;
         if (state == BreakerState::kOpen) {
-          open_circuit.emplace_back(ti, RouteCandidate{.deployment = d,
+          open_circuit.emplace_back(ti, RouteCandidate{.info = &d,
                                                        .tier = tier.name,
                                                        .tier_index = ti,
                                                        .weight = entry.weight,
@@ -112,7 +116,7 @@ RouteDecision ChooseFrom(const Route& route, complexity::Features features_in, c
         std::vector<RouteCandidate>& into =
             state == BreakerState::kHalfOpen ? probes : td.candidates;
         into.push_back(
-            {.deployment = d,
+            {.info = &d,
              .tier = tier.name,
              .tier_index = ti,
              .weight = entry.weight,
@@ -215,13 +219,13 @@ std::string SkippedText(const SkippedDeployment& s, const TierDecision& t,
 std::string CandidateText(const RouteCandidate& c, const RouteDecision& d) {
   switch (c.code) {
     case WhyCode::kLastResort:
-      return fmt::format("{} (tier {}): circuit open; last resort", c.deployment.key, c.tier);
+      return fmt::format("{} (tier {}): circuit open; last resort", c.deployment().key, c.tier);
     case WhyCode::kProbe:
-      return fmt::format("{} (tier {}): circuit half-open, probe", c.deployment.key, c.tier);
+      return fmt::format("{} (tier {}): circuit half-open, probe", c.deployment().key, c.tier);
     default: {
       const TierConditions when =
           c.tier_index < d.tiers.size() ? d.tiers[c.tier_index].when : TierConditions{};
-      return fmt::format("{} (tier {}): {}", c.deployment.key, c.tier,
+      return fmt::format("{} (tier {}): {}", c.deployment().key, c.tier,
                          TierAccepts(when, d.features));
     }
   }

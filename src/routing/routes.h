@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,7 +79,10 @@ enum class WhyCode : uint8_t {
 };
 
 struct RouteCandidate {
-  DeploymentInfo deployment;
+  // The deployment, in place: in the DeploymentTable the decision was made from, or in the
+  // decision's own `resolved` copies (the ModelLookup form).
+  const DeploymentInfo* info = nullptr;
+  const DeploymentInfo& deployment() const { return *info; }
   std::string tier;
   size_t tier_index = 0;
   int weight = 1;
@@ -121,6 +125,9 @@ struct RouteDecision {
   std::vector<RouteCandidate> candidates;
   bool residency_excluded = false;  // some deployment was removed for the request's data class
   bool panic = false;  // every healthy option was gone; open-circuit deployments were kept
+  // What a ModelLookup returned, kept for the candidates that point into it (shared, so that a
+  // copied decision's candidates stay valid too).
+  std::vector<std::shared_ptr<const std::vector<DeploymentInfo>>> resolved;
 
   // OK when there are candidates; otherwise policy_blocked (residency removed something and
   // nothing is left) or unavailable, with every reason.

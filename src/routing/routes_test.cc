@@ -145,7 +145,7 @@ TEST(Choose, Table) {
   for (const Row& r : rows) {
     const RouteDecision d = Choose(route, r.features, Models);
     std::vector<std::string> got;
-    for (const RouteCandidate& c : d.candidates) got.push_back(c.deployment.key);
+    for (const RouteCandidate& c : d.candidates) got.push_back(c.deployment().key);
     EXPECT_EQ(got, r.expected) << r.name;
     const std::string reasons = AllReasons(d);
     for (const std::string& want : r.reasons) {
@@ -179,7 +179,7 @@ TEST(Choose, BreakersSkipOpenKeepProbesLastAndPanic) {
   };
   RouteDecision d = Choose(route, F(0.2, 4), Models, health);
   ASSERT_EQ(d.candidates.size(), 1u);
-  EXPECT_EQ(d.candidates[0].deployment.key, "engine/local");
+  EXPECT_EQ(d.candidates[0].deployment().key, "engine/local");
   EXPECT_TRUE(d.candidates[0].probe);
   EXPECT_NE(AllReasons(d).find("skipped vllm/llama: circuit open"), std::string::npos);
   // Everything open: the open ones come back as a last resort rather than failing outright.
