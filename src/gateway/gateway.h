@@ -127,10 +127,13 @@ class Gateway {
 
   // The chat dialects after decoding (OpenAI chat completions, Anthropic messages, Gemini
   // generateContent): classify, plan, execute, answer in `dialect`.
-  asio::awaitable<void> ServeChat(http::Exchange& ex, const Runtime& rt, const std::string& id,
-                                  Dialect dialect, Result<api::ChatRequest> req);
+  // Takes the runtime and the request id along: Handle starts it without a frame of its own.
+  asio::awaitable<void> ServeChat(http::Exchange& ex, std::shared_ptr<const Runtime> held,
+                                  std::string id, Dialect dialect, Result<api::ChatRequest> req);
+  // Every endpoint but the OpenAI and Anthropic chat ones (`path` without the query).
+  asio::awaitable<void> HandleOther(http::Exchange& ex, std::string_view path);
   // POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse.
-  asio::awaitable<void> GenerateContent(http::Exchange& ex, const Runtime& rt,
+  asio::awaitable<void> GenerateContent(http::Exchange& ex, std::shared_ptr<const Runtime> rt,
                                         const std::string& id, std::string_view path);
   asio::awaitable<void> Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
                                 std::string_view path);

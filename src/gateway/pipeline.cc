@@ -98,7 +98,8 @@ Result<routing::RoutePlan> Gateway::ClassifyAndPlan(
       *rt.catalog);
 }
 
-asio::awaitable<void> Gateway::GenerateContent(http::Exchange& ex, const Runtime& rt,
+asio::awaitable<void> Gateway::GenerateContent(http::Exchange& ex,
+                                               std::shared_ptr<const Runtime> rt,
                                                const std::string& id, std::string_view path) {
   auto parsed = api::gemini::ParseModelPath(path);
   if (!parsed) {
@@ -114,7 +115,7 @@ asio::awaitable<void> Gateway::GenerateContent(http::Exchange& ex, const Runtime
                   "(the Google SDKs do)",
                   "alt"));
   }
-  co_await ServeChat(ex, rt, id, Dialect::kGemini,
+  co_await ServeChat(ex, std::move(rt), id, Dialect::kGemini,
                      api::gemini::DecodeRequest(ex.request().body(), model, stream));
 }
 
@@ -148,9 +149,10 @@ std::pair<std::string_view, std::string_view> ChatEndpoint(Dialect dialect) {
 
 }  // namespace
 
-asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, const Runtime& rt,
-                                         const std::string& id, Dialect dialect,
+asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<const Runtime> held,
+                                         std::string id, Dialect dialect,
                                          Result<api::ChatRequest> req) {
+  const Runtime& rt = *held;
   const auto start = Clock::now();
   const auto [log_path, endpoint] = ChatEndpoint(dialect);
   RequestLogEntry log{.id = id, .method = "POST", .path = log_path};

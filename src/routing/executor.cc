@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
 
 #include "api/json.h"
 #include "api/sse.h"
@@ -147,12 +148,13 @@ asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const Execute
                                             const std::string* raw_body) {
   Outcome out;
   Attempts run(plan, options, chat, /*stream=*/false);
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::optional<asio::steady_timer> timer;  // made for the first backoff; most requests have none
   while (run.Next(out)) {
     if (run.delay().count() > 0) {
-      timer.expires_after(run.delay());
-      if (options.cancel) options.cancel->Set([&timer] { timer.cancel(); });
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!timer) timer.emplace(co_await asio::this_coro::executor);
+      timer->expires_after(run.delay());
+      if (options.cancel) options.cancel->Set([&timer] { timer->cancel(); });
+      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
       if (options.cancel) options.cancel->Set(nullptr);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
@@ -336,13 +338,14 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
                                              Encode encode) {
   Outcome out;
   Attempts run(plan, options, chat, /*stream=*/true);
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::optional<asio::steady_timer> timer;  // made for the first backoff; most requests have none
   while (run.Next(out)) {
     sink.SetAttempts(out.attempts);
     if (run.delay().count() > 0) {
-      timer.expires_after(run.delay());
-      if (options.cancel) options.cancel->Set([&timer] { timer.cancel(); });
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!timer) timer.emplace(co_await asio::this_coro::executor);
+      timer->expires_after(run.delay());
+      if (options.cancel) options.cancel->Set([&timer] { timer->cancel(); });
+      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
       if (options.cancel) options.cancel->Set(nullptr);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
@@ -433,20 +436,23 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
   co_return out;
 }
 
+// Chat and ChatStream are not coroutines themselves: they hand back RunPlain's / RunStream's,
+// which saves a frame and a resumption per request. Everything they pass along is owned by the
+// caller, who awaits the result at once.
 asio::awaitable<Outcome> Executor::Chat(const api::ChatRequest& req, const RoutePlan& plan,
                                         const ExecuteOptions& options) {
-  co_return co_await RunPlain(plan, options, &req,
-                              [&](const Deployment& d, const api::ChatRequest* send) {
-                                return d.provider->EncodeChat(*send, *d.model, options.request_id);
-                              });
+  return RunPlain(plan, options, &req,
+                  [opts = &options](const Deployment& d, const api::ChatRequest* send) {
+                    return d.provider->EncodeChat(*send, *d.model, opts->request_id);
+                  });
 }
 
 asio::awaitable<Outcome> Executor::ChatStream(const api::ChatRequest& req, const RoutePlan& plan,
                                               const ExecuteOptions& options, StreamSink& sink) {
-  co_return co_await RunStream(plan, options, sink, &req,
-                               [&](const Deployment& d, const api::ChatRequest* send) {
-                                 return d.provider->EncodeChat(*send, *d.model, options.request_id);
-                               });
+  return RunStream(plan, options, sink, &req,
+                   [opts = &options](const Deployment& d, const api::ChatRequest* send) {
+                     return d.provider->EncodeChat(*send, *d.model, opts->request_id);
+                   });
 }
 
 asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string& body,
