@@ -14,6 +14,7 @@
 #include "api/anthropic/anthropic.h"
 #include "api/openai_chat.h"
 #include "common/json_writer.h"
+#include "gateway/chat_state.h"
 #include "gateway/request_log.h"
 #include "providers/local/local_provider.h"
 
@@ -245,12 +246,14 @@ asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
     // The runtime is held for the whole exchange: a reload meanwhile does not change this
     // request's rules.
     if (path == "/v1/chat/completions") {
-      return ServeChat(ex, runtime(), NewRequestId(), Dialect::kOpenAi,
-                       api::DecodeOpenAiChat(req.body()));
+      return ServeChat(ex, runtime(),
+                       Pooled<ChatState>::Make(NewRequestId(), Dialect::kOpenAi,
+                                               api::DecodeOpenAiChat(req.body())));
     }
     if (path == "/v1/messages") {
-      return ServeChat(ex, runtime(), NewRequestId(), Dialect::kAnthropic,
-                       api::anthropic::DecodeRequest(req.body()));
+      return ServeChat(ex, runtime(),
+                       Pooled<ChatState>::Make(NewRequestId(), Dialect::kAnthropic,
+                                               api::anthropic::DecodeRequest(req.body())));
     }
   }
   return HandleOther(ex, path);

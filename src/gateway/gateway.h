@@ -17,6 +17,7 @@
 
 #include "api/chat_request.h"
 #include "classify/sensitivity/scanner.h"
+#include "common/pooled.h"
 #include "config/config.h"
 #include "gateway/accounting.h"
 #include "gateway/admission.h"
@@ -31,6 +32,8 @@
 #include "routing/policy.h"
 
 namespace hybridgate::gateway {
+
+struct ChatState;  // chat_state.h
 
 namespace asio = boost::asio;
 
@@ -127,9 +130,17 @@ class Gateway {
 
   // The chat dialects after decoding (OpenAI chat completions, Anthropic messages, Gemini
   // generateContent): classify, plan, execute, answer in `dialect`.
-  // Takes the runtime and the request id along: Handle starts it without a frame of its own.
+  // Takes the runtime and the request's state along: Handle starts it without a frame of its
+  // own. The state (id, dialect, decoded request, and all that the request keeps until its
+  // ledger row) is a Pooled block, which keeps this coroutine's frame small (chat_state.h).
   asio::awaitable<void> ServeChat(http::Exchange& ex, std::shared_ptr<const Runtime> held,
-                                  std::string id, Dialect dialect, Result<api::ChatRequest> req);
+                                  Pooled<ChatState> state);
+  // ServeChat's synchronous part: authorize, select the route, classify, plan (and redact).
+  // False when the request stops there, with `st.out.error` saying why.
+  bool PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
+  // ServeChat's call to the executor, in a frame of its own (the executor's answer is a
+  // temporary there).
+  asio::awaitable<void> ExecuteChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
   // Every endpoint but the OpenAI and Anthropic chat ones (`path` without the query).
   asio::awaitable<void> HandleOther(http::Exchange& ex, std::string_view path);
   // POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse.

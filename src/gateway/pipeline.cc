@@ -15,6 +15,7 @@
 #include "api/openai_chat.h"
 #include "classify/request_texts.h"
 #include "classify/sensitivity/json_view.h"
+#include "gateway/chat_state.h"
 #include "gateway/gateway.h"
 #include "gateway/redaction.h"
 #include "gateway/request_log.h"
@@ -115,8 +116,10 @@ asio::awaitable<void> Gateway::GenerateContent(http::Exchange& ex,
                   "(the Google SDKs do)",
                   "alt"));
   }
-  co_await ServeChat(ex, std::move(rt), id, Dialect::kGemini,
-                     api::gemini::DecodeRequest(ex.request().body(), model, stream));
+  co_await ServeChat(
+      ex, std::move(rt),
+      Pooled<ChatState>::Make(id, Dialect::kGemini,
+                              api::gemini::DecodeRequest(ex.request().body(), model, stream)));
 }
 
 Result<std::shared_ptr<const limits::KeyInfo>> Gateway::Authorize(const http::Request& request,
@@ -149,125 +152,129 @@ std::pair<std::string_view, std::string_view> ChatEndpoint(Dialect dialect) {
 
 }  // namespace
 
+bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) {
+  if (!st.req) {
+    st.out.error = std::move(st.req.error());
+    return false;
+  }
+  api::ChatRequest& req = *st.req;
+  st.log.model = st.facts.route = req.model;
+  st.log.stream = st.facts.stream = req.stream;
+  auto who = Authorize(ex.request(), req.model);
+  if (!who) {
+    st.out.error = std::move(who.error());
+    return false;
+  }
+  st.key = std::move(*who);
+  st.facts.key = st.key.get();
+  auto selected = rt.planner->Select(ex.request()["x-hybridgate-route"], req.model,
+                                     st.key ? std::string_view(st.key->team) : std::string_view());
+  if (!selected) {
+    st.out.error = std::move(selected.error());
+    return false;
+  }
+  st.route = selected->route;
+  if (st.route) {
+    st.facts.route = st.route->name;
+    st.decision.route = st.route->name;
+    st.meta.decision = &st.decision;
+  }
+  classify::CollectScanTexts(req, st.texts, st.text_views);
+  st.facts.estimated_input_tokens = EstimateTokens(st.texts, 0);
+  st.plan = ClassifyAndPlan(rt, st.texts, req.model, ex.request(), st.key.get(), st.cls, st.route,
+                            &req, &st.decision);
+  st.meta.data_class = st.cls.data_class;
+  st.log.sensitivity = st.facts.sensitivity = &st.cls;
+  if (!st.plan && RedactionApplies(rt.config.residency, st.cls, st.plan.error(),
+                                   st.key ? st.key->max_data_class : 0)) {
+    // Residency `redact`: plan again for the redacted request (the same model); the header
+    // and the log keep the original class and findings (types and offsets only).
+    st.restorer = std::make_unique<ResponseRestorer>();
+    RedactRequest(req, st.cls, *st.restorer);
+    st.texts.clear();
+    st.text_views.clear();
+    classify::CollectScanTexts(req, st.texts, st.text_views);
+    sensitivity::Classification redacted;
+    st.plan = ClassifyAndPlan(rt, st.texts, req.model, ex.request(), st.key.get(), redacted,
+                              st.route, &req, &st.decision);
+    if (st.plan) {
+      st.meta.restorer = st.restorer.get();
+      metrics_.RecordResidencyAction("redact");
+    }
+  }
+  if (!st.plan) {
+    st.out.error = std::move(st.plan.error());
+    return false;
+  }
+  st.log.rerouted_to = st.plan->rerouted_to;
+  if (!st.plan->rerouted_to.empty()) metrics_.RecordResidencyAction("route");
+  return true;
+}
+
+asio::awaitable<void> Gateway::ExecuteChat(http::Exchange& ex, const Runtime& rt, ChatState& st) {
+  const api::ChatRequest& req = *st.req;
+  routing::Executor executor(*pools_[ex.worker()]);
+  ex.OnClientGone([&st] { st.cancel.Cancel(); });
+  // Anthropic and Gemini clients always get usage (message_delta, usageMetadata).
+  const routing::ExecuteOptions options{
+      .request_id = st.id,
+      .cancel = &st.cancel,
+      .client_wants_usage =
+          st.meta.dialect != Dialect::kOpenAi || req.include_usage.value_or(false),
+      .breakers = st.route ? &rt.planner->BreakersFor(*st.route) : nullptr};
+  if (req.stream) {
+    const auto sink = MakeStreamSink(ex, st.meta, req.model);
+    st.out = co_await executor.ChatStream(req, *st.plan, options, *sink);
+  } else {
+    st.out = co_await executor.Chat(req, *st.plan, options);
+    if (st.restorer && st.out.ok) st.out.body = st.restorer->RestoreBody(st.out.body);
+  }
+}
+
 asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<const Runtime> held,
-                                         std::string id, Dialect dialect,
-                                         Result<api::ChatRequest> req) {
+                                         Pooled<ChatState> state) {
   const Runtime& rt = *held;
+  ChatState& st = *state;
   const auto start = Clock::now();
-  const auto [log_path, endpoint] = ChatEndpoint(dialect);
-  RequestLogEntry log{.id = id, .method = "POST", .path = log_path};
-  RequestFacts facts{.id = id, .arrival_unix_ms = UnixMs(), .endpoint = endpoint};
-  ResponseMeta meta{id, 0, dialect};
-  routing::Outcome out;
-  std::shared_ptr<const limits::KeyInfo> key;
-  limits::Decision admitted;
-  std::vector<std::string_view> texts;  // the scan views of the request's texts (same lengths)
-  std::deque<std::string> text_views;   // what `texts` point into for rewritten JSON texts
-  sensitivity::Classification cls;
-  const routing::Route* route = nullptr;
-  routing::RouteDecision decision;
-  Result<routing::RoutePlan> plan = Fail(MakeError(ErrorCode::kInternal, "not planned"));
-  std::unique_ptr<ResponseRestorer> restorer;  // set when the request was redacted
-  http::CancelToken cancel;
+  const auto [log_path, endpoint] = ChatEndpoint(st.meta.dialect);
+  st.log = {.id = st.id, .method = "POST", .path = log_path};
+  st.facts = {.id = st.id, .arrival_unix_ms = UnixMs(), .endpoint = endpoint};
   // One exit: every early answer (bad request, 401, 403, 429) is logged and accounted the same.
   do {
-    if (!req) {
-      out.error = std::move(req.error());
-      break;
-    }
-    log.model = facts.route = req->model;
-    log.stream = facts.stream = req->stream;
-    auto who = Authorize(ex.request(), req->model);
-    if (!who) {
-      out.error = std::move(who.error());
-      break;
-    }
-    key = std::move(*who);
-    facts.key = key.get();
-    auto selected = rt.planner->Select(ex.request()["x-hybridgate-route"], req->model,
-                                       key ? std::string_view(key->team) : std::string_view());
-    if (!selected) {
-      out.error = std::move(selected.error());
-      break;
-    }
-    route = selected->route;
-    if (route) {
-      facts.route = route->name;
-      decision.route = route->name;
-      meta.decision = &decision;
-    }
-    classify::CollectScanTexts(*req, texts, text_views);
-    facts.estimated_input_tokens = EstimateTokens(texts, 0);
-    plan = ClassifyAndPlan(rt, texts, req->model, ex.request(), key.get(), cls, route, &*req,
-                           &decision);
-    meta.data_class = cls.data_class;
-    log.sensitivity = facts.sensitivity = &cls;
-    if (!plan &&
-        RedactionApplies(rt.config.residency, cls, plan.error(), key ? key->max_data_class : 0)) {
-      // Residency `redact`: plan again for the redacted request (the same model); the header
-      // and the log keep the original class and findings (types and offsets only).
-      restorer = std::make_unique<ResponseRestorer>();
-      RedactRequest(*req, cls, *restorer);
-      texts.clear();
-      text_views.clear();
-      classify::CollectScanTexts(*req, texts, text_views);
-      sensitivity::Classification redacted;
-      plan = ClassifyAndPlan(rt, texts, req->model, ex.request(), key.get(), redacted, route, &*req,
-                             &decision);
-      if (plan) {
-        meta.restorer = restorer.get();
-        metrics_.RecordResidencyAction("redact");
-      }
-    }
-    if (!plan) {
-      out.error = std::move(plan.error());
-      break;
-    }
-    log.rerouted_to = plan->rerouted_to;
-    if (!plan->rerouted_to.empty()) metrics_.RecordResidencyAction("route");
-    if (key) {
-      const int64_t estimate = EstimateTokens(texts, req->MaxOutputTokens().value_or(0));
-      admitted = co_await admission_->limiter().Admit(*key, estimate);
-      meta.limit_headers = &admitted.headers;
-      if (!admitted.allowed) {
-        metrics_.RecordRejection(admitted.error.code == ErrorCode::kBudgetExceeded ? "budget"
-                                                                                   : "rate_limit");
-        out.error = admitted.error;
+    if (!PrepareChat(ex, rt, st)) break;
+    if (st.key) {
+      const int64_t estimate = EstimateTokens(st.texts, st.req->MaxOutputTokens().value_or(0));
+      st.admitted = co_await admission_->limiter().Admit(*st.key, estimate);
+      st.meta.limit_headers = &st.admitted.headers;
+      if (!st.admitted.allowed) {
+        metrics_.RecordRejection(
+            st.admitted.error.code == ErrorCode::kBudgetExceeded ? "budget" : "rate_limit");
+        st.out.error = st.admitted.error;
         break;
       }
     }
-    routing::Executor executor(*pools_[ex.worker()]);
-    ex.OnClientGone([&cancel] { cancel.Cancel(); });
-    // Anthropic and Gemini clients always get usage (message_delta, usageMetadata).
-    const routing::ExecuteOptions options{
-        .request_id = id,
-        .cancel = &cancel,
-        .client_wants_usage = dialect != Dialect::kOpenAi || req->include_usage.value_or(false),
-        .breakers = route ? &rt.planner->BreakersFor(*route) : nullptr};
-    if (req->stream) {
-      const auto sink = MakeStreamSink(ex, meta, req->model);
-      out = co_await executor.ChatStream(*req, *plan, options, *sink);
-    } else {
-      out = co_await executor.Chat(*req, *plan, options);
-      if (restorer && out.ok) out.body = restorer->RestoreBody(out.body);
-    }
+    co_await ExecuteChat(ex, rt, st);
   } while (false);
+  routing::Outcome& out = st.out;
   if (!out.ok && out.error.code == ErrorCode::kPolicyBlocked) {
     metrics_.RecordResidencyAction("block");
   }
-  co_await Finish(ex, meta, out, log, start);
-  facts.status = log.status;
-  facts.latency_ms = log.latency_ms;
-  if (route && out.deployment.provider) {
-    facts.tier = RoutePlanner::TierOf(decision, out.deployment);
+  co_await Finish(ex, st.meta, out, st.log, start);
+  st.facts.status = st.log.status;
+  st.facts.latency_ms = st.log.latency_ms;
+  if (st.route && out.deployment.provider) {
+    st.facts.tier = RoutePlanner::TierOf(st.decision, out.deployment);
     // The executor tells the breakers about every attempt; here only the escalation is counted.
-    if (out.escalated) metrics_.RecordEscalation(route->name, out.escalated_from, out.escalated_to);
+    if (out.escalated) {
+      metrics_.RecordEscalation(st.route->name, out.escalated_from, out.escalated_to);
+    }
   }
-  const double cost = rt.accounting->Record(facts, out);
-  if (key && admitted.allowed && meta.limit_headers) {
-    const int64_t estimate = EstimateTokens(texts, req ? req->MaxOutputTokens().value_or(0) : 0);
+  const double cost = rt.accounting->Record(st.facts, out);
+  if (st.key && st.admitted.allowed && st.meta.limit_headers) {
+    const int64_t estimate =
+        EstimateTokens(st.texts, st.req ? st.req->MaxOutputTokens().value_or(0) : 0);
     const int64_t actual = out.usage.input_tokens + out.usage.output_tokens;
-    co_await admission_->limiter().Settle(*key, estimate, actual, cost);
+    co_await admission_->limiter().Settle(*st.key, estimate, actual, cost);
   }
 }
 

@@ -150,7 +150,9 @@ class Connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
-  std::optional<ResponseReader> stream_parser;
+  // The current exchange's reader (kept here, not in Exchange's coroutine frame, which has to
+  // stay under the 1020 bytes Asio recycles); a stream's stays until the stream ends.
+  std::optional<ResponseReader> parser;
   Clock::time_point idle_since;
 
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -172,6 +174,21 @@ class Connection {
 };
 
 namespace {
+
+// A request on the wire: its head, then its body. (Made where it is used, not kept: every byte of
+// Exchange's frame counts, see there.)
+std::array<asio::const_buffer, 2> WireBytes(const std::string& head, const UpstreamRequest& req) {
+  return {asio::buffer(head), asio::buffer(req.body)};
+}
+
+// What WriteNow did not send (all of it over TLS), through the timed async write. In a frame of
+// its own: Exchange's has to stay under the 1020 bytes Asio recycles.
+asio::awaitable<std::tuple<beast::error_code, size_t>> WriteRest(
+    Connection& c, std::array<asio::const_buffer, 2> bytes, size_t sent) {
+  beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(bytes);
+  rest.consume(sent);
+  co_return co_await c.Visit([&](auto& s) { return asio::async_write(s, rest, kTuple); });
+}
 
 Error IoError(const Endpoint& ep, beast::error_code ec, std::string_view stage, bool cancelled) {
   if (cancelled)
@@ -278,7 +295,7 @@ void UpstreamStream::Abort() {
 asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::time_point deadline) {
   if (done_ || !conn_) co_return size_t{0};
   Connection* c = conn_.get();
-  auto& parser = *c->stream_parser;
+  auto& parser = *c->parser;
   constexpr size_t kMaxPiece = 16 * 1024;
   const size_t old = out.size();
   // Nothing is set aside in `out` while waiting for the upstream: a stream can idle for minutes,
@@ -329,7 +346,7 @@ size_t ClientPool::idle_connections() const {
 void ClientPool::Release(std::unique_ptr<Connection> conn) {
   auto& list = idle_[conn->key];
   if (list.size() >= kMaxIdlePerHost) return;  // dropped: closes
-  conn->stream_parser.reset();
+  conn->parser.reset();
   conn->idle_since = Clock::now();
   list.push_back(std::move(conn));
 }
@@ -401,13 +418,23 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(const E
   co_return conn;
 }
 
+std::pair<UpstreamResponse, std::unique_ptr<Connection>> ClientPool::TakeWholeAnswer(
+    std::unique_ptr<Connection> conn) {
+  ResponseReader& parser = *conn->parser;
+  std::pair<UpstreamResponse, std::unique_ptr<Connection>> out{std::move(parser.head()), nullptr};
+  if (parser.keep_alive()) {
+    Release(std::move(conn));
+  } else {
+    out.second = std::move(conn);
+  }
+  return out;
+}
+
 template <bool kStream>
 asio::awaitable<Result<std::pair<UpstreamResponse, std::unique_ptr<Connection>>>>
 ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines deadlines,
                      CancelToken* cancel) {
   const std::string request_head = RequestHead(ep, req);
-  const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(request_head),
-                                                        asio::buffer(req.body)};
 
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
@@ -427,14 +454,11 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
     if (!kStream && c->buffer.capacity() < kReadBuffer) c->buffer.reserve(kReadBuffer);
 
     // Plain connections take the request at once, usually (write_now.h); TLS writes it all here.
-    const size_t sent = c->plain ? WriteNow(c->plain->socket(), request_bytes) : 0;
+    const size_t sent = c->plain ? WriteNow(c->plain->socket(), WireBytes(request_head, req)) : 0;
     beast::error_code wec;
     size_t wn = 0;
-    if (sent < beast::buffer_bytes(request_bytes)) {
-      beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(request_bytes);
-      rest.consume(sent);
-      std::tie(wec, wn) =
-          co_await c->Visit([&](auto& s) { return asio::async_write(s, rest, kTuple); });
+    if (sent < request_head.size() + req.body.size()) {
+      std::tie(wec, wn) = co_await WriteRest(*c, WireBytes(request_head, req), sent);
     }
     const bool cancelled = cancel && cancel->cancelled();
     if (wec) {
@@ -442,29 +466,21 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
       co_return Fail(IoError(ep, wec, "sending the request", cancelled));
     }
     beast::error_code ec;
-    UpstreamResponse head;
+    auto& parser = c->parser.emplace(/*whole_body=*/!kStream);
     if constexpr (kStream) {
-      auto& parser = c->stream_parser.emplace(false);
       parser.body_limit(boost::none);
       std::tie(ec, wn) = co_await c->Visit(
           [&](auto& s) { return bhttp::async_read_header(s, c->buffer, parser, kTuple); });
-      if (!ec) head = std::move(parser.head());
+      if (!ec) co_return std::pair{std::move(parser.head()), std::move(conn)};
     } else {
-      ResponseReader parser(true);
       parser.body_limit(kMaxResponseBody);
       std::tie(ec, wn) = co_await c->Visit(
           [&](auto& s) { return bhttp::async_read(s, c->buffer, parser, kTuple); });
-      if (!ec) {
-        head = std::move(parser.head());
-        if (parser.keep_alive()) Release(std::move(conn));
-      }
+      if (!ec) co_return TakeWholeAnswer(std::move(conn));
     }
-    if (ec) {
-      const bool cancelled_now = cancel && cancel->cancelled();
-      if (reused && !cancelled_now && wn == 0 && StaleConnectionError(ec)) continue;
-      co_return Fail(IoError(ep, ec, "reading the response", cancelled_now));
-    }
-    co_return std::pair{std::move(head), std::move(conn)};
+    const bool cancelled_now = cancel && cancel->cancelled();
+    if (reused && !cancelled_now && wn == 0 && StaleConnectionError(ec)) continue;
+    co_return Fail(IoError(ep, ec, "reading the response", cancelled_now));
   }
 }
 

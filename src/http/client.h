@@ -126,6 +126,11 @@ class ClientPool {
 
  private:
   friend class UpstreamStream;
+  // A whole answer out of the connection's reader; the connection goes back to the pool when
+  // the upstream keeps it alive (the pair then holds none). Not a coroutine, on purpose: what it
+  // moves around stays out of Exchange's frame.
+  std::pair<UpstreamResponse, std::unique_ptr<Connection>> TakeWholeAnswer(
+      std::unique_ptr<Connection> conn);
   asio::awaitable<Result<std::unique_ptr<Connection>>> Acquire(const Endpoint& ep,
                                                                Clock::time_point deadline,
                                                                bool allow_reuse, bool* reused);

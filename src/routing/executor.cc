@@ -11,6 +11,7 @@
 
 #include "api/json.h"
 #include "api/sse.h"
+#include "common/pooled.h"
 #include "routing/attempts.h"
 
 namespace hybridgate::routing {
@@ -141,24 +142,45 @@ bool ClientGone(const ExecuteOptions& options, const Outcome& out) {
 
 }  // namespace
 
-template <class Encode>
-asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const ExecuteOptions& options,
-                                            const api::ChatRequest* chat, Encode encode,
-                                            std::string_view raw_path,
-                                            const std::string* raw_body) {
+// What RunPlain keeps across its suspensions, in a Pooled block: as locals they made its
+// coroutine frame ~3 KB, past what Asio recycles (common/pooled.h).
+struct Executor::PlainRun {
+  PlainRun(const RoutePlan& plan, const ExecuteOptions& options, const api::ChatRequest* chat)
+      : run(plan, options, chat, /*stream=*/false) {}
   Outcome out;
-  Attempts run(plan, options, chat, /*stream=*/false);
+  Attempts run;
   std::optional<asio::steady_timer> timer;  // made for the first backoff; most requests have none
+  Result<http::UpstreamRequest> up;
+  Result<http::UpstreamResponse> res;
+  Result<std::string> body;  // an in-process provider's answer
+};
+
+template <class Encode>
+asio::awaitable<Outcome> Executor::Plain(const RoutePlan& plan, const ExecuteOptions& options,
+                                         const api::ChatRequest* chat, Encode encode,
+                                         std::string_view raw_path, const std::string* raw_body) {
+  const Pooled<PlainRun> st = Pooled<PlainRun>::Make(plan, options, chat);
+  co_await RunPlain(*st, options, chat, std::move(encode), raw_path, raw_body);
+  co_return std::move(st->out);
+}
+
+template <class Encode>
+asio::awaitable<void> Executor::RunPlain(PlainRun& st, const ExecuteOptions& options,
+                                         const api::ChatRequest* chat, Encode encode,
+                                         std::string_view raw_path, const std::string* raw_body) {
+  Outcome& out = st.out;
+  Attempts& run = st.run;
   while (run.Next(out)) {
     if (run.delay().count() > 0) {
-      if (!timer) timer.emplace(co_await asio::this_coro::executor);
-      timer->expires_after(run.delay());
-      if (options.cancel) options.cancel->Set([&timer] { timer->cancel(); });
-      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!st.timer) st.timer.emplace(co_await asio::this_coro::executor);
+      asio::steady_timer& timer = *st.timer;
+      timer.expires_after(run.delay());
+      if (options.cancel) options.cancel->Set([&timer] { timer.cancel(); });
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (options.cancel) options.cancel->Set(nullptr);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
-        co_return out;
+        co_return;
       }
     }
     const Deployment& d = run.candidate().deployment;
@@ -170,43 +192,43 @@ asio::awaitable<Outcome> Executor::RunPlain(const RoutePlan& plan, const Execute
         continue;
       }
       const http::Deadlines deadlines = run.Begin(start);
-      Result<std::string> body = co_await CallInProcess(*ip, d, send, raw_path, raw_body, options,
-                                                        deadlines.response, out.usage);
+      st.body = co_await CallInProcess(*ip, d, send, raw_path, raw_body, options,
+                                       deadlines.response, out.usage);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
-        co_return out;
+        co_return;
       }
-      if (!body) {
-        out.error = std::move(body.error());
+      if (!st.body) {
+        out.error = std::move(st.body.error());
         run.Failed(out);
         continue;
       }
       out.status = 200;
-      out.body = std::move(*body);
+      out.body = std::move(*st.body);
     } else {
-      auto up = encode(d, send);
-      if (!up) {
-        out.error = std::move(up.error());
+      st.up = encode(d, send);
+      if (!st.up) {
+        out.error = std::move(st.up.error());
         run.Failed(out);
         continue;
       }
       const http::Deadlines deadlines = run.Begin(start);
-      auto res = co_await pool_.Send(d.provider->endpoint(), *up, deadlines, options.cancel);
+      st.res = co_await pool_.Send(d.provider->endpoint(), *st.up, deadlines, options.cancel);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
-        co_return out;
+        co_return;
       }
-      if (Status got = TakeAnswer(d, chat, res, options.request_id, out); !got) {
+      if (Status got = TakeAnswer(d, chat, st.res, options.request_id, out); !got) {
         out.error = std::move(got.error());
         run.Failed(out);
         continue;
       }
     }
     out.ttft = std::chrono::duration_cast<milliseconds>(HttpClock::now() - start);
-    if (run.Answered(out)) co_return out;
+    if (run.Answered(out)) co_return;
   }
   run.Finish(out);
-  co_return out;
+  co_return;
 }
 
 asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
@@ -436,15 +458,15 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
   co_return out;
 }
 
-// Chat and ChatStream are not coroutines themselves: they hand back RunPlain's / RunStream's,
-// which saves a frame and a resumption per request. Everything they pass along is owned by the
-// caller, who awaits the result at once.
+// Chat and ChatStream are not coroutines themselves: they hand back Plain's / RunStream's, which
+// saves a frame and a resumption per request. Everything they pass along is owned by the caller,
+// who awaits the result at once.
 asio::awaitable<Outcome> Executor::Chat(const api::ChatRequest& req, const RoutePlan& plan,
                                         const ExecuteOptions& options) {
-  return RunPlain(plan, options, &req,
-                  [opts = &options](const Deployment& d, const api::ChatRequest* send) {
-                    return d.provider->EncodeChat(*send, *d.model, opts->request_id);
-                  });
+  return Plain(plan, options, &req,
+               [opts = &options](const Deployment& d, const api::ChatRequest* send) {
+                 return d.provider->EncodeChat(*send, *d.model, opts->request_id);
+               });
 }
 
 asio::awaitable<Outcome> Executor::ChatStream(const api::ChatRequest& req, const RoutePlan& plan,
@@ -468,7 +490,7 @@ asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string&
     return d.provider->EncodeRaw(path, std::move(*rewritten), stream, options.request_id);
   };
   if (stream && sink) co_return co_await RunStream(plan, options, *sink, nullptr, encode);
-  co_return co_await RunPlain(plan, options, nullptr, encode, path, &body);
+  co_return co_await Plain(plan, options, nullptr, encode, path, &body);
 }
 
 }  // namespace hybridgate::routing

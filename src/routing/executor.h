@@ -108,12 +108,19 @@ class Executor {
   // `chat` is null for raw forwards, which in-process providers do not serve. `encode(d, send)`
   // builds the upstream request for deployment `d`; `send` is the chat request to send (`chat`,
   // or its copy asking for logprobs when the answer may be escalated).
-  template <class Encode>
   // `raw_body` (with `raw_path`): a raw forward, which in-process providers answer with Raw().
-  asio::awaitable<Outcome> RunPlain(const RoutePlan& plan, const ExecuteOptions& options,
-                                    const api::ChatRequest* chat, Encode encode,
-                                    std::string_view raw_path = {},
-                                    const std::string* raw_body = nullptr);
+  // Plain makes the attempts' state (a Pooled PlainRun, executor.cc) and runs RunPlain on it:
+  // RunPlain's frame holds no Outcome then and stays small enough for Asio to recycle.
+  struct PlainRun;
+  template <class Encode>
+  asio::awaitable<Outcome> Plain(const RoutePlan& plan, const ExecuteOptions& options,
+                                 const api::ChatRequest* chat, Encode encode,
+                                 std::string_view raw_path = {},
+                                 const std::string* raw_body = nullptr);
+  template <class Encode>
+  asio::awaitable<void> RunPlain(PlainRun& st, const ExecuteOptions& options,
+                                 const api::ChatRequest* chat, Encode encode,
+                                 std::string_view raw_path, const std::string* raw_body);
   template <class Encode>
   asio::awaitable<Outcome> RunStream(const RoutePlan& plan, const ExecuteOptions& options,
                                      StreamSink& sink, const api::ChatRequest* chat, Encode encode);
