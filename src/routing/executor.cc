@@ -354,24 +354,46 @@ asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
   co_return true;
 }
 
-template <class Encode>
-asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const ExecuteOptions& options,
-                                             StreamSink& sink, const api::ChatRequest* chat,
-                                             Encode encode) {
+// What RunStream keeps across its suspensions, in a Pooled block (like PlainRun).
+struct Executor::StreamRun {
+  StreamRun(const RoutePlan& plan, const ExecuteOptions& options, const api::ChatRequest* chat)
+      : run(plan, options, chat, /*stream=*/true) {}
   Outcome out;
-  Attempts run(plan, options, chat, /*stream=*/true);
+  Attempts run;
   std::optional<asio::steady_timer> timer;  // made for the first backoff; most requests have none
+  Result<http::UpstreamRequest> up;
+  std::optional<Result<http::UpstreamStream>> opened;  // the current attempt's upstream stream
+  http::UpstreamResponse err;                          // a non-2xx answer, read whole
+};
+
+template <class Encode>
+asio::awaitable<Outcome> Executor::Stream(const RoutePlan& plan, const ExecuteOptions& options,
+                                          StreamSink& sink, const api::ChatRequest* chat,
+                                          Encode encode) {
+  const Pooled<StreamRun> st = Pooled<StreamRun>::Make(plan, options, chat);
+  co_await RunStream(*st, options, sink, chat, std::move(encode));
+  co_return std::move(st->out);
+}
+
+template <class Encode>
+asio::awaitable<void> Executor::RunStream(StreamRun& st, const ExecuteOptions& options,
+                                          StreamSink& sink, const api::ChatRequest* chat,
+                                          Encode encode) {
+  Outcome& out = st.out;
+  Attempts& run = st.run;
   while (run.Next(out)) {
+    st.opened.reset();  // the last attempt's stream, if any, closes before the next one
     sink.SetAttempts(out.attempts);
     if (run.delay().count() > 0) {
-      if (!timer) timer.emplace(co_await asio::this_coro::executor);
-      timer->expires_after(run.delay());
-      if (options.cancel) options.cancel->Set([&timer] { timer->cancel(); });
-      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!st.timer) st.timer.emplace(co_await asio::this_coro::executor);
+      asio::steady_timer& timer = *st.timer;
+      timer.expires_after(run.delay());
+      if (options.cancel) options.cancel->Set([&timer] { timer.cancel(); });
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (options.cancel) options.cancel->Set(nullptr);
       if (ClientGone(options, out)) {
         run.Cancelled(out);
-        co_return out;
+        co_return;
       }
     }
     const Deployment& d = run.candidate().deployment;
@@ -386,22 +408,22 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
       if (co_await PumpInProcess(*ip, *chat, d, options, sink, out, start, first,
                                  deadlines.response)) {
         run.Succeeded(out);
-        co_return out;
+        co_return;
       }
       if (ClientGone(options, out)) {
         run.Cancelled(out);
-        co_return out;
+        co_return;
       }
       run.Failed(out);
       if (out.streamed) {
         co_await sink.Abort(out.error);
-        co_return out;
+        co_return;
       }
       continue;
     }
-    auto up = encode(d, chat);
-    if (!up) {
-      out.error = std::move(up.error());
+    st.up = encode(d, chat);
+    if (!st.up) {
+      out.error = std::move(st.up.error());
       run.Failed(out);
       continue;
     }
@@ -409,10 +431,12 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
     const http::Deadlines deadlines = run.Begin(start);
     const HttpClock::time_point first = run.FirstEventDeadline(start);
     const http::Deadlines head_deadlines{deadlines.connect, std::min(first, deadlines.response)};
-    auto opened = co_await pool_.Open(d.provider->endpoint(), *up, head_deadlines, options.cancel);
+    st.opened.emplace(
+        co_await pool_.Open(d.provider->endpoint(), *st.up, head_deadlines, options.cancel));
+    Result<http::UpstreamStream>& opened = *st.opened;
     if (ClientGone(options, out)) {
       run.Cancelled(out);
-      co_return out;
+      co_return;
     }
     if (!opened) {
       out.error = std::move(opened.error());
@@ -429,7 +453,8 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
     } unhook{options.cancel};
     out.status = stream.head().status;
     if (out.status < 200 || out.status >= 300) {
-      http::UpstreamResponse err = stream.head();
+      http::UpstreamResponse& err = st.err;
+      err = stream.head();
       while (err.body.size() < 1024 * 1024) {
         auto n = co_await stream.Read(err.body, deadlines.response);
         if (!n || *n == 0) break;
@@ -442,20 +467,20 @@ asio::awaitable<Outcome> Executor::RunStream(const RoutePlan& plan, const Execut
     if (co_await Pump(stream, decoder.get(), options, sink, out, start, first,
                       deadlines.response)) {
       run.Succeeded(out);
-      co_return out;
+      co_return;
     }
     if (ClientGone(options, out)) {
       run.Cancelled(out);
-      co_return out;
+      co_return;
     }
     run.Failed(out);
     if (out.streamed) {
       // Bytes already reached the client: a fallback would splice two answers together.
       co_await sink.Abort(out.error);
-      co_return out;
+      co_return;
     }
   }
-  co_return out;
+  co_return;
 }
 
 // Chat and ChatStream are not coroutines themselves: they hand back Plain's / RunStream's, which
@@ -471,10 +496,10 @@ asio::awaitable<Outcome> Executor::Chat(const api::ChatRequest& req, const Route
 
 asio::awaitable<Outcome> Executor::ChatStream(const api::ChatRequest& req, const RoutePlan& plan,
                                               const ExecuteOptions& options, StreamSink& sink) {
-  return RunStream(plan, options, sink, &req,
-                   [opts = &options](const Deployment& d, const api::ChatRequest* send) {
-                     return d.provider->EncodeChat(*send, *d.model, opts->request_id);
-                   });
+  return Stream(plan, options, sink, &req,
+                [opts = &options](const Deployment& d, const api::ChatRequest* send) {
+                  return d.provider->EncodeChat(*send, *d.model, opts->request_id);
+                });
 }
 
 asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string& body,
@@ -489,7 +514,7 @@ asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string&
     if (!rewritten) return Fail(std::move(rewritten.error()));
     return d.provider->EncodeRaw(path, std::move(*rewritten), stream, options.request_id);
   };
-  if (stream && sink) co_return co_await RunStream(plan, options, *sink, nullptr, encode);
+  if (stream && sink) co_return co_await Stream(plan, options, *sink, nullptr, encode);
   co_return co_await Plain(plan, options, nullptr, encode, path, &body);
 }
 

@@ -121,9 +121,14 @@ class Executor {
   asio::awaitable<void> RunPlain(PlainRun& st, const ExecuteOptions& options,
                                  const api::ChatRequest* chat, Encode encode,
                                  std::string_view raw_path, const std::string* raw_body);
+  // Stream and RunStream: the same split for streams.
+  struct StreamRun;
   template <class Encode>
-  asio::awaitable<Outcome> RunStream(const RoutePlan& plan, const ExecuteOptions& options,
-                                     StreamSink& sink, const api::ChatRequest* chat, Encode encode);
+  asio::awaitable<Outcome> Stream(const RoutePlan& plan, const ExecuteOptions& options,
+                                  StreamSink& sink, const api::ChatRequest* chat, Encode encode);
+  template <class Encode>
+  asio::awaitable<void> RunStream(StreamRun& st, const ExecuteOptions& options, StreamSink& sink,
+                                  const api::ChatRequest* chat, Encode encode);
   // An in-process provider's non-stream answer (`send`: chat, else the raw forward), its job
   // cancelled at `deadline` (an upstream_timeout error, which falls back).
   asio::awaitable<Result<std::string>> CallInProcess(
