@@ -1,9 +1,9 @@
 // Pooled<T>: a unique_ptr-like owner whose storage comes from a per-thread free list of blocks
 // of sizeof(T). For the per-request state that the request path's coroutines keep across
 // suspensions: GCC puts every local of a coroutine in its frame, Asio recycles frames only up to
-// 1020 bytes, and larger ones went to glibc's large bins on every request (about 8% of throughput
-// in bench/: see docs/ARCHITECTURE.md). Moving the big locals into a Pooled state keeps the frames
-// small; the state's block is reused on the same thread, as warm in cache as a frame would be.
+// 1020 bytes, and larger ones were a malloc and free from glibc's large bins on every request
+// (docs/ARCHITECTURE.md, "Memory on the request path"). With the big locals in a Pooled state the
+// frames stay small; the state's block is reused on the same thread, warm in cache.
 //
 // A Pooled<T> may be destroyed on another thread than the one that made it: the block then joins
 // that thread's list. Under AddressSanitizer, blocks waiting in a list are poisoned, so a use
