@@ -418,22 +418,20 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(const E
   co_return conn;
 }
 
-std::pair<UpstreamResponse, std::unique_ptr<Connection>> ClientPool::TakeWholeAnswer(
-    std::unique_ptr<Connection> conn) {
+UpstreamResponse ClientPool::TakeWholeAnswer(std::unique_ptr<Connection> conn) {
   ResponseReader& parser = *conn->parser;
-  std::pair<UpstreamResponse, std::unique_ptr<Connection>> out{std::move(parser.head()), nullptr};
+  UpstreamResponse out = std::move(parser.head());
   if (parser.keep_alive()) {
     Release(std::move(conn));
   } else {
-    out.second = std::move(conn);
+    conn->Close();
   }
   return out;
 }
 
 template <bool kStream>
-asio::awaitable<Result<std::pair<UpstreamResponse, std::unique_ptr<Connection>>>>
-ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines deadlines,
-                     CancelToken* cancel) {
+asio::awaitable<ClientPool::ExchangeResult<kStream>> ClientPool::Exchange(
+    const Endpoint& ep, const UpstreamRequest& req, Deadlines deadlines, CancelToken* cancel) {
   const std::string request_head = RequestHead(ep, req);
 
   for (int attempt = 0;; ++attempt) {
@@ -484,14 +482,12 @@ ClientPool::Exchange(const Endpoint& ep, const UpstreamRequest& req, Deadlines d
   }
 }
 
+// Not a coroutine: Exchange<false> is the whole of it, and the caller awaits it at once.
 asio::awaitable<Result<UpstreamResponse>> ClientPool::Send(const Endpoint& ep,
                                                            const UpstreamRequest& req,
                                                            Deadlines deadlines,
                                                            CancelToken* cancel) {
-  auto r = co_await Exchange<false>(ep, req, deadlines, cancel);
-  if (!r) co_return Fail(std::move(r.error()));
-  if (r->second) r->second->Close();  // not keep-alive: Release() did not take it
-  co_return std::move(r->first);
+  return Exchange<false>(ep, req, deadlines, cancel);
 }
 
 asio::awaitable<Result<UpstreamStream>> ClientPool::Open(const Endpoint& ep,

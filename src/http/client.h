@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -127,17 +128,22 @@ class ClientPool {
  private:
   friend class UpstreamStream;
   // A whole answer out of the connection's reader; the connection goes back to the pool when
-  // the upstream keeps it alive (the pair then holds none). Not a coroutine, on purpose: what it
-  // moves around stays out of Exchange's frame.
-  std::pair<UpstreamResponse, std::unique_ptr<Connection>> TakeWholeAnswer(
-      std::unique_ptr<Connection> conn);
+  // the upstream keeps it alive, else it closes. Not a coroutine, on purpose: what it moves
+  // around stays out of Exchange's frame.
+  UpstreamResponse TakeWholeAnswer(std::unique_ptr<Connection> conn);
   asio::awaitable<Result<std::unique_ptr<Connection>>> Acquire(const Endpoint& ep,
                                                                Clock::time_point deadline,
                                                                bool allow_reuse, bool* reused);
   void Release(std::unique_ptr<Connection> conn);
+  // Sends the request and reads the answer: whole (kStream false), or its head, with the
+  // connection the stream goes on reading from.
   template <bool kStream>
-  asio::awaitable<Result<std::pair<UpstreamResponse, std::unique_ptr<Connection>>>> Exchange(
-      const Endpoint& ep, const UpstreamRequest& req, Deadlines deadlines, CancelToken* cancel);
+  using ExchangeResult =
+      std::conditional_t<kStream, Result<std::pair<UpstreamResponse, std::unique_ptr<Connection>>>,
+                         Result<UpstreamResponse>>;
+  template <bool kStream>
+  asio::awaitable<ExchangeResult<kStream>> Exchange(const Endpoint& ep, const UpstreamRequest& req,
+                                                    Deadlines deadlines, CancelToken* cancel);
 
   asio::io_context& ioc_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;

@@ -228,7 +228,6 @@ asio::awaitable<void> Executor::RunPlain(PlainRun& st, const ExecuteOptions& opt
     if (run.Answered(out)) co_return;
   }
   run.Finish(out);
-  co_return;
 }
 
 asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
@@ -480,7 +479,6 @@ asio::awaitable<void> Executor::RunStream(StreamRun& st, const ExecuteOptions& o
       co_return;
     }
   }
-  co_return;
 }
 
 // Chat and ChatStream are not coroutines themselves: they hand back Plain's / RunStream's, which
