@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
+#include "ledger/sink.h"
 #include "ledger/test_util.h"
 
 namespace hybridgate::ledger {
@@ -70,6 +72,25 @@ TEST(LedgerTest, FourThreadsThenFlushWritesEveryRowExactly) {
   for (int i = 0; i < kThreads * kPerThread; ++i) {
     ASSERT_EQ((*rows)[i], MakeRow(i)) << "row " << i;  // every field round-trips exactly
   }
+}
+
+// The SQLite sink inserts 16 rows per statement and the rest one by one: batches around that
+// size must all land exactly, in order.
+TEST(LedgerTest, SqliteSinkWritesBatchesOfEverySizeExactly) {
+  const std::string path = FreshPath("batches.db");
+  auto sink = OpenSqliteSink(path);
+  ASSERT_TRUE(sink) << sink.error().message;
+  std::vector<Row> all;
+  for (size_t size : {0, 1, 15, 16, 17, 32, 40}) {
+    std::vector<Row> batch;
+    for (size_t i = 0; i < size; ++i)
+      batch.push_back(MakeRow(static_cast<int64_t>(all.size() + i)));
+    ASSERT_TRUE((*sink)->Write(batch)) << "batch of " << size;
+    all.insert(all.end(), batch.begin(), batch.end());
+  }
+  auto rows = LoadSqliteRows(path, 0);
+  ASSERT_TRUE(rows) << rows.error().message;
+  EXPECT_EQ(*rows, all);
 }
 
 TEST(LedgerTest, FlushesWithinTheIntervalWithoutBeingAsked) {

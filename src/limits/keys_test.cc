@@ -63,6 +63,12 @@ TEST(KeyStore, CreateLookupRevoke) {
   std::string wrong = created->secret;
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
   EXPECT_EQ((*store)->Lookup(wrong).error().code, ErrorCode::kUnauthenticated);
+  // `wrong` shares the per-thread digest memo's slot with the real secret: alternating them must
+  // neither admit the wrong one nor evict the real one into failure.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE((*store)->Lookup(created->secret));
+    EXPECT_FALSE((*store)->Lookup(wrong));
+  }
   EXPECT_EQ((*store)->Lookup("sk-openai").error().code, ErrorCode::kUnauthenticated);
   EXPECT_EQ((*store)->Lookup("").error().code, ErrorCode::kUnauthenticated);
 
