@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <deque>
 #include <iostream>
+#include <list>
 #include <string>
 
 #include "api/json.h"
@@ -63,7 +63,7 @@ std::string ClassifyLine(std::string& line, const sensitivity::Scanner& scanner,
   if (!req) return "request: " + req.error().message;
   // The gateway's scan views: findings' offsets are bytes into the request's texts.
   std::vector<std::string_view> texts;
-  std::deque<std::string> storage;
+  std::list<std::string> storage;
   CollectScanTexts(*req, texts, storage);
   WriteResult(id, scanner.Classify(texts), true, out);
   return "";

@@ -8,7 +8,7 @@ void CollectTexts(const api::ChatRequest& req, std::vector<std::string_view>& ou
   ForEachText(req, [&out](const std::string& text, TextKind) { out.push_back(text); });
 }
 
-std::string_view ScanView(std::string_view text, TextKind kind, std::deque<std::string>& storage) {
+std::string_view ScanView(std::string_view text, TextKind kind, std::list<std::string>& storage) {
   if (kind == TextKind::kText) return text;
   if (kind == TextKind::kToolResult) {
     const std::size_t first = text.find_first_not_of(" \t\r\n");
@@ -21,7 +21,7 @@ std::string_view ScanView(std::string_view text, TextKind kind, std::deque<std::
 }
 
 void CollectScanTexts(const api::ChatRequest& req, std::vector<std::string_view>& out,
-                      std::deque<std::string>& storage) {
+                      std::list<std::string>& storage) {
   ForEachText(req, [&](const std::string& text, TextKind kind) {
     out.push_back(ScanView(text, kind, storage));
   });

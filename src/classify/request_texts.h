@@ -5,7 +5,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -56,14 +56,15 @@ void CollectTexts(const api::ChatRequest& req, std::vector<std::string_view>& ou
 // What the sensitivity scan reads: CollectTexts's texts, in the same order and of the same
 // lengths (so findings' indexes and offsets hold for the request's texts, e.g. for redaction),
 // except that a JSON text with whitespace escapes is read through sensitivity::JsonScanView.
-// Such views point into strings appended to `storage` (a deque: they do not move), the others
-// into `req`; both must outlive `out`'s use. Texts without such escapes cost no allocation.
+// Such views point into strings appended to `storage` (a list: they do not move, and an empty one
+// allocates nothing), the others into `req`; both must outlive `out`'s use. Texts without such
+// escapes cost no allocation.
 void CollectScanTexts(const api::ChatRequest& req, std::vector<std::string_view>& out,
-                      std::deque<std::string>& storage);
+                      std::list<std::string>& storage);
 
 // The scan view of one text of the given kind (the text itself unless it is JSON text with
 // whitespace escapes, then a view of a string appended to `storage`). A tool result is read as
 // JSON only when it looks like it (starts with `{` or `[`), as the redaction treats it.
-std::string_view ScanView(std::string_view text, TextKind kind, std::deque<std::string>& storage);
+std::string_view ScanView(std::string_view text, TextKind kind, std::list<std::string>& storage);
 
 }  // namespace hybridgate::classify

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
+#include <list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +24,7 @@ TEST(CollectScanTexts, SameOrderAndLengthsOnlyJsonEscapesRewritten) {
   req.messages[2].role = "tool";
   req.messages[2].text = R"(not json \t here)";
   std::vector<std::string_view> raw, scan;
-  std::deque<std::string> storage;
+  std::list<std::string> storage;
   CollectTexts(req, raw);
   CollectScanTexts(req, scan, storage);
   ASSERT_EQ(raw.size(), 4u);

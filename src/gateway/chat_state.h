@@ -4,7 +4,7 @@
 // (common/pooled.h). Internal to the gateway module.
 #pragma once
 
-#include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,7 +42,7 @@ struct ChatState {
   std::shared_ptr<const limits::KeyInfo> key;  // null with auth off
   limits::Decision admitted;                   // the limiter's verdict (keyed requests)
   std::vector<std::string_view> texts;  // the scan views of the request's texts (same lengths)
-  std::deque<std::string> text_views;   // what `texts` point into for rewritten JSON texts
+  std::list<std::string> text_views;    // what `texts` point into for rewritten JSON texts
   sensitivity::Classification cls;
   const routing::Route* route = nullptr;  // the route the request selected, if any
   routing::RouteDecision decision;

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <utility>

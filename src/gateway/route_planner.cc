@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <deque>
 #include <fstream>
 #include <iostream>
+#include <list>
 #include <sstream>
 
 #include "api/openai_chat.h"
@@ -225,7 +225,7 @@ int RunRouteExplain(const std::string& config_path, const std::string& request_p
   }
   // The same view of the texts the gateway scans (JSON whitespace escapes read as spaces).
   std::vector<std::string_view> texts;
-  std::deque<std::string> text_views;
+  std::list<std::string> text_views;
   classify::CollectScanTexts(*req, texts, text_views);
   const int data_class = scanner->Classify(texts).data_class;
   const complexity::HeuristicClassifier heuristic;

@@ -32,18 +32,20 @@ Error CancelledError() {
 
 Attempts::Attempts(const RoutePlan& plan, const ExecuteOptions& options,
                    const api::ChatRequest* chat, bool stream)
-    : plan_(plan), options_(options), chat_(chat), started_(Clock::now()) {
+    : plan_(plan),
+      options_(options),
+      chat_(chat),
+      started_(Clock::now()),
+      escalation_(plan.escalation.enabled && chat != nullptr && !stream) {
   if (plan.deadlines.total_ms > 0) total_ = started_ + milliseconds(plan.deadlines.total_ms);
-  // Escalation: non-stream chat on a route that enables it, from a tier with a later one.
-  const size_t n = plan.candidates.size();
-  may_escalate_.assign(n, false);
-  if (plan.escalation.enabled && chat && !stream) {
-    int later = -1;  // highest tier index at or after position i
-    for (size_t i = n; i-- > 0;) {
-      may_escalate_[i] = later > plan.candidates[i].tier_index;
-      later = std::max(later, plan.candidates[i].tier_index);
-    }
-  }
+}
+
+bool Attempts::MayEscalate() const {
+  if (!escalation_ || index_ >= plan_.candidates.size()) return false;
+  const int tier = plan_.candidates[index_].tier_index;
+  return std::any_of(plan_.candidates.begin() + static_cast<std::ptrdiff_t>(index_) + 1,
+                     plan_.candidates.end(),
+                     [tier](const Candidate& c) { return c.tier_index > tier; });
 }
 
 bool Attempts::Next(Outcome& out) {
@@ -84,7 +86,7 @@ bool Attempts::Next(Outcome& out) {
 }
 
 const api::ChatRequest* Attempts::Request() {
-  if (!chat_ || !may_escalate_[index_] || !WantsLogprobs()) return chat_;
+  if (!chat_ || !MayEscalate() || !WantsLogprobs()) return chat_;
   if (!probing_) {
     probing_.emplace(*chat_);
     probing_->logprobs = true;
@@ -177,7 +179,7 @@ bool Attempts::Answered(Outcome& out) {
   // A weak answer is still a success of the deployment: the sample is its response time.
   EndAttempt(true, false, static_cast<double>(out.ttft.count()));
   EscalationVerdict verdict;
-  if (chat_ && may_escalate_[index_]) {
+  if (chat_ && MayEscalate()) {
     verdict = CheckAnswer(plan_.escalation, *chat_, out.body);
     // The logprobs were HybridGate's question, not the client's.
     if (WantsLogprobs() && !chat_->logprobs.value_or(false)) {

@@ -80,6 +80,8 @@ class Attempts {
   };
 
   bool WantsLogprobs() const;
+  // Whether the current candidate's answer may be escalated: a later candidate is of a later tier.
+  bool MayEscalate() const;
   void NextCandidate();
   // Tells the breaker and the stats how the attempt went (`latency_ms` < 0: no sample).
   void EndAttempt(bool success, bool failure, double latency_ms);
@@ -89,7 +91,7 @@ class Attempts {
   const api::ChatRequest* chat_;
   const Clock::time_point started_;
   std::optional<Clock::time_point> total_;
-  std::vector<bool> may_escalate_;  // per candidate
+  const bool escalation_;  // non-stream chat on a route that enables escalation
   std::optional<api::ChatRequest> probing_;
   size_t index_ = 0;
   int tries_ = 0;  // attempts made on the current candidate

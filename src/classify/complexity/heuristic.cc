@@ -376,12 +376,20 @@ double HeuristicClassifier::ScoreSignals(const Signals& s, std::vector<Contribut
   for (const Term& t : terms) logit += t.value;
   if (why != nullptr) {
     why->clear();
+    why->reserve(terms.size() + 1);  // one allocation, with room for Score's bonus term
     for (const Term& t : terms) {
       if (std::abs(t.value) >= 0.05) why->push_back({t.name, t.value});
     }
-    std::stable_sort(why->begin(), why->end(), [](const Contribution& a, const Contribution& b) {
-      return std::abs(a.value) > std::abs(b.value);
-    });
+    // Largest magnitude first, ties in term order: an insertion sort of at most 12 entries
+    // (std::stable_sort would allocate a buffer for them).
+    for (size_t i = 1; i < why->size(); ++i) {
+      const Contribution c = (*why)[i];
+      size_t j = i;
+      for (; j > 0 && std::abs((*why)[j - 1].value) < std::abs(c.value); --j) {
+        (*why)[j] = (*why)[j - 1];
+      }
+      (*why)[j] = c;
+    }
     if (why->size() > 5) why->resize(5);
   }
   return 1.0 / (1.0 + std::exp(-logit));
