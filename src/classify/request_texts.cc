@@ -22,6 +22,7 @@ std::string_view ScanView(std::string_view text, TextKind kind, std::list<std::s
 
 void CollectScanTexts(const api::ChatRequest& req, std::vector<std::string_view>& out,
                       std::list<std::string>& storage) {
+  out.reserve(out.size() + req.messages.size() + 1);  // usually one text per message
   ForEachText(req, [&](const std::string& text, TextKind kind) {
     out.push_back(ScanView(text, kind, storage));
   });
