@@ -82,18 +82,6 @@ Status CreateSchema(PGconn* conn) {
   return Exec(conn, "COMMIT");
 }
 
-// "INSERT INTO requests (...) VALUES ($1, ..., $23), ($24, ...)" for `rows` rows.
-std::string InsertSql(size_t rows) {
-  std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", kTable, ColumnList());
-  int param = 0;
-  for (size_t r = 0; r < rows; ++r) {
-    sql += r ? ",(" : "(";
-    for (int c = 0; c < kColumnCount; ++c) sql += fmt::format("{}${}", c ? "," : "", ++param);
-    sql += ')';
-  }
-  return sql;
-}
-
 class PostgresSink final : public Sink {
  public:
   PostgresSink(std::string dsn, ConnPtr conn) : dsn_(std::move(dsn)), conn_(std::move(conn)) {}
@@ -122,7 +110,7 @@ class PostgresSink final : public Sink {
  private:
   Status InsertChunk(std::span<const Row> rows) {
     if (rows.size() != statement_rows_) {
-      insert_sql_ = InsertSql(rows.size());
+      insert_sql_ = InsertSql(Dialect::kPostgres, rows.size());
       statement_rows_ = rows.size();
     }
     // Text values; strings point into `rows`, numbers into `numbers_`.

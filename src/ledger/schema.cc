@@ -16,6 +16,19 @@ std::string ColumnList() {
   return out;
 }
 
+std::string InsertSql(Dialect dialect, size_t rows) {
+  const char mark = dialect == Dialect::kSqlite ? '?' : '$';
+  std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", kTable, ColumnList());
+  int param = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ",(" : "(";
+    for (int c = 0; c < kColumnCount; ++c)
+      sql += fmt::format("{}{}{}", c ? "," : "", mark, ++param);
+    sql += ')';
+  }
+  return sql;
+}
+
 std::string CreateTableSql(Dialect dialect) {
   const bool pg = dialect == Dialect::kPostgres;
   std::string columns;

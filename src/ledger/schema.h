@@ -50,5 +50,8 @@ enum class Dialect { kSqlite, kPostgres };
 std::string ColumnList();
 // CREATE TABLE / CREATE INDEX statements for the requests table (IF NOT EXISTS), ';'-separated.
 std::string CreateTableSql(Dialect dialect);
+// "INSERT INTO requests (...) VALUES (?1, ..., ?23), (?24, ...)" for `rows` rows, numbered
+// parameters in the dialect's syntax (?N for SQLite, $N for PostgreSQL).
+std::string InsertSql(Dialect dialect, size_t rows);
 
 }  // namespace hybridgate::ledger

@@ -146,19 +146,6 @@ class SqliteSink final : public Sink {
   StmtPtr insert_many_;
 };
 
-// INSERT of `rows` rows: VALUES (?1, ..., ?23), (?24, ...), ...
-std::string InsertSql(int rows) {
-  std::string values;
-  for (int r = 0; r < rows; ++r) {
-    values += r > 0 ? ", (" : "(";
-    for (int c = 1; c <= kColumnCount; ++c) {
-      values += fmt::format("{}?{}", c > 1 ? ", " : "", r * kColumnCount + c);
-    }
-    values += ')';
-  }
-  return fmt::format("INSERT INTO {} ({}) VALUES {}", kTable, ColumnList(), values);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Sink>> OpenSqliteSink(const std::string& path) {
@@ -185,9 +172,9 @@ Result<std::unique_ptr<Sink>> OpenSqliteSink(const std::string& path) {
     e.message = fmt::format("ledger '{}': {}", path, e.message);
     return Fail(std::move(e));
   }
-  auto insert_one = Prepare(raw, InsertSql(1));
+  auto insert_one = Prepare(raw, InsertSql(Dialect::kSqlite, 1));
   if (!insert_one) return Fail(insert_one.error());
-  auto insert_many = Prepare(raw, InsertSql(kRowsPerInsert));
+  auto insert_many = Prepare(raw, InsertSql(Dialect::kSqlite, kRowsPerInsert));
   if (!insert_many) return Fail(insert_many.error());
   return std::unique_ptr<Sink>(
       new SqliteSink(std::move(db), std::move(*insert_one), std::move(*insert_many)));
