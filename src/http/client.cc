@@ -146,25 +146,27 @@ class ResponseReader final : public bhttp::basic_parser<false> {
 
 class Connection {
  public:
+  explicit Connection(Watchdog& dog) : deadline(dog, nullptr) {}
   std::string key;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<tcp::socket> plain;
+  std::optional<beast::ssl_stream<tcp::socket>> tls;
+  Watchdog::Entry deadline;  // armed around each read and write (and the TLS handshake)
   beast::flat_buffer buffer;
   // The current exchange's reader (kept here, not in Exchange's coroutine frame, which has to
   // stay under the 1020 bytes Asio recycles); a stream's stays until the stream ends.
   std::optional<ResponseReader> parser;
   Clock::time_point idle_since;
 
-  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  tcp::socket& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
   void Close() {
     beast::error_code ignored;
-    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    Lowest().close();
+    Lowest().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().close(ignored);
   }
   // An idle keep-alive socket that is readable has been closed by the peer (or sent garbage).
   bool LooksAlive() {
-    if (!Lowest().socket().is_open()) return false;
-    pollfd p{Lowest().socket().native_handle(), POLLIN, 0};
+    if (!Lowest().is_open()) return false;
+    pollfd p{Lowest().native_handle(), POLLIN, 0};
     return ::poll(&p, 1, 0) == 0;
   }
   template <class F>
@@ -306,9 +308,11 @@ asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::ti
     const size_t room = std::min(c->buffer.size(), kMaxPiece);
     out.resize(old + room);
     parser.SetBodyBuffer(room > 0 ? out.data() + old : nullptr, room);
-    c->Lowest().expires_at(deadline);
+    c->deadline.Arm(deadline);
     auto [ec, n] = co_await c->Visit(
         [&](auto& s) { return bhttp::async_read_some(s, c->buffer, parser, kTuple); });
+    c->deadline.Disarm();
+    ec = c->deadline.Reported(ec);
     if (ec == bhttp::error::need_buffer) ec = {};
     const size_t got = room - parser.body_room();
     parser.SetBodyBuffer(nullptr, 0);
@@ -369,7 +373,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(const E
       }
     }
   }
-  auto conn = std::make_unique<Connection>();
+  auto conn = std::make_unique<Connection>(watchdog_);
   conn->key = key;
   beast::tcp_stream stream(ioc_);
   stream.expires_at(deadline);
@@ -400,16 +404,21 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClientPool::Acquire(const E
   stream.socket().set_option(tcp::no_delay(true), ec);
   stream.socket().non_blocking(true, ec);  // for WriteNow
   if (!ep.tls) {
-    conn->plain.emplace(std::move(stream));
+    conn->plain.emplace(stream.release_socket());
+    conn->deadline.set_socket(&*conn->plain);
     co_return conn;
   }
-  auto& tls = conn->tls.emplace(std::move(stream), *ep.tls_context);
+  auto& tls = conn->tls.emplace(stream.release_socket(), *ep.tls_context);
+  conn->deadline.set_socket(&beast::get_lowest_layer(tls));
   // SNI carries host names only (RFC 6066 §3): never an IP literal.
   if (!is_ip && !SSL_set_tlsext_host_name(tls.native_handle(), ep.host.c_str())) {
     co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable, "cannot set TLS SNI host name"));
   }
   tls.set_verify_callback(asio::ssl::host_name_verification(ep.host));
+  conn->deadline.Arm(deadline);
   std::tie(ec) = co_await tls.async_handshake(asio::ssl::stream_base::client, kTuple);
+  conn->deadline.Disarm();
+  ec = conn->deadline.Reported(ec);
   if (ec) {
     co_return Fail(MakeError(
         ErrorCode::kUpstreamUnavailable,
@@ -448,15 +457,16 @@ asio::awaitable<ClientPool::ExchangeResult<kStream>> ClientPool::Exchange(
         if (t) t->Set(nullptr);
       }
     } unhook{cancel};
-    c->Lowest().expires_at(deadlines.response);
+    c->deadline.Arm(deadlines.response);
     if (!kStream && c->buffer.capacity() < kReadBuffer) c->buffer.reserve(kReadBuffer);
 
     // Plain connections take the request at once, usually (write_now.h); TLS writes it all here.
-    const size_t sent = c->plain ? WriteNow(c->plain->socket(), WireBytes(request_head, req)) : 0;
+    const size_t sent = c->plain ? WriteNow(*c->plain, WireBytes(request_head, req)) : 0;
     beast::error_code wec;
     size_t wn = 0;
     if (sent < request_head.size() + req.body.size()) {
       std::tie(wec, wn) = co_await WriteRest(*c, WireBytes(request_head, req), sent);
+      wec = c->deadline.Reported(wec);
     }
     const bool cancelled = cancel && cancel->cancelled();
     if (wec) {
@@ -469,11 +479,15 @@ asio::awaitable<ClientPool::ExchangeResult<kStream>> ClientPool::Exchange(
       parser.body_limit(boost::none);
       std::tie(ec, wn) = co_await c->Visit(
           [&](auto& s) { return bhttp::async_read_header(s, c->buffer, parser, kTuple); });
+      c->deadline.Disarm();
+      ec = c->deadline.Reported(ec);
       if (!ec) co_return std::pair{std::move(parser.head()), std::move(conn)};
     } else {
       parser.body_limit(kMaxResponseBody);
       std::tie(ec, wn) = co_await c->Visit(
           [&](auto& s) { return bhttp::async_read(s, c->buffer, parser, kTuple); });
+      c->deadline.Disarm();
+      ec = c->deadline.Reported(ec);
       if (!ec) co_return TakeWholeAnswer(std::move(conn));
     }
     const bool cancelled_now = cancel && cancel->cancelled();

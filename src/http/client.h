@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "http/watchdog.h"
 
 namespace hybridgate::http {
 
@@ -146,6 +147,7 @@ class ClientPool {
                                                     Deadlines deadlines, CancelToken* cancel);
 
   asio::io_context& ioc_;
+  Watchdog watchdog_{ioc_};  // the connections' read, write and handshake timeouts
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
 };
 

@@ -24,6 +24,7 @@
 
 #include "common/thread.h"
 #include "http/head.h"
+#include "http/watchdog.h"
 
 namespace hybridgate::http {
 
@@ -53,6 +54,7 @@ struct Server::Worker {
   asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   asio::steady_timer watch_timer{ioc};
   bool watch_timer_armed = false;
+  Watchdog watchdog{ioc};  // the sessions' read and write timeouts
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
 };
@@ -60,7 +62,7 @@ struct Server::Worker {
 class Session {
  public:
   Session(Server& server, Server::Worker& worker, tcp::socket socket)
-      : server_(server), worker_(worker), stream_(std::move(socket)) {
+      : server_(server), worker_(worker), socket_(std::move(socket)) {
     worker_.sessions.insert(this);
   }
   ~Session() { worker_.sessions.erase(this); }
@@ -68,7 +70,7 @@ class Session {
   asio::awaitable<void> Run();
   // Closes the connection if it is between requests (used when draining).
   void CloseIfIdle() {
-    if (idle_) stream_.cancel();
+    if (idle_) socket_.cancel(ignored_);
   }
 
  private:
@@ -78,7 +80,9 @@ class Session {
 
   Server& server_;
   Server::Worker& worker_;
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
+  Watchdog::Entry deadline_{worker_.watchdog, &socket_};
+  beast::error_code ignored_;
   beast::flat_buffer buffer_;
   std::string head_;  // response heads, reused across the connection's responses
   bool idle_ = true;
@@ -128,8 +132,9 @@ asio::awaitable<void> Session::SendError(int status, std::string_view message) {
   res.keep_alive(false);
   res.body() = ErrorBody(message, "invalid_request_error", code);
   res.prepare_payload();
-  stream_.expires_after(milliseconds(server_.config_.write_timeout_ms));
-  co_await http::async_write(stream_, res, kTuple);
+  deadline_.ArmAfter(milliseconds(server_.config_.write_timeout_ms));
+  co_await http::async_write(socket_, res, kTuple);
+  deadline_.Disarm();
 }
 
 asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_body>& parser,
@@ -138,8 +143,9 @@ asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_bod
   parser.header_limit(static_cast<uint32_t>(cfg.max_header_bytes));
   parser.body_limit(static_cast<uint64_t>(cfg.max_body_bytes));
   idle_ = true;
-  stream_.expires_after(milliseconds(first ? cfg.header_timeout_ms : cfg.idle_timeout_ms));
-  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
+  deadline_.ArmAfter(milliseconds(first ? cfg.header_timeout_ms : cfg.idle_timeout_ms));
+  auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, kTuple);
+  ec = deadline_.Reported(ec);
   idle_ = false;
   if (!ec && !parser.is_done()) {
     // Beast reads at most the buffer's free capacity (512 bytes to begin with): a 30 KB prompt
@@ -152,14 +158,17 @@ asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_bod
     }
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
-      stream_.expires_after(milliseconds(cfg.write_timeout_ms));
-      std::tie(ec, n) = co_await http::async_write(stream_, cont, kTuple);
+      deadline_.ArmAfter(milliseconds(cfg.write_timeout_ms));
+      std::tie(ec, n) = co_await http::async_write(socket_, cont, kTuple);
+      ec = deadline_.Reported(ec);
     }
     if (!ec) {
-      stream_.expires_after(milliseconds(cfg.read_timeout_ms));
-      std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, kTuple);
+      deadline_.ArmAfter(milliseconds(cfg.read_timeout_ms));
+      std::tie(ec, n) = co_await http::async_read(socket_, buffer_, parser, kTuple);
+      ec = deadline_.Reported(ec);
     }
   }
+  deadline_.Disarm();
   if (!ec) co_return true;
   if (ec == http::error::body_limit) {
     co_await SendError(
@@ -183,7 +192,6 @@ asio::awaitable<void> Session::Run() {
     http::request_parser<http::string_body> parser;
     if (!co_await ReadRequest(parser, first)) break;
     first = false;
-    stream_.expires_never();
     Request request = parser.release();
     Exchange ex(*this, request, worker_.index);
     ex.keep_alive_ = request.keep_alive();
@@ -203,8 +211,8 @@ asio::awaitable<void> Session::Run() {
     if (buffer_.capacity() > kIdleBufferKeep && buffer_.size() == 0) buffer_.shrink_to_fit();
   }
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
 }
 
 // ---- Exchange ----
@@ -223,7 +231,7 @@ void Exchange::StopWatching() {
   watch_->active = false;
   watch_.reset();
   beast::error_code ignored;
-  session_.stream_.socket().cancel(ignored);
+  session_.socket_.cancel(ignored);
 }
 
 void Exchange::OnClientGone(std::function<void()> on_gone) {
@@ -261,7 +269,7 @@ void Exchange::SweepWatches(Worker& w) {
 void Exchange::StartWatching() {
   watch_ = std::make_shared<WatchState>();
   watch_->exchange = this;
-  tcp::socket& socket = session_.stream_.socket();
+  tcp::socket& socket = session_.socket_;
   // Readable while we are still answering means EOF/reset (or a pipelined request, which we
   // leave alone): wait for readability without consuming anything.
   socket.async_wait(tcp::socket::wait_read, [state = watch_, &socket](beast::error_code ec) {
@@ -295,9 +303,9 @@ asio::awaitable<void> Exchange::Respond(int status, std::string_view content_typ
       asio::buffer(wire), asio::const_buffer(body.data(), bodyless ? 0 : body.size())};
   started_ = true;
   StopWatching();
-  session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(session_.stream_, bytes, kTuple);
-  session_.stream_.expires_never();
+  session_.deadline_.ArmAfter(milliseconds(session_.server_.config().write_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(session_.socket_, bytes, kTuple);
+  session_.deadline_.Disarm();
   finished_ = true;
   if (ec) {
     client_gone_ = true;
@@ -313,9 +321,9 @@ asio::awaitable<bool> Exchange::BeginStream(int status, std::string_view content
   ResponseHead(wire, status, content_type, "no-cache", headers, keep_alive_);
   wire.append("Transfer-Encoding: chunked\r\n\r\n");
   started_ = true;
-  session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(session_.stream_, asio::buffer(wire), kTuple);
-  session_.stream_.expires_never();
+  session_.deadline_.ArmAfter(milliseconds(session_.server_.config().write_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(session_.socket_, asio::buffer(wire), kTuple);
+  session_.deadline_.Disarm();
   if (ec) client_gone_ = true;
   // Nor is the request's read buffer needed while the stream lasts (unless it holds a pipelined
   // request).
@@ -331,9 +339,9 @@ asio::awaitable<bool> Exchange::Write(std::string_view chunk) {
   const std::array<asio::const_buffer, 3> bytes{
       asio::const_buffer(size_line, head::ChunkLine(size_line, chunk.size())),
       asio::const_buffer(chunk.data(), chunk.size()), asio::const_buffer("\r\n", 2)};
-  session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(session_.stream_, bytes, kTuple);
-  session_.stream_.expires_never();
+  session_.deadline_.ArmAfter(milliseconds(session_.server_.config().write_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(session_.socket_, bytes, kTuple);
+  session_.deadline_.Disarm();
   if (ec) client_gone_ = true;
   co_return !client_gone_;
 }
@@ -341,10 +349,10 @@ asio::awaitable<bool> Exchange::Write(std::string_view chunk) {
 asio::awaitable<void> Exchange::End() {
   StopWatching();
   if (!client_gone_) {
-    session_.stream_.expires_after(milliseconds(session_.server_.config().write_timeout_ms));
+    session_.deadline_.ArmAfter(milliseconds(session_.server_.config().write_timeout_ms));
     auto [ec, n] =
-        co_await asio::async_write(session_.stream_, asio::const_buffer("0\r\n\r\n", 5), kTuple);
-    session_.stream_.expires_never();
+        co_await asio::async_write(session_.socket_, asio::const_buffer("0\r\n\r\n", 5), kTuple);
+    session_.deadline_.Disarm();
     if (ec) client_gone_ = true;
   }
   finished_ = true;
