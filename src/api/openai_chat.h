@@ -14,6 +14,9 @@ namespace hybridgate::api {
 // and in the message ("messages[1].content must be a string or an array of content parts").
 // `body` may have its capacity grown for the parser's padding.
 Result<ChatRequest> DecodeOpenAiChat(std::string& body);
+// The same, into `req`, which must be default-constructed: the gateway decodes straight into its
+// per-request state, where a returned ChatRequest cost some twenty string moves to get there.
+Status DecodeOpenAiChatInto(std::string& body, ChatRequest& req);
 
 struct OpenAiEncodeOptions {
   std::string_view model;  // the upstream's model id (replaces req.model)

@@ -353,7 +353,7 @@ Status Validate(const ChatRequest& req) {
 
 }  // namespace
 
-Result<ChatRequest> DecodeOpenAiChat(std::string& body) {
+Status DecodeOpenAiChatInto(std::string& body, ChatRequest& req) {
   auto root = ParseJson(body);
   if (!root) return Fail(std::move(root.error()));
   object obj;
@@ -362,12 +362,16 @@ Result<ChatRequest> DecodeOpenAiChat(std::string& body) {
         ErrorCode::kInvalidRequest,
         fmt::format("request body must be a JSON object, got {}", JsonTypeName(root->type()))));
   }
-  ChatRequest req;
   for (auto [key, value] : obj) {
-    if (auto s = ReadField(key, value, req); !s) return Fail(s.error());
+    if (auto s = ReadField(key, value, req); !s) return s;
   }
-  if (auto s = Validate(req); !s) return Fail(s.error());
-  return req;
+  return Validate(req);
+}
+
+Result<ChatRequest> DecodeOpenAiChat(std::string& body) {
+  Result<ChatRequest> out{std::in_place};
+  if (auto s = DecodeOpenAiChatInto(body, *out); !s) out = Fail(std::move(s.error()));
+  return out;
 }
 
 }  // namespace hybridgate::api

@@ -28,8 +28,11 @@
 namespace hybridgate::gateway {
 
 struct ChatState {
-  ChatState(std::string request_id, Dialect client_dialect, Result<api::ChatRequest> decoded)
+  ChatState(std::string request_id, Dialect client_dialect, Result<api::ChatRequest>&& decoded)
       : id(std::move(request_id)), req(std::move(decoded)), meta{id, 0, client_dialect} {}
+  // With an empty request, for a decoder to fill in place (DecodeInto).
+  ChatState(std::string request_id, Dialect client_dialect)
+      : id(std::move(request_id)), req(std::in_place), meta{id, 0, client_dialect} {}
   ChatState(const ChatState&) = delete;
   ChatState& operator=(const ChatState&) = delete;
 

@@ -56,6 +56,8 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
 // <= 2048 low, <= 8192 medium, larger high).
 // `body` may have its capacity grown for the parser's padding.
 Result<ChatRequest> DecodeRequest(std::string& body);
+// The same, into a default-constructed `req` (see api::DecodeOpenAiChatInto).
+Status DecodeRequestInto(std::string& body, ChatRequest& req);
 
 // Non-stream responses. Anthropic's input_tokens excludes cached tokens, OpenAI's prompt_tokens
 // includes them: prompt_tokens = input_tokens + cache_read + cache_creation, and back.

@@ -359,31 +359,36 @@ Status ReadField(std::string_view key, element value, ChatRequest& req, bool& ha
 
 }  // namespace
 
-Result<ChatRequest> DecodeRequest(std::string& body) {
+Status DecodeRequestInto(std::string& body, ChatRequest& req) {
   auto root = ParseJson(body);
   if (!root) return Fail(std::move(root.error()));
   object obj;
   if (root->get_object().get(obj)) {
     return Fail(MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object"));
   }
-  ChatRequest req;
   bool has_max_tokens = false;
   // The system prompt is read first so that it leads the message list wherever it appears.
   if (element sys; !obj["system"].get(sys)) {
-    if (auto s = ReadSystem(sys, req.messages); !s) return Fail(std::move(s.error()));
+    if (auto s = ReadSystem(sys, req.messages); !s) return s;
   }
   bool has_messages = false;
   for (auto [key, value] : obj) {
     if (key == "system") continue;
     has_messages |= key == "messages";
-    if (auto s = ReadField(key, value, req, has_max_tokens); !s) return Fail(std::move(s.error()));
+    if (auto s = ReadField(key, value, req, has_max_tokens); !s) return s;
   }
   if (req.model.empty()) return Fail(MissingField("model"));
   if (!has_max_tokens) return Fail(MissingField("max_tokens"));
   if (!has_messages) return Fail(MissingField("messages"));
   if (req.stream) req.include_usage = true;  // Anthropic streams always carry usage
   req.ingress = ChatRequest::Dialect::kAnthropic;
-  return req;
+  return {};
+}
+
+Result<ChatRequest> DecodeRequest(std::string& body) {
+  Result<ChatRequest> out{std::in_place};
+  if (auto s = DecodeRequestInto(body, *out); !s) out = Fail(std::move(s.error()));
+  return out;
 }
 
 }  // namespace hybridgate::api::anthropic
