@@ -32,6 +32,9 @@ class Expected {
                                               !std::is_same_v<std::decay_t<U>, Expected> > >
   Expected(U&& v) : v_(std::in_place_index<0>, T(std::forward<U>(v))) {}
   Expected(Unexpected u) : v_(std::in_place_index<1>, std::move(u.error)) {}
+  template <class... Args>
+  explicit Expected(std::in_place_t, Args&&... args)
+      : v_(std::in_place_index<0>, std::forward<Args>(args)...) {}
   bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
   T& value() & { return std::get<0>(v_); }

@@ -16,7 +16,7 @@ std::string_view QueryParam(std::string_view target, std::string_view name) {
   return {};
 }
 
-std::string_view ApiKey(const boost::beast::http::fields& headers, std::string_view target) {
+std::string_view ApiKey(const Request& headers, std::string_view target) {
   std::string_view secret = headers["x-api-key"];
   const std::string_view auth = headers[boost::beast::http::field::authorization];
   if (secret.empty() && auth.size() > 7 && auth.substr(0, 7) == "Bearer ") secret = auth.substr(7);

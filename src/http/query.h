@@ -3,8 +3,9 @@
 // into the request; split from server.h so the fuzzers can test them without the server.
 #pragma once
 
-#include <boost/beast/http/fields.hpp>
 #include <string_view>
+
+#include "http/request.h"
 
 namespace hybridgate::http {
 
@@ -14,6 +15,6 @@ std::string_view QueryParam(std::string_view target, std::string_view name);
 
 // The caller's API key, a view into `headers` or `target`: x-api-key (Anthropic), else
 // Authorization: Bearer (OpenAI), else x-goog-api-key or ?key= (Google); empty when none.
-std::string_view ApiKey(const boost::beast::http::fields& headers, std::string_view target);
+std::string_view ApiKey(const Request& headers, std::string_view target);
 
 }  // namespace hybridgate::http

@@ -2,7 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/beast/http/field.hpp>
+#include <string>
+#include <string_view>
 
 namespace hybridgate::http {
 namespace {
@@ -19,20 +20,25 @@ TEST(QueryParam, RawValueOfTheFirstMatch) {
   EXPECT_EQ(QueryParam("/p?a=b=c", "a"), "b=c");
 }
 
+// The caller's key from a request with `fields` (each "Name: value\r\n").
+std::string KeyOf(const std::string& fields, std::string_view target, Request& r) {
+  const std::string raw = "GET " + std::string(target) + " HTTP/1.1\r\n" + fields + "\r\n";
+  EXPECT_FALSE(ParseRequest(raw, r)) << raw;
+  return std::string(ApiKey(r, r.target()));
+}
+
 TEST(ApiKey, EachDialectsPlaceInOrder) {
-  boost::beast::http::fields h;
-  EXPECT_EQ(ApiKey(h, "/v1beta/models/m:generateContent?key=g1"), "g1");
-  h.set("x-goog-api-key", "g2");
-  EXPECT_EQ(ApiKey(h, "/v1beta/models/m:generateContent?key=g1"), "g2");
-  h.set(boost::beast::http::field::authorization, "Bearer ");  // too short: no key
-  EXPECT_EQ(ApiKey(h, "/"), "g2");
-  h.set(boost::beast::http::field::authorization, "Basic abc");
-  EXPECT_EQ(ApiKey(h, "/"), "g2");
-  h.set(boost::beast::http::field::authorization, "Bearer hg-1");
-  EXPECT_EQ(ApiKey(h, "/"), "hg-1");
-  h.set("x-api-key", "hg-2");
-  EXPECT_EQ(ApiKey(h, "/"), "hg-2");
-  EXPECT_EQ(ApiKey(boost::beast::http::fields(), "/v1/chat/completions"), "");
+  Request r;
+  const std::string gemini = "/v1beta/models/m:generateContent?key=g1";
+  EXPECT_EQ(KeyOf("", gemini, r), "g1");
+  std::string h = "x-goog-api-key: g2\r\n";
+  EXPECT_EQ(KeyOf(h, gemini, r), "g2");
+  EXPECT_EQ(KeyOf(h + "Authorization: Bearer\r\n", "/", r), "g2");  // too short: no key
+  EXPECT_EQ(KeyOf(h + "Authorization: Basic abc\r\n", "/", r), "g2");
+  h += "Authorization: Bearer hg-1\r\n";
+  EXPECT_EQ(KeyOf(h, "/", r), "hg-1");
+  EXPECT_EQ(KeyOf(h + "X-Api-Key: hg-2\r\n", "/", r), "hg-2");
+  EXPECT_EQ(KeyOf("", "/v1/chat/completions", r), "");
 }
 
 }  // namespace

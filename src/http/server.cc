@@ -75,7 +75,7 @@ class Session {
 
  private:
   friend class Exchange;
-  asio::awaitable<bool> ReadRequest(http::request_parser<http::string_body>& parser, bool first);
+  asio::awaitable<bool> ReadRequest(RequestReader& parser, bool first);
   asio::awaitable<void> SendError(int status, std::string_view message);
 
   Server& server_;
@@ -84,6 +84,7 @@ class Session {
   Watchdog::Entry deadline_{worker_.watchdog, &socket_};
   beast::error_code ignored_;
   beast::flat_buffer buffer_;
+  Request request_;   // the current request; its storage is reused by the next one
   std::string head_;  // response heads, reused across the connection's responses
   bool idle_ = true;
 };
@@ -137,8 +138,7 @@ asio::awaitable<void> Session::SendError(int status, std::string_view message) {
   deadline_.Disarm();
 }
 
-asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_body>& parser,
-                                           bool first) {
+asio::awaitable<bool> Session::ReadRequest(RequestReader& parser, bool first) {
   const auto& cfg = server_.config_;
   parser.header_limit(static_cast<uint32_t>(cfg.max_header_bytes));
   parser.body_limit(static_cast<uint64_t>(cfg.max_body_bytes));
@@ -156,7 +156,7 @@ asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_bod
                                *length, std::min<uint64_t>(kMaxBodyReserve, cfg.max_body_bytes)));
       if (want > buffer_.capacity()) buffer_.reserve(want);
     }
-    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+    if (beast::iequals(parser.request()[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       deadline_.ArmAfter(milliseconds(cfg.write_timeout_ms));
       std::tie(ec, n) = co_await http::async_write(socket_, cont, kTuple);
@@ -189,12 +189,11 @@ asio::awaitable<bool> Session::ReadRequest(http::request_parser<http::string_bod
 asio::awaitable<void> Session::Run() {
   bool first = true;
   while (!server_.draining()) {
-    http::request_parser<http::string_body> parser;
+    RequestReader parser(request_, kIdleBufferKeep);
     if (!co_await ReadRequest(parser, first)) break;
     first = false;
-    Request request = parser.release();
-    Exchange ex(*this, request, worker_.index);
-    ex.keep_alive_ = request.keep_alive();
+    Exchange ex(*this, request_, worker_.index);
+    ex.keep_alive_ = request_.keep_alive();
     try {
       co_await server_.handler_(ex);
     } catch (const std::exception& e) {

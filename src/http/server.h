@@ -22,13 +22,12 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "http/query.h"
+#include "http/request.h"
 
 namespace hybridgate::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-
-using Request = beast::http::request<beast::http::string_body>;
 
 using HeaderList = std::vector<std::pair<std::string_view, std::string>>;
 
