@@ -70,7 +70,8 @@ class Session {
   asio::awaitable<void> Run();
   // Closes the connection if it is between requests (used when draining).
   void CloseIfIdle() {
-    if (idle_) socket_.cancel(ignored_);
+    beast::error_code ignored;
+    if (idle_) socket_.cancel(ignored);
   }
 
  private:
@@ -82,7 +83,6 @@ class Session {
   Server::Worker& worker_;
   tcp::socket socket_;
   Watchdog::Entry deadline_{worker_.watchdog, &socket_};
-  beast::error_code ignored_;
   beast::flat_buffer buffer_;
   Request request_;   // the current request; its storage is reused by the next one
   std::string head_;  // response heads, reused across the connection's responses
