@@ -1,9 +1,10 @@
 // Socket timeouts for a whole worker with one timer. Beast's basic_stream armed and cancelled a
 // timer of its own around every read and write (a lock, a timer-queue insert and removal, and a
-// handler with an executor copy each time): about 3% of a proxied request's instructions. Here a
-// deadline is a time stored in the socket's Entry; the worker's one timer wakes at the earliest
-// deadline it knows of and cancels the operations of every socket whose deadline has passed.
-// Everything runs on the io_context's thread.
+// handler with an executor copy each time, inside one more layer of composed operation): moving
+// off it cut a proxied request's instructions by 5.7% (callgrind, bench request). Here a deadline
+// is a time stored in the socket's Entry; the worker's one timer wakes at the earliest deadline it
+// knows of and cancels the operations of every socket whose deadline has passed. Everything runs
+// on the io_context's thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -12,6 +13,7 @@
 #include <boost/intrusive/list.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
+#include <memory>
 
 namespace hybridgate::http {
 
