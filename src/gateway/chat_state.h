@@ -30,9 +30,13 @@ namespace hybridgate::gateway {
 struct ChatState {
   ChatState(std::string request_id, Dialect client_dialect, Result<api::ChatRequest>&& decoded)
       : id(std::move(request_id)), req(std::move(decoded)), meta{id, 0, client_dialect} {}
-  // With an empty request, for a decoder to fill in place (DecodeInto).
-  ChatState(std::string request_id, Dialect client_dialect)
-      : id(std::move(request_id)), req(std::in_place), meta{id, 0, client_dialect} {}
+  // Decodes `body` with `decode` (api::DecodeOpenAiChatInto, anthropic::DecodeRequestInto)
+  // straight into `req`: a returned request cost some twenty string moves to get here.
+  using DecodeInto = Status (*)(std::string& body, api::ChatRequest& req);
+  ChatState(std::string request_id, Dialect client_dialect, DecodeInto decode, std::string& body)
+      : id(std::move(request_id)), req(std::in_place), meta{id, 0, client_dialect} {
+    if (auto s = decode(body, *req); !s) req = Fail(std::move(s.error()));
+  }
   ChatState(const ChatState&) = delete;
   ChatState& operator=(const ChatState&) = delete;
 

@@ -245,19 +245,15 @@ asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
   if (req.method() == bhttp::verb::post) {
     // The runtime is held for the whole exchange: a reload meanwhile does not change this
     // request's rules.
-    // Decoded in place, into the request's pooled state.
     if (path == "/v1/chat/completions") {
-      auto st = Pooled<ChatState>::Make(NewRequestId(), Dialect::kOpenAi);
-      if (auto s = api::DecodeOpenAiChatInto(req.body(), *st->req); !s)
-        st->req = Fail(std::move(s.error()));
-      return ServeChat(ex, runtime(), std::move(st));
+      return ServeChat(ex, runtime(),
+                       Pooled<ChatState>::Make(NewRequestId(), Dialect::kOpenAi,
+                                               &api::DecodeOpenAiChatInto, req.body()));
     }
     if (path == "/v1/messages") {
-      auto st = Pooled<ChatState>::Make(NewRequestId(), Dialect::kAnthropic);
-      if (auto s = api::anthropic::DecodeRequestInto(req.body(), *st->req); !s) {
-        st->req = Fail(std::move(s.error()));
-      }
-      return ServeChat(ex, runtime(), std::move(st));
+      return ServeChat(ex, runtime(),
+                       Pooled<ChatState>::Make(NewRequestId(), Dialect::kAnthropic,
+                                               &api::anthropic::DecodeRequestInto, req.body()));
     }
   }
   return HandleOther(ex, path);
