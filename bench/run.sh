@@ -81,12 +81,12 @@ chmod 755 "$WORK"  # nginx workers (user nobody) read the SSE files under it
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for c in up proxy; do [ -f "$WORK/$c.pid" ] && nginx -p "$WORK" -c "$c.conf" -s stop 2>/dev/null; done
+  for c in up proxy proxy-all; do [ -f "$WORK/$c.pid" ] && nginx -p "$WORK" -c "$c.conf" -s stop 2>/dev/null; done
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-UP=18901; PROXY=18902; GW=18903; PK=18904; GW_CG=18905; PROXY_CG=18906
+UP=18901; PROXY=18902; GW=18903; PK=18904; GW_CG=18905; PROXY_CG=18906; PROXY_ALL=18907; GW_ALL=18908
 mkdir -p "$WORK/logs" "$WORK/www/sse/v1/chat" "$WORK/www/slow/v1/chat"
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -124,9 +124,9 @@ http {
   }
 }
 NGINX
-proxy_conf() {  # pid-file port extra-main-directives
+proxy_conf() {  # pid-file port extra-main-directives [worker_processes]
   cat <<NGINX
-worker_processes 1;
+worker_processes ${4:-1};
 pid $1;
 error_log $WORK/logs/proxy.log warn;
 $3
@@ -144,17 +144,19 @@ NGINX
 }
 proxy_conf "$WORK/proxy.pid" $PROXY "" > "$WORK/proxy.conf"
 proxy_conf "$WORK/proxy-cg.pid" $PROXY_CG "master_process off; daemon off;" > "$WORK/proxy-cg.conf"
+proxy_conf "$WORK/proxy-all.pid" $PROXY_ALL "" auto > "$WORK/proxy-all.conf"
 nginx -p "$WORK" -c up.conf
 nginx -p "$WORK" -c proxy.conf
+nginx -p "$WORK" -c proxy-all.conf
 sleep 0.2
 UP_WORKER=$(pgrep -P "$(cat "$WORK/up.pid")" | head -1)
 PROXY_WORKER=$(pgrep -P "$(cat "$WORK/proxy.pid")" | head -1)
 
 # --- HybridGate: production-shaped ---------------------------------------------------------------------
-gw_conf() {  # port ledger-file
+gw_conf() {  # port ledger-file [workers: 0 = one per core]
   cat <<YAML
 listen: 127.0.0.1:$1
-server: {workers: 1}
+server: {workers: ${3:-1}}
 log: {level: $HG_LOG_LEVEL}
 ledger: {enabled: $HG_LEDGER, path: $2}
 limits: {auth_required: true, keys_db: $WORK/keys.db}
@@ -190,10 +192,13 @@ YAML
 }
 gw_conf $GW "$WORK/ledger.db" > "$WORK/gw.yaml"
 gw_conf $GW_CG "$WORK/ledger-cg.db" > "$WORK/gw-cg.yaml"
+gw_conf $GW_ALL "$WORK/ledger-all.db" 0 > "$WORK/gw-all.yaml"
 KEY=$("$BIN" keys create --config "$WORK/gw.yaml" --team bench --name bench --budget 1000000usd/month 2>/dev/null | head -1)
 [[ $KEY == hg-* ]] || die "could not create a virtual key"
 "$BIN" serve --config "$WORK/gw.yaml" 2>"$WORK/gw.log" &
 GW_PID=$!; PIDS+=($GW_PID)
+"$BIN" serve --config "$WORK/gw-all.yaml" 2>"$WORK/gw-all.log" &
+GW_ALL_PID=$!; PIDS+=($GW_ALL_PID)
 
 # --- Portkey --------------------------------------------------------------------------------------------
 PK_PID=""
@@ -209,6 +214,7 @@ wait_up() {  # url seconds
   return 1
 }
 wait_up "http://127.0.0.1:$GW/healthz" 15 || { cat "$WORK/gw.log" >&2; die "HybridGate did not start"; }
+wait_up "http://127.0.0.1:$GW_ALL/healthz" 15 || { cat "$WORK/gw-all.log" >&2; die "HybridGate (all cores) did not start"; }
 if [ -n "$PK_PID" ] && ! wait_up "http://127.0.0.1:$PK/" 30; then
   SKIP_PORTKEY=1; PK_NOTE="did not start"; kill "$PK_PID"; PK_PID=""
 fi
@@ -225,12 +231,14 @@ url() {  # system kind(json|sse|slow)
     direct) echo "http://127.0.0.1:$UP$p/v1/chat/completions" ;;
     nginx) echo "http://127.0.0.1:$PROXY$p/v1/chat/completions" ;;
     hybridgate) echo "http://127.0.0.1:$GW/v1/chat/completions" ;;
+    nginx-all) echo "http://127.0.0.1:$PROXY_ALL$p/v1/chat/completions" ;;
+    hybridgate-all) echo "http://127.0.0.1:$GW_ALL/v1/chat/completions" ;;
     portkey) echo "http://127.0.0.1:$PK/v1/chat/completions" ;;
   esac
 }
 headers() {  # system kind -> one header per line
   case $1 in
-    hybridgate) echo "Authorization: Bearer $KEY" ;;
+    hybridgate | hybridgate-all) echo "Authorization: Bearer $KEY" ;;
     portkey)
       local p=""; [ "$2" != json ] && p="/$2"
       echo "x-portkey-provider: openai"
@@ -239,7 +247,13 @@ headers() {  # system kind -> one header per line
   esac
 }
 body() { case $1 in json) echo "$REQ" ;; sse) echo "$SREQ" ;; slow) echo "$LREQ" ;; esac; }
-pid_of() { case $1 in direct) echo "$UP_WORKER" ;; nginx) echo "$PROXY_WORKER" ;; hybridgate) echo "$GW_PID" ;; portkey) echo "$PK_PID" ;; esac; }
+pid_of() {  # the processes whose CPU counts as the system's, space-separated
+  case $1 in
+    direct) echo "$UP_WORKER" ;; nginx) echo "$PROXY_WORKER" ;; hybridgate) echo "$GW_PID" ;;
+    portkey) echo "$PK_PID" ;; hybridgate-all) echo "$GW_ALL_PID" ;;
+    nginx-all) pgrep -P "$(cat "$WORK/proxy-all.pid")" | tr '\n' ' ' ;;
+  esac
+}
 loadgen() {  # system kind loadgen-args...
   local s=$1 k=$2; shift 2
   local args=() h
@@ -256,42 +270,54 @@ for s in "${SYSTEMS[@]}"; do
   grep -q 'chat.completion.chunk' "$WORK/check-$s.sse" && grep -q '\[DONE\]' "$WORK/check-$s.sse" ||
     die "$s: the stream did not round-trip: $(head -c 300 "$WORK/check-$s.sse")"
 done
-echo "bench: all systems round-trip (${SYSTEMS[*]}); measuring" >&2
+for s in nginx-all hybridgate-all; do
+  out=$(loadgen "$s" json --requests 1 --connections 1)
+  [ "$(jq .ok <<<"$out")" = 1 ] || die "$s: a chat completion did not round-trip: $out"
+done
+echo "bench: all systems round-trip (${SYSTEMS[*]} nginx-all hybridgate-all); measuring" >&2
 
 declare -A R  # results: R[metric,system]
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { local p t=0; for p in $1; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
 
 # --- 1. max throughput (wrk, closed loop) ---------------------------------------------------------------
 # TP_ROUNDS interleaved rounds of DURATION seconds per system; the table shows the medians, so that a
 # burst of someone else's load on this shared machine spoils one round rather than one system.
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "–"; else if (NR % 2) printf "%.1f", a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-for s in "${SYSTEMS[@]}"; do
-  {
-    echo 'wrk.method = "POST"'
-    echo 'wrk.headers["Content-Type"] = "application/json"'
-    while IFS= read -r h; do [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""; done < <(headers "$s" json)
-    echo "wrk.body = '$REQ'"
-  } > "$WORK/$s.lua"
-  wrk -t1 -c"$CONNS" -d"${WARMUP_S}s" -s "$WORK/$s.lua" "$(url "$s" json)" >/dev/null
-done
-for ((round = 1; round <= TP_ROUNDS; round++)); do
-  for s in "${SYSTEMS[@]}"; do
-    pid=$(pid_of "$s"); before=$(cpu_ticks "$pid")
-    wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s -s "$WORK/$s.lua" "$(url "$s" json)" > "$WORK/wrk-$s.txt"
-    after=$(cpu_ticks "$pid")
-    reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk-$s.txt")
-    awk '/Requests\/sec/ {printf "%.0f\n", $2}' "$WORK/wrk-$s.txt" >> "$WORK/tp-rps-$s"
-    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
-      'BEGIN { if (n > 0) printf "%.1f\n", t / hz * 1e6 / n }' >> "$WORK/tp-cpu-$s"
-    R[wrkerr,$s]+=$(awk '/Non-2xx|Socket errors/ {printf "%s; ", $0}' "$WORK/wrk-$s.txt")
-    echo "bench: throughput round $round $s $(tail -1 "$WORK/tp-rps-$s") req/s" >&2
+throughput() {  # systems...
+  local s round pid before after reqs
+  for s in "$@"; do
+    {
+      echo 'wrk.method = "POST"'
+      echo 'wrk.headers["Content-Type"] = "application/json"'
+      while IFS= read -r h; do [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""; done < <(headers "$s" json)
+      echo "wrk.body = '$REQ'"
+    } > "$WORK/$s.lua"
+    wrk -t1 -c"$CONNS" -d"${WARMUP_S}s" -s "$WORK/$s.lua" "$(url "$s" json)" >/dev/null
   done
-done
-for s in "${SYSTEMS[@]}"; do
-  R[rps,$s]=$(median < "$WORK/tp-rps-$s" | awk '{printf "%.0f", $1}')
-  R[cpu,$s]=$(median < "$WORK/tp-cpu-$s")
-  echo "bench: throughput $s ${R[rps,$s]} req/s, ${R[cpu,$s]} µs CPU/request (medians of $TP_ROUNDS)" >&2
-done
+  for ((round = 1; round <= TP_ROUNDS; round++)); do
+    for s in "$@"; do
+      pid=$(pid_of "$s"); before=$(cpu_ticks "$pid")
+      wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s -s "$WORK/$s.lua" "$(url "$s" json)" > "$WORK/wrk-$s.txt"
+      after=$(cpu_ticks "$pid")
+      reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk-$s.txt")
+      awk '/Requests\/sec/ {printf "%.0f\n", $2}' "$WORK/wrk-$s.txt" >> "$WORK/tp-rps-$s"
+      awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
+        'BEGIN { if (n > 0) printf "%.1f\n", t / hz * 1e6 / n }' >> "$WORK/tp-cpu-$s"
+      R[wrkerr,$s]+=$(awk '/Non-2xx|Socket errors/ {printf "%s; ", $0}' "$WORK/wrk-$s.txt")
+      echo "bench: throughput round $round $s $(tail -1 "$WORK/tp-rps-$s") req/s" >&2
+    done
+  done
+  for s in "$@"; do
+    R[rps,$s]=$(median < "$WORK/tp-rps-$s" | awk '{printf "%.0f", $1}')
+    R[cpu,$s]=$(median < "$WORK/tp-cpu-$s")
+    echo "bench: throughput $s ${R[rps,$s]} req/s, ${R[cpu,$s]} µs CPU/request (medians of $TP_ROUNDS)" >&2
+  done
+}
+throughput "${SYSTEMS[@]}"
+# 1b. The same with every core each: nginx worker_processes auto, HybridGate one worker per core
+# (its default). Load generator and upstream share the cores, so this measures CPU per request of
+# the whole box rather than one worker's speed.
+throughput nginx-all hybridgate-all
 
 # --- 2. added latency at fixed rates (open loop) --------------------------------------------------------
 # ROUNDS short runs per system, interleaved; each round's added latency is the system's percentile
@@ -421,6 +447,8 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
   echo "|---|---|---|---|---|---|---|"
   row "max throughput, req/s (wrk -c$CONNS, median of $TP_ROUNDS × ${DURATION}s)" "$(get rps,direct)" "$(get rps,nginx)" "$(get rps,hybridgate)" "$(get rps,portkey)"
   row "CPU of the proxy process, µs/request" "$(get cpu,direct)" "$(get cpu,nginx)" "$(get cpu,hybridgate)" "$(get cpu,portkey)"
+  row "max throughput, all cores each ($(nproc) nginx workers, $(nproc) HybridGate workers), req/s" "–" "$(get rps,nginx-all)" "$(get rps,hybridgate-all)" "–"
+  row "CPU of the proxy, all cores each, µs/request" "–" "$(get cpu,nginx-all)" "$(get cpu,hybridgate-all)" "–"
   for rate in $RATES; do
     row "added p50 at $rate req/s, µs" "– ($(get "p50,$rate,direct") total)" "$(get "a50,$rate,nginx")" "$(get "a50,$rate,hybridgate")" "$(get "a50,$rate,portkey")"
     row "added p99 at $rate req/s, µs" "– ($(get "p99,$rate,direct") total)" "$(get "a99,$rate,nginx")" "$(get "a99,$rate,hybridgate")" "$(get "a99,$rate,portkey")"
@@ -432,7 +460,7 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
   row "streams held open throughout" "–" "$(get held,nginx)" "$(get held,hybridgate)" "$(get held,portkey)"
   row "callgrind instructions/request" "–" "${CG_IR[nginx]:-–}" "${CG_IR[hybridgate]:-–}" "–"
   echo
-  echo "Added latency = the system's percentile minus the direct upstream's at the same rate (loadgen: open loop, each latency from the request's scheduled time, $CONNS keep-alive connections; $ROUNDS interleaved rounds of ${RATE_WARMUP_S}s warm-up + ${RATE_S}s measured; each round's added value is taken against the direct run of the same round, the table shows the median over rounds). A dash for Portkey means it cannot sustain that rate (above 0.8× its max throughput, 0.5× for streams). Lower is better for CPU, latency, RSS and instructions; higher for throughput. nginx's CPU per request is its proxy instance's worker alone; HybridGate's and Portkey's are their whole processes (all threads). Streams: \`\"stream\": true\`, $N_CHUNKS chunk events; TTFB = first body byte. Held streams: the slow upstream sends 2 KB/s, each stream stays open for the whole ${HOLD_S}s hold; RSS is the maximum sampled every 100 ms. Peak RSS over the whole run: HybridGate $(mib "$GW_HWM_KB") MiB${PK_HWM_KB:+, Portkey $(mib "$PK_HWM_KB") MiB}."
+  echo "Added latency = the system's percentile minus the direct upstream's at the same rate (loadgen: open loop, each latency from the request's scheduled time, $CONNS keep-alive connections; $ROUNDS interleaved rounds of ${RATE_WARMUP_S}s warm-up + ${RATE_S}s measured; each round's added value is taken against the direct run of the same round, the table shows the median over rounds). A dash for Portkey means it cannot sustain that rate (above 0.8× its max throughput, 0.5× for streams). Lower is better for CPU, latency, RSS and instructions; higher for throughput. Every row but the two \"all cores\" ones runs one nginx worker against one HybridGate worker; in those two, nginx has \`worker_processes auto\` and HybridGate its default (one worker per core), with the load generator and the upstream on the same cores, so they compare CPU per request over the whole box. nginx's CPU per request is its proxy instance's worker(s) alone; HybridGate's and Portkey's are their whole processes (all threads). Streams: \`\"stream\": true\`, $N_CHUNKS chunk events; TTFB = first body byte. Held streams: the slow upstream sends 2 KB/s, each stream stays open for the whole ${HOLD_S}s hold; RSS is the maximum sampled every 100 ms. Peak RSS over the whole run: HybridGate $(mib "$GW_HWM_KB") MiB${PK_HWM_KB:+, Portkey $(mib "$PK_HWM_KB") MiB}."
   echo "Failed requests (non-2xx, errors, unfinished) in the fixed-rate and stream phases: $(for k in "${!R[@]}"; do case $k in bad,*) [ "${R[$k]}" != 0 ] && printf '%s=%s ' "$k" "${R[$k]}";; esac; done; echo)(none listed = none). wrk: $(for s in "${SYSTEMS[@]}"; do [ -n "${R[wrkerr,$s]:-}" ] && printf '%s: %s' "$s" "${R[wrkerr,$s]}"; done; echo)"
   echo
   echo "## Targets (issue #9)"
@@ -448,7 +476,9 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
     a=$(ratio "$(get "a99,$rate,hybridgate")" "$(get "a99,$rate,nginx")")
     echo "| added p99 ≤ 1.5× nginx's (at $rate req/s) | $a | $(check x "$a" 1.5 le) |"
   done
-  echo "| throughput ≥ 0.8× nginx | $TN | $(check x "$TN" 0.8 ge) |"
+  echo "| throughput ≥ 0.8× nginx, one worker each | $TN | $(check x "$TN" 0.8 ge) |"
+  TA=$(ratio "$(get rps,hybridgate-all)" "$(get rps,nginx-all)")
+  echo "| throughput ≥ 0.8× nginx, all cores each | $TA | $(check x "$TA" 0.8 ge) |"
   echo "| throughput ≥ 30× Portkey | $TP | $(check x "$TP" 30 ge) |"
   echo "| RSS ≤ 64 MB (61.0 MiB) with $STREAMS concurrent streams | $RSSM MiB ($(get held,hybridgate) held) | $(check x "$RSSM" 61.03 le) |"
   echo "| callgrind instructions/request vs nginx | $(ratio "${CG_IR[hybridgate]:-}" "${CG_IR[nginx]:-}") | (no target) |"
