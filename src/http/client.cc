@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "http/head.h"
+#include "http/read_message.h"
 #include "http/write_now.h"
 
 namespace hybridgate::http {
@@ -310,7 +311,7 @@ asio::awaitable<Result<size_t>> UpstreamStream::Read(std::string& out, Clock::ti
     parser.SetBodyBuffer(room > 0 ? out.data() + old : nullptr, room);
     c->deadline.Arm(deadline);
     auto [ec, n] = co_await c->Visit(
-        [&](auto& s) { return bhttp::async_read_some(s, c->buffer, parser, kTuple); });
+        [&](auto& s) { return ReadMessage(s, c->buffer, parser, ReadUntil::kSome); });
     c->deadline.Disarm();
     ec = c->deadline.Reported(ec);
     if (ec == bhttp::error::need_buffer) ec = {};
@@ -478,14 +479,14 @@ asio::awaitable<ClientPool::ExchangeResult<kStream>> ClientPool::Exchange(
     if constexpr (kStream) {
       parser.body_limit(boost::none);
       std::tie(ec, wn) = co_await c->Visit(
-          [&](auto& s) { return bhttp::async_read_header(s, c->buffer, parser, kTuple); });
+          [&](auto& s) { return ReadMessage(s, c->buffer, parser, ReadUntil::kHeader); });
       c->deadline.Disarm();
       ec = c->deadline.Reported(ec);
       if (!ec) co_return std::pair{std::move(parser.head()), std::move(conn)};
     } else {
       parser.body_limit(kMaxResponseBody);
       std::tie(ec, wn) = co_await c->Visit(
-          [&](auto& s) { return bhttp::async_read(s, c->buffer, parser, kTuple); });
+          [&](auto& s) { return ReadMessage(s, c->buffer, parser, ReadUntil::kMessage); });
       c->deadline.Disarm();
       ec = c->deadline.Reported(ec);
       if (!ec) co_return TakeWholeAnswer(std::move(conn));

@@ -24,6 +24,7 @@
 
 #include "common/thread.h"
 #include "http/head.h"
+#include "http/read_message.h"
 #include "http/watchdog.h"
 
 namespace hybridgate::http {
@@ -144,7 +145,7 @@ asio::awaitable<bool> Session::ReadRequest(RequestReader& parser, bool first) {
   parser.body_limit(static_cast<uint64_t>(cfg.max_body_bytes));
   idle_ = true;
   deadline_.ArmAfter(milliseconds(first ? cfg.header_timeout_ms : cfg.idle_timeout_ms));
-  auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, kTuple);
+  auto [ec, n] = co_await ReadMessage(socket_, buffer_, parser, ReadUntil::kHeader);
   ec = deadline_.Reported(ec);
   idle_ = false;
   if (!ec && !parser.is_done()) {
@@ -164,7 +165,7 @@ asio::awaitable<bool> Session::ReadRequest(RequestReader& parser, bool first) {
     }
     if (!ec) {
       deadline_.ArmAfter(milliseconds(cfg.read_timeout_ms));
-      std::tie(ec, n) = co_await http::async_read(socket_, buffer_, parser, kTuple);
+      std::tie(ec, n) = co_await ReadMessage(socket_, buffer_, parser, ReadUntil::kMessage);
       ec = deadline_.Reported(ec);
     }
   }
