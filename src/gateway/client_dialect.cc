@@ -1,5 +1,7 @@
 #include "gateway/client_dialect.h"
 
+#include <array>
+#include <charconv>
 #include <optional>
 #include <variant>
 
@@ -15,29 +17,44 @@ namespace {
 
 constexpr std::string_view kJson = "application/json";
 
-http::HeaderList ResponseHeaders(const ResponseMeta& meta, const routing::Deployment& d) {
-  http::HeaderList h;
-  h.reserve(8 + (meta.limit_headers ? meta.limit_headers->size() : 0));  // one allocation
-  h.emplace_back("x-hybridgate-request-id", meta.id);
-  if (meta.data_class > 0)
-    h.emplace_back("x-hybridgate-data-class", std::to_string(meta.data_class));
-  if (d.provider) {
-    h.emplace_back("x-hybridgate-provider", d.provider->name());
-    h.emplace_back("x-hybridgate-model", d.model->id);
-  }
-  if (meta.decision) {
-    h.emplace_back("x-hybridgate-route", meta.decision->route);
+// The headers every answer of a request carries: views into the request's state (its id, the
+// serving provider and model, the route, the limiter's values) and into the few numbers formatted
+// here, which live as long as this does. Neither copied nor moved: the views point into it.
+class ResponseHeaders {
+ public:
+  ResponseHeaders(const ResponseMeta& meta, const routing::Deployment& d) {
+    Add("x-hybridgate-request-id", meta.id);
+    if (meta.data_class > 0) AddNumber("x-hybridgate-data-class", meta.data_class);
     if (d.provider) {
-      h.emplace_back("x-hybridgate-tier", std::string(RoutePlanner::TierOf(*meta.decision, d)));
+      Add("x-hybridgate-provider", d.provider->name());
+      Add("x-hybridgate-model", d.model->id);
     }
+    if (meta.decision) {
+      Add("x-hybridgate-route", meta.decision->route);
+      if (d.provider) Add("x-hybridgate-tier", RoutePlanner::TierOf(*meta.decision, d));
+    }
+    if (meta.limit_headers) {
+      for (const auto& [name, value] : *meta.limit_headers) Add(name, value);
+    }
+    if (meta.restorer) AddNumber("x-hybridgate-redacted", meta.restorer->replaced());
   }
-  if (meta.limit_headers) {
-    for (const auto& [name, value] : *meta.limit_headers) h.emplace_back(name, value);
+  ResponseHeaders(const ResponseHeaders&) = delete;
+  ResponseHeaders& operator=(const ResponseHeaders&) = delete;
+
+  void Add(std::string_view name, std::string_view value) { list_.emplace_back(name, value); }
+  void AddNumber(std::string_view name, int64_t value) {
+    if (used_ == numbers_.size()) return;  // more than any answer adds
+    std::array<char, 24>& buf = numbers_[used_++];
+    const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), value).ptr;
+    Add(name, std::string_view(buf.data(), static_cast<size_t>(end - buf.data())));
   }
-  if (meta.restorer)
-    h.emplace_back("x-hybridgate-redacted", std::to_string(meta.restorer->replaced()));
-  return h;
-}
+  const http::HeaderList& list() const { return list_; }
+
+ private:
+  http::HeaderList list_;
+  std::array<std::array<char, 24>, 4> numbers_;  // data class, redacted, attempts, retry-after
+  size_t used_ = 0;
+};
 
 // The non-stream answer in the client's dialect (the executor's body is OpenAI-shaped).
 Result<std::string> EncodeAnswer(Dialect dialect, std::string_view openai_body) {
@@ -69,9 +86,9 @@ class DialectSink : public routing::StreamSink {
 
   asio::awaitable<bool> Begin(const routing::Deployment& d) override {
     // Built outside co_await: GCC 12 miscompiles braced lists inside co_await expressions.
-    http::HeaderList headers = ResponseHeaders(meta_, d);
-    headers.emplace_back("x-hybridgate-attempts", std::to_string(attempts()));
-    co_return co_await ex_.BeginStream(200, "text/event-stream", headers);
+    ResponseHeaders headers(meta_, d);
+    headers.AddNumber("x-hybridgate-attempts", attempts());
+    co_return co_await ex_.BeginStream(200, "text/event-stream", headers.list());
   }
   void Event(std::string_view chunk) override {
     if (!meta_.restorer) return Translate(chunk);
@@ -153,13 +170,13 @@ std::string EncodeError(Dialect dialect, const Error& e) {
 }
 
 asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e) {
-  http::HeaderList headers = ResponseHeaders(meta, {});
+  ResponseHeaders headers(meta, {});
   if (e.retry_after_ms >= 0 &&
       (e.code == ErrorCode::kRateLimited || e.code == ErrorCode::kUpstreamUnavailable ||
        e.code == ErrorCode::kUnavailable)) {
-    headers.emplace_back("retry-after", std::to_string((e.retry_after_ms + 999) / 1000));
+    headers.AddNumber("retry-after", (e.retry_after_ms + 999) / 1000);
   }
-  co_await ex.Respond(e.HttpStatus(), kJson, EncodeError(meta.dialect, e), headers);
+  co_await ex.Respond(e.HttpStatus(), kJson, EncodeError(meta.dialect, e), headers.list());
 }
 
 asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routing::Outcome& out,
@@ -181,10 +198,10 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
     }
   }
   if (out.ok && !out.streamed) {
-    http::HeaderList headers = ResponseHeaders(meta, out.deployment);
-    headers.emplace_back("x-hybridgate-attempts", std::to_string(out.attempts));
-    headers.emplace_back("x-hybridgate-escalated", out.escalated ? "1" : "0");
-    co_await ex.Respond(out.status, kJson, std::move(out.body), headers);
+    ResponseHeaders headers(meta, out.deployment);
+    headers.AddNumber("x-hybridgate-attempts", out.attempts);
+    headers.Add("x-hybridgate-escalated", out.escalated ? "1" : "0");
+    co_await ex.Respond(out.status, kJson, std::move(out.body), headers.list());
   } else if (!out.ok && !out.streamed && !ex.client_gone()) {
     co_await RespondError(ex, meta, out.error);
   }

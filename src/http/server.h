@@ -29,7 +29,10 @@ namespace hybridgate::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-using HeaderList = std::vector<std::pair<std::string_view, std::string>>;
+// A response's extra fields. The values are views: they must outlive the Respond or BeginStream
+// call they are handed to. Room for a gateway answer's fields without a heap allocation.
+using HeaderList =
+    boost::container::small_vector<std::pair<std::string_view, std::string_view>, 16>;
 
 class Session;
 
