@@ -8,15 +8,17 @@
 #   bench/portkey/, run with node) configured as an OpenAI provider with a custom host.
 # Phases:
 #   1. max throughput, closed loop (wrk; median of TP_ROUNDS interleaved rounds), and CPU per request
-#      of the proxy's own process;
-#   2. p50/p99 added latency at fixed rates (bench/loadgen, open loop, no coordinated omission);
+#      of the proxy's own process; one worker each, then all cores each (nginx worker_processes
+#      auto, HybridGate one worker per core);
+#   2. p50/p99 added latency at fixed rates (bench/loadgen, open loop, no coordinated omission),
+#      and back to back on one connection (closed loop: the path's own latency, less noise);
 #   3. streaming time to first byte at a fixed rate (loadgen --stream, "stream": true);
 #   4. RSS while STREAMS client streams are held open against the slow upstream;
 #   5. callgrind instructions per request for HybridGate and nginx (deterministic on a noisy box).
 # Writes bench/results/<UTC time>.md and prints it. Defaults take about 8 minutes: the fixed rates
 # run 5 rounds of 5 s, as the p99 of 3 rounds of 3 s moved from run to run by several times.
 # Usage: bench/run.sh [DURATION_S] [CONNS]     (needs cmake --preset release && cmake --build --preset release)
-#   env: WARMUP_S=2 TP_ROUNDS=3 RATES="200 2000" RATE_S=5 ROUNDS=5 RATE_WARMUP_S=1 STREAM_RATE=100 N_CHUNKS=20 STREAMS=1000 HOLD_S=5
+#   env: WARMUP_S=2 TP_ROUNDS=3 RATES="200 2000" RATE_S=5 ROUNDS=5 SERIAL_N=3000 RATE_WARMUP_S=1 STREAM_RATE=100 N_CHUNKS=20 STREAMS=1000 HOLD_S=5
 #        CG_REQUESTS=2000 CG_WARMUP=200 SKIP_PORTKEY=0 SKIP_CALLGRIND=0 BUILD_DIR=build/release
 #        HG_LOG_LEVEL=info HG_LEDGER=true
 set -euo pipefail
@@ -29,6 +31,7 @@ TP_ROUNDS=${TP_ROUNDS:-3}
 RATES=${RATES:-"200 2000"}
 RATE_S=${RATE_S:-5}
 ROUNDS=${ROUNDS:-5}
+SERIAL_N=${SERIAL_N:-3000}
 RATE_WARMUP_S=${RATE_WARMUP_S:-1}
 STREAM_RATE=${STREAM_RATE:-100}
 N_CHUNKS=${N_CHUNKS:-20}
@@ -362,6 +365,9 @@ for rate in $RATES; do
   done
   measure "$rate" json "${systems[@]}" -- --rate "$rate" --duration "$RATE_S" --warmup "$RATE_WARMUP_S" --connections "$CONNS"
 done
+# 2b. Back to back on one connection (closed loop): each request waits only for the one before, so
+# the percentiles show the path's own latency without an open loop's queueing and wake-up noise.
+measure serial json "${SYSTEMS[@]}" -- --requests "$SERIAL_N" --connections 1
 
 # --- 3. streaming time to first byte ---------------------------------------------------------------------
 systems=()
@@ -453,6 +459,8 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
     row "added p50 at $rate req/s, µs" "– ($(get "p50,$rate,direct") total)" "$(get "a50,$rate,nginx")" "$(get "a50,$rate,hybridgate")" "$(get "a50,$rate,portkey")"
     row "added p99 at $rate req/s, µs" "– ($(get "p99,$rate,direct") total)" "$(get "a99,$rate,nginx")" "$(get "a99,$rate,hybridgate")" "$(get "a99,$rate,portkey")"
   done
+  row "added p50 back to back on one connection, µs" "– ($(get p50,serial,direct) total)" "$(get a50,serial,nginx)" "$(get a50,serial,hybridgate)" "$(get a50,serial,portkey)"
+  row "added p99 back to back on one connection, µs" "– ($(get p99,serial,direct) total)" "$(get a99,serial,nginx)" "$(get a99,serial,hybridgate)" "$(get a99,serial,portkey)"
   row "stream TTFB added p50 at $STREAM_RATE/s, µs" "– ($(get p50,stream,direct) total)" "$(get a50,stream,nginx)" "$(get a50,stream,hybridgate)" "$(get a50,stream,portkey)"
   row "stream TTFB added p99 at $STREAM_RATE/s, µs" "– ($(get p99,stream,direct) total)" "$(get a99,stream,nginx)" "$(get a99,stream,hybridgate)" "$(get a99,stream,portkey)"
   row "RSS idle (before the streams), MiB" "–" "$(mib "${R[rss0,nginx]:-}")" "$(mib "${R[rss0,hybridgate]:-}")" "$(mib "${R[rss0,portkey]:-}")"
@@ -460,7 +468,7 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
   row "streams held open throughout" "–" "$(get held,nginx)" "$(get held,hybridgate)" "$(get held,portkey)"
   row "callgrind instructions/request" "–" "${CG_IR[nginx]:-–}" "${CG_IR[hybridgate]:-–}" "–"
   echo
-  echo "Added latency = the system's percentile minus the direct upstream's at the same rate (loadgen: open loop, each latency from the request's scheduled time, $CONNS keep-alive connections; $ROUNDS interleaved rounds of ${RATE_WARMUP_S}s warm-up + ${RATE_S}s measured; each round's added value is taken against the direct run of the same round, the table shows the median over rounds). A dash for Portkey means it cannot sustain that rate (above 0.8× its max throughput, 0.5× for streams). Lower is better for CPU, latency, RSS and instructions; higher for throughput. Every row but the two \"all cores\" ones runs one nginx worker against one HybridGate worker; in those two, nginx has \`worker_processes auto\` and HybridGate its default (one worker per core), with the load generator and the upstream on the same cores, so they compare CPU per request over the whole box. nginx's CPU per request is its proxy instance's worker(s) alone; HybridGate's and Portkey's are their whole processes (all threads). Streams: \`\"stream\": true\`, $N_CHUNKS chunk events; TTFB = first body byte. Held streams: the slow upstream sends 2 KB/s, each stream stays open for the whole ${HOLD_S}s hold; RSS is the maximum sampled every 100 ms. Peak RSS over the whole run: HybridGate $(mib "$GW_HWM_KB") MiB${PK_HWM_KB:+, Portkey $(mib "$PK_HWM_KB") MiB}."
+  echo "Added latency = the system's percentile minus the direct upstream's at the same rate (loadgen: open loop, each latency from the request's scheduled time, $CONNS keep-alive connections; $ROUNDS interleaved rounds of ${RATE_WARMUP_S}s warm-up + ${RATE_S}s measured; each round's added value is taken against the direct run of the same round, the table shows the median over rounds). Back to back: $SERIAL_N requests on one keep-alive connection, each sent when the answer before it arrived, in the same interleaved rounds. A dash for Portkey means it cannot sustain that rate (above 0.8× its max throughput, 0.5× for streams). Lower is better for CPU, latency, RSS and instructions; higher for throughput. Every row but the two \"all cores\" ones runs one nginx worker against one HybridGate worker; in those two, nginx has \`worker_processes auto\` and HybridGate its default (one worker per core), with the load generator and the upstream on the same cores, so they compare CPU per request over the whole box. nginx's CPU per request is its proxy instance's worker(s) alone; HybridGate's and Portkey's are their whole processes (all threads). Streams: \`\"stream\": true\`, $N_CHUNKS chunk events; TTFB = first body byte. Held streams: the slow upstream sends 2 KB/s, each stream stays open for the whole ${HOLD_S}s hold; RSS is the maximum sampled every 100 ms. Peak RSS over the whole run: HybridGate $(mib "$GW_HWM_KB") MiB${PK_HWM_KB:+, Portkey $(mib "$PK_HWM_KB") MiB}."
   echo "Failed requests (non-2xx, errors, unfinished) in the fixed-rate and stream phases: $(for k in "${!R[@]}"; do case $k in bad,*) [ "${R[$k]}" != 0 ] && printf '%s=%s ' "$k" "${R[$k]}";; esac; done; echo)(none listed = none). wrk: $(for s in "${SYSTEMS[@]}"; do [ -n "${R[wrkerr,$s]:-}" ] && printf '%s: %s' "$s" "${R[wrkerr,$s]}"; done; echo)"
   echo
   echo "## Targets (issue #9)"
@@ -481,6 +489,7 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
   echo "| throughput ≥ 0.8× nginx, all cores each | $TA | $(check x "$TA" 0.8 ge) |"
   echo "| throughput ≥ 30× Portkey | $TP | $(check x "$TP" 30 ge) |"
   echo "| RSS ≤ 64 MB (61.0 MiB) with $STREAMS concurrent streams | $RSSM MiB ($(get held,hybridgate) held) | $(check x "$RSSM" 61.03 le) |"
+  echo "| added p99 back to back on one connection vs nginx | $(ratio "$(get a99,serial,hybridgate)" "$(get a99,serial,nginx)") | (no target) |"
   echo "| callgrind instructions/request vs nginx | $(ratio "${CG_IR[hybridgate]:-}" "${CG_IR[nginx]:-}") | (no target) |"
   if [ -f "$WORK/cg-hybridgate.out" ]; then
     callgrind_annotate --inclusive=no --auto=no --threshold=100 "$WORK/cg-hybridgate.out" > "$WORK/cg-self.txt" 2>/dev/null || true
