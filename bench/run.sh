@@ -321,6 +321,10 @@ throughput "${SYSTEMS[@]}"
 # (its default). Load generator and upstream share the cores, so this measures CPU per request of
 # the whole box rather than one worker's speed.
 throughput nginx-all hybridgate-all
+# Not needed after this: stopped, so that their background work (health checks, timers) stays out
+# of the measurements below.
+kill "$GW_ALL_PID" 2>/dev/null || true
+nginx -p "$WORK" -c proxy-all.conf -s stop 2>/dev/null || true
 
 # --- 2. added latency at fixed rates (open loop) --------------------------------------------------------
 # ROUNDS short runs per system, interleaved; each round's added latency is the system's percentile
