@@ -1,7 +1,8 @@
 // Fuzzes the sensitivity scanner (default detectors) over arbitrary bytes, split into several
 // texts at NUL bytes like one request's messages, then redaction and streamed restoration.
 // Checks the documented invariants: findings in bounds, sorted, non-overlapping, carrying a valid
-// text index; the streamed restorer yields what the one-shot Restore yields.
+// text index; they are what scanning each text on its own finds (Classify scans the texts in one
+// Hyperscan call); the streamed restorer yields what the one-shot Restore yields.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -35,6 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (f.start < last_end[f.text_index]) Die("findings overlap or are unsorted");
     last_end[f.text_index] = f.end;
   }
+  std::vector<sensitivity::Finding> each;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    for (sensitivity::Finding& f : TheScanner().Scan(texts[i])) {
+      f.text_index = i;
+      each.push_back(std::move(f));
+    }
+  }
+  if (each != c.findings) Die("Classify differs from scanning each text on its own");
 
   sensitivity::Redactor redactor;
   const std::vector<std::string> redacted = redactor.RedactAll(texts, c);

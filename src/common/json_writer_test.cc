@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <charconv>
+#include <cmath>
 
 namespace hybridgate {
 namespace {
@@ -162,6 +164,27 @@ TEST(JsonWriter, DeepNestingKeepsCommasPerLevel) {
   }
   w.EndArray();
   EXPECT_EQ(out, want + "]");
+}
+
+// Short decimals take a fast path; every double must still come out as std::to_chars writes it.
+TEST(JsonWriter, DoublesAreWrittenAsToCharsWritesThem) {
+  std::vector<double> values = {
+      0.0,      -0.0,       1e-3,       5e-4,      0.1 + 0.2,           99999.999,
+      100000.0, 1e5 - 1e-3, -99999.999, 12345.678, 0.30000000000000004, 1e21,
+      5e-324};
+  for (int64_t n = -2000000; n <= 2000000; n += 7) values.push_back(static_cast<double>(n) / 1000);
+  for (int64_t n = 99990000; n <= 100010000; ++n) values.push_back(static_cast<double>(n) / 1000);
+  for (double v : {0.1, 0.2, 0.7, 0.95, 1.5, 2.0, 42.125}) {
+    values.push_back(std::nextafter(v, 0.0));
+    values.push_back(std::nextafter(v, 10.0));
+  }
+  for (double v : values) {
+    std::string out;
+    JsonWriter(out).Double(v);
+    char want[32];
+    auto [end, ec] = std::to_chars(want, want + sizeof want, v);
+    ASSERT_EQ(out, std::string_view(want, end)) << v;
+  }
 }
 
 TEST(JsonWriter, DoublesRoundTripAndNonFiniteBecomesNull) {

@@ -3,15 +3,20 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 
 namespace hybridgate::complexity {
 namespace {
 
 enum class Cue : uint8_t { kNone, kStep, kConstraint, kQuantity, kHard, kEasy, kCode };
 
+// The few words that matter as part of a phrase ("at least", "step by step", "no more than").
+enum class Small : uint8_t { kOther, kAt, kNo, kMore, kStep, kBy, kLeast, kMost, kThan };
+
 struct WordCue {
   std::string_view word;
   Cue cue;
+  Small small = Small::kOther;
 };
 
 // Words that hint at what a prompt asks for; looked up in a sorted copy (binary search).
@@ -111,14 +116,25 @@ constexpr WordCue kCues[] = {
     {"without", Cue::kConstraint},
     {"yaml", Cue::kCode},
     {"average", Cue::kQuantity},
+    // Phrase parts, no cue of their own.
+    {"at", Cue::kNone, Small::kAt},
+    {"no", Cue::kNone, Small::kNo},
+    {"more", Cue::kNone, Small::kMore},
+    {"step", Cue::kNone, Small::kStep},
+    {"by", Cue::kNone, Small::kBy},
+    {"least", Cue::kNone, Small::kLeast},
+    {"most", Cue::kNone, Small::kMost},
+    {"than", Cue::kNone, Small::kThan},
 };
 
 // The table is hashed at compile time into an open-addressing copy (FNV-1a, linear probing), so
 // the literal above can stay readable and a word costs one hash and usually one comparison: this
-// runs for every word of every prompt.
+// runs for every word of every prompt. MeasureText hashes each word as it reads its bytes.
+constexpr uint32_t kFnvBasis = 2166136261u;
+constexpr uint32_t FnvStep(uint32_t h, unsigned char c) { return (h ^ c) * 16777619u; }
 constexpr uint32_t Fnv1a(std::string_view w) {
-  uint32_t h = 2166136261u;
-  for (char c : w) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  uint32_t h = kFnvBasis;
+  for (char c : w) h = FnvStep(h, static_cast<unsigned char>(c));
   return h;
 }
 constexpr size_t kSlots = 256;  // a power of two, over twice the cue count
@@ -138,12 +154,15 @@ constexpr size_t kLongestCue = [] {
   return n;
 }();
 
-Cue Lookup(std::string_view w) {
-  if (w.size() > kLongestCue) return Cue::kNone;
-  for (size_t i = Fnv1a(w) & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+constexpr WordCue kNoCue{};
+
+// `hash` is Fnv1a(w).
+const WordCue& Lookup(std::string_view w, uint32_t hash) {
+  if (w.size() > kLongestCue) return kNoCue;
+  for (size_t i = hash & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
     const WordCue& c = kHashed[i];
-    if (c.word.empty()) return Cue::kNone;
-    if (c.word == w) return c.cue;
+    if (c.word.empty()) return kNoCue;
+    if (c.word.size() == w.size() && std::memcmp(c.word.data(), w.data(), w.size()) == 0) return c;
   }
 }
 
@@ -151,26 +170,16 @@ bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c 
 bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-// The few words that matter as part of a phrase ("at least", "step by step", "no more than").
-enum class Small : uint8_t { kOther, kAt, kNo, kMore, kStep, kBy };
-Small SmallOf(std::string_view w) {
-  if (w.size() > 4) return Small::kOther;
-  if (w == "at") return Small::kAt;
-  if (w == "no") return Small::kNo;
-  if (w == "more") return Small::kMore;
-  if (w == "step") return Small::kStep;
-  if (w == "by") return Small::kBy;
-  return Small::kOther;
-}
-
 // Word-level state: the last two words, for phrases.
 class WordScanner {
  public:
   explicit WordScanner(Signals& s) : s_(s) {}
 
-  void Word(std::string_view w) {
+  // `hash` is Fnv1a(w).
+  void Word(std::string_view w, uint32_t hash) {
     ++s_.words;
-    switch (Lookup(w)) {
+    const WordCue& found = Lookup(w, hash);
+    switch (found.cue) {
       case Cue::kStep:
         ++s_.step_words;
         break;
@@ -192,9 +201,9 @@ class WordScanner {
       case Cue::kNone:
         break;
     }
-    const Small cur = SmallOf(w);
-    if (prev_ == Small::kAt && (w == "least" || w == "most")) ++s_.constraint_words;
-    if (prev2_ == Small::kNo && prev_ == Small::kMore && w == "than") ++s_.constraint_words;
+    const Small cur = found.small;
+    if (prev_ == Small::kAt && (cur == Small::kLeast || cur == Small::kMost)) ++s_.constraint_words;
+    if (prev2_ == Small::kNo && prev_ == Small::kMore && cur == Small::kThan) ++s_.constraint_words;
     if (prev2_ == Small::kStep && prev_ == Small::kBy && cur == Small::kStep) s_.step_words += 2;
     prev2_ = prev_;
     prev_ = cur;
@@ -215,19 +224,11 @@ void MeasureText(std::string_view text, bool task, Signals& s) {
   }
   s.bytes += static_cast<int64_t>(text.size());
   WordScanner words(s);
-  char word[24];
-  size_t word_len = 0;
-  bool word_too_long = false;
   bool line_start = true;
   bool in_number = false;
   int backticks = 0;           // run length of consecutive backticks
   bool in_inline = false;      // inside a single-backtick span
   unsigned char prev_sig = 0;  // last non-space byte
-  auto end_word = [&] {
-    if (word_len > 0 && !word_too_long) words.Word(std::string_view(word, word_len));
-    word_len = 0;
-    word_too_long = false;
-  };
   auto end_backticks = [&] {
     if (backticks >= 3) {
       ++s.code_fences;
@@ -242,17 +243,24 @@ void MeasureText(std::string_view text, bool task, Signals& s) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c != '`' && backticks > 0) end_backticks();
     if (IsAlpha(c)) {
-      if (word_len < sizeof(word)) {
-        word[word_len++] = static_cast<char>(c | 0x20);
-      } else {
-        word_too_long = true;
+      // A whole word in one go: lower-cased and hashed as it is read. One longer than the buffer
+      // is no cue and is not counted.
+      char word[24];
+      size_t len = 0;
+      uint32_t hash = kFnvBasis;
+      size_t j = i;
+      for (; j < n && IsAlpha(static_cast<unsigned char>(text[j])); ++j, ++len) {
+        const auto lower = static_cast<unsigned char>(text[j] | 0x20);
+        if (len < sizeof word) word[len] = static_cast<char>(lower);
+        hash = FnvStep(hash, lower);
       }
+      if (len <= sizeof word) words.Word(std::string_view(word, len), hash);
       in_number = false;
       line_start = false;
-      prev_sig = c;
+      prev_sig = static_cast<unsigned char>(text[j - 1]);
+      i = j - 1;
       continue;
     }
-    end_word();
     if (IsDigit(c)) {
       if (!in_number) ++s.numbers;
       in_number = true;
@@ -321,7 +329,6 @@ void MeasureText(std::string_view text, bool task, Signals& s) {
     }
     prev_sig = c;
   }
-  end_word();
   if (backticks > 0) end_backticks();
 }
 

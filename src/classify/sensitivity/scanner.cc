@@ -48,6 +48,7 @@ int BuiltinPriority(Detector d) {
 struct Expression {
   const BuiltinPattern* builtin = nullptr;  // null for custom regexes and dictionary words
   uint32_t type = 0;
+  bool som = false;  // compiled with HS_FLAG_SOM_LEFTMOST: the hit's `from` is its start
 };
 
 struct RawHit {
@@ -80,9 +81,15 @@ struct Scanner::Impl {
   NumberTypes number_types;
   double entropy_threshold = 3.0;
   int floor_class = kClassPublic;
+  // Whether one request's texts may share one Hyperscan call (see ClassifyJoined): false when a
+  // Hyperscan-backed custom regex could anchor on the start or end of its text.
+  bool joinable = true;
 
   void ScanWindow(std::string_view text, std::size_t base, std::vector<Candidate>& out) const;
+  void ApplyHits(std::string_view text, std::span<const RawHit> hits, std::size_t base,
+                 std::vector<Candidate>& out) const;
   std::vector<Finding> Resolve(std::vector<Candidate>& candidates) const;
+  bool ClassifyJoined(std::span<const std::string_view> texts, Classification& result) const;
 };
 
 namespace {
@@ -95,6 +102,10 @@ struct ThreadState {
   std::vector<RawHit> hits;
   ContextIndex contexts;
   std::string padded;  // see ScanBytes
+  std::string joined;  // see ClassifyJoined
+  std::vector<std::size_t> starts;
+  std::vector<std::pair<std::size_t, RawHit>> joined_hits;  // (text index, hit)
+  std::vector<RawHit> text_hits;
   ThreadState() = default;
   ThreadState(const ThreadState&) = delete;
   ThreadState& operator=(const ThreadState&) = delete;
@@ -121,6 +132,16 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
   static_cast<std::vector<RawHit>*>(context)->push_back(
       RawHit{id, static_cast<std::size_t>(from), static_cast<std::size_t>(to)});
   return 0;
+}
+
+// Whether a regex might assert the start or end of its text (`^`, `$`, `\A`, `\z`, `\Z`).
+// Conservative: a `^` that negates a class counts too.
+bool MayAnchor(std::string_view pattern) {
+  if (pattern.find_first_of("^$") != std::string_view::npos) return true;
+  for (std::string_view escape : {"\\A", "\\z", "\\Z"}) {
+    if (pattern.find(escape) != std::string_view::npos) return true;
+  }
+  return false;
 }
 
 bool DetectorEnabled(const SensitivityConfig& config, std::string_view type) {
@@ -171,7 +192,14 @@ void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
       return;
     }
   }
-  ContextIndex& contexts = state.contexts;
+  ApplyHits(text, hits, base, out);
+}
+
+// Turns one text's Hyperscan hits into candidates, and runs the detectors that are not patterns
+// (numbers, context windows, RE2 regexes) over the text.
+void Scanner::Impl::ApplyHits(std::string_view text, std::span<const RawHit> hits, std::size_t base,
+                              std::vector<Candidate>& out) const {
+  ContextIndex& contexts = t_state.contexts;
   contexts.Clear();
   for (const RawHit& hit : hits) {
     const BuiltinPattern* p = expressions[hit.id].builtin;
@@ -206,6 +234,83 @@ void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
     out[i].start += base;
     out[i].end += base;
   }
+}
+
+// Hyperscan's cost per call is mostly fixed (about 3.6k instructions for a short text), so a
+// request's texts are scanned in one call: joined, with a NUL byte between neighbours. A hit
+// counts for the text it lies in, with offsets made relative to it; the rest of the scan
+// (rules, numbers, context windows, RE2) runs per text as in Scan, so the findings are Scan's.
+//
+// Why the joined hits are the per-text hits:
+// - a NUL is not a word character, so `\b` and `\B` at a text's edges hold as they do at the
+//   edges of a buffer; no builtin expression uses `^`, `$`, `\A` or `\z`, and a custom regex
+//   that might leaves `joinable` false;
+// - a match that crosses a separator, or lies in one, is not a per-text match. Hyperscan gives
+//   each (expression, end) its leftmost start, so a crossing match can hide a shorter one that
+//   ends at the same byte: any such hit sends the whole request back to one call per text. This
+//   is seen from `from` for expressions with SOM (every custom one); the builtin ones without SOM
+//   (e-mail, key=value secrets) cannot match a NUL, so they never cross one.
+// Returns false, leaving `result` to be filled again, when the request must be scanned per text.
+bool Scanner::Impl::ClassifyJoined(std::span<const std::string_view> texts,
+                                   Classification& result) const {
+  ThreadState& state = t_state;
+  std::size_t total = texts.size() - 1;
+  for (std::string_view t : texts) total += t.size();
+  if (total > kWindow) return false;
+  hs_scratch_t* scratch = ScratchFor(id, db.get());
+  if (scratch == nullptr) return false;
+
+  std::string& joined = state.joined;
+  std::vector<std::size_t>& starts = state.starts;
+  joined.clear();
+  // The spare capacity is what ScanBytes pads for: Hyperscan may read past the end.
+  joined.reserve(total + kOverRead);
+  starts.clear();
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (i > 0) joined.push_back('\0');
+    starts.push_back(joined.size());
+    joined.append(texts[i]);
+  }
+  std::vector<RawHit>& hits = state.hits;
+  hits.clear();
+  if (hs_scan(db.get(), joined.data(), static_cast<unsigned int>(joined.size()), 0, scratch,
+              OnMatch, &hits) != HS_SUCCESS) {
+    return false;
+  }
+
+  auto& placed = state.joined_hits;
+  placed.clear();
+  for (const RawHit& hit : hits) {
+    // The text holding the hit's last byte.
+    const auto after = std::upper_bound(starts.begin(), starts.end(), hit.to - 1);
+    const std::size_t index = static_cast<std::size_t>(after - starts.begin()) - 1;
+    const std::size_t start = starts[index];
+    if (hit.to > start + texts[index].size()) return false;  // ends in a separator
+    const bool som = expressions[hit.id].som;
+    if (som && hit.from < start) return false;  // crosses a separator
+    placed.emplace_back(index, RawHit{hit.id, som ? hit.from - start : 0, hit.to - start});
+  }
+  // Hits arrive in end order, so texts are already grouped; keep each text's own order.
+  std::stable_sort(placed.begin(), placed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  std::vector<Candidate> candidates;
+  std::vector<RawHit>& text_hits = state.text_hits;
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    text_hits.clear();
+    for (; next < placed.size() && placed[next].first == i; ++next) {
+      text_hits.push_back(placed[next].second);
+    }
+    candidates.clear();
+    ApplyHits(texts[i], text_hits, 0, candidates);
+    for (Finding& f : Resolve(candidates)) {
+      f.text_index = i;
+      result.data_class = std::max(result.data_class, f.data_class);
+      result.findings.push_back(std::move(f));
+    }
+  }
+  return true;
 }
 
 // Overlaps: the higher class wins (so resolution never lowers a request's class), then the more
@@ -285,7 +390,7 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
   for (const BuiltinPattern& p : BuiltinPatterns()) {
     uint32_t type = static_cast<uint32_t>(p.detector);
     if (!DetectorEnabled(config, builtin_types[type])) continue;
-    add(p.expression, p.flags, Expression{&p, type});
+    add(p.expression, p.flags, Expression{&p, type, (p.flags & HS_FLAG_SOM_LEFTMOST) != 0});
   }
   for (const CustomRegex& custom : config.custom_regexes) {
     auto type = static_cast<uint32_t>(impl->types.size());
@@ -294,7 +399,8 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
     Result<RegexBackend> backend = ChooseRegexBackend(custom.name, custom.pattern);
     if (!backend) return Fail(backend.error());
     if (*backend == RegexBackend::kHyperscan) {
-      add(custom.pattern, HS_FLAG_SOM_LEFTMOST, Expression{nullptr, type});
+      if (MayAnchor(custom.pattern)) impl->joinable = false;
+      add(custom.pattern, HS_FLAG_SOM_LEFTMOST, Expression{nullptr, type, true});
     } else {
       RE2::Options options;
       options.set_log_errors(false);
@@ -309,7 +415,7 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
       std::string expression = DictionaryWordExpression(word);
       if (expression.empty()) continue;
       add(std::move(expression), HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS,
-          Expression{nullptr, type});
+          Expression{nullptr, type, true});
     }
   }
 
@@ -358,6 +464,11 @@ std::vector<Finding> Scanner::Scan(std::string_view text) const {
 Classification Scanner::Classify(std::span<const std::string_view> texts) const {
   Classification result;
   result.data_class = impl_->floor_class;
+  if (texts.size() > 1 && impl_->db && impl_->joinable) {
+    if (impl_->ClassifyJoined(texts, result)) return result;
+    result.findings.clear();
+    result.data_class = impl_->floor_class;
+  }
   for (std::size_t i = 0; i < texts.size(); ++i) {
     for (Finding& f : Scan(texts[i])) {
       f.text_index = i;

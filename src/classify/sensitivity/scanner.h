@@ -1,5 +1,5 @@
 // Sensitive-data scanner: one Hyperscan database compiled from every enabled detector, one pass
-// over each text, then cheap validators (checksums, ranges, context windows, entropy).
+// over a request's texts, then cheap validators (checksums, ranges, context windows, entropy).
 // Built once at startup; Scan() and Classify() are const and may run on any number of threads.
 #pragma once
 
@@ -34,7 +34,9 @@ class Scanner {
   std::vector<Finding> Scan(std::string_view text) const;
 
   // All texts of one request (messages, system prompt, tool arguments): findings carry the index
-  // of their text; data_class is the highest class found, at least the configured floor.
+  // of their text; data_class is the highest class found, at least the configured floor. The
+  // findings are Scan()'s for each text; the texts share one Hyperscan call where that cannot
+  // change them (README.md, "How a scan works").
   Classification Classify(std::span<const std::string_view> texts) const;
   Classification Classify(std::initializer_list<std::string_view> texts) const {
     return Classify(std::span<const std::string_view>(texts.begin(), texts.size()));

@@ -4,7 +4,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -277,11 +279,16 @@ TEST(ScannerTest, EverythingDisabledFindsNothing) {
   EXPECT_TRUE(s->Scan("a@b.io 4111111111111111 born 1985-03-14").empty());
 }
 
-TEST(ScannerTest, CustomRegexAndDictionary) {
+// The default detectors plus a custom regex (class 5) and a custom dictionary (class 3).
+Result<Scanner> WithCodenameAndCustomers() {
   SensitivityConfig config;
   config.custom_regexes.push_back({"project_codename", R"(\bPROJECT-(?:ALPHA|OMEGA)\b)", 5});
   config.dictionaries.push_back({"customer", {"Acme Corp", "Globex"}, 3});
-  auto s = Scanner::Create(config);
+  return Scanner::Create(config);
+}
+
+TEST(ScannerTest, CustomRegexAndDictionary) {
+  auto s = WithCodenameAndCustomers();
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(FindAll(*s, "PROJECT-OMEGA for ACME   corp and globex, not Globexx"),
             (Found{{"project_codename", "PROJECT-OMEGA"},
@@ -336,6 +343,114 @@ TEST(ScannerTest, TwoScannersOnOneThread) {
     EXPECT_EQ(a->Classify({"Initech a@b.io"}).data_class, 4);
     EXPECT_EQ(b.Classify({"Initech a@b.io"}).data_class, 3);
   }
+}
+
+// What Classify must return: each text scanned on its own, findings tagged with the text's index.
+Classification PerText(const Scanner& scanner, const std::vector<std::string_view>& texts,
+                       int floor = kClassPublic) {
+  Classification want;
+  want.data_class = floor;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    for (Finding& f : scanner.Scan(texts[i])) {
+      f.text_index = i;
+      want.data_class = std::max(want.data_class, f.data_class);
+      want.findings.push_back(std::move(f));
+    }
+  }
+  return want;
+}
+
+void ExpectSameAsPerText(const Scanner& scanner, const std::vector<std::string_view>& texts) {
+  const Classification got = scanner.Classify(texts);
+  const Classification want = PerText(scanner, texts);
+  std::string shown;
+  for (std::string_view t : texts) shown.append("[").append(t).append("]");
+  EXPECT_EQ(got.data_class, want.data_class) << shown;
+  EXPECT_EQ(got.findings, want.findings) << shown;
+}
+
+std::vector<std::string> CorpusTexts() {
+  std::ifstream in("testdata/corpus.jsonl");
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.emplace_back(boost::json::parse(line).at("text").as_string().c_str());
+  }
+  return out;
+}
+
+// Several texts are scanned in one Hyperscan call; what each text yields must not change.
+TEST(ScannerTest, ClassifyOfSeveralTextsEqualsScanningEach) {
+  auto custom = WithCodenameAndCustomers();
+  ASSERT_TRUE(custom) << custom.error().message;
+  const std::string nul_inside("x\0password=hunter2\0", 19);
+  // Pieces that are findings only together, or only apart, at the texts' edges.
+  const std::vector<std::vector<std::string_view>> edges = {
+      {"password", ": hunter2-secret"},
+      {"my password is", "=hunter2secret"},
+      {"bob@example", ".com"},
+      {"bob", "@example.com"},
+      {"4111 1111", "1111 1111"},
+      {"4111111111111111", "4111111111111111", "x"},
+      {"Acme", "Corp"},
+      {"acme corp", "Globex"},
+      {"PROJECT-", "OMEGA"},
+      {"PROJECT-ALPHA", "PROJECT-OMEGA"},
+      {"born", " 1985-03-14"},
+      {"date of birth 1985-03-14", ""},
+      {"", "", "a@b.io", ""},
+      {"sk-proj-", "abcdefghijklmnopqrstuvwxyz0123"},
+      {"call +44", "20 7946 0958"},
+      {"ssn", "123-45-6789"},
+      {"123-45-", "6789"},
+      {"-----BEGIN RSA ", "PRIVATE KEY-----"},
+      {nul_inside, "token: abcdef1234567890abcdef"},
+      {"Bearer", "abcdef1234567890abcdef1234567890"},
+  };
+  for (const Scanner* s : {&DefaultScanner(), static_cast<const Scanner*>(&*custom)}) {
+    for (const auto& texts : edges) ExpectSameAsPerText(*s, texts);
+  }
+  // The labelled corpus: neighbours as one request, and each text cut into three.
+  const std::vector<std::string> corpus = CorpusTexts();
+  ASSERT_GT(corpus.size(), 100u);
+  for (std::size_t i = 0; i + 2 < corpus.size(); ++i) {
+    ExpectSameAsPerText(*custom, {corpus[i], corpus[i + 1], corpus[i + 2]});
+    const std::string_view t = corpus[i];
+    const std::size_t a = t.size() / 3, b = t.size() * 2 / 3;
+    ExpectSameAsPerText(*custom, {t.substr(0, a), t.substr(a, b - a), t.substr(b)});
+  }
+}
+
+// A custom regex anchored on its text's start or end still sees every text's own edges.
+TEST(ScannerTest, AnchoredCustomRegexSeesEachTextsEdges) {
+  SensitivityConfig config;
+  config.custom_regexes.push_back({"leading", R"(^CONFIDENTIAL\b)", 5});
+  config.custom_regexes.push_back({"trailing", R"(\bEYES ONLY$)", 5});
+  auto s = Scanner::Create(config);
+  ASSERT_TRUE(s) << s.error().message;
+  const Classification c = s->Classify({"hello", "CONFIDENTIAL plan", "for your EYES ONLY", "x"});
+  ASSERT_EQ(c.findings.size(), 2u);
+  EXPECT_EQ(c.findings[0].type, "leading");
+  EXPECT_EQ(c.findings[0].text_index, 1u);
+  EXPECT_EQ(c.findings[1].type, "trailing");
+  EXPECT_EQ(c.findings[1].text_index, 2u);
+  EXPECT_EQ(c.data_class, 5);
+}
+
+// A match across two texts is not a finding, and must not hide the one inside the second text
+// (Hyperscan reports one start per end: the leftmost, which here lies in the first text).
+TEST(ScannerTest, MatchAcrossTextsNeitherCountsNorHidesOneInside) {
+  SensitivityConfig config;
+  config.custom_regexes.push_back({"ab", R"(a[^z]{0,5}b)", 4});
+  auto s = Scanner::Create(config);
+  ASSERT_TRUE(s) << s.error().message;
+  Classification c = s->Classify({"xa", "ab"});
+  ASSERT_EQ(c.findings.size(), 1u);
+  EXPECT_EQ(c.findings[0].text_index, 1u);
+  EXPECT_EQ(c.findings[0].start, 0u);
+  EXPECT_EQ(c.findings[0].end, 2u);
+  EXPECT_EQ(s->Classify({"xa", "b"}).findings.size(), 0u);
+  EXPECT_EQ(s->Classify({"xa", "b"}).data_class, kClassPublic);
 }
 
 TEST(ScannerTest, LongDigitRunsStayLinear) {
