@@ -290,9 +290,12 @@ bool Scanner::Impl::ClassifyJoined(std::span<const std::string_view> texts,
     if (som && hit.from < start) return false;  // crosses a separator
     placed.emplace_back(index, RawHit{hit.id, som ? hit.from - start : 0, hit.to - start});
   }
-  // Hits arrive in end order, so texts are already grouped; keep each text's own order.
-  std::stable_sort(placed.begin(), placed.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Hits arrive in end order, so texts are nearly always grouped already (checked without the
+  // sort's scratch allocation); a sort keeps each text's own order.
+  const auto by_text = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(placed.begin(), placed.end(), by_text)) {
+    std::stable_sort(placed.begin(), placed.end(), by_text);
+  }
 
   std::vector<Candidate> candidates;
   std::vector<RawHit>& text_hits = state.text_hits;
