@@ -19,7 +19,7 @@ struct WordCue {
   Small small = Small::kOther;
 };
 
-// Words that hint at what a prompt asks for; looked up in a sorted copy (binary search).
+// Words that hint at what a prompt asks for; looked up in the hashed copy below.
 constexpr WordCue kCues[] = {
     {"afterwards", Cue::kStep},
     {"algorithm", Cue::kHard},
