@@ -7,7 +7,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <mutex>
 #include <sstream>
@@ -133,6 +135,115 @@ struct RequestSeries {
   Histogram* genai_output_tokens;
 };
 
+// A number that one thread (its owner) adds to and scrapes read: the owner's add is a plain load
+// and store, with no lock and no read-modify-write, which is safe because no other thread writes.
+template <class T>
+class OwnedCell {
+ public:
+  void Add(T d) {
+    value_.store(value_.load(std::memory_order_relaxed) + d, std::memory_order_release);
+  }
+  T Read() const { return value_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<T> value_{0};
+};
+
+// An owned counter and the part of it a scrape has already added to the registry's counter.
+template <class T>
+struct OwnedCounter {
+  OwnedCell<T> value;
+  T flushed = 0;  // scrape side
+
+  void FlushInto(Counter& target) {
+    const T now = value.Read();
+    if (now == flushed) return;
+    target.Increment(static_cast<double>(now - flushed));
+    flushed = now;
+  }
+};
+
+// The largest bucket list above has 16 boundaries, hence 17 buckets with +Inf.
+constexpr size_t kMaxBuckets = 17;
+
+// An owned histogram with prometheus-cpp's bucket rule (the first boundary >= the value, else
+// +Inf). A scrape may read a count before the sum that goes with it: that observation's value
+// then shows up in the sum one scrape later.
+class OwnedHistogram {
+ public:
+  explicit OwnedHistogram(const Histogram::BucketBoundaries& bounds) : bounds_(bounds) {}
+
+  void Observe(double v) {
+    sum_.Add(v);
+    counts_[static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                bounds_.begin())]
+        .Add(1);
+  }
+
+  // Adds what was observed since the last flush to `a` and, if given, `b` (same buckets).
+  void FlushInto(Histogram& a, Histogram* b) {
+    std::vector<double> deltas(bounds_.size() + 1);
+    bool any = false;
+    for (size_t i = 0; i < deltas.size(); ++i) {
+      const uint64_t now = counts_[i].Read();
+      deltas[i] = static_cast<double>(now - flushed_counts_[i]);
+      any = any || now != flushed_counts_[i];
+      flushed_counts_[i] = now;
+    }
+    if (!any) return;
+    const double sum = sum_.Read();
+    a.ObserveMultiple(deltas, sum - flushed_sum_);
+    if (b) b->ObserveMultiple(deltas, sum - flushed_sum_);
+    flushed_sum_ = sum;
+  }
+
+ private:
+  const Histogram::BucketBoundaries& bounds_;
+  std::array<OwnedCell<uint64_t>, kMaxBuckets> counts_;
+  OwnedCell<double> sum_;
+  std::array<uint64_t, kMaxBuckets> flushed_counts_{};  // scrape side
+  double flushed_sum_ = 0;                              // scrape side
+};
+
+// One thread's tallies for one request label set, merged into `target`'s series at scrape time.
+// The duration and time-to-first-token histograms are kept once and merged into both their
+// hybridgate_* and gen_ai_* series, which have the same buckets.
+struct OwnedRequestSeries {
+  OwnedRequestSeries(const RequestSeries& target, bool folded) : target(target), folded(folded) {}
+
+  const RequestSeries& target;
+  const bool folded;  // the label set was folded into "other": each request counts as folded
+  OwnedCounter<uint64_t> requests, folded_events;
+  OwnedCounter<int64_t> input_tokens, output_tokens, cached_input_tokens;
+  OwnedCounter<double> cost;
+  OwnedHistogram duration{kDurationBuckets}, ttft{kTtftBuckets}, input_usage{kTokenBuckets},
+      output_usage{kTokenBuckets};
+
+  void FlushInto(Counter& folded_counter) {
+    requests.FlushInto(*target.requests);
+    folded_events.FlushInto(folded_counter);
+    input_tokens.FlushInto(*target.input_tokens);
+    output_tokens.FlushInto(*target.output_tokens);
+    cached_input_tokens.FlushInto(*target.cached_input_tokens);
+    cost.FlushInto(*target.cost);
+    duration.FlushInto(*target.duration, target.genai_duration);
+    ttft.FlushInto(*target.ttft, target.genai_ttft);
+    input_usage.FlushInto(*target.genai_input_tokens, nullptr);
+    output_usage.FlushInto(*target.genai_output_tokens, nullptr);
+  }
+};
+
+// The request series one thread records into. Only the owner inserts, under `mu`; the owner's
+// lookups need no lock (nobody else mutates the map), scrapes iterate under `mu`.
+struct Shard {
+  std::mutex mu;
+  std::unordered_map<std::string, std::unique_ptr<OwnedRequestSeries>, KeyHash, std::equal_to<>>
+      series;
+};
+
+// Identifies a Metrics object to the threads' shard lists (an address could be reused).
+std::atomic<uint64_t> next_metrics_id{1};
+
 }  // namespace
 
 struct Metrics::Impl {
@@ -178,20 +289,85 @@ struct Metrics::Impl {
     };
   }
 
-  const RequestSeries& RequestSeriesFor(const RequestLabels& l, std::string_view status) {
+  // The registry's series for a label set; `*folded` says whether it is the "other" one because
+  // the family is full (the caller counts that in hybridgate_metrics_series_folded_total).
+  const RequestSeries& RequestSeriesFor(const RequestLabels& l, std::string_view status,
+                                        bool* folded) {
     std::string_view key =
         MakeKey(l.route, l.tier, l.provider, l.model, l.endpoint, l.operation, status);
+    *folded = false;
     if (const RequestSeries* s =
             request_cache.Get(key, false, [&] { return MakeRequestSeries(l, status); })) {
       return *s;
     }
-    folded_requests.Increment();
+    *folded = true;
     const RequestLabels other{kOther, kOther, kOther, kOther, kOther, kOther};
     key = MakeKey(kOther, kOther, kOther, kOther, kOther, kOther, status);
     return *request_cache.Get(key, true, [&] { return MakeRequestSeries(other, status); });
   }
 
+  // The calling thread's shard of this object, registered on the thread's first use. A thread
+  // remembers its shards of the last kRememberedShards Metrics objects it recorded into.
+  Shard& OwnShard() {
+    struct Mine {
+      uint64_t metrics_id;
+      Shard* shard;
+    };
+    constexpr size_t kRememberedShards = 16;
+    thread_local std::vector<Mine> mine;
+    for (const Mine& m : mine) {
+      if (m.metrics_id == id) return *m.shard;
+    }
+    auto shard = std::make_unique<Shard>();
+    Shard* raw = shard.get();
+    {
+      std::lock_guard lock(shards_mu);
+      shards.push_back(std::move(shard));
+    }
+    if (mine.size() >= kRememberedShards) mine.erase(mine.begin());
+    mine.push_back({id, raw});
+    return *raw;
+  }
+
+  // The shard's entry for `key` (a MakeKey view), made on first use. A shard holds at most as
+  // many label sets as the family may have; past that, a new one is tallied as "other" (with its
+  // status), so a shard stays bounded even if label values were not.
+  OwnedRequestSeries* OwnSeries(Shard& shard, std::string_view key, const RequestLabels& l,
+                                std::string_view status) {
+    if (auto it = shard.series.find(key); it != shard.series.end()) return it->second.get();
+    const bool full = shard.series.size() >= options.max_request_label_sets;
+    const RequestLabels other{kOther, kOther, kOther, kOther, kOther, kOther};
+    std::string owned_key(full ? MakeKey(kOther, kOther, kOther, kOther, kOther, kOther, status)
+                               : key);  // RequestSeriesFor reuses MakeKey's buffer
+    if (full) {
+      if (auto it = shard.series.find(owned_key); it != shard.series.end()) {
+        return it->second.get();
+      }
+    }
+    bool folded = false;
+    const RequestSeries& target = RequestSeriesFor(full ? other : l, status, &folded);
+    auto entry = std::make_unique<OwnedRequestSeries>(target, folded || full);
+    OwnedRequestSeries* raw = entry.get();
+    std::lock_guard lock(shard.mu);
+    shard.series.emplace(std::move(owned_key), std::move(entry));
+    return raw;
+  }
+
+  // Adds every thread's tallies since the last flush to the registry. Scrapes only.
+  void FlushShards() {
+    std::vector<Shard*> all;
+    {
+      std::lock_guard lock(shards_mu);
+      for (const auto& s : shards) all.push_back(s.get());
+    }
+    for (Shard* shard : all) {
+      std::lock_guard lock(shard->mu);
+      for (auto& [key, series] : shard->series) series->FlushInto(folded_requests);
+    }
+  }
+
   Options options;
+  const uint64_t id = next_metrics_id.fetch_add(1);
   prometheus::Registry registry;
 
   Family<Counter>& requests_total = CounterFamily(
@@ -289,6 +465,9 @@ struct Metrics::Impl {
       options.max_small_label_sets,
       folded_total.Add({{"family", "hybridgate_limit_rejections_total"}})};
 
+  std::mutex shards_mu;  // guards shards (the list; each shard has its own mutex)
+  std::vector<std::unique_ptr<Shard>> shards;
+
   std::mutex scrape_mu;  // one scrape at a time
   std::mutex hooks_mu;   // guards hooks
   std::vector<std::function<void(Metrics&)>> hooks;
@@ -308,26 +487,21 @@ void Metrics::RecordRequest(const RequestLabels& labels, int status, double seco
     code[2] = static_cast<char>('0' + status % 10);
     status_label = std::string_view(code, 3);
   }
-  const RequestSeries& s = impl_->RequestSeriesFor(labels, status_label);
-  s.requests->Increment();
-  if (Known(seconds)) {
-    s.duration->Observe(seconds);
-    s.genai_duration->Observe(seconds);
-  }
-  if (Known(ttft_seconds)) {
-    s.ttft->Observe(ttft_seconds);
-    s.genai_ttft->Observe(ttft_seconds);
-  }
-  if (input_tokens > 0) s.input_tokens->Increment(static_cast<double>(input_tokens));
-  if (output_tokens > 0) s.output_tokens->Increment(static_cast<double>(output_tokens));
-  if (cached_input_tokens > 0) {
-    s.cached_input_tokens->Increment(static_cast<double>(cached_input_tokens));
-  }
+  const std::string_view key = MakeKey(labels.route, labels.tier, labels.provider, labels.model,
+                                       labels.endpoint, labels.operation, status_label);
+  OwnedRequestSeries* own = impl_->OwnSeries(impl_->OwnShard(), key, labels, status_label);
+  own->requests.value.Add(1);
+  if (own->folded) own->folded_events.value.Add(1);
+  if (Known(seconds)) own->duration.Observe(seconds);
+  if (Known(ttft_seconds)) own->ttft.Observe(ttft_seconds);
+  if (input_tokens > 0) own->input_tokens.value.Add(input_tokens);
+  if (output_tokens > 0) own->output_tokens.value.Add(output_tokens);
+  if (cached_input_tokens > 0) own->cached_input_tokens.value.Add(cached_input_tokens);
   if (status < 400) {
-    if (input_tokens >= 0) s.genai_input_tokens->Observe(static_cast<double>(input_tokens));
-    if (output_tokens >= 0) s.genai_output_tokens->Observe(static_cast<double>(output_tokens));
+    if (input_tokens >= 0) own->input_usage.Observe(static_cast<double>(input_tokens));
+    if (output_tokens >= 0) own->output_usage.Observe(static_cast<double>(output_tokens));
   }
-  if (Known(cost_usd) && cost_usd > 0) s.cost->Increment(cost_usd);
+  if (Known(cost_usd) && cost_usd > 0) own->cost.value.Add(cost_usd);
 }
 
 void Metrics::RecordFallback(std::string_view route, std::string_view from_provider) {
@@ -384,6 +558,7 @@ std::string Metrics::Serialize() {
     hooks = impl_->hooks;
   }
   for (auto& hook : hooks) hook(*this);
+  impl_->FlushShards();
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, impl_->registry.Collect());
   return std::move(out).str();

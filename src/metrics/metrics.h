@@ -78,11 +78,13 @@ struct Options {
 };
 
 // Thread safety: every method may be called from any thread at any time, including concurrently
-// with Serialize(). Cost: after a label set's first use, a Record* call is one shared-lock hash
-// lookup plus atomic adds (histograms: a per-series mutex in prometheus-cpp); it does not allocate
-// (the lookup key is built in a thread_local buffer that keeps its capacity and found by
-// heterogeneous lookup; the status code is formatted on the stack). The first use of a label set
-// takes an exclusive lock and allocates.
+// with Serialize(). Cost: RecordRequest, the per-request call, tallies into the calling thread's
+// own shard: after a label set's first use on a thread it is one unlocked hash lookup and plain
+// loads and stores (no lock, no atomic read-modify-write, no allocation; the lookup key is built
+// in a thread_local buffer that keeps its capacity, the status code on the stack). Serialize()
+// first merges every thread's tallies since the previous scrape into the registry. The other
+// Record* calls are one shared-lock hash lookup plus atomic adds, and do not allocate once warm.
+// The first use of a label set takes an exclusive lock and allocates.
 class Metrics {
  public:
   explicit Metrics(Options options = {});

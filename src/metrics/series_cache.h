@@ -2,8 +2,10 @@
 // a mutex and hashes a std::map of labels on every call). Internal to the metrics module.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
@@ -19,15 +21,26 @@ namespace hybridgate::metrics {
 template <class... Values>
 std::string_view MakeKey(const Values&... values) {
   thread_local std::string buffer;
-  buffer.clear();
-  auto append = [](std::string_view v) {
-    const uint32_t n = static_cast<uint32_t>(v.size());
-    buffer.append(reinterpret_cast<const char*>(&n), sizeof n);
-    buffer.append(v);
-  };
-  (append(std::string_view(values)), ...);
+  const std::array<std::string_view, sizeof...(Values)> parts = {std::string_view(values)...};
+  size_t size = 0;
+  for (std::string_view v : parts) size += sizeof(uint32_t) + v.size();
+  buffer.resize(size);  // one size check, then plain copies (capacity is kept: no allocation)
+  char* at = buffer.data();
+  for (std::string_view v : parts) {
+    const auto n = static_cast<uint32_t>(v.size());
+    std::memcpy(at, &n, sizeof n);
+    at += sizeof n;
+    if (n != 0) std::memcpy(at, v.data(), n);
+    at += n;
+  }
   return buffer;
 }
+
+// Hashes std::string keys and std::string_view probes alike (heterogeneous lookup).
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
 
 // Maps a key to a Value (a pointer or a small struct of pointers into the registry), built on
 // first sight under an exclusive lock. Entries are never removed, so returned pointers stay valid
@@ -52,15 +65,9 @@ class SeriesCache {
   }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   const size_t capacity_;
   std::shared_mutex mu_;
-  std::unordered_map<std::string, Value, Hash, std::equal_to<>> map_;
+  std::unordered_map<std::string, Value, KeyHash, std::equal_to<>> map_;
 };
 
 }  // namespace hybridgate::metrics
