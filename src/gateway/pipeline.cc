@@ -62,8 +62,11 @@ Result<sensitivity::Classification> Gateway::Classify(const Runtime& rt,
 
 namespace {
 
+// The distinct finding types, for residency messages. Those exist only above class 1 (every
+// provider may receive class 1), so a class-1 request gets none and allocates nothing.
 std::vector<std::string> FindingTypes(const sensitivity::Classification& c) {
   std::vector<std::string> types;
+  if (c.data_class <= 1) return types;
   for (const auto& f : c.findings) {
     if (std::find(types.begin(), types.end(), f.type) == types.end()) types.push_back(f.type);
   }
