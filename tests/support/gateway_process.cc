@@ -53,20 +53,39 @@ GatewayProcess::GatewayProcess(const std::string& config_yaml,
     execv(bin.c_str(), argv.data());
     _exit(127);
   }
-  // Wait until it answers /healthz (or exits).
-  for (int i = 0; i < 400; ++i) {
+  // Wait until it answers /healthz (or exits). Generous: a sanitizer build on a loaded 2-core
+  // machine starts slowly, and a failure says what the wait saw (Log() shows it first).
+  using Clock = std::chrono::steady_clock;
+  const auto begin = Clock::now();
+  int attempts = 0, last_status = 0;
+  auto last_took = Clock::duration::zero();
+  while (Clock::now() - begin < std::chrono::seconds(30)) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      start_note_ =
+          "exited during startup with status " +
+          std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
       return;
     }
     TestClient c(port_);
-    if (c.Get("/healthz").status == 200) {
+    const auto t0 = Clock::now();
+    last_status = c.Get("/healthz").status;
+    last_took = Clock::now() - t0;
+    ++attempts;
+    if (last_status == 200) {
       started_ = true;
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
+  const auto ms = [](Clock::duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  start_note_ = "no 200 from GET /healthz on port " + std::to_string(port_) + " in " +
+                ms(Clock::now() - begin) + " ms: " + std::to_string(attempts) +
+                " attempts, the last answered status " + std::to_string(last_status) +
+                " (0: no answer) after " + ms(last_took) + " ms";
 }
 
 void GatewayProcess::RewriteConfig(const std::string& config_yaml) const {
@@ -103,6 +122,7 @@ int GatewayProcess::Stop(std::chrono::milliseconds timeout) {
 std::string GatewayProcess::Log() const {
   std::ifstream in(dir_ + "/stderr.log");
   std::stringstream ss;
+  if (!start_note_.empty()) ss << "[test harness: " << start_note_ << "]\n";
   ss << in.rdbuf();
   return ss.str();
 }

@@ -26,7 +26,7 @@ class GatewayProcess {
   uint16_t port() const { return port_; }
   // Sends SIGTERM and waits; returns the exit status (or -1 on timeout).
   int Stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  std::string Log() const;  // stderr so far
+  std::string Log() const;  // stderr so far, after why startup failed if it did
   // Replaces the config file (same port) in one rename, as editors and config managers do;
   // the running process sees it on SIGHUP or through its file watch.
   void RewriteConfig(const std::string& config_yaml) const;
@@ -36,6 +36,7 @@ class GatewayProcess {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   bool started_ = false;
+  std::string start_note_;  // why the startup wait gave up
   std::string dir_;
 };
 
