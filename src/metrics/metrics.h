@@ -82,7 +82,9 @@ struct Options {
 // own shard: after a label set's first use on a thread it is one unlocked hash lookup and plain
 // loads and stores (no lock, no atomic read-modify-write, no allocation; the lookup key is built
 // in a thread_local buffer that keeps its capacity, the status code on the stack). Serialize()
-// first merges every thread's tallies since the previous scrape into the registry. The other
+// first merges every thread's tallies since the previous scrape into the registry. A shard lives
+// as long as the Metrics object (a thread's tallies survive the thread), so RecordRequest belongs
+// on long-lived threads such as the workers: each new recording thread adds a shard. The other
 // Record* calls are one shared-lock hash lookup plus atomic adds, and do not allocate once warm.
 // The first use of a label set takes an exclusive lock and allocates.
 class Metrics {
