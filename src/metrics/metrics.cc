@@ -167,8 +167,9 @@ struct OwnedCounter {
 constexpr size_t kMaxBuckets = 17;
 
 // An owned histogram with prometheus-cpp's bucket rule (the first boundary >= the value, else
-// +Inf). A scrape may read a count before the sum that goes with it: that observation's value
-// then shows up in the sum one scrape later.
+// +Inf). The owner adds to the sum before the count and a scrape reads the counts before the sum,
+// so a scrape that races an observation may see its value in the sum while its count shows up
+// one scrape later; the totals are exact once recording pauses.
 class OwnedHistogram {
  public:
   explicit OwnedHistogram(const Histogram::BucketBoundaries& bounds) : bounds_(bounds) {}
