@@ -4,7 +4,8 @@
 # of N_CHUNKS chat.completion.chunk events at /sse/v1/, the same SSE rate-limited at /slow/v1/):
 #   upstream direct · nginx as a plain reverse proxy (the floor) · HybridGate with its production
 #   features on (virtual keys, sensitivity scan, route with complexity tiers, SQLite ledger,
-#   metrics, request log) · Portkey's open-source gateway (npm @portkey-ai/gateway, pinned in
+#   metrics, request log) · the same HybridGate with the optional features off ("core": the
+#   throughput phase only, to show what the features cost) · Portkey's open-source gateway (npm @portkey-ai/gateway, pinned in
 #   bench/portkey/, run with node) configured as an OpenAI provider with a custom host.
 # Phases:
 #   1. max throughput, closed loop (wrk; median of TP_ROUNDS interleaved rounds), and CPU per request
@@ -89,7 +90,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-UP=18901; PROXY=18902; GW=18903; PK=18904; GW_CG=18905; PROXY_CG=18906; PROXY_ALL=18907; GW_ALL=18908
+UP=18901; PROXY=18902; GW=18903; PK=18904; GW_CG=18905; PROXY_CG=18906; PROXY_ALL=18907; GW_ALL=18908; GW_CORE=18909
 mkdir -p "$WORK/logs" "$WORK/www/sse/v1/chat" "$WORK/www/slow/v1/chat"
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -156,13 +157,20 @@ UP_WORKER=$(pgrep -P "$(cat "$WORK/up.pid")" | head -1)
 PROXY_WORKER=$(pgrep -P "$(cat "$WORK/proxy.pid")" | head -1)
 
 # --- HybridGate: production-shaped ---------------------------------------------------------------------
-gw_conf() {  # port ledger-file [workers: 0 = one per core]
+# With a fourth argument "core": the same gateway with the optional features off (no keys, no
+# ledger, no request log); its requests name a model, so no complexity routing either. What is left
+# is the path every request takes: HTTP in and out, decoding, the sensitivity scan, encoding for
+# the upstream, reading its answer, metrics. Measured next to the others to show what the features
+# cost.
+gw_conf() {  # port ledger-file [workers: 0 = one per core] [core]
+  local level=$HG_LOG_LEVEL ledger=$HG_LEDGER auth=true
+  [ "${4:-}" = core ] && { level=warn; ledger=false; auth=false; }
   cat <<YAML
 listen: 127.0.0.1:$1
 server: {workers: ${3:-1}}
-log: {level: $HG_LOG_LEVEL}
-ledger: {enabled: $HG_LEDGER, path: $2}
-limits: {auth_required: true, keys_db: $WORK/keys.db}
+log: {level: $level}
+ledger: {enabled: $ledger, path: $2}
+limits: {auth_required: $auth, keys_db: $WORK/keys.db}
 providers:
   - name: bench
     type: openai
@@ -196,12 +204,15 @@ YAML
 gw_conf $GW "$WORK/ledger.db" > "$WORK/gw.yaml"
 gw_conf $GW_CG "$WORK/ledger-cg.db" > "$WORK/gw-cg.yaml"
 gw_conf $GW_ALL "$WORK/ledger-all.db" 0 > "$WORK/gw-all.yaml"
+gw_conf $GW_CORE "$WORK/ledger-core.db" 1 core > "$WORK/gw-core.yaml"
 KEY=$("$BIN" keys create --config "$WORK/gw.yaml" --team bench --name bench --budget 1000000usd/month 2>/dev/null | head -1)
 [[ $KEY == hg-* ]] || die "could not create a virtual key"
 "$BIN" serve --config "$WORK/gw.yaml" 2>"$WORK/gw.log" &
 GW_PID=$!; PIDS+=($GW_PID)
 "$BIN" serve --config "$WORK/gw-all.yaml" 2>"$WORK/gw-all.log" &
 GW_ALL_PID=$!; PIDS+=($GW_ALL_PID)
+"$BIN" serve --config "$WORK/gw-core.yaml" 2>"$WORK/gw-core.log" &
+GW_CORE_PID=$!; PIDS+=($GW_CORE_PID)
 
 # --- Portkey --------------------------------------------------------------------------------------------
 PK_PID=""
@@ -218,6 +229,7 @@ wait_up() {  # url seconds
 }
 wait_up "http://127.0.0.1:$GW/healthz" 15 || { cat "$WORK/gw.log" >&2; die "HybridGate did not start"; }
 wait_up "http://127.0.0.1:$GW_ALL/healthz" 15 || { cat "$WORK/gw-all.log" >&2; die "HybridGate (all cores) did not start"; }
+wait_up "http://127.0.0.1:$GW_CORE/healthz" 15 || { cat "$WORK/gw-core.log" >&2; die "HybridGate (core) did not start"; }
 if [ -n "$PK_PID" ] && ! wait_up "http://127.0.0.1:$PK/" 30; then
   SKIP_PORTKEY=1; PK_NOTE="did not start"; kill "$PK_PID"; PK_PID=""
 fi
@@ -226,6 +238,7 @@ fi
 REQ='{"model":"auto","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence, please."}],"temperature":0.2,"max_tokens":64}'
 SREQ='{"model":"auto-stream","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence, please."}],"temperature":0.2,"max_tokens":64}'
 LREQ=${SREQ/auto-stream/auto-slow}
+CREQ=${REQ/'"model":"auto"'/'"model":"bench"'}  # the core names its model: no complexity routing
 SYSTEMS=(direct nginx hybridgate)
 [ -n "$PK_PID" ] && SYSTEMS+=(portkey)
 url() {  # system kind(json|sse|slow)
@@ -236,6 +249,7 @@ url() {  # system kind(json|sse|slow)
     hybridgate) echo "http://127.0.0.1:$GW/v1/chat/completions" ;;
     nginx-all) echo "http://127.0.0.1:$PROXY_ALL$p/v1/chat/completions" ;;
     hybridgate-all) echo "http://127.0.0.1:$GW_ALL/v1/chat/completions" ;;
+    hybridgate-core) echo "http://127.0.0.1:$GW_CORE/v1/chat/completions" ;;
     portkey) echo "http://127.0.0.1:$PK/v1/chat/completions" ;;
   esac
 }
@@ -249,11 +263,14 @@ headers() {  # system kind -> one header per line
       echo "Authorization: Bearer sk-bench" ;;
   esac
 }
-body() { case $1 in json) echo "$REQ" ;; sse) echo "$SREQ" ;; slow) echo "$LREQ" ;; esac; }
+body() {  # kind [system]
+  if [ "${2:-}" = hybridgate-core ] && [ "$1" = json ]; then echo "$CREQ"; return; fi
+  case $1 in json) echo "$REQ" ;; sse) echo "$SREQ" ;; slow) echo "$LREQ" ;; esac
+}
 pid_of() {  # the processes whose CPU counts as the system's, space-separated
   case $1 in
     direct) echo "$UP_WORKER" ;; nginx) echo "$PROXY_WORKER" ;; hybridgate) echo "$GW_PID" ;;
-    portkey) echo "$PK_PID" ;; hybridgate-all) echo "$GW_ALL_PID" ;;
+    portkey) echo "$PK_PID" ;; hybridgate-all) echo "$GW_ALL_PID" ;; hybridgate-core) echo "$GW_CORE_PID" ;;
     nginx-all) pgrep -P "$(cat "$WORK/proxy-all.pid")" | tr '\n' ' ' ;;
   esac
 }
@@ -261,7 +278,7 @@ loadgen() {  # system kind loadgen-args...
   local s=$1 k=$2; shift 2
   local args=() h
   while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done < <(headers "$s" "$k")
-  "$LOADGEN" --url "$(url "$s" "$k")" --body "$(body "$k")" "${args[@]}" "$@"
+  "$LOADGEN" --url "$(url "$s" "$k")" --body "$(body "$k" "$s")" "${args[@]}" "$@"
 }
 
 # --- 0. every system round-trips a chat completion and a stream ------------------------------------------
@@ -273,11 +290,11 @@ for s in "${SYSTEMS[@]}"; do
   grep -q 'chat.completion.chunk' "$WORK/check-$s.sse" && grep -q '\[DONE\]' "$WORK/check-$s.sse" ||
     die "$s: the stream did not round-trip: $(head -c 300 "$WORK/check-$s.sse")"
 done
-for s in nginx-all hybridgate-all; do
+for s in nginx-all hybridgate-all hybridgate-core; do
   out=$(loadgen "$s" json --requests 1 --connections 1)
   [ "$(jq .ok <<<"$out")" = 1 ] || die "$s: a chat completion did not round-trip: $out"
 done
-echo "bench: all systems round-trip (${SYSTEMS[*]} nginx-all hybridgate-all); measuring" >&2
+echo "bench: all systems round-trip (${SYSTEMS[*]} nginx-all hybridgate-all hybridgate-core); measuring" >&2
 
 declare -A R  # results: R[metric,system]
 cpu_ticks() { local p t=0; for p in $1; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
@@ -293,7 +310,7 @@ throughput() {  # systems...
       echo 'wrk.method = "POST"'
       echo 'wrk.headers["Content-Type"] = "application/json"'
       while IFS= read -r h; do [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""; done < <(headers "$s" json)
-      echo "wrk.body = '$REQ'"
+      echo "wrk.body = '$(body json "$s")'"
     } > "$WORK/$s.lua"
     wrk -t1 -c"$CONNS" -d"${WARMUP_S}s" -s "$WORK/$s.lua" "$(url "$s" json)" >/dev/null
   done
@@ -316,14 +333,14 @@ throughput() {  # systems...
     echo "bench: throughput $s ${R[rps,$s]} req/s, ${R[cpu,$s]} µs CPU/request (medians of $TP_ROUNDS)" >&2
   done
 }
-throughput "${SYSTEMS[@]}"
+throughput "${SYSTEMS[@]}" hybridgate-core
 # 1b. The same with every core each: nginx worker_processes auto, HybridGate one worker per core
 # (its default). Load generator and upstream share the cores, so this measures CPU per request of
 # the whole box rather than one worker's speed.
 throughput nginx-all hybridgate-all
 # Not needed after this: stopped, so that their background work (health checks, timers) stays out
 # of the measurements below.
-kill "$GW_ALL_PID" 2>/dev/null || true
+kill "$GW_ALL_PID" "$GW_CORE_PID" 2>/dev/null || true
 nginx -p "$WORK" -c proxy-all.conf -s stop 2>/dev/null || true
 
 # --- 2. added latency at fixed rates (open loop) --------------------------------------------------------
@@ -451,12 +468,14 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
   echo "Machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average $LOADAVG_START at the start, $LOADAVG_END at the end."
   echo "Versions: hybridgate $("$BIN" --version | cut -d' ' -f2) ($GIT_REV$GIT_DIRTY, 1 worker); $(nginx -v 2>&1 | sed 's/nginx version: //') (1 worker, upstream and proxy in separate instances); @portkey-ai/gateway $PK_VERSION on node $(node --version 2>/dev/null || echo '?') (NODE_ENV=production, with bench/portkey/loopback.cjs: binds 127.0.0.1 and re-wraps upstream fetch responses, the fix proposed for Portkey-AI/gateway#1550 without which its streams fail)${PK_NOTE:+ (skipped: $PK_NOTE)}; $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(valgrind --version 2>/dev/null || echo 'no valgrind')."
   echo "Everything (load generators, upstream, proxies) shares these cores with other work: compare ratios within this run, not absolutes across runs."
-  echo "HybridGate runs with virtual keys (auth required), the sensitivity scan, route \`auto\` (heuristic complexity → two tiers), metrics, the SQLite ledger (enabled: $HG_LEDGER) and the request log (log level $HG_LOG_LEVEL)."
+  echo "HybridGate runs with virtual keys (auth required), the sensitivity scan, route \`auto\` (heuristic complexity → two tiers), metrics, the SQLite ledger (enabled: $HG_LEDGER) and the request log (log level $HG_LOG_LEVEL). \"Core only\" is a second HybridGate without keys, ledger and request log, whose requests name the model \`bench\` (no complexity routing); the sensitivity scan and metrics stay on."
   echo
   echo "| metric | upstream direct | nginx proxy | HybridGate | Portkey | HybridGate / nginx | HybridGate / Portkey |"
   echo "|---|---|---|---|---|---|---|"
   row "max throughput, req/s (wrk -c$CONNS, median of $TP_ROUNDS × ${DURATION}s)" "$(get rps,direct)" "$(get rps,nginx)" "$(get rps,hybridgate)" "$(get rps,portkey)"
   row "CPU of the proxy process, µs/request" "$(get cpu,direct)" "$(get cpu,nginx)" "$(get cpu,hybridgate)" "$(get cpu,portkey)"
+  row "max throughput, HybridGate core only (no keys, ledger, request log or complexity routing), req/s" "–" "$(get rps,nginx)" "$(get rps,hybridgate-core)" "–"
+  row "CPU of the proxy process, HybridGate core only, µs/request" "–" "$(get cpu,nginx)" "$(get cpu,hybridgate-core)" "–"
   row "max throughput, all cores each ($(nproc) nginx workers, $(nproc) HybridGate workers), req/s" "–" "$(get rps,nginx-all)" "$(get rps,hybridgate-all)" "–"
   row "CPU of the proxy, all cores each, µs/request" "–" "$(get cpu,nginx-all)" "$(get cpu,hybridgate-all)" "–"
   for rate in $RATES; do
@@ -492,6 +511,7 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).md
   TA=$(ratio "$(get rps,hybridgate-all)" "$(get rps,nginx-all)")
   echo "| throughput ≥ 0.8× nginx, all cores each | $TA | $(check x "$TA" 0.8 ge) |"
   echo "| throughput ≥ 30× Portkey | $TP | $(check x "$TP" 30 ge) |"
+  echo "| throughput of the core alone vs nginx (what the optional features cost) | $(ratio "$(get rps,hybridgate-core)" "$(get rps,nginx)") | (no target) |"
   echo "| RSS ≤ 64 MB (61.0 MiB) with $STREAMS concurrent streams | $RSSM MiB ($(get held,hybridgate) held) | $(check x "$RSSM" 61.03 le) |"
   echo "| added p99 back to back on one connection vs nginx | $(ratio "$(get a99,serial,hybridgate)" "$(get a99,serial,nginx)") | (no target) |"
   echo "| callgrind instructions/request vs nginx | $(ratio "${CG_IR[hybridgate]:-}" "${CG_IR[nginx]:-}") | (no target) |"

@@ -53,7 +53,9 @@ struct ChatState {
   sensitivity::Classification cls;
   const routing::Route* route = nullptr;  // the route the request selected, if any
   routing::RouteDecision decision;
-  Result<routing::RoutePlan> plan = Fail(MakeError(ErrorCode::kInternal, "not planned"));
+  // Set by PrepareChat before anything reads it; starts as an empty plan, which allocates
+  // nothing (an error here cost an Error and its strings on every request).
+  Result<routing::RoutePlan> plan{std::in_place};
   std::unique_ptr<ResponseRestorer> restorer;  // set when the request was redacted
   http::CancelToken cancel;                    // cancelled when the client hangs up
 };

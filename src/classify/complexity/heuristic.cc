@@ -127,44 +127,77 @@ constexpr WordCue kCues[] = {
     {"than", Cue::kNone, Small::kThan},
 };
 
-// The table is hashed at compile time into an open-addressing copy (FNV-1a, linear probing), so
-// the literal above can stay readable and a word costs one hash and usually one comparison: this
-// runs for every word of every prompt. MeasureText hashes each word as it reads its bytes.
-constexpr uint32_t kFnvBasis = 2166136261u;
-constexpr uint32_t FnvStep(uint32_t h, unsigned char c) { return (h ^ c) * 16777619u; }
-constexpr uint32_t Fnv1a(std::string_view w) {
-  uint32_t h = kFnvBasis;
-  for (char c : w) h = FnvStep(h, static_cast<unsigned char>(c));
-  return h;
+// A word of up to 16 letters, lower-cased, packed into two integers (byte k of the word is byte
+// k % 8 of lo or hi, little end first; unused bytes are zero). MeasureText packs each word as it
+// reads it, so a lookup compares two integers instead of calling memcmp.
+struct PackedWord {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  uint32_t len = 0;
+};
+constexpr size_t kPackedMax = 16;
+
+constexpr PackedWord Pack(std::string_view w) {
+  PackedWord p;
+  for (size_t k = 0; k < w.size(); ++k) {
+    const uint64_t byte = static_cast<unsigned char>(w[k]);
+    if (k < 8) {
+      p.lo |= byte << (8 * k);
+    } else {
+      p.hi |= byte << (8 * (k - 8));
+    }
+  }
+  p.len = static_cast<uint32_t>(w.size());
+  return p;
 }
+
+// The table is hashed at compile time into an open-addressing copy (linear probing) keyed by the
+// packed word, so the literal above can stay readable and a word costs one multiply and usually
+// one comparison: this runs for every word of every prompt.
 constexpr size_t kSlots = 256;  // a power of two, over twice the cue count
 static_assert(kSlots >= 2 * std::size(kCues));
-constexpr std::array<WordCue, kSlots> kHashed = [] {
-  std::array<WordCue, kSlots> t{};
+constexpr size_t Slot(const PackedWord& p) {
+  const uint64_t h = (p.lo ^ (p.hi * 0x9E3779B97F4A7C15ull) ^ p.len) * 0xFF51AFD7ED558CCDull;
+  return static_cast<size_t>(h >> 56) & (kSlots - 1);
+}
+
+struct HashedCue {
+  PackedWord word;  // len 0: an empty slot
+  Cue cue = Cue::kNone;
+  Small small = Small::kOther;
+};
+constexpr std::array<HashedCue, kSlots> kHashed = [] {
+  std::array<HashedCue, kSlots> t{};
   for (const WordCue& c : kCues) {
-    size_t i = Fnv1a(c.word) & (kSlots - 1);
-    while (!t[i].word.empty()) i = (i + 1) & (kSlots - 1);
-    t[i] = c;
+    const PackedWord p = Pack(c.word);
+    size_t i = Slot(p);
+    while (t[i].word.len != 0) i = (i + 1) & (kSlots - 1);
+    t[i] = {p, c.cue, c.small};
   }
   return t;
 }();
-constexpr size_t kLongestCue = [] {
-  size_t n = 0;
-  for (const WordCue& c : kCues) n = std::max(n, c.word.size());
-  return n;
-}();
+static_assert(std::ranges::all_of(kCues, [](const WordCue& c) {
+  return !c.word.empty() && c.word.size() <= kPackedMax;
+}));
 
-constexpr WordCue kNoCue{};
+constexpr HashedCue kNoCue{};
 
-// `hash` is Fnv1a(w).
-const WordCue& Lookup(std::string_view w, uint32_t hash) {
-  if (w.size() > kLongestCue) return kNoCue;
-  for (size_t i = hash & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
-    const WordCue& c = kHashed[i];
-    if (c.word.empty()) return kNoCue;
-    if (c.word.size() == w.size() && std::memcmp(c.word.data(), w.data(), w.size()) == 0) return c;
+// `w` was packed by MeasureText (lower case, at most kPackedMax letters).
+const HashedCue& Lookup(const PackedWord& w) {
+  for (size_t i = Slot(w);; i = (i + 1) & (kSlots - 1)) {
+    const HashedCue& c = kHashed[i];
+    if (c.word.len == 0) return kNoCue;
+    if (c.word.len == w.len && c.word.lo == w.lo && c.word.hi == w.hi) return c;
   }
 }
+
+// The lower-case form of each ASCII letter; 0 for every other byte.
+constexpr std::array<unsigned char, 256> kLower = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = static_cast<unsigned char>(c);
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = static_cast<unsigned char>(c - 'A' + 'a');
+  return t;
+}();
 
 bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -175,10 +208,10 @@ class WordScanner {
  public:
   explicit WordScanner(Signals& s) : s_(s) {}
 
-  // `hash` is Fnv1a(w).
-  void Word(std::string_view w, uint32_t hash) {
+  // `w` is the word packed, or a word longer than kPackedMax (len set, no cue).
+  void Word(const PackedWord& w) {
     ++s_.words;
-    const WordCue& found = Lookup(w, hash);
+    const HashedCue& found = w.len <= kPackedMax ? Lookup(w) : kNoCue;
     switch (found.cue) {
       case Cue::kStep:
         ++s_.step_words;
@@ -242,19 +275,22 @@ void MeasureText(std::string_view text, bool task, Signals& s) {
   for (size_t i = 0; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c != '`' && backticks > 0) end_backticks();
-    if (IsAlpha(c)) {
-      // A whole word in one go: lower-cased and hashed as it is read. One longer than the buffer
-      // is no cue and is not counted.
-      char word[24];
-      size_t len = 0;
-      uint32_t hash = kFnvBasis;
+    if (kLower[c] != 0) {
+      // A whole word in one go: lower-cased and packed as it is read. One longer than 24 letters
+      // is not counted (nor is it a cue: none is longer than kPackedMax).
+      PackedWord w;
       size_t j = i;
-      for (; j < n && IsAlpha(static_cast<unsigned char>(text[j])); ++j, ++len) {
-        const auto lower = static_cast<unsigned char>(text[j] | 0x20);
-        if (len < sizeof word) word[len] = static_cast<char>(lower);
-        hash = FnvStep(hash, lower);
+      for (unsigned char lower; j < n && (lower = kLower[static_cast<unsigned char>(text[j])]) != 0;
+           ++j) {
+        const uint64_t byte = lower;
+        if (w.len < 8) {
+          w.lo |= byte << (8 * w.len);
+        } else if (w.len < kPackedMax) {
+          w.hi |= byte << (8 * (w.len - 8));
+        }
+        ++w.len;
       }
-      if (len <= sizeof word) words.Word(std::string_view(word, len), hash);
+      if (w.len <= 24) words.Word(w);
       in_number = false;
       line_start = false;
       prev_sig = static_cast<unsigned char>(text[j - 1]);
