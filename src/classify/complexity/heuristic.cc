@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 
 namespace hybridgate::complexity {
 namespace {
@@ -130,24 +129,25 @@ constexpr WordCue kCues[] = {
 // A word of up to 16 letters, lower-cased, packed into two integers (byte k of the word is byte
 // k % 8 of lo or hi, little end first; unused bytes are zero). MeasureText packs each word as it
 // reads it, so a lookup compares two integers instead of calling memcmp.
+constexpr size_t kPackedMax = 16;
 struct PackedWord {
   uint64_t lo = 0;
   uint64_t hi = 0;
-  uint32_t len = 0;
+  uint32_t len = 0;  // every letter counts; only the first kPackedMax are packed
+
+  constexpr void Add(unsigned char c) {
+    if (len < 8) {
+      lo |= uint64_t{c} << (8 * len);
+    } else if (len < kPackedMax) {
+      hi |= uint64_t{c} << (8 * (len - 8));
+    }
+    ++len;
+  }
 };
-constexpr size_t kPackedMax = 16;
 
 constexpr PackedWord Pack(std::string_view w) {
   PackedWord p;
-  for (size_t k = 0; k < w.size(); ++k) {
-    const uint64_t byte = static_cast<unsigned char>(w[k]);
-    if (k < 8) {
-      p.lo |= byte << (8 * k);
-    } else {
-      p.hi |= byte << (8 * (k - 8));
-    }
-  }
-  p.len = static_cast<uint32_t>(w.size());
+  for (char c : w) p.Add(static_cast<unsigned char>(c));
   return p;
 }
 
@@ -181,6 +181,8 @@ static_assert(std::ranges::all_of(kCues, [](const WordCue& c) {
 }));
 
 constexpr HashedCue kNoCue{};
+// Longer runs of letters (base64, hashes, URLs without separators) are not counted as words.
+constexpr size_t kLongestCountedWord = 24;
 
 // `w` was packed by MeasureText (lower case, at most kPackedMax letters).
 const HashedCue& Lookup(const PackedWord& w) {
@@ -276,21 +278,15 @@ void MeasureText(std::string_view text, bool task, Signals& s) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c != '`' && backticks > 0) end_backticks();
     if (kLower[c] != 0) {
-      // A whole word in one go: lower-cased and packed as it is read. One longer than 24 letters
-      // is not counted (nor is it a cue: none is longer than kPackedMax).
+      // A whole word in one go: lower-cased and packed as it is read. One longer than
+      // kLongestCountedWord letters is not counted (nor is it a cue: none is over kPackedMax).
       PackedWord w;
       size_t j = i;
       for (unsigned char lower; j < n && (lower = kLower[static_cast<unsigned char>(text[j])]) != 0;
            ++j) {
-        const uint64_t byte = lower;
-        if (w.len < 8) {
-          w.lo |= byte << (8 * w.len);
-        } else if (w.len < kPackedMax) {
-          w.hi |= byte << (8 * (w.len - 8));
-        }
-        ++w.len;
+        w.Add(lower);
       }
-      if (w.len <= 24) words.Word(w);
+      if (w.len <= kLongestCountedWord) words.Word(w);
       in_number = false;
       line_start = false;
       prev_sig = static_cast<unsigned char>(text[j - 1]);
