@@ -116,7 +116,6 @@ class SqliteSink final : public Sink {
  private:
   // `stmt` inserts exactly rows.size() rows.
   Status Insert(sqlite3_stmt* stmt, std::span<const Row> rows) {
-    sqlite3_reset(stmt);
     int index = 0;
     int rc = SQLITE_OK;
     for (const Row& row : rows) {
@@ -135,8 +134,9 @@ class SqliteSink final : public Sink {
     }
     if (rc != SQLITE_OK) return Fail(SqliteError(db_.get(), "bind"));
     rc = sqlite3_step(stmt);
+    // The bound text still points into `rows` after this. It is never read again: every parameter
+    // is rebound before the next step (sqlite3_clear_bindings cost ~300 instructions a row).
     sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);  // the bound text points into `rows`
     if (rc != SQLITE_DONE) return Fail(SqliteError(db_.get(), "insert"));
     return {};
   }
