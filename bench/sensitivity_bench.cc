@@ -1,6 +1,7 @@
 // Sensitivity scanner throughput and latency: a 4 KB prompt with a few findings (the common
-// request) and 1 MB of clean prose (throughput), next to a baseline in the same run: one pass
-// of std::count over the same bytes, i.e. what touching the memory costs.
+// request), 4 KB of number-dense log text, 4 KB prompts with non-ASCII text (with and without
+// characters the scanner folds), and 1 MB of clean prose (throughput), next to a baseline in the
+// same run: one pass of std::count over the same bytes, i.e. what touching the memory costs.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -106,6 +107,103 @@ void BM_Classify4K(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
 }
 BENCHMARK(BM_Classify4K);
+
+// Log and order text where nearly every token is a number: timestamps, ids, versions, prices,
+// durations, ports, tracking numbers, ISBNs, hashes. Few findings; every digit run is looked at.
+std::string NumberDense4K() {
+  std::string out;
+  uint64_t state = 0x2545F4914F6CDD1Dull;
+  auto next = [&](uint64_t mod) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (state >> 33) % mod;
+  };
+  auto num = [&](int digits) {
+    std::string s(1, static_cast<char>('1' + next(9)));
+    for (int i = 1; i < digits; ++i) s += static_cast<char>('0' + next(10));
+    return s;
+  };
+  while (out.size() < 4096) {
+    switch (next(8)) {
+      case 0:
+        out += "2024-0" + std::to_string(1 + next(9)) + "-1" + std::to_string(next(10)) + "T1" +
+               std::to_string(next(10)) + ":3" + std::to_string(next(10)) + ":0" +
+               std::to_string(next(10)) + ".123Z ";
+        break;
+      case 1:
+        out += "order " + num(3) + "-" + num(7) + "-" + num(7) + " total " + num(3) + "." + num(2) +
+               " qty " + num(2) + " ";
+        break;
+      case 2:
+        out += "v" + num(1) + "." + num(2) + "." + num(1) + " build " + num(5) + " took " + num(3) +
+               " ms ";
+        break;
+      case 3:
+        out += "port " + num(4) + " pid " + num(5) + " fd " + num(2) + " ";
+        break;
+      case 4:
+        out += "tracking " + num(4) + " " + num(4) + " " + num(4) + " ts=" + num(13) + " ";
+        break;
+      case 5:
+        out += "ISBN 978-" + num(1) + "-" + num(3) + "-" + num(5) + "-" + num(1) + " ";
+        break;
+      case 6:
+        out += "rows " + num(2) + " " + num(3) + " " + num(2) + " " + num(4) + " " + num(1) + " ";
+        break;
+      default:
+        out += "sha " + num(8) + "ab" + num(6) + "cd" + num(8) + "\n";
+        break;
+    }
+  }
+  out.resize(4096);
+  return out;
+}
+
+// The 4 KB prompt written the way people paste text: curly quotes and accents, which the
+// scanner keeps as they are; with_folds adds what it folds: em dashes, no-break spaces, a card
+// in full-width digits and an e-mail with a full-width at sign.
+std::string NonAscii4K(bool with_folds) {
+  std::string text =
+      "You are a support assistant. Summarise the ticket below for the on-call engineer and "
+      "draft a reply to the customer, Ren\xc3\xa9"
+      "e M\xc3\xbcller.\n\n"
+      "\xe2\x80\x9cOur payment failed twice yesterday,\xe2\x80\x9d she writes. ";
+  if (with_folds) {
+    text +=
+        "It failed \xe2\x80\x94 twice \xe2\x80\x94 with card "
+        "\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xc2\xa0\xef\xbc\x91\xef\xbc\x91"
+        "\xef\xbc\x91\xef\xbc\x91\xc2\xa0"
+        "1111\xc2\xa0"
+        "1111, mail "
+        "renee.mueller\xef\xbc\xa0northwind-legal.com. ";
+  }
+  std::string filler = CleanText(4096, Style::kProse);
+  for (std::size_t i = 600; i + 40 < filler.size(); i += 600) {
+    filler.replace(i, 1, "\xe2\x80\x99");  // a curly apostrophe every 600 bytes
+  }
+  text += filler;
+  text.resize(4096);
+  while ((static_cast<unsigned char>(text.back()) & 0xC0) == 0x80 ||
+         static_cast<unsigned char>(text.back()) >= 0xC0) {
+    text.pop_back();  // no character cut in half
+  }
+  return text;
+}
+
+void BM_Classify4KText(benchmark::State& state, std::string text) {
+  const Scanner& scanner = TheScanner();
+  std::string_view texts[] = {text};
+  std::size_t findings = 0;
+  for (auto _ : state) {
+    Classification c = scanner.Classify(texts);
+    benchmark::DoNotOptimize(c);
+    findings = c.findings.size();
+  }
+  state.counters["findings"] = static_cast<double>(findings);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK_CAPTURE(BM_Classify4KText, number_dense, NumberDense4K());
+BENCHMARK_CAPTURE(BM_Classify4KText, non_ascii_kept, NonAscii4K(false));
+BENCHMARK_CAPTURE(BM_Classify4KText, non_ascii_folded, NonAscii4K(true));
 
 void BM_Scan1MClean(benchmark::State& state, Style style) {
   const Scanner& scanner = TheScanner();

@@ -121,5 +121,36 @@ TEST(CorpusTest, RecallAndFalsePositiveRate) {
   EXPECT_LE(fpr_line, 0.02);
 }
 
+// Ordinary business and developer text (testdata/negative.jsonl, written by make_negative.py):
+// version strings, build ids, order and tracking numbers, timestamps, hashes, UUIDs, invoices,
+// prices, stack traces, log lines. Any finding on a line is a false positive.
+TEST(CorpusTest, NegativeFalsePositiveRate) {
+  std::ifstream in("testdata/negative.jsonl");
+  std::vector<std::pair<std::string, std::string>> lines;  // (id, text)
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    boost::json::object obj = boost::json::parse(line).as_object();
+    lines.emplace_back(obj.at("id").as_string().c_str(), obj.at("text").as_string().c_str());
+  }
+  ASSERT_GE(lines.size(), 300u) << "run from the source folder (ctest does)";
+  auto scanner = Scanner::Create({});
+  ASSERT_TRUE(scanner) << scanner.error().message;
+  int flagged = 0;
+  std::string mistakes;
+  for (const auto& [id, text] : lines) {
+    std::vector<Finding> findings = scanner->Scan(text);
+    if (findings.empty()) continue;
+    ++flagged;
+    for (const Finding& f : findings) {
+      mistakes += "  FP " + id + " " + f.type + " [" + text.substr(f.start, f.size()) + "]\n";
+    }
+  }
+  const double rate = static_cast<double>(flagged) / static_cast<double>(lines.size());
+  std::printf("\nnegative corpus: %zu lines, %d with a finding (false-positive rate %.4f)\n%s\n",
+              lines.size(), flagged, rate, mistakes.c_str());
+  EXPECT_LE(rate, 0.02);
+}
+
 }  // namespace
 }  // namespace hybridgate::sensitivity

@@ -11,6 +11,10 @@ constexpr std::string_view kPhoneWords[] = {"phone",    "telephone", "tel", "mob
                                             "whatsapp", "sms",       "text"};
 constexpr std::string_view kVersionWords[] = {"version",  "ver", "release", "build",
                                               "firmware", "rev", "revision"};
+constexpr std::string_view kNumberLabelWords[] = {
+    "order",  "invoice", "shipment", "tracking", "serial",  "ref",         "reference",
+    "ticket", "po",      "sku",      "isbn",     "ean",     "upc",         "gtin",
+    "imei",   "iccid",   "meid",     "awb",      "booking", "confirmation"};
 constexpr std::string_view kStrongWords[] = {"diagnosis", "diagnoses", "diagnosed", "dx",
                                              "ddx",       "icd",       "icd10"};
 // Clinical words besides the strong ones and the phrase "history of".
@@ -75,17 +79,34 @@ bool IcdCodeSetEndsWith(std::string_view text, std::size_t start, std::string_vi
   return Is(before, "10") && Is(WordBeforeSeparator(text, start - 1 - before.size(), '-'), "icd");
 }
 
+// "cc_version", "app_build", "appVersion": an identifier whose last part names a version.
+bool IsVersionIdentifier(std::string_view word) {
+  if (OneOf(word, kVersionWords)) return true;
+  std::size_t underscore = word.rfind('_');
+  if (underscore != std::string_view::npos && OneOf(word.substr(underscore + 1), kVersionWords)) {
+    return true;
+  }
+  for (std::size_t k = word.size(); k-- > 1;) {
+    if (word[k] >= 'A' && word[k] <= 'Z' && word[k - 1] >= 'a' && word[k - 1] <= 'z') {
+      return OneOf(word.substr(k), kVersionWords);
+    }
+  }
+  return false;
+}
+
 // One-word keywords of `set` (for kClinical, with the strong ones).
 bool IsWordOf(KeywordSet set, std::string_view word) {
   switch (set) {
     case KeywordSet::kPhone:
       return OneOf(word, kPhoneWords);
     case KeywordSet::kVersion:
-      return OneOf(word, kVersionWords);
+      return IsVersionIdentifier(word);
     case KeywordSet::kClinical:
       return OneOf(word, kClinicalWords) || OneOf(word, kStrongWords);
     case KeywordSet::kClinicalStrong:
       return OneOf(word, kStrongWords);
+    case KeywordSet::kNumberLabel:
+      return OneOf(word, kNumberLabelWords);
   }
   return false;
 }
@@ -112,7 +133,45 @@ bool StartsAt(std::string_view text, KeywordSet set, std::size_t start) {
   return of < text.size() && text[of - 1] == ' ' && Is(WordStartingAt(text, of), "of");
 }
 
+bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsLowerLetter(char c) { return c >= 'a' && c <= 'z'; }
+bool IsUpperLetter(char c) { return c >= 'A' && c <= 'Z'; }
+
+// Card context words: prefixes (a longer word counts) and whole words.
+constexpr std::string_view kCardStems[] = {"card",   "credit", "debit",  "visa",  "mastercard",
+                                           "amex",   "cvv",    "cvc",    "expir", "karte",
+                                           "kredit", "carte",  "tarjeta"};
+constexpr std::string_view kCardWords[] = {"pan", "exp"};
+constexpr std::string_view kCardInitials = "acdekmptv";  // first letters of the two lists
+
+bool CardWordAt(std::string_view text, std::size_t pos) {
+  std::size_t end = pos;
+  while (end < text.size() && IsLetter(text[end]) &&
+         !(end > pos && IsLowerLetter(text[end - 1]) && IsUpperLetter(text[end]))) {
+    ++end;
+  }
+  std::string_view word = text.substr(pos, end - pos);
+  for (std::string_view stem : kCardStems) {
+    if (word.size() >= stem.size() && Is(word.substr(0, stem.size()), stem)) return true;
+  }
+  return OneOf(word, kCardWords);
+}
+
 }  // namespace
+
+bool CardContextIn(std::string_view text, std::size_t lo, std::size_t hi) {
+  hi = std::min(hi, text.size());
+  for (std::size_t pos = lo; pos < hi; ++pos) {
+    if (kCardInitials.find(static_cast<char>(text[pos] | 0x20)) == std::string_view::npos) {
+      continue;  // cheap filter: most bytes start none of the words
+    }
+    if (!IsLetter(text[pos])) continue;
+    const bool starts = pos == 0 || !IsLetter(text[pos - 1]) ||
+                        (IsLowerLetter(text[pos - 1]) && IsUpperLetter(text[pos]));
+    if (starts && CardWordAt(text, pos)) return true;
+  }
+  return false;
+}
 
 bool KeywordEndsIn(std::string_view text, KeywordSet set, std::size_t lo, std::size_t hi) {
   hi = std::min(hi, text.size());

@@ -16,7 +16,9 @@ constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsAlpha(char c) { return IsUpper(c) || (c >= 'a' && c <= 'z'); }
 bool IsUpperAlnum(char c) { return IsDigit(c) || IsUpper(c); }  // [A-Z0-9]
+bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
 bool IsWord(char c) { return IsUpperAlnum(c) || (c >= 'a' && c <= 'z') || c == '_'; }
 bool IsHex(char c) { return IsDigit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 bool IsSeparator(char c) { return c == ' ' || c == '.' || c == '-'; }  // [ .\-]
@@ -111,26 +113,46 @@ void Ipv4(uint32_t type, std::size_t r, RuleEnv& env) {
   if (BoundaryAfter(text, i)) ApplyRule(Rule::kIpv4, type, r, i, env);
 }
 
-// `\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b` whose check digits start the digit
-// run at r: every end it can reach. The optional spaces leave one way to parse each group.
+// `(?i)\b[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}(?:[ \-]?[A-Z0-9]{1,3})?\b` whose check digits
+// start the digit run at r: every end it can reach. IBANs are written in either case and grouped
+// by spaces or dashes — or dots, tabs and line breaks (a CRLF counts as one), as they come out of
+// PDFs and forms; the optional separator leaves one way to parse each group. (The mod-97 check
+// keeps the looser grouping from costing false positives.)
 void IbanMatches(std::string_view text, std::size_t r, std::vector<Span>& out) {
-  if (r < 2 || !IsUpper(text[r - 1]) || !IsUpper(text[r - 2]) || !BoundaryBefore(text, r - 2) ||
+  if (r < 2 || !IsAlpha(text[r - 1]) || !IsAlpha(text[r - 2]) || !BoundaryBefore(text, r - 2) ||
       !DigitsAt(text, r, 2)) {
     return;
   }
   std::size_t start = r - 2;
   std::size_t q = r + 2;
-  auto skip_space = [&](std::size_t i) { return i < text.size() && text[i] == ' ' ? i + 1 : i; };
+  auto skip_separator = [&](std::size_t i) {
+    if (i + 1 < text.size() && text[i] == '\r' && text[i + 1] == '\n') return i + 2;
+    const bool sep = i < text.size() && (text[i] == ' ' || text[i] == '-' || text[i] == '.' ||
+                                         text[i] == '\t' || text[i] == '\n');
+    return sep ? i + 1 : i;
+  };
   for (int groups = 1; groups <= 7; ++groups) {
-    std::size_t g = skip_space(q);
-    if (RunAt(text, g, 4, IsUpperAlnum) != 4) return;
+    std::size_t g = skip_separator(q);
+    if (RunAt(text, g, 4, IsAlnum) != 4) return;
     q = g + 4;
     if (groups < 2) continue;
     if (BoundaryAfter(text, q)) out.push_back(Span{start, q});
-    std::size_t tail = skip_space(q);
-    std::size_t n = RunAt(text, tail, 4, IsUpperAlnum);
+    std::size_t tail = skip_separator(q);
+    std::size_t n = RunAt(text, tail, 4, IsAlnum);
     if (n >= 1 && n <= 3 && BoundaryAfter(text, tail + n)) out.push_back(Span{start, tail + n});
   }
+}
+
+// `\b\d{3}\.\d{2}\.\d{4}\b` starting at the digit run at r (the dashed form is a Hyperscan
+// pattern; the spaced and mixed ones need SSN context, see rules.cc).
+void DottedSsn(uint32_t type, std::size_t r, RuleEnv& env) {
+  std::string_view text = env.text;
+  if (!BoundaryBefore(text, r) || !DigitsAt(text, r, 3) || r + 11 > text.size() ||
+      text[r + 3] != '.' || !DigitsAt(text, r + 4, 2) || text[r + 6] != '.' ||
+      !DigitsAt(text, r + 7, 4) || !BoundaryAfter(text, r + 11)) {
+    return;
+  }
+  ApplyRule(Rule::kSsn, type, r, r + 11, env);
 }
 
 // `\b[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?\b` (RE2, leftmost-first) whose digit starts the run
@@ -184,13 +206,15 @@ class Ipv6Triggers {
   std::size_t last_folding_ = kNone;
 };
 
-// `\d(?:[ \-]?\d){12,18}` ends everywhere from the 13th digit of a chain of digits joined by
-// single spaces or dashes; the scanner folded them into one hit at the chain's end.
+// Chains of digit groups joined by runs of 1..3 card separators (space, '-', '.', '/', tab, CR,
+// LF; mixed); a chain of 13 digits or more hands its end to the card rule, which re-parses it.
 class CardChains {
  public:
   void Run(std::string_view text, std::size_t r, std::size_t q, uint32_t type, RuleEnv& env) {
-    bool joined = digits_ > 0 && end_ + 1 == r && (text[r - 1] == ' ' || text[r - 1] == '-');
-    if (!joined) Flush(type, env);
+    if (!(digits_ > 0 && r > end_ && r - end_ <= kMaxCardSeparatorRun &&
+          std::all_of(text.begin() + end_, text.begin() + r, IsCardSeparator))) {
+      Flush(type, env);
+    }
     digits_ += q - r;
     end_ = q;
   }
@@ -227,9 +251,12 @@ void ScanNumbers(const NumberTypes& types, RuleEnv& env) {
       char after = i < text.size() ? text[i] : '\0';
       if (types.credit_card != kOff) cards.Run(text, r, i, types.credit_card, env);
       if (digits == 3 && types.phone != kOff) Nanp(types.phone, r, env);
-      if (digits <= 3 && after == '.' && types.ipv4 != kOff) Ipv4(types.ipv4, r, env);
-      if (r > 0 && IsUpper(text[r - 1])) {
-        if (types.icd10 != kOff && r > icd10_end) {
+      if (digits <= 3 && after == '.') {
+        if (types.ipv4 != kOff) Ipv4(types.ipv4, r, env);
+        if (digits == 3 && types.us_ssn != kOff) DottedSsn(types.us_ssn, r, env);
+      }
+      if (r > 0 && IsAlpha(text[r - 1])) {
+        if (types.icd10 != kOff && r > icd10_end && IsUpper(text[r - 1])) {
           if (std::size_t end = Icd10(types.icd10, r, env); end != kNone) icd10_end = end;
         }
         if (types.iban != kOff) IbanMatches(text, r, ibans);

@@ -51,7 +51,7 @@ const BuiltinPattern kPatterns[] = {
 
     {R"(\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20})", kSom, Detector::kApiKey, Rule::kApiKeyChecked,
      Context::kNone, kKeyChars},
-    {R"(\b(?:AKIA|ASIA)[A-Z0-9]{16}\b)", kSom, Detector::kApiKey, Rule::kApiKey},
+    {R"(\b(?:AKIA|ASIA)[A-Z0-9]{16}\b)", kSom | kCaseless, Detector::kApiKey, Rule::kAwsKey},
     {R"(\bgh[pousr]_[A-Za-z0-9]{36}\b)", kSom, Detector::kApiKey, Rule::kApiKey},
     {R"(\bgithub_pat_[A-Za-z0-9_]{22})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
      kAlnumUnderscore},
@@ -62,8 +62,8 @@ const BuiltinPattern kPatterns[] = {
     {R"(\b[rs]k_live_[0-9A-Za-z]{16})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
      kAlnum},
 
-    {R"(-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)", kSom, Detector::kPrivateKey,
-     Rule::kPrivateKey},
+    {R"(-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)", kSom | kCaseless,
+     Detector::kPrivateKey, Rule::kPrivateKey},
 
     {R"(\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.)", kSom, Detector::kJwt, Rule::kJwt,
      Context::kNone, kKeyChars},

@@ -55,6 +55,7 @@ enum class Rule : uint8_t {
   kIcd10,          // needs clinical context
   kApiKey,         // optionally extended over `extend`
   kApiKeyChecked,  // like kApiKey, and the random part must not look like a placeholder
+  kAwsKey,         // AWS key id in any case; a retyped lower-case one needs a digit
   kPrivateKey,     // the BEGIN line; the block runs to its END line
   kJwt,
   kSecretAssign,  // end offset only: the value follows

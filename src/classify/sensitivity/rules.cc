@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "classify/sensitivity/cards.h"
 #include "classify/sensitivity/keywords.h"
 #include "classify/sensitivity/validators.h"
 
@@ -25,7 +26,6 @@ constexpr std::size_t kVersionBefore = 3;  // "version 1.2.3.4", "ver: 1.2.3.4"
 constexpr std::size_t kMaxPemBlock = 16 * 1024;
 constexpr std::size_t kMaxToken = 512;
 constexpr std::size_t kMaxSecretValue = 256;
-constexpr std::size_t kMaxCardRun = 80;
 constexpr std::size_t kMaxIpv6Run = 64;
 
 std::size_t UpTo(std::string_view text, std::size_t from, std::size_t len) {
@@ -186,61 +186,27 @@ void PhoneNational(RuleEnv& env, uint32_t type, std::size_t start, std::size_t e
   Emit(env, type, start, end);
 }
 
-// Re-parses the run of digit groups around a trigger and takes, left to right, the longest
-// group-aligned slice that is a card: 13..19 digits, one separator style, known IIN, Luhn.
-void CardTrigger(RuleEnv& env, uint32_t type, std::size_t to) {
-  std::string_view text = env.text;
-  if (to <= env.card_run_end) return;
-  auto in_run = [&](std::size_t i) {
-    char c = text[i];
-    if (IsDigit(c)) return true;
-    return (c == ' ' || c == '-') && i > 0 && i + 1 < text.size() && IsDigit(text[i - 1]) &&
-           IsDigit(text[i + 1]);
-  };
-  std::size_t lo = to - 1;
-  std::size_t lo_limit = to > kMaxCardRun ? to - kMaxCardRun : 0;
-  while (lo > lo_limit && in_run(lo - 1)) --lo;
-  bool cut_left = lo == lo_limit && lo > 0 && in_run(lo - 1);
-  std::size_t hi = to;
-  std::size_t hi_limit = std::min(text.size(), to + kMaxCardRun);
-  while (hi < hi_limit && in_run(hi)) ++hi;
-  bool cut_right = hi == hi_limit && hi < text.size() && in_run(hi);
-  env.card_run_end = hi;
+// "Chrome/120.0.0.0", "Safari/537.36.0.1": a product token's version, as User-Agent strings
+// write them.
+bool AfterProductName(std::string_view text, std::size_t start) {
+  if (start < 3 || text[start - 1] != '/' || !IsAlpha(text[start - 2])) return false;
+  std::size_t w = start - 1;
+  while (w > 0 && (IsWord(text[w - 1]) || text[w - 1] == '-')) --w;
+  return IsAlpha(text[w]) && (w == 0 || (text[w - 1] != '/' && text[w - 1] != ':'));
+}
 
-  Span groups[kMaxCardRun + 2];
-  int count = 0;
-  for (std::size_t i = lo; i < hi;) {
-    std::size_t j = i;
-    while (j < hi && IsDigit(text[j])) ++j;
-    groups[count++] = Span{i, j};
-    i = j + 1;  // skip the single separator
+// A version keyword before a dotted quad, with at most kVersionBefore bytes between
+// ("version 1.2.3.4", "ver: 1.2.3.4"), or after JSON or assignment punctuation
+// (`"version": "1.2.3.4"`, `cc_version=2.1.197.123`).
+bool AfterVersionWord(std::string_view text, std::size_t start) {
+  if (KeywordEndsIn(text, KeywordSet::kVersion, Back(start, kVersionBefore), start)) return true;
+  std::size_t k = start;
+  while (k > 0 && start - k < 5 &&
+         (text[k - 1] == ' ' || text[k - 1] == '"' || text[k - 1] == '\'' || text[k - 1] == ':' ||
+          text[k - 1] == '=')) {
+    --k;
   }
-  int first = cut_left ? 1 : 0;
-  int last = cut_right ? count - 1 : count;
-  for (int i = first; i < last;) {
-    int best = -1;
-    char digits[20];
-    int n = 0;
-    for (int j = i; j < last; ++j) {
-      std::size_t len = groups[j].end - groups[j].start;
-      if (n + static_cast<int>(len) > 19) break;
-      if (j > i + 1 && text[groups[j].start - 1] != text[groups[i + 1].start - 1]) break;
-      std::copy_n(text.data() + groups[j].start, len, digits + n);
-      n += static_cast<int>(len);
-      std::string_view number(digits, static_cast<std::size_t>(n));
-      if (n >= 13 && KnownCardPrefix(number) && LuhnValid(number) &&
-          !(groups[i].start > 0 && IsAlpha(text[groups[i].start - 1])) &&
-          !(groups[j].end < text.size() && IsAlpha(text[groups[j].end]))) {
-        best = j;
-      }
-    }
-    if (best >= 0) {
-      Emit(env, type, groups[i].start, groups[best].end);
-      i = best + 1;
-    } else {
-      ++i;
-    }
-  }
+  return k < start && KeywordEndsIn(text, KeywordSet::kVersion, k, k);
 }
 
 void Ipv4(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
@@ -249,7 +215,7 @@ void Ipv4(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
   if (!Ipv4Valid(text.substr(start, end - start)) || PartOfLongerNumber(text, start, end, ".")) {
     return;
   }
-  if (KeywordEndsIn(text, KeywordSet::kVersion, Back(start, kVersionBefore), start)) return;
+  if (AfterVersionWord(text, start) || AfterProductName(text, start)) return;
   Emit(env, type, start, end);
 }
 
@@ -303,10 +269,35 @@ void ApiKey(RuleEnv& env, const BuiltinPattern& p, uint32_t type, std::size_t st
   Emit(env, type, start, end);
 }
 
+// AWS access key ids (`(?i)\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`). Written upper case, as AWS issues
+// them, any such id counts. In lower or mixed case ("akiaiosfodnn7example") the id was retyped
+// or folded; the 16 characters after the prefix must then hold a digit, which words such as
+// "asiapacificregions" do not.
+void AwsKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
+  std::string_view key = env.text.substr(start, end - start);
+  const bool upper =
+      std::none_of(key.begin(), key.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  if (!upper && std::none_of(key.begin() + 4, key.end(), IsDigit)) return;
+  Emit(env, type, start, end);
+}
+
+// `needle` starts with a byte that has no case ('-'), so candidates are found with find().
+std::size_t FindIgnoreCase(std::string_view hay, std::string_view needle) {
+  for (std::size_t i = hay.find(needle[0]);
+       i != std::string_view::npos && i + needle.size() <= hay.size();
+       i = hay.find(needle[0], i + 1)) {
+    if (EqualsIgnoreCase(hay.substr(i, needle.size()), needle)) return i;
+  }
+  return std::string_view::npos;
+}
+
+// A PEM private key from its BEGIN line (any case) through its END line, the lines broken by
+// LF, CRLF or, in a JSON or code string, the escapes `\n` `\r`; a block without its END line
+// covers the base64 body that follows the header.
 void PrivateKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
   std::string_view text = env.text;
   std::string_view window = text.substr(end, std::min(kMaxPemBlock, text.size() - end));
-  std::size_t footer = window.find("-----END ");
+  std::size_t footer = FindIgnoreCase(window, "-----END ");
   if (footer != std::string_view::npos) {
     std::size_t close = window.find("-----", footer + 9);
     if (close != std::string_view::npos && close - footer < 80) {
@@ -314,13 +305,27 @@ void PrivateKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end)
       return;
     }
   }
-  // Truncated block: cover the base64 body that follows the header.
   std::size_t i = 0;
-  while (i < window.size() && (IsAlnum(window[i]) || IsSpace(window[i]) || window[i] == '+' ||
-                               window[i] == '/' || window[i] == '=')) {
-    ++i;
+  while (i < window.size()) {
+    const char c = window[i];
+    if (IsAlnum(c) || IsSpace(c) || c == '+' || c == '/' || c == '=') {
+      ++i;
+    } else if (c == '\\' && i + 1 < window.size() &&
+               (window[i + 1] == 'n' || window[i + 1] == 'r')) {
+      i += 2;
+    } else {
+      break;
+    }
   }
-  while (i > 0 && IsSpace(window[i - 1])) --i;
+  while (i > 0) {  // trailing line breaks, raw or escaped
+    if (IsSpace(window[i - 1])) {
+      --i;
+    } else if (i >= 2 && window[i - 2] == '\\' && (window[i - 1] == 'n' || window[i - 1] == 'r')) {
+      i -= 2;
+    } else {
+      break;
+    }
+  }
   Emit(env, type, start, end + i);
 }
 
@@ -526,6 +531,8 @@ void ApplyRule(Rule rule, uint32_t type, std::size_t from, std::size_t to, RuleE
       return Icd10(env, type, from, to);
     case Rule::kPrivateKey:
       return PrivateKey(env, type, from, to);
+    case Rule::kAwsKey:
+      return AwsKey(env, type, from, to);
     case Rule::kSecretAssign:
       return SecretValue(env, type, to, true);
     case Rule::kBearer:
@@ -554,7 +561,7 @@ WindowPatterns::WindowPatterns() {
       options);
   options.set_case_sensitive(true);
   mrn = std::make_unique<RE2>(R"([A-Z]{0,3}\d{5,12}\b)", options);
-  ssn_spaced = std::make_unique<RE2>(R"(\b\d{3} \d{2} \d{4}\b)", options);
+  ssn_spaced = std::make_unique<RE2>(R"(\b\d{3}[ .\-\t]\d{2}[ .\-\t]\d{4}\b)", options);
 }
 
 WindowPatterns::~WindowPatterns() = default;
@@ -600,7 +607,7 @@ void SpacedSsnWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
   for (const Span& k : env.contexts->spans(Context::kSsn)) {
     ForEachMatch(re, text, k.end, UpTo(text, k.end, kSsnBefore + 11),
                  [&](std::size_t s, std::size_t e) {
-                   if (s - k.end <= kSsnBefore && UsSsnValid(text.substr(s, e - s)) &&
+                   if (s - k.end <= kSsnBefore && UsSsnValidAnySeparators(text.substr(s, e - s)) &&
                        !PartOfLongerNumber(text, s, e)) {
                      Emit(env, type, s, e);
                    }

@@ -22,6 +22,13 @@ struct Span {
   std::size_t end = 0;
 };
 
+// Bytes that may separate the digit groups of a card number ("4111 1111", "4111.1111",
+// "4111\r\n1111"), in runs of at most kMaxCardSeparatorRun, mixed.
+inline bool IsCardSeparator(char c) {
+  return c == ' ' || c == '-' || c == '.' || c == '/' || c == '\t' || c == '\r' || c == '\n';
+}
+inline constexpr std::size_t kMaxCardSeparatorRun = 3;
+
 // A validated match before overlap resolution; `type` indexes the scanner's type table.
 struct Candidate {
   uint32_t type = 0;
@@ -50,7 +57,7 @@ struct WindowPatterns {
   ~WindowPatterns();
   std::unique_ptr<re2::RE2> date;
   std::unique_ptr<re2::RE2> mrn;
-  std::unique_ptr<re2::RE2> ssn_spaced;
+  std::unique_ptr<re2::RE2> ssn_spaced;  // after SSN context: spaced, dotted, dashed or mixed
 };
 
 // Types (indexes into the scanner's type table) of the detectors that use windows; UINT32_MAX

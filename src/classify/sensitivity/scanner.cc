@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "classify/sensitivity/normalize.h"
 #include "classify/sensitivity/numbers.h"
 #include "classify/sensitivity/patterns.h"
 #include "classify/sensitivity/rules.h"
@@ -89,7 +90,9 @@ struct Scanner::Impl {
   void ApplyHits(std::string_view text, std::span<const RawHit> hits, std::size_t base,
                  std::vector<Candidate>& out) const;
   std::vector<Finding> Resolve(std::vector<Candidate>& candidates) const;
+  std::vector<Finding> ScanText(std::string_view text) const;
   bool ClassifyJoined(std::span<const std::string_view> texts, Classification& result) const;
+  Classification ClassifyTexts(std::span<const std::string_view> texts) const;
 };
 
 namespace {
@@ -382,7 +385,8 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
   impl->number_types =
       NumberTypes{enabled_type(Detector::kPhone), enabled_type(Detector::kCreditCard),
                   enabled_type(Detector::kIban),  enabled_type(Detector::kIpv4),
-                  enabled_type(Detector::kIpv6),  enabled_type(Detector::kIcd10)};
+                  enabled_type(Detector::kIpv6),  enabled_type(Detector::kIcd10),
+                  enabled_type(Detector::kUsSsn)};
   std::vector<std::string> sources;  // keeps the c_str()s alive until compilation
   std::vector<unsigned> flags;
   auto add = [&](std::string expression, unsigned f, Expression e) {
@@ -451,33 +455,79 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
   return Scanner(std::move(impl));
 }
 
-std::vector<Finding> Scanner::Scan(std::string_view text) const {
+// One text as the detectors read it: already folded (normalize.h), or ASCII.
+std::vector<Finding> Scanner::Impl::ScanText(std::string_view text) const {
   std::vector<Candidate> candidates;
   if (text.size() <= kWindow + kWindowOverlap) {
-    impl_->ScanWindow(text, 0, candidates);
+    ScanWindow(text, 0, candidates);
   } else {
     for (std::size_t base = 0; base < text.size(); base += kWindow) {
       std::size_t len = std::min(text.size() - base, kWindow + kWindowOverlap);
-      impl_->ScanWindow(text.substr(base, len), base, candidates);
+      ScanWindow(text.substr(base, len), base, candidates);
     }
   }
-  return impl_->Resolve(candidates);
+  return Resolve(candidates);
 }
 
-Classification Scanner::Classify(std::span<const std::string_view> texts) const {
+Classification Scanner::Impl::ClassifyTexts(std::span<const std::string_view> texts) const {
   Classification result;
-  result.data_class = impl_->floor_class;
-  if (texts.size() > 1 && impl_->db && impl_->joinable) {
-    if (impl_->ClassifyJoined(texts, result)) return result;
+  result.data_class = floor_class;
+  if (texts.size() > 1 && db && joinable) {
+    if (ClassifyJoined(texts, result)) return result;
     result.findings.clear();
-    result.data_class = impl_->floor_class;
+    result.data_class = floor_class;
   }
   for (std::size_t i = 0; i < texts.size(); ++i) {
-    for (Finding& f : Scan(texts[i])) {
+    for (Finding& f : ScanText(texts[i])) {
       f.text_index = i;
       result.data_class = std::max(result.data_class, f.data_class);
       result.findings.push_back(std::move(f));
     }
+  }
+  return result;
+}
+
+namespace {
+
+// Findings in a folded copy, moved to the bytes of the text it was folded from. The map keeps
+// order and disjointness: distinct folded bytes come from disjoint original bytes.
+void MapBack(const NormalizedText& normalized, Finding& f) {
+  const std::size_t start = normalized.OriginalStart(f.start);
+  f.end = normalized.OriginalEnd(f.end);
+  f.start = start;
+}
+
+}  // namespace
+
+std::vector<Finding> Scanner::Scan(std::string_view text) const {
+  // The all-ASCII text (the common case) is scanned as it is: no copy, no allocation.
+  if (HasNonAscii(text)) {
+    NormalizedText normalized;
+    if (normalized.Assign(text)) {
+      std::vector<Finding> findings = impl_->ScanText(normalized.text());
+      for (Finding& f : findings) MapBack(normalized, f);
+      return findings;
+    }
+  }
+  return impl_->ScanText(text);
+}
+
+Classification Scanner::Classify(std::span<const std::string_view> texts) const {
+  const auto folds = [](std::string_view t) { return HasNonAscii(t); };
+  if (std::none_of(texts.begin(), texts.end(), folds)) return impl_->ClassifyTexts(texts);
+  // Texts with characters to fold are scanned as their folded copies, exactly as Scan does.
+  std::vector<NormalizedText> normalized(texts.size());
+  std::vector<bool> folded(texts.size(), false);
+  std::vector<std::string_view> views(texts.begin(), texts.end());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (folds(texts[i]) && normalized[i].Assign(texts[i])) {
+      folded[i] = true;
+      views[i] = normalized[i].text();
+    }
+  }
+  Classification result = impl_->ClassifyTexts(views);
+  for (Finding& f : result.findings) {
+    if (folded[f.text_index]) MapBack(normalized[f.text_index], f);
   }
   return result;
 }

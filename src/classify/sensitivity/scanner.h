@@ -26,7 +26,11 @@ class Scanner {
   Scanner& operator=(Scanner&&) noexcept;
   ~Scanner();
 
-  // Findings in one text: non-overlapping, sorted by start. Offsets are bytes into `text`.
+  // Findings in one text: non-overlapping, sorted by start. Offsets are bytes into `text`. A
+  // text with characters that hide a value from the ASCII detectors (full-width and other
+  // scripts' digits, zero-width and bidi characters, Unicode spaces and dashes) is scanned as a
+  // folded copy (normalize.h) and its findings mapped back: they cover the original bytes. An
+  // all-ASCII text is scanned as it is, with no copy.
   //
   // Thread safety: each thread scans with its own Hyperscan scratch, kept in a thread_local and
   // grown (hs_alloc_scratch) the first time the thread meets a database it was not sized for. No

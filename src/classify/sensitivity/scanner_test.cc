@@ -74,7 +74,15 @@ const Case kCases[] = {
      "4111 1111 1111 1111 5500 0000 0000 0004",
      {{"credit_card", "4111 1111 1111 1111"}, {"credit_card", "5500 0000 0000 0004"}}},
     {"card_neg_luhn", "4111 1111 1111 1112", {}},
-    {"card_neg_mixed_separators", "4111-1111 1111-1111", {}},
+    // Separators may mix when the groups are printed like a card's (3..6 digits)...
+    {"card_mixed_separators", "4111-1111 1111-1111", {{"credit_card", "4111-1111 1111-1111"}}},
+    // ...or with card context; otherwise short groups joined every which way are not a card.
+    {"card_neg_mixed_short_groups", "41-11 11.11 11-11 11 11", {}},
+    {"card_ctx_mixed_short_groups",
+     "card: 41-11 11.11 11-11 11 11",
+     {{"credit_card", "41-11 11.11 11-11 11 11"}}},
+    {"card_neg_off_brand_no_ctx", "ref 3712345678901234", {}},
+    {"card_ctx_off_brand", "Amex card 3712345678901234", {{"credit_card", "3712345678901234"}}},
     {"card_neg_isbn", "ISBN 978-0-306-40615-7", {}},
     {"card_neg_in_longer_run", "id 12345411111111111111", {}},
     {"card_neg_glued_letters", "X4111111111111111", {}},
@@ -93,6 +101,7 @@ const Case kCases[] = {
     {"ipv4", "host 10.1.2.3 down", {{"ipv4", "10.1.2.3"}}},
     {"ipv4_cidr", "allow 10.0.0.0/8", {{"ipv4", "10.0.0.0"}}},
     {"ipv4_neg_version", "version 1.2.3.4", {}},
+    {"ipv4_neg_version_identifier", "cc_version=2.1.197.123 app_build: 10.2.3.4", {}},
     {"ipv4_neg_oid", "oid 1.3.6.1.4.1", {}},
     {"ipv4_neg_octet", "256.1.1.1", {}},
 

@@ -85,9 +85,10 @@ bool LuhnValid(std::string_view text) {
   return count > 0 && sum % 10 == 0;
 }
 
-bool KnownCardPrefix(std::string_view d) {
-  const std::size_t n = d.size();
-  if (n < 13 || n > 19) return false;
+bool KnownCardPrefix(std::string_view d) { return KnownCardIin(d.substr(0, 4), d.size()); }
+
+bool KnownCardIin(std::string_view d, std::size_t n) {
+  if (n < 13 || n > 19 || d.size() < 4) return false;
   const int p1 = PrefixValue(d, 1);
   const int p2 = PrefixValue(d, 2);
   const int p3 = PrefixValue(d, 3);
@@ -111,9 +112,9 @@ bool IbanValid(std::string_view text) {
   char buf[40];
   std::size_t n = 0;
   for (char c : text) {
-    if (c == ' ') continue;
+    if (c == ' ' || c == '-' || c == '.' || c == '\t' || c == '\r' || c == '\n') continue;
     if (n == sizeof(buf)) return false;
-    buf[n++] = c;
+    buf[n++] = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
   }
   if (n < 15 || !IsUpper(buf[0]) || !IsUpper(buf[1]) || !IsDigit(buf[2]) || !IsDigit(buf[3])) {
     return false;
@@ -135,13 +136,17 @@ bool IbanValid(std::string_view text) {
 }
 
 bool UsSsnValid(std::string_view text) {
+  return UsSsnValidAnySeparators(text) && text[3] == text[6];
+}
+
+bool UsSsnValidAnySeparators(std::string_view text) {
   if (text.size() != 11) return false;
   int area = 0, group = 0, serial = 0;
   if (!ParseInt(text.substr(0, 3), area) || !ParseInt(text.substr(4, 2), group) ||
       !ParseInt(text.substr(7, 4), serial)) {
     return false;
   }
-  if (IsDigit(text[3]) || IsDigit(text[6]) || text[3] != text[6]) return false;
+  if (IsDigit(text[3]) || IsDigit(text[6])) return false;
   return area != 0 && area != 666 && area < 900 && group != 0 && serial != 0;
 }
 

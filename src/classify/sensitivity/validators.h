@@ -2,6 +2,7 @@
 // Pure functions on bytes; each is linear in its (bounded) input.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace hybridgate::sensitivity {
@@ -10,10 +11,17 @@ namespace hybridgate::sensitivity {
 bool LuhnValid(std::string_view text);
 // Card number (digits only, 13..19): known IIN prefix with a length that network issues.
 bool KnownCardPrefix(std::string_view digits);
-// IBAN with spaces allowed: known country, that country's length, ISO 7064 mod-97 == 1.
+// The same from the number's first (up to) four digits and its length.
+bool KnownCardIin(std::string_view first_digits, std::size_t length);
+// IBAN in either case, with spaces or dashes between groups: known country, that country's
+// length, ISO 7064 mod-97 == 1.
 bool IbanValid(std::string_view text);
-// AAA-GG-SSSS (any single separator): area not 000/666/9xx, group not 00, serial not 0000.
+// AAA-GG-SSSS (one separator byte, the same twice): area not 000/666/9xx, group not 00, serial
+// not 0000.
 bool UsSsnValid(std::string_view text);
+// The same with the two separator bytes allowed to differ ("123 45-6789"), for SSNs that follow
+// SSN context.
+bool UsSsnValidAnySeparators(std::string_view text);
 // Dotted quad with every octet 0..255 and no leading zeros ("01" is rejected).
 bool Ipv4Valid(std::string_view text);
 // RFC 4291 text form, with optional embedded IPv4 tail; no zone id.

@@ -53,7 +53,13 @@ TEST(ValidatorsTest, Iban) {
                                        {"DE89370400440532013001", false},  // check digits
                                        {"DE8937040044053201300", false},   // length for DE
                                        {"XX89370400440532013000", false},  // unknown country
-                                       {"de89370400440532013000", false},
+                                       {"de89370400440532013000", true},   // any case
+                                       {"de89-3704-0044-0532-0130-00", true},
+                                       {"DE89 3704-0044 0532 0130 00", true},
+                                       {"DE89.3704.0044.0532.0130.00", true},       // dotted
+                                       {"DE89\n3704\r\n0044\t0532 0130 00", true},  // broken
+                                       {"DE89.3704.0044.0532.0130.01", false},
+                                       {"DE89_3704_0044_0532_0130_00", false},
                                        {"", false}}) {
     EXPECT_EQ(IbanValid(c.input), c.want) << c.input;
   }
@@ -69,8 +75,20 @@ TEST(ValidatorsTest, UsSsn) {
                                                            {"123-00-4567", false},
                                                            {"123-45-0000", false},
                                                            {"123-45 6789", false},
+                                                           {"536.22.1234", true},
                                                            {"123456789", false}}) {
     EXPECT_EQ(UsSsnValid(c.input), c.want) << c.input;
+  }
+}
+
+TEST(ValidatorsTest, UsSsnAnySeparators) {
+  for (const BoolCase& c : std::initializer_list<BoolCase>{{"536-22-1234", true},
+                                                           {"123-45 6789", true},
+                                                           {"536 22.1234", true},
+                                                           {"666 12-3456", false},
+                                                           {"53622-1234", false},
+                                                           {"536221234", false}}) {
+    EXPECT_EQ(UsSsnValidAnySeparators(c.input), c.want) << c.input;
   }
 }
 

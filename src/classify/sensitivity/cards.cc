@@ -1,0 +1,239 @@
+#include "classify/sensitivity/cards.h"
+
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
+#include "classify/sensitivity/keywords.h"
+#include "classify/sensitivity/validators.h"
+
+namespace hybridgate::sensitivity {
+namespace {
+
+constexpr std::size_t kMaxCardRun = 80;   // bytes re-parsed each way from a trigger
+constexpr std::size_t kCardContext = 40;  // "card number: 3712 …", "… (Visa)"
+constexpr std::size_t kLabelBefore = 3;   // "order #7147…", "PO: 2041…"
+constexpr std::size_t kMaxGroups = kMaxCardRun + 2;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// One digit group of a card candidate, with its Luhn sums: its digits at even and odd positions
+// (counted from the group's start), plain and doubled. Which positions are doubled (every second
+// from the right) depends on the length of the whole slice, so a slice combines its groups'
+// sums in O(1) instead of re-reading digits. No default initialisers: CardTrigger keeps an
+// array of these on the stack per trigger.
+struct CardGroup {
+  std::size_t start;
+  std::size_t end;
+  int plain[2];
+  int doubled[2];
+};
+
+CardGroup MakeCardGroup(std::string_view text, std::size_t start, std::size_t end) {
+  static constexpr int kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+  int plain_even = 0, plain_odd = 0, doubled_even = 0, doubled_odd = 0;
+  std::size_t k = start;
+  for (; k + 1 < end; k += 2) {
+    const int even = text[k] - '0';
+    const int odd = text[k + 1] - '0';
+    plain_even += even;
+    doubled_even += kDoubled[even];
+    plain_odd += odd;
+    doubled_odd += kDoubled[odd];
+  }
+  if (k < end) {
+    plain_even += text[k] - '0';
+    doubled_even += kDoubled[text[k] - '0'];
+  }
+  return CardGroup{start, end, {plain_even, plain_odd}, {doubled_even, doubled_odd}};
+}
+
+// The Luhn check of a slice of groups that grows at its end.
+class LuhnSums {
+ public:
+  void Add(const CardGroup& g) {
+    for (std::size_t q = 0; q < 2; ++q) {
+      plain_[(n_ + q) & 1] += g.plain[q];
+      doubled_[(n_ + q) & 1] += g.doubled[q];
+    }
+    n_ += g.end - g.start;
+  }
+  bool Valid() const {
+    const std::size_t p = n_ & 1;  // doubled: positions of the same parity as the length
+    return n_ > 0 && (doubled_[p] + plain_[1 - p]) % 10 == 0;
+  }
+
+ private:
+  std::size_t n_ = 0;
+  int plain_[2] = {0, 0};
+  int doubled_[2] = {0, 0};
+};
+
+// Length of the run of 1..kMaxCardSeparatorRun card separators that ends at text[i - 1] and has
+// a digit before it; 0 when there is none.
+std::size_t SeparatorRunBefore(std::string_view text, std::size_t i) {
+  std::size_t k = 0;
+  while (k <= kMaxCardSeparatorRun && k < i && IsCardSeparator(text[i - 1 - k])) ++k;
+  if (k == 0 || k > kMaxCardSeparatorRun || k == i || !IsDigit(text[i - 1 - k])) return 0;
+  return k;
+}
+
+// The same for the run that starts at text[i] and has a digit after it.
+std::size_t SeparatorRunAfter(std::string_view text, std::size_t i) {
+  std::size_t k = 0;
+  while (k <= kMaxCardSeparatorRun && i + k < text.size() && IsCardSeparator(text[i + k])) ++k;
+  if (k == 0 || k > kMaxCardSeparatorRun || i + k >= text.size() || !IsDigit(text[i + k])) return 0;
+  return k;
+}
+
+// Whether the digit groups [first, last] of a card candidate are written the way cards are
+// printed, which is what lets a known brand count without card context: one group; or groups
+// joined by one and the same single space or dash ("4111 1111 …", "4111-1111-…", a last group of
+// three digits or more, or all groups of one or two); or groups of 3..6 digits ("4111.1111.…",
+// "3782 822463 10005", "4111\r\n1111 …") with any separator runs.
+bool PrintedLikeACard(std::string_view text, const CardGroup* groups, int first, int last) {
+  if (first == last) return true;
+  const char sep = text[groups[first].end];
+  bool same_separator = sep == ' ' || sep == '-';
+  bool grouped = true;  // every group 3..6 digits
+  std::size_t longest = 0;
+  for (int k = first; k <= last; ++k) {
+    const std::size_t len = groups[k].end - groups[k].start;
+    grouped = grouped && len >= 3 && len <= 6;
+    longest = std::max(longest, len);
+    if (k > first) {
+      same_separator = same_separator && groups[k].start - groups[k - 1].end == 1 &&
+                       text[groups[k - 1].end] == sep;
+    }
+  }
+  // A last group of one or two digits after longer ones ("9303 9405 4880 4298 4956 6") is the
+  // tail of a longer number more often than a card's; digits spaced out one or two at a time
+  // ("4 1 1 1 …") are not.
+  const std::size_t last_len = groups[last].end - groups[last].start;
+  return grouped || (same_separator && (last_len >= 3 || longest <= 2));
+}
+
+// The digit groups of the run around a trigger, bounded to kMaxCardRun bytes each way; the
+// first / last group is dropped when the run goes on past the bound (it may be cut).
+struct CardRun {
+  CardGroup groups[kMaxGroups];
+  int first = 0;
+  int last = 0;  // one past
+  std::size_t end = 0;
+};
+
+void ParseCardRun(std::string_view text, std::size_t to, CardRun& run) {
+  std::size_t lo = to - 1;
+  const std::size_t lo_limit = to > kMaxCardRun ? to - kMaxCardRun : 0;
+  while (true) {
+    if (lo > lo_limit && IsDigit(text[lo - 1])) {
+      --lo;
+    } else if (std::size_t k = SeparatorRunBefore(text, lo); k > 0 && lo >= lo_limit + k + 1) {
+      lo -= k + 1;
+    } else {
+      break;
+    }
+  }
+  const bool cut_left = lo > 0 && (IsDigit(text[lo - 1]) || SeparatorRunBefore(text, lo) > 0);
+  std::size_t hi = to;
+  const std::size_t hi_limit = std::min(text.size(), to + kMaxCardRun);
+  while (true) {
+    if (hi < hi_limit && IsDigit(text[hi])) {
+      ++hi;
+    } else if (std::size_t k = SeparatorRunAfter(text, hi); k > 0 && hi + k < hi_limit) {
+      hi += k + 1;
+    } else {
+      break;
+    }
+  }
+  const bool cut_right = hi < text.size() && (IsDigit(text[hi]) || SeparatorRunAfter(text, hi) > 0);
+  int count = 0;
+  for (std::size_t i = lo; i < hi && count < static_cast<int>(kMaxGroups);) {
+    std::size_t j = i;
+    while (j < hi && IsDigit(text[j])) ++j;
+    run.groups[count++] = MakeCardGroup(text, i, j);
+    i = j;
+    while (i < hi && !IsDigit(text[i])) ++i;  // the separator run
+  }
+  run.first = cut_left ? 1 : 0;
+  run.last = cut_right ? count - 1 : count;
+  run.end = hi;
+}
+
+// The longest card among the slices that start at group i (its last group), or -1.
+int LongestCardFrom(std::string_view text, const CardRun& run, int i, int& context) {
+  const CardGroup* groups = run.groups;
+  if (groups[i].start > 0 && IsAlpha(text[groups[i].start - 1])) return -1;  // "X4111…"
+  char iin[4];  // the slice's first digits, all a brand check reads
+  std::size_t iin_size = 0;
+  for (int g = i; g < run.last && iin_size < 4; ++g) {
+    for (std::size_t k = groups[g].start; k < groups[g].end && iin_size < 4; ++k) {
+      iin[iin_size++] = text[k];
+    }
+  }
+  // "order 7147…", "IMEI 3569…": a number labelled as something else needs a known brand.
+  // Looked up only for a Luhn-valid slice outside the brand table.
+  int labelled = -1;
+  auto is_labelled = [&] {
+    if (labelled < 0) {
+      const std::size_t at = groups[i].start;
+      labelled = KeywordEndsIn(text, KeywordSet::kNumberLabel,
+                               at > kLabelBefore ? at - kLabelBefore : 0, at);
+    }
+    return labelled == 1;
+  };
+  // Card context is looked up once per run, for the first Luhn-valid slice that needs it.
+  auto has_context = [&] {
+    if (context < 0) {
+      const std::size_t lo = groups[run.first].start;
+      const std::size_t hi = groups[run.last - 1].end;
+      context = CardContextIn(text, lo > kCardContext ? lo - kCardContext : 0, lo) ||
+                CardContextIn(text, hi, std::min(text.size(), hi + kCardContext));
+    }
+    return context == 1;
+  };
+  int best = -1;
+  LuhnSums luhn;
+  std::size_t n = 0;
+  for (int j = i; j < run.last; ++j) {
+    n += groups[j].end - groups[j].start;
+    if (n > 19) break;
+    luhn.Add(groups[j]);
+    if (n < 13 || (groups[j].end < text.size() && IsAlpha(text[groups[j].end])) || !luhn.Valid()) {
+      continue;
+    }
+    if ((KnownCardIin(std::string_view(iin, iin_size), n) &&
+         PrintedLikeACard(text, groups, i, j)) ||
+        (!is_labelled() && has_context())) {
+      best = j;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+// Left to right, the longest group-aligned slice that is a card: 13..19 Luhn-valid digits, not
+// glued to letters, and either card context within kCardContext bytes (any issuer, any grouping;
+// not for a number labelled as an order, shipment, IMEI …) or a known IIN with a length its
+// network issues, printed like a card (PrintedLikeACard).
+void CardTrigger(RuleEnv& env, uint32_t type, std::size_t to) {
+  const std::string_view text = env.text;
+  if (to <= env.card_run_end) return;
+  CardRun run;
+  ParseCardRun(text, to, run);
+  env.card_run_end = run.end;
+  int context = -1;
+  for (int i = run.first; i < run.last;) {
+    const int best = LongestCardFrom(text, run, i, context);
+    if (best >= 0) {
+      env.out->push_back(Candidate{type, run.groups[i].start, run.groups[best].end});
+      i = best + 1;
+    } else {
+      ++i;
+    }
+  }
+}
+
+}  // namespace hybridgate::sensitivity

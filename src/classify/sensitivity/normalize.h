@@ -1,0 +1,55 @@
+// Unicode folding before matching. The detectors read ASCII: a value written with look-alike
+// characters (full-width digits, other scripts' digits, zero-width or bidi controls inside it,
+// no-break spaces, Unicode dashes) would pass them by. Such characters become the ASCII byte they
+// stand for, or nothing, in a copy of the text; findings in the copy are mapped back to the
+// caller's bytes. Internal to the sensitivity library; pure, any thread (one object per scan).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hybridgate::sensitivity {
+
+// True when `text` has a byte >= 0x80. The all-ASCII text (the common one) needs no folding.
+bool HasNonAscii(std::string_view text);
+
+// What one code point becomes: kKeep (copied as it is), kDrop (removed) or an ASCII byte.
+inline constexpr int kKeep = -1;
+inline constexpr int kDrop = 0;
+int FoldCodePoint(char32_t cp);
+
+// A folded copy of a text and the way back to the original's offsets.
+class NormalizedText {
+ public:
+  // Folds `text`. Returns false, and holds nothing, when no character of `text` folds (all
+  // ASCII, or only characters that are kept): scan the original then, with no copy made.
+  bool Assign(std::string_view text);
+
+  std::string_view text() const { return text_; }
+
+  // Offsets in the original of the range [start, end) of text() (end > start): the first byte
+  // of the character that gave byte `start`, and one past the last byte of the character that
+  // gave byte `end - 1`. Dropped characters at the edges of the range stay outside it; those
+  // inside it are covered.
+  std::size_t OriginalStart(std::size_t start) const;
+  std::size_t OriginalEnd(std::size_t end) const;
+
+ private:
+  // From `norm` on, bytes of text_ map one to one to the original from `orig` (folded == 0), or
+  // the one byte at `norm` stands for the `folded` original bytes at `orig`.
+  struct Segment {
+    std::size_t norm;
+    std::size_t orig;
+    std::size_t folded;
+  };
+  const Segment& SegmentOf(std::size_t pos) const;
+  void Resume(std::size_t orig);
+  void Fold(std::size_t orig, std::size_t len, char ascii);
+
+  std::string text_;
+  std::vector<Segment> segments_;
+};
+
+}  // namespace hybridgate::sensitivity

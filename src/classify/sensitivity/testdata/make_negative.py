@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Writes negative.jsonl: ordinary business and developer text with nothing regulated in it.
+
+Run from this folder: python3 make_negative.py > negative.jsonl
+Deterministic (fixed seed); the values are drawn at random, not picked to pass the detectors, so
+the false-positive rate the test prints is an honest one for text of these shapes.
+"""
+import json
+import random
+import string
+import uuid
+
+rng = random.Random(20261206)
+
+
+def digits(n, first=None):
+    s = first if first is not None else str(rng.randint(1, 9))
+    return s + "".join(rng.choice(string.digits) for _ in range(n - len(s)))
+
+
+def hexs(n):
+    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def ver(parts=3):
+    return ".".join(str(rng.randint(0, 30 if i else 12)) for i in range(parts))
+
+
+def iso():
+    return "2024-%02d-%02dT%02d:%02d:%02d" % (rng.randint(1, 12), rng.randint(1, 28),
+                                              rng.randint(0, 23), rng.randint(0, 59),
+                                              rng.randint(0, 59))
+
+
+def ups():
+    return "1Z" + "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6)) + \
+        digits(10, "")
+
+
+def fedex12():
+    d = digits(12)
+    return rng.choice([d, " ".join([d[:4], d[4:8], d[8:]])])
+
+
+def usps():
+    d = "9" + rng.choice(["400", "205", "407", "303"]) + digits(rng.choice([16, 17, 18]), "")
+    return rng.choice([d, " ".join(d[i:i + 4] for i in range(0, len(d), 4))])
+
+
+def price():
+    return "%d.%02d" % (rng.randint(1, 999), rng.randint(0, 99))
+
+
+WORDS = ("the report shows steady growth in the northern region while costs stayed flat and "
+         "the team expects the new pricing to land well with enterprise customers next quarter "
+         "please review the draft before the meeting and flag anything that reads unclear").split()
+
+
+def prose(n):
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+TEMPLATES = [
+    lambda: f"Upgraded the SDK to v{ver()} and pinned numpy=={ver()}.",
+    lambda: f"x-anthropic-billing-header: cc_version={ver(2)}.{rng.randint(100, 250)}.{rng.randint(1, 250)}; cc_entrypoint=cli",
+    lambda: f"cc_version={rng.randint(1, 3)}.{rng.randint(0, 9)}.{rng.randint(100, 255)}.{rng.randint(1, 255)}",
+    lambda: f"app_build: {rng.randint(1, 20)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}.{rng.randint(0, 255)}",
+    lambda: f"firmware version {rng.randint(1, 9)}.{rng.randint(0, 9)}.{rng.randint(0, 99)}.{rng.randint(0, 255)} is rolling out",
+    lambda: f"{{\"name\": \"gateway\", \"version\": \"{rng.randint(1, 9)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}.{rng.randint(0, 200)}\"}}",
+    lambda: f"Windows 10.0.{rng.randint(19041, 22631)}.{rng.randint(1000, 4000)} (build {rng.randint(19041, 22631)})",
+    lambda: f"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/{rng.randint(100, 131)}.0.0.0 Safari/537.36",
+    lambda: f"Released {ver()}-beta.{rng.randint(1, 9)}+build.{rng.randint(100, 9999)} to the canary ring.",
+    lambda: f"\"dependencies\": {{\"lodash\": \"^4.17.21\", \"react\": \"~{ver()}\", \"zod\": \"{ver()}\"}}",
+    lambda: f"Build #{rng.randint(1000, 99999)} passed in {rng.randint(2, 59)}m {rng.randint(0, 59)}s (run id {digits(10)}).",
+    lambda: f"CI pipeline {digits(9)} on commit {hexs(7)} finished with {rng.randint(0, 5)} warnings.",
+    lambda: f"Order #{rng.randint(111, 114)}-{digits(7)}-{digits(7)} has shipped.",
+    lambda: f"Your order {digits(8)} of {rng.randint(1, 9)} items totals ${price()}.",
+    lambda: f"UPS tracking: {ups()}",
+    lambda: f"FedEx tracking number {fedex12()}, expected delivery Friday.",
+    lambda: f"FedEx Ground {digits(15, '6')} was scanned in Memphis.",
+    lambda: f"USPS tracking {usps()} - in transit.",
+    lambda: f"{iso()}Z INFO request completed in {rng.randint(1, 900)} ms status={rng.choice([200, 201, 204, 404, 502])}",
+    lambda: f"{iso()}.{rng.randint(0, 999):03d}+01:00 WARN retrying upstream after {rng.randint(1, 30)}s (attempt {rng.randint(1, 5)}/5)",
+    lambda: f"created_at={digits(13, '17')} updated_at={digits(13, '17')}",
+    lambda: f"ts={digits(10, '17')} level=info msg=\"cache warm\" keys={rng.randint(100, 99999)}",
+    lambda: f"commit {hexs(40)}",
+    lambda: f"Merge {hexs(7)} into {hexs(7)}; see {hexs(12)} for the revert.",
+    lambda: f"sha256: {hexs(64)}",
+    lambda: f"image: ghcr.io/acme/gateway@sha256:{hexs(64)}",
+    lambda: f"request_id={uuid.UUID(int=rng.getrandbits(128), version=4)} trace_id={hexs(32)}",
+    lambda: f"Created tenant {uuid.UUID(int=rng.getrandbits(128), version=4)} for the pilot.",
+    lambda: f"Invoice INV-{rng.randint(2019, 2025)}-{rng.randint(1, 999999):06d} is due on {rng.randint(1, 28)} March.",
+    lambda: f"Invoice {rng.randint(2019, 2025)}/{rng.randint(1, 9999):04d} paid, ref {digits(10)}.",
+    lambda: f"PO {digits(10)} / line {rng.randint(1, 40)} / qty {rng.randint(1, 500)}",
+    lambda: prose(rng.randint(8, 30)),
+    lambda: f"{prose(10)} We grew {rng.randint(2, 40)}% year on year and hired {rng.randint(2, 60)} people.",
+    lambda: ",".join([f"SKU-{rng.randint(1000, 9999)}", rng.choice(["Widget", "Gadget", "Cable", "Adapter"]),
+                      price(), str(rng.randint(1, 20)), price()]),
+    lambda: f"date,open,high,low,close\n2024-0{rng.randint(1, 9)}-{rng.randint(10, 28)},{price()},{price()},{price()},{price()}",
+    lambda: f"  at com.acme.billing.InvoiceService.render(InvoiceService.java:{rng.randint(10, 2000)})\n  at com.acme.billing.Api.handle(Api.java:{rng.randint(10, 900)})",
+    lambda: f"  File \"/srv/app/handlers/{rng.choice(['orders', 'users', 'search'])}.py\", line {rng.randint(1, 900)}, in handle\n    result = compute(payload)",
+    lambda: f"    at Object.<anonymous> (/app/src/index.js:{rng.randint(1, 400)}:{rng.randint(1, 80)})",
+    lambda: f"panic: runtime error: index out of range [{rng.randint(1, 99)}] with length {rng.randint(1, 99)}\n\ngoroutine {rng.randint(1, 9999)} [running]:\nmain.main()\n\t/app/main.go:{rng.randint(10, 500)} +0x{hexs(3)}",
+    lambda: f"listening on localhost:{rng.randint(1024, 65535)} (pid {rng.randint(100, 99999)})",
+    lambda: f"upstream api.internal:{rng.choice([443, 8443, 9090])} responded in {rng.randint(1, 999)}ms, pool {rng.randint(1, 64)}/{rng.randint(64, 256)}",
+    lambda: f"postgres://db:{rng.choice([5432, 6432])}/orders?pool_max={rng.randint(5, 50)}",
+    lambda: f"ISBN 978-{rng.randint(0, 9)}-{digits(3)}-{digits(5)}-{rng.randint(0, 9)}",
+    lambda: f"EAN {digits(13, rng.choice(['40', '50', '87', '30', '76']))} restocked ({rng.randint(1, 500)} units).",
+    lambda: f"Population {rng.randint(1000000, 9999999999):,} as of {rng.randint(2000, 2024)}.",
+    lambda: f"Revenue was ${rng.randint(1, 999)},{rng.randint(100, 999)},{rng.randint(100, 999)}.{rng.randint(10, 99)} in FY{rng.randint(19, 25)}.",
+    lambda: f"Coordinates {rng.uniform(-80, 80):.4f}, {rng.uniform(-170, 170):.4f}",
+    lambda: f"pi is about {rng.choice(['3.14159265358979', '3.1415926535'])} and e about 2.718281828",
+    lambda: f"pod api-{hexs(9)}-{hexs(5)} restarted {rng.randint(1, 9)} times, memory {rng.choice([256, 512, 1024])}Mi",
+    lambda: f"Error 0x{hexs(8).upper()} in module {rng.choice(['ntdll', 'kernel32', 'libc'])} at offset 0x{hexs(6)}",
+    lambda: f"HTTP/1.1 {rng.choice([200, 301, 404, 429, 503])} after {rng.randint(1, 9999)} bytes; Retry-After: {rng.randint(1, 120)}",
+    lambda: f"Meeting moved to {rng.randint(1, 28)}/{rng.randint(1, 12)}/2025 at {rng.randint(8, 17)}:{rng.choice(['00', '30'])}, room {rng.randint(100, 999)}.",
+    lambda: f"Ticket JIRA-{rng.randint(100, 99999)} blocks JIRA-{rng.randint(100, 99999)}; estimate {rng.randint(1, 13)} points.",
+    lambda: f"Table 3: {' '.join(str(rng.randint(0, 99)) for _ in range(rng.randint(6, 14)))}",
+    lambda: f"Scores: {' '.join(f'{rng.randint(0, 9)}.{rng.randint(0, 9)}' for _ in range(rng.randint(4, 10)))}",
+    lambda: f"Lot {digits(6)}-{digits(4)} expires {rng.randint(2025, 2030)}-{rng.randint(1, 12):02d}.",
+    lambda: f"Serial number SN{digits(10)} registered to the Berlin office.",
+    # Card words near long numbers that are not cards: the context rule's own risk.
+    lambda: f"Card reader CR-{rng.randint(100, 999)} (firmware {ver()}) reports serial {digits(14)}.",
+    lambda: f"Debit note DN-{rng.randint(1000, 9999)} refers to shipment {digits(13)} of {rng.randint(1, 28)} May.",
+    lambda: f"Credit memo for order {digits(15)} issued; {rng.randint(1, 9)} items returned.",
+    lambda: f"Room booking ref {digits(4)} {digits(4)} {digits(4)} confirmed.",
+    lambda: f"Shipment weight {rng.randint(1, 900)}.{rng.randint(0, 9)} kg, volume {rng.randint(1, 90)}.{rng.randint(0, 99)} m3, {rng.randint(1, 40)} pallets.",
+    lambda: f"The release \u2014 planned for Q{rng.randint(1, 4)} \u2014 ships {rng.randint(2, 9)} features; see \u201cNotes\u201d.",
+    lambda: f"Caf\u00e9 r\u00e9sum\u00e9 na\u00efve: {rng.randint(2, 90)} \u20ac per person, {rng.randint(1, 9)}\u00a0h session.",
+    lambda: f"\uff08\u6ce8\uff09\u7b2c{rng.randint(1, 9)}\u56db\u534a\u671f\u306e\u58f2\u4e0a\u306f{rng.randint(10, 99)}\u5104\u5186\u3067\u3057\u305f\u3002",
+]
+
+
+def main():
+    lines = []
+    for i in range(360):
+        lines.append(TEMPLATES[i % len(TEMPLATES)]())
+    for k, text in enumerate(lines, 1):
+        print(json.dumps({"id": "n%03d" % k, "text": text}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
