@@ -38,6 +38,16 @@ struct ToolCall {
   std::string extra_content;
 };
 
+// One Anthropic extended-thinking block of an assistant turn, kept as the model produced it:
+// Anthropic rejects a tool-use continuation whose thinking block lost or changed its signature,
+// or that dropped a redacted_thinking block. Other dialects see only Message::reasoning_content.
+struct ThinkingBlock {
+  bool redacted = false;  // type "redacted_thinking" (else "thinking")
+  std::string thinking;   // "thinking": the text, also joined into Message::reasoning_content
+  std::string signature;  // "thinking": opaque, must come back unchanged
+  std::string data;       // "redacted_thinking": encrypted, opaque
+};
+
 struct Message {
   std::string role;  // system | developer | user | assistant | tool | function
   // Content is either a plain string (`parts` empty, `content_is_parts` false) or parts.
@@ -49,6 +59,10 @@ struct Message {
   std::string tool_call_id;
   std::vector<ToolCall> tool_calls;
   std::string reasoning_content;  // vLLM / DeepSeek style reasoning
+  // Anthropic thinking blocks in their order (see ThinkingBlock). Their texts joined equal
+  // reasoning_content as decoded; an encoder that finds otherwise (the text was rewritten, e.g.
+  // redacted) must not send them.
+  std::vector<ThinkingBlock> thinking_blocks;
   std::vector<RawField> extra;
 };
 

@@ -72,6 +72,40 @@ Status ReadToolCalls(element v, const std::string& field, std::vector<ToolCall>&
   return {};
 }
 
+// HybridGate's `thinking_blocks` on an assistant message (an Anthropic model's thinking, as the
+// gateway answered it: api/anthropic/anthropic.h, kThinkingBlocksKey), kept for an Anthropic
+// upstream, which wants them back unchanged.
+Status ReadThinkingBlocks(element v, const std::string& field, std::vector<ThinkingBlock>& out) {
+  array arr;
+  if (v.get_array().get(arr)) return Fail(FieldError(field, "an array", v));
+  size_t i = 0;
+  for (element b : arr) {
+    const std::string f = IndexedField(field, i++);
+    object obj;
+    std::string_view type;
+    if (b.get_object().get(obj)) return Fail(FieldError(f, "an object", b));
+    if (obj["type"].get_string().get(type)) return Fail(MissingField(f + ".type"));
+    ThinkingBlock& t = out.emplace_back();
+    element e;
+    if (type == "redacted_thinking") {
+      t.redacted = true;
+      if (obj["data"].get(e)) return Fail(MissingField(f + ".data"));
+      if (auto s = ReadString(e, f + ".data", t.data); !s) return s;
+    } else if (type == "thinking") {
+      if (obj["thinking"].get(e)) return Fail(MissingField(f + ".thinking"));
+      if (auto s = ReadString(e, f + ".thinking", t.thinking); !s) return s;
+      if (!obj["signature"].get(e) && !e.is_null()) {
+        if (auto s = ReadString(e, f + ".signature", t.signature); !s) return s;
+      }
+    } else {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("'{}.type' must be 'thinking' or 'redacted_thinking'", f),
+                            f + ".type"));
+    }
+  }
+  return {};
+}
+
 bool ValidRole(std::string_view role) {
   return role == "system" || role == "developer" || role == "user" || role == "assistant" ||
          role == "tool" || role == "function";
@@ -124,11 +158,19 @@ Status ReadMessage(element v, const std::string& field, Message& msg) {
       if (auto s = ReadString(value, field + ".reasoning_content", msg.reasoning_content); !s) {
         return s;
       }
+    } else if (key == "thinking_blocks") {
+      if (value.is_null()) continue;
+      if (auto s = ReadThinkingBlocks(value, field + ".thinking_blocks", msg.thinking_blocks); !s) {
+        return s;
+      }
     } else {
       msg.extra.push_back({std::string(key), simdjson::minify(value)});
     }
   }
   if (msg.role.empty()) return Fail(MissingField(field + ".role"));
+  if (msg.reasoning_content.empty()) {  // a client that replays thinking_blocks alone
+    for (const ThinkingBlock& t : msg.thinking_blocks) msg.reasoning_content += t.thinking;
+  }
   if (!ValidRole(msg.role)) {
     return Fail(MakeError(ErrorCode::kInvalidRequest,
                           fmt::format("'{}.role' must be one of system, developer, user, "

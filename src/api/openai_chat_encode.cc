@@ -48,10 +48,9 @@ void WriteMessage(JsonWriter& w, const Message& m) {
     }
     w.EndArray();
   }
+  // thinking_blocks (Anthropic's) are not sent: OpenAI rejects unknown message fields.
   for (const RawField& f : m.extra) {
-    // Carried for the Anthropic and Gemini dialects (thinking-block / thought signatures);
-    // meaningless upstream.
-    if (f.key == "thinking_signature" || f.key == "redacted_thinking") continue;
+    // Carried for the Gemini dialect (thought signatures); meaningless upstream.
     if (f.key.starts_with("gemini_")) continue;
     w.RawField(f.key, f.json);
   }

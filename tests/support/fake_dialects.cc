@@ -1,6 +1,10 @@
 #include "tests/support/fake_dialects.h"
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
 namespace hybridgate::testing {
@@ -38,7 +42,25 @@ std::optional<json::value> ParseBody(const Recorded& r) {
   return v;
 }
 
+bool ThinkingEnabled(const json::object& body) {
+  const auto* t = body.if_contains("thinking");
+  return t != nullptr && t->is_object() && t->as_object().contains("type") &&
+         t->at("type").as_string() == "enabled";
+}
+
+bool Signed(const json::object& block) {
+  const auto* sig = block.if_contains("signature");
+  return sig != nullptr && sig->is_string() && !sig->as_string().empty();
+}
+
+Action InvalidSignature(size_t message, size_t block) {
+  return AnthropicError(400, "invalid_request_error",
+                        "messages." + std::to_string(message) + ".content." +
+                            std::to_string(block) + ": Invalid `signature` in `thinking` block");
+}
+
 std::optional<Action> AnthropicMessage(const json::object& body) {
+  const bool thinking = ThinkingEnabled(body);
   static const std::set<std::string, std::less<>> kFields = {
       "model",          "messages",    "max_tokens",  "system",       "metadata",
       "stop_sequences", "stream",      "temperature", "top_k",        "top_p",
@@ -91,8 +113,13 @@ std::optional<Action> AnthropicMessage(const json::object& body) {
     }
     std::set<std::string, std::less<>> tool_uses;
     if (m.at("content").is_array()) {
+      size_t j = 0;
       for (const auto& block : m.at("content").as_array()) {
         const auto& type = block.at("type").as_string();
+        if (type == "thinking" && thinking && !Signed(block.as_object())) {
+          return InvalidSignature(i, j);
+        }
+        ++j;
         if (type == "tool_use") tool_uses.insert(std::string(block.at("id").as_string()));
         if (type == "tool_result" &&
             !previous_tool_uses.contains(block.at("tool_use_id").as_string())) {
@@ -151,6 +178,123 @@ std::optional<Action> GeminiContent(const json::object& body) {
   return std::nullopt;
 }
 
+// The thinking blocks a validating Anthropic fake has issued, and the check of a replay against
+// them. Shared by the copies of one script; the fake calls it from its own thread.
+class IssuedThinking {
+ public:
+  // Remembers the thinking blocks of a successful answer (a JSON message or an SSE stream).
+  void Record(const Action& a) {
+    if (a.status != 200) return;
+    json::array content;
+    if (!a.chunks.empty()) {
+      std::string sse;
+      for (const std::string& c : a.chunks) sse += c;
+      content = AnthropicContentFromSse(sse);
+    } else {
+      boost::system::error_code ec;
+      json::value v = json::parse(a.body, ec);
+      if (ec || !v.is_object() || !v.as_object().contains("content")) return;
+      content = v.at("content").as_array();
+    }
+    std::lock_guard lock(mu_);
+    json::array blocks;
+    for (const json::value& b : content) {
+      const auto& type = b.at("type").as_string();
+      if (type == "thinking") {
+        signatures_[std::string(b.at("signature").as_string())] = b.at("thinking").as_string();
+        blocks.push_back(Essential(b.as_object()));
+      } else if (type == "redacted_thinking") {
+        redacted_.insert(std::string(b.at("data").as_string()));
+        blocks.push_back(Essential(b.as_object()));
+      }
+    }
+    if (blocks.empty()) return;
+    for (const json::value& b : content) {
+      if (b.at("type") == "tool_use") turns_[std::string(b.at("id").as_string())] = blocks;
+    }
+  }
+
+  // The rejection of a request (thinking enabled) that replays thinking the fake did not issue,
+  // or a final assistant turn of a tool loop without exactly its issued thinking blocks.
+  std::optional<Action> Check(const json::object& body) const {
+    if (!ThinkingEnabled(body)) return std::nullopt;
+    std::lock_guard lock(mu_);
+    const json::array& messages = body.at("messages").as_array();
+    size_t last_assistant = messages.size();
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const json::object& m = messages[i].as_object();
+      if (m.at("role") != "assistant" || !m.at("content").is_array()) continue;
+      last_assistant = i;
+      size_t j = 0;
+      for (const json::value& b : m.at("content").as_array()) {
+        const auto& type = b.at("type").as_string();
+        if (type == "thinking") {
+          auto it = signatures_.find(std::string(b.at("signature").as_string()));
+          if (it == signatures_.end() || it->second != b.at("thinking").as_string()) {
+            return InvalidSignature(i, j);
+          }
+        } else if (type == "redacted_thinking" &&
+                   !redacted_.contains(std::string(b.at("data").as_string()))) {
+          return AnthropicError(400, "invalid_request_error",
+                                "messages." + std::to_string(i) + ".content." + std::to_string(j) +
+                                    ": Invalid `data` in `redacted_thinking` block");
+        }
+        ++j;
+      }
+    }
+    if (last_assistant == messages.size()) return std::nullopt;
+    return CheckFinalTurn(last_assistant, messages[last_assistant].at("content").as_array());
+  }
+
+ private:
+  // A thinking block's fields that the API checks (cache_control and the like left out).
+  static json::object Essential(const json::object& b) {
+    json::object out{{"type", b.at("type")}};
+    for (const char* key : {"thinking", "signature", "data"}) {
+      if (const auto* v = b.if_contains(key)) out[key] = *v;
+    }
+    return out;
+  }
+
+  std::optional<Action> CheckFinalTurn(size_t i, const json::array& content) const {
+    const json::array* issued = nullptr;
+    for (const json::value& b : content) {
+      if (b.at("type") != "tool_use") continue;
+      auto it = turns_.find(std::string(b.at("id").as_string()));
+      if (it != turns_.end()) issued = &it->second;
+    }
+    if (issued == nullptr) return std::nullopt;
+    json::array leading;
+    for (const json::value& b : content) {
+      if (b.at("type") != "thinking" && b.at("type") != "redacted_thinking") break;
+      leading.push_back(Essential(b.as_object()));
+    }
+    if (leading.empty()) {
+      return AnthropicError(
+          400, "invalid_request_error",
+          "messages." + std::to_string(i) +
+              ".content.0.type: Expected `thinking` or `redacted_thinking`, but found `" +
+              std::string(content.at(0).at("type").as_string()) +
+              "`. When `thinking` is enabled, a final `assistant` message must start with a "
+              "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` "
+              "blocks).");
+    }
+    if (leading != *issued) {
+      return AnthropicError(
+          400, "invalid_request_error",
+          "messages." + std::to_string(i) +
+              ".content: the thinking and redacted_thinking blocks of the final assistant turn "
+              "must be passed back exactly as they were received");
+    }
+    return std::nullopt;
+  }
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::string, std::less<>> signatures_;  // signature -> thinking text
+  std::set<std::string, std::less<>> redacted_;                 // redacted_thinking data
+  std::map<std::string, json::array, std::less<>> turns_;       // tool_use id -> its turn's
+};
+
 }  // namespace
 
 std::optional<Action> AnthropicRejects(const Recorded& r) {
@@ -207,10 +351,19 @@ std::optional<Action> GeminiRejects(const Recorded& r) {
 }
 
 FakeUpstream::Script ValidatingAnthropic(FakeUpstream::Script answer) {
-  return [answer = std::move(answer)](const Recorded& r) {
+  auto issued = std::make_shared<IssuedThinking>();
+  return [answer = std::move(answer), issued](const Recorded& r) {
     if (auto reject = AnthropicRejects(r)) return *reject;
     if (r.method == "GET") return Action{.body = R"({"data":[],"has_more":false})"};
-    return answer(r);
+    try {
+      if (auto reject = issued->Check(ParseBody(r)->as_object())) return *reject;
+    } catch (const std::exception& e) {
+      return AnthropicError(400, "invalid_request_error",
+                            std::string("invalid request: ") + e.what());
+    }
+    Action a = answer(r);
+    issued->Record(a);
+    return a;
   };
 }
 
@@ -226,6 +379,46 @@ std::string AnthropicEvent(std::string_view data) {
   const json::value v = json::parse(data);
   return "event: " + std::string(v.at("type").as_string()) + "\ndata: " + std::string(data) +
          "\n\n";
+}
+
+std::string FakeThinkingSignature(std::string_view thinking) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (unsigned char c : thinking) h = (h ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return "sig-" + std::string(hex);
+}
+
+json::array AnthropicContentFromSse(std::string_view sse) {
+  json::array content;
+  std::string args;
+  for (size_t pos = 0; (pos = sse.find("data: ", pos)) != std::string_view::npos;) {
+    const size_t end = std::min(sse.find('\n', pos), sse.size());
+    const json::value v = json::parse(sse.substr(pos + 6, end - pos - 6));
+    pos = end;
+    const auto& type = v.at("type").as_string();
+    if (type == "content_block_start") {
+      content.push_back(v.at("content_block"));
+      args.clear();
+      continue;
+    }
+    if (content.empty()) continue;
+    json::object& b = content.back().as_object();
+    if (type == "content_block_stop" && b.at("type") == "tool_use" && !args.empty()) {
+      b["input"] = json::parse(args);
+    }
+    if (type != "content_block_delta") continue;
+    const json::object& d = v.at("delta").as_object();
+    const auto& dt = d.at("type").as_string();
+    auto append = [&](std::string_view key) {
+      b[key] = std::string(b.at(key).as_string()) + std::string(d.at(key).as_string());
+    };
+    if (dt == "text_delta") append("text");
+    if (dt == "thinking_delta") append("thinking");
+    if (dt == "signature_delta") b["signature"] = d.at("signature");
+    if (dt == "input_json_delta") args += d.at("partial_json").as_string();
+  }
+  return content;
 }
 
 std::string SseData(std::string_view data) { return "data: " + std::string(data) + "\n\n"; }

@@ -6,6 +6,7 @@
 // Also canned answers in those wire formats.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,8 +23,9 @@ inline constexpr std::string_view kFakeGeminiKey = "AIza-test";
 // The rejection Anthropic's API would answer `r` with, if any: 401 authentication_error without
 // a valid x-api-key; 400 invalid_request_error without anthropic-version, without model,
 // max_tokens or messages, with a role other than user/assistant in messages, an unknown
-// top-level field, a tool without name/input_schema, or a tool_result whose tool_use_id is not a
-// tool_use of the previous assistant turn.
+// top-level field, a tool without name/input_schema, a tool_result whose tool_use_id is not a
+// tool_use of the previous assistant turn, or (thinking enabled) a thinking block with an empty
+// or missing signature.
 std::optional<Action> AnthropicRejects(const Recorded& r);
 // The rejection Gemini's API would answer `r` with, if any: 403 PERMISSION_DENIED without
 // x-goog-api-key, 400 INVALID_ARGUMENT/API_KEY_INVALID with a wrong one, 400 INVALID_ARGUMENT for a
@@ -31,12 +33,24 @@ std::optional<Action> AnthropicRejects(const Recorded& r);
 // a name, or streamGenerateContent without alt=sse.
 std::optional<Action> GeminiRejects(const Recorded& r);
 
-// `answer` wrapped so that every request is validated first.
+// `answer` wrapped so that every request is validated first. The Anthropic one also remembers the
+// thinking blocks its answers issued (non-stream and streamed: signatures, redacted_thinking
+// data, and the tool_use ids of their turn) and, when a request enables thinking, rejects as the
+// real API does (400 invalid_request_error) a thinking block whose signature it did not issue for
+// that text, a redacted_thinking block whose data it did not issue, and a final assistant turn
+// with an issued tool_use that does not start with exactly that turn's issued thinking blocks
+// (one dropped, reordered or altered).
 FakeUpstream::Script ValidatingAnthropic(FakeUpstream::Script answer);
 FakeUpstream::Script ValidatingGemini(FakeUpstream::Script answer);
 
 // "event: <type>\ndata: <data>\n\n" with the type read from `data`'s "type" field.
 std::string AnthropicEvent(std::string_view data);
+// A deterministic signature for a thinking block's text, for scripts: "sig-" and 16 hex digits.
+std::string FakeThinkingSignature(std::string_view thinking);
+// The content blocks of the assistant turn in an Anthropic SSE body, assembled as the SDKs do:
+// text and thinking deltas appended, signature_delta sets the signature, input_json_delta
+// parsed into the tool_use's input at the block's end.
+boost::json::array AnthropicContentFromSse(std::string_view sse);
 // "data: <data>\n\n".
 std::string SseData(std::string_view data);
 

@@ -15,12 +15,19 @@
 
 namespace hybridgate::api::anthropic {
 
-// ChatRequest has no field for a thinking block's signature or for redacted thinking: the
-// decoder keeps them in Message::extra under these keys (JSON string / JSON array of strings) so
-// an Anthropic client's thinking round-trips to an Anthropic upstream. Egress encoders for other
-// dialects should not forward these keys.
-inline constexpr std::string_view kThinkingSignatureKey = "thinking_signature";
-inline constexpr std::string_view kRedactedThinkingKey = "redacted_thinking";
+// Extended thinking in OpenAI-shaped JSON (HybridGate's extension; what an Anthropic model's
+// answer looks like to an OpenAI-dialect client, and what any client may send back):
+// - a message (answer, or an assistant turn of a request) carries `reasoning_content` (the
+//   thinking texts joined) and `thinking_blocks`: Anthropic's own blocks, in their order,
+//   [{"type":"thinking","thinking":"...","signature":"..."}, {"type":"redacted_thinking",
+//   "data":"..."}]. Replayed in the next request, they reach an Anthropic upstream unchanged
+//   (ChatRequest: Message::thinking_blocks);
+// - a stream chunk's delta carries `thinking_blocks` entries keyed by `index` (the block's
+//   position among the turn's thinking blocks): {"index":k,"type":"thinking"} when block k
+//   starts — its text then streams as `reasoning_content` deltas, not repeated here —,
+//   {"index":k,"signature":"..."} when its signature arrives (whole, once), and
+//   {"index":k,"type":"redacted_thinking","data":"..."} for a redacted block.
+inline constexpr std::string_view kThinkingBlocksKey = "thinking_blocks";
 
 struct EncodeOptions {
   std::string_view model;  // the upstream's model id (replaces req.model when not empty)
@@ -37,9 +44,10 @@ struct EncodeOptions {
 // - tool results -> tool_result blocks in a user turn; consecutive same-role turns are merged;
 // - assistant tool_calls -> tool_use blocks (arguments must be a JSON object, else an Error
 //   naming messages[i].tool_calls[j].function.arguments);
-// - reasoning_content -> a thinking block only with a signature (kThinkingSignatureKey):
-//   Anthropic rejects thinking blocks without a valid signature, so unsigned reasoning (from an
-//   OpenAI-dialect client or a vLLM/DeepSeek answer) is dropped;
+// - thinking_blocks -> thinking / redacted_thinking blocks, in order, before the turn's text and
+//   tool_use; unsigned ones (and reasoning_content without blocks: an OpenAI-compatible model's)
+//   are dropped, as Anthropic rejects them, and so are all of a turn's when their texts no longer
+//   join to its reasoning_content (rewritten, e.g. redacted: the signature would not match);
 // - reasoning_effort -> thinking {type: enabled, budget_tokens: api::ReasoningBudget(effort)}
 //   (minimal 1024 ... high 24576; "none" sends no thinking). max_tokens must exceed the budget:
 //   a max_tokens at or below it gets the budget added. Thinking rejects temperature and top_k
@@ -50,8 +58,9 @@ struct EncodeOptions {
 Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out);
 
 // Anthropic ingress body -> ChatRequest. Errors name the offending field. tool_result blocks of a
-// user turn become role "tool" messages placed before that turn's other content; unknown
-// top-level fields (thinking, service_tier, ...) are kept in ChatRequest::extra; thinking
+// user turn become role "tool" messages placed before that turn's other content; thinking and
+// redacted_thinking blocks go to Message::thinking_blocks (texts joined in reasoning_content);
+// unknown top-level fields (thinking, service_tier, ...) are kept in ChatRequest::extra; thinking
 // {type: enabled, budget_tokens} also sets reasoning_effort for other upstreams (<= 1024 minimal,
 // <= 2048 low, <= 8192 medium, larger high).
 // `body` may have its capacity grown for the parser's padding.
@@ -59,8 +68,10 @@ Result<ChatRequest> DecodeRequest(std::string& body);
 // The same, into a default-constructed `req` (see api::DecodeOpenAiChatInto).
 Status DecodeRequestInto(std::string& body, ChatRequest& req);
 
-// Non-stream responses. Anthropic's input_tokens excludes cached tokens, OpenAI's prompt_tokens
-// includes them: prompt_tokens = input_tokens + cache_read + cache_creation, and back.
+// Non-stream responses; thinking blocks as kThinkingBlocksKey describes (EncodeResponse falls back
+// to one unsigned thinking block for a reasoning_content without them). Anthropic's input_tokens
+// excludes cached tokens, OpenAI's prompt_tokens includes them: prompt_tokens = input_tokens +
+// cache_read + cache_creation, and back.
 // `created` is the OpenAI "created" timestamp (the caller owns the clock).
 Result<std::string> DecodeResponse(std::string_view anthropic_json, int64_t created = 0);
 Result<std::string> EncodeResponse(std::string_view openai_json);
@@ -75,6 +86,7 @@ Error ErrorFromAnthropic(int http_status, std::string_view body);
 std::string EncodeError(const Error& error);
 
 // Anthropic SSE events -> OpenAI chat.completion.chunk JSON documents. One instance per stream.
+// Thinking block starts, signatures and redacted blocks become thinking_blocks delta entries.
 class StreamToOpenAi {
  public:
   explicit StreamToOpenAi(int64_t created = 0) : created_(created) {}
@@ -86,7 +98,8 @@ class StreamToOpenAi {
  private:
   struct Block {
     enum class Kind : uint8_t { kText, kToolUse, kThinking, kOther } kind = Kind::kOther;
-    int tool_index = -1;
+    int tool_index = -1;      // kToolUse: OpenAI tool-call index
+    int thinking_index = -1;  // kThinking: index among the turn's thinking blocks
   };
   void Chunk(std::string& out, std::string_view delta_json, std::string_view finish_reason);
 
@@ -95,6 +108,7 @@ class StreamToOpenAi {
   std::string model_;
   std::vector<Block> blocks_;  // by Anthropic content block index
   int next_tool_index_ = 0;
+  int next_thinking_index_ = 0;
   int64_t input_tokens_ = 0;
   int64_t cached_tokens_ = 0;
   int64_t output_tokens_ = 0;
@@ -104,7 +118,9 @@ class StreamToOpenAi {
 
 // OpenAI chat.completion.chunk JSON documents -> Anthropic event stream text
 // ("event: X\ndata: {...}\n\n"). One instance per stream. Content blocks open and close as the
-// delta kind changes (reasoning -> thinking, content -> text, tool_calls[i] -> tool_use).
+// delta kind changes (reasoning -> thinking, content -> text, tool_calls[i] -> tool_use); a
+// thinking_blocks entry with a type starts a new thinking (or redacted_thinking) block, one with
+// a signature becomes the open thinking block's signature_delta.
 // message_delta waits for usage: it is sent on the usage chunk, on "[DONE]" or on Finish().
 class StreamFromOpenAi {
  public:
@@ -116,10 +132,13 @@ class StreamFromOpenAi {
   void Finish(std::string& out);
 
  private:
-  enum class Open : uint8_t { kNone, kText, kThinking, kTool };
+  enum class Open : uint8_t { kNone, kText, kThinking, kRedacted, kTool };
   void Start(std::string& out, std::string_view id, std::string_view model);
   void OpenBlock(std::string& out, Open kind, int tool_index, std::string_view start_json);
   void CloseBlock(std::string& out);
+  // One thinking_blocks delta entry (fields absent: empty).
+  void ThinkingEntry(std::string& out, std::string_view type, std::string_view signature,
+                     std::string_view data);
   void End(std::string& out);
 
   std::string model_;

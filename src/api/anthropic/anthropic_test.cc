@@ -144,6 +144,117 @@ TEST(EncodeRequest, InvalidToolArgumentsNameTheField) {
   EXPECT_EQ(s.error().code, ErrorCode::kInvalidRequest);
 }
 
+// An assistant turn of an extended-thinking tool loop, as Anthropic answered it: two signed
+// thinking blocks around a redacted one, then text and a tool call.
+constexpr std::string_view kThinkingTurn = R"([
+    {"type":"thinking","thinking":"First, the city.","signature":"sig-A=="},
+    {"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix"},
+    {"type":"thinking","thinking":" Then the tool.","signature":"sig-B=="},
+    {"type":"text","text":"Let me check."},
+    {"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}])";
+
+std::string ThinkingToolLoop(std::string_view assistant_content) {
+  return R"({"model":"m","max_tokens":4000,"thinking":{"type":"enabled","budget_tokens":2000},
+      "tools":[{"name":"get_weather","input_schema":{"type":"object"}}],
+      "messages":[{"role":"user","content":"Weather in Paris?"},
+                  {"role":"assistant","content":)" +
+         std::string(assistant_content) + R"(},
+                  {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1",
+                                             "content":"15 degrees"}]}]})";
+}
+
+TEST(EncodeRequest, ThinkingBlocksComeBackUnchangedAndInOrder) {
+  std::string body = ThinkingToolLoop(kThinkingTurn);
+  auto req = DecodeRequest(body);
+  ASSERT_TRUE(req) << req.error().message;
+  const Message& a = req->messages[1];
+  EXPECT_EQ(a.reasoning_content, "First, the city. Then the tool.");
+  ASSERT_EQ(a.thinking_blocks.size(), 3u);
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(*req, {.forward_extra = true}, out));
+  EXPECT_EQ(Json(out).at("messages").at(1).at("content"), Json(kThinkingTurn)) << out;
+  EXPECT_EQ(Json(out).at("thinking"), Json(R"({"type":"enabled","budget_tokens":2000})"));
+}
+
+TEST(EncodeRequest, UnsignedOrRewrittenThinkingIsNotSent) {
+  // An unsigned block (an OpenAI-compatible model's reasoning, as answered to an Anthropic
+  // client) is left out; the signed one stays.
+  std::string body = ThinkingToolLoop(R"([
+      {"type":"thinking","thinking":"unsigned","signature":""},
+      {"type":"thinking","thinking":"signed","signature":"sig-A=="},
+      {"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}])");
+  auto req = DecodeRequest(body);
+  ASSERT_TRUE(req) << req.error().message;
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(*req, {.forward_extra = true}, out));
+  EXPECT_EQ(Json(out).at("messages").at(1).at("content"),
+            Json(R"([{"type":"thinking","thinking":"signed","signature":"sig-A=="},
+                     {"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}])"))
+      << out;
+  // A turn whose reasoning was rewritten after decoding (redaction) sends none of its blocks,
+  // and so, from an OpenAI-dialect effort, no thinking either.
+  body = ThinkingToolLoop(kThinkingTurn);
+  req = DecodeRequest(body);
+  ASSERT_TRUE(req);
+  req->messages[1].reasoning_content = "First, the [CITY_1]. Then the tool.";
+  req->extra.clear();
+  req->reasoning_effort = "low";
+  out.clear();
+  ASSERT_TRUE(EncodeRequest(*req, {}, out));
+  EXPECT_EQ(Json(out).at("messages").at(1).at("content"),
+            Json(R"([{"type":"text","text":"Let me check."},
+                     {"type":"tool_use","id":"toolu_1","name":"get_weather",
+                      "input":{"city":"Paris"}}])"))
+      << out;
+  EXPECT_FALSE(Json(out).as_object().contains("thinking")) << out;
+}
+
+TEST(EncodeRequest, OpenAiClientReplaysThinkingBlocks) {
+  // What an OpenAI-dialect client got from an Anthropic model (thinking_blocks on the message),
+  // replayed without reasoning_content, with an effort: the Anthropic upstream gets the blocks
+  // and thinking; an OpenAI-compatible upstream gets neither the blocks nor an unknown field.
+  std::string body = R"({"model":"m","reasoning_effort":"low","max_tokens":100,
+      "tools":[{"type":"function","function":{"name":"get_weather"}}],
+      "messages":[{"role":"user","content":"Weather in Paris?"},
+        {"role":"assistant","content":"Let me check.","thinking_blocks":[
+          {"type":"thinking","thinking":"First, the city.","signature":"sig-A=="},
+          {"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix"}],
+         "tool_calls":[{"id":"toolu_1","type":"function",
+                        "function":{"name":"get_weather","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"toolu_1","content":"15 degrees"}]})";
+  auto req = DecodeOpenAiChat(body);
+  ASSERT_TRUE(req) << req.error().message;
+  EXPECT_EQ(req->messages[1].reasoning_content, "First, the city.");
+  EXPECT_TRUE(req->messages[1].extra.empty());
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(*req, {}, out));
+  const json::value v = Json(out);
+  EXPECT_EQ(v.at("thinking"), Json(R"({"type":"enabled","budget_tokens":2048})")) << out;
+  EXPECT_EQ(v.at("messages").at(1).at("content"),
+            Json(R"([{"type":"thinking","thinking":"First, the city.","signature":"sig-A=="},
+                     {"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix"},
+                     {"type":"text","text":"Let me check."},
+                     {"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}])"))
+      << out;
+  out.clear();
+  EncodeOpenAiChat(*req, {}, out);
+  const json::value sent = Json(out);
+  const json::object& m = sent.at("messages").at(1).as_object();
+  EXPECT_FALSE(m.contains("thinking_blocks")) << out;
+  EXPECT_EQ(m.at("reasoning_content"), "First, the city.");
+
+  std::string bad = R"({"model":"m","messages":[{"role":"assistant","content":"x",
+      "thinking_blocks":[{"type":"summary","text":"x"}]}]})";
+  auto r = DecodeOpenAiChat(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().param, "messages[0].thinking_blocks[0].type");
+  bad = R"({"model":"m","messages":[{"role":"assistant","content":"x",
+      "thinking_blocks":[{"type":"redacted_thinking"}]}]})";
+  r = DecodeOpenAiChat(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().param, "messages[0].thinking_blocks[0].data");
+}
+
 TEST(DecodeRequest, GoldenReadsEveryBlockType) {
   std::string body = ReadFile("decode_request.json");
   auto r = DecodeRequest(body);
@@ -159,6 +270,10 @@ TEST(DecodeRequest, GoldenReadsEveryBlockType) {
   EXPECT_EQ(a.role, "assistant");
   EXPECT_TRUE(a.content_is_null);
   EXPECT_EQ(a.reasoning_content, "The user wants the weather.");
+  ASSERT_EQ(a.thinking_blocks.size(), 2u);
+  EXPECT_EQ(a.thinking_blocks[0].signature, "EqQBCgIYAhIM");
+  EXPECT_TRUE(a.thinking_blocks[1].redacted);
+  EXPECT_EQ(a.thinking_blocks[1].data, "EmwKAhgBEgy3va3pzix");
   ASSERT_EQ(a.tool_calls.size(), 1u);
   EXPECT_EQ(a.tool_calls[0].id, "toolu_01A09q90qw90lq917835lq9");
   EXPECT_EQ(a.tool_calls[0].arguments, R"({"location":"San Francisco, CA"})");
@@ -232,6 +347,12 @@ TEST(DecodeRequest, ErrorsNameTheField) {
        "tool_choice.type"},
       {R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}],"system":5})",
        "system"},
+      {R"({"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[
+          {"type":"thinking","thinking":"x","signature":5}]}]})",
+       "messages[0].content[0].signature"},
+      {R"({"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[
+          {"type":"redacted_thinking"}]}]})",
+       "messages[0].content[0].data"},
   };
   for (const Case& c : cases) {
     std::string body = c.body;
@@ -251,6 +372,15 @@ TEST(Response, GoldenBothWays) {
   auto anthropic = EncodeResponse(ReadFile("response_openai.json"));
   ASSERT_TRUE(anthropic) << anthropic.error().message;
   EXPECT_EQ(Json(*anthropic), Json(ReadFile("response_anthropic.json"))) << *anthropic;
+}
+
+TEST(Response, GoldenThinkingBlocksBothWays) {
+  auto openai = DecodeResponse(ReadFile("response_thinking_anthropic.json"));
+  ASSERT_TRUE(openai) << openai.error().message;
+  EXPECT_EQ(Json(*openai), Json(ReadFile("response_thinking_openai.json"))) << *openai;
+  auto anthropic = EncodeResponse(*openai);
+  ASSERT_TRUE(anthropic) << anthropic.error().message;
+  EXPECT_EQ(Json(*anthropic), Json(ReadFile("response_thinking_anthropic.json"))) << *anthropic;
 }
 
 TEST(Response, ThinkingStopReasonsAndCachedUsage) {
@@ -361,6 +491,11 @@ TEST(StreamToOpenAi, GoldenThinking) {
                "msg_01Vkx7gQ2y7Nd3xT6QyFVbm4");
 }
 
+TEST(StreamToOpenAi, GoldenThinkingRedactedAndToolUse) {
+  ExpectChunks("stream_thinking_tool_use.sse", "stream_thinking_tool_use_openai.json",
+               "msg_01Ht7cXu3wJm9gYkq2Vb5Rz8");
+}
+
 TEST(StreamToOpenAi, ErrorEventBecomesError) {
   StreamToOpenAi stream;
   std::vector<std::string> chunks;
@@ -412,6 +547,7 @@ TEST(StreamFromOpenAi, GoldenToolUse) {
 struct Assembled {
   std::string content, reasoning, finish;
   std::vector<std::pair<std::string, std::string>> tools;  // name, arguments
+  json::array thinking_blocks;  // entries merged by index (fields set or appended)
   bool operator==(const Assembled&) const = default;
 };
 
@@ -425,6 +561,14 @@ Assembled Assemble(const std::vector<std::string>& chunks) {
     const json::object& d = ch.at("delta").as_object();
     if (auto* t = d.if_contains("content"); t && t->is_string()) a.content += t->as_string();
     if (auto* t = d.if_contains("reasoning_content")) a.reasoning += t->as_string();
+    if (auto* tbs = d.if_contains("thinking_blocks")) {
+      for (const json::value& tb : tbs->as_array()) {
+        const size_t idx = tb.at("index").to_number<size_t>();
+        if (a.thinking_blocks.size() <= idx) a.thinking_blocks.resize(idx + 1, json::object());
+        json::object& block = a.thinking_blocks[idx].as_object();
+        for (const auto& [k, v] : tb.as_object()) block[k] = v;
+      }
+    }
     if (auto* tcs = d.if_contains("tool_calls")) {
       for (const json::value& tc : tcs->as_array()) {
         const size_t idx = tc.at("index").to_number<size_t>();
@@ -440,7 +584,8 @@ Assembled Assemble(const std::vector<std::string>& chunks) {
 
 TEST(StreamRoundTrip, OpenAiToAnthropicToOpenAiKeepsEverything) {
   for (const char* golden :
-       {"stream_text_openai.json", "stream_tool_use_openai.json", "stream_thinking_openai.json"}) {
+       {"stream_text_openai.json", "stream_tool_use_openai.json", "stream_thinking_openai.json",
+        "stream_thinking_tool_use_openai.json"}) {
     const std::vector<std::string> original = OpenAiChunks(golden);
     StreamToOpenAi back;
     std::vector<std::string> again;
@@ -450,6 +595,60 @@ TEST(StreamRoundTrip, OpenAiToAnthropicToOpenAiKeepsEverything) {
     EXPECT_FALSE(Assemble(again).finish.empty());
     // Usage survives too.
     EXPECT_EQ(Json(again.back()).at("usage"), Json(original.back()).at("usage")) << golden;
+  }
+}
+
+// The content blocks an Anthropic client assembles from events (as the SDKs do: deltas appended,
+// signature_delta sets the signature, input_json_delta parsed at the block's stop).
+json::array AnthropicContent(const std::vector<SseEvent>& events) {
+  json::array content;
+  std::string args;
+  for (const SseEvent& e : events) {
+    const json::value v = Json(e.data);
+    const std::string_view type = v.at("type").as_string();
+    if (type == "content_block_start") {
+      content.push_back(v.at("content_block"));
+      args.clear();
+      continue;
+    }
+    if (content.empty()) continue;
+    json::object& b = content.back().as_object();
+    if (type == "content_block_stop" && b.at("type") == "tool_use" && !args.empty()) {
+      b["input"] = Json(args);
+    }
+    if (type != "content_block_delta") continue;
+    const json::object& d = v.at("delta").as_object();
+    const std::string_view dt = d.at("type").as_string();
+    auto append = [&](std::string_view key) {
+      b[key] = std::string(b.at(key).as_string()) + std::string(d.at(key).as_string());
+    };
+    if (dt == "text_delta") append("text");
+    if (dt == "thinking_delta") append("thinking");
+    if (dt == "signature_delta") b["signature"] = d.at("signature");
+    if (dt == "input_json_delta") args += d.at("partial_json").as_string();
+  }
+  return content;
+}
+
+TEST(StreamRoundTrip, AnthropicToOpenAiToAnthropicKeepsThinkingBlocks) {
+  for (const char* sse : {"stream_thinking.sse", "stream_thinking_tool_use.sse"}) {
+    const std::vector<SseEvent> original = ParseSse(ReadFile(sse));
+    StreamToOpenAi to;
+    std::vector<std::string> chunks;
+    for (const SseEvent& e : original) ASSERT_TRUE(to.Feed(e, chunks));
+    const std::vector<SseEvent> again = ParseSse(FromOpenAi(chunks));
+    const json::array want = AnthropicContent(original);
+    EXPECT_EQ(json::value(AnthropicContent(again)), json::value(want)) << sse;
+    ASSERT_EQ(want.at(0).at("type"), "thinking");
+    EXPECT_FALSE(want.at(0).at("signature").as_string().empty());
+    size_t signatures = 0;
+    for (const SseEvent& e : again) {
+      const json::value v = Json(e.data);
+      if (v.at("type") == "content_block_delta") {
+        signatures += v.at("delta").at("type") == "signature_delta";
+      }
+    }
+    EXPECT_EQ(signatures, 1u) << sse;
   }
 }
 

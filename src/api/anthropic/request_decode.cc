@@ -97,8 +97,10 @@ Status ReadToolResult(object block, const std::string& field, Message& m) {
   return {};
 }
 
+// Thinking blocks are kept whole, in order, in Message::thinking_blocks (their texts also joined
+// into reasoning_content for other upstreams): Anthropic wants them back unchanged.
 Status ReadAssistantBlock(object block, std::string_view type, const std::string& field, Message& m,
-                          std::vector<ContentPart>& parts, std::string& redacted) {
+                          std::vector<ContentPart>& parts) {
   if (type == "tool_use") {
     ToolCall& tc = m.tool_calls.emplace_back();
     HG_TRY(RequiredString(block, "id", field + ".id", tc.id));
@@ -110,23 +112,18 @@ Status ReadAssistantBlock(object block, std::string_view type, const std::string
     return {};
   }
   if (type == "thinking") {
-    std::string thinking, signature;
-    HG_TRY(RequiredString(block, "thinking", field + ".thinking", thinking));
-    m.reasoning_content += thinking;
-    if (element sig; !block["signature"].get(sig)) {
-      HG_TRY(ReadString(sig, field + ".signature", signature));
-      std::string json;
-      AppendJsonString(json, signature);
-      m.extra.push_back({std::string(kThinkingSignatureKey), std::move(json)});
+    ThinkingBlock& t = m.thinking_blocks.emplace_back();
+    HG_TRY(RequiredString(block, "thinking", field + ".thinking", t.thinking));
+    if (element sig; !block["signature"].get(sig) && !sig.is_null()) {
+      HG_TRY(ReadString(sig, field + ".signature", t.signature));
     }
+    m.reasoning_content += t.thinking;
     return {};
   }
   if (type == "redacted_thinking") {
-    std::string data;
-    HG_TRY(RequiredString(block, "data", field + ".data", data));
-    redacted += redacted.empty() ? "[" : ",";
-    AppendJsonString(redacted, data);
-    return {};
+    ThinkingBlock& t = m.thinking_blocks.emplace_back();
+    t.redacted = true;
+    return RequiredString(block, "data", field + ".data", t.data);
   }
   auto known = ReadPart(block, type, field, parts);
   if (!known) return Fail(std::move(known.error()));
@@ -164,7 +161,6 @@ Status ReadMessage(element v, const std::string& field, std::vector<Message>& ou
     return Fail(FieldError(field + ".content", "a string or an array of content blocks", content));
   }
   std::vector<ContentPart> parts;
-  std::string redacted;
   size_t tool_results = 0;
   size_t i = 0;
   for (element b : blocks) {
@@ -186,11 +182,10 @@ Status ReadMessage(element v, const std::string& field, std::vector<Message>& ou
                             fmt::format("'{}.type' '{}' is not supported in user turns", f, type)));
       }
     } else {
-      HG_TRY(ReadAssistantBlock(o, type, f, m, parts, redacted));
+      HG_TRY(ReadAssistantBlock(o, type, f, m, parts));
     }
   }
-  if (!redacted.empty()) m.extra.push_back({std::string(kRedactedThinkingKey), redacted + "]"});
-  const bool has_other = !m.tool_calls.empty() || !m.reasoning_content.empty();
+  const bool has_other = !m.tool_calls.empty() || !m.thinking_blocks.empty();
   if (parts.empty() && role == "user" && tool_results > 0) return {};
   if (parts.empty() && has_other) {
     m.content_is_null = true;  // an assistant turn of only tool calls / thinking

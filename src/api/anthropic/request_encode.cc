@@ -3,6 +3,8 @@
 // since Anthropic requires user and assistant turns to alternate.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "api/anthropic/anthropic.h"
 #include "api/anthropic/internal.h"
 #include "common/json_writer.h"
@@ -92,33 +94,38 @@ Status AppendContent(const Message& m, const std::string& field, std::vector<std
   return {};
 }
 
-const RawField* FindExtra(const Message& m, std::string_view key) {
-  for (const RawField& f : m.extra) {
-    if (f.key == key) return &f;
+// Whether `m`'s thinking blocks are still what the model produced: their texts joined equal
+// reasoning_content. A rewritten text (redaction) would fail Anthropic's signature check, and the
+// original must not leave beside its redacted copy.
+bool ThinkingIntact(const Message& m) {
+  size_t at = 0;
+  for (const ThinkingBlock& t : m.thinking_blocks) {
+    if (t.redacted) continue;
+    if (m.reasoning_content.compare(at, t.thinking.size(), t.thinking) != 0) return false;
+    at += t.thinking.size();
   }
-  return nullptr;
+  return at == m.reasoning_content.size();
 }
 
+// A block Anthropic takes back: signed, or redacted. An unsigned one (an OpenAI-compatible
+// model's reasoning, answered to an Anthropic client with signature "") would be rejected.
+bool Replayable(const ThinkingBlock& t) { return t.redacted || !t.signature.empty(); }
+
+bool HasReplayableThinking(const Message& m) {
+  return ThinkingIntact(m) && std::ranges::any_of(m.thinking_blocks, Replayable);
+}
+
+// Thinking blocks first, in their order, as Anthropic requires of an assistant turn.
 Status AssistantBlocks(const Message& m, const std::string& field, std::vector<std::string>& out) {
-  const RawField* sig = FindExtra(m, kThinkingSignatureKey);
-  if (!m.reasoning_content.empty() && sig != nullptr) {
-    std::string& b = out.emplace_back();
-    JsonWriter w(b);
-    w.BeginObject().Field("type", "thinking").Field("thinking", m.reasoning_content);
-    w.RawField("signature", sig->json).EndObject();
-  }
-  if (const RawField* red = FindExtra(m, kRedactedThinkingKey)) {
-    simdjson::dom::element root;
-    simdjson::dom::array arr;
-    if (!internal::NestedParser().parse(red->json).get(root) && !root.get_array().get(arr)) {
-      for (simdjson::dom::element d : arr) {
-        std::string& b = out.emplace_back();
-        JsonWriter(b)
-            .BeginObject()
-            .Field("type", "redacted_thinking")
-            .RawField("data", simdjson::minify(d))
-            .EndObject();
-      }
+  const bool intact = ThinkingIntact(m);
+  for (const ThinkingBlock& t : m.thinking_blocks) {
+    if (!intact || !Replayable(t)) continue;
+    JsonWriter w(out.emplace_back());
+    if (t.redacted) {
+      w.BeginObject().Field("type", "redacted_thinking").Field("data", t.data).EndObject();
+    } else {
+      w.BeginObject().Field("type", "thinking").Field("thinking", t.thinking);
+      w.Field("signature", t.signature).EndObject();
     }
   }
   if (auto s = AppendContent(m, field, out); !s) return s;
@@ -249,7 +256,7 @@ std::optional<int64_t> ThinkingBudget(const ChatRequest& req, const EncodeOption
   // its signed thinking block; an OpenAI-dialect history has none to send.
   for (auto m = req.messages.rbegin(); m != req.messages.rend(); ++m) {
     if (m->role != "assistant") continue;
-    if (!m->tool_calls.empty() && FindExtra(*m, kThinkingSignatureKey) == nullptr) {
+    if (!m->tool_calls.empty() && !HasReplayableThinking(*m)) {
       return std::nullopt;
     }
     break;

@@ -22,6 +22,18 @@ Error Malformed(std::string_view what) {
                    fmt::format("malformed upstream response: {}", what));
 }
 
+// One thinking / redacted_thinking block in Anthropic's shape, from either side's JSON (the
+// same shape: see kThinkingBlocksKey). Other types are skipped.
+void WriteThinkingBlock(JsonWriter& w, element b) {
+  const std::string_view type = Str(b, "type");
+  if (type == "thinking") {
+    w.BeginObject().Field("type", type).Field("thinking", Str(b, "thinking"));
+    w.Field("signature", Str(b, "signature")).EndObject();
+  } else if (type == "redacted_thinking") {
+    w.BeginObject().Field("type", type).Field("data", Str(b, "data")).EndObject();
+  }
+}
+
 }  // namespace
 
 Result<std::string> DecodeResponse(std::string_view anthropic_json, int64_t created) {
@@ -31,14 +43,17 @@ Result<std::string> DecodeResponse(std::string_view anthropic_json, int64_t crea
   if (Str(r, "type") == "error") return Fail(ErrorFromAnthropic(0, anthropic_json));
   array content;
   if (r["content"].get_array().get(content)) return Fail(Malformed("no 'content' array"));
-  std::string text, reasoning;
+  std::string text, reasoning, thinking_blocks;
+  JsonWriter blocks(thinking_blocks);
   std::vector<element> tool_uses;
   for (element b : content) {
     const std::string_view type = Str(b, "type");
     if (type == "text") {
       text += Str(b, "text");
-    } else if (type == "thinking") {
+    } else if (type == "thinking" || type == "redacted_thinking") {
       reasoning += Str(b, "thinking");
+      if (thinking_blocks.empty()) blocks.BeginArray();
+      WriteThinkingBlock(blocks, b);
     } else if (type == "tool_use") {
       tool_uses.push_back(b);
     }
@@ -56,8 +71,20 @@ Result<std::string> DecodeResponse(std::string_view anthropic_json, int64_t crea
         {std::string(Str(b, "id")), Str(b, "name"),
          b["input"].get(input) ? std::string("{}") : std::string(simdjson::minify(input))});
   }
-  w.Key("message");
-  WriteAssistantMessage(w, message);
+  // The message object, with thinking_blocks added before its closing brace.
+  std::string msg;
+  JsonWriter m(msg);
+  WriteAssistantMessage(m, message);
+  if (!thinking_blocks.empty()) {
+    blocks.EndArray();
+    msg.pop_back();
+    msg += ",\"";
+    msg += kThinkingBlocksKey;
+    msg += "\":";
+    msg += thinking_blocks;
+    msg += '}';
+  }
+  w.RawField("message", msg);
   w.Field("finish_reason", internal::StopToFinish(Str(r, "stop_reason"))).EndObject().EndArray();
   if (element u; !r["usage"].get(u)) {
     const int64_t cached = Int(u, "cache_read_input_tokens");
@@ -89,7 +116,10 @@ Result<std::string> EncodeResponse(std::string_view openai_json) {
   w.Field("model", Str(r, "model")).Key("content").BeginArray();
   std::string_view reasoning = Str(msg, "reasoning_content");
   if (reasoning.empty()) reasoning = Str(msg, "reasoning");
-  if (!reasoning.empty()) {
+  array thinking_blocks;
+  if (!msg[kThinkingBlocksKey].get_array().get(thinking_blocks) && thinking_blocks.size() > 0) {
+    for (element b : thinking_blocks) WriteThinkingBlock(w, b);
+  } else if (!reasoning.empty()) {
     // No signature exists for an OpenAI-compatible model's reasoning; the field is required.
     w.BeginObject().Field("type", "thinking").Field("thinking", reasoning);
     w.Field("signature", "").EndObject();

@@ -68,6 +68,20 @@ void StreamFromOpenAi::CloseBlock(std::string& out) {
         fmt::format(R"({{"type":"content_block_stop","index":{}}})", block_index_));
 }
 
+void StreamFromOpenAi::ThinkingEntry(std::string& out, std::string_view type,
+                                     std::string_view signature, std::string_view data) {
+  if (type == "thinking") {
+    OpenBlock(out, Open::kThinking, -1, R"({"type":"thinking","thinking":"","signature":""})");
+  } else if (type == "redacted_thinking") {
+    std::string start;
+    JsonWriter(start).BeginObject().Field("type", type).Field("data", data).EndObject();
+    OpenBlock(out, Open::kRedacted, -1, start);
+  }
+  if (!signature.empty() && open_ == Open::kThinking) {
+    BlockDelta(out, block_index_, "signature_delta", "signature", signature);
+  }
+}
+
 void StreamFromOpenAi::End(std::string& out) {
   if (ended_) return;
   ended_ = true;
@@ -111,6 +125,12 @@ Status StreamFromOpenAi::Feed(std::string_view chunk_json, std::string& out) {
     return {};
   }
   if (!choice["delta"].get(delta)) {
+    // Thinking block starts come before the delta's text, signatures after it.
+    array thinking;
+    const bool has_thinking = !delta[kThinkingBlocksKey].get_array().get(thinking);
+    if (has_thinking) {
+      for (element t : thinking) ThinkingEntry(out, Str(t, "type"), {}, Str(t, "data"));
+    }
     std::string_view reasoning = Str(delta, "reasoning_content");
     if (reasoning.empty()) reasoning = Str(delta, "reasoning");
     if (!reasoning.empty()) {
@@ -118,6 +138,9 @@ Status StreamFromOpenAi::Feed(std::string_view chunk_json, std::string& out) {
         OpenBlock(out, Open::kThinking, -1, R"({"type":"thinking","thinking":"","signature":""})");
       }
       BlockDelta(out, block_index_, "thinking_delta", "thinking", reasoning);
+    }
+    if (has_thinking) {
+      for (element t : thinking) ThinkingEntry(out, {}, Str(t, "signature"), {});
     }
     if (const std::string_view text = Str(delta, "content"); !text.empty()) {
       if (open_ != Open::kText) OpenBlock(out, Open::kText, -1, R"({"type":"text","text":""})");

@@ -37,6 +37,22 @@ std::string ToolDelta(int index, std::string_view id, std::string_view name,
   return d;
 }
 
+// A delta with one thinking_blocks entry (kThinkingBlocksKey); empty fields are left out.
+// `reasoning` is the block's first text, when its start carries one.
+std::string ThinkingDelta(int index, std::string_view type, std::string_view signature,
+                          std::string_view data, std::string_view reasoning = {}) {
+  std::string d;
+  JsonWriter w(d);
+  w.BeginObject();
+  if (!reasoning.empty()) w.Field("reasoning_content", reasoning);
+  w.Key(kThinkingBlocksKey).BeginArray().BeginObject().Field("index", index);
+  if (!type.empty()) w.Field("type", type);
+  if (!signature.empty()) w.Field("signature", signature);
+  if (!data.empty()) w.Field("data", data);
+  w.EndObject().EndArray().EndObject();
+  return d;
+}
+
 }  // namespace
 
 void StreamToOpenAi::Chunk(std::string& out, std::string_view delta_json,
@@ -105,9 +121,13 @@ Status StreamToOpenAi::Feed(const SseEvent& event, std::vector<std::string>& out
         Chunk(out.emplace_back(), Delta("content", t), {});
     } else if (kind == "thinking") {
       b.kind = Block::Kind::kThinking;
-      if (const auto t = Str(cb, "thinking"); !t.empty()) {
-        Chunk(out.emplace_back(), Delta("reasoning_content", t), {});
-      }
+      b.thinking_index = next_thinking_index_++;
+      Chunk(out.emplace_back(),
+            ThinkingDelta(b.thinking_index, kind, Str(cb, "signature"), {}, Str(cb, "thinking")),
+            {});
+    } else if (kind == "redacted_thinking") {
+      Chunk(out.emplace_back(), ThinkingDelta(next_thinking_index_++, kind, {}, Str(cb, "data")),
+            {});
     } else if (kind == "tool_use") {
       b.kind = Block::Kind::kToolUse;
       b.tool_index = next_tool_index_++;
@@ -127,11 +147,13 @@ Status StreamToOpenAi::Feed(const SseEvent& event, std::vector<std::string>& out
       Chunk(out.emplace_back(), Delta("content", Str(d, "text")), {});
     } else if (dt == "thinking_delta" && b.kind == Block::Kind::kThinking) {
       Chunk(out.emplace_back(), Delta("reasoning_content", Str(d, "thinking")), {});
+    } else if (dt == "signature_delta" && b.kind == Block::Kind::kThinking) {
+      Chunk(out.emplace_back(), ThinkingDelta(b.thinking_index, {}, Str(d, "signature"), {}), {});
     } else if (dt == "input_json_delta" && b.kind == Block::Kind::kToolUse) {
       const std::string_view part = Str(d, "partial_json");
       if (!part.empty()) Chunk(out.emplace_back(), ToolDelta(b.tool_index, {}, {}, part), {});
     }
-    return {};  // signature_delta, citations_delta: nothing to say in OpenAI's dialect
+    return {};  // citations_delta: nothing to say in OpenAI's dialect
   }
   if (type == "message_delta") {
     element u;
