@@ -1,6 +1,10 @@
 #include "gateway/accounting.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ledger/audit.h"
 
 namespace hybridgate::gateway {
 
@@ -33,15 +37,36 @@ double Accounting::Cost(const routing::Deployment& d, const api::Usage& usage) c
   return ledger::Cost(price, usage.input_tokens, usage.cached_input_tokens, usage.output_tokens);
 }
 
-double Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
+std::string EgressTrail(std::span<const routing::AttemptRecord> trail) {
+  std::vector<ledger::EgressHop> hops;
+  hops.reserve(trail.size());
+  for (const routing::AttemptRecord& a : trail) {
+    ledger::EgressHop& hop = hops.emplace_back();
+    if (a.provider) {
+      const config::ProviderConfig& pc = a.provider->config();
+      hop.provider = pc.name;
+      hop.zone = config::ZoneName(pc.zone);
+      hop.max_data_class = pc.max_data_class;
+    } else {
+      hop.provider = a.deployment.substr(0, a.deployment.find('/'));  // zone unknown
+    }
+    hop.result = a.result.empty() ? "unfinished" : a.result;
+  }
+  return ledger::FormatEgress(hops);
+}
+
+Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
   api::Usage usage = out.usage;
   bool estimated = false;
-  if (!usage.reported && out.ok) {
+  // No usage from the upstream: an answer, or a stream cut short (client gone, upstream broke,
+  // timeout), is charged by estimate — what reached the client, not nothing.
+  if (!usage.reported && (out.ok || out.streamed)) {
     usage.input_tokens = f.estimated_input_tokens;
-    usage.output_tokens = ledger::EstimateTokensFromBytes(static_cast<int64_t>(out.body.size()));
+    usage.output_tokens = ledger::EstimateTokensFromBytes(
+        out.streamed ? out.streamed_text_bytes : static_cast<int64_t>(out.body.size()));
     estimated = true;
   }
-  double cost = out.ok || usage.reported ? Cost(out.deployment, usage) : 0;
+  double cost = out.ok || usage.reported || estimated ? Cost(out.deployment, usage) : 0;
   // Escalation made weak answers too, and they were paid for: the row costs them all (its
   // tokens stay the served answer's; attempts and escalated say there was more). A cost the
   // ledger prices itself (< 0: measured self-hosted throughput) cannot be added to here.
@@ -83,6 +108,19 @@ double Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
     row.latency_ms = static_cast<int64_t>(f.latency_ms);
     row.ttft_ms = out.ttft.count() >= 0 ? out.ttft.count() : -1;
     row.data_class = data_class;
+    if (f.sensitivity) {
+      std::vector<std::string> types;
+      types.reserve(f.sensitivity->findings.size());
+      for (const auto& finding : f.sensitivity->findings) types.push_back(finding.type);
+      row.finding_types = ledger::JoinFindingTypes(std::move(types));
+    }
+    if (out.deployment.provider) {
+      const config::ProviderConfig& pc = out.deployment.provider->config();
+      row.provider_zone = config::ZoneName(pc.zone);
+      row.provider_max_class = pc.max_data_class;
+    }
+    row.residency_action = f.residency_action;
+    row.egress = EgressTrail(out.trail);
     ledger_->Record(std::move(row));
   }
   metrics::RequestLabels labels{
@@ -95,7 +133,8 @@ double Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
   if (f.sensitivity) {
     for (const auto& finding : f.sensitivity->findings) metrics_.RecordFinding(finding.type);
   }
-  return std::max(cost, 0.0);  // what budgets are charged now
+  // What budgets are charged now.
+  return {.tokens = usage.input_tokens + usage.output_tokens, .cost_usd = std::max(cost, 0.0)};
 }
 
 }  // namespace hybridgate::gateway

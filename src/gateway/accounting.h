@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "api/openai_response.h"
@@ -31,7 +33,14 @@ struct RequestFacts {
   int64_t estimated_input_tokens = 0;  // used when the upstream reports no usage
   int status = 0;                      // what the client got (499: it left)
   double latency_ms = 0;
+  // What residency did to the request, for the ledger's audit: "none", "route" (served by a
+  // self-hosted model instead), "redact" (findings replaced before it left) or "block".
+  std::string_view residency_action = "none";
 };
+
+// The ledger's egress column for `trail`: "provider:zone:max_data_class:result" per attempt, in
+// order (the format in ledger/audit.h).
+std::string EgressTrail(std::span<const routing::AttemptRecord> trail);
 
 class Accounting {
  public:
@@ -44,9 +53,17 @@ class Accounting {
   // 0 when unknown.
   double Cost(const routing::Deployment& d, const api::Usage& usage) const;
 
-  // Records the ledger row and the metrics; returns the cost it charged — the served answer's
-  // plus those of the weak answers escalation did not serve (out.unserved).
-  double Record(const RequestFacts& facts, const routing::Outcome& out);
+  // Records the ledger row and the metrics; returns what it charged — the served answer's
+  // plus those of the weak answers escalation did not serve (out.unserved). The row carries the
+  // residency facts: finding types (never values), the answering provider's zone and
+  // max_data_class, the residency action and every attempt's destination (out.trail).
+  // What the key is charged, as the row says: its tokens (estimated when the upstream sent no
+  // usage) and its cost.
+  struct Charge {
+    int64_t tokens = 0;
+    double cost_usd = 0;
+  };
+  Charge Record(const RequestFacts& facts, const routing::Outcome& out);
 
  private:
   const config::Config& config_;

@@ -7,26 +7,66 @@
 #include <iostream>
 #include <memory>
 
+#include "ledger/audit.h"
+#include "ledger/chain.h"
 #include "ledger/ledger_config.h"
 #include "ledger/report.h"
+#include "ledger/sink.h"
 
 namespace hybridgate::ledger {
 namespace {
 
 constexpr int kBadInput = 2;
+constexpr int kFound = 1;  // audit: violations; verify: a broken chain
 
 Error BadInput(std::string message) {
   return MakeError(ErrorCode::kInvalidRequest, std::move(message));
 }
 
-Result<std::string> ReportSource(const ReportOptions& o) {
-  if (o.ledger.empty() == o.config.empty()) {
+Result<std::string> LedgerSource(const std::string& ledger, const std::string& config_file) {
+  if (ledger.empty() == config_file.empty()) {
     return Fail(BadInput("exactly one of --ledger PATH|DSN or --config FILE is required"));
   }
-  if (!o.ledger.empty()) return o.ledger;
-  auto config = LoadLedgerConfig(o.config);
+  if (!ledger.empty()) return ledger;
+  auto config = LoadLedgerConfig(config_file);
   if (!config) return Fail(config.error());
+  if (!config->enabled) {
+    return Fail(
+        BadInput(fmt::format("{}: the ledger is disabled (ledger.enabled: false)", config_file)));
+  }
   return config->backend == "postgres" ? config->dsn : config->path;
+}
+
+int64_t NowMs(int64_t pinned) {
+  if (pinned >= 0) return pinned;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The first row time a --since window admits; 0 (every row) when `since` is empty.
+Result<int64_t> SinceMs(const std::string& since, int64_t pinned_now) {
+  if (since.empty()) return int64_t{0};
+  auto window = ParseDuration(since);
+  if (!window) return Fail(window.error());
+  const int64_t now = NowMs(pinned_now);
+  return now - std::min(*window, now);
+}
+
+// Runs `body`, turning an error or an escaped exception into "<command>: error: ..." and exit 2.
+template <class Body>
+int RunCommand(std::string_view command, std::ostream& err, Body body) {
+  Result<int> code = Fail(BadInput("not run"));
+  try {
+    code = body();
+  } catch (const std::exception& e) {
+    code = Fail(MakeError(ErrorCode::kInternal, fmt::format("internal error: {}", e.what())));
+  }
+  if (!code) {
+    err << command << ": error: " << code.error().message << "\n";
+    return kBadInput;
+  }
+  return *code;
 }
 
 Result<std::string> BuildReport(const ReportOptions& o) {
@@ -36,19 +76,11 @@ Result<std::string> BuildReport(const ReportOptions& o) {
     return Fail(BadInput(
         fmt::format("--format: unknown format '{}' (expected table, csv or json)", o.format)));
   }
-  int64_t since_ms = 0;
-  if (!o.since.empty()) {
-    auto window = ParseDuration(o.since);
-    if (!window) return Fail(window.error());
-    const int64_t now = o.now_ms >= 0 ? o.now_ms
-                                      : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count();
-    since_ms = now - std::min(*window, now);
-  }
-  auto source = ReportSource(o);
+  auto since_ms = SinceMs(o.since, o.now_ms);
+  if (!since_ms) return Fail(since_ms.error());
+  auto source = LedgerSource(o.ledger, o.config);
   if (!source) return Fail(source.error());
-  auto rows = LoadRows(*source, since_ms);
+  auto rows = LoadRows(*source, *since_ms);
   if (!rows) return Fail(rows.error());
   const Report report = Aggregate(*rows, *by);
   if (o.format == "csv") return RenderCsv(report);
@@ -59,19 +91,54 @@ Result<std::string> BuildReport(const ReportOptions& o) {
 }  // namespace
 
 int RunReport(const ReportOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::string> text = Fail(BadInput("not run"));
-  try {
-    text = BuildReport(options);
-  } catch (const std::exception& e) {
-    text = Fail(MakeError(ErrorCode::kInternal, fmt::format("internal error: {}", e.what())));
-  }
-  if (!text) {
-    err << "report: error: " << text.error().message << "\n";
-    return kBadInput;
-  }
-  out << *text;
-  out.flush();
-  return 0;
+  return RunCommand("report", err, [&]() -> Result<int> {
+    auto text = BuildReport(options);
+    if (!text) return Fail(text.error());
+    out << *text;
+    out.flush();
+    return 0;
+  });
+}
+
+int RunAudit(const AuditOptions& o, std::ostream& out, std::ostream& err) {
+  return RunCommand("audit", err, [&]() -> Result<int> {
+    if (o.format != "table" && o.format != "json") {
+      return Fail(BadInput(
+          fmt::format("--format: unknown format '{}' (expected table or json)", o.format)));
+    }
+    auto since_ms = SinceMs(o.since, o.now_ms);
+    if (!since_ms) return Fail(since_ms.error());
+    auto source = LedgerSource(o.ledger, o.config);
+    if (!source) return Fail(source.error());
+    AuditBuilder builder(*since_ms);
+    const RowQuery query{.since_ms = *since_ms, .order = RowOrder::kSeq};
+    Status scanned = ScanRows(*source, query, [&](const Row& row) -> Status {
+      builder.Add(row);
+      return {};
+    });
+    if (!scanned) return Fail(scanned.error());
+    const AuditReport report = builder.Finish();
+    out << (o.format == "json" ? RenderAuditJson(report) : RenderAuditTable(report));
+    out.flush();
+    return report.violations.empty() ? 0 : kFound;
+  });
+}
+
+int RunAuditVerify(const AuditOptions& o, std::ostream& out, std::ostream& err) {
+  return RunCommand("audit verify", err, [&]() -> Result<int> {
+    auto source = LedgerSource(o.ledger, o.config);
+    if (!source) return Fail(source.error());
+    ChainVerifier verifier;
+    Status scanned = ScanRows(*source, {.order = RowOrder::kSeq}, [&](const Row& row) -> Status {
+      verifier.Add(row);
+      return {};
+    });
+    if (!scanned) return Fail(scanned.error());
+    const ChainCheck& check = verifier.result();
+    out << DescribeChainCheck(check) << "\n";
+    out.flush();
+    return check.intact ? 0 : kFound;
+  });
 }
 
 CLI::App* AddReportCommand(CLI::App& root, int& exit_code) {
@@ -85,6 +152,30 @@ CLI::App* AddReportCommand(CLI::App& root, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--format", o->format, "table | csv | json")->capture_default_str();
   cmd->callback([o, &exit_code] { exit_code = RunReport(*o, std::cout, std::cerr); });
+  return cmd;
+}
+
+CLI::App* AddAuditCommand(CLI::App& root, int& exit_code) {
+  auto o = std::make_shared<AuditOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "audit",
+      "Data residency from the ledger: requests per data class, zone and provider, and any "
+      "request sent above a provider's max_data_class (exit 1 when there is one)");
+  cmd->add_option("--ledger", o->ledger, "SQLite ledger file or PostgreSQL DSN");
+  cmd->add_option("--config", o->config, "Gateway config; reads its ledger: section");
+  cmd->add_option("--since", o->since, "Only the last N s|m|h|d|w (e.g. 30d, 24h)");
+  cmd->add_option("--format", o->format, "table | json")->capture_default_str();
+  CLI::App* verify = cmd->add_subcommand(
+      "verify", "Check the ledger's hash chain: exit 0 when intact, 1 naming the first broken row");
+  // The same options, so that both `audit --config F verify` and `audit verify --config F` work.
+  verify->add_option("--ledger", o->ledger, "SQLite ledger file or PostgreSQL DSN");
+  verify->add_option("--config", o->config, "Gateway config; reads its ledger: section");
+  verify->callback([o, &exit_code] { exit_code = RunAuditVerify(*o, std::cout, std::cerr); });
+  // CLI11 runs a parent's callback after its subcommand's: `audit verify` must not also audit.
+  cmd->callback([o, verify, &exit_code] {
+    if (verify->parsed()) return;
+    exit_code = RunAudit(*o, std::cout, std::cerr);
+  });
   return cmd;
 }
 

@@ -1,10 +1,21 @@
-// `hybridgate report`: the cost report over the ledger.
+// `hybridgate report`: the cost report over the ledger; `hybridgate audit`: the data residency
+// report and the hash chain check.
 //   hybridgate report (--ledger PATH|DSN | --config FILE) [--since 7d|24h|30m]
 //                     [--by route|tier|provider|model|key|team] [--format table|csv|json]
 // --config reads the ledger location from the config's `ledger:` section (a relative sqlite path
 // is relative to the current directory, as it is for the gateway). Without --since every row is
 // included. Exit 0 on success, 2 on bad input (options, missing or unreadable ledger), with the
 // reason on stderr.
+//
+//   hybridgate audit (--config FILE | --ledger PATH|DSN) [--since 30d] [--format table|json]
+// Requests per data class, zone and provider, and whether any request reached a provider whose
+// max_data_class was below its data class (audit.h). Exit 0 with "no violations", 1 when there
+// are violations (each listed with its seq and request id), 2 on bad input.
+//
+//   hybridgate audit verify (--config FILE | --ledger PATH|DSN)
+// Recomputes the hash chain (chain.h) over every row in commit order. Exit 0 with one line
+// "N rows, chain intact; ...", 1 with "chain broken at seq S (id I): what is wrong", 2 on bad
+// input.
 #pragma once
 
 #include <cstdint>
@@ -31,5 +42,20 @@ CLI::App* AddReportCommand(CLI::App& root, int& exit_code);
 
 // The command's body, for tests: returns the exit code.
 int RunReport(const ReportOptions& options, std::ostream& out, std::ostream& err);
+
+struct AuditOptions {
+  std::string ledger;  // SQLite file or PostgreSQL DSN
+  std::string config;  // gateway config file (its `ledger:` section)
+  std::string since;   // "" = all rows (audit only; verify always checks every row)
+  std::string format = "table";
+  int64_t now_ms = -1;  // "now" for --since; -1 = the system clock (tests pin it)
+};
+
+// Adds `audit` and `audit verify` to `root`; their callbacks set `exit_code`.
+CLI::App* AddAuditCommand(CLI::App& root, int& exit_code);
+
+// The commands' bodies, for tests: return the exit code.
+int RunAudit(const AuditOptions& options, std::ostream& out, std::ostream& err);
+int RunAuditVerify(const AuditOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace hybridgate::ledger

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ledger/audit.h"
 #include "ledger/ledger.h"
 #include "ledger/test_util.h"
 
@@ -150,6 +151,209 @@ TEST_F(ReportCliTest, RegistersTheSubcommand) {
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(exit_code, 2);
   EXPECT_NE(err.find("unknown grouping 'nope'"), std::string::npos) << err;
+}
+
+// `hybridgate audit` and `audit verify`: exit codes and what they print.
+class AuditCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = FreshPath("audit_cli.db");
+    config_ = FreshPath("audit_cli.yaml");
+    std::ofstream(config_) << "ledger:\n  path: " << path_ << "\n";
+    rows_.clear();
+    for (int i = 0; i < 20; ++i) rows_.push_back(Allowed(i));
+    Write(rows_);
+  }
+  // A row that went where its class may go.
+  static Row Allowed(int i) {
+    Row r = MakeRow(i);
+    r.data_class = 1 + i % 2;
+    r.provider = "openai";
+    r.provider_zone = "external";
+    r.provider_max_class = 2;
+    r.residency_action = "none";
+    r.egress = "openai:external:2:ok";
+    return r;
+  }
+  void Write(const std::vector<Row>& rows) {
+    LedgerConfig config;
+    config.path = path_;
+    auto ledger = Ledger::Open(config);
+    ASSERT_TRUE(ledger) << ledger.error().message;
+    for (const Row& r : rows) (*ledger)->Record(r);
+    ASSERT_TRUE((*ledger)->Flush());
+  }
+  AuditOptions Options() const {
+    AuditOptions o;
+    o.config = config_;
+    return o;
+  }
+  static Output Audit(const AuditOptions& o) {
+    std::ostringstream out, err;
+    Output r;
+    r.code = RunAudit(o, out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+  static Output Verify(const AuditOptions& o) {
+    std::ostringstream out, err;
+    Output r;
+    r.code = RunAuditVerify(o, out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+  void Tamper(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    sqlite3_close(db);
+  }
+  std::string path_, config_;
+  std::vector<Row> rows_;
+};
+
+TEST_F(AuditCliTest, NoViolationsAndAnIntactChainExitZero) {
+  Output audit = Audit(Options());
+  ASSERT_EQ(audit.code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("Data residency: 20 requests"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("no violations: "), std::string::npos) << audit.out;
+  AuditOptions o = Options();
+  o.format = "json";
+  Output json = Audit(o);
+  ASSERT_EQ(json.code, 0) << json.err;
+  const boost::json::value v = boost::json::parse(json.out);
+  EXPECT_EQ(v.at("requests").as_int64(), 20);
+  EXPECT_EQ(v.at("verdict").as_string(), "no violations");
+  ASSERT_EQ(v.at("groups").as_array().size(), 2u);  // classes 1 and 2, both to openai
+  EXPECT_EQ(v.at("groups").at(0).at("requests").as_int64(), 10);
+  EXPECT_EQ(v.at("groups").at(0).at("zone").as_string(), "external");
+
+  Output verify = Verify(Options());
+  EXPECT_EQ(verify.code, 0) << verify.err;
+  EXPECT_EQ(verify.out.rfind("20 rows, chain intact; head seq 20 hash ", 0), 0u) << verify.out;
+  EXPECT_EQ(std::count(verify.out.begin(), verify.out.end(), '\n'), 1);  // one line
+}
+
+TEST_F(AuditCliTest, AViolationExitsOneAndListsTheRow) {
+  Row planted = Allowed(100);
+  planted.id = "planted-violation";
+  planted.data_class = 4;
+  Write({planted});
+  Output r = Audit(Options());
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.out.find("1 VIOLATION: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("seq 21 (id planted-violation, "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("data class 4 sent to openai (external, max_data_class 2)"),
+            std::string::npos)
+      << r.out;
+  // --since: rows from 10 s before "now" on.
+  AuditOptions o = Options();
+  o.format = "json";
+  o.since = "10s";
+  o.now_ms = MakeRow(100).time_ms;  // only the planted row is that recent
+  Output recent = Audit(o);
+  EXPECT_EQ(recent.code, 1) << recent.err;
+  EXPECT_EQ(boost::json::parse(recent.out).at("requests").as_int64(), 1);
+  o.now_ms = MakeRow(200).time_ms;  // nothing is
+  Output none = Audit(o);
+  EXPECT_EQ(none.code, 0) << none.err;
+  EXPECT_EQ(boost::json::parse(none.out).at("requests").as_int64(), 0);
+}
+
+TEST_F(AuditCliTest, VerifyNamesTheFirstBrokenRowAndExitsOne) {
+  Tamper("UPDATE requests SET cost_usd = 0, data_class = 1 WHERE seq = 7");
+  Output edited = Verify(Options());
+  EXPECT_EQ(edited.code, 1);
+  EXPECT_EQ(edited.out.rfind("chain broken at seq 7 (id " + rows_[6].id + "): hash mismatch", 0),
+            0u)
+      << edited.out;
+
+  SetUp();  // a fresh ledger
+  Tamper("DELETE FROM requests WHERE seq = 12");
+  Output deleted = Verify(Options());
+  EXPECT_EQ(deleted.code, 1);
+  EXPECT_EQ(
+      deleted.out.rfind("chain broken at seq 13 (id " + rows_[12].id + "): prev_hash mismatch", 0),
+      0u)
+      << deleted.out;
+}
+
+TEST_F(AuditCliTest, BadInputExitsTwoWithAClearMessage) {
+  const std::string corrupt = FreshPath("audit_corrupt.db");
+  std::ofstream(corrupt) << std::string(4096, 'x');
+  struct Case {
+    std::function<void(AuditOptions&)> change;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](AuditOptions& o) { o.config = "/nonexistent/gw.yaml"; },
+       "/nonexistent/gw.yaml: cannot read the file"},
+      {[](AuditOptions& o) {
+         o.config.clear();
+         o.ledger = "/nonexistent/ledger.db";
+       },
+       "no such file"},
+      {[&](AuditOptions& o) {
+         o.config.clear();
+         o.ledger = corrupt;
+       },
+       "file is not a database"},
+      {[](AuditOptions& o) { o.config.clear(); }, "exactly one of --ledger"},
+      {[](AuditOptions& o) { o.ledger = "x.db"; }, "exactly one of --ledger"},
+  };
+  for (const Case& c : cases) {
+    AuditOptions o = Options();
+    c.change(o);
+    for (const Output& r : {Audit(o), Verify(o)}) {
+      EXPECT_EQ(r.code, 2) << c.message;
+      EXPECT_TRUE(r.out.empty()) << c.message;
+      EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    }
+  }
+  AuditOptions o = Options();
+  o.format = "csv";
+  Output r = Audit(o);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("audit: error: --format: unknown format 'csv'"), std::string::npos) << r.err;
+  o = Options();
+  o.since = "forever";
+  r = Audit(o);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--since: cannot read 'forever'"), std::string::npos) << r.err;
+}
+
+TEST_F(AuditCliTest, RegistersAuditAndVerify) {
+  struct Case {
+    std::string args;
+    int code;
+    std::string out;
+  };
+  Tamper("UPDATE requests SET data_class = 5 WHERE seq = 3");  // no longer matches its hash
+  const std::vector<Case> cases = {
+      {"audit --config " + config_, 1, "1 VIOLATION: "},  // the edit made seq 3 a violation
+      {"audit verify --config " + config_, 1, "chain broken at seq 3 "},
+      {"audit --config " + config_ + " verify", 1, "chain broken at seq 3 "},
+      {"audit verify --ledger " + path_, 1, "chain broken at seq 3 "},
+      {"audit verify --config /nonexistent.yaml", 2, ""},
+  };
+  for (const Case& c : cases) {
+    CLI::App app("test");
+    int exit_code = -1;
+    AddAuditCommand(app, exit_code);
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    app.parse(c.args, false);
+    const std::string out = ::testing::internal::GetCapturedStdout();
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(exit_code, c.code) << c.args << "\n" << out << err;
+    EXPECT_NE(out.find(c.out), std::string::npos) << c.args << "\n" << out;
+    // `audit verify` only verifies: the residency table is not printed as well.
+    if (c.args.find("verify") != std::string::npos) {
+      EXPECT_EQ(out.find("Data residency"), std::string::npos) << out;
+    }
+  }
 }
 
 }  // namespace

@@ -134,7 +134,7 @@ double Ledger::PriceRow(const Row& row) {
   return 0;
 }
 
-bool Ledger::WriteWithRetry(std::span<const Row> batch) {
+bool Ledger::WriteWithRetry(std::span<Row> batch) {
   int64_t backoff_ms = kFirstBackoffMs;
   for (int attempt = 1;; ++attempt) {
     Status s = sink_->Write(batch);

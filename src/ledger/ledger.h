@@ -6,7 +6,8 @@
 // Durability: a row is on disk once its batch commits, at most flush_interval_ms (<= 200 ms) after
 // Record(). Flush() and the destructor write everything recorded so far, so a clean shutdown
 // (SIGTERM -> destroy the Ledger, or call Flush()) loses nothing; kill -9 loses at most the rows
-// recorded since the last commit, i.e. the last unflushed batch.
+// recorded since the last commit, i.e. the last unflushed batch. The sink hash-chains each batch
+// inside its transaction (chain.h), so a lost batch never leaves the chain broken.
 #pragma once
 
 #include <condition_variable>
@@ -71,7 +72,7 @@ class Ledger {
   Ledger(const LedgerConfig& config, std::unique_ptr<Sink> sink);
   void Run();
   // Writes `batch` with bounded retries; returns whether it was committed.
-  bool WriteWithRetry(std::span<const Row> batch);
+  bool WriteWithRetry(std::span<Row> batch);
 
   const LedgerConfig config_;
   const std::unique_ptr<Sink> sink_;  // null when disabled

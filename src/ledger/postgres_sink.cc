@@ -1,23 +1,32 @@
 // The PostgreSQL backend (the shared sink for multi-replica deployments): each batch is one
 // transaction of multi-row INSERTs with text parameters, so no value is ever spliced into SQL.
+// Replicas sharing the table take a transaction-scoped advisory lock before they read the chain's
+// tail, so their batches chain one after another rather than fork.
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <set>
 #include <type_traits>
 
+#include "ledger/chain.h"
 #include "ledger/schema.h"
 #include "ledger/sink.h"
 
 namespace hybridgate::ledger {
 namespace {
 
-// 23 columns x 2000 rows = 46,000 parameters, under libpq's limit of 65,535 per statement.
+// 31 columns x 2000 rows = 62,000 parameters, under libpq's limit of 65,535 per statement.
 constexpr size_t kRowsPerStatement = 2000;
+static_assert(kColumnCount * kRowsPerStatement <= 65'535);
 // Serialises schema creation between replicas starting at once ("HGLEDGER" as an integer).
 constexpr int64_t kSchemaLockId = 0x48474c4544474552;
+// Serialises the replicas' batches, so that each chains after the last committed one ("HGCHAIN").
+constexpr int64_t kChainLockId = 0x484743484149;
 
 struct ConnCloser {
   void operator()(PGconn* c) const { PQfinish(c); }
@@ -43,6 +52,15 @@ Result<ConnPtr> Connect(const std::string& dsn) {
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
     return Fail(PgError(conn.get(), "cannot connect"));
   }
+  // Server notices ("relation ... already exists, skipping") go to the log, not raw to stderr.
+  PQsetNoticeProcessor(
+      conn.get(),
+      [](void*, const char* message) {
+        std::string_view m(message);
+        while (!m.empty() && m.back() == '\n') m.remove_suffix(1);
+        spdlog::debug("postgres: {}", m);
+      },
+      nullptr);
   return conn;
 }
 
@@ -53,6 +71,20 @@ Status Exec(PGconn* conn, const std::string& sql) {
     return Fail(PgError(conn, sql.substr(0, sql.find_first_of("(\n"))));
   }
   return {};
+}
+
+// The requests table's column names (in the connection's current schema); empty when absent.
+Result<std::set<std::string, std::less<>>> TableColumns(PGconn* conn) {
+  const std::string table(kTable);
+  const char* params[] = {table.c_str()};
+  PgResult r(PQexecParams(conn,
+                          "SELECT column_name FROM information_schema.columns WHERE "
+                          "table_schema = current_schema() AND table_name = $1",
+                          1, nullptr, params, nullptr, nullptr, 0));
+  if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) return Fail(PgError(conn, "columns"));
+  std::set<std::string, std::less<>> names;
+  for (int i = 0; i < PQntuples(r.get()); ++i) names.emplace(PQgetvalue(r.get(), i, 0));
+  return names;
 }
 
 Status CreateSchema(PGconn* conn) {
@@ -68,6 +100,19 @@ Status CreateSchema(PGconn* conn) {
                             fmt::format("ledger schema version {} is newer than this build's {}",
                                         version, kSchemaVersion)));
     }
+    // Version 1 -> 2: the residency and hash-chain columns; old rows are numbered by time.
+    auto columns = TableColumns(conn);
+    if (!columns) return Fail(columns.error());
+    for (const std::string& sql : AddMissingColumnsSql(Dialect::kPostgres, *columns)) {
+      HG_TRY(Exec(conn, sql));
+    }
+    if (!columns->contains("seq")) {
+      HG_TRY(Exec(conn, fmt::format("UPDATE {0} SET seq = o.n FROM (SELECT ctid AS c, "
+                                    "row_number() OVER (ORDER BY time_ms) AS n FROM {0}) o "
+                                    "WHERE {0}.ctid = o.c",
+                                    kTable)));
+    }
+    HG_TRY(Exec(conn, IndexSql()));
     if (version < kSchemaVersion) {
       HG_TRY(Exec(conn,
                   fmt::format("DELETE FROM schema_version; INSERT INTO schema_version VALUES ({})",
@@ -86,7 +131,7 @@ class PostgresSink final : public Sink {
  public:
   PostgresSink(std::string dsn, ConnPtr conn) : dsn_(std::move(dsn)), conn_(std::move(conn)) {}
 
-  Status Write(std::span<const Row> rows) override {
+  Status Write(std::span<Row> rows) override {
     if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
       conn_.reset();
       auto conn = Connect(dsn_);
@@ -95,6 +140,12 @@ class PostgresSink final : public Sink {
     }
     PGconn* conn = conn_.get();
     HG_TRY(Exec(conn, "BEGIN"));
+    Result<ChainTail> tail = LockAndReadTail(conn);
+    if (!tail) {
+      Exec(conn, "ROLLBACK");
+      return Fail(tail.error());
+    }
+    ChainRows(rows, *tail);
     for (size_t at = 0; at < rows.size(); at += kRowsPerStatement) {
       const auto chunk = rows.subspan(at, std::min(kRowsPerStatement, rows.size() - at));
       if (Status s = InsertChunk(chunk); !s) {
@@ -108,6 +159,20 @@ class PostgresSink final : public Sink {
   std::string_view Name() const override { return "postgres"; }
 
  private:
+  // Read committed: once the lock is held, the SELECT sees every batch committed before it.
+  static Result<ChainTail> LockAndReadTail(PGconn* conn) {
+    HG_TRY(Exec(conn, fmt::format("SELECT pg_advisory_xact_lock({})", kChainLockId)));
+    PgResult r(PQexec(
+        conn, fmt::format("SELECT seq, hash FROM {} ORDER BY seq DESC LIMIT 1", kTable).c_str()));
+    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) return Fail(PgError(conn, "chain tail"));
+    ChainTail tail;
+    if (PQntuples(r.get()) == 1) {
+      tail.seq = std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
+      tail.hash = PQgetvalue(r.get(), 0, 1);
+    }
+    return tail;
+  }
+
   Status InsertChunk(std::span<const Row> rows) {
     if (rows.size() != statement_rows_) {
       insert_sql_ = InsertSql(Dialect::kPostgres, rows.size());
@@ -168,27 +233,47 @@ Result<std::unique_ptr<Sink>> OpenPostgresSink(const std::string& dsn) {
   return std::unique_ptr<Sink>(new PostgresSink(dsn, std::move(*conn)));
 }
 
-Result<std::vector<Row>> LoadPostgresRows(const std::string& dsn, int64_t since_ms) {
+Status ScanPostgresRows(const std::string& dsn, const RowQuery& query, const RowVisitor& visit) {
   auto conn = Connect(dsn);
   if (!conn) return Fail(conn.error());
-  const std::string sql =
-      fmt::format("SELECT {} FROM {} WHERE time_ms >= $1 ORDER BY time_ms", ColumnList(), kTable);
-  const std::string since = std::to_string(since_ms);
-  const char* params[] = {since.c_str()};
-  PgResult r(PQexecParams(conn->get(), sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0));
-  if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-    return Fail(PgError(conn->get(), "not a readable HybridGate ledger"));
+  PGconn* c = conn->get();
+  auto columns = TableColumns(c);
+  if (!columns) return Fail(columns.error());
+  if (columns->empty()) {
+    return Fail(MakeError(
+        ErrorCode::kInvalidRequest,
+        fmt::format("postgres: not a readable HybridGate ledger: no such table: {}", kTable)));
   }
-  std::vector<Row> rows;
-  const int n = PQntuples(r.get());
-  rows.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    Row& row = rows.emplace_back();
+  const bool has_seq = columns->contains("seq");
+  const std::string_view order = query.order == RowOrder::kSeq
+                                     ? (has_seq ? "seq" : "time_ms")
+                                     : (has_seq ? "time_ms, seq" : "time_ms");
+  const std::string sql = fmt::format("SELECT {} FROM {} WHERE time_ms >= $1 ORDER BY {}",
+                                      SelectList(*columns), kTable, order);
+  const std::string since = std::to_string(query.since_ms);
+  const char* params[] = {since.c_str()};
+  // Single-row mode: one row in memory at a time, however large the table.
+  if (PQsendQueryParams(c, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0) != 1 ||
+      PQsetSingleRowMode(c) != 1) {
+    return Fail(PgError(c, "not a readable HybridGate ledger"));
+  }
+  Status status;
+  int64_t index = 0;
+  Row row;
+  while (PgResult r{PQgetResult(c)}) {
+    const ExecStatusType st = PQresultStatus(r.get());
+    if (st == PGRES_TUPLES_OK) continue;  // the end of the rows
+    if (st != PGRES_SINGLE_TUPLE) {
+      if (status) status = Fail(PgError(c, "not a readable HybridGate ledger"));
+      continue;  // libpq wants every result consumed
+    }
+    if (!status) continue;
+    ++index;
     int col = 0;
     bool ok = true;
     ForEachField(row, [&](std::string_view, auto& v) {
       using T = std::decay_t<decltype(v)>;
-      const char* text = PQgetvalue(r.get(), i, col++);
+      const char* text = PQgetvalue(r.get(), 0, col++);
       if constexpr (std::is_same_v<T, std::string>) {
         v = text;
       } else if constexpr (std::is_same_v<T, bool>) {
@@ -200,10 +285,23 @@ Result<std::vector<Row>> LoadPostgresRows(const std::string& dsn, int64_t since_
       }
     });
     if (!ok) {
-      return Fail(MakeError(ErrorCode::kInvalidRequest,
-                            fmt::format("postgres: row {} has a value of the wrong type", i + 1)));
+      status =
+          Fail(MakeError(ErrorCode::kInvalidRequest,
+                         fmt::format("postgres: row {} has a value of the wrong type", index)));
+      continue;
     }
+    status = visit(row);
   }
+  return status;
+}
+
+Result<std::vector<Row>> LoadPostgresRows(const std::string& dsn, int64_t since_ms) {
+  std::vector<Row> rows;
+  Status s = ScanPostgresRows(dsn, {.since_ms = since_ms}, [&](const Row& row) -> Status {
+    rows.push_back(row);
+    return {};
+  });
+  if (!s) return Fail(s.error());
   return rows;
 }
 

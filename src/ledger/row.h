@@ -1,6 +1,7 @@
-// One ledger row: everything the cost report needs to know about one client request, after the
-// executor has finished with it (all attempts, fallbacks and escalations folded into one row).
-// A plain value; the gateway fills it and hands it to Ledger::Record.
+// One ledger row: everything the cost report and the residency audit need to know about one
+// client request, after the executor has finished with it (all attempts, fallbacks and
+// escalations folded into one row). A plain value; the gateway fills it and hands it to
+// Ledger::Record. The sink stamps seq, prev_hash and hash when it commits the row (chain.h).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,16 @@ struct Row {
   int64_t latency_ms = 0;              // arrival to last byte sent
   int64_t ttft_ms = -1;                // arrival to first content byte; -1 when not streamed
   int64_t data_class = 1;              // sensitivity class 1..5
+  // Residency facts (schema version 2). Finding TYPES only, never the values.
+  std::string finding_types;       // "credit_card,email": distinct types, sorted, ','-joined
+  std::string provider_zone;       // the answering provider's zone: "self_hosted" | "external"
+  int64_t provider_max_class = 0;  // its max_data_class when the request was served; 0: none
+  std::string residency_action = "none";  // "none" | "route" | "redact" | "block"
+  std::string egress;  // every upstream attempt, in order: see FormatEgress() in chain.h
+  // The hash chain, stamped by the sink in commit order; whatever Record() is given is replaced.
+  int64_t seq = 0;        // 1, 2, ... in commit order (rows from before version 2: their rowid)
+  std::string prev_hash;  // the previous row's hash; kGenesisHash for the first hashed row
+  std::string hash;       // RowHash(): hex SHA-256 over prev_hash and every other column
 
   friend bool operator==(const Row&, const Row&) = default;
 };

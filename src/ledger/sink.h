@@ -1,9 +1,10 @@
 // Where ledger rows end up. A Sink writes one batch as one transaction and owns its connection;
 // it is used by one thread at a time (the ledger's writer). Both backends share the table in
-// schema.h and create it when it is absent.
+// schema.h, create it when it is absent and migrate an older version of it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -22,7 +23,9 @@ class Sink {
   virtual ~Sink() = default;
   // Writes all of `rows` in one transaction: on error none of them is kept, and the call may be
   // repeated with the same rows (a sink reconnects on the next call when its connection broke).
-  virtual Status Write(std::span<const Row> rows) = 0;
+  // Inside that transaction it reads the last committed row and stamps seq, prev_hash and hash
+  // on `rows` (ChainRows, chain.h), so the hash chain follows commit order.
+  virtual Status Write(std::span<Row> rows) = 0;
   virtual std::string_view Name() const = 0;
 };
 
@@ -34,6 +37,25 @@ Result<std::unique_ptr<Sink>> OpenSqliteSink(const std::string& path);
 Result<std::unique_ptr<Sink>> OpenPostgresSink(const std::string& dsn);
 // The sink `config.backend` names.
 Result<std::unique_ptr<Sink>> OpenSink(const LedgerConfig& config);
+
+// Which rows a read-only scan returns, and in which order. A ledger of an older schema version
+// is read as it is (missing columns read empty; nothing is migrated).
+enum class RowOrder {
+  kTime,  // time_ms, then seq: the report's order
+  kSeq,   // commit order: the hash chain's
+};
+struct RowQuery {
+  int64_t since_ms = 0;  // rows with time_ms >= since_ms
+  RowOrder order = RowOrder::kTime;
+};
+// Called once per row; a failed Status stops the scan and is returned.
+using RowVisitor = std::function<Status(const Row&)>;
+
+// Reads rows one at a time, so a ledger of any size is scanned in constant memory.
+Status ScanSqliteRows(const std::string& path, const RowQuery& query, const RowVisitor& visit);
+Status ScanPostgresRows(const std::string& dsn, const RowQuery& query, const RowVisitor& visit);
+// The backend that `path_or_dsn` names (IsPostgresDsn).
+Status ScanRows(const std::string& path_or_dsn, const RowQuery& query, const RowVisitor& visit);
 
 // Rows with time_ms >= since_ms, oldest first, from a ledger file / database.
 Result<std::vector<Row>> LoadSqliteRows(const std::string& path, int64_t since_ms);

@@ -1,11 +1,13 @@
 // The SQLite backend: prepared INSERTs of kRowsPerInsert rows (then one row at a time for the
-// rest of a batch) inside BEGIN IMMEDIATE ... COMMIT.
+// rest of a batch) inside BEGIN IMMEDIATE ... COMMIT, chained after the last committed row.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <set>
 #include <type_traits>
 
+#include "ledger/chain.h"
 #include "ledger/ledger_config.h"
 #include "ledger/schema.h"
 #include "ledger/sink.h"
@@ -59,6 +61,20 @@ Result<int64_t> QueryInt(sqlite3* db, const std::string& sql) {
   return Fail(SqliteError(db, "query"));
 }
 
+// The requests table's column names; empty when there is no such table.
+Result<std::set<std::string, std::less<>>> TableColumns(sqlite3* db) {
+  auto stmt = Prepare(db, fmt::format("PRAGMA table_info({})", kTable));
+  if (!stmt) return Fail(stmt.error());
+  std::set<std::string, std::less<>> names;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(stmt->get(), 1));
+    if (name) names.emplace(name);
+  }
+  if (rc != SQLITE_DONE) return Fail(SqliteError(db, "table_info"));
+  return names;
+}
+
 Status CreateSchemaInTransaction(sqlite3* db) {
   HG_TRY(Exec(db, CreateTableSql(Dialect::kSqlite)));
   Result<int64_t> version = QueryInt(db, "SELECT coalesce(max(version), 0) FROM schema_version");
@@ -68,6 +84,16 @@ Status CreateSchemaInTransaction(sqlite3* db) {
                           fmt::format("ledger schema version {} is newer than this build's {}",
                                       *version, kSchemaVersion)));
   }
+  // Version 1 -> 2: the residency and hash-chain columns; old rows keep their order as seq.
+  auto columns = TableColumns(db);
+  if (!columns) return Fail(columns.error());
+  for (const std::string& sql : AddMissingColumnsSql(Dialect::kSqlite, *columns)) {
+    HG_TRY(Exec(db, sql));
+  }
+  if (!columns->contains("seq")) {
+    HG_TRY(Exec(db, fmt::format("UPDATE {} SET seq = rowid", kTable)));
+  }
+  HG_TRY(Exec(db, IndexSql()));
   if (*version < kSchemaVersion) {
     return Exec(db,
                 fmt::format("DELETE FROM schema_version; INSERT INTO schema_version VALUES ({})",
@@ -87,14 +113,22 @@ Status CreateSchema(sqlite3* db) {
 
 class SqliteSink final : public Sink {
  public:
-  SqliteSink(DbPtr db, StmtPtr insert_one, StmtPtr insert_many)
+  SqliteSink(DbPtr db, StmtPtr insert_one, StmtPtr insert_many, StmtPtr tail)
       : db_(std::move(db)),
         insert_one_(std::move(insert_one)),
-        insert_many_(std::move(insert_many)) {}
+        insert_many_(std::move(insert_many)),
+        tail_(std::move(tail)) {}
 
-  Status Write(std::span<const Row> rows) override {
+  Status Write(std::span<Row> rows) override {
     sqlite3* db = db_.get();
+    // BEGIN IMMEDIATE takes the write lock, so the tail read here is still the tail at COMMIT.
     HG_TRY(Exec(db, "BEGIN IMMEDIATE"));
+    Result<ChainTail> tail = ReadTail();
+    if (!tail) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return Fail(tail.error());
+    }
+    ChainRows(rows, *tail);
     while (!rows.empty()) {
       const bool many = rows.size() >= kRowsPerInsert;
       const auto chunk = rows.first(many ? kRowsPerInsert : 1);
@@ -114,6 +148,20 @@ class SqliteSink final : public Sink {
   std::string_view Name() const override { return "sqlite"; }
 
  private:
+  Result<ChainTail> ReadTail() {
+    sqlite3_stmt* stmt = tail_.get();
+    ChainTail tail;
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      tail.seq = sqlite3_column_int64(stmt, 0);
+      const auto* h = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+      tail.hash = h ? h : "";
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Fail(SqliteError(db_.get(), "chain tail"));
+    return tail;
+  }
+
   // `stmt` inserts exactly rows.size() rows.
   Status Insert(sqlite3_stmt* stmt, std::span<const Row> rows) {
     int index = 0;
@@ -144,6 +192,7 @@ class SqliteSink final : public Sink {
   DbPtr db_;
   StmtPtr insert_one_;
   StmtPtr insert_many_;
+  StmtPtr tail_;
 };
 
 }  // namespace
@@ -176,11 +225,14 @@ Result<std::unique_ptr<Sink>> OpenSqliteSink(const std::string& path) {
   if (!insert_one) return Fail(insert_one.error());
   auto insert_many = Prepare(raw, InsertSql(Dialect::kSqlite, kRowsPerInsert));
   if (!insert_many) return Fail(insert_many.error());
-  return std::unique_ptr<Sink>(
-      new SqliteSink(std::move(db), std::move(*insert_one), std::move(*insert_many)));
+  auto tail =
+      Prepare(raw, fmt::format("SELECT seq, hash FROM {} ORDER BY seq DESC LIMIT 1", kTable));
+  if (!tail) return Fail(tail.error());
+  return std::unique_ptr<Sink>(new SqliteSink(std::move(db), std::move(*insert_one),
+                                              std::move(*insert_many), std::move(*tail)));
 }
 
-Result<std::vector<Row>> LoadSqliteRows(const std::string& path, int64_t since_ms) {
+Status ScanSqliteRows(const std::string& path, const RowQuery& query, const RowVisitor& visit) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return Fail(MakeError(ErrorCode::kNotFound, fmt::format("ledger '{}': no such file", path)));
@@ -195,16 +247,26 @@ Result<std::vector<Row>> LoadSqliteRows(const std::string& path, int64_t since_m
   };
   if (rc != SQLITE_OK) return fail("cannot open");
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
-  // A file that is not a database fails here ("file is not a database"); a database without our
-  // table fails with "no such table".
-  auto stmt = Prepare(raw, fmt::format("SELECT {} FROM {} WHERE time_ms >= ?1 ORDER BY time_ms",
-                                       ColumnList(), kTable));
+  // A file that is not a database fails here ("file is not a database").
+  auto columns = TableColumns(raw);
+  if (!columns) return fail("not a readable HybridGate ledger");
+  if (columns->empty()) {
+    return Fail(
+        MakeError(ErrorCode::kInvalidRequest,
+                  fmt::format("ledger '{}': not a readable HybridGate ledger: no such table: {}",
+                              path, kTable)));
+  }
+  const bool has_seq = columns->contains("seq");
+  const std::string_view order = query.order == RowOrder::kSeq
+                                     ? (has_seq ? "seq" : "rowid")
+                                     : (has_seq ? "time_ms, seq" : "time_ms, rowid");
+  auto stmt = Prepare(raw, fmt::format("SELECT {} FROM {} WHERE time_ms >= ?1 ORDER BY {}",
+                                       SelectList(*columns), kTable, order));
   if (!stmt) return fail("not a readable HybridGate ledger");
-  sqlite3_bind_int64(stmt->get(), 1, since_ms);
-  std::vector<Row> rows;
+  sqlite3_bind_int64(stmt->get(), 1, query.since_ms);
+  Row row;
   int step;
   while ((step = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    Row& row = rows.emplace_back();
     int col = 0;
     ForEachField(row, [&](std::string_view, auto& v) {
       using T = std::decay_t<decltype(v)>;
@@ -221,9 +283,25 @@ Result<std::vector<Row>> LoadSqliteRows(const std::string& path, int64_t since_m
       }
       ++col;
     });
+    HG_TRY(visit(row));
   }
   if (step != SQLITE_DONE) return fail("read failed");
+  return {};
+}
+
+Result<std::vector<Row>> LoadSqliteRows(const std::string& path, int64_t since_ms) {
+  std::vector<Row> rows;
+  Status s = ScanSqliteRows(path, {.since_ms = since_ms}, [&](const Row& row) -> Status {
+    rows.push_back(row);
+    return {};
+  });
+  if (!s) return Fail(s.error());
   return rows;
+}
+
+Status ScanRows(const std::string& path_or_dsn, const RowQuery& query, const RowVisitor& visit) {
+  if (IsPostgresDsn(path_or_dsn)) return ScanPostgresRows(path_or_dsn, query, visit);
+  return ScanSqliteRows(path_or_dsn, query, visit);
 }
 
 bool IsPostgresDsn(std::string_view source) {

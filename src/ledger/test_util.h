@@ -50,6 +50,22 @@ inline Row MakeRow(int64_t i, std::mt19937_64* rng = nullptr) {
   row.latency_ms = static_cast<int64_t>((r >> 40) % 9000) + 5;
   row.ttft_ms = row.stream ? row.latency_ms / 3 : -1;
   row.data_class = 1 + static_cast<int64_t>((r >> 50) % 5);
+  row.finding_types = row.data_class >= 3 ? "credit_card,email" : "";
+  const bool self_hosted = row.provider == "llamacpp";
+  row.provider_zone = self_hosted ? "self_hosted" : "external";
+  row.provider_max_class = self_hosted ? 5 : 2;
+  row.residency_action = row.data_class > row.provider_max_class ? "redact" : "none";
+  row.egress = row.provider + ":" + row.provider_zone + ":" +
+               std::to_string(row.provider_max_class) + ":" +
+               (row.status == 200 ? "ok" : "upstream_unavailable");
+  return row;
+}
+
+// `row` without what the sink stamps on it (seq, prev_hash, hash), to compare with MakeRow.
+inline Row Unchained(Row row) {
+  row.seq = 0;
+  row.prev_hash.clear();
+  row.hash.clear();
   return row;
 }
 

@@ -230,6 +230,7 @@ int main(int argc, char** argv) {
   hybridgate::learned::AddRouterCommand(app, exit_code);
   hybridgate::models::AddModelsCommand(app, exit_code);
   hybridgate::ledger::AddReportCommand(app, exit_code);
+  hybridgate::ledger::AddAuditCommand(app, exit_code);
   hybridgate::limits::AddKeysCommand(app, exit_code);
   CLI::App* route_cmd = app.add_subcommand("route", "Routes and tiers");
   route_cmd->require_subcommand(1);

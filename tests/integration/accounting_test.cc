@@ -83,6 +83,22 @@ std::vector<LedgerRow> ReadLedger(const std::string& path) {
   return rows;
 }
 
+// The one-value answer of `sql` on the ledger, "" when there is none.
+std::string LedgerText(const std::string& path, const std::string& sql) {
+  std::string out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
 std::string Chat(const std::string& model = "gpt-4o", const std::string& text = "hello") {
   return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + text + R"("}]})";
 }
@@ -168,6 +184,75 @@ TEST(Accounting, EveryRequestIsARowWhoseCostIsTheCatalogArithmetic) {
   EXPECT_EQ(v["total"].at("requests").as_int64(), 6);
   EXPECT_NEAR(v["total"].at("cost_usd").as_double(), total, 1e-12);
   EXPECT_EQ(v["total"].at("output_tokens").as_int64(), 5 * 345);
+
+  // Residency facts and the hash chain (src/ledger/README.md): each answered row went to the
+  // external provider, within its default max_data_class of 2.
+  EXPECT_EQ(
+      LedgerText(s.Path("ledger.db"),
+                 "SELECT group_concat(DISTINCT provider_zone || '|' || provider_max_class || "
+                 "'|' || residency_action || '|' || egress) FROM requests WHERE status = 200"),
+      "external|2|none|cloud:external:2:ok");
+  const std::string audit = Shell(
+      "'" + BinaryPath() + "' audit --ledger '" + s.Path("ledger.db") + "' --format json", &status);
+  ASSERT_EQ(status, 0) << audit;
+  auto a = json::parse(audit).as_object();
+  EXPECT_EQ(a["requests"].as_int64(), 6);
+  EXPECT_EQ(a["upstream_attempts_checked"].as_int64(), 5);  // the 404 never left
+  EXPECT_EQ(a["verdict"].as_string(), "no violations");
+  const std::string verify =
+      Shell("'" + BinaryPath() + "' audit verify --ledger '" + s.Path("ledger.db") + "'", &status);
+  EXPECT_EQ(status, 0) << verify;
+  EXPECT_EQ(verify.rfind("6 rows, chain intact; head seq 6 hash ", 0), 0u) << verify;
+}
+
+// A card number cannot go to the external provider (max_data_class 2): residency serves it from
+// the self-hosted one, and the ledger row says so — finding type (not the number), zone, the
+// provider's limit, the action and the trail — and the audit finds nothing wrong.
+TEST(Accounting, TheLedgerRecordsWhereRegulatedDataWent) {
+  Scratch s;
+  FakeUpstream cloud([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });
+  FakeUpstream onprem(
+      [](const Recorded&) { return Action{.body = ChatCompletionJson("hi", "llama")}; });
+  const std::string cfg = "providers:\n" + Upstream(cloud) +
+                          "  - {name: onprem, type: openai, base_url: '" + onprem.base_url() +
+                          "', zone: self_hosted, models: [{name: llama}]}\n"
+                          "ledger: {path: '" +
+                          s.Path("ledger.db") + "'}\n";
+  std::ofstream(s.Path("gw.yaml")) << cfg;
+  GatewayProcess gw(cfg);
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  const std::string card = "4111 1111 1111 1111";
+  auto r = c.Post("/v1/chat/completions", Chat("gpt-4o", "charge my card " + card + " please"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(c.Post("/v1/chat/completions", Chat("gpt-4o", "hello")).status, 200);
+  ASSERT_EQ(gw.Stop(), 0) << gw.Log();
+
+  const std::string row = LedgerText(
+      s.Path("ledger.db"),
+      "SELECT provider || '|' || provider_zone || '|' || provider_max_class || '|' || "
+      "residency_action || '|' || finding_types || '|' || egress || '|' || (data_class >= 3) "
+      "FROM requests WHERE finding_types != ''");
+  EXPECT_EQ(row, "onprem|self_hosted|5|route|credit_card|onprem:self_hosted:5:ok|1");
+  EXPECT_EQ(LedgerText(s.Path("ledger.db"),
+                       "SELECT count(*) FROM requests WHERE egress LIKE '%cloud%' AND "
+                       "finding_types = '' AND residency_action = 'none'"),
+            "1");
+  // No value of a finding is stored anywhere in the file.
+  std::ifstream raw(s.Path("ledger.db"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(raw)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes.find("4111"), std::string::npos);
+
+  int status = -1;
+  const std::string audit =
+      Shell("'" + BinaryPath() + "' audit --config '" + s.Path("gw.yaml") + "'", &status);
+  EXPECT_EQ(status, 0) << audit;
+  EXPECT_NE(audit.find("no violations: "), std::string::npos) << audit;
+  EXPECT_NE(audit.find("self_hosted"), std::string::npos) << audit;
+  const std::string verify =
+      Shell("'" + BinaryPath() + "' audit verify --config '" + s.Path("gw.yaml") + "'", &status);
+  EXPECT_EQ(status, 0) << verify;
+  EXPECT_EQ(verify.rfind("2 rows, chain intact", 0), 0u) << verify;
 }
 
 std::string CreateKey(const std::string& cfg_path, const std::string& args) {
@@ -379,6 +464,13 @@ TEST(Accounting, KillNineLosesAtMostTheLastFlushInterval) {
   EXPECT_EQ(c.Post("/v1/chat/completions", Chat()).status, 200);
   EXPECT_EQ(again.Stop(), 0) << again.Log();
   EXPECT_EQ(ReadLedger(s.Path("ledger.db")).size(), in_ledger.size() + 1);
+  // The kill lost at most a batch, never a link: the chain runs unbroken across the restart.
+  int status = -1;
+  const std::string verify =
+      Shell("'" + BinaryPath() + "' audit verify --ledger '" + s.Path("ledger.db") + "'", &status);
+  EXPECT_EQ(status, 0) << verify;
+  EXPECT_EQ(verify.rfind(std::to_string(in_ledger.size() + 1) + " rows, chain intact", 0), 0u)
+      << verify;
 }
 
 }  // namespace
