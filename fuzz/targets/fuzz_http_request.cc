@@ -5,8 +5,10 @@
 // input arriving in random reads. Every request parsed then goes through our own code: QueryParam,
 // ApiKey and the Gemini ParseModelPath. All requests of the connection share one Request, as in the
 // server: nothing of one may show in the next. Checks: a body never exceeds the body limit and
-// matches Content-Length; QueryParam and ApiKey return views into the request; a parsed model path
-// is consistent with the path it came from.
+// matches Content-Length; a request that parsed has one framing, stated once (RFC 9112: no obs-fold
+// reaches us unrefused, Transfer-Encoding is exactly "chunked", Content-Length one number);
+// QueryParam and ApiKey return views into the request; a parsed model path is consistent with the
+// path it came from.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -166,14 +168,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const beast::error_code ec = ReadRequest(stream, buffer, *parser, continued);
     if (ec) {
       // The server answers these and closes; anything else just closes.
-      const int status = ec == bhttp::error::body_limit     ? 413
-                         : ec == bhttp::error::header_limit ? 431
-                                                            : 400;
+      const int status = ec == bhttp::error::body_limit                                       ? 413
+                         : ec == bhttp::error::header_limit                                   ? 431
+                         : ec == hybridgate::http::RequestError::kUnsupportedTransferEncoding ? 501
+                                                                                              : 400;
       (void)status;
       break;
     }
     const bool chunked = parser->chunked();
     const auto content_length = parser->content_length();
+    const std::string_view te = req[bhttp::field::transfer_encoding];
+    if (!te.empty() && (!beast::iequals(te, "chunked") || !chunked))
+      Die("a Transfer-Encoding other than chunked was accepted");
+    if (req[bhttp::field::content_length].find(',') != std::string_view::npos)
+      Die("a list of Content-Lengths was accepted");
+    if (chunked && content_length) Die("both chunked and a Content-Length");
     if (req.body().empty() && req.body().capacity() > 256 && !chunked &&
         content_length.value_or(0) == 0)
       Die("an empty body kept more room than the reader allows");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -278,8 +279,27 @@ Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, P
 
 Status ParseResidency(const YAML::Node& n, std::string_view file, ResidencyConfig& out) {
   MapReader r(n, "residency", file);
-  HG_TRY(r.OnlyKeys({"actions", "fallback_model"}));
+  HG_TRY(r.OnlyKeys({"actions", "fallback_model", "content_classes"}));
   HG_TRY(r.Str("fallback_model", out.fallback_model));
+  if (const YAML::Node cc = r.Get("content_classes")) {
+    if (!cc.IsMap()) {
+      return Fail(r.Err(cc, "content_classes", "must map image|audio|file|binary to a class 1-5"));
+    }
+    static constexpr std::string_view kKinds[] = {"image", "audio", "file", "binary"};
+    for (const auto& kv : cc) {
+      const std::string kind = kv.first.Scalar();
+      const auto* it = std::find(std::begin(kKinds), std::end(kKinds), kind);
+      if (it == std::end(kKinds)) {
+        return Fail(r.Err(kv.first, "content_classes." + kind,
+                          "unknown content kind (image | audio | file | binary)"));
+      }
+      int cls = 0;
+      if (!YAML::convert<int>::decode(kv.second, cls) || cls < 1 || cls > 5) {
+        return Fail(r.Err(kv.second, "content_classes." + kind, "data class must be 1 to 5"));
+      }
+      out.content_classes[it - std::begin(kKinds)] = cls;
+    }
+  }
   if (const YAML::Node a = r.Get("actions")) {
     if (!a.IsMap())
       return Fail(r.Err(a, "actions", "must map a data class (1-5) to route|block|redact"));
@@ -338,7 +358,6 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   if (const YAML::Node l = r.Get("log")) {
     MapReader lr(l, "log", file);
     HG_TRY(lr.Str("level", c.log.level));
-    HG_TRY(lr.Bool("log_prompts", c.log.log_prompts));
     HG_TRY(lr.NoUnknownKeys());
     static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
     if (!kLevels.count(c.log.level)) {

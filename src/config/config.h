@@ -101,11 +101,14 @@ struct ResidencyConfig {
   // Model served instead when `route` removes every provider of the requested one; empty: the
   // first model of the first self-hosted provider.
   std::string fallback_model;
+  // The class of content that cannot be scanned as text, by kind: image, audio, file, other
+  // base64 (classify/body_strings.h). Default 3: it does not go to `external` (max 2) unless the
+  // operator raises a provider's max_data_class or lowers these.
+  int content_classes[4] = {3, 3, 3, 3};
 };
 
 struct LogConfig {
-  std::string level = "info";
-  bool log_prompts = false;  // never by default
+  std::string level = "info";  // prompts and keys are never logged: there is no switch for it
 };
 
 struct Config {

@@ -77,6 +77,10 @@ TEST(ParseConfig, ErrorsNameFileLineAndKey) {
       {"providers: [\n  {name: a\n", "gw.yaml:3:1: YAML syntax error"},
       {"just a string\n", "config must be a YAML mapping"},
       {"listen: 127.0.0.1:1\n", "'providers': must list at least one provider"},
+      // Parsed once and never read: gone, so a config that sets it hears so.
+      {"log: {level: info, log_prompts: true}\n" + head +
+           "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:1: 'log.log_prompts': unknown key"},
   };
   for (const Bad& b : cases) {
     auto c = ParseConfig(b.yaml, "gw.yaml");

@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
@@ -33,6 +34,32 @@ std::string NewRequestId() {
   std::string id = "hg-0000000000000000";  // "hg-" and 16 hex digits, as fmt's {:016x}
   for (size_t i = id.size(); i-- > 3; v >>= 4) id[i] = kHex[v & 0xF];
   return id;
+}
+
+// The names /metrics labels may show (metrics::Metrics::SetLabelVocabulary): the config's
+// providers, models, "provider/model" deployments (breakers), aliases, routes and tiers.
+std::vector<std::string> LabelNames(const config::Config& cfg) {
+  std::vector<std::string> names;
+  for (const auto& p : cfg.providers) {
+    names.push_back(p.name);
+    for (const auto& m : p.models) {
+      names.push_back(m.name);
+      names.push_back(p.name + "/" + m.name);
+    }
+  }
+  for (const auto& [alias, model] : cfg.aliases) names.push_back(alias);
+  for (const auto& r : cfg.routes.routes) {
+    names.push_back(r.name);
+    names.insert(names.end(), r.aliases.begin(), r.aliases.end());
+    for (const auto& t : r.tiers) names.push_back(t.name);
+  }
+  return names;
+}
+
+// Whether a probe of `a` says what a probe of `b` would: the same upstream, asked the same way.
+bool SameUpstream(const config::ProviderConfig& a, const config::ProviderConfig& b) {
+  return a.name == b.name && a.type == b.type && a.base_url == b.base_url &&
+         a.api_key == b.api_key && a.disabled_reason.empty() && b.disabled_reason.empty();
 }
 
 }  // namespace
@@ -101,6 +128,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   auto rt = g->BuildRuntime(config);
   if (!rt) return Fail(std::move(rt.error()));
   g->runtime_ = std::move(*rt);
+  g->metrics_.SetLabelVocabulary(LabelNames(g->runtime_->config));
   g->metrics_.OnScrape([gw = g.get()](metrics::Metrics& m) {
     const auto rt = gw->runtime();
     int active = 0, queued = 0;
@@ -123,6 +151,15 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
     const int64_t dropped =
         gw->ledger_->Stats().dropped_queue_full + gw->ledger_->Stats().dropped_write_failed;
     m.AddLedgerDroppedRows(dropped - std::exchange(gw->ledger_dropped_seen_, dropped));
+    uint64_t internal = gw->internal_errors_.load(std::memory_order_relaxed);
+    if (gw->server_ != nullptr) {  // scrapes come from the server's workers: it is there
+      const uint64_t accepts = gw->server_->accept_errors();
+      m.AddAcceptErrors(
+          static_cast<int64_t>(accepts - std::exchange(gw->accept_errors_seen_, accepts)));
+      internal += gw->server_->internal_errors();
+    }
+    m.AddInternalErrors(
+        static_cast<int64_t>(internal - std::exchange(gw->internal_errors_seen_, internal)));
   });
   return g;
 }
@@ -168,12 +205,31 @@ Status Gateway::Reload(config::Config config) {
   for (std::string_view section : changed) {
     LogWarn(fmt::format("config reload: '{}' changed; it takes effect on restart", section));
   }
+  Runtime& next = **rt;
+  {
+    // What the probes saw of a provider that did not change still holds: /readyz must not turn
+    // 503 on every reload until the next probe. The rest are probed at once (WakeProbes).
+    const std::shared_ptr<const Runtime> current = runtime();
+    const auto seen = current->Health();
+    std::lock_guard lock(next.health_mu);
+    for (size_t i = 0; i < next.config.providers.size(); ++i) {
+      const auto& p = next.config.providers[i];
+      if (next.health[i].probed) continue;  // in-process or disabled: known already
+      for (size_t j = 0; j < current->config.providers.size(); ++j) {
+        if (SameUpstream(p, current->config.providers[j]) && seen[j].probed) {
+          next.health[i] = seen[j];
+        }
+      }
+    }
+  }
+  metrics_.SetLabelVocabulary(LabelNames(next.config));
   std::shared_ptr<const Runtime> old;
   {
     std::lock_guard lock(runtime_mu_);
     old = std::exchange(runtime_, std::move(*rt));
   }
   retired_.push_back(std::move(old));
+  WakeProbes();
   return {};
 }
 
@@ -189,16 +245,39 @@ void Gateway::Attach(http::Server& server) {
   for (int i = 0; i < server.workers(); ++i) {
     pools_.push_back(std::make_unique<http::ClientPool>(server.worker_context(i)));
   }
-  asio::co_spawn(server.worker_context(0), ProbeLoop(server), asio::detached);
+  server_ = &server;
+  probe_context_.store(&server.worker_context(0));
+  asio::co_spawn(server.worker_context(0), ProbeLoop(server),
+                 http::LogFailure{"the readiness probe loop", &internal_errors_});
+}
+
+void Gateway::WakeProbes() {
+  probe_generation_.fetch_add(1, std::memory_order_relaxed);
+  asio::io_context* const context = probe_context_.load();
+  if (context == nullptr) return;
+  // The timer belongs to worker 0: cancelled there. If the loop is probing rather than
+  // waiting, it sees the new generation before it waits again.
+  asio::post(*context, [this] {
+    if (probe_timer_ != nullptr) probe_timer_->cancel();
+  });
 }
 
 asio::awaitable<void> Gateway::ProbeLoop(http::Server& server) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  probe_timer_ = &timer;
   while (!server.draining()) {
+    const uint64_t generation = probe_generation_.load(std::memory_order_relaxed);
     // The runtime of this round; a reload starts the next round on the new one.
     const std::shared_ptr<const Runtime> rt = runtime();
     const auto& providers = rt->catalog->providers();
-    for (size_t i = 0; i < providers.size(); ++i) {
+    // Those never probed first: after a reload, the new and changed ones.
+    std::vector<size_t> order(providers.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    {
+      const auto seen = rt->Health();
+      std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !seen[i].probed; });
+    }
+    for (const size_t i : order) {
       const auto& p = *providers[i];
       if (!p.config().disabled_reason.empty()) continue;
       if (p.in_process()) {
@@ -225,14 +304,17 @@ asio::awaitable<void> Gateway::ProbeLoop(http::Server& server) {
       std::lock_guard lock(rt->health_mu);
       rt->health[i] = std::move(h);
     }
+    // A reload during the round: the next round, on the new runtime, starts now.
+    if (probe_generation_.load(std::memory_order_relaxed) != generation) continue;
     // Probe often until something answers, then at the configured interval.
     bool any = false;
     for (const auto& h : rt->Health()) any = any || h.reachable;
     const int64_t interval = rt->config.server.health_interval_ms;
     timer.expires_after(
         std::chrono::milliseconds(any ? interval : std::min<int64_t>(1000, interval)));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // WakeProbes cancels it
   }
+  probe_timer_ = nullptr;
 }
 
 // Not a coroutine: the chat endpoints, nearly all traffic, start ServeChat directly, so that a
@@ -304,23 +386,32 @@ asio::awaitable<void> Gateway::Models(http::Exchange& ex, const Runtime& rt) {
 asio::awaitable<void> Gateway::Ready(http::Exchange& ex, const Runtime& rt) {
   const auto health = rt.Health();
   bool ready = false;
+  for (const auto& h : health) ready = ready || h.reachable;
+  // Upstream addresses, probe errors and the config's path are for operators: /readyz is
+  // reachable by anyone who can reach the port.
+  const bool details = admission_->IsAdmin(ex.request());
   std::string body;
   JsonWriter w(body);
-  w.BeginObject().Key("providers").BeginArray();
+  w.BeginObject().Field("ready", ready).Key("providers").BeginArray();
   for (size_t i = 0; i < health.size(); ++i) {
     const auto& h = health[i];
-    ready = ready || h.reachable;
-    const auto& pc = rt.config.providers[i];
-    w.BeginObject().Field("name", h.name).Field("zone", config::ZoneName(pc.zone));
-    w.Field("base_url", pc.base_url).Field("reachable", h.reachable);
-    w.Field("detail", h.probed ? h.detail : std::string("not probed yet")).EndObject();
+    w.BeginObject().Field("name", h.name).Field("reachable", h.reachable);
+    if (details) {
+      const auto& pc = rt.config.providers[i];
+      w.Field("zone", config::ZoneName(pc.zone)).Field("base_url", pc.base_url);
+      w.Field("detail", h.probed ? h.detail : std::string("not probed yet"));
+    }
+    w.EndObject();
   }
-  w.EndArray().Field("ready", ready).Field("config", rt.config.source);
-  if (!ready) {
-    w.Field("hint",
-            "no provider is reachable: start an OpenAI-compatible server at a configured "
-            "base_url (e.g. vLLM on http://127.0.0.1:8000/v1), or set the API key variable of "
-            "an external provider, then retry");
+  w.EndArray();
+  if (details) {
+    w.Field("config", rt.config.source);
+    if (!ready) {
+      w.Field("hint",
+              "no provider is reachable: start an OpenAI-compatible server at a configured "
+              "base_url (e.g. vLLM on http://127.0.0.1:8000/v1), or set the API key variable of "
+              "an external provider, then retry");
+    }
   }
   w.EndObject();
   co_await ex.Respond(ready ? 200 : 503, kJson, std::move(body));

@@ -99,6 +99,16 @@ void AppendInt(std::string& out, int64_t v) {
   out.append(buf, end);
 }
 
+// The client's model string as far as a log line carries it: kMaxLoggedModelBytes at most, cut
+// before a UTF-8 continuation byte so a character is never split (AppendJsonString escapes it).
+constexpr size_t kMaxLoggedModelBytes = 128;
+std::string_view Capped(std::string_view s) {
+  if (s.size() <= kMaxLoggedModelBytes) return s;
+  size_t n = kMaxLoggedModelBytes;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 }  // namespace
 
 // One request line. The keys are literals, written with their quotes and separators in one
@@ -127,7 +137,7 @@ void LogRequest(const RequestLogEntry& e) {
   };
   text(R"(,"method":)", e.method);
   text(R"(,"path":)", e.path);
-  if (!e.model.empty()) text(R"(,"model":)", e.model);
+  if (!e.model.empty()) text(R"(,"model":)", Capped(e.model));
   if (!e.provider.empty()) text(R"(,"provider":)", e.provider);
   if (!e.upstream_model.empty()) text(R"(,"upstream_model":)", e.upstream_model);
   number(R"(,"status":)", e.status);

@@ -6,6 +6,45 @@ namespace hybridgate::http {
 
 namespace bhttp = boost::beast::http;
 
+namespace {
+
+class RequestErrorCategoryImpl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "hybridgate.http.request"; }
+  std::string message(int ev) const override {
+    switch (static_cast<RequestError>(ev)) {
+      case RequestError::kObsFold:
+        return "obsolete line folding in a header field";
+      case RequestError::kContentLengthList:
+        return "more than one Content-Length";
+      case RequestError::kUnsupportedTransferEncoding:
+        return "unsupported Transfer-Encoding (only chunked is)";
+    }
+    return "bad request";
+  }
+};
+
+// Whether Beast unfolded the field: its value then is not the text that follows "name:" and
+// spaces on the same line. `name` points into the input, whose line goes on to a CRLF, so the
+// scan stays inside it; the value is only compared by address (Beast may have copied it).
+bool Folded(std::string_view name, std::string_view value) {
+  const char* p = name.data() + name.size();  // the ':'
+  ++p;
+  while (*p == ' ' || *p == '\t') ++p;
+  return p != value.data();
+}
+
+}  // namespace
+
+const boost::system::error_category& RequestErrorCategory() {
+  static const RequestErrorCategoryImpl category;
+  return category;
+}
+
+boost::system::error_code make_error_code(RequestError e) {
+  return {static_cast<int>(e), RequestErrorCategory()};
+}
+
 std::string_view Request::operator[](std::string_view name) const {
   for (const Field& f : fields_) {
     if (f.name.size == name.size() && boost::beast::iequals(Text(f.name), name)) {
@@ -52,7 +91,27 @@ void RequestReader::on_request_impl(bhttp::verb method, boost::beast::string_vie
 }
 
 void RequestReader::on_field_impl(bhttp::field name, boost::beast::string_view name_string,
-                                  boost::beast::string_view value, boost::beast::error_code&) {
+                                  boost::beast::string_view value, boost::beast::error_code& ec) {
+  const std::string_view name_view(name_string.data(), name_string.size());
+  const std::string_view value_view(value.data(), value.size());
+  if (Folded(name_view, value_view)) {
+    ec = RequestError::kObsFold;
+    return;
+  }
+  // Beast takes a list of equal lengths, or the field repeated with the same value, as one.
+  if (name == bhttp::field::content_length) {
+    if (seen_content_length_ || value_view.find(',') != std::string_view::npos) {
+      ec = RequestError::kContentLengthList;
+      return;
+    }
+    seen_content_length_ = true;
+  }
+  // Beast reads "gzip, chunked" as chunked and "gzip" as no body at all (the bytes that follow
+  // become the next request); a Content-Length after "gzip" is not refused either.
+  if (name == bhttp::field::transfer_encoding && !boost::beast::iequals(value_view, "chunked")) {
+    ec = RequestError::kUnsupportedTransferEncoding;
+    return;
+  }
   const Request::Span n = req_.Append(std::string_view(name_string.data(), name_string.size()));
   const Request::Span v = req_.Append(std::string_view(value.data(), value.size()));
   req_.fields_.push_back({name, n, v});

@@ -112,5 +112,76 @@ TEST(Request, BeastsLimitsAndErrorsStillApply) {
   EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", r), bhttp::error::bad_field);
 }
 
+// RFC 9112 where Beast is lenient: each of these is a request two parsers can frame differently
+// (request smuggling through a proxy in front), so it is refused rather than guessed at.
+TEST(Request, AmbiguousFramingIsRefused) {
+  struct Case {
+    const char* why;
+    std::string raw;
+    RequestError want;
+  };
+  const Case cases[] = {
+      {"obs-fold continues a field", "GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n",
+       RequestError::kObsFold},
+      {"obs-fold with a tab", "GET / HTTP/1.1\r\nX-A: one\r\n\ttwo\r\n\r\n",
+       RequestError::kObsFold},
+      {"obs-fold after an empty value", "GET / HTTP/1.1\r\nX-A:\r\n two\r\n\r\n",
+       RequestError::kObsFold},
+      {"obs-fold of a blank line", "GET / HTTP/1.1\r\nX-A: one\r\n \r\nHost: x\r\n\r\n",
+       RequestError::kObsFold},
+      {"obs-fold in Content-Length", "POST / HTTP/1.1\r\nContent-Length:\r\n 3\r\n\r\nabc",
+       RequestError::kObsFold},
+      {"a list of equal lengths", "POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc",
+       RequestError::kContentLengthList},
+      {"the field twice, same value",
+       "POST / HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc",
+       RequestError::kContentLengthList},
+      {"gzip alone (Beast: no body)",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nGET /admin HTTP/1.1\r\n\r\n",
+       RequestError::kUnsupportedTransferEncoding},
+      {"gzip, then chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+       RequestError::kUnsupportedTransferEncoding},
+      {"chunked twice in one field",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+       RequestError::kUnsupportedTransferEncoding},
+      {"identity", "POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n",
+       RequestError::kUnsupportedTransferEncoding},
+      {"gzip before a Content-Length",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
+       RequestError::kUnsupportedTransferEncoding},
+  };
+  for (const Case& c : cases) {
+    Request r;
+    const auto ec = ParseRequest(c.raw, r);
+    EXPECT_EQ(ec, make_error_code(c.want)) << c.why << ": " << ec.message();
+    EXPECT_EQ(ec.category(), RequestErrorCategory()) << c.why;
+  }
+  // Beast's own checks cover the rest: both framings, in either order, and unequal lengths.
+  Request r;
+  EXPECT_EQ(ParseRequest("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3"
+                         "\r\n\r\n0\r\n\r\n",
+                         r),
+            bhttp::error::bad_content_length);
+  EXPECT_EQ(ParseRequest("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked"
+                         "\r\n\r\nabc",
+                         r),
+            bhttp::error::bad_transfer_encoding);
+  EXPECT_EQ(ParseRequest("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc", r),
+            bhttp::error::multiple_content_length);
+  // What stays accepted: exactly "chunked" (any case), one Content-Length, spaces around values.
+  ASSERT_FALSE(
+      ParseRequest("POST / HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n"
+                   "3\r\nabc\r\n0\r\n\r\n",
+                   r));
+  EXPECT_EQ(r.body(), "abc");
+  ASSERT_FALSE(
+      ParseRequest("POST / HTTP/1.1\r\nContent-Length:\t3 \r\nX-Empty:\r\n"
+                   "X-Spaced:   \r\n\r\nabc",
+                   r));
+  EXPECT_EQ(r.body(), "abc");
+  EXPECT_EQ(r["x-empty"], "");
+  EXPECT_EQ(r.field_count(), 3u);
+}
+
 }  // namespace
 }  // namespace hybridgate::http

@@ -8,7 +8,6 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,7 +21,9 @@
 #include <set>
 #include <thread>
 
+#include "common/json_writer.h"
 #include "common/thread.h"
+#include "http/exclusive_listen.h"
 #include "http/head.h"
 #include "http/read_message.h"
 #include "http/watchdog.h"
@@ -44,6 +45,22 @@ using PendingWatches = boost::intrusive::list<
     boost::intrusive::member_hook<Exchange, decltype(Exchange::watch_hook), &Exchange::watch_hook>,
     boost::intrusive::constant_time_size<false>>;
 constexpr auto kWatchAfter = milliseconds(50);
+// Accept's back-off while it fails (out of file descriptors, mostly), and the least time between
+// two log lines about it.
+constexpr auto kAcceptBackoffFirst = milliseconds(50);
+constexpr auto kAcceptBackoffMax = milliseconds(1000);
+constexpr auto kAcceptLogEvery = std::chrono::seconds(10);
+
+// A log line in the process's JSON shape (the logger's pattern opens the object with "ts").
+void Log(spdlog::level::level_enum level, std::string_view msg) {
+  std::string fields = R"("level":")";
+  const auto name = spdlog::level::to_string_view(level);
+  fields.append(name.data(), name.size());
+  fields.append(R"(","msg":)");
+  AppendJsonString(fields, msg);
+  fields.push_back('}');
+  spdlog::log(level, "{}", fields);
+}
 
 struct Server::Worker {
   int index = 0;
@@ -94,9 +111,9 @@ namespace {
 
 std::string ErrorBody(std::string_view message, std::string_view type, std::string_view code) {
   // Same shape as every other error the gateway sends (OpenAI's).
-  std::string out = R"({"error":{"message":")";
-  out.append(message);
-  out.append(R"(","type":")");
+  std::string out = R"({"error":{"message":)";
+  AppendJsonString(out, message);
+  out.append(R"(,"type":")");
   out.append(type);
   out.append(R"(","param":null,"code":")");
   out.append(code);
@@ -128,6 +145,7 @@ asio::awaitable<void> Session::SendError(int status, std::string_view message) {
   std::string_view code = status == 413   ? "payload_too_large"
                           : status == 431 ? "headers_too_large"
                           : status == 408 ? "request_timeout"
+                          : status == 501 ? "not_implemented"
                                           : "bad_request";
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
@@ -178,6 +196,10 @@ asio::awaitable<bool> Session::ReadRequest(RequestReader& parser, bool first) {
     co_await SendError(431, "request headers too large");
   } else if (ec == beast::error::timeout && n > 0) {
     co_await SendError(408, "request not received in time");
+  } else if (ec.category() == RequestErrorCategory()) {
+    // Framing RFC 9112 forbids or this server does not implement: refused, never guessed at.
+    co_await SendError(ec == RequestError::kUnsupportedTransferEncoding ? 501 : 400,
+                       fmt::format("malformed HTTP request: {}", ec.message()));
   } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
              ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
              ec != asio::error::eof &&
@@ -198,7 +220,8 @@ asio::awaitable<void> Session::Run() {
     try {
       co_await server_.handler_(ex);
     } catch (const std::exception& e) {
-      spdlog::error("handler threw: {}", e.what());
+      server_.internal_errors_.fetch_add(1, std::memory_order_relaxed);
+      Log(spdlog::level::err, fmt::format("handler threw: {}", e.what()));
     }
     if (!ex.finished_) {
       if (!ex.started_) {
@@ -391,6 +414,13 @@ Status Server::Listen() {
                           fmt::format("listen address '{}' is not an IP address", listen->first)));
   }
   uint16_t port = listen->second;
+  // SO_REUSEPORT below would let us join another process's port: refuse instead.
+  if (port != 0) {
+    if (auto free = CheckNobodyListens(tcp::endpoint(address, port), config_.listen); !free) {
+      return free;
+    }
+  }
+  std::vector<int> fds;
   for (auto& w : workers_) {
     tcp::acceptor& acc = w->acceptor.emplace(w->ioc);
     const tcp::endpoint ep(address, port);
@@ -409,19 +439,64 @@ Status Server::Listen() {
                             fmt::format("cannot listen on {}: {}", config_.listen, ec.message())));
     }
     port = acc.local_endpoint().port();  // port 0: every worker shares the first one's
+    fds.push_back(acc.native_handle());
+  }
+  if (auto alone = CheckOnlyOursListen(fds, address, port, config_.listen); !alone) {
+    for (auto& w : workers_) w->acceptor.reset();
+    return alone;
   }
   port_ = port;
   return {};
 }
 
+void LogFailure::operator()(std::exception_ptr e) const {
+  if (!e) return;
+  if (errors != nullptr) errors->fetch_add(1, std::memory_order_relaxed);
+  std::string why = "unknown exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    why = x.what();
+  } catch (...) {
+  }
+  Log(spdlog::level::err, fmt::format("{} failed with an exception: {}", what, why));
+}
+
+// Accept fails at once, again and again, while the process is out of file descriptors (EMFILE,
+// ENFILE): the connection stays queued and the acceptor readable. So a failure waits
+// (kAcceptBackoffFirst, doubling to kAcceptBackoffMax, back to none once one succeeds), and is
+// logged once per back-off episode at most and no more than every kAcceptLogEvery; every failure
+// is counted (accept_errors()).
 asio::awaitable<void> Server::AcceptLoop(Worker& w) {
+  asio::steady_timer pause(w.ioc);
+  auto backoff = milliseconds(0);
+  auto last_log = std::chrono::steady_clock::time_point();
+  uint64_t unlogged = 0;  // failures since the last log line
   for (;;) {
     auto [ec, socket] = co_await w.acceptor->async_accept(kTuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
+      accept_errors_.fetch_add(1, std::memory_order_relaxed);
+      ++unlogged;
+      // A client that reset its connection while it was queued: nothing to wait for.
+      if (ec == asio::error::connection_aborted) continue;
+      const auto now = std::chrono::steady_clock::now();
+      if (backoff.count() == 0 && now - last_log >= kAcceptLogEvery) {
+        Log(spdlog::level::warn,
+            fmt::format("accept failed on worker {}: {}; retrying after {} ms, backing off to {} "
+                        "ms while it fails ({} failed accepts since the last such line)",
+                        w.index, ec.message(), kAcceptBackoffFirst.count(),
+                        kAcceptBackoffMax.count(), unlogged));
+        last_log = now;
+        unlogged = 0;
+      }
+      backoff =
+          backoff.count() == 0 ? kAcceptBackoffFirst : std::min(backoff * 2, kAcceptBackoffMax);
+      pause.expires_after(backoff);
+      co_await pause.async_wait(kTuple);
       continue;
     }
+    backoff = milliseconds(0);
     if (connections_.load(std::memory_order_relaxed) >= config_.max_connections) {
       beast::error_code ignored;
       socket.close(ignored);  // over the limit: refuse rather than queue without bound
@@ -432,13 +507,14 @@ asio::awaitable<void> Server::AcceptLoop(Worker& w) {
     asio::co_spawn(
         w.ioc,
         [this, &w, s = std::move(socket)]() mutable -> asio::awaitable<void> {
-          {
-            Session session(*this, w, std::move(s));
-            co_await session.Run();
-          }
-          connections_.fetch_sub(1, std::memory_order_relaxed);
+          Session session(*this, w, std::move(s));
+          co_await session.Run();
         },
-        asio::detached);
+        [this](std::exception_ptr e) {
+          // Here rather than after Run in the coroutine, so that an exception cannot skip it.
+          connections_.fetch_sub(1, std::memory_order_relaxed);
+          LogFailure{"a connection", &internal_errors_}(e);
+        });
   }
 }
 
@@ -455,7 +531,8 @@ void Server::Shutdown() {
 
 void Server::Run() {
   for (auto& w : workers_) {
-    asio::co_spawn(w->ioc, AcceptLoop(*w), asio::detached);
+    asio::co_spawn(w->ioc, AcceptLoop(*w),
+                   LogFailure{"the accept loop of a worker", &internal_errors_});
   }
   // Work guards keep idle workers alive until the drain below releases them.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -472,8 +549,9 @@ void Server::Run() {
     std::this_thread::sleep_for(milliseconds(10));
   }
   if (active_connections() > 0) {
-    spdlog::warn("shutdown deadline reached with {} connections still open; closing them",
-                 active_connections());
+    Log(spdlog::level::warn,
+        fmt::format("shutdown deadline reached with {} connections still open; closing them",
+                    active_connections()));
   }
   guards.clear();
   for (auto& w : workers_) w->ioc.stop();

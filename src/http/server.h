@@ -12,6 +12,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/intrusive/list_hook.hpp>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -93,12 +94,23 @@ class Exchange {
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;
 
+// The completion handler for a coroutine started with co_spawn and never awaited, in place of
+// asio::detached, which drops an exception that escapes the coroutine without a trace: logs it
+// (naming `what`, a string literal) and counts it in `*errors` (may be null). Any thread.
+struct LogFailure {
+  const char* what;
+  std::atomic<uint64_t>* errors;
+  void operator()(std::exception_ptr e) const;
+};
+
 class Server {
  public:
   Server(const config::ServerConfig& config, Handler handler);
   ~Server();
 
-  // Binds the listening sockets. With port 0 the kernel picks one: see port().
+  // Binds the listening sockets. With port 0 the kernel picks one: see port(). Fails, naming the
+  // address, when another process listens there already (the workers' SO_REUSEPORT sockets
+  // would otherwise share the port with it; see exclusive_listen.h).
   Status Listen();
   uint16_t port() const { return port_; }
   int workers() const { return static_cast<int>(workers_.size()); }
@@ -111,6 +123,10 @@ class Server {
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   int64_t active_connections() const { return connections_.load(std::memory_order_relaxed); }
+  // Failed accepts (EMFILE and the like), and exceptions that escaped a connection's coroutine
+  // or its handler, since the start. For /metrics.
+  uint64_t accept_errors() const { return accept_errors_.load(std::memory_order_relaxed); }
+  uint64_t internal_errors() const { return internal_errors_.load(std::memory_order_relaxed); }
   const config::ServerConfig& config() const { return config_; }
 
  private:
@@ -125,6 +141,8 @@ class Server {
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> connections_{0};
+  std::atomic<uint64_t> accept_errors_{0};
+  std::atomic<uint64_t> internal_errors_{0};
 };
 
 }  // namespace hybridgate::http

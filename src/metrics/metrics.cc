@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "metrics/series_cache.h"
@@ -26,8 +27,31 @@ using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Histogram;
 
-constexpr size_t kMaxLabelValueBytes = 128;
+constexpr size_t kMaxLabelValueBytes = 64;
 constexpr std::string_view kOther = "other";
+constexpr std::string_view kUnknown = "unknown";
+
+using NameSet = std::unordered_set<std::string, KeyHash, std::equal_to<>>;
+
+// `v` when the vocabulary allows it (no vocabulary yet, empty, or a config name), else "unknown".
+std::string_view Restrict(std::string_view v, const NameSet* names) {
+  return names == nullptr || v.empty() || names->contains(v) ? v : kUnknown;
+}
+
+// The request labels that name config things, restricted to `names`.
+RequestLabels Restrict(const RequestLabels& l, const NameSet* names) {
+  RequestLabels out = l;
+  out.route = Restrict(l.route, names);
+  out.tier = Restrict(l.tier, names);
+  out.provider = Restrict(l.provider, names);
+  out.model = Restrict(l.model, names);
+  return out;
+}
+
+bool SameLabels(const RequestLabels& a, const RequestLabels& b) {
+  return a.route == b.route && a.tier == b.tier && a.provider == b.provider && a.model == b.model &&
+         a.endpoint == b.endpoint && a.operation == b.operation;
+}
 
 // OpenTelemetry GenAI semantic conventions, advisory bucket boundaries.
 const Histogram::BucketBoundaries kDurationBuckets = {0.01, 0.02, 0.04, 0.08,  0.16,  0.32,  0.64,
@@ -330,17 +354,30 @@ struct Metrics::Impl {
     return *raw;
   }
 
-  // The shard's entry for `key` (a MakeKey view), made on first use. A shard holds at most as
-  // many label sets as the family may have; past that, a new one is tallied as "other" (with its
-  // status), so a shard stays bounded even if label values were not.
-  OwnedRequestSeries* OwnSeries(Shard& shard, std::string_view key, const RequestLabels& l,
+  // The shard's entry for `key` (a MakeKey view of `raw`'s values), made on first use. Values
+  // outside the vocabulary are tallied under "unknown": only under that key, so a client's
+  // made-up names add no entry here (each of their requests comes this way again, a lookup in
+  // the vocabulary more). A shard holds at most as many label sets as the family may have; past
+  // that, a new one is tallied as "other" (with its status), so a shard stays bounded whatever
+  // the label values.
+  OwnedRequestSeries* OwnSeries(Shard& shard, std::string_view key, const RequestLabels& raw,
                                 std::string_view status) {
     if (auto it = shard.series.find(key); it != shard.series.end()) return it->second.get();
+    const std::shared_ptr<const NameSet> names = Vocabulary();
+    const RequestLabels l = Restrict(raw, names.get());
+    const bool restricted = !SameLabels(l, raw);
+    std::string owned_key(
+        restricted ? MakeKey(l.route, l.tier, l.provider, l.model, l.endpoint, l.operation, status)
+                   : key);  // RequestSeriesFor reuses MakeKey's buffer
+    if (restricted) {
+      if (auto it = shard.series.find(owned_key); it != shard.series.end()) {
+        return it->second.get();
+      }
+    }
     const bool full = shard.series.size() >= options.max_request_label_sets;
     const RequestLabels other{kOther, kOther, kOther, kOther, kOther, kOther};
-    std::string owned_key(full ? MakeKey(kOther, kOther, kOther, kOther, kOther, kOther, status)
-                               : key);  // RequestSeriesFor reuses MakeKey's buffer
     if (full) {
+      owned_key = MakeKey(kOther, kOther, kOther, kOther, kOther, kOther, status);
       if (auto it = shard.series.find(owned_key); it != shard.series.end()) {
         return it->second.get();
       }
@@ -348,10 +385,15 @@ struct Metrics::Impl {
     bool folded = false;
     const RequestSeries& target = RequestSeriesFor(full ? other : l, status, &folded);
     auto entry = std::make_unique<OwnedRequestSeries>(target, folded || full);
-    OwnedRequestSeries* raw = entry.get();
+    OwnedRequestSeries* raw_entry = entry.get();
     std::lock_guard lock(shard.mu);
     shard.series.emplace(std::move(owned_key), std::move(entry));
-    return raw;
+    return raw_entry;
+  }
+
+  std::shared_ptr<const NameSet> Vocabulary() {
+    std::lock_guard lock(vocabulary_mu);
+    return vocabulary;
   }
 
   // Adds every thread's tallies since the last flush to the registry. Scrapes only.
@@ -466,6 +508,20 @@ struct Metrics::Impl {
       options.max_small_label_sets,
       folded_total.Add({{"family", "hybridgate_limit_rejections_total"}})};
 
+  Counter& accept_errors =
+      CounterFamily(registry, "hybridgate_accept_errors_total",
+                    "Failed accepts of client connections (e.g. out of file descriptors); the "
+                    "server backs off while they fail.")
+          .Add({});
+  Counter& internal_errors =
+      CounterFamily(registry, "hybridgate_internal_errors_total",
+                    "Exceptions that escaped a request handler or a background coroutine (each "
+                    "is logged).")
+          .Add({});
+
+  std::mutex vocabulary_mu;                   // guards vocabulary
+  std::shared_ptr<const NameSet> vocabulary;  // null: no restriction yet
+
   std::mutex shards_mu;  // guards shards (the list; each shard has its own mutex)
   std::vector<std::unique_ptr<Shard>> shards;
 
@@ -506,16 +562,30 @@ void Metrics::RecordRequest(const RequestLabels& labels, int status, double seco
 }
 
 void Metrics::RecordFallback(std::string_view route, std::string_view from_provider) {
-  impl_->fallbacks.Get({route, from_provider}).Increment();
+  const auto names = impl_->Vocabulary();
+  impl_->fallbacks.Get({Restrict(route, names.get()), Restrict(from_provider, names.get())})
+      .Increment();
 }
 
 void Metrics::RecordEscalation(std::string_view route, std::string_view from_tier,
                                std::string_view to_tier) {
-  impl_->escalations.Get({route, from_tier, to_tier}).Increment();
+  const auto names = impl_->Vocabulary();
+  impl_->escalations
+      .Get({Restrict(route, names.get()), Restrict(from_tier, names.get()),
+            Restrict(to_tier, names.get())})
+      .Increment();
 }
 
 void Metrics::SetBreakerState(std::string_view provider, BreakerState state) {
-  impl_->breakers.Get({provider}).Set(static_cast<double>(state));
+  const auto names = impl_->Vocabulary();
+  impl_->breakers.Get({Restrict(provider, names.get())}).Set(static_cast<double>(state));
+}
+
+void Metrics::SetLabelVocabulary(std::vector<std::string> names) {
+  auto set = std::make_shared<NameSet>();
+  for (std::string& n : names) set->insert(std::move(n));
+  std::lock_guard lock(impl_->vocabulary_mu);
+  impl_->vocabulary = std::move(set);
 }
 
 void Metrics::RecordFinding(std::string_view type, int64_t count) {
@@ -532,6 +602,14 @@ void Metrics::RecordRejection(std::string_view reason) {
 
 void Metrics::AddRedisErrors(int64_t n) {
   if (n > 0) impl_->redis_errors.Increment(static_cast<double>(n));
+}
+
+void Metrics::AddAcceptErrors(int64_t n) {
+  if (n > 0) impl_->accept_errors.Increment(static_cast<double>(n));
+}
+
+void Metrics::AddInternalErrors(int64_t n) {
+  if (n > 0) impl_->internal_errors.Increment(static_cast<double>(n));
 }
 
 void Metrics::AddLedgerDroppedRows(int64_t n) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace hybridgate::metrics {
 
@@ -39,16 +40,22 @@ namespace hybridgate::metrics {
 //   hybridgate_engine_queued_requests        gauge
 //   hybridgate_inflight_requests             gauge
 //   hybridgate_metrics_series_folded_total   counter   family (events folded into "other")
+//   hybridgate_accept_errors_total           counter   (failed accepts: out of descriptors …)
+//   hybridgate_internal_errors_total         counter   (exceptions that escaped a coroutine)
 //
 // `status` is the exact HTTP status code the client got ("200", "429", "503"; "other" outside
 // 100..599; use 499 for a client that went away). Exact codes rather than classes because 401, 429
 // and 503 mean different things to an operator and the gateway emits only a dozen distinct codes.
 //
-// Cardinality is bounded: label values come from config (routes, tiers, providers, models — the
-// caller guarantees it) or from small fixed vocabularies; on top of that each family keeps at most
+// Cardinality is bounded, and a label never shows what a client wrote. The labels that name
+// config things (route, tier, provider, model; a fallback's route and provider, an escalation's
+// route and tiers, a breaker's provider) take only the names of the current config, as given to
+// SetLabelVocabulary: any other value is counted under "unknown" — a model the client asked for
+// that does not exist, or anything a request refused with 401 carried. The other labels come from
+// small fixed vocabularies. On top of that each family keeps at most
 // Options::max_request_label_sets (requests) or Options::max_small_label_sets (the others) distinct
 // label sets, and once full, new label sets are counted under every label = "other" (status is
-// kept) and in hybridgate_metrics_series_folded_total. Label values are truncated to 128 bytes and
+// kept) and in hybridgate_metrics_series_folded_total. Label values are truncated to 64 bytes and
 // invalid UTF-8 is replaced, so the output always parses.
 //
 // Buckets are the OpenTelemetry GenAI advisory ones: durations 0.01 s · 2^k up to 81.92 s,
@@ -114,7 +121,14 @@ class Metrics {
   void RecordResidencyAction(std::string_view action);
   // `reason`: "budget", "rpm", "tpm", "auth" (any short fixed word is accepted).
   void RecordRejection(std::string_view reason);
+  // The names the config-name labels may show (see above): every provider, model, "provider/model"
+  // deployment, alias, route and tier of the config now served; replaces the previous set. Until
+  // the first call any value is shown. A thread that recorded a name before a reload removed it
+  // may still show it under that name (the label set stays cached): still a config's name.
+  void SetLabelVocabulary(std::vector<std::string> names);
   void AddRedisErrors(int64_t n = 1);
+  void AddAcceptErrors(int64_t n);
+  void AddInternalErrors(int64_t n);
   void AddLedgerDroppedRows(int64_t n);
   void SetEngine(int64_t active_slots, int64_t queued_requests);
   void InflightInc();

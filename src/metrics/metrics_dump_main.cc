@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   m.RecordRejection("rpm");
   m.AddRedisErrors(1);
   m.AddLedgerDroppedRows(4);
+  m.AddAcceptErrors(7);
+  m.AddInternalErrors(1);
   m.InflightInc();
   std::ofstream out(argv[1], std::ios::binary);
   out << m.Serialize();

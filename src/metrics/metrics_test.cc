@@ -107,7 +107,9 @@ TEST(MetricsTest, EveryFamilyRendersWithHelpAndType) {
       {"hybridgate_engine_active_slots", "gauge"},
       {"hybridgate_engine_queued_requests", "gauge"},
       {"hybridgate_inflight_requests", "gauge"},
-      {"hybridgate_metrics_series_folded_total", "counter"}};
+      {"hybridgate_metrics_series_folded_total", "counter"},
+      {"hybridgate_accept_errors_total", "counter"},
+      {"hybridgate_internal_errors_total", "counter"}};
   for (const auto& [name, type] : kFamilies) {
     ASSERT_TRUE(e.families.contains(name)) << name;
     EXPECT_EQ(e.families.at(name).type, type) << name;
@@ -311,11 +313,77 @@ TEST(MetricsTest, AwkwardLabelValuesAreEscapedAndSanitised) {
   LabelMap want = {{"route", "a\"quoted\\route\nwith newline"},
                    {"tier", "frontier"},
                    {"provider", "bad\xEF\xBF\xBD\xEF\xBF\xBDutf8"},
-                   {"model", std::string(128, 'm')},
+                   {"model", std::string(64, 'm')},
                    {"endpoint", "chat_completions"},
                    {"status", "200"}};
   EXPECT_EQ(e.Value("hybridgate_requests_total", want), 1);
   EXPECT_EQ(e.Value("hybridgate_sensitive_findings_total", {{"type", "credit card \"pan\""}}), 1);
+}
+
+// What a client writes never becomes a label value: with the config's names set, anything else
+// in a config-name label is "unknown" — here a card number asked for as a model, as a route, and
+// by a request that never got further than 401.
+TEST(MetricsTest, LabelsOutsideTheConfigsNamesAreUnknown) {
+  Metrics m;
+  m.SetLabelVocabulary({"default", "frontier", "openai", "gpt-4o", "openai/gpt-4o"});
+  const std::string card = "4111111111111111";
+  RequestLabels made_up{.route = card, .provider = "", .model = "", .endpoint = "chat_completions"};
+  m.RecordRequest(made_up, 404, 0.01, -1, 0, 0, 0, 0);
+  m.RecordRequest(made_up, 404, 0.01, -1, 0, 0, 0, 0);  // the same made-up name, again
+  made_up.route = "4111 1111 1111 1112";
+  m.RecordRequest(made_up, 401, 0.01, -1, 0, 0, 0, 0);
+  RequestLabels mixed = kChat;
+  mixed.model = card;
+  m.RecordRequest(mixed, 200, 0.5, -1, 10, 5, 0, 0.01);
+  m.RecordRequest(kChat, 200, 0.5, -1, 10, 5, 0, 0.01);
+  m.RecordFallback(card, "openai");
+  m.RecordEscalation("default", card, "frontier");
+  m.SetBreakerState(card + "/x", BreakerState::kOpen);
+  m.SetBreakerState("openai/gpt-4o", BreakerState::kHalfOpen);
+  const std::string text = m.Serialize();
+  EXPECT_EQ(text.find("4111"), std::string::npos) << text;
+  Exposition e = *ParseTextFormat(text);
+  const LabelMap unknown_route = {{"route", "unknown"},
+                                  {"tier", ""},
+                                  {"provider", ""},
+                                  {"model", ""},
+                                  {"endpoint", "chat_completions"}};
+  EXPECT_EQ(e.Value("hybridgate_requests_total", With(unknown_route, "status", "404")), 2);
+  EXPECT_EQ(e.Value("hybridgate_requests_total", With(unknown_route, "status", "401")), 1);
+  EXPECT_EQ(e.Value("hybridgate_requests_total",
+                    With(With(Req(kChat), "model", "unknown"), "status", "200")),
+            1);
+  EXPECT_EQ(e.Value("hybridgate_requests_total", With(Req(kChat), "status", "200")), 1);
+  EXPECT_EQ(
+      e.Value("hybridgate_fallbacks_total", {{"route", "unknown"}, {"from_provider", "openai"}}),
+      1);
+  EXPECT_EQ(e.Value("hybridgate_escalations_total",
+                    {{"route", "default"}, {"from_tier", "unknown"}, {"to_tier", "frontier"}}),
+            1);
+  EXPECT_EQ(e.Value("hybridgate_circuit_breaker_state", {{"provider", "unknown"}}), 2);
+  EXPECT_EQ(e.Value("hybridgate_circuit_breaker_state", {{"provider", "openai/gpt-4o"}}), 1);
+  // A new config: its names are shown from now on, names it no longer has are not.
+  m.SetLabelVocabulary({"other-route", "openai", "gpt-4o"});
+  RequestLabels next = kChat;
+  next.route = "other-route";
+  next.tier = "frontier";
+  m.RecordRequest(next, 200, 0.5, -1, 10, 5, 0, 0.01);
+  e = Scrape(m);
+  EXPECT_EQ(e.Value("hybridgate_requests_total",
+                    With(With(With(Req(kChat), "route", "other-route"), "tier", "unknown"),
+                         "status", "200")),
+            1);
+}
+
+TEST(MetricsTest, AcceptAndInternalErrorsAreCounted) {
+  Metrics m;
+  EXPECT_EQ(Scrape(m).Value("hybridgate_accept_errors_total"), 0);
+  m.AddAcceptErrors(3);
+  m.AddInternalErrors(1);
+  m.AddAcceptErrors(0);
+  const Exposition e = Scrape(m);
+  EXPECT_EQ(e.Value("hybridgate_accept_errors_total"), 3);
+  EXPECT_EQ(e.Value("hybridgate_internal_errors_total"), 1);
 }
 
 TEST(MetricsTest, GaugesAndScrapeHooks) {

@@ -35,6 +35,8 @@ const EXPECTED = {
   hybridgate_engine_queued_requests: 'GAUGE',
   hybridgate_inflight_requests: 'GAUGE',
   hybridgate_metrics_series_folded_total: 'COUNTER',
+  hybridgate_accept_errors_total: 'COUNTER',
+  hybridgate_internal_errors_total: 'COUNTER',
 };
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

@@ -330,8 +330,10 @@ TEST_F(ProxyTest, ModelsAndReadinessComeFromConfigAndProbes) {
       Config(up) +
       "  - name: cloud\n    type: openai\n    base_url: https://api.example.invalid/v1\n"
       "    api_key_env: HG_IT_UNSET_KEY\n    models: [{name: gpt-4o}]\n"
-      "aliases: {auto: llama}\n";
+      "aliases: {auto: llama}\n"
+      "limits: {admin_key_env: HG_IT_ADMIN_KEY}\n";
   unsetenv("HG_IT_UNSET_KEY");
+  setenv("HG_IT_ADMIN_KEY", "hg-admin-proxy-test", 1);
   GatewayProcess gw(cfg);
   ASSERT_TRUE(gw.started()) << gw.Log();
   TestClient client(gw.port());
@@ -347,9 +349,23 @@ TEST_F(ProxyTest, ModelsAndReadinessComeFromConfigAndProbes) {
       },
       5s))
       << ready.body;
+  // Without the admin key: readiness, names and reachability only (no upstream addresses).
   auto body = json::parse(ready.body);
+  EXPECT_TRUE(body.at("ready").as_bool());
+  EXPECT_EQ(body.at("providers").at(1).at("name").as_string(), "cloud");
+  EXPECT_FALSE(body.at("providers").at(1).at("reachable").as_bool());
+  EXPECT_EQ(ready.body.find("base_url"), std::string::npos) << ready.body;
+  EXPECT_EQ(ready.body.find("api.example.invalid"), std::string::npos) << ready.body;
+  EXPECT_EQ(ready.body.find("HG_IT_UNSET_KEY"), std::string::npos) << ready.body;
+  EXPECT_EQ(ready.body.find("config"), std::string::npos) << ready.body;
+  // With it, what each probe saw.
+  ready = client.Request("GET", "/readyz", "", {{"authorization", "Bearer hg-admin-proxy-test"}});
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  body = json::parse(ready.body);
   EXPECT_TRUE(body.at("providers").at(0).at("reachable").as_bool());
   EXPECT_FALSE(body.at("providers").at(1).at("reachable").as_bool());
+  EXPECT_EQ(body.at("providers").at(1).at("base_url").as_string(),
+            "https://api.example.invalid/v1");
   EXPECT_NE(
       std::string(body.at("providers").at(1).at("detail").as_string()).find("HG_IT_UNSET_KEY"),
       std::string::npos);

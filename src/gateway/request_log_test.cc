@@ -1,0 +1,50 @@
+#include "gateway/request_log.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+#include <string>
+
+namespace hybridgate::gateway {
+namespace {
+
+// The line LogRequest writes without InitLogging (through spdlog's default logger, which the
+// test points at a string).
+std::string LineFor(const RequestLogEntry& e) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_pattern("{%v");
+  spdlog::set_default_logger(logger);
+  LogRequest(e);
+  spdlog::set_default_logger(previous);
+  return out.str();
+}
+
+// The model is the client's string: a log line carries 128 bytes of it at most, escaped, and
+// never half a character.
+TEST(RequestLog, TheClientsModelIsCappedAndEscaped) {
+  const std::string long_model(300, 'q');
+  std::string line = LineFor({.id = "hg-1",
+                              .method = "POST",
+                              .path = "/v1/chat/completions",
+                              .model = long_model,
+                              .status = 404});
+  EXPECT_NE(line.find("\"model\":\"" + std::string(128, 'q') + "\""), std::string::npos) << line;
+
+  // 127 ASCII bytes, then "é" (2 bytes) across the cap: the whole character goes.
+  const std::string split = std::string(127, 'a') + "\xC3\xA9" + "tail";
+  line = LineFor({.id = "hg-2", .method = "POST", .path = "/p", .model = split, .status = 404});
+  EXPECT_NE(line.find("\"model\":\"" + std::string(127, 'a') + "\""), std::string::npos) << line;
+
+  line = LineFor(
+      {.id = "hg-3", .method = "POST", .path = "/p", .model = "a\"b\\c\nd\x01", .status = 404});
+  EXPECT_NE(line.find(R"("model":"a\"b\\c\nd\u0001")"), std::string::npos) << line;
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;  // one line, whatever the model holds
+}
+
+}  // namespace
+}  // namespace hybridgate::gateway
