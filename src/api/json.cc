@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <unordered_set>
+#include <vector>
 
 #include "common/json_writer.h"
 
@@ -87,6 +90,55 @@ Result<std::string> ReplaceStringField(std::string_view json, std::string_view k
     }
   }
   w.EndObject();
+  return out;
+}
+
+namespace {
+
+void WriteCanonical(simdjson::dom::element e, JsonWriter& w) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      w.BeginObject();
+      // Linear for the usual handful of keys; a hash set past that (no quadratic blow-up).
+      std::vector<std::string_view> seen;
+      std::unordered_set<std::string_view> many;
+      for (auto [k, v] : simdjson::dom::object(e)) {
+        if (seen.size() < 16) {
+          if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
+          seen.push_back(k);
+          if (seen.size() == 16) many.insert(seen.begin(), seen.end());
+        } else if (!many.insert(k).second) {
+          continue;
+        }
+        w.Key(k);
+        WriteCanonical(v, w);
+      }
+      w.EndObject();
+      break;
+    }
+    case simdjson::dom::element_type::ARRAY:
+      w.BeginArray();
+      for (simdjson::dom::element item : simdjson::dom::array(e)) WriteCanonical(item, w);
+      w.EndArray();
+      break;
+    case simdjson::dom::element_type::STRING:
+      w.String(std::string_view(e));
+      break;
+    default:
+      w.Raw(simdjson::minify(e));  // numbers, booleans, null
+      break;
+  }
+}
+
+}  // namespace
+
+Result<std::string> CanonicalJson(std::string_view json) {
+  auto root = ParseJsonView(json);
+  if (!root) return Fail(std::move(root.error()));
+  std::string out;
+  out.reserve(json.size());
+  JsonWriter w(out);
+  WriteCanonical(*root, w);
   return out;
 }
 

@@ -29,6 +29,12 @@ Result<simdjson::dom::element> ParseOpenAiChunk(std::string_view chunk_json);
 Result<std::string> ReplaceStringField(std::string_view json, std::string_view key,
                                        std::string_view value);
 
+// Re-serialises the JSON document `json` minified, each object keeping only the FIRST of
+// duplicate keys — the one simdjson's lookup (and so every check the gateway makes) reads. For a
+// body forwarded as received, so that what is scanned, checked and priced is what is sent, not
+// what an upstream that takes the last duplicate would read.
+Result<std::string> CanonicalJson(std::string_view json);
+
 // A parser separate from the thread's main one, for JSON nested inside JSON (tool-call arguments,
 // tool results), so parsing it does not invalidate the outer document.
 simdjson::dom::parser& NestedParser();

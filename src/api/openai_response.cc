@@ -4,6 +4,27 @@
 
 namespace hybridgate::api {
 
+int64_t GeneratedTextBytes(std::string_view json) {
+  static constexpr std::string_view kFields[] = {
+      "\"content\":", "\"reasoning_content\":", "\"refusal\":", "\"arguments\":", "\"text\":"};
+  int64_t total = 0;
+  for (std::string_view field : kFields) {
+    for (size_t at = json.find(field); at != std::string_view::npos; at = json.find(field, at)) {
+      size_t i = at + field.size();
+      while (i < json.size() && (json[i] == ' ' || json[i] == '\t')) ++i;
+      if (i >= json.size() || json[i] != '"') {
+        at = i;
+        continue;  // null, an array of parts: their strings are counted by their own fields
+      }
+      for (++i; i < json.size() && json[i] != '"'; ++total) {
+        i += json[i] != '\\' ? 1 : json.compare(i, 2, "\\u") == 0 ? 6 : 2;
+      }
+      at = i;
+    }
+  }
+  return total;
+}
+
 OpenAiResponseInfo InspectOpenAiResponse(std::string_view json) {
   OpenAiResponseInfo info;
   auto root = ParseJsonView(json);

@@ -30,6 +30,11 @@ struct OpenAiResponseInfo {
 // Inspects one OpenAI chat completion (or chat.completion.chunk) JSON document.
 OpenAiResponseInfo InspectOpenAiResponse(std::string_view json);
 
+// Bytes of generated text in one OpenAI chunk (or completion): the string values of `content`,
+// `reasoning_content`, `refusal`, `arguments` and `text`, an escape counted as one byte. A linear
+// scan without parsing, for charging a stream that ends without usage.
+int64_t GeneratedTextBytes(std::string_view json);
+
 // One assistant turn in OpenAI's format, as the dialect translators build it from another
 // provider's answer.
 struct AssistantToolCall {

@@ -9,6 +9,7 @@
 
 #include "api/json.h"
 #include "api/openai_chat.h"
+#include "classify/body_strings.h"
 #include "classify/request_texts.h"
 #include "classify/sensitivity/scanner.h"
 #include "common/json_writer.h"
@@ -35,7 +36,7 @@ void WriteResult(std::string_view id, const sensitivity::Classification& c, bool
 
 // Classifies one JSONL line; returns an error message naming what is wrong, or "".
 std::string ClassifyLine(std::string& line, const sensitivity::Scanner& scanner,
-                         std::ostream& out) {
+                         const config::ResidencyConfig& residency, std::ostream& out) {
   std::string id;
   std::string prompt;
   std::string request_json;
@@ -59,13 +60,16 @@ std::string ClassifyLine(std::string& line, const sensitivity::Scanner& scanner,
     WriteResult(id, scanner.Classify({std::string_view(prompt)}), false, out);
     return "";
   }
-  auto req = api::DecodeOpenAiChat(request_json);
-  if (!req) return "request: " + req.error().message;
-  // The gateway's scan views: findings' offsets are bytes into the request's texts.
-  std::vector<std::string_view> texts;
-  std::list<std::string> storage;
-  CollectScanTexts(*req, texts, storage);
-  WriteResult(id, scanner.Classify(texts), true, out);
+  {
+    std::string copy = request_json;
+    auto req = api::DecodeOpenAiChat(copy);
+    if (!req) return "request: " + req.error().message;
+  }
+  // What the gateway scans: every string of the request (findings' `text` indexes them in
+  // document order, keys included; offsets are bytes into that string).
+  BodyStrings strings;
+  if (auto s = CollectBodyStrings(request_json, strings); !s) return s.error().message;
+  WriteResult(id, ClassifyStrings(scanner, residency, strings), true, out);
   return "";
 }
 
@@ -89,7 +93,7 @@ int RunClassify(const std::string& config_path, std::istream& in, std::ostream& 
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (std::string e = ClassifyLine(line, *scanner, out); !e.empty()) {
+    if (std::string e = ClassifyLine(line, *scanner, cfg->residency, out); !e.empty()) {
       err << fmt::format("stdin:{}: {}\n", line_no, e);
       ++bad;
     }

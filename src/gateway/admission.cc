@@ -11,6 +11,7 @@
 
 #include "api/openai_chat.h"
 #include "common/json_writer.h"
+#include "common/thread.h"
 #include "gateway/request_log.h"
 #include "limits/window.h"
 
@@ -35,6 +36,7 @@ Result<std::unique_ptr<Admission>> Admission::Create(const config::Config& confi
                             fmt::format("limits.keys_db '{}': {}", db, keys.error().message)));
     }
     a->keys_ = std::move(*keys);
+    a->poller_ = std::jthread([raw = a.get()](std::stop_token stop) { raw->PollKeys(stop); });
   }
   auto limiter = limits::MakeLimiter(config.limits);
   if (!limiter) return Fail(std::move(limiter.error()));
@@ -56,6 +58,20 @@ Result<std::shared_ptr<const limits::KeyInfo>> Admission::Authenticate(
                           "Bearer hg-…' (or x-api-key, or x-goog-api-key)"));
   }
   return keys_->Lookup(secret);
+}
+
+void Admission::PollKeys(std::stop_token stop) {
+  MarkBackgroundThread("hg-keys");
+  bool failing = false;
+  while (!stop.stop_requested()) {
+    std::unique_lock lock(poll_mu_);
+    if (poll_cv_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) break;
+    lock.unlock();
+    auto changed = keys_->ReloadIfChanged();
+    if (!changed && !failing)
+      LogWarn("polling the virtual keys failed: " + changed.error().message);
+    failing = !changed;
+  }
 }
 
 void Admission::ReloadKeys() {
@@ -149,6 +165,12 @@ Result<limits::KeySpec> ParseKeySpec(std::string_view body) {
 }
 
 }  // namespace
+
+bool Admission::IsAdmin(const http::Request& req) const {
+  const std::string_view auth = req[bhttp::field::authorization];
+  return !admin_key_.empty() && auth.size() > 7 && auth.substr(0, 7) == "Bearer " &&
+         limits::SecretMatches(auth.substr(7), admin_key_);
+}
 
 asio::awaitable<void> Admission::Admin(http::Exchange& ex, std::string_view path) {
   constexpr std::string_view kJson = "application/json";

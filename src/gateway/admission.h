@@ -6,8 +6,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <stop_token>
 #include <string>
+#include <thread>
 
 #include "config/config.h"
 #include "http/server.h"
@@ -23,6 +27,8 @@ class Admission {
   ~Admission();
 
   bool auth_required() const { return config_.auth_required; }
+  // Whether the request carries the admin key (Authorization: Bearer); false when none is set.
+  bool IsAdmin(const http::Request& req) const;
   // The caller's key: null when auth is off; kUnauthenticated when it is on and the request
   // carries no valid key.
   Result<std::shared_ptr<const limits::KeyInfo>> Authenticate(const http::Request& req) const;
@@ -33,18 +39,24 @@ class Admission {
 
   // GET/POST /admin/keys, DELETE /admin/keys/{id}, POST /admin/keys/reload.
   boost::asio::awaitable<void> Admin(http::Exchange& ex, std::string_view path);
-  // Re-reads the key store (SIGHUP, reload_interval_s, after admin changes). Blocking: call off
+  // Re-reads the key store (SIGHUP, after admin changes; PollKeys every second). Blocking: call off
   // the event loops.
   void ReloadKeys();
 
  private:
   explicit Admission(const limits::LimitsConfig& config) : config_(config) {}
 
+  // Every second, off the event loops: reloads the keys when their database changed.
+  void PollKeys(std::stop_token stop);
+
   const limits::LimitsConfig& config_;
   std::string admin_key_;
   std::unique_ptr<limits::KeyStore> keys_;
   std::unique_ptr<limits::Limiter> limiter_;
   boost::asio::thread_pool admin_pool_{1};
+  std::mutex poll_mu_;
+  std::condition_variable_any poll_cv_;
+  std::jthread poller_;  // last: stopped and joined first
 };
 
 }  // namespace hybridgate::gateway

@@ -6,6 +6,7 @@
 
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "gateway/client_dialect.h"
 #include "gateway/redaction.h"
 #include "gateway/request_log.h"
+#include "gateway/settlement.h"
 #include "http/client.h"
 #include "limits/keys.h"
 #include "limits/limiter.h"
@@ -48,9 +50,12 @@ struct ChatState {
   routing::Outcome out;          // the executor's answer, or the error the client gets
   std::shared_ptr<const limits::KeyInfo> key;  // null with auth off
   limits::Decision admitted;                   // the limiter's verdict (keyed requests)
-  std::vector<std::string_view> texts;  // the scan views of the request's texts (same lengths)
-  std::list<std::string> text_views;    // what `texts` point into for rewritten JSON texts
-  sensitivity::Classification cls;
+  Settlement settlement;                       // what the key holds until the request ends
+  std::vector<std::string_view> texts;    // the scan views of the request's texts (same lengths)
+  std::list<std::string> text_views;      // what `texts` point into for rewritten JSON texts
+  sensitivity::Classification cls;        // every string of the body: the request's class
+  int egress_class = 0;                   // the class the egress gate holds it to (after redaction)
+  routing::RouteSelection selection;      // how a route was selected, if one was
   const routing::Route* route = nullptr;  // the route the request selected, if any
   routing::RouteDecision decision;
   // Set by PrepareChat before anything reads it; starts as an empty plan, which allocates
@@ -58,6 +63,33 @@ struct ChatState {
   Result<routing::RoutePlan> plan{std::in_place};
   std::unique_ptr<ResponseRestorer> restorer;  // set when the request was redacted
   http::CancelToken cancel;                    // cancelled when the client hangs up
+};
+
+// What one /v1/completions or /v1/embeddings request keeps (Gateway::Forward), likewise in a
+// Pooled block.
+struct ForwardState {
+  explicit ForwardState(const std::string& request_id) : id(request_id), meta{id} {}
+  ForwardState(const ForwardState&) = delete;
+  ForwardState& operator=(const ForwardState&) = delete;
+
+  const std::string& id;
+  std::string full_path;  // "/v1/completions", for the log
+  std::string body;       // the canonical body: what is scanned, priced and sent
+  std::string model;
+  bool stream = false;
+  std::optional<int64_t> max_output;  // the body's max_tokens
+  RequestLogEntry log;
+  RequestFacts facts;
+  ResponseMeta meta;
+  routing::Outcome out;
+  std::shared_ptr<const limits::KeyInfo> key;
+  limits::Decision admitted;
+  Settlement settlement;
+  sensitivity::Classification cls;
+  int egress_class = 0;
+  Result<routing::RoutePlan> plan{std::in_place};
+  std::unique_ptr<ResponseRestorer> restorer;
+  http::CancelToken cancel;
 };
 
 }  // namespace hybridgate::gateway

@@ -7,7 +7,10 @@
 // /v1/models, /healthz, /readyz, /metrics; /admin/keys.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,21 +26,25 @@
 #include "gateway/admission.h"
 #include "gateway/client_dialect.h"
 #include "gateway/route_planner.h"
+#include "gateway/settlement.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "ledger/ledger.h"
 #include "limits/keys.h"
 #include "metrics/metrics.h"
 #include "routing/catalog.h"
+#include "routing/egress.h"
 #include "routing/policy.h"
 
 namespace hybridgate::gateway {
 
-struct ChatState;  // chat_state.h
+struct ChatState;     // chat_state.h
+struct ForwardState;  // chat_state.h
 
 namespace asio = boost::asio;
 
-// What the last readiness probe saw of one provider.
+// What the last readiness probe saw of one provider. A reload carries it over to the new runtime
+// for a provider whose name, type, base_url and key did not change (Gateway::Reload).
 struct ProviderHealth {
   std::string name;
   bool probed = false;
@@ -75,6 +82,7 @@ class Gateway {
   static Result<std::unique_ptr<Gateway>> Create(const config::Config& config);
 
   // Creates one connection pool per server worker and starts the readiness probes on worker 0.
+  // /metrics then also counts the server's failed accepts and escaped exceptions.
   void Attach(http::Server& server);
   // Drops the per-worker pools; call after Server::Run() returns, while the worker contexts
   // their sockets belong to still exist.
@@ -82,14 +90,17 @@ class Gateway {
   void Detach() {
     pools_.clear();
     admission_->Detach();
+    server_ = nullptr;
+    probe_context_.store(nullptr);
   }
   asio::awaitable<void> Handle(http::Exchange& ex);
 
   // Hot reload: builds a Runtime from `config` (providers, routes, residency, detectors,
   // prices, aliases) and, only if all of it is valid, makes it the one new requests get;
-  // requests in flight finish on the old one. On error nothing changes. Blocking (an embedded
-  // engine loads its model): call off the event loops. Sections that need a restart (server,
-  // ledger, limits) are compared and a warning is logged when they differ.
+  // requests in flight finish on the old one. On error nothing changes. Readiness carries over
+  // for unchanged providers, and the probe loop starts a round at once for the others.
+  // Blocking (an embedded engine loads its model): call off the event loops. Sections that need
+  // a restart (server, ledger, limits) are compared and a warning is logged when they differ.
   Status Reload(config::Config config);
   // Frees replaced runtimes that no request holds any more (their embedded engines join their
   // threads, so this also runs off the event loops). Returns how many are still held.
@@ -109,24 +120,57 @@ class Gateway {
   // Builds every config-derived part; errors name the config file.
   Result<std::shared_ptr<Runtime>> BuildRuntime(config::Config config);
 
-  // The sensitivity check: every text the request carries, plus the client's
+  // The sensitivity check over every string of a JSON body (keys and values at any depth,
+  // unescaped, JSON inside strings; classify/body_strings.h), plus the client's
   // x-hybridgate-data-class header, which may raise the class but never lower it.
+  // `estimated_tokens` (optional) receives a token estimate of those strings.
+  static Result<sensitivity::Classification> ClassifyBody(const Runtime& rt, std::string_view body,
+                                                          const http::Request& request,
+                                                          int64_t* estimated_tokens = nullptr);
+  // The same over given texts (a redacted request's), for findings placed in those texts.
   static Result<sensitivity::Classification> Classify(const Runtime& rt,
                                                       std::span<const std::string_view> texts,
                                                       const http::Request& request);
-  // Classify, then plan for `model` at the request's data class (the same for every endpoint).
-  // `cls` receives the classification (data_class 0 if the check itself failed).
-  // `key` (may be null) raises the class to its floor and refuses classes above its ceiling.
-  // With `route` (and `chat`), the route's tiers decide the candidates (`decision` receives
-  // why); without, the model's deployments do.
-  static Result<routing::RoutePlan> ClassifyAndPlan(
-      const Runtime& rt, std::span<const std::string_view> texts, std::string_view model,
-      const http::Request& request, const limits::KeyInfo* key, sensitivity::Classification& cls,
-      const routing::Route* route = nullptr, const api::ChatRequest* chat = nullptr,
-      routing::RouteDecision* decision = nullptr);
+  // Plans for `model` at `cls`'s class (the same for every endpoint). `key` (may be null) raises
+  // the class to its floor, refuses classes above its ceiling, and keeps only candidates whose
+  // model the key may use (KeepAllowedModels). With a selected route (and `chat`), the route's
+  // tiers decide the candidates (`decision` receives why); without, the model's deployments do.
+  static Result<routing::RoutePlan> Plan(const Runtime& rt, std::string_view model,
+                                         const limits::KeyInfo* key,
+                                         sensitivity::Classification& cls,
+                                         const routing::RouteSelection* selected = nullptr,
+                                         const api::ChatRequest* chat = nullptr,
+                                         routing::RouteDecision* decision = nullptr);
+  // A key's model list holds against the plan, not the string the client sent: candidates the
+  // key may not call are dropped; none left is 403.
+  static Status KeepAllowedModels(const limits::KeyInfo& key, std::string_view requested,
+                                  const routing::RouteSelection* selected,
+                                  routing::RoutePlan& plan);
+  // What a keyed request reserves: its estimated input plus `max_output` (kDefaultOutputReserve
+  // when the client set none) tokens, and their cost on the plan's dearest candidate.
+  static constexpr int64_t kDefaultOutputReserve = 4096;
+  static limits::Reservation WorstCase(const Runtime& rt, const routing::RoutePlan& plan,
+                                       int64_t input_tokens, std::optional<int64_t> max_output);
+  // The egress gate of a request planned at `data_class`.
+  static routing::EgressGate Gate(const Runtime& rt, int data_class,
+                                  const sensitivity::Classification& cls,
+                                  const limits::KeyInfo* key);
   // The caller's virtual key (null with auth off) and whether it may use `model`.
   Result<std::shared_ptr<const limits::KeyInfo>> Authorize(const http::Request& request,
                                                            std::string_view model);
+  // Admission for every endpoint: reserves the request's worst case (WorstCase) against the
+  // key's buckets and budgets. True when admitted (`settlement` then owns the reservation);
+  // false with `out.error` set (429, or 503 when the shared limiter is down and fails closed).
+  asio::awaitable<bool> Admit(const Runtime& rt, const std::shared_ptr<const limits::KeyInfo>& key,
+                              const routing::RoutePlan& plan, int64_t input_tokens,
+                              std::optional<int64_t> max_output, limits::Decision& decision,
+                              Settlement& settlement, routing::Outcome& out);
+  // Every endpoint's one exit: answers (or ends the stream), writes the log line and the ledger
+  // row, and settles the reservation with what was used.
+  asio::awaitable<void> Conclude(http::Exchange& ex, const Runtime& rt, const ResponseMeta& meta,
+                                 RequestLogEntry& log, RequestFacts& facts, routing::Outcome& out,
+                                 Settlement& settlement,
+                                 std::chrono::steady_clock::time_point start);
 
   // The chat dialects after decoding (OpenAI chat completions, Anthropic messages, Gemini
   // generateContent): classify, plan, execute, answer in `dialect`.
@@ -138,6 +182,8 @@ class Gateway {
   // ServeChat's synchronous part: authorize, select the route, classify, plan (and redact).
   // False when the request stops there, with `st.out.error` saying why.
   bool PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
+  // PrepareChat's residency `redact`: redacts the decoded request and plans it again.
+  void RedactChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
   // ServeChat's call to the executor, in a frame of its own (the executor's answer is a
   // temporary there).
   asio::awaitable<void> ExecuteChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
@@ -146,11 +192,18 @@ class Gateway {
   // POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse.
   asio::awaitable<void> GenerateContent(http::Exchange& ex, std::shared_ptr<const Runtime> rt,
                                         const std::string& id, std::string_view path);
+  // POST /v1/completions and /v1/embeddings: bodies HybridGate does not model, forwarded after
+  // the same authorization, classification, planning, admission and egress gate as chat.
   asio::awaitable<void> Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
                                 std::string_view path);
+  bool PrepareForward(http::Exchange& ex, const Runtime& rt, ForwardState& st);
   asio::awaitable<void> Models(http::Exchange& ex, const Runtime& rt);
+  // GET /readyz: 200 when a provider is reachable. Names and reachability for anyone; base URLs,
+  // probe details and the config path only with the admin key (Admission::IsAdmin).
   asio::awaitable<void> Ready(http::Exchange& ex, const Runtime& rt);
   asio::awaitable<void> ProbeLoop(http::Server& server);
+  // Makes the probe loop start a round on the current runtime now (any thread).
+  void WakeProbes();
 
   const config::Config& config_;  // the startup config: server, ledger and limits sections
   mutable std::mutex runtime_mu_;
@@ -164,6 +217,17 @@ class Gateway {
   std::unique_ptr<Admission> admission_;
   uint64_t redis_errors_seen_ = 0;  // scrape-time deltas for the counters
   int64_t ledger_dropped_seen_ = 0;
+  uint64_t accept_errors_seen_ = 0;
+  uint64_t internal_errors_seen_ = 0;
+  // The server between Attach and Detach (its counters are read at scrape time).
+  http::Server* server_ = nullptr;
+  // Exceptions that escaped the gateway's own background coroutines (the probe loop).
+  std::atomic<uint64_t> internal_errors_{0};
+  // Waking the probe loop: worker 0's context (Attach to Detach), the loop's timer while it
+  // waits (touched on worker 0 only), and a count of reloads the loop compares between rounds.
+  std::atomic<asio::io_context*> probe_context_{nullptr};
+  asio::steady_timer* probe_timer_ = nullptr;
+  std::atomic<uint64_t> probe_generation_{0};
 };
 
 }  // namespace hybridgate::gateway

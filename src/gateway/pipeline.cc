@@ -13,6 +13,7 @@
 #include "api/gemini/gemini.h"
 #include "api/json.h"
 #include "api/openai_chat.h"
+#include "classify/body_strings.h"
 #include "classify/request_texts.h"
 #include "classify/sensitivity/json_view.h"
 #include "gateway/chat_state.h"
@@ -35,28 +36,50 @@ int64_t UnixMs() {
       .count();
 }
 
-// A rough token count for admission (TPM reservation) and for upstreams that report no usage.
-int64_t EstimateTokens(std::span<const std::string_view> texts, int64_t max_output) {
+// A rough token count of texts, for admission (TPM reservation) and for upstreams that report
+// no usage.
+int64_t EstimateTokens(std::span<const std::string_view> texts) {
   int64_t bytes = 0;
   for (std::string_view t : texts) bytes += static_cast<int64_t>(t.size());
-  return ledger::EstimateTokensFromBytes(bytes) + std::max<int64_t>(max_output, 0);
+  return ledger::EstimateTokensFromBytes(bytes);
+}
+
+// Applies the client's x-hybridgate-data-class header to `c`: it may raise the class, never
+// lower it.
+Status ApplyClassHeader(const http::Request& request, sensitivity::Classification& c) {
+  const auto header = request["x-hybridgate-data-class"];
+  if (header.empty()) return {};
+  if (header.size() != 1 || header[0] < '1' || header[0] > '5') {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          "header x-hybridgate-data-class must be a data class from 1 to 5",
+                          "x-hybridgate-data-class"));
+  }
+  c.data_class = std::max(c.data_class, header[0] - '0');  // raise, never lower
+  return {};
 }
 
 }  // namespace
+
+Result<sensitivity::Classification> Gateway::ClassifyBody(const Runtime& rt, std::string_view body,
+                                                          const http::Request& request,
+                                                          int64_t* estimated_tokens) {
+  // Scratch reused by the thread: the findings keep types and offsets, never the strings.
+  thread_local classify::BodyStrings strings;
+  if (auto collected = classify::CollectBodyStrings(body, strings); !collected) {
+    return Fail(std::move(collected.error()));
+  }
+  if (estimated_tokens) *estimated_tokens = EstimateTokens(strings.texts);
+  sensitivity::Classification c =
+      classify::ClassifyStrings(*rt.scanner, rt.config.residency, strings);
+  if (auto ok = ApplyClassHeader(request, c); !ok) return Fail(std::move(ok.error()));
+  return c;
+}
 
 Result<sensitivity::Classification> Gateway::Classify(const Runtime& rt,
                                                       std::span<const std::string_view> texts,
                                                       const http::Request& request) {
   sensitivity::Classification c = rt.scanner->Classify(texts);
-  const auto header = request["x-hybridgate-data-class"];
-  if (!header.empty()) {
-    if (header.size() != 1 || header[0] < '1' || header[0] > '5') {
-      return Fail(MakeError(ErrorCode::kInvalidRequest,
-                            "header x-hybridgate-data-class must be a data class from 1 to 5",
-                            "x-hybridgate-data-class"));
-    }
-    c.data_class = std::max(c.data_class, header[0] - '0');  // raise, never lower
-  }
+  if (auto ok = ApplyClassHeader(request, c); !ok) return Fail(std::move(ok.error()));
   return c;
 }
 
@@ -76,14 +99,12 @@ std::vector<std::string> FindingTypes(const sensitivity::Classification& c) {
 
 }  // namespace
 
-Result<routing::RoutePlan> Gateway::ClassifyAndPlan(
-    const Runtime& rt, std::span<const std::string_view> texts, std::string_view model,
-    const http::Request& request, const limits::KeyInfo* key, sensitivity::Classification& cls,
-    const routing::Route* route, const api::ChatRequest* chat, routing::RouteDecision* decision) {
-  cls.data_class = 0;  // unknown until classified
-  auto c = Classify(rt, texts, request);
-  if (!c) return Fail(std::move(c.error()));
-  cls = std::move(*c);
+Result<routing::RoutePlan> Gateway::Plan(const Runtime& rt, std::string_view model,
+                                         const limits::KeyInfo* key,
+                                         sensitivity::Classification& cls,
+                                         const routing::RouteSelection* selected,
+                                         const api::ChatRequest* chat,
+                                         routing::RouteDecision* decision) {
   if (key) {
     // A key's floor raises the class (its team's data is sensitive by nature); its ceiling
     // refuses what the key may not send at all.
@@ -93,13 +114,53 @@ Result<routing::RoutePlan> Gateway::ClassifyAndPlan(
     }
   }
   // Residency runs before any routing decision: disallowed providers never become candidates.
+  Result<routing::RoutePlan> plan = routing::RoutePlan{};
+  const routing::Route* route = selected ? selected->route : nullptr;
   if (route && chat && decision) {
-    return rt.planner->Plan(*route, *chat, cls.data_class, FindingTypes(cls), *rt.catalog,
-                            *decision);
+    plan =
+        rt.planner->Plan(*route, *chat, cls.data_class, FindingTypes(cls), *rt.catalog, *decision);
+  } else {
+    plan = routing::PlanForRequest(
+        {.model = model, .data_class = cls.data_class, .finding_types = FindingTypes(cls)},
+        *rt.catalog);
   }
-  return routing::PlanForRequest(
-      {.model = model, .data_class = cls.data_class, .finding_types = FindingTypes(cls)},
-      *rt.catalog);
+  if (plan && key) {
+    if (auto ok = KeepAllowedModels(*key, model, selected, *plan); !ok) {
+      return Fail(std::move(ok.error()));
+    }
+  }
+  return plan;
+}
+
+Status Gateway::KeepAllowedModels(const limits::KeyInfo& key, std::string_view requested,
+                                  const routing::RouteSelection* selected,
+                                  routing::RoutePlan& plan) {
+  if (key.models.empty()) return {};
+  // The key names what it may call: a model, or a route (whose tiers are what that name
+  // means), or the name it asked for when that name's own deployments serve it. Whatever else a
+  // plan reaches — another route's tiers through a header, a residency fallback — must be
+  // named by the key itself.
+  const routing::Route* route = selected ? selected->route : nullptr;
+  const bool route_allowed =
+      route &&
+      (key.AllowsModel(route->name) ||
+       (selected->by == routing::RouteSelection::By::kModel && key.AllowsModel(selected->name)));
+  const bool requested_direct = !route && plan.rerouted_to.empty() && key.AllowsModel(requested);
+  if (route_allowed || requested_direct) return {};
+  std::string refused;
+  std::erase_if(plan.candidates, [&](const routing::Candidate& c) {
+    if (c.deployment.model && key.AllowsModel(c.deployment.model->name)) return false;
+    if (refused.empty() && c.deployment.model) refused = c.deployment.model->name;
+    return true;
+  });
+  if (!plan.candidates.empty()) return {};
+  return Fail(MakeError(
+      ErrorCode::kPermissionDenied,
+      fmt::format("key {} may not use model '{}'{}", key.id, refused.empty() ? requested : refused,
+                  route                       ? fmt::format(" (chosen by route '{}')", route->name)
+                  : !plan.rerouted_to.empty() ? std::string(" (the residency fallback)")
+                                              : std::string()),
+      "model"));
 }
 
 asio::awaitable<void> Gateway::GenerateContent(http::Exchange& ex,
@@ -176,6 +237,7 @@ bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) 
     st.out.error = std::move(selected.error());
     return false;
   }
+  st.selection = *selected;
   st.route = selected->route;
   if (st.route) {
     st.facts.route = st.route->name;
@@ -183,35 +245,105 @@ bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) 
     st.meta.decision = &st.decision;
   }
   classify::CollectScanTexts(req, st.texts, st.text_views);
-  st.facts.estimated_input_tokens = EstimateTokens(st.texts, 0);
-  st.plan = ClassifyAndPlan(rt, st.texts, req.model, ex.request(), st.key.get(), st.cls, st.route,
-                            &req, &st.decision);
+  st.facts.estimated_input_tokens = EstimateTokens(st.texts);
+  // The class comes from every string the client sent (the body as received), not from the
+  // fields the decoder models.
+  auto cls = ClassifyBody(rt, ex.request().body(), ex.request());
+  if (!cls) {
+    st.out.error = std::move(cls.error());
+    return false;
+  }
+  st.cls = std::move(*cls);
+  st.plan = Plan(rt, req.model, st.key.get(), st.cls, &st.selection, &req, &st.decision);
   st.meta.data_class = st.cls.data_class;
+  st.egress_class = st.cls.data_class;
   st.log.sensitivity = st.facts.sensitivity = &st.cls;
   if (!st.plan && RedactionApplies(rt.config.residency, st.cls, st.plan.error(),
                                    st.key ? st.key->max_data_class : 0)) {
-    // Residency `redact`: plan again for the redacted request (the same model); the header
-    // and the log keep the original class and findings (types and offsets only).
-    st.restorer = std::make_unique<ResponseRestorer>();
-    RedactRequest(req, st.cls, *st.restorer);
-    st.texts.clear();
-    st.text_views.clear();
-    classify::CollectScanTexts(req, st.texts, st.text_views);
-    sensitivity::Classification redacted;
-    st.plan = ClassifyAndPlan(rt, st.texts, req.model, ex.request(), st.key.get(), redacted,
-                              st.route, &req, &st.decision);
-    if (st.plan) {
-      st.meta.restorer = st.restorer.get();
-      metrics_.RecordResidencyAction("redact");
-    }
+    RedactChat(ex, rt, st);
   }
   if (!st.plan) {
     st.out.error = std::move(st.plan.error());
     return false;
   }
   st.log.rerouted_to = st.plan->rerouted_to;
-  if (!st.plan->rerouted_to.empty()) metrics_.RecordResidencyAction("route");
+  if (!st.plan->rerouted_to.empty()) {
+    st.facts.residency_action = "route";
+    metrics_.RecordResidencyAction("route");
+  }
   return true;
+}
+
+void Gateway::RedactChat(http::Exchange& ex, const Runtime& rt, ChatState& st) {
+  // Residency `redact`: the findings are placed in the request's own texts (redaction edits the
+  // decoded request), replaced, and the redacted request is planned again for the same model.
+  // The header and the log keep the original class and findings (types and offsets only). What
+  // redaction cannot reach (a finding in a field it does not edit, an image) still counts: the
+  // egress gate scans the encoded request before it leaves and refuses it.
+  api::ChatRequest& req = *st.req;
+  auto located = Classify(rt, st.texts, ex.request());
+  if (!located) return;
+  st.restorer = std::make_unique<ResponseRestorer>();
+  RedactRequest(req, *located, *st.restorer);
+  st.texts.clear();
+  st.text_views.clear();
+  classify::CollectScanTexts(req, st.texts, st.text_views);
+  auto redacted = Classify(rt, st.texts, ex.request());
+  if (!redacted) return;
+  for (const sensitivity::Finding& f : st.cls.findings) {
+    if (f.type.ends_with("_content"))
+      redacted->data_class = std::max(redacted->data_class, f.data_class);
+  }
+  st.plan = Plan(rt, req.model, st.key.get(), *redacted, &st.selection, &req, &st.decision);
+  if (st.plan) {
+    st.egress_class = redacted->data_class;
+    st.meta.restorer = st.restorer.get();
+    st.facts.residency_action = "redact";
+    metrics_.RecordResidencyAction("redact");
+  }
+}
+
+limits::Reservation Gateway::WorstCase(const Runtime& rt, const routing::RoutePlan& plan,
+                                       int64_t input_tokens, std::optional<int64_t> max_output) {
+  // Without max_tokens the reservation assumes kDefaultOutputReserve output tokens; settlement
+  // replaces it with the real cost either way.
+  const int64_t output = std::max<int64_t>(max_output.value_or(kDefaultOutputReserve), 0);
+  api::Usage usage;
+  usage.input_tokens = input_tokens;
+  usage.output_tokens = output;
+  double worst = 0;
+  for (const routing::Candidate& c : plan.candidates) {
+    worst = std::max(worst, rt.accounting->Cost(c.deployment, usage));
+  }
+  return {.tokens = input_tokens + output, .micro_usd = limits::ToMicroUsd(worst)};
+}
+
+asio::awaitable<bool> Gateway::Admit(const Runtime& rt,
+                                     const std::shared_ptr<const limits::KeyInfo>& key,
+                                     const routing::RoutePlan& plan, int64_t input_tokens,
+                                     std::optional<int64_t> max_output, limits::Decision& decision,
+                                     Settlement& settlement, routing::Outcome& out) {
+  const limits::Reservation hold = WorstCase(rt, plan, input_tokens, max_output);
+  decision = co_await admission_->limiter().Admit(*key, hold);
+  if (!decision.allowed) {
+    metrics_.RecordRejection(decision.error.code == ErrorCode::kBudgetExceeded ? "budget"
+                                                                               : "rate_limit");
+    out.error = decision.error;
+    co_return false;
+  }
+  settlement = Settlement(admission_->limiter(), key, hold, co_await asio::this_coro::executor,
+                          &internal_errors_);
+  co_return true;
+}
+
+routing::EgressGate Gateway::Gate(const Runtime& rt, int data_class,
+                                  const sensitivity::Classification& cls,
+                                  const limits::KeyInfo* key) {
+  return {.data_class = data_class,
+          .findings = &cls,
+          .key_max_class = key ? key->max_data_class : sensitivity::kMaxClass,
+          .scanner = &*rt.scanner,
+          .residency = &rt.config.residency};
 }
 
 asio::awaitable<void> Gateway::ExecuteChat(http::Exchange& ex, const Runtime& rt, ChatState& st) {
@@ -224,7 +356,8 @@ asio::awaitable<void> Gateway::ExecuteChat(http::Exchange& ex, const Runtime& rt
       .cancel = &st.cancel,
       .client_wants_usage =
           st.meta.dialect != Dialect::kOpenAi || req.include_usage.value_or(false),
-      .breakers = st.route ? &rt.planner->BreakersFor(*st.route) : nullptr};
+      .breakers = st.route ? &rt.planner->BreakersFor(*st.route) : nullptr,
+      .egress = Gate(rt, st.egress_class, st.cls, st.key.get())};
   if (req.stream) {
     const auto sink = MakeStreamSink(ex, st.meta, req.model);
     st.out = co_await executor.ChatStream(req, *st.plan, options, *sink);
@@ -246,136 +379,161 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
   do {
     if (!PrepareChat(ex, rt, st)) break;
     if (st.key) {
-      const int64_t estimate = EstimateTokens(st.texts, st.req->MaxOutputTokens().value_or(0));
-      st.admitted = co_await admission_->limiter().Admit(*st.key, estimate);
+      const bool admitted =
+          co_await Admit(rt, st.key, *st.plan, st.facts.estimated_input_tokens,
+                         st.req->MaxOutputTokens(), st.admitted, st.settlement, st.out);
       st.meta.limit_headers = &st.admitted.headers;
-      if (!st.admitted.allowed) {
-        metrics_.RecordRejection(
-            st.admitted.error.code == ErrorCode::kBudgetExceeded ? "budget" : "rate_limit");
-        st.out.error = st.admitted.error;
-        break;
-      }
+      if (!admitted) break;
     }
     co_await ExecuteChat(ex, rt, st);
   } while (false);
-  routing::Outcome& out = st.out;
-  if (!out.ok && out.error.code == ErrorCode::kPolicyBlocked) {
-    metrics_.RecordResidencyAction("block");
-  }
-  co_await Finish(ex, st.meta, out, st.log, start);
-  st.facts.status = st.log.status;
-  st.facts.latency_ms = st.log.latency_ms;
-  if (st.route && out.deployment.provider) {
-    st.facts.tier = RoutePlanner::TierOf(st.decision, out.deployment);
+  co_await Conclude(ex, rt, st.meta, st.log, st.facts, st.out, st.settlement, start);
+  if (st.route && st.out.deployment.provider) {
     // The executor tells the breakers about every attempt; here only the escalation is counted.
-    if (out.escalated) {
-      metrics_.RecordEscalation(st.route->name, out.escalated_from, out.escalated_to);
+    if (st.out.escalated) {
+      metrics_.RecordEscalation(st.route->name, st.out.escalated_from, st.out.escalated_to);
     }
   }
-  const double cost = rt.accounting->Record(st.facts, out);
-  if (st.key && st.admitted.allowed && st.meta.limit_headers) {
-    const int64_t estimate =
-        EstimateTokens(st.texts, st.req ? st.req->MaxOutputTokens().value_or(0) : 0);
-    const int64_t actual = out.usage.input_tokens + out.usage.output_tokens;
-    co_await admission_->limiter().Settle(*st.key, estimate, actual, cost);
+}
+
+asio::awaitable<void> Gateway::Conclude(http::Exchange& ex, const Runtime& rt,
+                                        const ResponseMeta& meta, RequestLogEntry& log,
+                                        RequestFacts& facts, routing::Outcome& out,
+                                        Settlement& settlement, Clock::time_point start) {
+  if (!out.ok && out.error.code == ErrorCode::kPolicyBlocked) {
+    facts.residency_action = "block";
+    metrics_.RecordResidencyAction("block");
   }
+  co_await Finish(ex, meta, out, log, start);
+  facts.status = log.status;
+  facts.latency_ms = log.latency_ms;
+  if (meta.decision && out.deployment.provider) {
+    facts.tier = RoutePlanner::TierOf(*meta.decision, out.deployment);
+  }
+  // The key pays what the ledger row says (estimated when the upstream sent no usage, e.g. a
+  // stream cut short).
+  const Accounting::Charge charge = rt.accounting->Record(facts, out);
+  if (settlement.holds()) co_await settlement.Settle(charge.tokens, charge.cost_usd);
 }
 
 asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
                                        std::string_view path) {
+  const Pooled<ForwardState> state = Pooled<ForwardState>::Make(id);
+  ForwardState& st = *state;
   const auto start = Clock::now();
-  const std::string full_path = fmt::format("/v1{}", path);
-  RequestLogEntry log{.id = id, .method = "POST", .path = full_path};
-  RequestFacts facts{.id = id, .arrival_unix_ms = UnixMs(), .endpoint = path.substr(1)};
-  ResponseMeta meta{id};
-  std::shared_ptr<const limits::KeyInfo> key;
-  routing::Outcome out;
-  std::string& body = ex.request().body();
-  std::string model;
-  bool stream = false;
-  {
-    auto root = api::ParseJson(body);
-    std::string_view m;
-    if (!root) {
-      out.error = root.error();
-    } else if (!root->is_object()) {
-      out.error = MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object");
-    } else if ((*root)["model"].get_string().get(m) || m.empty()) {
-      out.error = MakeError(ErrorCode::kInvalidRequest, "'model' is required and must be a string",
-                            "model");
-    } else {
-      model.assign(m);
-      bool s = false;
-      if (!(*root)["stream"].get_bool().get(s)) stream = s;
+  st.full_path = fmt::format("/v1{}", path);
+  st.log = {.id = id, .method = "POST", .path = st.full_path};
+  st.facts = {.id = id, .arrival_unix_ms = UnixMs(), .endpoint = path.substr(1)};
+  if (PrepareForward(ex, rt, st)) {
+    bool admitted = true;
+    if (st.key) {
+      admitted = co_await Admit(rt, st.key, *st.plan, st.facts.estimated_input_tokens,
+                                st.max_output, st.admitted, st.settlement, st.out);
+      st.meta.limit_headers = &st.admitted.headers;
     }
-  }
-  if (!model.empty()) {
-    auto who = Authorize(ex.request(), model);
-    if (who) {
-      key = std::move(*who);
-    } else {
-      out.error = std::move(who.error());
-      model.clear();
-    }
-  }
-  if (model.empty()) {
-    co_await Finish(ex, meta, out, log, start);
-    facts.status = log.status;
-    facts.latency_ms = log.latency_ms;
-    rt.accounting->Record(facts, out);
-    co_return;
-  }
-  log.model = facts.route = model;
-  log.stream = facts.stream = stream;
-  facts.key = key.get();
-  // Bodies HybridGate does not model are scanned whole: every string in them leaves with them.
-  // Its scan view blanks JSON whitespace escapes (`\n` …) so detectors see a boundary there.
-  std::string body_view;
-  const std::string_view whole[] = {sensitivity::JsonScanView(body, body_view)};
-  sensitivity::Classification cls;
-  facts.estimated_input_tokens = EstimateTokens(whole, 0);
-  auto plan = ClassifyAndPlan(rt, whole, model, ex.request(), key.get(), cls);
-  meta.data_class = cls.data_class;
-  log.sensitivity = facts.sensitivity = &cls;
-  std::unique_ptr<ResponseRestorer> restorer;  // set when the body was redacted
-  if (!plan &&
-      RedactionApplies(rt.config.residency, cls, plan.error(), key ? key->max_data_class : 0)) {
-    // Residency `redact` for a passthrough body: only the prompt / input strings change (`whole`
-    // points into the old body and is not used after this); a finding anywhere else survives
-    // the second scan, which refuses the request.
-    restorer = std::make_unique<ResponseRestorer>();
-    if (RedactRawBody(body, cls, *restorer) > 0) {
-      std::string redacted_view;
-      const std::string_view redacted_whole[] = {sensitivity::JsonScanView(body, redacted_view)};
-      sensitivity::Classification redacted;
-      plan = ClassifyAndPlan(rt, redacted_whole, model, ex.request(), key.get(), redacted);
-      if (plan) {
-        meta.restorer = restorer.get();  // completions: choices[].text; embeddings: nothing
-        metrics_.RecordResidencyAction("redact");
+    if (admitted) {
+      routing::Executor executor(*pools_[ex.worker()]);
+      ex.OnClientGone([&st] { st.cancel.Cancel(); });
+      const routing::ExecuteOptions options{
+          .request_id = id,
+          .cancel = &st.cancel,
+          .client_wants_usage = true,
+          .egress = Gate(rt, st.egress_class, st.cls, st.key.get())};
+      const auto sink = MakeStreamSink(ex, st.meta, st.model);
+      st.out =
+          co_await executor.Raw(path, st.body, st.model, st.stream, *st.plan, options, sink.get());
+      if (st.meta.restorer && st.out.ok && !st.stream) {
+        st.out.body = st.restorer->RestoreBody(st.out.body);
       }
     }
   }
-  if (!plan) {
-    out.error = std::move(plan.error());
-    co_await Finish(ex, meta, out, log, start);
-    facts.status = log.status;
-    facts.latency_ms = log.latency_ms;
-    rt.accounting->Record(facts, out);
-    co_return;
+  co_await Conclude(ex, rt, st.meta, st.log, st.facts, st.out, st.settlement, start);
+}
+
+bool Gateway::PrepareForward(http::Exchange& ex, const Runtime& rt, ForwardState& st) {
+  // The body is forwarded as HybridGate re-encodes it: duplicate keys resolved to the first, the
+  // one every check below reads. What is scanned, checked and priced is what is sent.
+  auto canonical = api::CanonicalJson(ex.request().body());
+  if (!canonical) {
+    st.out.error = std::move(canonical.error());
+    return false;
   }
-  log.rerouted_to = plan->rerouted_to;
-  routing::Executor executor(*pools_[ex.worker()]);
-  http::CancelToken cancel;
-  ex.OnClientGone([&cancel] { cancel.Cancel(); });
-  const routing::ExecuteOptions options{
-      .request_id = id, .cancel = &cancel, .client_wants_usage = true};
-  const auto sink = MakeStreamSink(ex, meta, model);
-  out = co_await executor.Raw(path, body, model, stream, *plan, options, sink.get());
-  if (meta.restorer && out.ok && !stream) out.body = restorer->RestoreBody(out.body);
-  co_await Finish(ex, meta, out, log, start);
-  facts.status = log.status;
-  facts.latency_ms = log.latency_ms;
-  rt.accounting->Record(facts, out);
+  st.body = std::move(*canonical);
+  {
+    auto root = api::ParseJson(st.body);
+    std::string_view m;
+    if (!root) {
+      st.out.error = root.error();
+      return false;
+    }
+    if (!root->is_object()) {
+      st.out.error = MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object");
+      return false;
+    }
+    if ((*root)["model"].get_string().get(m) || m.empty()) {
+      st.out.error = MakeError(ErrorCode::kInvalidRequest,
+                               "'model' is required and must be a string", "model");
+      return false;
+    }
+    st.model.assign(m);
+    bool stream = false;
+    if (!(*root)["stream"].get_bool().get(stream)) st.stream = stream;
+    int64_t max_tokens = 0;
+    if (!(*root)["max_tokens"].get_int64().get(max_tokens)) st.max_output = max_tokens;
+    if (st.facts.endpoint == "embeddings") st.max_output = 0;  // embeddings generate no text
+  }
+  st.log.model = st.facts.route = st.model;
+  st.log.stream = st.facts.stream = st.stream;
+  auto who = Authorize(ex.request(), st.model);
+  if (!who) {
+    st.out.error = std::move(who.error());
+    return false;
+  }
+  st.key = std::move(*who);
+  st.facts.key = st.key.get();
+  // The token estimate counts the strings the body carries.
+  auto cls = ClassifyBody(rt, st.body, ex.request(), &st.facts.estimated_input_tokens);
+  if (!cls) {
+    st.out.error = std::move(cls.error());
+    return false;
+  }
+  st.cls = std::move(*cls);
+  st.egress_class = st.cls.data_class;
+  st.plan = Plan(rt, st.model, st.key.get(), st.cls);
+  st.meta.data_class = st.cls.data_class;
+  st.log.sensitivity = st.facts.sensitivity = &st.cls;
+  if (!st.plan && RedactionApplies(rt.config.residency, st.cls, st.plan.error(),
+                                   st.key ? st.key->max_data_class : 0)) {
+    // Residency `redact` for a passthrough body: the prompt / input strings are redacted (their
+    // findings located in the body read whole); a finding anywhere else survives the second
+    // scan, which refuses the request.
+    std::string view;
+    const std::string_view whole[] = {sensitivity::JsonScanView(st.body, view)};
+    auto located = Classify(rt, whole, ex.request());
+    st.restorer = std::make_unique<ResponseRestorer>();
+    if (located && RedactRawBody(st.body, *located, *st.restorer) > 0) {
+      auto redacted = ClassifyBody(rt, st.body, ex.request());
+      if (redacted) {
+        st.plan = Plan(rt, st.model, st.key.get(), *redacted);
+        if (st.plan) {
+          st.egress_class = redacted->data_class;
+          st.meta.restorer = st.restorer.get();  // completions: choices[].text; embeddings: none
+          st.facts.residency_action = "redact";
+          metrics_.RecordResidencyAction("redact");
+        }
+      }
+    }
+  }
+  if (!st.plan) {
+    st.out.error = std::move(st.plan.error());
+    return false;
+  }
+  st.log.rerouted_to = st.plan->rerouted_to;
+  if (!st.plan->rerouted_to.empty()) {
+    st.facts.residency_action = "route";
+    metrics_.RecordResidencyAction("route");
+  }
+  return true;
 }
 
 }  // namespace hybridgate::gateway

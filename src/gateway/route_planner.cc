@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api/openai_chat.h"
+#include "classify/body_strings.h"
 #include "classify/complexity/heuristic.h"
 #include "classify/complexity/learned_classifier.h"
 #include "classify/request_texts.h"
@@ -223,11 +224,13 @@ int RunRouteExplain(const std::string& config_path, const std::string& request_p
     std::cerr << "route explain: sensitivity: " << scanner.error().message << "\n";
     return 2;
   }
-  // The same view of the texts the gateway scans (JSON whitespace escapes read as spaces).
-  std::vector<std::string_view> texts;
-  std::list<std::string> text_views;
-  classify::CollectScanTexts(*req, texts, text_views);
-  const int data_class = scanner->Classify(texts).data_class;
+  // The class the gateway gives it: every string of the request body.
+  classify::BodyStrings strings;
+  if (auto s = classify::CollectBodyStrings(body, strings); !s) {
+    std::cerr << "route explain: " << s.error().message << "\n";
+    return 2;
+  }
+  const int data_class = classify::ClassifyStrings(*scanner, cfg->residency, strings).data_class;
   const complexity::HeuristicClassifier heuristic;
   complexity::Features features = complexity::Classify(heuristic, *req);
   if (sel->route->classifier == routing::ClassifierKind::kLearned) {

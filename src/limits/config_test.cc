@@ -32,7 +32,6 @@ limits:
   redis_url: redis://:pw@redis.internal:6380/2
   timeout_ms: 20
   on_redis_error: closed
-  reload_interval_s: 30
 )");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_TRUE(c->auth_required);
@@ -41,7 +40,6 @@ limits:
   EXPECT_EQ(c->backend, "redis");
   EXPECT_EQ(c->timeout_ms, 20);
   EXPECT_FALSE(c->fail_open);
-  EXPECT_EQ(c->reload_interval_s, 30);
   EXPECT_TRUE(MakeLimiter(*c));
 }
 

@@ -453,6 +453,19 @@ Result<std::shared_ptr<const KeyStore::Snapshot>> KeyStore::Load() const {
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
+Result<bool> KeyStore::ReloadIfChanged() {
+  int64_t version = 0;
+  {
+    std::lock_guard lock(db_mu_);
+    Stmt st(db_, "PRAGMA data_version");
+    if (!st.ok() || st.Step() != SQLITE_ROW) return Fail(DbError(db_, "data_version"));
+    version = st.ColInt(0);
+  }
+  if (version == data_version_.exchange(version)) return false;
+  if (auto s = Reload(); !s) return Fail(std::move(s.error()));
+  return true;
+}
+
 Status KeyStore::Reload() {
   std::lock_guard lock(reload_mu_);
   auto snap = Load();

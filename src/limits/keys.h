@@ -87,6 +87,10 @@ class KeyStore {
 
   // Re-reads the database into a fresh snapshot (keys created by another process appear).
   Status Reload();
+  // Reloads when another connection (the CLI, another replica on the same file) committed since
+  // the last call; true when it did. Cheap (one PRAGMA): the gateway polls it every second, so a
+  // key revoked by any means stops working within a second.
+  Result<bool> ReloadIfChanged();
 
   // Hot path. kUnauthenticated for an unknown, malformed or revoked secret. The pointer stays
   // valid however many reloads happen while the caller holds it.
@@ -103,6 +107,7 @@ class KeyStore {
   mutable std::mutex db_mu_;  // one statement at a time on db_
   std::mutex reload_mu_;      // reloads in order: an older snapshot never replaces a newer one
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  std::atomic<int64_t> data_version_{-1};  // PRAGMA data_version at the last poll
 };
 
 // kPermissionDenied naming the key and the model when the key may not use `model`.

@@ -35,23 +35,39 @@ struct Decision {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// What an admitted request holds until it settles: tokens from the TPM bucket and its
+// worst-case cost from the key's and the team's budgets.
+struct Reservation {
+  int64_t tokens = 0;
+  int64_t micro_usd = 0;
+};
+
 // Thread-safety: both implementations may be called concurrently from any number of worker
 // threads; neither blocks an event loop beyond a short mutex.
 class Limiter {
  public:
   virtual ~Limiter() = default;
 
-  // Counts the request against the key's RPM bucket and reserves `estimated_tokens` from its TPM
-  // bucket, unless a bucket is short or the key's or team's budget for the current window is
-  // already spent; then nothing is counted. A request larger than the whole TPM limit is admitted
-  // when the bucket is full, and leaves it in debt.
-  virtual asio::awaitable<Decision> Admit(const KeyInfo& key, int64_t estimated_tokens) = 0;
+  // Counts the request against the key's RPM bucket and takes `hold.tokens` from its TPM bucket
+  // and `hold.micro_usd` from the key's and the team's budget windows (those that are set), unless
+  // a bucket is short or a budget is already spent, reservations included; then nothing is
+  // counted. So concurrent requests overshoot a budget by at most one reservation. A request
+  // larger than the whole TPM limit is admitted when the bucket is full, and leaves it in debt.
+  virtual asio::awaitable<Decision> Admit(const KeyInfo& key, Reservation hold) = 0;
+  asio::awaitable<Decision> Admit(const KeyInfo& key, int64_t estimated_tokens) {
+    return Admit(key, Reservation{estimated_tokens, 0});
+  }
 
-  // After an admitted request: corrects the TPM bucket by actual - estimated tokens (a failed
-  // request settles with 0 and gets its reservation back) and adds `cost_usd` to the key's and
-  // the team's spend in the current window. Spend is counted only for budgets that are set.
-  virtual asio::awaitable<void> Settle(const KeyInfo& key, int64_t estimated_tokens,
-                                       int64_t actual_tokens, double cost_usd) = 0;
+  // After an admitted request: replaces what it held by what it used — the TPM bucket is
+  // corrected by actual - held tokens (a failed request settles with 0 and gets its tokens back)
+  // and the spend windows by `cost_usd` - held. Spend is counted only for budgets that are set;
+  // a window that rolled over meanwhile is never taken below zero.
+  virtual asio::awaitable<void> Settle(const KeyInfo& key, Reservation held, int64_t actual_tokens,
+                                       double cost_usd) = 0;
+  asio::awaitable<void> Settle(const KeyInfo& key, int64_t estimated_tokens, int64_t actual_tokens,
+                               double cost_usd) {
+    return Settle(key, Reservation{estimated_tokens, 0}, actual_tokens, cost_usd);
+  }
 
   // Failed round trips to the shared store (always 0 for MemoryLimiter). For the metrics page.
   virtual uint64_t redis_errors() const { return 0; }

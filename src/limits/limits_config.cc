@@ -77,7 +77,6 @@ Status ParseEntry(const Reader& r, const std::string& key, const YAML::Node& v, 
     return {};
   }
   if (key == "timeout_ms") return r.Int(v, key, 1, 60'000, c.timeout_ms);
-  if (key == "reload_interval_s") return r.Int(v, key, 0, 86'400, c.reload_interval_s);
   if (key == "on_redis_error") {
     std::string s;
     HG_TRY(r.Str(v, key, s));
@@ -89,7 +88,7 @@ Status ParseEntry(const Reader& r, const std::string& key, const YAML::Node& v, 
   }
   return Fail(r.At(v, key,
                    "unknown key (expected auth_required, admin_key_env, keys_db, backend, "
-                   "redis_url, timeout_ms, on_redis_error, reload_interval_s)"));
+                   "redis_url, timeout_ms, on_redis_error)"));
 }
 
 }  // namespace

@@ -20,9 +20,8 @@ struct LimitsConfig {
   std::string keys_db = "hybridgate-keys.db";  // SQLite file; relative to the config file's folder
   std::string backend = "memory";              // "memory" | "redis"
   std::string redis_url = "redis://127.0.0.1:6379";
-  int64_t timeout_ms = 50;        // per Redis round trip (connect included)
-  bool fail_open = true;          // YAML `on_redis_error: open | closed`
-  int64_t reload_interval_s = 0;  // the gateway re-reads keys_db this often; 0 = only on SIGHUP
+  int64_t timeout_ms = 50;  // per Redis round trip (connect included)
+  bool fail_open = true;    // YAML `on_redis_error: open | closed`
 };
 
 // A parsed redis:// URL: redis://[[user]:password@]host[:port][/db].

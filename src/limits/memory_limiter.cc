@@ -17,20 +17,20 @@ int64_t MemoryLimiter::SpentIn(const Spend& s, const std::string& window) {
   return s.window == window ? s.micro : 0;
 }
 
-asio::awaitable<Decision> MemoryLimiter::Admit(const KeyInfo& key, int64_t estimated_tokens) {
-  co_return AdmitNow(key, estimated_tokens);
+asio::awaitable<Decision> MemoryLimiter::Admit(const KeyInfo& key, Reservation hold) {
+  co_return AdmitNow(key, hold);
 }
 
-asio::awaitable<void> MemoryLimiter::Settle(const KeyInfo& key, int64_t estimated_tokens,
+asio::awaitable<void> MemoryLimiter::Settle(const KeyInfo& key, Reservation held,
                                             int64_t actual_tokens, double cost_usd) {
-  SettleNow(key, estimated_tokens, actual_tokens, cost_usd);
+  SettleNow(key, held, actual_tokens, cost_usd);
   co_return;
 }
 
-Decision MemoryLimiter::AdmitNow(const KeyInfo& key, int64_t estimated_tokens) {
+Decision MemoryLimiter::AdmitNow(const KeyInfo& key, Reservation hold) {
   const WallTime now = clock_();
   const int64_t now_ms = ToMs(now);
-  estimated_tokens = std::max<int64_t>(0, estimated_tokens);
+  const int64_t estimated_tokens = std::max<int64_t>(0, hold.tokens);
   AdmitOutcome o;
   {
     std::lock_guard lock(mu_);
@@ -76,18 +76,29 @@ Decision MemoryLimiter::AdmitNow(const KeyInfo& key, int64_t estimated_tokens) {
         o.tpm_remaining = static_cast<int64_t>(st.tpm.tokens);
         o.tpm_reset_ms = MsUntil(st.tpm.tokens, static_cast<double>(key.tpm), key.tpm);
       }
+      if (hold.micro_usd > 0) {
+        if (key.budget) AddSpend(st.spend, key.budget->window, now, hold.micro_usd);
+        if (key.team_budget)
+          AddSpend(teams_[key.team], key.team_budget->window, now, hold.micro_usd);
+      }
     }
   }
   return MakeDecision(key, estimated_tokens, o, now);
 }
 
-void MemoryLimiter::SettleNow(const KeyInfo& key, int64_t estimated_tokens, int64_t actual_tokens,
+void MemoryLimiter::AddSpend(Spend& s, BudgetWindow w, WallTime now, int64_t micro) {
+  std::string window = WindowId(w, now);
+  if (s.window != window) s = {std::move(window), 0};
+  s.micro = std::max<int64_t>(0, s.micro + micro);
+}
+
+void MemoryLimiter::SettleNow(const KeyInfo& key, Reservation held, int64_t actual_tokens,
                               double cost_usd) {
   const WallTime now = clock_();
   const int64_t now_ms = ToMs(now);
-  const int64_t delta =
-      std::max<int64_t>(0, actual_tokens) - std::max<int64_t>(0, estimated_tokens);
-  const int64_t micro = cost_usd > 0 ? ToMicroUsd(cost_usd) : 0;
+  const int64_t delta = std::max<int64_t>(0, actual_tokens) - std::max<int64_t>(0, held.tokens);
+  const int64_t micro =
+      (cost_usd > 0 ? ToMicroUsd(cost_usd) : 0) - std::max<int64_t>(0, held.micro_usd);
   std::lock_guard lock(mu_);
   KeyState& st = keys_[key.id];
   if (key.tpm > 0 && delta != 0) {
@@ -95,13 +106,8 @@ void MemoryLimiter::SettleNow(const KeyInfo& key, int64_t estimated_tokens, int6
     st.tpm = {std::min(level, static_cast<double>(key.tpm)), now_ms};
   }
   if (micro == 0) return;
-  auto add = [&](Spend& s, BudgetWindow w) {
-    std::string window = WindowId(w, now);
-    if (s.window != window) s = {std::move(window), 0};
-    s.micro += micro;
-  };
-  if (key.budget) add(st.spend, key.budget->window);
-  if (key.team_budget) add(teams_[key.team], key.team_budget->window);
+  if (key.budget) AddSpend(st.spend, key.budget->window, now, micro);
+  if (key.team_budget) AddSpend(teams_[key.team], key.team_budget->window, now, micro);
 }
 
 double MemoryLimiter::KeySpendUsd(const KeyInfo& key) {

@@ -14,14 +14,22 @@ class MemoryLimiter final : public Limiter {
  public:
   explicit MemoryLimiter(WallClock clock = SystemNow);
 
-  asio::awaitable<Decision> Admit(const KeyInfo& key, int64_t estimated_tokens) override;
-  asio::awaitable<void> Settle(const KeyInfo& key, int64_t estimated_tokens, int64_t actual_tokens,
+  using Limiter::Admit;
+  using Limiter::Settle;
+  asio::awaitable<Decision> Admit(const KeyInfo& key, Reservation hold) override;
+  asio::awaitable<void> Settle(const KeyInfo& key, Reservation held, int64_t actual_tokens,
                                double cost_usd) override;
 
   // The same, synchronously (what the awaitables do; handy in tests and tools).
-  Decision AdmitNow(const KeyInfo& key, int64_t estimated_tokens);
+  Decision AdmitNow(const KeyInfo& key, Reservation hold);
+  Decision AdmitNow(const KeyInfo& key, int64_t estimated_tokens) {
+    return AdmitNow(key, Reservation{estimated_tokens, 0});
+  }
+  void SettleNow(const KeyInfo& key, Reservation held, int64_t actual_tokens, double cost_usd);
   void SettleNow(const KeyInfo& key, int64_t estimated_tokens, int64_t actual_tokens,
-                 double cost_usd);
+                 double cost_usd) {
+    SettleNow(key, Reservation{estimated_tokens, 0}, actual_tokens, cost_usd);
+  }
 
   // Spend recorded in the current window, for tests and the admin API.
   double KeySpendUsd(const KeyInfo& key);
@@ -37,6 +45,8 @@ class MemoryLimiter final : public Limiter {
     Spend spend;
   };
   static int64_t SpentIn(const Spend& s, const std::string& window);
+  // Adds `micro` (may be negative: a settled reservation) to the window of `now`, not below 0.
+  static void AddSpend(Spend& s, BudgetWindow w, WallTime now, int64_t micro);
 
   WallClock clock_;
   std::mutex mu_;

@@ -15,7 +15,9 @@ namespace {
 // Bucket state is a hash {tokens, ts} refilled lazily with Redis's own clock (TIME), so replicas
 // with skewed clocks still share one bucket. Budget spends are integer micro-dollars.
 // KEYS: rpm bucket, tpm bucket, key spend, team spend.
-// ARGV: rpm, tpm, estimated tokens, key budget micro-USD (-1 none), team budget (-1 none).
+// ARGV: rpm, tpm, estimated tokens, key budget micro-USD (-1 none), team budget (-1 none),
+// reserved micro-USD (added to the spends that have a budget when admitted), key spend TTL s,
+// team spend TTL s.
 // Returns {verdict, retry_ms, spent, rpm_remaining, rpm_reset_ms, tpm_remaining, tpm_reset_ms};
 // verdict 0 allowed, 1 rpm, 2 tpm, 3 key budget, 4 team budget (as Verdict in limiter.h).
 constexpr const char* kAdmitScript = R"lua(
@@ -23,6 +25,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rpm, tpm, est = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local kb, tb = tonumber(ARGV[4]), tonumber(ARGV[5])
+local hold, kttl, tttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local function level(key, cap)
   local v = redis.call('HMGET', key, 'tokens', 'ts')
   local tokens, ts = tonumber(v[1]), tonumber(v[2])
@@ -67,12 +70,23 @@ if tpm > 0 then
   k = k - est
   store(KEYS[2], k, tpm)
 end
+if hold > 0 then
+  if kb >= 0 then
+    redis.call('INCRBY', KEYS[3], hold)
+    redis.call('EXPIRE', KEYS[3], kttl)
+  end
+  if tb >= 0 then
+    redis.call('INCRBY', KEYS[4], hold)
+    redis.call('EXPIRE', KEYS[4], tttl)
+  end
+end
 return reply(0, 0, 0)
 )lua";
 
 // KEYS: tpm bucket, key spend, team spend.
-// ARGV: tpm, token correction (actual - estimated), cost micro-USD, key spend TTL s (0 = no key
-// budget), team spend TTL s (0 = no team budget).
+// ARGV: tpm, token correction (actual - estimated), spend correction micro-USD (cost - reserved;
+// may be negative, a spend never goes below 0), key spend TTL s (0 = no key budget), team spend
+// TTL s (0 = no team budget).
 constexpr const char* kSettleScript = R"lua(
 local tpm, delta, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local kttl, tttl = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -91,15 +105,13 @@ if tpm > 0 and delta ~= 0 then
   if tokens < tpm then debt = math.ceil((tpm - tokens) * 60000 / tpm) end
   redis.call('PEXPIRE', KEYS[1], debt + 60000)
 end
-if cost > 0 then
-  if kttl > 0 then
-    redis.call('INCRBY', KEYS[2], cost)
-    redis.call('EXPIRE', KEYS[2], kttl)
-  end
-  if tttl > 0 then
-    redis.call('INCRBY', KEYS[3], cost)
-    redis.call('EXPIRE', KEYS[3], tttl)
-  end
+local function spend(key, ttl)
+  if redis.call('INCRBY', key, cost) < 0 then redis.call('SET', key, 0) end
+  redis.call('EXPIRE', key, ttl)
+end
+if cost ~= 0 then
+  if kttl > 0 then spend(KEYS[2], kttl) end
+  if tttl > 0 then spend(KEYS[3], tttl) end
 end
 return 1
 )lua";
@@ -191,8 +203,8 @@ std::string RedisLimiter::TeamSpendKey(const KeyInfo& key, WallTime now) const {
                      WindowId(key.team_budget->window, now));
 }
 
-asio::awaitable<Decision> RedisLimiter::Admit(const KeyInfo& key, int64_t estimated_tokens) {
-  estimated_tokens = std::max<int64_t>(0, estimated_tokens);
+asio::awaitable<Decision> RedisLimiter::Admit(const KeyInfo& key, Reservation hold) {
+  const int64_t estimated_tokens = std::max<int64_t>(0, hold.tokens);
   if (key.rpm <= 0 && key.tpm <= 0 && !key.budget && !key.team_budget) co_return Decision{};
   const WallTime now = options_.clock();
   // Named vectors, not braced lists inside co_await: GCC 12 miscompiles the latter.
@@ -200,9 +212,14 @@ asio::awaitable<Decision> RedisLimiter::Admit(const KeyInfo& key, int64_t estima
                                 options_.key_prefix + "tpm:" + key.id, KeySpendKey(key, now),
                                 TeamSpendKey(key, now)};
   std::vector<std::string> args{
-      std::to_string(key.rpm), std::to_string(key.tpm), std::to_string(estimated_tokens),
+      std::to_string(key.rpm),
+      std::to_string(key.tpm),
+      std::to_string(estimated_tokens),
       std::to_string(key.budget ? ToMicroUsd(key.budget->usd) : -1),
-      std::to_string(key.team_budget ? ToMicroUsd(key.team_budget->usd) : -1)};
+      std::to_string(key.team_budget ? ToMicroUsd(key.team_budget->usd) : -1),
+      std::to_string(std::max<int64_t>(0, hold.micro_usd)),
+      std::to_string(SpendTtl(key.budget, now)),
+      std::to_string(SpendTtl(key.team_budget, now))};
   auto r = co_await Eval(admit_, std::move(keys), std::move(args));
   if (r && (r->type != RedisValue::Type::kArray || r->elements.size() != 7)) {
     r = Fail(MakeError(ErrorCode::kInternal, "redis: unexpected reply to the admit script"));
@@ -229,11 +246,11 @@ asio::awaitable<Decision> RedisLimiter::Admit(const KeyInfo& key, int64_t estima
   co_return MakeDecision(key, estimated_tokens, o, now);
 }
 
-asio::awaitable<void> RedisLimiter::Settle(const KeyInfo& key, int64_t estimated_tokens,
+asio::awaitable<void> RedisLimiter::Settle(const KeyInfo& key, Reservation held,
                                            int64_t actual_tokens, double cost_usd) {
-  const int64_t delta =
-      std::max<int64_t>(0, actual_tokens) - std::max<int64_t>(0, estimated_tokens);
-  const int64_t micro = cost_usd > 0 ? ToMicroUsd(cost_usd) : 0;
+  const int64_t delta = std::max<int64_t>(0, actual_tokens) - std::max<int64_t>(0, held.tokens);
+  const int64_t micro =
+      (cost_usd > 0 ? ToMicroUsd(cost_usd) : 0) - std::max<int64_t>(0, held.micro_usd);
   if ((key.tpm <= 0 || delta == 0) && (micro == 0 || (!key.budget && !key.team_budget))) {
     co_return;
   }

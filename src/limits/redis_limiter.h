@@ -39,8 +39,10 @@ class RedisLimiter final : public Limiter {
   explicit RedisLimiter(RedisLimiterOptions options);
   ~RedisLimiter() override;
 
-  asio::awaitable<Decision> Admit(const KeyInfo& key, int64_t estimated_tokens) override;
-  asio::awaitable<void> Settle(const KeyInfo& key, int64_t estimated_tokens, int64_t actual_tokens,
+  using Limiter::Admit;
+  using Limiter::Settle;
+  asio::awaitable<Decision> Admit(const KeyInfo& key, Reservation hold) override;
+  asio::awaitable<void> Settle(const KeyInfo& key, Reservation held, int64_t actual_tokens,
                                double cost_usd) override;
   uint64_t redis_errors() const override { return errors_.load(std::memory_order_relaxed); }
 

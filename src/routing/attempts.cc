@@ -79,7 +79,7 @@ bool Attempts::Next(Outcome& out) {
     ++out.attempts;
     response_deadline_ = first_deadline_ = {};
     out.deployment = c.deployment;
-    out.trail.push_back({KeyOf(c.deployment), ""});
+    out.trail.push_back({KeyOf(c.deployment), "", c.deployment.provider});
     return true;
   }
   return false;

@@ -35,6 +35,11 @@ class Attempts {
 
   Attempts(const RoutePlan& plan, const ExecuteOptions& options, const api::ChatRequest* chat,
            bool stream);
+  // An attempt still open when the run goes away (an exception, a destroyed coroutine) is ended
+  // as cancelled: its breaker gets its half-open probe back, its load its outstanding count.
+  ~Attempts() { EndAttempt(false, false, -1); }
+  Attempts(const Attempts&) = delete;
+  Attempts& operator=(const Attempts&) = delete;
 
   // Moves to the next attempt; false when there is none (out.error says why, unless an answer
   // is ready). Sets out.deployment and counts the attempt.

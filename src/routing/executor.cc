@@ -89,9 +89,13 @@ class ChunkFeed {
     failed_ = !status;
     return status;
   }
-  // Hands the gathered chunks to `sink`; true when there were any.
-  bool Deliver(StreamSink& sink) {
-    for (const std::string& chunk : chunks_) sink.Event(chunk);
+  // Hands the gathered chunks to `sink`, counting their text in `text_bytes`; true when there
+  // were any.
+  bool Deliver(StreamSink& sink, int64_t& text_bytes) {
+    for (const std::string& chunk : chunks_) {
+      text_bytes += api::GeneratedTextBytes(chunk);
+      sink.Event(chunk);
+    }
     const bool any = !chunks_.empty();
     chunks_.clear();
     return any;
@@ -191,6 +195,10 @@ asio::awaitable<void> Executor::RunPlain(PlainRun& st, const ExecuteOptions& opt
         run.Skip(out, NotServed(d));
         continue;
       }
+      if (Status gate = options.egress.Check(d, {}); !gate) {
+        run.Skip(out, std::move(gate.error()));
+        continue;
+      }
       const http::Deadlines deadlines = run.Begin(start);
       st.body = co_await CallInProcess(*ip, d, send, raw_path, raw_body, options,
                                        deadlines.response, out.usage);
@@ -210,6 +218,10 @@ asio::awaitable<void> Executor::RunPlain(PlainRun& st, const ExecuteOptions& opt
       if (!st.up) {
         out.error = std::move(st.up.error());
         run.Failed(out);
+        continue;
+      }
+      if (Status gate = options.egress.Check(d, st.up->body); !gate) {
+        run.Skip(out, std::move(gate.error()));
         continue;
       }
       const http::Deadlines deadlines = run.Begin(start);
@@ -252,7 +264,7 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
     Status fed = feed.Feed(buf, *n == 0, out.usage);
     // What came before a failure still reaches a client that is being answered; before that it
     // is dropped, so that a fallback starts clean.
-    const bool any = (fed || out.streamed) && feed.Deliver(sink);
+    const bool any = (fed || out.streamed) && feed.Deliver(sink, out.streamed_text_bytes);
     if (any && !out.streamed) {
       if (!co_await sink.Begin(out.deployment)) {
         out.error = CancelledError();
@@ -329,7 +341,10 @@ asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
       out.error = limit.expired() ? InProcessDeadline::TimeoutError(d) : std::move(next.error());
       co_return false;
     }
-    for (const std::string& chunk : chunks) sink.Event(chunk);
+    for (const std::string& chunk : chunks) {
+      out.streamed_text_bytes += api::GeneratedTextBytes(chunk);
+      sink.Event(chunk);
+    }
     // Inline rather than shared with Pump: GCC 12 miscompiles this as a separate coroutine.
     if (!chunks.empty() && !out.streamed) {
       if (!co_await sink.Begin(out.deployment)) {
@@ -401,6 +416,10 @@ asio::awaitable<void> Executor::RunStream(StreamRun& st, const ExecuteOptions& o
         run.Skip(out, NotServed(d));
         continue;
       }
+      if (Status gate = options.egress.Check(d, {}); !gate) {
+        run.Skip(out, std::move(gate.error()));
+        continue;
+      }
       const auto start = HttpClock::now();
       const http::Deadlines deadlines = run.Begin(start);
       const HttpClock::time_point first = run.FirstEventDeadline(start);
@@ -424,6 +443,10 @@ asio::awaitable<void> Executor::RunStream(StreamRun& st, const ExecuteOptions& o
     if (!st.up) {
       out.error = std::move(st.up.error());
       run.Failed(out);
+      continue;
+    }
+    if (Status gate = options.egress.Check(d, st.up->body); !gate) {
+      run.Skip(out, std::move(gate.error()));
       continue;
     }
     const auto start = HttpClock::now();

@@ -19,6 +19,7 @@
 #include "api/openai_response.h"
 #include "http/client.h"
 #include "routing/breaker.h"
+#include "routing/egress.h"
 #include "routing/policy.h"
 
 namespace hybridgate::routing {
@@ -50,8 +51,9 @@ class StreamSink {
 
 // One upstream attempt, for the ledger, logs and tests.
 struct AttemptRecord {
-  std::string deployment;  // "provider/model"
-  std::string result;      // "ok", "escalated", or the error's code name
+  std::string deployment;                         // "provider/model"
+  std::string result;                             // "ok", "escalated", or the error's code name
+  const providers::Provider* provider = nullptr;  // where it went: its zone, for the ledger
 };
 
 // An answer that was made (and paid for) but not served: a weak one that escalation replaced.
@@ -68,7 +70,10 @@ struct Outcome {
   int status = 0;    // upstream HTTP status of the answer
   std::string body;  // non-stream: the OpenAI-format body
   api::Usage usage;
-  bool streamed = false;     // bytes went to the client through the sink
+  bool streamed = false;  // bytes went to the client through the sink
+  // Bytes of text (content, reasoning, tool arguments) streamed to the client: what a stream that
+  // ends without usage is charged by (ledger::EstimateTokensFromBytes).
+  int64_t streamed_text_bytes = 0;
   bool client_gone = false;  // the sink could not write: nobody is listening any more
   std::chrono::milliseconds ttft{-1};
   // A weak answer made a later tier answer (the weak one is served if that tier fails too).
@@ -85,6 +90,9 @@ struct ExecuteOptions {
   bool client_wants_usage = false;  // stream: forward the usage-only chunk
   // Told about every attempt, and asked before it; null: no breakers (plain model routing).
   BreakerSet* breakers = nullptr;
+  // Asked before every attempt with what it would send; a refusal skips that candidate. The
+  // default (unclassified) lets a request reach only providers that may receive class 5.
+  EgressGate egress;
 };
 
 class Executor {

@@ -271,8 +271,8 @@ Status ParseBreaker(const Reader& r, const YAML::Node& n, const std::string& pat
 
 Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path, Route& route) {
   HG_TRY(r.OnlyKeys(n, path,
-                    {"aliases", "teams", "classifier", "learned_model", "learned_threshold",
-                     "tiers", "escalation", "retries", "deadlines", "breaker"}));
+                    {"aliases", "teams", "classifier", "learned_model", "tiers", "escalation",
+                     "retries", "deadlines", "breaker"}));
   if (n["aliases"]) HG_ASSIGN(route.aliases, r.Strings(n["aliases"], path + ".aliases"));
   if (n["teams"]) HG_ASSIGN(route.teams, r.Strings(n["teams"], path + ".teams"));
   if (n["classifier"]) {
@@ -282,10 +282,6 @@ Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path,
   }
   if (n["learned_model"]) {
     HG_ASSIGN(route.learned_model, r.String(n["learned_model"], path + ".learned_model"));
-  }
-  if (n["learned_threshold"]) {
-    HG_ASSIGN(route.learned_threshold,
-              r.Number(n["learned_threshold"], path + ".learned_threshold", 0, 1));
   }
   if (route.classifier == ClassifierKind::kLearned && route.learned_model.empty()) {
     return Fail(r.At(n, path + ".learned_model", "required when classifier is learned"));

@@ -92,7 +92,6 @@ struct Route {
   std::vector<std::string> teams;    // keys of these teams use this route by default
   ClassifierKind classifier = ClassifierKind::kHeuristic;
   std::string learned_model;  // classifier: learned — path to the model file
-  double learned_threshold = 0.5;
   std::vector<Tier> tiers;
   EscalationConfig escalation;
   RetryConfig retries;

@@ -28,7 +28,6 @@ constexpr char kExample[] = R"(routes:
   tuned:
     classifier: learned
     learned_model: /models/router.model
-    learned_threshold: 0.3
     tiers: [{name: only, deployments: [{model: local}]}]
 )";
 
@@ -75,7 +74,6 @@ TEST(ParseRoutesConfig, Example) {
   const Route& tuned = c->routes[1];
   EXPECT_EQ(tuned.classifier, ClassifierKind::kLearned);
   EXPECT_EQ(tuned.learned_model, "/models/router.model");
-  EXPECT_EQ(tuned.learned_threshold, 0.3);
   EXPECT_FALSE(tuned.escalation.enabled);
 }
 
@@ -121,7 +119,7 @@ TEST(ParseRoutesConfig, Errors) {
        "f.yaml:3: 'routes.auto.tiers[0].deployments[1]': 'x' is listed twice"},
       {"routes:\n  auto:\n    tier: []\n",
        "f.yaml:3: 'routes.auto.tier': unknown key (expected aliases, teams, classifier, "
-       "learned_model, learned_threshold, tiers, escalation, retries, deadlines, breaker)"},
+       "learned_model, tiers, escalation, retries, deadlines, breaker)"},
       {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    breaker: {cooldown: "
        "5}\n",
        "f.yaml:4: 'routes.auto.breaker.cooldown': unknown key (expected consecutive_failures, "

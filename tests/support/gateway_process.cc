@@ -215,7 +215,8 @@ HttpResult TestClient::Request(const std::string& method, const std::string& tar
   return out;
 }
 
-HttpResult TestClient::StartStream(const std::string& target, const std::string& body) {
+HttpResult TestClient::StartStream(const std::string& target, const std::string& body,
+                                   const std::map<std::string, std::string>& headers) {
   HttpResult out;
   if (!impl_->stream && !impl_->Connect()) {
     out.error = "connect failed";
@@ -224,6 +225,7 @@ HttpResult TestClient::StartStream(const std::string& target, const std::string&
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = body;
   req.prepare_payload();
   beast::error_code ec;

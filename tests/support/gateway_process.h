@@ -62,7 +62,8 @@ class TestClient {
 
   // Streaming: sends the request and reads the head; then ReadSome() returns body pieces as
   // they arrive ("" at the end or on error).
-  HttpResult StartStream(const std::string& target, const std::string& body);
+  HttpResult StartStream(const std::string& target, const std::string& body,
+                         const std::map<std::string, std::string>& headers = {});
   std::string ReadSome(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool stream_done() const;
   bool stream_failed() const;

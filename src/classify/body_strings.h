@@ -1,0 +1,74 @@
+// Every string a JSON body carries, for the sensitivity scan: object keys and string values at
+// any depth, JSON-unescaped, known fields and unknown alike — so a field added in a future API
+// version is scanned without a code change. The scan reads what the upstream will decode, not
+// the escaped bytes: `\u0034\u0031…` is scanned as `41…`. A field with a string value is one
+// text, `key: value`, so that its name is the value's context (`"password": "…"`, `"dob": …`).
+//
+// Three rules on top of "every string":
+// - A string value that is itself a JSON object or array (tool-call arguments, JSON tool
+//   results, schemas sent as strings) is parsed and its strings are collected too, nested up to
+//   kMaxNesting levels; deeper or malformed ones are scanned as plain text.
+// - Text split over the elements of one array (content parts, system blocks: the model reads
+//   them as one text) is also collected joined, so a secret cut in two parts is still one match.
+// - Content that cannot be read as text — a `data:…;base64,` URI, or a base64 run of at least
+//   kMinBinaryBytes — is not scanned as text; it is counted by kind (image, audio, file, binary:
+//   from the URI's or a sibling field's media type), and the residency policy gives each kind a
+//   data class (config `residency.content_classes`).
+//
+// Pure and synchronous; uses a simdjson parser of its own (thread_local), so it never
+// invalidates a document the caller is still reading.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "classify/sensitivity/finding.h"
+#include "common/result.h"
+#include "config/config.h"
+
+namespace hybridgate::sensitivity {
+class Scanner;
+}
+
+namespace hybridgate::classify {
+
+enum class ContentKind : uint8_t { kImage, kAudio, kFile, kBinary };
+inline constexpr size_t kContentKinds = 4;
+std::string_view ContentKindName(ContentKind k);  // "image", "audio", "file", "binary"
+
+inline constexpr int kMaxNesting = 4;
+inline constexpr size_t kMinBinaryBytes = 512;
+
+struct BodyStrings {
+  std::vector<std::string_view> texts;       // views into `storage`, in document order
+  std::array<int, kContentKinds> content{};  // blobs seen, by ContentKind
+  std::string storage;
+
+  bool has_content() const {
+    for (int n : content) {
+      if (n > 0) return true;
+    }
+    return false;
+  }
+  void clear() {
+    texts.clear();
+    content = {};
+    storage.clear();
+  }
+};
+
+// Collects the strings of the JSON document `json` into `out` (cleared first). Fails only when
+// `json` is not JSON (the decoders have said why by then).
+Status CollectBodyStrings(std::string_view json, BodyStrings& out);
+
+// The class of what `strings` holds: the scanner's findings over its texts (text_index into
+// strings.texts) and, per content kind present, one finding `<kind>_content` (text_index
+// strings.texts.size(), no offsets) of the class `residency.content_classes` gives that kind.
+sensitivity::Classification ClassifyStrings(const sensitivity::Scanner& scanner,
+                                            const config::ResidencyConfig& residency,
+                                            const BodyStrings& strings);
+
+}  // namespace hybridgate::classify
