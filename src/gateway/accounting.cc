@@ -62,8 +62,7 @@ Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outc
   // timeout), is charged by estimate — what reached the client, not nothing.
   if (!usage.reported && (out.ok || out.streamed)) {
     usage.input_tokens = f.estimated_input_tokens;
-    usage.output_tokens = ledger::EstimateTokensFromBytes(
-        out.streamed ? out.streamed_text_bytes : static_cast<int64_t>(out.body.size()));
+    usage.output_tokens = ledger::EstimateTokensFromBytes(out.text_bytes);
     estimated = true;
   }
   double cost = out.ok || usage.reported || estimated ? Cost(out.deployment, usage) : 0;

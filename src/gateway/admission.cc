@@ -13,6 +13,7 @@
 #include "common/json_writer.h"
 #include "common/thread.h"
 #include "gateway/request_log.h"
+#include "limits/memory_limiter.h"
 #include "limits/window.h"
 
 namespace hybridgate::gateway {
@@ -36,12 +37,44 @@ Result<std::unique_ptr<Admission>> Admission::Create(const config::Config& confi
                             fmt::format("limits.keys_db '{}': {}", db, keys.error().message)));
     }
     a->keys_ = std::move(*keys);
-    a->poller_ = std::jthread([raw = a.get()](std::stop_token stop) { raw->PollKeys(stop); });
   }
   auto limiter = limits::MakeLimiter(config.limits);
   if (!limiter) return Fail(std::move(limiter.error()));
   a->limiter_ = std::move(*limiter);
+  if (a->keys_) {
+    // The process-local limiter's spends outlive the process in the key store: a restart does
+    // not hand every key a fresh budget.
+    a->memory_ = dynamic_cast<limits::MemoryLimiter*>(a->limiter_.get());
+    if (a->memory_) {
+      auto spends = a->keys_->LoadSpends();
+      if (!spends) return Fail(std::move(spends.error()));
+      a->memory_->RestoreSpends(*spends);
+    }
+    a->poller_ = std::jthread([raw = a.get()](std::stop_token stop) { raw->PollKeys(stop); });
+  }
   return a;
+}
+
+void Admission::Detach() {
+  if (poller_.joinable()) {
+    poller_.request_stop();
+    poller_.join();
+  }
+  SaveSpends();
+  memory_ = nullptr;
+  limiter_.reset();
+}
+
+void Admission::SaveSpends() {
+  if (!memory_ || !keys_) return;
+  uint64_t version = 0;
+  const auto spends = memory_->Spends(saved_version_, version);
+  if (spends.empty()) return;
+  if (auto s = keys_->SaveSpends(spends); !s) {
+    LogWarn("saving budget spends failed (retried in a second): " + s.error().message);
+    return;
+  }
+  saved_version_ = version;
 }
 
 Admission::~Admission() { admin_pool_.join(); }
@@ -71,6 +104,7 @@ void Admission::PollKeys(std::stop_token stop) {
     if (!changed && !failing)
       LogWarn("polling the virtual keys failed: " + changed.error().message);
     failing = !changed;
+    SaveSpends();
   }
 }
 

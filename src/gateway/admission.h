@@ -17,6 +17,7 @@
 #include "http/server.h"
 #include "limits/keys.h"
 #include "limits/limiter.h"
+#include "limits/memory_limiter.h"
 
 namespace hybridgate::gateway {
 
@@ -33,8 +34,9 @@ class Admission {
   // carries no valid key.
   Result<std::shared_ptr<const limits::KeyInfo>> Authenticate(const http::Request& req) const;
   limits::Limiter& limiter() { return *limiter_; }
-  // Before the worker contexts are destroyed: the Redis limiter's connections live on them.
-  void Detach() { limiter_.reset(); }
+  // Before the worker contexts are destroyed: the Redis limiter's connections live on them. Stops
+  // the key poller and saves the process-local limiter's spends one last time.
+  void Detach();
   uint64_t redis_errors() const { return limiter_ ? limiter_->redis_errors() : 0; }
 
   // GET/POST /admin/keys, DELETE /admin/keys/{id}, POST /admin/keys/reload.
@@ -46,13 +48,18 @@ class Admission {
  private:
   explicit Admission(const limits::LimitsConfig& config) : config_(config) {}
 
-  // Every second, off the event loops: reloads the keys when their database changed.
+  // Every second, off the event loops: reloads the keys when their database changed (or was
+  // replaced), and saves the process-local limiter's budget spends into it.
   void PollKeys(std::stop_token stop);
+  // The poller's thread, or after it stopped.
+  void SaveSpends();
 
   const limits::LimitsConfig& config_;
   std::string admin_key_;
   std::unique_ptr<limits::KeyStore> keys_;
   std::unique_ptr<limits::Limiter> limiter_;
+  limits::MemoryLimiter* memory_ = nullptr;  // limiter_, when it is process-local
+  uint64_t saved_version_ = 0;               // the spends' version last saved
   boost::asio::thread_pool admin_pool_{1};
   std::mutex poll_mu_;
   std::condition_variable_any poll_cv_;

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -40,11 +41,46 @@ CREATE TABLE IF NOT EXISTS teams (
   budget_usd REAL,
   budget_window TEXT
 );
+CREATE TABLE IF NOT EXISTS spend (
+  scope TEXT NOT NULL,
+  id TEXT NOT NULL,
+  window TEXT NOT NULL,
+  micro_usd INTEGER NOT NULL,
+  PRIMARY KEY (scope, id)
+);
 )sql";
 
 Error DbError(sqlite3* db, std::string_view what) {
   return MakeError(ErrorCode::kInternal,
                    fmt::format("key store: {}: {}", what, db ? sqlite3_errmsg(db) : "no database"));
+}
+
+// The identity of the file at `path` (device and inode), {0, 0} when it cannot be read.
+std::pair<uint64_t, uint64_t> FileIdentity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {0, 0};
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+}
+
+Result<sqlite3*> OpenDb(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e =
+        MakeError(ErrorCode::kInternal, fmt::format("key store: cannot open '{}': {}", path,
+                                                    db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return Fail(std::move(e));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error e = DbError(db, fmt::format("cannot create tables in '{}'", path));
+    sqlite3_close(db);
+    return Fail(std::move(e));
+  }
+  return db;
 }
 
 // One prepared statement; finalized on scope exit.
@@ -294,29 +330,18 @@ bool KeyInfo::AllowsModel(std::string_view model) const {
 }
 
 Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    Error e =
-        MakeError(ErrorCode::kInternal, fmt::format("key store: cannot open '{}': {}", path,
-                                                    db ? sqlite3_errmsg(db) : "out of memory"));
-    sqlite3_close(db);
-    return Fail(std::move(e));
-  }
-  sqlite3_busy_timeout(db, 5000);
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Error e = DbError(db, fmt::format("cannot create tables in '{}'", path));
-    sqlite3_close(db);
-    return Fail(std::move(e));
-  }
-  std::unique_ptr<KeyStore> store(new KeyStore(db));
+  auto db = OpenDb(path);
+  if (!db) return Fail(std::move(db.error()));
+  std::unique_ptr<KeyStore> store(new KeyStore(*db, path));
   if (Status s = store->Reload(); !s) return Fail(s.error());
   return store;
 }
 
-KeyStore::KeyStore(sqlite3* db) : db_(db), snapshot_(std::make_shared<const Snapshot>()) {}
+KeyStore::KeyStore(sqlite3* db, std::string path)
+    : db_(db),
+      path_(std::move(path)),
+      identity_(FileIdentity(path_)),
+      snapshot_(std::make_shared<const Snapshot>()) {}
 
 KeyStore::~KeyStore() { sqlite3_close(db_); }
 
@@ -454,6 +479,18 @@ Result<std::shared_ptr<const KeyStore::Snapshot>> KeyStore::Load() const {
 }
 
 Result<bool> KeyStore::ReloadIfChanged() {
+  // A file replaced under its name (a restore, an editor's rename) is the key store from now on:
+  // the old connection would keep reading the file that is gone.
+  if (const auto identity = FileIdentity(path_); identity != identity_ && identity.first != 0) {
+    auto db = OpenDb(path_);
+    if (!db) return Fail(std::move(db.error()));
+    {
+      std::lock_guard lock(db_mu_);
+      sqlite3_close(std::exchange(db_, *db));
+      identity_ = identity;
+    }
+    data_version_ = -1;
+  }
   int64_t version = 0;
   {
     std::lock_guard lock(db_mu_);
@@ -472,6 +509,46 @@ Status KeyStore::Reload() {
   if (!snap) return Fail(snap.error());
   snapshot_.store(std::move(*snap), std::memory_order_release);
   return {};
+}
+
+Status KeyStore::SaveSpends(const std::vector<SpendRecord>& spends) {
+  std::lock_guard lock(db_mu_);
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Fail(DbError(db_, "save spend"));
+  }
+  Stmt st(db_,
+          "INSERT INTO spend(scope, id, window, micro_usd) VALUES (?1, ?2, ?3, ?4) "
+          "ON CONFLICT(scope, id) DO UPDATE SET window = ?3, micro_usd = ?4");
+  bool ok = st.ok();
+  for (const SpendRecord& r : spends) {
+    if (!ok) break;
+    sqlite3_reset(st.get());
+    st.Text(1, r.team ? "team" : "key");
+    st.Text(2, r.id);
+    st.Text(3, r.window);
+    st.Int(4, r.micro_usd);
+    ok = st.Step() == SQLITE_DONE;
+  }
+  if (!ok) {
+    Error e = DbError(db_, "save spend");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return Fail(std::move(e));
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Fail(DbError(db_, "save spend"));
+  }
+  return {};
+}
+
+Result<std::vector<SpendRecord>> KeyStore::LoadSpends() const {
+  std::lock_guard lock(db_mu_);
+  Stmt st(db_, "SELECT scope, id, window, micro_usd FROM spend");
+  if (!st.ok()) return Fail(DbError(db_, "load spend"));
+  std::vector<SpendRecord> out;
+  while (st.Step() == SQLITE_ROW) {
+    out.push_back({st.ColText(0) == "team", st.ColText(1), st.ColText(2), st.ColInt(3)});
+  }
+  return out;
 }
 
 Result<std::shared_ptr<const KeyInfo>> KeyStore::Lookup(std::string_view secret) const {

@@ -57,6 +57,14 @@ struct TeamInfo {
   std::optional<Budget> budget;
 };
 
+// A budget window's spend, as the process-local limiter persists it across restarts.
+struct SpendRecord {
+  bool team = false;   // a team's spend, else a key's
+  std::string id;      // key id or team name
+  std::string window;  // WindowId
+  int64_t micro_usd = 0;
+};
+
 // The secret is returned here and nowhere else; the store keeps only its hash.
 struct CreatedKey {
   std::string secret;  // "hg-" + 32 URL-safe characters
@@ -92,6 +100,11 @@ class KeyStore {
   // key revoked by any means stops working within a second.
   Result<bool> ReloadIfChanged();
 
+  // The process-local limiter's budget spends, kept in the key store so a restart does not
+  // forget them (MemoryLimiter; Redis keeps its own). Blocking.
+  Status SaveSpends(const std::vector<SpendRecord>& spends);
+  Result<std::vector<SpendRecord>> LoadSpends() const;
+
   // Hot path. kUnauthenticated for an unknown, malformed or revoked secret. The pointer stays
   // valid however many reloads happen while the caller holds it.
   Result<std::shared_ptr<const KeyInfo>> Lookup(std::string_view secret) const;
@@ -100,12 +113,14 @@ class KeyStore {
 
  private:
   struct Snapshot;
-  explicit KeyStore(sqlite3* db);
+  KeyStore(sqlite3* db, std::string path);
   Result<std::shared_ptr<const Snapshot>> Load() const;
 
   sqlite3* db_;
-  mutable std::mutex db_mu_;  // one statement at a time on db_
-  std::mutex reload_mu_;      // reloads in order: an older snapshot never replaces a newer one
+  const std::string path_;
+  std::pair<uint64_t, uint64_t> identity_;  // device and inode of the file db_ has open
+  mutable std::mutex db_mu_;                // one statement at a time on db_
+  std::mutex reload_mu_;  // reloads in order: an older snapshot never replaces a newer one
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   std::atomic<int64_t> data_version_{-1};  // PRAGMA data_version at the last poll
 };

@@ -76,7 +76,8 @@ Decision MemoryLimiter::AdmitNow(const KeyInfo& key, Reservation hold) {
         o.tpm_remaining = static_cast<int64_t>(st.tpm.tokens);
         o.tpm_reset_ms = MsUntil(st.tpm.tokens, static_cast<double>(key.tpm), key.tpm);
       }
-      if (hold.micro_usd > 0) {
+      if (hold.micro_usd > 0 && (key.budget || key.team_budget)) {
+        ++spend_version_;
         if (key.budget) AddSpend(st.spend, key.budget->window, now, hold.micro_usd);
         if (key.team_budget)
           AddSpend(teams_[key.team], key.team_budget->window, now, hold.micro_usd);
@@ -92,6 +93,28 @@ void MemoryLimiter::AddSpend(Spend& s, BudgetWindow w, WallTime now, int64_t mic
   s.micro = std::max<int64_t>(0, s.micro + micro);
 }
 
+std::vector<SpendRecord> MemoryLimiter::Spends(uint64_t since, uint64_t& version) {
+  std::vector<SpendRecord> out;
+  std::lock_guard lock(mu_);
+  version = spend_version_;
+  if (spend_version_ == since) return out;
+  for (const auto& [id, st] : keys_) {
+    if (!st.spend.window.empty()) out.push_back({false, id, st.spend.window, st.spend.micro});
+  }
+  for (const auto& [team, s] : teams_) {
+    if (!s.window.empty()) out.push_back({true, team, s.window, s.micro});
+  }
+  return out;
+}
+
+void MemoryLimiter::RestoreSpends(const std::vector<SpendRecord>& spends) {
+  std::lock_guard lock(mu_);
+  for (const SpendRecord& r : spends) {
+    Spend& s = r.team ? teams_[r.id] : keys_[r.id].spend;
+    s = {r.window, r.micro_usd};
+  }
+}
+
 void MemoryLimiter::SettleNow(const KeyInfo& key, Reservation held, int64_t actual_tokens,
                               double cost_usd) {
   const WallTime now = clock_();
@@ -105,7 +128,8 @@ void MemoryLimiter::SettleNow(const KeyInfo& key, Reservation held, int64_t actu
     const double level = BucketLevel(st.tpm, key.tpm, now_ms) - static_cast<double>(delta);
     st.tpm = {std::min(level, static_cast<double>(key.tpm)), now_ms};
   }
-  if (micro == 0) return;
+  if (micro == 0 || (!key.budget && !key.team_budget)) return;
+  ++spend_version_;
   if (key.budget) AddSpend(st.spend, key.budget->window, now, micro);
   if (key.team_budget) AddSpend(teams_[key.team], key.team_budget->window, now, micro);
 }

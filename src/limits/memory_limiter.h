@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "limits/limiter.h"
 
@@ -31,6 +32,12 @@ class MemoryLimiter final : public Limiter {
     SettleNow(key, Reservation{estimated_tokens, 0}, actual_tokens, cost_usd);
   }
 
+  // Every key's and team's spend (reservations included), for persisting across restarts; `since`
+  // and the returned version make it incremental: empty when nothing changed since `since`.
+  std::vector<SpendRecord> Spends(uint64_t since, uint64_t& version);
+  // Puts persisted spends back (at startup, before any request).
+  void RestoreSpends(const std::vector<SpendRecord>& spends);
+
   // Spend recorded in the current window, for tests and the admin API.
   double KeySpendUsd(const KeyInfo& key);
   double TeamSpendUsd(const KeyInfo& key);
@@ -52,6 +59,7 @@ class MemoryLimiter final : public Limiter {
   std::mutex mu_;
   std::unordered_map<std::string, KeyState> keys_;  // by key id
   std::unordered_map<std::string, Spend> teams_;    // by team
+  uint64_t spend_version_ = 0;                      // bumped by every spend change
 };
 
 }  // namespace hybridgate::limits

@@ -137,6 +137,7 @@ Status TakeAnswer(const Deployment& d, const api::ChatRequest* chat,
   out.status = res->status;
   out.usage = info.usage;
   out.body = std::move(res->body);
+  if (!out.usage.reported) out.text_bytes = api::GeneratedTextBytes(out.body);
   return {};
 }
 
@@ -264,7 +265,7 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
     Status fed = feed.Feed(buf, *n == 0, out.usage);
     // What came before a failure still reaches a client that is being answered; before that it
     // is dropped, so that a fallback starts clean.
-    const bool any = (fed || out.streamed) && feed.Deliver(sink, out.streamed_text_bytes);
+    const bool any = (fed || out.streamed) && feed.Deliver(sink, out.text_bytes);
     if (any && !out.streamed) {
       if (!co_await sink.Begin(out.deployment)) {
         out.error = CancelledError();
@@ -286,6 +287,17 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
     if (feed.done()) break;
   }
   if (feed.done()) {
+    // A stream that completed without one event (only [DONE], or only usage) still answers with
+    // a head first: the sink's end is never written before its beginning.
+    if (!out.streamed) {
+      if (!co_await sink.Begin(out.deployment)) {
+        out.error = CancelledError();
+        out.client_gone = true;
+        co_return false;
+      }
+      out.streamed = true;
+      out.ttft = std::chrono::duration_cast<milliseconds>(HttpClock::now() - start);
+    }
     out.ok = true;
     co_await sink.Finish();
     co_return true;
@@ -342,11 +354,12 @@ asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
       co_return false;
     }
     for (const std::string& chunk : chunks) {
-      out.streamed_text_bytes += api::GeneratedTextBytes(chunk);
+      out.text_bytes += api::GeneratedTextBytes(chunk);
       sink.Event(chunk);
     }
-    // Inline rather than shared with Pump: GCC 12 miscompiles this as a separate coroutine.
-    if (!chunks.empty() && !out.streamed) {
+    // Inline rather than shared with Pump: GCC 12 miscompiles this as a separate coroutine. The
+    // head goes first even when the answer ends without a chunk.
+    if ((!chunks.empty() || done) && !out.streamed) {
       if (!co_await sink.Begin(out.deployment)) {
         out.error = CancelledError();
         out.client_gone = true;

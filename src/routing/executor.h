@@ -71,9 +71,9 @@ struct Outcome {
   std::string body;  // non-stream: the OpenAI-format body
   api::Usage usage;
   bool streamed = false;  // bytes went to the client through the sink
-  // Bytes of text (content, reasoning, tool arguments) streamed to the client: what a stream that
-  // ends without usage is charged by (ledger::EstimateTokensFromBytes).
-  int64_t streamed_text_bytes = 0;
+  // Bytes of generated text (content, reasoning, tool arguments) the client got, streamed or in
+  // the answer: what an answer without usage is charged by (ledger::EstimateTokensFromBytes).
+  int64_t text_bytes = 0;
   bool client_gone = false;  // the sink could not write: nobody is listening any more
   std::chrono::milliseconds ttft{-1};
   // A weak answer made a later tier answer (the weak one is served if that tier fails too).

@@ -361,6 +361,85 @@ TEST(Admission, KeyModelListHoldsAgainstRouteHeadersAndDuplicateKeys) {
   }
 }
 
+TEST(Admission, BudgetSpendSurvivesARestart) {
+  FakeUpstream up(Answer);
+  Gateway g(Providers(up, "input_per_mtok: 10, output_per_mtok: 10"));
+  const Key key = g.NewKey("--team restart --budget 0.005usd/day");
+  g.Start();
+  {
+    TestClient c(g.gw->port());
+    ASSERT_EQ(Send(c, Endpoints()[0], key.secret).status, 200);
+    EXPECT_EQ(Send(c, Endpoints()[0], key.secret).status, 429);
+  }
+  ASSERT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+  g.Start();  // the same config, key store and ledger
+  TestClient c(g.gw->port());
+  auto again = Send(c, Endpoints()[0], key.secret);
+  EXPECT_EQ(again.status, 429) << "a restart handed the key a fresh budget: " << again.body;
+  EXPECT_EQ(Forwarded(up), 1u);
+}
+
+TEST(Admission, EveryChoiceIsReservedAndAnswersWithoutUsageAreCharged) {
+  // No usage in the answer: 4000 bytes of text are charged as 1000 output tokens.
+  const std::string text(4000, 'y');
+  FakeUpstream up([&](const Recorded&) {
+    return Action{.body = R"({"id":"c","object":"chat.completion","created":1,"model":"gpt-4o",)"
+                          R"("choices":[{"index":0,"message":{"role":"assistant","content":")" +
+                          text + R"("},"finish_reason":"stop"}]})"};
+  });
+  Gateway g(Providers(up, "input_per_mtok: 1, output_per_mtok: 10"));
+  const Key one = g.NewKey("--team n1 --tpm 10000");
+  const Key many = g.NewKey("--team n20 --tpm 10000");
+  g.Start();
+  TestClient c(g.gw->port());
+  auto ask = [&](const Key& k, int n) {
+    return c.Request("POST", "/v1/chat/completions",
+                     R"({"model":"gpt-4o","max_tokens":400,"n":)" + std::to_string(n) +
+                         R"(,"messages":[{"role":"user","content":"hi"}]})",
+                     {{"authorization", "Bearer " + k.secret}});
+  };
+  auto single = ask(one, 1);
+  auto twenty = ask(many, 20);
+  ASSERT_EQ(single.status, 200) << single.body;
+  ASSERT_EQ(twenty.status, 200) << twenty.body;
+  // Admission's remaining tokens: 400 reserved for one answer, 20 x 400 for twenty.
+  EXPECT_GT(std::stoll(single.headers["x-ratelimit-remaining-tokens"]), 9000);
+  EXPECT_LT(std::stoll(twenty.headers["x-ratelimit-remaining-tokens"]), 2000);
+  ASSERT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+  int charged = 0;
+  for (const Row& r : ReadLedger(g.s.Path("ledger.db"))) {
+    EXPECT_EQ(r.output, 1000) << "an answer without usage is charged by its text";
+    EXPECT_EQ(r.estimated, 1);
+    EXPECT_NEAR(r.cost, 1000 * 10e-6 + r.input * 1e-6, 1e-9);
+    ++charged;
+  }
+  EXPECT_EQ(charged, 2);
+}
+
+TEST(Admission, KeyStoreReplacedUnderItsNameIsFollowed) {
+  FakeUpstream up(Answer);
+  Gateway g(Providers(up, "input_per_mtok: 1, output_per_mtok: 1"));
+  const Key key = g.NewKey("--team moved");
+  g.Start();
+  TestClient c(g.gw->port());
+  ASSERT_EQ(Send(c, Endpoints()[0], key.secret).status, 200);
+  // A restore or an editor's save: a copy renamed over the file the gateway has open.
+  fs::copy_file(g.s.Path("keys.db"), g.s.Path("keys.db.new"));
+  fs::rename(g.s.Path("keys.db.new"), g.s.Path("keys.db"));
+  std::this_thread::sleep_for(1500ms);  // the poll notices the new file
+  int status = -1;
+  const std::string out = Shell("'" + BinaryPath() + "' keys revoke --config '" +
+                                    g.s.Path("gw.yaml") + "' " + key.id + " 2>&1",
+                                &status);
+  ASSERT_EQ(status, 0) << out;
+  int last = 0;
+  for (int i = 0; i < 40 && last != 401; ++i) {
+    last = Send(c, Endpoints()[0], key.secret).status;
+    if (last != 401) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(last, 401) << "a key revoked in the replaced key store kept working";
+}
+
 TEST(Admission, KeyRevokedWithTheCliStopsWithinASecond) {
   FakeUpstream up(Answer);
   Gateway g(Providers(up, "input_per_mtok: 1, output_per_mtok: 1"));

@@ -84,7 +84,8 @@ TEST_F(ProxyTest, NonStreamPassesTheAnswerThroughAndTheUpstreamSeesATranslatedRe
     const json::value v = json::parse(line, ec);
     ASSERT_FALSE(ec) << "not JSON: " << line;
     const json::object& o = v.as_object();
-    if (o.at("msg") != "request") continue;
+    // GatewayProcess polls /healthz until the gateway is up: those requests have lines too.
+    if (o.at("msg") != "request" || o.at("path") == "/healthz") continue;
     ++request_lines;
     EXPECT_EQ(o.at("id").as_string(), r.headers["x-hybridgate-request-id"]);
     EXPECT_EQ(o.at("status").as_int64(), 200);
@@ -148,6 +149,38 @@ TEST_F(ProxyTest, StreamForwardsTheUsageChunkWhenTheClientAsksForIt) {
   EXPECT_NE(all.find(R"("usage":{"prompt_tokens":5,"completion_tokens":2)"), std::string::npos)
       << all;
   EXPECT_EQ(all.substr(all.size() - 14), "data: [DONE]\n\n");
+}
+
+// An upstream stream that completes without a single content event (only [DONE], or only a
+// usage chunk) is still one well-formed HTTP answer: its head first, then the dialect's end —
+// never body bytes before a status line, never a second head on the connection.
+TEST_F(ProxyTest, AStreamWithoutEventsIsStillOneWellFormedAnswer) {
+  FakeUpstream up([&](const Recorded& r) {
+    if (r.body.find("only-usage") != std::string::npos) {
+      return Action{.content_type = "text/event-stream",
+                    .chunks = {R"(data: {"id":"x","object":"chat.completion.chunk","created":1,)"
+                               R"("model":"m","choices":[],"usage":{"prompt_tokens":3,)"
+                               R"("completion_tokens":0,"total_tokens":3}})"
+                               "\n\n",
+                               "data: [DONE]\n\n"}};
+    }
+    return Action{.content_type = "text/event-stream", .chunks = {"data: [DONE]\n\n"}};
+  });
+  GatewayProcess gw(Config(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  for (const char* text : {"only-done", "only-usage"}) {
+    TestClient client(gw.port());
+    auto head = client.StartStream("/v1/chat/completions", Chat(text, true));
+    ASSERT_EQ(head.status, 200) << text << " " << head.error;
+    EXPECT_EQ(head.headers["content-type"].rfind("text/event-stream", 0), 0u) << text;
+    const std::string all = client.ReadAll();
+    EXPECT_TRUE(client.stream_done()) << text;
+    EXPECT_EQ(all, "data: [DONE]\n\n") << text;
+    // The connection is still in step: the next request on it gets its own clean answer.
+    auto next = client.Post("/v1/chat/completions", Chat("again", true));
+    EXPECT_EQ(next.status, 200) << text;
+    EXPECT_EQ(next.body, "data: [DONE]\n\n") << text;
+  }
 }
 
 TEST_F(ProxyTest, ClientDisconnectCancelsTheUpstreamRequest) {
