@@ -124,17 +124,16 @@ class Collector {
   }
 
   void Finish() {
-    out_.texts.reserve(spans_.size());
-    for (const auto [offset, size] : spans_) {
-      out_.texts.emplace_back(out_.storage.data() + offset, size);
-    }
+    if (!out_.storage.empty()) out_.texts.emplace_back(out_.storage);
   }
 
  private:
+  // One line per string: the scanner reads them all in one text (its cost is mostly per text),
+  // and a newline is a boundary for every detector but those that allow line breaks inside a
+  // number — so a card split over two fields is still one card.
   void Append(std::string_view s) {
     if (s.empty()) return;
-    spans_.emplace_back(out_.storage.size(), s.size());
-    out_.storage.append(s);
+    out_.storage.append(s).push_back('\n');
   }
 
   // A string value; `key` is its field's name (empty in an array). A field is one text,
@@ -163,7 +162,7 @@ class Collector {
     if (!key.empty()) out_.storage.append(key).append(": ");
     const size_t value_at = out_.storage.size();
     out_.storage.append(s);
-    if (out_.storage.size() > begin) spans_.emplace_back(begin, out_.storage.size() - begin);
+    if (out_.storage.size() > begin) out_.storage.push_back('\n');
     const size_t first = s.find_first_not_of(" \t\r\n");
     const bool json = first != std::string_view::npos && (s[first] == '{' || s[first] == '[');
     if (json && nesting < kMaxNesting) nested_.push_back({value_at, s.size(), nesting + 1});
@@ -175,7 +174,6 @@ class Collector {
     int nesting;
   };
   BodyStrings& out_;
-  std::vector<std::pair<size_t, size_t>> spans_;
   std::vector<Nested> nested_;
 };
 

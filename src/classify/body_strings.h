@@ -1,8 +1,9 @@
 // Every string a JSON body carries, for the sensitivity scan: object keys and string values at
 // any depth, JSON-unescaped, known fields and unknown alike — so a field added in a future API
 // version is scanned without a code change. The scan reads what the upstream will decode, not
-// the escaped bytes: `\u0034\u0031…` is scanned as `41…`. A field with a string value is one
-// text, `key: value`, so that its name is the value's context (`"password": "…"`, `"dob": …`).
+// the escaped bytes: `\u0034\u0031…` is scanned as `41…`. Each string is one line of one text
+// (the scanner's cost is mostly per text); a field with a string value is the line
+// `key: value`, so that its name is the value's context (`"password": "…"`, `"dob": …`).
 //
 // Three rules on top of "every string":
 // - A string value that is itself a JSON object or array (tool-call arguments, JSON tool
@@ -43,7 +44,9 @@ inline constexpr int kMaxNesting = 4;
 inline constexpr size_t kMinBinaryBytes = 512;
 
 struct BodyStrings {
-  std::vector<std::string_view> texts;       // views into `storage`, in document order
+  // One text (a view of `storage`) holding every string in document order, one per line; empty
+  // for a document without strings.
+  std::vector<std::string_view> texts;
   std::array<int, kContentKinds> content{};  // blobs seen, by ContentKind
   std::string storage;
 
