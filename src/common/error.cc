@@ -19,6 +19,7 @@ int Error::HttpStatus() const {
     case ErrorCode::kPermissionDenied:
       return 403;
     case ErrorCode::kNotFound:
+    case ErrorCode::kModelNotFound:
       return 404;
     case ErrorCode::kMethodNotAllowed:
       return 405;
@@ -52,6 +53,7 @@ std::string_view Error::OpenAiType() const {
   switch (code) {
     case ErrorCode::kInvalidRequest:
     case ErrorCode::kNotFound:
+    case ErrorCode::kModelNotFound:
     case ErrorCode::kMethodNotAllowed:
     case ErrorCode::kPayloadTooLarge:
     case ErrorCode::kContextLength:
@@ -92,6 +94,7 @@ std::string_view Error::AnthropicType() const {
     case ErrorCode::kPolicyBlocked:
       return "permission_error";
     case ErrorCode::kNotFound:
+    case ErrorCode::kModelNotFound:
       return "not_found_error";
     case ErrorCode::kPayloadTooLarge:
       return "request_too_large";
@@ -118,6 +121,8 @@ std::string_view Error::CodeName() const {
     case ErrorCode::kPermissionDenied:
       return "permission_denied";
     case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kModelNotFound:
       return "model_not_found";
     case ErrorCode::kMethodNotAllowed:
       return "method_not_allowed";

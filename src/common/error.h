@@ -12,7 +12,8 @@ enum class ErrorCode : uint8_t {
   kInvalidRequest,       // 400: malformed JSON, bad field
   kUnauthenticated,      // 401
   kPermissionDenied,     // 403
-  kNotFound,             // 404: unknown model or path
+  kNotFound,             // 404: unknown path or object ("not_found")
+  kModelNotFound,        // 404: unknown model ("model_not_found")
   kMethodNotAllowed,     // 405
   kPayloadTooLarge,      // 413
   kRateLimited,          // 429, retryable

@@ -19,6 +19,7 @@ TEST(Error, StatusTypeAndRetryability) {
       {ErrorCode::kInvalidRequest, 400, "invalid_request_error", false},
       {ErrorCode::kUnauthenticated, 401, "authentication_error", false},
       {ErrorCode::kNotFound, 404, "invalid_request_error", false},
+      {ErrorCode::kModelNotFound, 404, "invalid_request_error", false},
       {ErrorCode::kPayloadTooLarge, 413, "invalid_request_error", false},
       {ErrorCode::kRateLimited, 429, "rate_limit_error", true},
       {ErrorCode::kUpstreamUnavailable, 502, "api_error", true},
@@ -32,6 +33,13 @@ TEST(Error, StatusTypeAndRetryability) {
     EXPECT_EQ(e.OpenAiType(), r.openai_type) << e.CodeName();
     EXPECT_EQ(e.Retryable(), r.retryable) << e.CodeName();
   }
+}
+
+// A path that matches nothing is not a missing model: clients branch on "model_not_found".
+TEST(Error, NotFoundAndModelNotFoundHaveTheirOwnCodes) {
+  EXPECT_EQ(MakeError(ErrorCode::kNotFound, "m").CodeName(), "not_found");
+  EXPECT_EQ(MakeError(ErrorCode::kModelNotFound, "m").CodeName(), "model_not_found");
+  EXPECT_EQ(MakeError(ErrorCode::kModelNotFound, "m").AnthropicType(), "not_found_error");
 }
 
 TEST(Error, UpstreamErrorKeepsTheUpstreamStatus) {

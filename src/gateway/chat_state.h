@@ -78,6 +78,7 @@ struct ForwardState {
   std::string model;
   bool stream = false;
   std::optional<int64_t> max_output;  // the body's max_tokens
+  int64_t choices = 1;                // the body's max(n, best_of)
   RequestLogEntry log;
   RequestFacts facts;
   ResponseMeta meta;

@@ -157,6 +157,12 @@ class DialectSink : public routing::StreamSink {
 
 }  // namespace
 
+Dialect DialectOfPath(std::string_view path) {
+  if (path == "/v1/messages" || path.starts_with("/v1/messages/")) return Dialect::kAnthropic;
+  if (path.starts_with("/v1beta/")) return Dialect::kGemini;
+  return Dialect::kOpenAi;
+}
+
 std::string EncodeError(Dialect dialect, const Error& e) {
   switch (dialect) {
     case Dialect::kAnthropic:

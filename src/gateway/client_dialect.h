@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,11 @@ struct ResponseMeta {
   // Set when the request was redacted: answers get the originals back (x-hybridgate-redacted).
   ResponseRestorer* restorer = nullptr;
 };
+
+// The dialect of an answer no decoder chose (no route, wrong method, a model lookup): the one
+// whose API lives under `path` — Anthropic's under /v1/messages, Gemini's under /v1beta/ — else
+// OpenAI's.
+Dialect DialectOfPath(std::string_view path);
 
 // The dialect's error body for `e`.
 std::string EncodeError(Dialect dialect, const Error& e);

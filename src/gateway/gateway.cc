@@ -17,6 +17,7 @@
 #include "common/json_writer.h"
 #include "gateway/chat_state.h"
 #include "gateway/request_log.h"
+#include "http/query.h"
 #include "providers/local/local_provider.h"
 
 namespace hybridgate::gateway {
@@ -342,36 +343,64 @@ asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
 }
 
 asio::awaitable<void> Gateway::HandleOther(http::Exchange& ex, std::string_view path) {
+  const auto start = Clock::now();
+  const std::string id = NewRequestId();
+  RequestLogEntry log{
+      .id = id, .method = std::string_view(ex.request().method_string()), .path = path};
+  if (co_await Route(ex, path, id, log)) co_return;
+  log.status = ex.client_gone() ? 499 : ex.status();
+  log.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  LogRequest(log);
+}
+
+asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
+                                     const std::string& id, RequestLogEntry& log) {
   auto& req = ex.request();
   const bool post = req.method() == bhttp::verb::post;
   const bool get = req.method() == bhttp::verb::get;
-  const std::string id = NewRequestId();
   const std::shared_ptr<const Runtime> rt = runtime();
-  if ((path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/")) && post) {
-    co_return co_await GenerateContent(ex, rt, id, path);
+  constexpr std::string_view kModelsPrefix = "/v1/models/";
+  if ((path.starts_with("/v1beta/models/") || path.starts_with(kModelsPrefix)) && post) {
+    co_return co_await GenerateContent(ex, rt, id, path, log);
   }
-  if (path == "/v1/completions" && post) co_return co_await Forward(ex, *rt, id, "/completions");
-  if (path == "/v1/embeddings" && post) co_return co_await Forward(ex, *rt, id, "/embeddings");
-  if (path == "/v1/models" && get) co_return co_await Models(ex, *rt);
-  if (path == "/healthz" && get) co_return co_await ex.Respond(200, kJson, R"({"status":"ok"})");
-  if (path == "/readyz" && get) co_return co_await Ready(ex, *rt);
-  if (path == "/metrics" && get) {
-    co_return co_await ex.Respond(200, metrics::kContentType, metrics_.Serialize());
+  if (path == "/v1/completions" && post) {
+    co_await Forward(ex, *rt, id, "/completions");
+    co_return true;
   }
-  if (path.starts_with("/admin/")) co_return co_await admission_->Admin(ex, path);
-  const bool known =
-      path == "/v1/chat/completions" || path == "/v1/messages" || path == "/v1/completions" ||
-      path == "/v1/embeddings" || path == "/v1/models" || path == "/healthz" || path == "/readyz" ||
-      path == "/metrics" || path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/");
-  Error e = known ? MakeError(ErrorCode::kMethodNotAllowed,
-                              fmt::format("method {} is not allowed on {}",
-                                          std::string_view(req.method_string()), path))
-                  : MakeError(ErrorCode::kNotFound, fmt::format("no route for {}", path));
-  if (!known) e.code = ErrorCode::kNotFound;
-  co_await RespondError(ex, {id}, e);
+  if (path == "/v1/embeddings" && post) {
+    co_await Forward(ex, *rt, id, "/embeddings");
+    co_return true;
+  }
+  if (path == "/v1/models" && get) {
+    co_await Models(ex, *rt, id);
+  } else if (path.starts_with(kModelsPrefix) && path.size() > kModelsPrefix.size() && get) {
+    co_await Model(ex, *rt, id, path.substr(kModelsPrefix.size()), log);
+  } else if (path == "/healthz" && get) {
+    co_await ex.Respond(200, kJson, R"({"status":"ok"})");
+  } else if (path == "/readyz" && get) {
+    co_await Ready(ex, *rt);
+  } else if (path == "/metrics" && get) {
+    co_await ex.Respond(200, metrics::kContentType, metrics_.Serialize());
+  } else if (path.starts_with("/admin/")) {
+    co_await admission_->Admin(ex, path);
+  } else {
+    const bool known = path == "/v1/chat/completions" || path == "/v1/messages" ||
+                       path == "/v1/completions" || path == "/v1/embeddings" ||
+                       path == "/v1/models" || path == "/healthz" || path == "/readyz" ||
+                       path == "/metrics" || path.starts_with("/v1beta/models/") ||
+                       path.starts_with(kModelsPrefix);
+    const Error e = known ? MakeError(ErrorCode::kMethodNotAllowed,
+                                      fmt::format("method {} is not allowed on {}",
+                                                  std::string_view(req.method_string()), path))
+                          : MakeError(ErrorCode::kNotFound, fmt::format("no route for {}", path));
+    log.error_code = e.CodeName();
+    co_await RespondError(ex, {id, 0, DialectOfPath(path)}, e);
+  }
+  co_return false;
 }
 
-asio::awaitable<void> Gateway::Models(http::Exchange& ex, const Runtime& rt) {
+asio::awaitable<void> Gateway::Models(http::Exchange& ex, const Runtime& rt,
+                                      const std::string& id) {
   std::string body;
   JsonWriter w(body);
   w.BeginObject().Field("object", "list").Key("data").BeginArray();
@@ -380,7 +409,37 @@ asio::awaitable<void> Gateway::Models(http::Exchange& ex, const Runtime& rt) {
     w.Field("owned_by", owner).EndObject();
   }
   w.EndArray().EndObject();
-  co_await ex.Respond(200, kJson, std::move(body));
+  http::HeaderList headers;
+  headers.emplace_back("x-hybridgate-request-id", id);
+  co_await ex.Respond(200, kJson, std::move(body), headers);
+}
+
+asio::awaitable<void> Gateway::Model(http::Exchange& ex, const Runtime& rt, const std::string& id,
+                                     std::string_view name, RequestLogEntry& log) {
+  // SDKs escape the id as a path segment: "org/model" arrives as "org%2Fmodel" (or unescaped).
+  const std::string model = http::PercentDecode(name);
+  log.model = name;  // a view into the request, which outlives the log line
+  for (const auto& [public_name, owner] : rt.catalog->PublicModels()) {
+    if (public_name != model) continue;
+    std::string body;
+    JsonWriter(body)
+        .BeginObject()
+        .Field("id", public_name)
+        .Field("object", "model")
+        .Field("created", 0)
+        .Field("owned_by", owner)
+        .EndObject();
+    http::HeaderList headers;
+    headers.emplace_back("x-hybridgate-request-id", id);
+    co_return co_await ex.Respond(200, kJson, std::move(body), headers);
+  }
+  const Error e = MakeError(
+      ErrorCode::kModelNotFound,
+      fmt::format("The model '{}' does not exist on this gateway (GET /v1/models lists them)",
+                  model),
+      "model");
+  log.error_code = e.CodeName();
+  co_await RespondError(ex, {id, 0, Dialect::kOpenAi}, e);
 }
 
 asio::awaitable<void> Gateway::Ready(http::Exchange& ex, const Runtime& rt) {

@@ -148,9 +148,12 @@ class Gateway {
                                   routing::RoutePlan& plan);
   // What a keyed request reserves: its estimated input plus `max_output` (kDefaultOutputReserve
   // when the client set none) tokens, and their cost on the plan's dearest candidate.
+  // `choices` answers (OpenAI's `n`) are reserved for, at most kMaxChoices.
   static constexpr int64_t kDefaultOutputReserve = 4096;
+  static constexpr int64_t kMaxChoices = 128;
   static limits::Reservation WorstCase(const Runtime& rt, const routing::RoutePlan& plan,
-                                       int64_t input_tokens, std::optional<int64_t> max_output);
+                                       int64_t input_tokens, std::optional<int64_t> max_output,
+                                       int64_t choices);
   // The egress gate of a request planned at `data_class`.
   static routing::EgressGate Gate(const Runtime& rt, int data_class,
                                   const sensitivity::Classification& cls,
@@ -163,8 +166,9 @@ class Gateway {
   // false with `out.error` set (429, or 503 when the shared limiter is down and fails closed).
   asio::awaitable<bool> Admit(const Runtime& rt, const std::shared_ptr<const limits::KeyInfo>& key,
                               const routing::RoutePlan& plan, int64_t input_tokens,
-                              std::optional<int64_t> max_output, limits::Decision& decision,
-                              Settlement& settlement, routing::Outcome& out);
+                              std::optional<int64_t> max_output, int64_t choices,
+                              limits::Decision& decision, Settlement& settlement,
+                              routing::Outcome& out);
   // Every endpoint's one exit: answers (or ends the stream), writes the log line and the ledger
   // row, and settles the reservation with what was used.
   asio::awaitable<void> Conclude(http::Exchange& ex, const Runtime& rt, const ResponseMeta& meta,
@@ -187,17 +191,30 @@ class Gateway {
   // ServeChat's call to the executor, in a frame of its own (the executor's answer is a
   // temporary there).
   asio::awaitable<void> ExecuteChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
-  // Every endpoint but the OpenAI and Anthropic chat ones (`path` without the query).
+  // Every endpoint but the OpenAI and Anthropic chat ones (`path` without the query). Every
+  // answer gets its log line: the pipeline's own, or one written here (models, health, metrics,
+  // admin, and errors — no route, wrong method — in the dialect of the path).
   asio::awaitable<void> HandleOther(http::Exchange& ex, std::string_view path);
-  // POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse.
-  asio::awaitable<void> GenerateContent(http::Exchange& ex, std::shared_ptr<const Runtime> rt,
-                                        const std::string& id, std::string_view path);
+  // HandleOther's routing table. Returns true when the pipeline answered and logged the request;
+  // otherwise sets `log.error_code` for an error it answered.
+  asio::awaitable<bool> Route(http::Exchange& ex, std::string_view path, const std::string& id,
+                              RequestLogEntry& log);
+  // POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse. Returns true
+  // when ServeChat answered (and logged); a malformed path or a missing alt=sse is answered here
+  // with `log.error_code` set.
+  asio::awaitable<bool> GenerateContent(http::Exchange& ex, std::shared_ptr<const Runtime> rt,
+                                        const std::string& id, std::string_view path,
+                                        RequestLogEntry& log);
   // POST /v1/completions and /v1/embeddings: bodies HybridGate does not model, forwarded after
   // the same authorization, classification, planning, admission and egress gate as chat.
   asio::awaitable<void> Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
                                 std::string_view path);
   bool PrepareForward(http::Exchange& ex, const Runtime& rt, ForwardState& st);
-  asio::awaitable<void> Models(http::Exchange& ex, const Runtime& rt);
+  asio::awaitable<void> Models(http::Exchange& ex, const Runtime& rt, const std::string& id);
+  // GET /v1/models/{model}: the entry GET /v1/models lists for `name` (percent-encoded in the
+  // path), or 404 model_not_found in OpenAI's shape.
+  asio::awaitable<void> Model(http::Exchange& ex, const Runtime& rt, const std::string& id,
+                              std::string_view name, RequestLogEntry& log);
   // GET /readyz: 200 when a provider is reachable. Names and reachability for anyone; base URLs,
   // probe details and the config path only with the admin key (Admission::IsAdmin).
   asio::awaitable<void> Ready(http::Exchange& ex, const Runtime& rt);

@@ -163,27 +163,32 @@ Status Gateway::KeepAllowedModels(const limits::KeyInfo& key, std::string_view r
       "model"));
 }
 
-asio::awaitable<void> Gateway::GenerateContent(http::Exchange& ex,
+asio::awaitable<bool> Gateway::GenerateContent(http::Exchange& ex,
                                                std::shared_ptr<const Runtime> rt,
-                                               const std::string& id, std::string_view path) {
+                                               const std::string& id, std::string_view path,
+                                               RequestLogEntry& log) {
   auto parsed = api::gemini::ParseModelPath(path);
-  if (!parsed) {
-    co_return co_await RespondError(ex, {id, 0, Dialect::kGemini}, parsed.error());
+  if (!parsed) {  // no route: in the dialect of the path (POST /v1/models/x is OpenAI's)
+    log.error_code = parsed.error().CodeName();
+    co_await RespondError(ex, {id, 0, DialectOfPath(path)}, parsed.error());
+    co_return false;
   }
   const std::string& model = parsed->model;
   const bool stream = parsed->stream;
   if (stream && http::QueryParam(ex.request().target(), "alt") != "sse") {
-    co_return co_await RespondError(
-        ex, {id, 0, Dialect::kGemini},
-        MakeError(ErrorCode::kInvalidRequest,
-                  "streamGenerateContent is served as server-sent events only: add ?alt=sse "
-                  "(the Google SDKs do)",
-                  "alt"));
+    const Error e = MakeError(ErrorCode::kInvalidRequest,
+                              "streamGenerateContent is served as server-sent events only: add "
+                              "?alt=sse (the Google SDKs do)",
+                              "alt");
+    log.error_code = e.CodeName();
+    co_await RespondError(ex, {id, 0, Dialect::kGemini}, e);
+    co_return false;
   }
   co_await ServeChat(
       ex, std::move(rt),
       Pooled<ChatState>::Make(id, Dialect::kGemini,
                               api::gemini::DecodeRequest(ex.request().body(), model, stream)));
+  co_return true;
 }
 
 Result<std::shared_ptr<const limits::KeyInfo>> Gateway::Authorize(const http::Request& request,
@@ -245,7 +250,10 @@ bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) 
     st.meta.decision = &st.decision;
   }
   classify::CollectScanTexts(req, st.texts, st.text_views);
-  st.facts.estimated_input_tokens = EstimateTokens(st.texts);
+  // The texts, plus what chat templates add around them (OpenAI's rule of thumb: 3 tokens per
+  // request and 4 per message), which dominates short prompts.
+  st.facts.estimated_input_tokens =
+      EstimateTokens(st.texts) + 3 + 4 * static_cast<int64_t>(req.messages.size());
   // The class comes from every string the client sent (the body as received), not from the
   // fields the decoder models.
   auto cls = ClassifyBody(rt, ex.request().body(), ex.request());
@@ -304,10 +312,12 @@ void Gateway::RedactChat(http::Exchange& ex, const Runtime& rt, ChatState& st) {
 }
 
 limits::Reservation Gateway::WorstCase(const Runtime& rt, const routing::RoutePlan& plan,
-                                       int64_t input_tokens, std::optional<int64_t> max_output) {
-  // Without max_tokens the reservation assumes kDefaultOutputReserve output tokens; settlement
-  // replaces it with the real cost either way.
-  const int64_t output = std::max<int64_t>(max_output.value_or(kDefaultOutputReserve), 0);
+                                       int64_t input_tokens, std::optional<int64_t> max_output,
+                                       int64_t choices) {
+  // Without max_tokens the reservation assumes kDefaultOutputReserve output tokens, for each of
+  // the `n` choices asked for; settlement replaces it with the real cost either way.
+  const int64_t output = std::max<int64_t>(max_output.value_or(kDefaultOutputReserve), 0) *
+                         std::clamp<int64_t>(choices, 1, kMaxChoices);
   api::Usage usage;
   usage.input_tokens = input_tokens;
   usage.output_tokens = output;
@@ -321,9 +331,10 @@ limits::Reservation Gateway::WorstCase(const Runtime& rt, const routing::RoutePl
 asio::awaitable<bool> Gateway::Admit(const Runtime& rt,
                                      const std::shared_ptr<const limits::KeyInfo>& key,
                                      const routing::RoutePlan& plan, int64_t input_tokens,
-                                     std::optional<int64_t> max_output, limits::Decision& decision,
-                                     Settlement& settlement, routing::Outcome& out) {
-  const limits::Reservation hold = WorstCase(rt, plan, input_tokens, max_output);
+                                     std::optional<int64_t> max_output, int64_t choices,
+                                     limits::Decision& decision, Settlement& settlement,
+                                     routing::Outcome& out) {
+  const limits::Reservation hold = WorstCase(rt, plan, input_tokens, max_output, choices);
   decision = co_await admission_->limiter().Admit(*key, hold);
   if (!decision.allowed) {
     metrics_.RecordRejection(decision.error.code == ErrorCode::kBudgetExceeded ? "budget"
@@ -379,9 +390,9 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
   do {
     if (!PrepareChat(ex, rt, st)) break;
     if (st.key) {
-      const bool admitted =
-          co_await Admit(rt, st.key, *st.plan, st.facts.estimated_input_tokens,
-                         st.req->MaxOutputTokens(), st.admitted, st.settlement, st.out);
+      const bool admitted = co_await Admit(rt, st.key, *st.plan, st.facts.estimated_input_tokens,
+                                           st.req->MaxOutputTokens(), st.req->n.value_or(1),
+                                           st.admitted, st.settlement, st.out);
       st.meta.limit_headers = &st.admitted.headers;
       if (!admitted) break;
     }
@@ -428,7 +439,7 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const Runtime& rt, co
     bool admitted = true;
     if (st.key) {
       admitted = co_await Admit(rt, st.key, *st.plan, st.facts.estimated_input_tokens,
-                                st.max_output, st.admitted, st.settlement, st.out);
+                                st.max_output, st.choices, st.admitted, st.settlement, st.out);
       st.meta.limit_headers = &st.admitted.headers;
     }
     if (admitted) {
@@ -480,6 +491,11 @@ bool Gateway::PrepareForward(http::Exchange& ex, const Runtime& rt, ForwardState
     if (!(*root)["stream"].get_bool().get(stream)) st.stream = stream;
     int64_t max_tokens = 0;
     if (!(*root)["max_tokens"].get_int64().get(max_tokens)) st.max_output = max_tokens;
+    // Completions make max(n, best_of) answers upstream, each up to max_tokens.
+    for (const char* field : {"n", "best_of"}) {
+      int64_t k = 0;
+      if (!(*root)[field].get_int64().get(k)) st.choices = std::max(st.choices, k);
+    }
     if (st.facts.endpoint == "embeddings") st.max_output = 0;  // embeddings generate no text
   }
   st.log.model = st.facts.route = st.model;

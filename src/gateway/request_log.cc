@@ -99,8 +99,9 @@ void AppendInt(std::string& out, int64_t v) {
   out.append(buf, end);
 }
 
-// The client's model string as far as a log line carries it: kMaxLoggedModelBytes at most, cut
-// before a UTF-8 continuation byte so a character is never split (AppendJsonString escapes it).
+// The client's model string (or path) as far as a log line carries it: kMaxLoggedModelBytes at
+// most, cut before a UTF-8 continuation byte so a character is never split (AppendJsonString
+// escapes it).
 constexpr size_t kMaxLoggedModelBytes = 128;
 std::string_view Capped(std::string_view s) {
   if (s.size() <= kMaxLoggedModelBytes) return s;
@@ -136,7 +137,7 @@ void LogRequest(const RequestLogEntry& e) {
     AppendInt(line, v);
   };
   text(R"(,"method":)", e.method);
-  text(R"(,"path":)", e.path);
+  text(R"(,"path":)", Capped(e.path));  // the client's too, on an unknown route
   if (!e.model.empty()) text(R"(,"model":)", Capped(e.model));
   if (!e.provider.empty()) text(R"(,"provider":)", e.provider);
   if (!e.upstream_model.empty()) text(R"(,"upstream_model":)", e.upstream_model);

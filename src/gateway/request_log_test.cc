@@ -46,5 +46,14 @@ TEST(RequestLog, TheClientsModelIsCappedAndEscaped) {
   EXPECT_EQ(line.find('\n'), line.size() - 1) << line;  // one line, whatever the model holds
 }
 
+// An unknown path is logged too, and is the client's string as much as the model.
+TEST(RequestLog, TheClientsPathIsCappedAndEscaped) {
+  const std::string path = "/v2/" + std::string(300, 'p') + "\"";
+  const std::string line =
+      LineFor({.id = "hg-4", .method = "GET", .path = path, .status = 404, .error_code = "x"});
+  EXPECT_NE(line.find("\"path\":\"/v2/" + std::string(124, 'p') + "\","), std::string::npos)
+      << line;
+}
+
 }  // namespace
 }  // namespace hybridgate::gateway

@@ -3,6 +3,7 @@
 // into the request; split from server.h so the fuzzers can test them without the server.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "http/request.h"
@@ -12,6 +13,10 @@ namespace hybridgate::http {
 // The raw (still percent-encoded) value of query parameter `name` in a request target
 // ("/path?a=1&b=2"); empty when absent.
 std::string_view QueryParam(std::string_view target, std::string_view name);
+
+// `s` with its %XX escapes decoded ("a%2Fb" -> "a/b"); a malformed escape is kept as it is.
+// '+' stays '+': this is for path segments, not form-encoded queries.
+std::string PercentDecode(std::string_view s);
 
 // The caller's API key, a view into `headers` or `target`: x-api-key (Anthropic), else
 // Authorization: Bearer (OpenAI), else x-goog-api-key or ?key= (Google); empty when none.

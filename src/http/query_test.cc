@@ -8,6 +8,16 @@
 namespace hybridgate::http {
 namespace {
 
+TEST(PercentDecode, DecodesEscapesAndKeepsMalformedOnes) {
+  EXPECT_EQ(PercentDecode("meta-llama%2FLlama-3.1-8B"), "meta-llama/Llama-3.1-8B");
+  EXPECT_EQ(PercentDecode("a%3ab%20c"), "a:b c");
+  EXPECT_EQ(PercentDecode("a+b"), "a+b");
+  EXPECT_EQ(PercentDecode("100%"), "100%");
+  EXPECT_EQ(PercentDecode("%4"), "%4");
+  EXPECT_EQ(PercentDecode("%zz%41"), "%zzA");
+  EXPECT_EQ(PercentDecode(""), "");
+}
+
 TEST(QueryParam, RawValueOfTheFirstMatch) {
   EXPECT_EQ(QueryParam("/p?a=1&alt=sse&alt=json", "alt"), "sse");
   EXPECT_EQ(QueryParam("/p?key=a%2Fb", "key"), "a%2Fb");  // still percent-encoded

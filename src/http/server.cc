@@ -312,6 +312,7 @@ void Exchange::StartWatching() {
 asio::awaitable<void> Exchange::Respond(int status, std::string_view content_type, std::string body,
                                         const HeaderList& headers) {
   keep_alive_ = keep_alive_ && !session_.server_.draining();
+  status_ = status;
   std::string& wire = session_.head_;
   ResponseHead(wire, status, content_type, {}, headers, keep_alive_);
   // As Beast's prepare_payload: 1xx, 204 and 304 carry neither a body nor a Content-Length.
@@ -339,6 +340,7 @@ asio::awaitable<void> Exchange::Respond(int status, std::string_view content_typ
 asio::awaitable<bool> Exchange::BeginStream(int status, std::string_view content_type,
                                             const HeaderList& headers) {
   keep_alive_ = keep_alive_ && !session_.server_.draining();
+  status_ = status;
   // Not the session's reused head_: a stream may stay open for minutes, and its head is one-off.
   std::string wire;
   ResponseHead(wire, status, content_type, "no-cache", headers, keep_alive_);

@@ -66,6 +66,7 @@ class Exchange {
   void OnClientGone(std::function<void()> on_gone);
   bool client_gone() const { return client_gone_; }
   bool started() const { return started_; }  // any response byte sent
+  int status() const { return status_; }     // the response's status; 0 before one began
   bool keep_alive() const { return keep_alive_; }
 
   // Links the exchange into its worker's queue of watches yet to start (server.cc only).
@@ -85,6 +86,7 @@ class Exchange {
   int worker_;
   bool started_ = false;
   bool finished_ = false;
+  int status_ = 0;
   bool keep_alive_ = true;
   bool client_gone_ = false;
   std::chrono::steady_clock::time_point watch_due_;

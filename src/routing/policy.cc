@@ -69,7 +69,7 @@ Result<RoutePlan> PlanForRequest(const PlanInput& in, const Catalog& catalog) {
       names += name;
     }
     return Fail(MakeError(
-        ErrorCode::kNotFound,
+        ErrorCode::kModelNotFound,
         fmt::format("model '{}' does not exist on this gateway; available: {}", in.model, names),
         "model"));
   }

@@ -39,7 +39,7 @@ TEST(PlanForModel, Table) {
   const Row rows[] = {
       {"llama", {"local"}},        {"fast", {"local"}},
       {"gpt-4o", {"cloud"}},       {"shared", {"local", "cloud"}},
-      {"cloud/shared", {"cloud"}}, {"gpt-5", {}, ErrorCode::kNotFound},
+      {"cloud/shared", {"cloud"}}, {"gpt-5", {}, ErrorCode::kModelNotFound},
   };
   for (const Row& r : rows) {
     auto plan = PlanForModel(r.model, **catalog);

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "tests/support/fake_dialects.h"
 #include "tests/support/fake_upstream.h"
 #include "tests/support/gateway_process.h"
 
@@ -93,6 +94,92 @@ TEST(AnthropicIngress, StreamIsTranslatedEventByEvent) {
   EXPECT_TRUE(saw_delta_stop);
 }
 
+// Shaped like Claude Code's first request with its newer default model: system blocks with
+// cache_control, a system-reminder block, tools, metadata, stream — and a `role: "system"`
+// message among the turns, which the gateway used to refuse with 400.
+std::string ClaudeCodeRequest(std::string_view model, bool stream) {
+  return std::string(R"({"model":")") + std::string(model) + R"(","max_tokens":32000,
+    "temperature":1,"stream":)" +
+         (stream ? "true" : "false") + R"(,
+    "system":[{"type":"text","text":"You are Claude Code, Anthropic's official CLI for Claude.",
+               "cache_control":{"type":"ephemeral"}},
+              {"type":"text","text":"Use the tools.","cache_control":{"type":"ephemeral"}}],
+    "messages":[
+      {"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},
+                                {"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]},
+      {"role":"assistant","content":[{"type":"text","text":"Hello."}]},
+      {"role":"system","content":[{"type":"text","text":"Plan mode is active."}]},
+      {"role":"user","content":"go"}],
+    "tools":[{"name":"Bash","description":"Run a command","input_schema":{"type":"object",
+              "properties":{"command":{"type":"string"}},"required":["command"]}}],
+    "metadata":{"user_id":"user_0123_account__session_abc"}})";
+}
+
+const std::map<std::string, std::string> kClaudeCodeHeaders = {
+    {"anthropic-version", "2023-06-01"},
+    {"anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14"},
+    {"x-app", "cli"},
+    {"user-agent", "claude-cli/2.0.0 (external, cli)"}};
+
+TEST(AnthropicIngress, ClaudeCodeSystemMessageStaysInPlaceForAnOpenAiUpstream) {
+  FakeUpstream up([](const Recorded&) {
+    return Action{.content_type = "text/event-stream",
+                  .chunks = ChatStreamChunks({"OK"}, "qwen2.5-7b")};
+  });
+  GatewayProcess gw(Config(up));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  auto head = client.StartStream("/v1/messages", ClaudeCodeRequest("claude-local", true),
+                                 kClaudeCodeHeaders);
+  ASSERT_EQ(head.status, 200) << client.ReadAll();
+  const auto events = Events(client.ReadAll());
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().first, "message_stop");
+  ASSERT_EQ(up.request_count(), 1u);
+  auto sent = json::parse(up.requests().at(0).body);
+  EXPECT_EQ(sent.at("messages"), json::parse(R"([
+      {"role":"system",
+       "content":"You are Claude Code, Anthropic's official CLI for Claude.\n\nUse the tools."},
+      {"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},
+                                {"type":"text","text":"hi"}]},
+      {"role":"assistant","content":"Hello."},
+      {"role":"system","content":"Plan mode is active."},
+      {"role":"user","content":"go"}])"))
+      << up.requests().at(0).body;
+}
+
+TEST(AnthropicIngress, ClaudeCodeSystemMessageMovesToTopLevelForAnAnthropicUpstream) {
+  setenv("HG_IT_ANTHROPIC_KEY", std::string(kFakeAnthropicKey).c_str(), 1);
+  FakeUpstream up(ValidatingAnthropic([](const Recorded&) {
+    return Action{.body = R"({"id":"msg_1","type":"message","role":"assistant",
+        "model":"claude-sonnet-4-5","content":[{"type":"text","text":"Done."}],
+        "stop_reason":"end_turn","stop_sequence":null,
+        "usage":{"input_tokens":30,"output_tokens":2}})"};
+  }));
+  GatewayProcess gw("providers:\n  - {name: claude, type: anthropic, base_url: '" + up.base_url() +
+                    "', api_key_env: HG_IT_ANTHROPIC_KEY, models: [{name: smart, id: "
+                    "claude-sonnet-4-5}]}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  auto r =
+      client.Request("POST", "/v1/messages", ClaudeCodeRequest("smart", false), kClaudeCodeHeaders);
+  ASSERT_EQ(r.status, 200) << r.body;  // the validating fake refuses "system" among messages
+  auto v = json::parse(r.body);
+  EXPECT_EQ(v.at("content").at(0).at("text").as_string(), "Done.");
+  ASSERT_EQ(up.request_count("/v1/messages"), 1u);
+  auto sent = json::parse(up.requests("/v1/messages").at(0).body);
+  EXPECT_EQ(sent.at("system").as_string(),
+            "You are Claude Code, Anthropic's official CLI for Claude.\n\nUse the tools.\n\n"
+            "Plan mode is active.");
+  std::vector<std::string> roles;
+  for (const auto& m : sent.at("messages").as_array()) {
+    roles.emplace_back(m.at("role").as_string());
+  }
+  EXPECT_EQ(roles, (std::vector<std::string>{"user", "assistant", "user"}));
+  EXPECT_EQ(sent.at("messages").at(2).at("content"),
+            json::parse(R"([{"type":"text","text":"go"}])"));
+}
+
 TEST(AnthropicIngress, ErrorsComeInAnthropicShape) {
   FakeUpstream up;
   GatewayProcess gw(Config(up));
@@ -109,8 +196,8 @@ TEST(AnthropicIngress, ErrorsComeInAnthropicShape) {
        "invalid_request_error", "max_tokens"},
       {R"({"model":"claude-9","max_tokens":5,"messages":[{"role":"user","content":"hi"}]})", 404,
        "not_found_error", "model 'claude-9' does not exist"},
-      {R"({"model":"claude-local","max_tokens":5,"messages":[{"role":"system","content":"x"}]})",
-       400, "invalid_request_error", "role"},
+      {R"({"model":"claude-local","max_tokens":5,"messages":[{"role":"tool","content":"x"}]})", 400,
+       "invalid_request_error", "role"},
       {"{not json", 400, "invalid_request_error", "malformed JSON"},
   };
   for (const Case& c : cases) {

@@ -156,7 +156,7 @@ TEST(Errors, EveryClientVisibleError) {
        .path = "/v2/nothing",
        .status = 404,
        .type = "invalid_request_error",
-       .code = "model_not_found",
+       .code = "not_found",
        .message_part = "no route for /v2/nothing"},
       {.name = "wrong method",
        .method = "GET",
@@ -203,6 +203,110 @@ TEST(Errors, EveryClientVisibleError) {
       r.body,
       R"({"error":{"message":"logit_bias is invalid","type":"invalid_request_error","param":"logit_bias","code":null}})");
   EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+}
+
+// The request log line with `id` (the x-hybridgate-request-id of an answer), parsed; null when
+// none appeared within 3 s (lines are written in batches).
+json::value LogLineFor(const GatewayProcess& gw, const std::string& id) {
+  json::value line;
+  FakeUpstream::WaitFor(
+      [&] {
+        const std::string log = gw.Log();
+        const size_t at = log.find(R"("msg":"request","id":")" + id + '"');
+        if (at == std::string::npos) return false;
+        const size_t begin = log.rfind('\n', at) + 1;  // npos + 1 == 0: the first line
+        line = json::parse(log.substr(begin, log.find('\n', at) - begin));
+        return true;
+      },
+      3s);
+  return line;
+}
+
+// An answer HybridGate gives without a decoder (no route, wrong method) comes in the dialect of
+// the path, and every request — these, health checks, model lookups — has its log line.
+TEST(Errors, NoRouteSpeaksThePathsDialectAndEveryRequestIsLogged) {
+  FakeUpstream up;
+  GatewayProcess gw("providers:\n  - {name: fake, type: openai, base_url: '" + up.base_url() +
+                    "', models: [{name: m}]}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  struct Answer {
+    const char* method;
+    const char* path;
+    int status;
+    const char* body;  // exactly, as JSON
+    const char* logged_error;
+  };
+  const Answer answers[] = {
+      {"GET", "/v2/nothing", 404,
+       R"({"error":{"message":"no route for /v2/nothing","type":"invalid_request_error",
+           "param":null,"code":"not_found"}})",
+       "not_found"},
+      {"POST", "/v1/models/m", 404,
+       R"({"error":{"message":"no route for /v1/models/m: HybridGate serves models/{model}:generateContent and :streamGenerateContent",
+           "type":"invalid_request_error","param":null,"code":"not_found"}})",
+       "not_found"},
+      {"GET", "/v1beta/nothing", 404,
+       R"({"error":{"code":404,"message":"no route for /v1beta/nothing","status":"NOT_FOUND"}})",
+       "not_found"},
+      {"GET", "/v1beta/models/m:generateContent", 405,
+       R"({"error":{"code":405,"message":"method GET is not allowed on /v1beta/models/m:generateContent",
+           "status":"UNIMPLEMENTED"}})",
+       "method_not_allowed"},
+      {"GET", "/v1/messages/batches", 404,
+       R"({"type":"error","error":{"type":"not_found_error",
+           "message":"no route for /v1/messages/batches"}})",
+       "not_found"},
+      {"GET", "/v1/messages", 405,
+       R"({"type":"error","error":{"type":"invalid_request_error",
+           "message":"method GET is not allowed on /v1/messages"}})",
+       "method_not_allowed"},
+      {"PUT", "/v1/chat/completions", 405,
+       R"({"error":{"message":"method PUT is not allowed on /v1/chat/completions",
+           "type":"invalid_request_error","param":null,"code":"method_not_allowed"}})",
+       "method_not_allowed"},
+  };
+  TestClient client(gw.port());
+  for (const Answer& a : answers) {
+    SCOPED_TRACE(std::string(a.method) + " " + a.path);
+    auto r = client.Request(a.method, a.path, "");
+    EXPECT_EQ(r.status, a.status) << r.body;
+    EXPECT_EQ(r.headers["content-type"], "application/json");
+    EXPECT_EQ(json::parse(r.body), json::parse(a.body)) << r.body;
+    const std::string id = r.headers["x-hybridgate-request-id"];
+    ASSERT_FALSE(id.empty());
+    const json::value line = LogLineFor(gw, id);
+    ASSERT_TRUE(line.is_object()) << "no log line for " << id << ":\n" << gw.Log();
+    EXPECT_EQ(line.at("method").as_string(), a.method);
+    EXPECT_EQ(line.at("path").as_string(), a.path);
+    EXPECT_EQ(line.at("status").as_int64(), a.status);
+    EXPECT_EQ(line.at("error").as_string(), a.logged_error);
+  }
+  // Answers that are not errors are logged too; a line has no "error" then.
+  for (const char* path : {"/healthz", "/v1/models", "/v1/models/m"}) {
+    SCOPED_TRACE(path);
+    const auto before = gw.Log();
+    auto r = client.Get(path);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string id = r.headers["x-hybridgate-request-id"];
+    if (id.empty()) {  // /healthz answers without an id: find its line by its path instead
+      EXPECT_TRUE(FakeUpstream::WaitFor(
+          [&] {
+            const std::string log = gw.Log();
+            return log.size() > before.size() &&
+                   log.find(R"("method":"GET","path":"/healthz","status":200)", before.size()) !=
+                       std::string::npos;
+          },
+          3s))
+          << gw.Log();
+      continue;
+    }
+    const json::value line = LogLineFor(gw, id);
+    ASSERT_TRUE(line.is_object()) << "no log line for " << id << ":\n" << gw.Log();
+    EXPECT_EQ(line.at("path").as_string(), path);
+    EXPECT_EQ(line.at("status").as_int64(), 200);
+    EXPECT_FALSE(line.as_object().contains("error"));
+  }
+  EXPECT_EQ(up.request_count(), 0u);
 }
 
 TEST(Errors, StreamCutAfterBytesEndsWithAnErrorEventNotDone) {

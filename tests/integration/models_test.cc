@@ -1,8 +1,10 @@
 // `hybridgate models pull` against a local file server: redirects, checksums (given, or the
 // host's x-linked-etag), failure without leftovers, and a clear message without a network.
+// Also GET /v1/models/{model} through the real binary.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -109,6 +111,56 @@ TEST_F(ModelsPull, NoNetworkAndBadInputAreClearErrors) {
   EXPECT_NE(unknown.out.find("known:"), std::string::npos) << unknown.out;
   Ran sha = Pull("http://127.0.0.1:1/m.gguf --sha256 xyz " + Dir());
   EXPECT_EQ(sha.status, 2) << sha.out;
+}
+
+// OpenAI's "retrieve model": what GET /v1/models lists, one model or alias at a time.
+TEST(ModelsEndpoint, RetrieveOneModelOrAliasElse404InOpenAiShape) {
+  namespace json = boost::json;
+  FakeUpstream up(
+      [](const Recorded&) { return Action{.body = ChatCompletionJson("hi", "gpt-4o")}; });
+  GatewayProcess gw("providers:\n  - {name: fake, type: openai, base_url: '" + up.base_url() +
+                    "', models: [{name: gpt-4o}, {name: small}]}\naliases: {auto: small}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient client(gw.port());
+  struct Case {
+    const char* path;
+    const char* body;
+  };
+  for (const Case& c : {
+           Case{"/v1/models/gpt-4o",
+                R"({"id":"gpt-4o","object":"model","created":0,"owned_by":"fake"})"},
+           Case{"/v1/models/auto",
+                R"({"id":"auto","object":"model","created":0,"owned_by":"hybridgate"})"},
+           // A path segment the SDK escaped is decoded.
+           Case{"/v1/models/gpt%2D4o",
+                R"({"id":"gpt-4o","object":"model","created":0,"owned_by":"fake"})"},
+       }) {
+    auto r = client.Get(c.path);
+    ASSERT_EQ(r.status, 200) << c.path << ": " << r.body;
+    EXPECT_EQ(r.headers["content-type"], "application/json");
+    EXPECT_EQ(r.body, json::serialize(json::parse(c.body))) << c.path;
+    EXPECT_FALSE(r.headers["x-hybridgate-request-id"].empty()) << c.path;
+  }
+  // Each entry of the list is what the single lookup answers.
+  auto list = json::parse(client.Get("/v1/models").body);
+  for (const auto& m : list.at("data").as_array()) {
+    auto one = client.Get("/v1/models/" + std::string(m.at("id").as_string()));
+    EXPECT_EQ(json::parse(one.body), m) << one.body;
+  }
+  auto r = client.Get("/v1/models/gpt-9");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body), json::parse(R"js({"error":{
+      "message":"The model 'gpt-9' does not exist on this gateway (GET /v1/models lists them)",
+      "type":"invalid_request_error","param":"model","code":"model_not_found"}})js"))
+      << r.body;
+  EXPECT_FALSE(r.headers["x-hybridgate-request-id"].empty());
+  // POST under /v1/models/ stays Gemini's generateContent (@google/genai with a /v1 base).
+  r = client.Post("/v1/models/gpt-4o:generateContent",
+                  R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("candidates").at(0).at("content").at("parts").at(0).at("text"),
+            "hi");
+  EXPECT_EQ(up.request_count(), 1u);
 }
 
 }  // namespace

@@ -62,7 +62,9 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
 // redacted_thinking blocks go to Message::thinking_blocks (texts joined in reasoning_content);
 // unknown top-level fields (thinking, service_tier, ...) are kept in ChatRequest::extra; thinking
 // {type: enabled, budget_tokens} also sets reasoning_effort for other upstreams (<= 1024 minimal,
-// <= 2048 low, <= 8192 medium, larger high).
+// <= 2048 low, <= 8192 medium, larger high). The top-level `system` becomes the first message;
+// a `role: "system"` message inside `messages` (a string or text blocks, as Claude Code sends)
+// becomes a system message at its own position.
 // `body` may have its capacity grown for the parser's padding.
 Result<ChatRequest> DecodeRequest(std::string& body);
 // The same, into a default-constructed `req` (see api::DecodeOpenAiChatInto).

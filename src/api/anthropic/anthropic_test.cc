@@ -311,6 +311,60 @@ TEST(DecodeRequest, GoldenReadsEveryBlockType) {
   EXPECT_EQ(v.at("tool_choice"), Json(R"({"type":"tool","name":"get_weather"})"));
 }
 
+// Claude Code's newer models send system text as messages among the turns.
+constexpr std::string_view kSystemInMessages = R"({
+  "model": "m", "max_tokens": 64, "system": "You are Claude Code.",
+  "messages": [
+    {"role": "user", "content": "hi"},
+    {"role": "system", "content": [{"type": "text", "text": "Mode: plan.",
+                                    "cache_control": {"type": "ephemeral"}},
+                                   {"type": "text", "text": "Be brief."}]},
+    {"role": "assistant", "content": "Hello."},
+    {"role": "system", "content": "Now act."},
+    {"role": "user", "content": "go"}]})";
+
+TEST(DecodeRequest, SystemMessagesAmongTurnsStayInPlace) {
+  std::string body(kSystemInMessages);
+  auto r = DecodeRequest(body);
+  ASSERT_TRUE(r) << r.error().message;
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const Message& m : r->messages) got.emplace_back(m.role, m.text);
+  EXPECT_EQ(
+      got, (std::vector<std::pair<std::string, std::string>>{{"system", "You are Claude Code."},
+                                                             {"user", "hi"},
+                                                             {"system", "Mode: plan.\n\nBe brief."},
+                                                             {"assistant", "Hello."},
+                                                             {"system", "Now act."},
+                                                             {"user", "go"}}));
+}
+
+TEST(DecodeRequest, SystemMessagesReachEachUpstreamWhereItTakesThem) {
+  std::string body(kSystemInMessages);
+  auto r = DecodeRequest(body);
+  ASSERT_TRUE(r) << r.error().message;
+  // OpenAI-compatible upstream: a system message in place.
+  std::string openai;
+  EncodeOpenAiChat(*r, {.model = "up"}, openai);
+  EXPECT_EQ(Json(openai).at("messages"), Json(R"([
+      {"role":"system","content":"You are Claude Code."},
+      {"role":"user","content":"hi"},
+      {"role":"system","content":"Mode: plan.\n\nBe brief."},
+      {"role":"assistant","content":"Hello."},
+      {"role":"system","content":"Now act."},
+      {"role":"user","content":"go"}])"))
+      << openai;
+  // Anthropic upstream: only a top-level system, so every system text moves there, in order.
+  std::string anthropic;
+  ASSERT_TRUE(EncodeRequest(*r, {.model = "claude", .forward_extra = true}, anthropic));
+  EXPECT_EQ(Json(anthropic), Json(R"({"model":"claude","max_tokens":64,
+      "system":"You are Claude Code.\n\nMode: plan.\n\nBe brief.\n\nNow act.",
+      "messages":[
+        {"role":"user","content":[{"type":"text","text":"hi"}]},
+        {"role":"assistant","content":[{"type":"text","text":"Hello."}]},
+        {"role":"user","content":[{"type":"text","text":"go"}]}]})"))
+      << anthropic;
+}
+
 TEST(DecodeRequest, ErrorsNameTheField) {
   struct Case {
     const char* body;
@@ -324,8 +378,13 @@ TEST(DecodeRequest, ErrorsNameTheField) {
       {R"({"model":"m","max_tokens":"10","messages":[{"role":"user","content":"x"}]})",
        "max_tokens"},
       {R"({"model":"m","max_tokens":0,"messages":[{"role":"user","content":"x"}]})", "max_tokens"},
-      {R"({"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]})",
+      {R"({"model":"m","max_tokens":1,"messages":[{"role":"tool","content":"x"}]})",
        "messages[0].role"},
+      {R"({"model":"m","max_tokens":1,"messages":[{"role":"system","content":7}]})",
+       "messages[0].content"},
+      {R"({"model":"m","max_tokens":1,"messages":[{"role":"system","content":[
+          {"type":"image","source":{"type":"url","url":"http://x"}}]}]})",
+       "messages[0].content[0]"},
       {R"({"model":"m","max_tokens":1,"messages":[{"role":"user"}]})", "messages[0].content"},
       {R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":7}]})",
        "messages[0].content"},

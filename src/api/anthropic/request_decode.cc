@@ -135,22 +135,58 @@ Status ReadAssistantBlock(object block, std::string_view type, const std::string
   return {};
 }
 
+// System text: a string or an array of text blocks (joined by blank lines), as the top-level
+// `system` field and a `role: "system"` message both carry it. `field` names it in errors.
+Status ReadSystemText(element v, const std::string& field, std::string& out) {
+  if (v.is_string()) return ReadString(v, field, out);
+  array arr;
+  if (v.get_array().get(arr)) {
+    return Fail(FieldError(field, "a string or an array of text blocks", v));
+  }
+  size_t i = 0;
+  for (element b : arr) {
+    const std::string f = IndexedField(field, i++);
+    std::string text;
+    if (!b.is_object() || internal::Str(b, "type") != "text") {
+      return Fail(Invalid(f, fmt::format("'{}' must be a text block", f)));
+    }
+    HG_TRY(RequiredString(b.get_object().value_unsafe(), "text", f + ".text", text));
+    if (!out.empty()) out += "\n\n";
+    out += text;
+  }
+  return {};
+}
+
+Status ReadSystem(element v, std::vector<Message>& out) {
+  Message m;
+  m.role = "system";
+  HG_TRY(ReadSystemText(v, "system", m.text));
+  out.push_back(std::move(m));
+  return {};
+}
+
 // One Anthropic message -> one or more ChatRequest messages (tool results split out).
 Status ReadMessage(element v, const std::string& field, std::vector<Message>& out) {
   object obj;
   if (v.get_object().get(obj)) return Fail(FieldError(field, "an object", v));
   std::string role;
   HG_TRY(RequiredString(obj, "role", field + ".role", role));
-  if (role != "user" && role != "assistant") {
-    return Fail(Invalid(field + ".role",
-                        fmt::format("'{}.role' must be 'user' or 'assistant', got '{}' (system "
-                                    "prompts go in the top-level 'system' field)",
-                                    field, role)));
+  if (role != "user" && role != "assistant" && role != "system") {
+    return Fail(Invalid(
+        field + ".role",
+        fmt::format("'{}.role' must be 'user', 'assistant' or 'system', got '{}'", field, role)));
   }
   element content;
   if (obj["content"].get(content)) return Fail(MissingField(field + ".content"));
   Message m;
   m.role = role;
+  // A system message among the turns (Claude Code's newer models send them): system text at this
+  // position. Encoders place it: in place for OpenAI, into the top-level system for Anthropic.
+  if (role == "system") {
+    HG_TRY(ReadSystemText(content, field + ".content", m.text));
+    out.push_back(std::move(m));
+    return {};
+  }
   if (content.is_string()) {
     HG_TRY(ReadString(content, field + ".content", m.text));
     out.push_back(std::move(m));
@@ -191,32 +227,6 @@ Status ReadMessage(element v, const std::string& field, std::vector<Message>& ou
     m.content_is_null = true;  // an assistant turn of only tool calls / thinking
   } else {
     SetParts(m, std::move(parts));
-  }
-  out.push_back(std::move(m));
-  return {};
-}
-
-Status ReadSystem(element v, std::vector<Message>& out) {
-  Message m;
-  m.role = "system";
-  if (v.is_string()) {
-    HG_TRY(ReadString(v, "system", m.text));
-  } else {
-    array arr;
-    if (v.get_array().get(arr)) {
-      return Fail(FieldError("system", "a string or an array of text blocks", v));
-    }
-    size_t i = 0;
-    for (element b : arr) {
-      const std::string f = IndexedField("system", i++);
-      std::string text;
-      if (!b.is_object() || internal::Str(b, "type") != "text") {
-        return Fail(Invalid(f, fmt::format("'{}' must be a text block", f)));
-      }
-      HG_TRY(RequiredString(b.get_object().value_unsafe(), "text", f + ".text", text));
-      if (!m.text.empty()) m.text += "\n\n";
-      m.text += text;
-    }
   }
   out.push_back(std::move(m));
   return {};
