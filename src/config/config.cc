@@ -328,7 +328,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   MapReader r(root, "", file);
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
   HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency",
-                     "ledger", "limits", "routes"}));
+                     "ledger", "limits", "routes", "responses"}));
   if (const YAML::Node rt = r.Get("routes")) {
     auto rc = routing::ParseRoutesConfig(rt, file);
     if (!rc) return Fail(std::move(rc.error()));
@@ -339,6 +339,13 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
     auto lc = ledger::ParseLedgerConfig(l, file);
     if (!lc) return Fail(std::move(lc.error()));
     c.ledger = std::move(*lc);
+  }
+  if (const YAML::Node rs = r.Get("responses")) {
+    MapReader rr(rs, "responses", file);
+    HG_TRY(rr.Str("path", c.responses.path));
+    HG_TRY(rr.Int("retention_days", c.responses.retention_days, 1));
+    HG_TRY(rr.Int("max_pending", c.responses.max_pending, 1));
+    HG_TRY(rr.NoUnknownKeys());
   }
   if (const YAML::Node l = r.Get("limits")) {
     auto lc = limits::ParseLimitsConfig(l, file);

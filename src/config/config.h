@@ -111,6 +111,15 @@ struct LogConfig {
   std::string level = "info";  // prompts and keys are never logged: there is no switch for it
 };
 
+// The Responses API's conversation store (gateway/response_store.h): answers kept with
+// `store: true`, for previous_response_id and GET /v1/responses/{id}. Scoped to the key that
+// made them; deleted after `retention_days`.
+struct ResponsesConfig {
+  std::string path = "responses.db";  // SQLite; relative to the config file
+  int64_t retention_days = 30;
+  int64_t max_pending = 1024;  // store operations queued at once; more are refused with 503
+};
+
 struct Config {
   std::string source;  // file it came from
   ServerConfig server;
@@ -119,7 +128,8 @@ struct Config {
   std::vector<std::pair<std::string, std::string>> aliases;  // public name -> model name
   sensitivity::SensitivityConfig sensitivity;                // detectors and data classes
   ResidencyConfig residency;
-  ledger::LedgerConfig ledger;   // cost ledger (src/ledger)
+  ledger::LedgerConfig ledger;  // cost ledger (src/ledger)
+  ResponsesConfig responses;
   limits::LimitsConfig limits;   // virtual keys, budgets, rate limits (src/limits)
   routing::RoutesConfig routes;  // routes and tiers (src/routing/route_config.h)
 };

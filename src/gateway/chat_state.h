@@ -30,24 +30,32 @@
 namespace hybridgate::gateway {
 
 struct ChatState {
-  ChatState(std::string request_id, Dialect client_dialect, Result<api::ChatRequest>&& decoded)
-      : id(std::move(request_id)), req(std::move(decoded)), meta{id, 0, client_dialect} {}
-  // Decodes `body` with `decode` (api::DecodeOpenAiChatInto, anthropic::DecodeRequestInto)
-  // straight into `req`: a returned request cost some twenty string moves to get here.
-  using DecodeInto = Status (*)(std::string& body, api::ChatRequest& req);
-  ChatState(std::string request_id, Dialect client_dialect, DecodeInto decode, std::string& body)
-      : id(std::move(request_id)), req(std::in_place), meta{id, 0, client_dialect} {
-    if (auto s = decode(body, *req); !s) req = Fail(std::move(s.error()));
+  // Decodes the request's body with the client's dialect straight into `req` (a returned
+  // request cost some twenty string moves to get here).
+  ChatState(std::string request_id, const dialects::ClientDialect& client_dialect,
+            http::Request& request, std::string_view path)
+      : id(std::move(request_id)), req(std::in_place), meta{id, 0, &client_dialect} {
+    if (auto s = client_dialect.Decode(request, path, request.body(), *req, context); !s) {
+      req = Fail(std::move(s.error()));
+    } else {
+      meta.context = context.get();
+      meta.request = &*req;
+    }
   }
   ChatState(const ChatState&) = delete;
   ChatState& operator=(const ChatState&) = delete;
 
   const std::string id;          // the request id; log, facts and meta point at it
   Result<api::ChatRequest> req;  // the decoded request, or why it did not decode
-  RequestLogEntry log;           // the request's log line
-  RequestFacts facts;            // what the ledger row and the metrics are made from
-  ResponseMeta meta;             // what the answer's headers say
-  routing::Outcome out;          // the executor's answer, or the error the client gets
+  std::unique_ptr<dialects::RequestContext> context;  // the dialect's, for its answer
+  // A continued conversation (Responses API previous_response_id): what was said before, and
+  // the highest data class in it, which the request's class is raised to.
+  std::string history;
+  int history_class = 0;
+  RequestLogEntry log;   // the request's log line
+  RequestFacts facts;    // what the ledger row and the metrics are made from
+  ResponseMeta meta;     // what the answer's headers say
+  routing::Outcome out;  // the executor's answer, or the error the client gets
   std::shared_ptr<const limits::KeyInfo> key;  // null with auth off
   limits::Decision admitted;                   // the limiter's verdict (keyed requests)
   Settlement settlement;                       // what the key holds until the request ends
@@ -68,7 +76,8 @@ struct ChatState {
 // What one /v1/completions or /v1/embeddings request keeps (Gateway::Forward), likewise in a
 // Pooled block.
 struct ForwardState {
-  explicit ForwardState(const std::string& request_id) : id(request_id), meta{id} {}
+  ForwardState(const std::string& request_id, const dialects::ClientDialect& openai)
+      : id(request_id), meta{id, 0, &openai} {}
   ForwardState(const ForwardState&) = delete;
   ForwardState& operator=(const ForwardState&) = delete;
 

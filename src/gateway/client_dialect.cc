@@ -3,12 +3,7 @@
 #include <array>
 #include <charconv>
 #include <optional>
-#include <variant>
 
-#include "api/anthropic/anthropic.h"
-#include "api/gemini/gemini.h"
-#include "api/openai_chat.h"
-#include "api/sse.h"
 #include "gateway/route_planner.h"
 
 namespace hybridgate::gateway {
@@ -37,6 +32,9 @@ class ResponseHeaders {
       for (const auto& [name, value] : *meta.limit_headers) Add(name, value);
     }
     if (meta.restorer) AddNumber("x-hybridgate-redacted", meta.restorer->replaced());
+    if (meta.context && !meta.context->dropped_fields().empty()) {
+      Add("x-hybridgate-dropped-fields", meta.context->dropped_fields());
+    }
   }
   ResponseHeaders(const ResponseHeaders&) = delete;
   ResponseHeaders& operator=(const ResponseHeaders&) = delete;
@@ -56,33 +54,14 @@ class ResponseHeaders {
   size_t used_ = 0;
 };
 
-// The non-stream answer in the client's dialect (the executor's body is OpenAI-shaped).
-Result<std::string> EncodeAnswer(Dialect dialect, std::string_view openai_body) {
-  switch (dialect) {
-    case Dialect::kAnthropic:
-      return api::anthropic::EncodeResponse(openai_body);
-    case Dialect::kGemini:
-      return api::gemini::EncodeResponse(openai_body);
-    case Dialect::kOpenAi:
-      break;
-  }
-  return std::string(openai_body);
-}
-
-// Streams to the client: OpenAI chunks pass through as `data:` events (OpenAI dialect) or go
-// through the dialect's translator (Anthropic Messages events, Gemini GenerateContentResponse
-// chunks), each flushed as it arrives. With redaction, the originals are restored first,
-// including placeholders split across chunks.
+// Streams to the client: the upstream's OpenAI chunks go through the dialect's encoder, each
+// flushed as it arrives. With redaction, the originals are restored first, including
+// placeholders split across chunks.
 class DialectSink : public routing::StreamSink {
  public:
-  DialectSink(http::Exchange& ex, const ResponseMeta& meta, std::string model)
-      : ex_(ex), meta_(meta) {
-    if (meta.dialect == Dialect::kAnthropic) {
-      translator_.emplace<api::anthropic::StreamFromOpenAi>(std::move(model));
-    } else if (meta.dialect == Dialect::kGemini) {
-      translator_.emplace<api::gemini::StreamFromOpenAi>(std::move(model));
-    }
-  }
+  DialectSink(http::Exchange& ex, const ResponseMeta& meta,
+              std::unique_ptr<dialects::StreamEncoder> encoder)
+      : ex_(ex), meta_(meta), encoder_(std::move(encoder)) {}
 
   asio::awaitable<bool> Begin(const routing::Deployment& d) override {
     // Built outside co_await: GCC 12 miscompiles braced lists inside co_await expressions.
@@ -109,71 +88,33 @@ class DialectSink : public routing::StreamSink {
     }
     if (error_) co_return co_await Abort(*error_);
     EndMessage();
+    if (meta_.answered) meta_.answered();
     co_await Flush();
     co_await ex_.End();
   }
   asio::awaitable<void> Abort(const Error& error) override {
-    // Each dialect's error event, and never its normal end ([DONE], message_stop, a
-    // finishReason): clients raise the error instead of taking a cut answer as complete.
-    if (meta_.dialect == Dialect::kAnthropic) {
-      api::AppendSseEvent(pending_, "error", api::anthropic::EncodeError(error));
-    } else {
-      api::AppendSseData(pending_, EncodeError(meta_.dialect, error));
-    }
+    // The dialect's error event, never its normal end ([DONE], message_stop, a finishReason).
+    encoder_->Fail(error, pending_);
     co_await Flush();
     co_await ex_.End();
   }
 
  private:
   void Translate(std::string_view chunk) {
-    Status s;
-    if (auto* a = std::get_if<api::anthropic::StreamFromOpenAi>(&translator_)) {
-      s = a->Feed(chunk, pending_);
-    } else if (auto* g = std::get_if<api::gemini::StreamFromOpenAi>(&translator_)) {
-      s = g->Feed(chunk, pending_);
-    } else {
-      api::AppendSseData(pending_, chunk);
-    }
-    if (!s) error_ = s.error();
+    if (error_) return;
+    if (Status s = encoder_->Feed(chunk, pending_); !s) error_ = s.error();
   }
-  void EndMessage() {
-    if (auto* a = std::get_if<api::anthropic::StreamFromOpenAi>(&translator_)) {
-      a->Finish(pending_);
-    } else if (auto* g = std::get_if<api::gemini::StreamFromOpenAi>(&translator_)) {
-      g->Finish(pending_);
-    } else {
-      pending_.append("data: [DONE]\n\n");
-    }
-  }
+  void EndMessage() { encoder_->Finish(pending_); }
 
   http::Exchange& ex_;
   const ResponseMeta& meta_;
-  std::variant<std::monostate, api::anthropic::StreamFromOpenAi, api::gemini::StreamFromOpenAi>
-      translator_;
+  std::unique_ptr<dialects::StreamEncoder> encoder_;
   std::string pending_;
   std::optional<Error> error_;
   std::vector<std::string> restored_;
 };
 
 }  // namespace
-
-Dialect DialectOfPath(std::string_view path) {
-  if (path == "/v1/messages" || path.starts_with("/v1/messages/")) return Dialect::kAnthropic;
-  if (path.starts_with("/v1beta/")) return Dialect::kGemini;
-  return Dialect::kOpenAi;
-}
-
-std::string EncodeError(Dialect dialect, const Error& e) {
-  switch (dialect) {
-    case Dialect::kAnthropic:
-      return api::anthropic::EncodeError(e);
-    case Dialect::kGemini:
-      return api::gemini::EncodeError(e);
-    case Dialect::kOpenAi:
-      break;
-  }
-  return api::EncodeOpenAiError(e);
-}
 
 asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e) {
   ResponseHeaders headers(meta, {});
@@ -182,7 +123,7 @@ asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta,
        e.code == ErrorCode::kUnavailable)) {
     headers.AddNumber("retry-after", (e.retry_after_ms + 999) / 1000);
   }
-  co_await ex.Respond(e.HttpStatus(), kJson, EncodeError(meta.dialect, e), headers.list());
+  co_await ex.Respond(e.HttpStatus(), kJson, meta.dialect->EncodeError(e), headers.list());
 }
 
 asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routing::Outcome& out,
@@ -192,15 +133,17 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
     log.upstream_model = out.deployment.model->id;
   }
   log.attempts = out.attempts;
-  if (out.ok && !out.streamed && meta.dialect != Dialect::kOpenAi) {
-    auto translated = EncodeAnswer(meta.dialect, out.body);
-    if (translated) {
-      out.body = std::move(*translated);
-    } else {
+  if (out.ok && !out.streamed) {
+    static const api::ChatRequest kNone;
+    auto translated =
+        meta.dialect->EncodeAnswer(out.body, meta.request ? *meta.request : kNone, meta.context);
+    if (!translated) {
       out.ok = false;
       out.error =
           MakeError(ErrorCode::kUpstreamUnavailable,
                     "upstream answer could not be translated: " + translated.error().message);
+    } else if (meta.answered) {
+      meta.answered();
     }
   }
   if (out.ok && !out.streamed) {
@@ -223,9 +166,10 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
   LogRequest(log);
 }
 
-std::unique_ptr<routing::StreamSink> MakeStreamSink(http::Exchange& ex, const ResponseMeta& meta,
-                                                    std::string model) {
-  return std::make_unique<DialectSink>(ex, meta, std::move(model));
+std::unique_ptr<routing::StreamSink> MakeStreamSink(
+    http::Exchange& ex, const ResponseMeta& meta,
+    std::unique_ptr<dialects::StreamEncoder> encoder) {
+  return std::make_unique<DialectSink>(ex, meta, std::move(encoder));
 }
 
 }  // namespace hybridgate::gateway

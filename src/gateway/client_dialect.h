@@ -1,11 +1,11 @@
-// The client's side of one exchange, in the client's own dialect (OpenAI, Anthropic Messages or
-// Gemini): response headers, error bodies, the final answer of a non-stream request, and the
-// stream sink that turns the upstream's OpenAI chunks into the dialect's SSE events as they
-// arrive. The gateway decides what to answer; this file decides how it looks on the wire.
+// The client's side of one exchange: response headers, and the answer, stream and errors written
+// through the client's dialect (dialects/dialect.h), which decides how they look on the wire.
+// The gateway decides what to answer.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dialects/dialect.h"
 #include "gateway/redaction.h"
 #include "gateway/request_log.h"
 #include "http/server.h"
@@ -23,30 +24,25 @@ namespace hybridgate::gateway {
 
 namespace asio = boost::asio;
 
-// The client's API dialect: decides the request decoder, the response and stream encoders and
-// the shape of errors.
-enum class Dialect : uint8_t { kOpenAi, kAnthropic, kGemini };
-
 // What every response of one request carries.
 struct ResponseMeta {
   const std::string& id;
   int data_class = 0;  // 0: not classified (e.g. the body did not parse)
-  Dialect dialect = Dialect::kOpenAi;
+  const dialects::ClientDialect* dialect = nullptr;  // never null once answered
+  // What the dialect keeps of the request for its answer (may be null).
+  dialects::RequestContext* context = nullptr;
+  // The decoded request, for dialects whose answers echo it (null on endpoints without one).
+  const api::ChatRequest* request = nullptr;
   // The key's rate-limit state (x-ratelimit-*), on answers and on errors alike.
   const std::vector<std::pair<std::string, std::string>>* limit_headers = nullptr;
   // Set when a route served the request: x-hybridgate-route and -tier.
   const routing::RouteDecision* decision = nullptr;
   // Set when the request was redacted: answers get the originals back (x-hybridgate-redacted).
   ResponseRestorer* restorer = nullptr;
+  // Called once a successful answer is encoded, before its last byte is written (the response
+  // store saves it there, so a client that read the answer finds it stored).
+  std::function<void()> answered;
 };
-
-// The dialect of an answer no decoder chose (no route, wrong method, a model lookup): the one
-// whose API lives under `path` — Anthropic's under /v1/messages, Gemini's under /v1beta/ — else
-// OpenAI's.
-Dialect DialectOfPath(std::string_view path);
-
-// The dialect's error body for `e`.
-std::string EncodeError(Dialect dialect, const Error& e);
 
 // An error answer (status, dialect body, retry-after when the error has a delay).
 asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta, const Error& e);
@@ -57,9 +53,8 @@ asio::awaitable<void> RespondError(http::Exchange& ex, const ResponseMeta& meta,
 asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routing::Outcome& out,
                              RequestLogEntry& log, std::chrono::steady_clock::time_point start);
 
-// The stream sink for the client's dialect. `model` is the model name the client asked for
-// (Anthropic and Gemini events echo it).
-std::unique_ptr<routing::StreamSink> MakeStreamSink(http::Exchange& ex, const ResponseMeta& meta,
-                                                    std::string model);
+// The stream sink that writes `encoder`'s events (the client's dialect) as chunks arrive.
+std::unique_ptr<routing::StreamSink> MakeStreamSink(
+    http::Exchange& ex, const ResponseMeta& meta, std::unique_ptr<dialects::StreamEncoder> encoder);
 
 }  // namespace hybridgate::gateway

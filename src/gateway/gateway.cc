@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "api/anthropic/anthropic.h"
+#include "api/gemini/gemini.h"
 #include "api/openai_chat.h"
 #include "common/json_writer.h"
 #include "gateway/chat_state.h"
@@ -109,6 +110,7 @@ Result<std::shared_ptr<Runtime>> Gateway::BuildRuntime(config::Config config) {
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   std::unique_ptr<Gateway> g(new Gateway(config));
+  dialects::RegisterBuiltins(g->dialects_);
   ledger::LedgerConfig lc = config.ledger;
   if (lc.backend == "sqlite" && !lc.path.empty() && lc.path.front() != '/') {
     // Relative to the config file, like limits.keys_db: one place per deployment.
@@ -126,6 +128,16 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
                           fmt::format("{}: limits: {}", config.source, admission.error().message)));
   }
   g->admission_ = std::move(*admission);
+  std::string store_path = config.responses.path;
+  if (!store_path.empty() && store_path.front() != '/' && store_path != ":memory:") {
+    store_path = (std::filesystem::path(config.source).parent_path() / store_path).string();
+  }
+  auto store = ResponseStore::Open(config.responses, store_path);
+  if (!store) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: responses: {}", config.source, store.error().message)));
+  }
+  g->responses_ = std::move(*store);
   auto rt = g->BuildRuntime(config);
   if (!rt) return Fail(std::move(rt.error()));
   g->runtime_ = std::move(*rt);
@@ -326,17 +338,10 @@ asio::awaitable<void> Gateway::Handle(http::Exchange& ex) {
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   if (req.method() == bhttp::verb::post) {
-    // The runtime is held for the whole exchange: a reload meanwhile does not change this
-    // request's rules.
-    if (path == "/v1/chat/completions") {
-      return ServeChat(ex, runtime(),
-                       Pooled<ChatState>::Make(NewRequestId(), Dialect::kOpenAi,
-                                               &api::DecodeOpenAiChatInto, req.body()));
-    }
-    if (path == "/v1/messages") {
-      return ServeChat(ex, runtime(),
-                       Pooled<ChatState>::Make(NewRequestId(), Dialect::kAnthropic,
-                                               &api::anthropic::DecodeRequestInto, req.body()));
+    if (const dialects::ClientDialect* dialect = dialects_.Serving(path)) {
+      // The runtime is held for the whole exchange: a reload meanwhile does not change this
+      // request's rules.
+      return ServeChat(ex, runtime(), Pooled<ChatState>::Make(NewRequestId(), *dialect, req, path));
     }
   }
   return HandleOther(ex, path);
@@ -360,8 +365,14 @@ asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
   const bool get = req.method() == bhttp::verb::get;
   const std::shared_ptr<const Runtime> rt = runtime();
   constexpr std::string_view kModelsPrefix = "/v1/models/";
-  if ((path.starts_with("/v1beta/models/") || path.starts_with(kModelsPrefix)) && post) {
-    co_return co_await GenerateContent(ex, rt, id, path, log);
+  if (post && (path.starts_with("/v1beta/models/") || path.starts_with(kModelsPrefix))) {
+    // A model method no dialect serves: 404 naming the ones served, in the path's dialect.
+    auto parsed = api::gemini::ParseModelPath(path);
+    const Error e = parsed ? MakeError(ErrorCode::kNotFound, fmt::format("no route for {}", path))
+                           : parsed.error();
+    log.error_code = e.CodeName();
+    co_await RespondError(ex, {id, 0, &dialects_.Owning(path)}, e);
+    co_return false;
   }
   if (path == "/v1/completions" && post) {
     co_await Forward(ex, *rt, id, "/completions");
@@ -381,20 +392,21 @@ asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
     co_await Ready(ex, *rt);
   } else if (path == "/metrics" && get) {
     co_await ex.Respond(200, metrics::kContentType, metrics_.Serialize());
+  } else if (path.starts_with("/v1/responses/") && (get || req.method() == bhttp::verb::delete_)) {
+    co_await StoredResponses(ex, path, id, log);
   } else if (path.starts_with("/admin/")) {
     co_await admission_->Admin(ex, path);
   } else {
-    const bool known = path == "/v1/chat/completions" || path == "/v1/messages" ||
-                       path == "/v1/completions" || path == "/v1/embeddings" ||
-                       path == "/v1/models" || path == "/healthz" || path == "/readyz" ||
-                       path == "/metrics" || path.starts_with("/v1beta/models/") ||
-                       path.starts_with(kModelsPrefix);
+    const bool known = dialects_.Known(path) || path == "/v1/completions" ||
+                       path == "/v1/embeddings" || path == "/v1/models" || path == "/healthz" ||
+                       path == "/readyz" || path == "/metrics" ||
+                       path.starts_with("/v1beta/models/") || path.starts_with(kModelsPrefix);
     const Error e = known ? MakeError(ErrorCode::kMethodNotAllowed,
                                       fmt::format("method {} is not allowed on {}",
                                                   std::string_view(req.method_string()), path))
                           : MakeError(ErrorCode::kNotFound, fmt::format("no route for {}", path));
     log.error_code = e.CodeName();
-    co_await RespondError(ex, {id, 0, DialectOfPath(path)}, e);
+    co_await RespondError(ex, {id, 0, &dialects_.Owning(path)}, e);
   }
   co_return false;
 }
@@ -439,7 +451,7 @@ asio::awaitable<void> Gateway::Model(http::Exchange& ex, const Runtime& rt, cons
                   model),
       "model");
   log.error_code = e.CodeName();
-  co_await RespondError(ex, {id, 0, Dialect::kOpenAi}, e);
+  co_await RespondError(ex, {id, 0, &dialects_.Owning("/v1/models")}, e);
 }
 
 asio::awaitable<void> Gateway::Ready(http::Exchange& ex, const Runtime& rt) {

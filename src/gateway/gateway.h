@@ -22,9 +22,11 @@
 #include "classify/sensitivity/scanner.h"
 #include "common/pooled.h"
 #include "config/config.h"
+#include "dialects/dialect.h"
 #include "gateway/accounting.h"
 #include "gateway/admission.h"
 #include "gateway/client_dialect.h"
+#include "gateway/response_store.h"
 #include "gateway/route_planner.h"
 #include "gateway/settlement.h"
 #include "http/client.h"
@@ -199,12 +201,13 @@ class Gateway {
   // otherwise sets `log.error_code` for an error it answered.
   asio::awaitable<bool> Route(http::Exchange& ex, std::string_view path, const std::string& id,
                               RequestLogEntry& log);
-  // POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse. Returns true
-  // when ServeChat answered (and logged); a malformed path or a missing alt=sse is answered here
-  // with `log.error_code` set.
-  asio::awaitable<bool> GenerateContent(http::Exchange& ex, std::shared_ptr<const Runtime> rt,
-                                        const std::string& id, std::string_view path,
-                                        RequestLogEntry& log);
+  // A dialect with conversation state (responses_api.cc): loads the conversation a request
+  // continues (its key's, else 404) into the request and raises its class to the
+  // conversation's, and arranges for the answer to be stored. False with `st.out.error` set.
+  asio::awaitable<bool> LoadConversation(http::Exchange& ex, ChatState& st);
+  // GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
+  asio::awaitable<void> StoredResponses(http::Exchange& ex, std::string_view path,
+                                        const std::string& id, RequestLogEntry& log);
   // POST /v1/completions and /v1/embeddings: bodies HybridGate does not model, forwarded after
   // the same authorization, classification, planning, admission and egress gate as chat.
   asio::awaitable<void> Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
@@ -223,6 +226,7 @@ class Gateway {
   void WakeProbes();
 
   const config::Config& config_;  // the startup config: server, ledger and limits sections
+  dialects::Registry dialects_;   // the client dialects: which POST paths are model calls
   mutable std::mutex runtime_mu_;
   std::shared_ptr<const Runtime> runtime_;
   std::vector<std::shared_ptr<const Runtime>> retired_;   // replaced, maybe still in use
@@ -232,7 +236,8 @@ class Gateway {
   // Declared after what they use; the ledger flushes everything it queued when destroyed.
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<Admission> admission_;
-  uint64_t redis_errors_seen_ = 0;  // scrape-time deltas for the counters
+  std::unique_ptr<ResponseStore> responses_;  // the Responses API's conversation state
+  uint64_t redis_errors_seen_ = 0;            // scrape-time deltas for the counters
   int64_t ledger_dropped_seen_ = 0;
   uint64_t accept_errors_seen_ = 0;
   uint64_t internal_errors_seen_ = 0;

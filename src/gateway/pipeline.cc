@@ -16,6 +16,7 @@
 #include "classify/body_strings.h"
 #include "classify/request_texts.h"
 #include "classify/sensitivity/json_view.h"
+#include "dialects/openai_chat/openai_chat.h"
 #include "gateway/chat_state.h"
 #include "gateway/gateway.h"
 #include "gateway/redaction.h"
@@ -163,34 +164,6 @@ Status Gateway::KeepAllowedModels(const limits::KeyInfo& key, std::string_view r
       "model"));
 }
 
-asio::awaitable<bool> Gateway::GenerateContent(http::Exchange& ex,
-                                               std::shared_ptr<const Runtime> rt,
-                                               const std::string& id, std::string_view path,
-                                               RequestLogEntry& log) {
-  auto parsed = api::gemini::ParseModelPath(path);
-  if (!parsed) {  // no route: in the dialect of the path (POST /v1/models/x is OpenAI's)
-    log.error_code = parsed.error().CodeName();
-    co_await RespondError(ex, {id, 0, DialectOfPath(path)}, parsed.error());
-    co_return false;
-  }
-  const std::string& model = parsed->model;
-  const bool stream = parsed->stream;
-  if (stream && http::QueryParam(ex.request().target(), "alt") != "sse") {
-    const Error e = MakeError(ErrorCode::kInvalidRequest,
-                              "streamGenerateContent is served as server-sent events only: add "
-                              "?alt=sse (the Google SDKs do)",
-                              "alt");
-    log.error_code = e.CodeName();
-    co_await RespondError(ex, {id, 0, Dialect::kGemini}, e);
-    co_return false;
-  }
-  co_await ServeChat(
-      ex, std::move(rt),
-      Pooled<ChatState>::Make(id, Dialect::kGemini,
-                              api::gemini::DecodeRequest(ex.request().body(), model, stream)));
-  co_return true;
-}
-
 Result<std::shared_ptr<const limits::KeyInfo>> Gateway::Authorize(const http::Request& request,
                                                                   std::string_view model) {
   auto key = admission_->Authenticate(request);
@@ -203,23 +176,6 @@ Result<std::shared_ptr<const limits::KeyInfo>> Gateway::Authorize(const http::Re
   }
   return key;
 }
-
-namespace {
-
-// The log's path and the ledger's endpoint name for a chat dialect.
-std::pair<std::string_view, std::string_view> ChatEndpoint(Dialect dialect) {
-  switch (dialect) {
-    case Dialect::kAnthropic:
-      return {"/v1/messages", "messages"};
-    case Dialect::kGemini:
-      return {"/v1beta/models:generateContent", "generate_content"};
-    case Dialect::kOpenAi:
-      break;
-  }
-  return {"/v1/chat/completions", "chat_completions"};
-}
-
-}  // namespace
 
 bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) {
   if (!st.req) {
@@ -262,6 +218,11 @@ bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) 
     return false;
   }
   st.cls = std::move(*cls);
+  if (st.history_class > st.cls.data_class) {
+    // A continued conversation is as sensitive as anything said in it before.
+    st.cls.data_class = st.history_class;
+    st.cls.findings.push_back({.type = "previous_response", .data_class = st.history_class});
+  }
   st.plan = Plan(rt, req.model, st.key.get(), st.cls, &st.selection, &req, &st.decision);
   st.meta.data_class = st.cls.data_class;
   st.egress_class = st.cls.data_class;
@@ -365,12 +326,12 @@ asio::awaitable<void> Gateway::ExecuteChat(http::Exchange& ex, const Runtime& rt
   const routing::ExecuteOptions options{
       .request_id = st.id,
       .cancel = &st.cancel,
-      .client_wants_usage =
-          st.meta.dialect != Dialect::kOpenAi || req.include_usage.value_or(false),
+      .client_wants_usage = st.meta.dialect->AlwaysUsage(req),
       .breakers = st.route ? &rt.planner->BreakersFor(*st.route) : nullptr,
       .egress = Gate(rt, st.egress_class, st.cls, st.key.get())};
   if (req.stream) {
-    const auto sink = MakeStreamSink(ex, st.meta, req.model);
+    const auto sink =
+        MakeStreamSink(ex, st.meta, st.meta.dialect->NewStream(req, st.context.get()));
     st.out = co_await executor.ChatStream(req, *st.plan, options, *sink);
   } else {
     st.out = co_await executor.Chat(req, *st.plan, options);
@@ -383,11 +344,13 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
   const Runtime& rt = *held;
   ChatState& st = *state;
   const auto start = Clock::now();
-  const auto [log_path, endpoint] = ChatEndpoint(st.meta.dialect);
-  st.log = {.id = st.id, .method = "POST", .path = log_path};
-  st.facts = {.id = st.id, .arrival_unix_ms = UnixMs(), .endpoint = endpoint};
+  st.log = {.id = st.id, .method = "POST", .path = st.meta.dialect->log_path()};
+  st.facts = {.id = st.id, .arrival_unix_ms = UnixMs(), .endpoint = st.meta.dialect->endpoint()};
   // One exit: every early answer (bad request, 401, 403, 429) is logged and accounted the same.
   do {
+    if (st.context && st.context->conversation() && st.req && !co_await LoadConversation(ex, st)) {
+      break;
+    }
     if (!PrepareChat(ex, rt, st)) break;
     if (st.key) {
       const bool admitted = co_await Admit(rt, st.key, *st.plan, st.facts.estimated_input_tokens,
@@ -429,7 +392,7 @@ asio::awaitable<void> Gateway::Conclude(http::Exchange& ex, const Runtime& rt,
 
 asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
                                        std::string_view path) {
-  const Pooled<ForwardState> state = Pooled<ForwardState>::Make(id);
+  const Pooled<ForwardState> state = Pooled<ForwardState>::Make(id, dialects_.Owning(path));
   ForwardState& st = *state;
   const auto start = Clock::now();
   st.full_path = fmt::format("/v1{}", path);
@@ -450,7 +413,7 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const Runtime& rt, co
           .cancel = &st.cancel,
           .client_wants_usage = true,
           .egress = Gate(rt, st.egress_class, st.cls, st.key.get())};
-      const auto sink = MakeStreamSink(ex, st.meta, st.model);
+      const auto sink = MakeStreamSink(ex, st.meta, dialects::NewOpenAiPassthroughStream());
       st.out =
           co_await executor.Raw(path, st.body, st.model, st.stream, *st.plan, options, sink.get());
       if (st.meta.restorer && st.out.ok && !st.stream) {

@@ -93,7 +93,8 @@ describe('gemini generateContent', () => {
         },
       ],
     });
-    assert.equal(second.text, 'echo: Paris');
+    // The fake answers a tool result with its content and the count of messages it got.
+    assert.equal(second.text, 'tool said: {"temp_c":18} (3 messages)');
   });
 
   test('stream with tools: the functionCall part arrives whole', async () => {

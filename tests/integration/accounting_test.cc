@@ -19,6 +19,7 @@
 #include "tests/support/fake_upstream.h"
 #include "tests/support/gateway_process.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/scratch.h"
 
 namespace hybridgate::testing {
 namespace {
@@ -26,33 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-// A scratch folder per test for the ledger and key databases.
-class Scratch {
- public:
-  Scratch() {
-    dir_ = fs::temp_directory_path() /
-           ("hg-acct-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
-    fs::create_directories(dir_);
-  }
-  ~Scratch() { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  fs::path dir_;
-  static inline int counter_ = 0;
-};
-
-std::string Shell(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
 
 struct LedgerRow {
   std::string id, key, provider, model, error_code;
@@ -110,7 +84,7 @@ std::string Upstream(const FakeUpstream& up) {
 }
 
 TEST(Accounting, EveryRequestIsARowWhoseCostIsTheCatalogArithmetic) {
-  Scratch s;
+  Scratch s{"hg-acct"};
   FakeUpstream up([](const Recorded&) {
     return Action{.body = ChatCompletionJson("hi", "gpt-4o", 1200, 345)};
   });
@@ -209,7 +183,7 @@ TEST(Accounting, EveryRequestIsARowWhoseCostIsTheCatalogArithmetic) {
 // the self-hosted one, and the ledger row says so — finding type (not the number), zone, the
 // provider's limit, the action and the trail — and the audit finds nothing wrong.
 TEST(Accounting, TheLedgerRecordsWhereRegulatedDataWent) {
-  Scratch s;
+  Scratch s{"hg-acct"};
   FakeUpstream cloud([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });
   FakeUpstream onprem(
       [](const Recorded&) { return Action{.body = ChatCompletionJson("hi", "llama")}; });
@@ -265,7 +239,7 @@ std::string CreateKey(const std::string& cfg_path, const std::string& args) {
 }
 
 TEST(Accounting, KeysBudgetsAndRateLimitsStopRequestsBeforeTheUpstream) {
-  Scratch s;
+  Scratch s{"hg-acct"};
   FakeUpstream up([](const Recorded&) {
     return Action{.body = ChatCompletionJson("hi", "gpt-4o", 1000, 1000)};
   });
@@ -339,7 +313,7 @@ TEST(Accounting, KeysBudgetsAndRateLimitsStopRequestsBeforeTheUpstream) {
 }
 
 TEST(Accounting, AdminApiCreatesListsAndRevokesKeys) {
-  Scratch s;
+  Scratch s{"hg-acct"};
   FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });
   setenv("HG_TEST_ADMIN_KEY", "admin-secret-123", 1);
   const std::string cfg = "providers:\n" + Upstream(up) +
@@ -376,7 +350,7 @@ TEST(Accounting, AdminApiCreatesListsAndRevokesKeys) {
 TEST(Accounting, TwoGatewaysSharingRedisEnforceOneLimitAndOneBudget) {
   RedisServer redis;
   ASSERT_TRUE(redis.started()) << "redis-server (Debian package) is needed";
-  Scratch s;
+  Scratch s{"hg-acct"};
   FakeUpstream up([](const Recorded&) {
     return Action{.body = ChatCompletionJson("hi", "gpt-4o", 1000, 1000)};
   });
@@ -417,7 +391,7 @@ TEST(Accounting, TwoGatewaysSharingRedisEnforceOneLimitAndOneBudget) {
 }
 
 TEST(Accounting, KillNineLosesAtMostTheLastFlushInterval) {
-  Scratch s;
+  Scratch s{"hg-acct"};
   FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });
   const std::string cfg = "providers:\n" + Upstream(up) + "ledger: {path: '" + s.Path("ledger.db") +
                           "', flush_interval_ms: 100}\n";

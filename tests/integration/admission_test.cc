@@ -17,6 +17,7 @@
 
 #include "tests/support/fake_upstream.h"
 #include "tests/support/gateway_process.h"
+#include "tests/support/scratch.h"
 
 namespace hybridgate::testing {
 namespace {
@@ -24,49 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-class Scratch {
- public:
-  Scratch() {
-    dir_ = fs::temp_directory_path() /
-           ("hg-admit-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
-    fs::create_directories(dir_);
-  }
-  ~Scratch() { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  fs::path dir_;
-  static inline int counter_ = 0;
-};
-
-std::string Shell(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
-struct Key {
-  std::string secret;
-  std::string id;
-};
-
-Key CreateKey(const std::string& cfg_path, const std::string& args) {
-  int status = -1;
-  const std::string out = Shell(
-      "'" + BinaryPath() + "' keys create --config '" + cfg_path + "' " + args + " 2>&1", &status);
-  EXPECT_EQ(status, 0) << out;
-  Key k;
-  k.secret = out.substr(0, out.find('\n'));
-  const size_t at = out.find("created key ");
-  if (at != std::string::npos) k.id = out.substr(at + 12, out.find(' ', at + 12) - at - 12);
-  return k;
-}
 
 struct Row {
   std::string key, endpoint, provider;
@@ -135,6 +93,7 @@ const std::vector<Endpoint>& Endpoints() {
        R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})", "x-goog-api-key"},
       {"completions", "/v1/completions", R"({"model":"gpt-4o","prompt":"hi"})", "authorization"},
       {"embeddings", "/v1/embeddings", R"({"model":"gpt-4o","input":"hi"})", "authorization"},
+      {"responses", "/v1/responses", R"({"model":"gpt-4o","input":"hi"})", "authorization"},
   };
   return kEndpoints;
 }
@@ -153,7 +112,7 @@ std::string Providers(const FakeUpstream& up, const std::string& prices) {
 }
 
 struct Gateway {
-  Scratch s;
+  Scratch s{"hg-admit"};
   std::string cfg;
   std::unique_ptr<GatewayProcess> gw;
 

@@ -6,6 +6,9 @@
 // The script (tests/e2e/openai_sdk.test.mjs relies on every detail):
 //   GET  /v1/models                     -> a model list (the gateway's readiness probe)
 //   model "e2e-error"                   -> HTTP 400, OpenAI error body, message kErrorMessage
+//   last message a tool result          -> "tool said: <its content> (<N> messages)", N the count
+//                                          of messages the upstream received (as a stream: the
+//                                          same text in word chunks)
 //   request with a non-empty `tools`    -> a call of the first tool, id "call_e2e_1", arguments
 //                                          {"query":<last user text>,"limit":3}; as a stream,
 //                                          the arguments arrive in several fragments
@@ -121,6 +124,20 @@ Action Answer(const Recorded& r) {
   const bool usage = include && include->is_bool() && include->as_bool();
   const std::string text = LastUserText(body);
 
+  const json::value* messages = Find(body, "messages");
+  if (messages && messages->is_array() && !messages->as_array().empty()) {
+    const json::value& last = messages->as_array().back();
+    const json::value* role = Find(last, "role");
+    const json::value* content = Find(last, "content");
+    if (role && role->is_string() && role->as_string() == "tool" && content &&
+        content->is_string()) {
+      const std::string answer = "tool said: " + std::string(content->as_string()) + " (" +
+                                 std::to_string(messages->as_array().size()) + " messages)";
+      if (!stream) return Action{.body = ChatCompletionJson(answer, model)};
+      return Action{.content_type = "text/event-stream",
+                    .chunks = ChatStreamChunks(Words(answer), model, usage)};
+    }
+  }
   const json::value* tools = Find(body, "tools");
   if (tools && tools->is_array() && !tools->as_array().empty()) {
     const json::value* fn = Find(tools->as_array().front(), "function");

@@ -1,0 +1,28 @@
+// Anthropic Messages: POST /v1/messages (codec: api/anthropic). Errors under /v1/messages take
+// Anthropic's shape.
+#pragma once
+
+#include "dialects/dialect.h"
+
+namespace hybridgate::dialects {
+
+class AnthropicMessages final : public ClientDialect {
+ public:
+  std::string_view endpoint() const override { return "messages"; }
+  std::string_view log_path() const override { return "/v1/messages"; }
+  bool Serves(std::string_view path) const override { return path == "/v1/messages"; }
+  bool Owns(std::string_view path) const override {
+    return path == "/v1/messages" || path.starts_with("/v1/messages/");
+  }
+  Status Decode(const http::Request& request, std::string_view path, std::string& body,
+                api::ChatRequest& out, std::unique_ptr<RequestContext>& context) const override;
+  Status EncodeAnswer(std::string& body, const api::ChatRequest& request,
+                      RequestContext* context) const override;
+  std::string EncodeError(const Error& error) const override;
+  std::unique_ptr<StreamEncoder> NewStream(const api::ChatRequest& request,
+                                           RequestContext* context) const override;
+  // message_delta always carries usage.
+  bool AlwaysUsage(const api::ChatRequest&) const override { return true; }
+};
+
+}  // namespace hybridgate::dialects

@@ -1,0 +1,131 @@
+// A client dialect: one API a client may speak to the gateway (OpenAI chat completions, OpenAI
+// Responses, Anthropic Messages, Gemini generateContent), as one registered unit. It owns the
+// wire: which POST paths are its model calls, how their bodies decode into the one internal
+// api::ChatRequest, and how the answer, its stream and its errors are written back. The gateway
+// owns everything between (authorize, classify, plan, admit, execute, account) and never
+// switches on which dialect it serves.
+//
+// A dialect is stateless and shared by every worker; what it needs to remember of one request
+// (fields its answer echoes) lives in that request's RequestContext.
+//
+// Adding one: a folder under src/dialects/ with a class deriving from ClientDialect, its
+// sources in src/dialects/CMakeLists.txt, and one line in RegisterBuiltins (registry.cc).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/chat_request.h"
+#include "common/error.h"
+#include "common/result.h"
+#include "http/request.h"
+
+namespace hybridgate::dialects {
+
+// Server-side conversation state of a dialect that has it (the Responses API's `store` and
+// `previous_response_id`): what the gateway's response store loads before the request is
+// planned and saves after it is answered.
+struct Conversation {
+  std::string id;                  // this answer's id
+  std::string previous_id;         // the stored answer this request continues ("" for none)
+  bool store = false;              // keep this answer (and its conversation) for later requests
+  std::string input_items = "[]";  // this request's input, a JSON array of items with ids
+  // Set by the dialect's encoder once answered: the output items (JSON array) and the whole
+  // answer object as the client got it; empty when the answer failed.
+  std::string output_items;
+  std::string response;
+};
+
+// What a dialect keeps of one request besides the decoded ChatRequest, for its answer.
+class RequestContext {
+ public:
+  virtual ~RequestContext() = default;
+  // The request's conversation state, when the dialect has any.
+  virtual Conversation* conversation() { return nullptr; }
+  // Request fields the dialect dropped for lack of an equivalent, comma-separated (the answer's
+  // x-hybridgate-dropped-fields header); empty when none.
+  virtual std::string_view dropped_fields() const { return {}; }
+};
+
+// Turns the upstream's OpenAI chat chunks into the client's stream events, one at a time.
+class StreamEncoder {
+ public:
+  virtual ~StreamEncoder() = default;
+  // One chunk's JSON, or "[DONE]": appends the client's events (maybe none) to `out`. An error
+  // makes the caller end the stream with Fail.
+  virtual Status Feed(std::string_view chunk, std::string& out) = 0;
+  // The upstream finished: closes the answer the way the dialect's clients expect (idempotent).
+  virtual void Finish(std::string& out) = 0;
+  // The answer failed after it began: the dialect's error event, never its normal end, so that
+  // clients raise the error instead of taking a cut answer as complete.
+  virtual void Fail(const Error& error, std::string& out) = 0;
+};
+
+class ClientDialect {
+ public:
+  virtual ~ClientDialect() = default;
+
+  // The ledger's endpoint name ("chat_completions") and the log's path of a served request.
+  virtual std::string_view endpoint() const = 0;
+  virtual std::string_view log_path() const = 0;
+  // Whether a POST to `path` (no query) is one of this dialect's model calls.
+  virtual bool Serves(std::string_view path) const = 0;
+  // Whether `path` lies under this dialect's API: errors there (no route, wrong method) take
+  // its shape.
+  virtual bool Owns(std::string_view path) const = 0;
+  // Decodes the request into `out` (which starts empty). `body` may be parsed in place and is
+  // left unspecified. `context` receives what the answer needs later, if anything.
+  virtual Status Decode(const http::Request& request, std::string_view path, std::string& body,
+                        api::ChatRequest& out, std::unique_ptr<RequestContext>& context) const = 0;
+  // The client's answer from the upstream's OpenAI chat completion `body`.
+  // Rewrites `body` in place (the OpenAI dialect leaves it as it is).
+  virtual Status EncodeAnswer(std::string& body, const api::ChatRequest& request,
+                              RequestContext* context) const = 0;
+  // The dialect's error body.
+  virtual std::string EncodeError(const Error& error) const = 0;
+  // A stream encoder for one streamed answer.
+  virtual std::unique_ptr<StreamEncoder> NewStream(const api::ChatRequest& request,
+                                                   RequestContext* context) const = 0;
+  // Puts a stored conversation's items (Conversation::input_items and output_items of the
+  // answers before, one JSON array) in front of the request's own messages.
+  virtual Status Replay(std::string_view items, api::ChatRequest& request) const {
+    (void)items;
+    (void)request;
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "this API keeps no conversation state"));
+  }
+  // Whether the client gets usage whatever it asked (OpenAI chat: only with
+  // stream_options.include_usage), so the executor asks the upstream for it.
+  virtual bool AlwaysUsage(const api::ChatRequest& request) const = 0;
+};
+
+// The registered dialects. Filled explicitly by RegisterBuiltins; tests build their own.
+class Registry {
+ public:
+  void Add(std::unique_ptr<ClientDialect> dialect) { all_.push_back(std::move(dialect)); }
+  // The dialect whose model call a POST to `path` is, or null.
+  const ClientDialect* Serving(std::string_view path) const {
+    for (const auto& d : all_) {
+      if (d->Serves(path)) return d.get();
+    }
+    return nullptr;
+  }
+  // The dialect whose API `path` is under; the first registered (OpenAI chat) when none is.
+  const ClientDialect& Owning(std::string_view path) const {
+    for (const auto& d : all_) {
+      if (d->Owns(path)) return *d;
+    }
+    return *all_.front();
+  }
+  // Whether some dialect owns `path` as a model call (any method).
+  bool Known(std::string_view path) const { return Serving(path) != nullptr; }
+
+ private:
+  std::vector<std::unique_ptr<ClientDialect>> all_;
+};
+
+// The built-in dialects, OpenAI chat first (the default shape of errors).
+void RegisterBuiltins(Registry& registry);
+
+}  // namespace hybridgate::dialects

@@ -1,0 +1,227 @@
+#include "gateway/response_store.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+namespace hybridgate::gateway {
+
+namespace asio = boost::asio;
+
+namespace {
+
+int64_t NowS() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error StoreError(std::string message) {
+  return MakeError(ErrorCode::kUnavailable, "response store: " + std::move(message));
+}
+
+// One prepared statement, finalized on scope exit.
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) s = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(s); }
+  void Text(int i, const std::string& v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void Int(int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+  std::string Col(int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
+  }
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS responses (
+  id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  data_class INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  history TEXT NOT NULL,
+  input_items TEXT NOT NULL,
+  output_items TEXT NOT NULL,
+  response TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_created ON responses(created_at);
+)sql";
+
+// Runs `f` on `pool` and resumes the awaiting coroutine with its result on the coroutine's own
+// executor. Plain lambdas, not a coroutine on the pool: GCC 12 frees a coroutine lambda's
+// captures wrongly.
+template <typename T, typename F>
+asio::awaitable<T> RunOn(asio::thread_pool& pool, F f) {
+  auto home = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
+      [&pool, home](auto handler, F work) {
+        asio::post(pool, [handler = std::move(handler), work = std::move(work), home]() mutable {
+          T result = work();
+          asio::post(home, [handler = std::move(handler), result = std::move(result)]() mutable {
+            std::move(handler)(std::move(result));
+          });
+        });
+      },
+      asio::use_awaitable, std::move(f));
+}
+
+// Joins JSON arrays' elements into one array.
+void AppendArray(std::string& out, std::string_view array) {
+  if (array.size() < 2) return;
+  std::string_view inner = array.substr(1, array.size() - 2);
+  if (inner.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
+  if (out.size() > 1) out += ',';
+  out += inner;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ResponseStore>> ResponseStore::Open(const config::ResponsesConfig& config,
+                                                           const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Fail(StoreError(fmt::format("cannot open '{}': {}", path, m)));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  char* err = nullptr;
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : sqlite3_errmsg(db);
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return Fail(StoreError(fmt::format("'{}': {}", path, m)));
+  }
+  return std::unique_ptr<ResponseStore>(new ResponseStore(db, config));
+}
+
+ResponseStore::ResponseStore(sqlite3* db, const config::ResponsesConfig& config)
+    : db_(db), retention_s_(config.retention_days * 86400), max_pending_(config.max_pending) {}
+
+ResponseStore::~ResponseStore() {
+  thread_.join();  // runs what was queued (saves included) first
+  sqlite3_close(db_);
+}
+
+std::string ResponseStore::Conversation(const Row& row) {
+  std::string out = "[";
+  AppendArray(out, row.history);
+  AppendArray(out, row.input_items);
+  AppendArray(out, row.output_items);
+  out += ']';
+  return out;
+}
+
+bool ResponseStore::Enter() {
+  if (pending_.fetch_add(1, std::memory_order_relaxed) >= max_pending_) {
+    Leave();
+    return false;
+  }
+  return true;
+}
+
+void ResponseStore::Save(Row row) {
+  if (!Enter()) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("response store: {} operations queued, response {} not stored", max_pending_,
+                 row.id);
+    return;
+  }
+  asio::post(thread_, [this, row = std::move(row)] {
+    SaveNow(row);
+    Leave();
+  });
+}
+
+asio::awaitable<Result<std::optional<ResponseStore::Row>>> ResponseStore::Get(
+    std::string_view id, std::string_view key_id) {
+  if (!Enter()) co_return Fail(StoreError("too many operations queued"));
+  auto row = co_await RunOn<std::optional<Row>>(
+      thread_, [this, id, key_id] { return GetNow(std::string(id), std::string(key_id)); });
+  Leave();
+  co_return row;
+}
+
+asio::awaitable<Result<bool>> ResponseStore::Delete(std::string_view id, std::string_view key_id) {
+  if (!Enter()) co_return Fail(StoreError("too many operations queued"));
+  const bool deleted = co_await RunOn<bool>(
+      thread_, [this, id, key_id] { return DeleteNow(std::string(id), std::string(key_id)); });
+  Leave();
+  co_return deleted;
+}
+
+void ResponseStore::SaveNow(const Row& row) {
+  PurgeIfDue();
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO responses (id, key_id, data_class, model, history, input_items, "
+          "output_items, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!st.s) return spdlog::error("response store: {}", sqlite3_errmsg(db_));
+  st.Text(1, row.id);
+  st.Text(2, row.key_id);
+  st.Int(3, row.data_class);
+  st.Text(4, row.model);
+  st.Text(5, row.history);
+  st.Text(6, row.input_items);
+  st.Text(7, row.output_items);
+  st.Text(8, row.response);
+  st.Int(9, row.created_at ? row.created_at : NowS());
+  if (sqlite3_step(st.s) != SQLITE_DONE) {
+    spdlog::error("response store: saving {}: {}", row.id, sqlite3_errmsg(db_));
+  }
+}
+
+std::optional<ResponseStore::Row> ResponseStore::GetNow(const std::string& id,
+                                                        const std::string& key_id) {
+  Stmt st(db_,
+          "SELECT data_class, model, history, input_items, output_items, response, created_at "
+          "FROM responses WHERE id = ?1 AND key_id = ?2 AND created_at >= ?3");
+  if (!st.s) return std::nullopt;
+  st.Text(1, id);
+  st.Text(2, key_id);
+  st.Int(3, NowS() - retention_s_);
+  if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
+  Row r;
+  r.id = id;
+  r.key_id = key_id;
+  r.data_class = sqlite3_column_int(st.s, 0);
+  r.model = st.Col(1);
+  r.history = st.Col(2);
+  r.input_items = st.Col(3);
+  r.output_items = st.Col(4);
+  r.response = st.Col(5);
+  r.created_at = sqlite3_column_int64(st.s, 6);
+  return r;
+}
+
+bool ResponseStore::DeleteNow(const std::string& id, const std::string& key_id) {
+  Stmt st(db_, "DELETE FROM responses WHERE id = ?1 AND key_id = ?2");
+  if (!st.s) return false;
+  st.Text(1, id);
+  st.Text(2, key_id);
+  return sqlite3_step(st.s) == SQLITE_DONE && sqlite3_changes(db_) > 0;
+}
+
+void ResponseStore::PurgeIfDue() {
+  const int64_t now = NowS();
+  if (now < next_purge_) return;
+  next_purge_ = now + 3600;
+  Stmt st(db_, "DELETE FROM responses WHERE created_at < ?1");
+  if (!st.s) return;
+  st.Int(1, now - retention_s_);
+  sqlite3_step(st.s);
+}
+
+}  // namespace hybridgate::gateway

@@ -1,0 +1,85 @@
+// ResponseStore: the Responses API's conversation state (`store: true`, previous_response_id,
+// GET/DELETE /v1/responses/{id}, .../input_items), in a SQLite file of its own. Every stored
+// answer belongs to the key that made it (another key, or none, gets 404) and keeps the data
+// class of its whole conversation, so a continuation is classed at least as high as anything
+// said before it. Rows older than `retention_days` are deleted.
+//
+// One owner: a single thread runs every SQLite statement in the order posted, so a Save posted
+// before an answer's last byte is written is visible to any request the client sends after
+// reading it. Save is posted without waiting; reads are awaited (the caller's coroutine resumes
+// on its own executor). At most `max_pending` operations wait at once: past that, Save is
+// dropped (counted) and reads fail with 503.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "config/config.h"
+
+namespace hybridgate::gateway {
+
+class ResponseStore {
+ public:
+  struct Row {
+    std::string id;
+    std::string key_id;  // "" with auth off
+    int data_class = 1;
+    std::string model;
+    // The conversation before this answer's input (a JSON array of items), this answer's input
+    // items and its output items; the conversation a continuation replays is all three.
+    std::string history = "[]";
+    std::string input_items = "[]";
+    std::string output_items = "[]";
+    std::string response;    // the Response object as the client got it
+    int64_t created_at = 0;  // unix seconds
+  };
+
+  // `path` is resolved already (relative to the config file).
+  static Result<std::unique_ptr<ResponseStore>> Open(const config::ResponsesConfig& config,
+                                                     const std::string& path);
+  ~ResponseStore();
+  ResponseStore(const ResponseStore&) = delete;
+  ResponseStore& operator=(const ResponseStore&) = delete;
+
+  // Queues `row` (replacing one of the same id). Thread-safe; never blocks.
+  void Save(Row row);
+  // The row `id` of `key_id`, or nullopt when there is none (or it is another key's). The views
+  // must stay valid until the call returns (the caller's coroutine waits for it). Views, not
+  // strings: GCC 12 moves a coroutine's by-value string parameters wrongly.
+  boost::asio::awaitable<Result<std::optional<Row>>> Get(std::string_view id,
+                                                         std::string_view key_id);
+  // Deletes the row; false when there was none of `key_id`'s.
+  boost::asio::awaitable<Result<bool>> Delete(std::string_view id, std::string_view key_id);
+
+  // The conversation a continuation of `row` replays: history, input and output, one array.
+  static std::string Conversation(const Row& row);
+
+  int64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  ResponseStore(sqlite3* db, const config::ResponsesConfig& config);
+  // On the store's thread.
+  void SaveNow(const Row& row);
+  std::optional<Row> GetNow(const std::string& id, const std::string& key_id);
+  bool DeleteNow(const std::string& id, const std::string& key_id);
+  void PurgeIfDue();
+  bool Enter();  // counts a pending operation; false when full
+  void Leave() { pending_.fetch_sub(1, std::memory_order_relaxed); }
+
+  sqlite3* db_;
+  const int64_t retention_s_;
+  const int64_t max_pending_;
+  std::atomic<int64_t> pending_{0};
+  std::atomic<int64_t> dropped_{0};
+  int64_t next_purge_ = 0;  // store thread only
+  boost::asio::thread_pool thread_{1};
+};
+
+}  // namespace hybridgate::gateway

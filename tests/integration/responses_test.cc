@@ -1,0 +1,122 @@
+// The Responses API's conversation state through the real binary: a stored conversation is the
+// key's alone, and continuing it keeps its data class — a conversation that held a card number
+// never reaches an external provider, even when the new turn is harmless.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "tests/support/fake_upstream.h"
+#include "tests/support/gateway_process.h"
+#include "tests/support/scratch.h"
+
+namespace hybridgate::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string Body(const std::string& model, const std::string& input,
+                 const std::string& previous = "") {
+  json::object b{{"model", model}, {"input", input}};
+  if (!previous.empty()) b["previous_response_id"] = previous;
+  return json::serialize(b);
+}
+
+std::string IdOf(const HttpResult& r) {
+  return std::string(json::parse(r.body).at("id").as_string());
+}
+
+TEST(Responses, ContinuedConversationKeepsItsDataClass) {
+  FakeUpstream local, cloud;
+  Scratch s{"hg-resp"};
+  GatewayProcess gw("providers:\n  - {name: local, type: openai, base_url: '" + local.base_url() +
+                    "', zone: self_hosted, models: [{name: llama}]}\n"
+                    "  - {name: cloud, type: openai, base_url: '" +
+                    cloud.base_url() +
+                    "', zone: external, models: [{name: gpt-4o}]}\n"
+                    "responses: {path: '" +
+                    s.Path("responses.db") + "'}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+
+  // A harmless conversation goes where it was asked.
+  auto plain = c.Post("/v1/responses", Body("gpt-4o", "what is a haiku?"));
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(plain.headers["x-hybridgate-provider"], "cloud");
+  const size_t cloud_before = cloud.request_count();
+
+  // A card number: rerouted to the self-hosted model, and stored.
+  auto first = c.Post("/v1/responses", Body("gpt-4o", "charge my card 4111 1111 1111 1111"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.headers["x-hybridgate-provider"], "local");
+  // The harmless follow-up still carries the card in its history: it stays self-hosted.
+  auto second =
+      c.Post("/v1/responses", Body("gpt-4o", "thanks! and the weather today?", IdOf(first)));
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.headers["x-hybridgate-provider"], "local");
+  EXPECT_GE(std::stoi(second.headers["x-hybridgate-data-class"]), 4);
+  auto third = c.Post("/v1/responses", Body("gpt-4o", "one more", IdOf(second)));
+  ASSERT_EQ(third.status, 200) << third.body;
+  EXPECT_EQ(third.headers["x-hybridgate-provider"], "local");
+  EXPECT_EQ(cloud.request_count(), cloud_before) << "the conversation reached the cloud";
+  // The self-hosted model got the whole conversation: both earlier turns and their answers.
+  const auto last = json::parse(local.requests().back().body);
+  const auto& msgs = last.at("messages").as_array();
+  ASSERT_EQ(msgs.size(), 5u) << last;
+  EXPECT_NE(json::serialize(msgs[0]).find("4111 1111 1111 1111"), std::string::npos);
+  EXPECT_EQ(msgs[1].at("role"), "assistant");
+  EXPECT_EQ(msgs[4].at("content"), "one more");
+
+  // The harmless conversation continues to the cloud.
+  auto plain2 = c.Post("/v1/responses", Body("gpt-4o", "and a limerick?", IdOf(plain)));
+  ASSERT_EQ(plain2.status, 200) << plain2.body;
+  EXPECT_EQ(plain2.headers["x-hybridgate-provider"], "cloud");
+}
+
+TEST(Responses, StoredAnswersBelongToTheirKeyAndSurviveARestart) {
+  FakeUpstream up;
+  Scratch s{"hg-resp"};
+  const std::string cfg = "providers:\n  - {name: up, type: openai, base_url: '" + up.base_url() +
+                          "', models: [{name: m}]}\nlimits: {auth_required: true, keys_db: '" +
+                          s.Path("keys.db") + "'}\nresponses: {path: '" + s.Path("r.db") +
+                          "'}\nledger: {path: '" + s.Path("ledger.db") + "'}\n";
+  std::ofstream(s.Path("gw.yaml")) << "listen: 127.0.0.1:1\n" << cfg;
+  const Key a = CreateKey(s.Path("gw.yaml"), "--team a");
+  const Key b = CreateKey(s.Path("gw.yaml"), "--team b");
+  const std::map<std::string, std::string> as_a{{"authorization", "Bearer " + a.secret}};
+  const std::map<std::string, std::string> as_b{{"authorization", "Bearer " + b.secret}};
+  std::string id;
+  {
+    GatewayProcess gw(cfg);
+    ASSERT_TRUE(gw.started()) << gw.Log();
+    TestClient c(gw.port());
+    auto r = c.Request("POST", "/v1/responses", Body("m", "hello"), as_a);
+    ASSERT_EQ(r.status, 200) << r.body;
+    id = IdOf(r);
+    EXPECT_EQ(c.Request("GET", "/v1/responses/" + id, "", as_a).status, 200);
+    // Another key sees nothing: not the answer, not its items, not a continuation.
+    EXPECT_EQ(c.Request("GET", "/v1/responses/" + id, "", as_b).status, 404);
+    EXPECT_EQ(c.Request("GET", "/v1/responses/" + id + "/input_items", "", as_b).status, 404);
+    auto cont = c.Request("POST", "/v1/responses", Body("m", "more", id), as_b);
+    EXPECT_EQ(cont.status, 404) << cont.body;
+    EXPECT_EQ(json::parse(cont.body).at("error").at("param"), "previous_response_id");
+    EXPECT_EQ(c.Request("DELETE", "/v1/responses/" + id, "", as_b).status, 404);
+    EXPECT_EQ(c.Request("GET", "/v1/responses/" + id, "").status, 401);
+  }
+  GatewayProcess gw(cfg);  // the same store
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto got = c.Request("GET", "/v1/responses/" + id, "", as_a);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(json::parse(got.body).at("output").at(0).at("content").at(0).at("text"), "hello");
+  auto cont = c.Request("POST", "/v1/responses", Body("m", "again", id), as_a);
+  ASSERT_EQ(cont.status, 200) << cont.body;
+  EXPECT_EQ(json::parse(up.requests().back().body).at("messages").as_array().size(), 3u);
+  auto del = c.Request("DELETE", "/v1/responses/" + id, "", as_a);
+  EXPECT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(json::parse(del.body).at("deleted"), true);
+  EXPECT_EQ(c.Request("GET", "/v1/responses/" + id, "", as_a).status, 404);
+}
+
+}  // namespace
+}  // namespace hybridgate::testing
