@@ -173,6 +173,19 @@ bool CardContextIn(std::string_view text, std::size_t lo, std::size_t hi) {
   return false;
 }
 
+bool CardWordEndsAt(std::string_view text, std::size_t end) {
+  std::size_t start = std::min(end, text.size());
+  while (start > 0 && IsLetter(text[start - 1]) &&
+         !(start < end && IsUpperLetter(text[start]) && IsLowerLetter(text[start - 1]))) {
+    --start;
+  }
+  return start < end && CardWordAt(text, start);
+}
+
+bool CardWordStartsAt(std::string_view text, std::size_t pos) {
+  return pos < text.size() && IsLetter(text[pos]) && CardWordAt(text, pos);
+}
+
 bool KeywordEndsIn(std::string_view text, KeywordSet set, std::size_t lo, std::size_t hi) {
   hi = std::min(hi, text.size());
   for (std::size_t pos = lo; pos <= hi; ++pos) {

@@ -33,4 +33,10 @@ bool KeywordStartsIn(std::string_view text, KeywordSet set, std::size_t lo, std:
 // ("card_number", "Kartennummer", "numéro de carte").
 bool CardContextIn(std::string_view text, std::size_t lo, std::size_t hi);
 
+// Whether the letters glued to a number are themselves a card context word: the word that ends
+// at `end` ("card4111…", "userCard4111…": split at a lower-to-upper change) or starts at `pos`
+// ("…1111exp", "…1111CVV"), by CardContextIn's list.
+bool CardWordEndsAt(std::string_view text, std::size_t end);
+bool CardWordStartsAt(std::string_view text, std::size_t pos);
+
 }  // namespace hybridgate::sensitivity

@@ -24,33 +24,49 @@ namespace {
 struct FoldRange {
   char32_t first;
   char32_t last;
-  int to;  // kDrop, an ASCII byte, or kFullWidth
+  int to;  // kDrop, an ASCII byte, kFullWidth, or kDigitsFrom + the digit `first` stands for
 };
-constexpr int kFullWidth = 256;  // U+FF01..U+FF5E: the ASCII byte 0xFEE0 below
+constexpr int kFullWidth = 256;   // U+FF01..U+FF5E: the ASCII byte 0xFEE0 below
+constexpr int kDigitsFrom = 512;  // consecutive digits: first -> '0' + to - kDigitsFrom, ...
 
 constexpr FoldRange kFolds[] = {
-    {0x00A0, 0x00A0, ' '},         // no-break space
-    {0x00AD, 0x00AD, kDrop},       // soft hyphen
-    {0x034F, 0x034F, kDrop},       // combining grapheme joiner
-    {0x061C, 0x061C, kDrop},       // Arabic letter mark
-    {0x1680, 0x1680, ' '},         // Ogham space mark
-    {0x180E, 0x180E, kDrop},       // Mongolian vowel separator
-    {0x2000, 0x200A, ' '},         // en quad .. hair space
-    {0x200B, 0x200F, kDrop},       // zero width space, ZWNJ, ZWJ, LRM, RLM
-    {0x2010, 0x2015, '-'},         // hyphen, non-breaking hyphen, figure dash .. horizontal bar
-    {0x2028, 0x2029, '\n'},        // line and paragraph separators
-    {0x202A, 0x202E, kDrop},       // bidi embeddings and overrides
-    {0x202F, 0x202F, ' '},         // narrow no-break space
-    {0x205F, 0x205F, ' '},         // medium mathematical space
-    {0x2060, 0x2064, kDrop},       // word joiner, invisible operators
-    {0x2066, 0x2069, kDrop},       // bidi isolates
-    {0x2212, 0x2212, '-'},         // minus sign
-    {0x3000, 0x3000, ' '},         // ideographic space
-    {0xFE58, 0xFE58, '-'},         // small em dash
-    {0xFE63, 0xFE63, '-'},         // small hyphen-minus
-    {0xFE6B, 0xFE6B, '@'},         // small commercial at
-    {0xFEFF, 0xFEFF, kDrop},       // zero width no-break space (BOM)
-    {0xFF01, 0xFF5E, kFullWidth},  // full-width ASCII, '＠' and '０'..'９' included
+    {0x00A0, 0x00A0, ' '},    // no-break space
+    {0x00AD, 0x00AD, kDrop},  // soft hyphen
+    {0x034F, 0x034F, kDrop},  // combining grapheme joiner
+    {0x061C, 0x061C, kDrop},  // Arabic letter mark
+    {0x1680, 0x1680, ' '},    // Ogham space mark
+    {0x180E, 0x180E, kDrop},  // Mongolian vowel separator
+    {0x2000, 0x200A, ' '},    // en quad .. hair space
+    {0x200B, 0x200F, kDrop},  // zero width space, ZWNJ, ZWJ, LRM, RLM
+    {0x2010, 0x2015, '-'},    // hyphen, non-breaking hyphen, figure dash .. horizontal bar
+    {0x2028, 0x2029, '\n'},   // line and paragraph separators
+    {0x202A, 0x202E, kDrop},  // bidi embeddings and overrides
+    {0x202F, 0x202F, ' '},    // narrow no-break space
+    {0x205F, 0x205F, ' '},    // medium mathematical space
+    {0x2060, 0x2064, kDrop},  // word joiner, invisible operators
+    {0x2066, 0x2069, kDrop},  // bidi isolates
+    {0x2070, 0x2070, '0'},    // superscript zero
+    {0x2074, 0x2079, kDigitsFrom + 4},  // superscript four .. nine
+    {0x2080, 0x2089, kDigitsFrom},      // subscript zero .. nine
+    {0x2212, 0x2212, '-'},              // minus sign
+    {0x2460, 0x2468, kDigitsFrom + 1},  // circled digit one .. nine
+    {0x2474, 0x247C, kDigitsFrom + 1},  // parenthesized digit one .. nine
+    {0x2488, 0x2490, kDigitsFrom + 1},  // digit one full stop .. digit nine full stop
+    {0x24EA, 0x24EA, '0'},              // circled digit zero
+    {0x24F5, 0x24FD, kDigitsFrom + 1},  // double circled digit one .. nine
+    {0x24FF, 0x24FF, '0'},              // negative circled digit zero
+    {0x2776, 0x277E, kDigitsFrom + 1},  // dingbat negative circled digit one .. nine
+    {0x2780, 0x2788, kDigitsFrom + 1},  // dingbat circled sans-serif digit one .. nine
+    {0x278A, 0x2792, kDigitsFrom + 1},  // dingbat negative circled sans-serif one .. nine
+    {0x3000, 0x3000, ' '},              // ideographic space
+    {0xFE58, 0xFE58, '-'},              // small em dash
+    {0xFE63, 0xFE63, '-'},              // small hyphen-minus
+    {0xFE6B, 0xFE6B, '@'},              // small commercial at
+    {0xFEFF, 0xFEFF, kDrop},            // zero width no-break space (BOM)
+    {0xFF01, 0xFF5E, kFullWidth},       // full-width ASCII, '＠' and '０'..'９' included
+    {0x1F100, 0x1F100, '0'},            // digit zero full stop
+    {0x1F101, 0x1F10A, kDigitsFrom},    // digit zero comma .. digit nine comma
+    {0x1F10B, 0x1F10C, '0'},            // dingbat circled sans-serif digit zero, negative
 };
 
 // The zero of every run of ten decimal digits (general category Nd) outside ASCII and the
@@ -139,17 +155,35 @@ bool HasNonAscii(std::string_view text) {
 int FoldCodePoint(char32_t cp) {
   // The common non-ASCII characters first: Latin letters with accents, curly quotes and
   // punctuation, CJK and kana, emoji. None of them folds.
-  if (cp < 0x0660)
-    return cp == 0xA0 ? ' ' : (cp == 0xAD || cp == 0x34F || cp == 0x61C ? kDrop : kKeep);
+  if (cp < 0x0660) {
+    switch (cp) {
+      case 0xA0:
+        return ' ';
+      case 0xAD:
+      case 0x34F:
+      case 0x61C:
+        return kDrop;
+      case 0xB2:  // superscript two, three, one
+        return '2';
+      case 0xB3:
+        return '3';
+      case 0xB9:
+        return '1';
+      default:
+        return kKeep;
+    }
+  }
   if ((cp >= 0x2016 && cp <= 0x2027) || (cp > 0x3000 && cp < 0xA620) ||
-      (cp >= 0x1F000 && cp < 0x1FBF0)) {
+      (cp >= 0x1F000 && cp < 0x1F100) || (cp > 0x1F10C && cp < 0x1FBF0)) {
     return kKeep;
   }
   const auto range = std::upper_bound(std::begin(kFolds), std::end(kFolds), cp,
                                       [](char32_t c, const FoldRange& r) { return c < r.first; });
   if (range != std::begin(kFolds) && cp <= std::prev(range)->last) {
     const FoldRange& r = *std::prev(range);
-    return r.to == kFullWidth ? static_cast<int>(cp - 0xFEE0) : r.to;
+    if (r.to == kFullWidth) return static_cast<int>(cp - 0xFEE0);
+    if (r.to >= kDigitsFrom) return '0' + (r.to - kDigitsFrom) + static_cast<int>(cp - r.first);
+    return r.to;
   }
   const auto zero = std::upper_bound(std::begin(kDigitZeros), std::end(kDigitZeros), cp);
   if (zero != std::begin(kDigitZeros) && cp - *std::prev(zero) < 10) {
@@ -158,15 +192,28 @@ int FoldCodePoint(char32_t cp) {
   return kKeep;
 }
 
+bool IsCombiningMark(char32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFE20 && cp <= 0xFE2F) ||
+         (cp >= 0xE0100 && cp <= 0xE01EF);
+}
+
+namespace {
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+}  // namespace
+
 bool NormalizedText::Assign(std::string_view in) {
   text_.clear();
   segments_.clear();
-  // Find the first character that folds; before it, nothing is copied.
+  // Find the first character that folds (or a mark on an ASCII digit); before it, nothing is
+  // copied.
   std::size_t i = AsciiRunEnd(in, 0);
   while (i < in.size()) {
     char32_t cp = 0;
     const std::size_t len = Decode(in, i, cp);
     if (len != 0 && FoldCodePoint(cp) != kKeep) break;
+    if (len != 0 && i > 0 && IsAsciiDigit(in[i - 1]) && IsCombiningMark(cp)) break;
     i = AsciiRunEnd(in, i + (len == 0 ? 1 : len));
   }
   if (i >= in.size()) return false;
@@ -184,7 +231,13 @@ bool NormalizedText::Assign(std::string_view in) {
     char32_t cp = 0;
     const std::size_t len = Decode(in, i, cp);
     const int to = len == 0 ? kKeep : FoldCodePoint(cp);
-    if (to == kKeep) {
+    if (to == kKeep && len != 0 && !text_.empty() && IsAsciiDigit(text_.back()) &&
+        IsCombiningMark(cp)) {
+      // "4️⃣", "4̲": the mark belongs to the digit; the digit's character now ends after it.
+      i += len;
+      Attach(i);
+      Resume(i);
+    } else if (to == kKeep) {
       const std::size_t n = len == 0 ? 1 : len;
       text_.append(in.substr(i, n));
       i += n;
@@ -218,6 +271,22 @@ void NormalizedText::Fold(std::size_t orig, std::size_t len, char ascii) {
     segments_.push_back(Segment{norm, orig, len});
   }
   text_.push_back(ascii);
+}
+
+void NormalizedText::Attach(std::size_t orig_end) {
+  const std::size_t n = text_.size() - 1;               // the byte the mark belongs to
+  if (segments_.back().norm > n) segments_.pop_back();  // a Resume with nothing copied since
+  Segment& s = segments_.back();
+  if (s.folded != 0) {
+    s.folded = orig_end - s.orig;  // s.norm == n: a folded byte is its segment's only one
+    return;
+  }
+  const std::size_t o = s.orig + (n - s.norm);
+  if (s.norm == n) {
+    s = Segment{n, o, orig_end - o};
+  } else {
+    segments_.push_back(Segment{n, o, orig_end - o});
+  }
 }
 
 const NormalizedText::Segment& NormalizedText::SegmentOf(std::size_t pos) const {

@@ -19,6 +19,10 @@ bool HasNonAscii(std::string_view text);
 inline constexpr int kKeep = -1;
 inline constexpr int kDrop = 0;
 int FoldCodePoint(char32_t cp);
+// Combining marks and variation selectors (U+0300..U+036F, U+20D0..U+20FF with the keycap
+// U+20E3, U+FE00..U+FE0F, ...). One that follows a digit is dropped, as part of the digit's
+// character ("4️⃣", "4̲"); elsewhere it is kept.
+bool IsCombiningMark(char32_t cp);
 
 // A folded copy of a text and the way back to the original's offsets.
 class NormalizedText {
@@ -47,6 +51,9 @@ class NormalizedText {
   const Segment& SegmentOf(std::size_t pos) const;
   void Resume(std::size_t orig);
   void Fold(std::size_t orig, std::size_t len, char ascii);
+  // The last byte of text_ now stands for its original character and the marks after it, up to
+  // original offset `orig_end`.
+  void Attach(std::size_t orig_end);
 
   std::string text_;
   std::vector<Segment> segments_;

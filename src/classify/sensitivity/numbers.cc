@@ -9,6 +9,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "classify/sensitivity/cards.h"
+
 namespace hybridgate::sensitivity {
 namespace {
 
@@ -207,12 +209,12 @@ class Ipv6Triggers {
 };
 
 // Chains of digit groups joined by runs of 1..3 card separators (space, '-', '.', '/', tab, CR,
-// LF; mixed); a chain of 13 digits or more hands its end to the card rule, which re-parses it.
+// LF, '_', ',', '|', ':', ';', '+', '*'; mixed) or by a line bridge (cards.h); a chain of 13
+// digits or more hands its end to the card rule, which re-parses it.
 class CardChains {
  public:
   void Run(std::string_view text, std::size_t r, std::size_t q, uint32_t type, RuleEnv& env) {
-    if (!(digits_ > 0 && r > end_ && r - end_ <= kMaxCardSeparatorRun &&
-          std::all_of(text.begin() + end_, text.begin() + r, IsCardSeparator))) {
+    if (!(digits_ > 0 && r > end_ && CardGapKindFast(text, end_, r) != CardGap::kNone)) {
       Flush(type, env);
     }
     digits_ += q - r;

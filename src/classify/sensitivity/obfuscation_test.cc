@@ -157,6 +157,54 @@ std::vector<Planted> Cases() {
   c.push_back({"card_context_camel", "credit_card", "userCardNumber=", "3712345678901234", ""});
   c.push_back({"card_context_fullwidth", "credit_card", "debit card ",
                Digits("3712 3456 7890 1234", kFullWidthZero), ""});
+  // Field and list delimiters between the groups, one and the same throughout.
+  card("underscore", Replace(visa, ' ', "_"));
+  card("comma", Replace(visa, ' ', ","));
+  card("pipe", Replace(visa, ' ', "|"));
+  card("spaced_pipe", Replace(visa, ' ', " | "));
+  card("colon", Replace(visa, ' ', ":"));
+  card("semicolon", Replace(visa, ' ', ";"));
+  card("plus", Replace(visa, ' ', "+"));
+  card("star", Replace(visa, ' ', "*"));
+  c.push_back(
+      {"card_context_mixed_delimiters", "credit_card", "card: ", "3712_3456,7890|1234", ""});
+  // Glued to letters: the letters are card context themselves.
+  c.push_back({"card_glued_both", "credit_card", "card", "4111111111111111", "exp 04/27"});
+  c.push_back({"card_glued_camel", "credit_card", "userCard", "3712345678901234", ""});
+  c.push_back(
+      {"card_glued_after_context", "credit_card", "credit card no. X", "4111111111111111", ""});
+  // Digits in other forms: circled, parenthesized, superscript, subscript, keycaps, and
+  // combining marks on ASCII digits.
+  auto each = [](std::string_view digits, auto&& form) {
+    std::string out;
+    for (char d : digits) out += form(d);
+    return out;
+  };
+  card("circled", each("4111111111111111", [](char d) {
+         return d == '0' ? Utf8(0x24EA) : Utf8(0x2460 + static_cast<char32_t>(d - '1'));
+       }));
+  card("dingbat_circled", each("5555555555554444", [](char d) {
+         return d == '0' ? Utf8(0x1F10B) : Utf8(0x2776 + static_cast<char32_t>(d - '1'));
+       }));
+  card("superscript", each("4111111111111111", [](char d) {
+         static const char32_t kSup[] = {0x2070, 0xB9,   0xB2,   0xB3,   0x2074,
+                                         0x2075, 0x2076, 0x2077, 0x2078, 0x2079};
+         return Utf8(kSup[d - '0']);
+       }));
+  card("subscript", each("4111111111111111",
+                         [](char d) { return Utf8(0x2080 + static_cast<char32_t>(d - '0')); }));
+  card("keycaps", each("4111111111111111",
+                       [](char d) { return std::string(1, d) + Utf8(0xFE0F) + Utf8(0x20E3); }));
+  card("combining_underline",
+       each("4111111111111111", [](char d) { return std::string(1, d) + Utf8(0x0332); }));
+  card("combining_mixed", "4" + Utf8(0x0301) + "111 1111 " + Utf8(0x2460) + Utf8(0x0332) + "111 1" +
+                              Utf8(0xFE0F) + "111");
+  // Split over two strings of a request, which reach the scanner a line each (body_strings.h).
+  c.push_back({"card_split_lines", "credit_card", "content: my card is ",
+               "4111 1111\nrole: user\ncontent: 1111 1111", "\n"});
+  c.push_back({"card_split_fields_off_brand", "credit_card",
+               "card_number_1: ", "3712 3456\ncard_number_two: 7890 1234", "\n"});
+  c.push_back({"card_split_crlf", "credit_card", "Visa ", "4111 1111 \r\n 1111 1111", ""});
 
   // IBAN: either case, spaces or dashes, look-alikes.
   const std::string iban = "DE89 3704 0044 0532 0130 00";
@@ -179,6 +227,16 @@ std::vector<Planted> Cases() {
   add_iban("arabic_digits", Digits(iban, kArabicZero));
   add_iban("zwsp_inside", Every("DE89370400440532013000", 4, kZwsp));
 
+  // Encoded: base64, hex and percent-encoding; the finding covers the encoded bytes.
+  c.push_back({"card_base64", "credit_card", "data: ", "NDExMTExMTExMTExMTExMQ==", " ok"});
+  c.push_back(
+      {"card_base64_spaced", "credit_card", "payload ", "NDExMSAxMTExIDExMTEgMTExMQ==", " end"});
+  c.push_back({"card_hex", "credit_card", "blob ", "34313131313131313131313131313131", ""});
+  c.push_back({"card_percent", "credit_card",
+               "/pay?n=", "%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31", "&ok=1"});
+  c.push_back({"email_percent", "email", "https://example.com/?to=", "maria%40northwind-legal.com",
+               "&ref=abc"});
+
   // US SSN: dashes (and Unicode dashes) and dots without context; spaces and mixed after SSN.
   auto ssn = [&](std::string name, std::string before, std::string value) {
     c.push_back({"ssn_" + name, "us_ssn", std::move(before), std::move(value), " on file"});
@@ -198,6 +256,8 @@ std::vector<Planted> Cases() {
   ssn("nbsp_context", "social security ", "536" + kNbsp + "22" + kNbsp + "1234");
   ssn("mixed_context", "ssn ", "536 22-1234");
   ssn("dotted_context", "SSN#", "536.22.1234");
+  ssn("bare_context", "SSN: ", "536221234");
+  ssn("bare_social_security", "social security number ", "536221234");
 
   // E-mail.
   auto email = [&](std::string name, std::string value) {
@@ -210,6 +270,18 @@ std::vector<Planted> Cases() {
   email("soft_hyphen_domain", "maria@north" + kSoftHyphen + "wind-legal.com");
   email("fullwidth_all", FullWidth("bob.smith@example.com"));
   email("fullwidth_dot", "bob.smith@example" + Utf8(0xFF0E) + "com");
+  email("spaced_at", "bob.smith @ example.com");
+  email("space_before_at", "bob.smith @example.com");
+  email("idn_domain",
+        "user@b\xc3\xbc"
+        "cher.de");
+  email("idn_subdomain",
+        "jan@mail.b\xc3\xbc"
+        "cher.de");
+  email("idn_all", "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.\xe5\xb9\xbf\xe5\x91\x8a");
+  email("idn_cyrillic",
+        "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80."
+        "\xd1\x80\xd1\x84");
 
   // Phones.
   auto phone = [&](std::string name, std::string value) {
@@ -222,6 +294,9 @@ std::vector<Planted> Cases() {
   phone("nanp_nb_hyphen", "(415) 555" + kNbHyphen + "0132");
   phone("nanp_arabic", Digits("415-555-0132", kArabicZero));
   phone("nanp_dots_fullwidth", Digits("415.555.0132", kFullWidthZero));
+  phone("intl_compact", "+4915112345678");  // a 13-digit Visa-shaped number after '+'
+  phone("intl_00_prefix", "0049 151 12345678");
+  phone("intl_00_compact", "004915112345678");
 
   // Network addresses.
   auto ip = [&](std::string name, std::string type, std::string value) {
@@ -266,6 +341,30 @@ std::vector<Planted> Cases() {
            "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U");
   cred("secret_zwsp", "secret", "password=", "Tr0ub4" + kZwsp + "dor&3xyZ", " ");
   cred("secret_fullwidth_assign", "secret", "password" + Utf8(0xFF1D), "Tr0ub4dor&3xyZ", " ");
+  cred("secret_prose", "secret", "my password is ", "Hunter2024!x", ", don't share it");
+  cred("secret_prose_capital", "secret", "The Password is \"", "S3cr3t-Pa55", "\".");
+  cred("secret_pwd", "secret", "pwd: ", "Xk9#mP2vL7", "");
+  cred("secret_passwort", "secret", "Passwort: ", "Xk9#mP2vL7", "");
+  cred("secret_mot_de_passe", "secret", "mot de passe: ", "Xk9#mP2vL7", "");
+  cred("secret_contrasena", "secret",
+       "contrase\xc3\xb1"
+       "a: ",
+       "Xk9#mP2vL7", "");
+  cred("secret_kennwort_assign", "secret", "KENNWORT=", "Xk9#mP2vL7", "");
+  cred("aws_secret_env", "api_key",
+       "aws_secret_access_key = ", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "\n");
+  cred("aws_secret_json", "api_key", "\"SecretAccessKey\": \"",
+       "9drTJvcXLB89EXAMPLELB8923FB892xMFI/2BFgh", "\"");
+  cred("openai_legacy", "api_key", "key ", "sk-abcdefghij1234567890T3BlbkFJabcdefghij1234567890");
+  cred("openai_legacy_no_prefix", "api_key", "key ",
+       "Zx8Kp2Lm9Qw4Rt7Yu1IoT3BlbkFJ3Pa6Sd5Fg0Hj2KqW7eR1tY");
+  const std::string pem_body = body + "\n" + body + "\n" + body + "\n" + body;
+  cred("pem_no_begin", "private_key", "rest of the key:\n",
+       pem_body.substr(20) + "\n-----END RSA PRIVATE KEY-----", "\n");
+  cred("pem_der_body", "private_key", "key body:\n", pem_body, "\n");
+  cred("pem_der_body_escaped", "private_key", "\"key\": \"\\n",
+       body + "\\n" + body + "\\n" + body + "\\n" + body, "\\n\"");
+  cred("aws_key_base64", "api_key", "creds ", "QUtJQUlPU0ZPRE5ON0VYQU1QTEU=", " ok");
 
   // Health and identity data.
   c.push_back({"dob_fullwidth", "date_of_birth", "born ", Digits("14.03.1985", kFullWidthZero),
@@ -347,7 +446,37 @@ INSTANTIATE_TEST_SUITE_P(
         Clean{"em_dash_prose", "The release \xe2\x80\x94 due in Q3 \xe2\x80\x94 ships 3 features."},
         Clean{"arabic_year", "\xd9\xa2\xd9\xa0\xd9\xa2\xd9\xa4 was a good year"},
         Clean{"ssn_spaced_no_context", "room 536 22 1234"},
-        Clean{"ssn_invalid_area", "id 900.22.1234"}),
+        Clean{"ssn_invalid_area", "id 900.22.1234"},
+        Clean{"ssn_bare_no_context", "employee 536221234 joined"},
+        Clean{"ports_list", "ports 5432,6432,8080,9090,9200 are open"},
+        Clean{"csv_row", "2024-05-12,4111,1111,1111,1111,ok"},
+        Clean{"times", "at 12:30:45:123 and 10:20:30"},
+        Clean{"glued_hash", "hash ab4111111111111111cdef9"},
+        Clean{"phone_like_order", "order +4111111111111111"},
+        Clean{"national_00_no_context", "part 0049 151 12345678 shipped"},
+        Clean{"mention", "thanks @jane.doe and @john.smith for the review"},
+        Clean{"sign_up_at", "sign up @ example.com or visit @ acme.com"},
+        Clean{"password_prose_words", "the password is required and the password is Incorrect."},
+        Clean{"pwd_shell", "$ pwd\n/home/ann\nPWD=/srv/app"},
+        Clean{"pem_end_in_prose", "the file must end with\n-----END RSA PRIVATE KEY-----"},
+        Clean{"git_sha", "commit 28ab33a3339762a9ac12a43128679b7706ab6151 and 9fceb02d0ae598e9"},
+        Clean{"uuid_upper", "tenant 772E8B91-AEA2-495C-8276-9EF7F0551683"},
+        Clean{"base64_random",
+              "nonce=q2Vx9fK3Lm8PzR4tY7uW1aBcDeFgHiJk and sig "
+              "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="},
+        Clean{"base64_text", "note: SGVsbG8sIHRoaXMgaXMgYSBub3JtYWwgc2VudGVuY2Uu"},
+        Clean{"jwt_header_only", "header eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 only"},
+        Clean{"percent_url", "https://example.com/search?q=hello%20world%21&lang=en"},
+        Clean{
+            "certificate_body",
+            "MIIDdzCCAl+"
+            "gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJRTESMBAGA1UEChMJQmFsdGlt"
+            "b3JlMRMwEQYDVQQLEwpDeWJlclRydXN0MSIwIAYDVQQDExlCYWx0aW1vcmUgQ3liZXJUcnVzdCBSb290MB4XDT"
+            "Aw"
+            "MDUxMjE4NDYwMFoXDTI1MDUxMjIzNTkwMFowWjELMAkGA1UEBhMCSUUxEjAQBgNVBAoTCUJhbHRpbW9yZTET"},
+        Clean{"superscript_units", "area 12 km\xc2\xb2, volume 3 m\xc2\xb3, 10\xe2\x81\xb6 rows"},
+        Clean{"keycap_emoji_prose",
+              "step 1\xef\xb8\x8f\xe2\x83\xa3 then 2\xef\xb8\x8f\xe2\x83\xa3"}),
     [](const testing::TestParamInfo<Clean>& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -43,7 +43,9 @@ inline constexpr int kContextCount = 3;
 
 // What to do with a match of one expression.
 enum class Rule : uint8_t {
-  kEmail,  // end offset only; the start is found by walking back over the local part
+  kEmail,        // end offset only; the start is found by walking back over the local part
+  kEmailSpaced,  // end offset only; `name @ example.com`: spaces around the '@'
+  kEmailIdn,     // end offset only, inside the domain: a non-ASCII domain, parsed by the rule
   kPhoneIntl,
   kPhoneNanp,
   kPhoneNational,  // needs phone context
@@ -57,10 +59,17 @@ enum class Rule : uint8_t {
   kApiKeyChecked,  // like kApiKey, and the random part must not look like a placeholder
   kAwsKey,         // AWS key id in any case; a retyped lower-case one needs a digit
   kPrivateKey,     // the BEGIN line; the block runs to its END line
+  kPrivateKeyEnd,  // the END line of a block pasted without its BEGIN line: the body before it
+  kPrivateKeyDer,  // from the encoded pass: a private key's DER header ("MIIEowIBAAK…") starts
+                   // a base64 run at `from`; the body after it
+  kOpenAiLegacy,   // from the encoded pass: `T3BlbkFJ` (base64 "OpenAI") at `from`, inside an
+                   // OpenAI key
+  kAwsSecret,      // end offset only: `aws_secret_access_key =`, then 40 base64 characters
   kJwt,
   kSecretAssign,  // end offset only: the value follows
-  kBearer,        // end offset only: whitespace, then the value
-  kContext,       // a keyword; values near it are found by ContextWindows()
+  kSecretProse,  // end offset only: "my password is …": the value follows, with a digit or symbol
+  kBearer,       // end offset only: whitespace, then the value
+  kContext,      // a keyword; values near it are found by ContextWindows()
   kCustom,
 };
 

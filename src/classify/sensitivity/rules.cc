@@ -101,28 +101,181 @@ std::size_t Extend(std::string_view text, std::size_t end, std::string_view set,
 
 // Local-part bytes: the ASCII set the pattern allows, plus UTF-8 lead bytes of two-byte
 // characters (müller@…) and continuation bytes. Three- and four-byte characters (CJK, emoji) end
-// the address, since such text has no spaces to end it at.
+// the address, since such text has no spaces to end it at — unless nothing else is left of the
+// local part (用户@例子.广告, see LocalPartStart).
 bool LocalPartByte(char c) {
   auto u = static_cast<unsigned char>(c);
   if (u >= 0x80) return u <= 0xDF && u != 0xC0 && u != 0xC1;
   return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '\'';
 }
 
-void Email(RuleEnv& env, uint32_t type, std::size_t end) {
-  std::string_view text = env.text;
-  std::size_t at = text.rfind('@', end - 1);
-  if (at == std::string_view::npos || end - at > 256) return;
+// The code point of the UTF-8 character that starts at text[i] (lead byte >= 0xC2) and its
+// length, or 0 for an invalid one.
+std::size_t DecodeUtf8(std::string_view text, std::size_t i, char32_t& cp) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  const std::size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
+  if (len == 0 || lead > 0xF4 || i + len > text.size()) return 0;
+  cp = lead & (0x7F >> len);
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(text[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  return len;
+}
+
+// Letters of the scripts internationalised addresses are written in: Latin with accents, Greek,
+// Cyrillic ... Indic, Thai, kana, CJK, Hangul. Not punctuation, symbols or emoji.
+bool IsIdnLetter(char32_t cp) {
+  return (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) || (cp >= 0x370 && cp <= 0x1FFF) ||
+         (cp >= 0x3040 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF);
+}
+
+// Where the local part before text[at] ('@') starts, or `at` when there is none (or it is longer
+// than 64 bytes).
+std::size_t LocalPartStart(std::string_view text, std::size_t at) {
   std::size_t start = at;
   std::size_t limit = at > 64 ? at - 64 : 0;
   while (start > limit && LocalPartByte(text[start - 1])) --start;
-  if (start == limit && start > 0 && LocalPartByte(text[start - 1])) return;  // > 64 bytes
+  if (start == limit && start > 0 && LocalPartByte(text[start - 1])) return at;  // > 64 bytes
   // Skip continuation bytes of a character whose lead byte is not part of the address, and
   // quotes or dots that belong to the surrounding text.
   while (start < at && ((static_cast<unsigned char>(text[start]) & 0xC0) == 0x80 ||
                         text[start] == '.' || text[start] == '\'')) {
     ++start;
   }
-  if (start == at) return;
+  if (start < at || at == 0 || static_cast<unsigned char>(text[at - 1]) < 0x80) return start;
+  // 用户@…: a local part of CJK (or other three-byte) letters. Text in those scripts has no
+  // spaces, so the address may take words before it along: more is replaced, nothing is missed.
+  start = at;
+  while (start > limit) {
+    std::size_t lead = start - 1;
+    while (lead > limit && (static_cast<unsigned char>(text[lead]) & 0xC0) == 0x80) --lead;
+    char32_t cp = 0;
+    if (static_cast<unsigned char>(text[lead]) >= 0xC2 &&
+        DecodeUtf8(text, lead, cp) == start - lead && IsIdnLetter(cp)) {
+      start = lead;
+    } else if (static_cast<unsigned char>(text[start - 1]) < 0x80 &&
+               LocalPartByte(text[start - 1]) && text[start - 1] != '.' &&
+               text[start - 1] != '\'') {
+      --start;
+    } else {
+      break;
+    }
+  }
+  return start;
+}
+
+// The end of a domain of dot-separated labels starting at text[i]: labels of [A-Za-z0-9-] and,
+// when `idn`, letters of other scripts. Sets `labels` and whether the last one (the TLD) is
+// alphabetic ASCII of 2..24 bytes or, with `idn`, non-ASCII letters.
+std::size_t DomainEnd(std::string_view text, std::size_t i, std::size_t limit, bool idn,
+                      int& labels, bool& tld_ok) {
+  labels = 0;
+  tld_ok = false;
+  std::size_t end = i;
+  while (i < limit) {
+    const std::size_t label = i;
+    bool ascii_alpha = true, non_ascii = false;
+    while (i < limit) {
+      const char c = text[i];
+      char32_t cp = 0;
+      std::size_t len = 0;
+      if (IsAlnum(c) || c == '-') {
+        ascii_alpha = ascii_alpha && IsAlpha(c);
+        ++i;
+      } else if (idn && static_cast<unsigned char>(c) >= 0xC2 &&
+                 (len = DecodeUtf8(text, i, cp)) != 0 && IsIdnLetter(cp)) {
+        non_ascii = true;
+        i += len;
+      } else {
+        break;
+      }
+    }
+    if (i == label || i - label > 63) break;
+    ++labels;
+    end = i;
+    const std::size_t n = i - label;
+    // A label with other scripts' letters ("广告", "bücher") may end a domain if it has no digit.
+    tld_ok = non_ascii ? std::none_of(text.begin() + label, text.begin() + i, IsDigit)
+                       : ascii_alpha && n >= 2 && n <= 24;
+    if (i + 1 >= limit || text[i] != '.') break;
+    ++i;
+  }
+  return end;
+}
+
+// A spaced '@' is also how people write @mentions ("thanks @jane.doe") and "sign up @
+// example.com": the spaced forms need a common top-level domain (a real one: not "doe"), and
+// not one of these words before the '@'.
+bool CommonTld(std::string_view tld) {
+  static constexpr std::string_view kTlds[] = {
+      "com",  "org", "net", "edu", "gov", "mil", "int", "io", "co", "ai", "app", "dev",
+      "info", "biz", "me",  "us",  "uk",  "de",  "fr",  "es", "it", "nl", "be",  "ch",
+      "at",   "se",  "no",  "dk",  "fi",  "pl",  "cz",  "ru", "ua", "jp", "cn",  "kr",
+      "in",   "au",  "nz",  "ca",  "br",  "mx",  "ar",  "za", "ie", "pt", "gr",  "tr",
+      "il",   "sg",  "hk",  "tw",  "eu",  "lu",  "hu",  "ro", "sk", "si", "hr",  "cl"};
+  for (std::string_view t : kTlds) {
+    if (EqualsIgnoreCase(tld, t)) return true;
+  }
+  return false;
+}
+
+bool SpacedAtAfterWord(std::string_view local) {
+  static constexpr std::string_view kWords[] = {
+      "at",    "me",   "us",    "up",   "in",    "on",        "to",     "via",     "or",
+      "and",   "here", "there", "find", "visit", "see",       "go",     "now",     "online",
+      "them",  "him",  "her",   "you",  "email", "mail",      "e-mail", "contact", "reach",
+      "write", "ping", "dm",    "is",   "found", "available", "order",  "buy",     "shop",
+      "live",  "join", "us",    "more", "info",  "details",   "signup", "login"};
+  for (std::string_view w : kWords) {
+    if (EqualsIgnoreCase(local, w)) return true;
+  }
+  return false;
+}
+
+// An address whose '@' is text[at] and whose domain is text[domain, end): the local part before
+// it (after up to two spaces when `spaced`), the domain's TLD, and the shapes that are not
+// people (SSH remotes, asset names).
+void EmailAt(RuleEnv& env, uint32_t type, std::size_t at, std::size_t domain, std::size_t end,
+             bool spaced) {
+  std::string_view text = env.text;
+  std::size_t local_end = at;
+  if (spaced) {
+    for (int k = 0;
+         k < 2 && local_end > 0 && (text[local_end - 1] == ' ' || text[local_end - 1] == '\t');
+         ++k) {
+      --local_end;
+    }
+  }
+  const std::size_t start = LocalPartStart(text, local_end);
+  if (start == local_end) return;
+  const std::string_view local = text.substr(start, local_end - start);
+  // "git@github.com:org/repo.git" is an SSH remote, not a person; a no-reply or system mailbox
+  // ("Co-Authored-By: Claude <noreply@anthropic.com>" in Claude Code's system prompt) names
+  // nobody either.
+  static constexpr std::string_view kNobody[] = {"git",           "noreply",      "no-reply",
+                                                 "donotreply",    "do-not-reply", "no_reply",
+                                                 "mailer-daemon", "postmaster"};
+  for (std::string_view nobody : kNobody) {
+    if (EqualsIgnoreCase(local, nobody)) return;
+  }
+  const std::string_view host = text.substr(domain, end - domain);
+  std::string_view tld = host.substr(host.rfind('.') + 1);
+  if (spaced && (local.size() < 2 || SpacedAtAfterWord(local) || !CommonTld(tld))) return;
+  // "logo@2x.png": retina asset names share the shape.
+  static constexpr std::string_view kFileExt[] = {"png", "jpg", "jpeg", "gif", "svg", "webp",
+                                                  "bmp", "ico", "js",   "css", "ts"};
+  for (std::string_view ext : kFileExt) {
+    if (EqualsIgnoreCase(tld, ext)) return;
+  }
+  Emit(env, type, start, end);
+}
+
+void Email(RuleEnv& env, uint32_t type, std::size_t end) {
+  std::string_view text = env.text;
+  std::size_t at = text.rfind('@', end - 1);
+  if (at == std::string_view::npos || end - at > 256) return;
   // Domain: dot-separated labels of [A-Za-z0-9-], ending in an alphabetic TLD of 2..24.
   std::string_view domain = text.substr(at + 1, end - at - 1);
   std::size_t last_dot = domain.rfind('.');
@@ -133,17 +286,39 @@ void Email(RuleEnv& env, uint32_t type, std::size_t end) {
   for (std::size_t i = last_dot + 1; i < domain.size(); ++i) {
     if (!IsAlpha(domain[i])) return;
   }
-  std::string_view email = text.substr(start, end - start);
-  // "git@github.com:org/repo.git" is an SSH remote, not a person.
-  if (EqualsIgnoreCase(email.substr(0, at - start), "git")) return;
-  std::string_view tld = email.substr(email.rfind('.') + 1);
-  // "logo@2x.png": retina asset names share the shape.
-  static constexpr std::string_view kFileExt[] = {"png", "jpg", "jpeg", "gif", "svg", "webp",
-                                                  "bmp", "ico", "js",   "css", "ts"};
-  for (std::string_view ext : kFileExt) {
-    if (EqualsIgnoreCase(tld, ext)) return;
-  }
-  Emit(env, type, start, end);
+  // "name @example.com": the local part stands apart.
+  const bool spaced = at > 0 && (text[at - 1] == ' ' || text[at - 1] == '\t');
+  EmailAt(env, type, at, at + 1, end, spaced);
+}
+
+// `name @ example.com`, `name@ example.com`: spaces after the '@' (and maybe before).
+void EmailSpaced(RuleEnv& env, uint32_t type, std::size_t end) {
+  std::string_view text = env.text;
+  const std::size_t at = text.rfind('@', end - 1);
+  if (at == std::string_view::npos || end - at > 256) return;
+  std::size_t domain = at + 1;
+  while (domain < end && (text[domain] == ' ' || text[domain] == '\t')) ++domain;
+  int labels = 0;
+  bool tld_ok = false;
+  const std::size_t domain_end = DomainEnd(text, domain, end, false, labels, tld_ok);
+  if (domain_end != end || labels < 2 || !tld_ok) return;
+  EmailAt(env, type, at, domain, end, true);
+}
+
+// An address with a non-ASCII domain: the trigger ends at the domain's first non-ASCII byte.
+void EmailIdn(RuleEnv& env, uint32_t type, std::size_t to) {
+  std::string_view text = env.text;
+  const std::size_t at = text.rfind('@', to - 1);
+  if (at == std::string_view::npos) return;
+  std::size_t domain = at + 1;
+  while (domain < to && (text[domain] == ' ' || text[domain] == '\t')) ++domain;
+  int labels = 0;
+  bool tld_ok = false;
+  const std::size_t end =
+      DomainEnd(text, domain, std::min(text.size(), domain + 256), true, labels, tld_ok);
+  if (end < to || labels < 2 || !tld_ok) return;
+  if (end < text.size() && (IsWord(text[end]) || text[end] == '-')) return;
+  EmailAt(env, type, at, domain, end, domain > at + 1);
 }
 
 void PhoneIntl(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
@@ -181,7 +356,14 @@ void PhoneNational(RuleEnv& env, uint32_t type, std::size_t start, std::size_t e
   std::string_view number = text.substr(start, end - start);
   int digits = CountDigits(number);
   bool separated = static_cast<int>(number.size()) != digits;
-  if (!separated || digits < 9 || digits > 12 || PartOfLongerNumber(text, start, end)) return;
+  // "0049 151 12345678", "004915112345678": the international prefix 00 and a country code,
+  // then up to 15 digits as after a '+'; still only after phone context, since zero-padded ids
+  // ("0012 3456 7890") look the same.
+  const bool international = number.size() > 2 && number[1] == '0' && number[2] != '0';
+  if (international ? digits - 2 < 8 || digits - 2 > 15 : !separated || digits < 9 || digits > 12) {
+    return;
+  }
+  if (PartOfLongerNumber(text, start, end)) return;
   if (!KeywordEndsIn(text, KeywordSet::kPhone, Back(start, kPhoneBefore), start)) return;
   Emit(env, type, start, end);
 }
@@ -330,6 +512,118 @@ void PrivateKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end)
 }
 
 bool IsQuote(char c) { return c == '"' || c == '\'' || c == '`'; }
+bool IsBase64Char(char c) { return IsAlnum(c) || c == '+' || c == '/'; }
+
+// From text[i], past line breaks, raw (LF, CR, spaces) or escaped (`\n`, `\r`).
+std::size_t SkipLineBreaks(std::string_view text, std::size_t i, std::size_t limit) {
+  while (i < limit) {
+    if (IsSpace(text[i])) {
+      ++i;
+    } else if (text[i] == '\\' && i + 1 < limit && (text[i + 1] == 'n' || text[i + 1] == 'r')) {
+      i += 2;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// The base64 body of a PEM block pasted without its BEGIN line, before its END line at
+// text[end_line]: lines of base64 (and '=' padding) broken by LF, CRLF or the escapes `\n` `\r`,
+// at most kMaxPemBlock bytes back. Needs 64 base64 characters (a full PEM line) of mixed case,
+// so a sentence that ends with a quoted END line ("… ends with\n-----END …") is not one.
+void PrivateKeyEnd(RuleEnv& env, uint32_t type, std::size_t end_line, std::size_t to) {
+  std::string_view text = env.text;
+  const std::size_t limit = Back(end_line, kMaxPemBlock);
+  std::size_t i = end_line;
+  std::size_t chars = 0;
+  bool lower = false, upper = false;
+  while (i > limit) {
+    const char c = text[i - 1];
+    if ((c == 'n' || c == 'r') && i >= limit + 2 && text[i - 2] == '\\') {
+      i -= 2;  // an escaped line break (a PEM body has no other backslash)
+    } else if (IsBase64Char(c) || c == '=') {
+      lower |= c >= 'a' && c <= 'z';
+      upper |= c >= 'A' && c <= 'Z';
+      chars += c != '=';
+      --i;
+    } else if (c == '\n' || c == '\r') {
+      --i;
+    } else {
+      break;
+    }
+  }
+  i = SkipLineBreaks(text, i, end_line);
+  if (chars < 64 || !lower || !upper) return;
+  Emit(env, type, i, to);
+}
+
+// The base64 of a private key's DER header at text[start]: the body runs over base64 and line
+// breaks (raw or escaped) to its END line or its last base64 character; 200 characters or more
+// (100 for the EC and OpenSSH headers, whose keys are shorter), at a boundary on the left.
+void PrivateKeyDer(RuleEnv& env, uint32_t type, std::size_t start) {
+  std::string_view text = env.text;
+  const bool escaped_break =
+      start >= 2 && text[start - 2] == '\\' && (text[start - 1] == 'n' || text[start - 1] == 'r');
+  if (start > 0 && !escaped_break && (IsBase64Char(text[start - 1]) || text[start - 1] == '=')) {
+    return;
+  }
+  const std::size_t min_chars = text[start + 1] == 'I' && text[start + 2] == 'I' ? 200 : 100;
+  const std::size_t limit = UpTo(text, start, kMaxPemBlock);
+  std::size_t i = start, end = start, chars = 0;
+  while (i < limit) {
+    const char c = text[i];
+    if (IsBase64Char(c) || c == '=') {
+      chars += c != '=';
+      end = ++i;
+    } else if (c == '\n' || c == '\r' ||
+               (c == '\\' && i + 1 < limit && (text[i + 1] == 'n' || text[i + 1] == 'r'))) {
+      i += c == '\\' ? 2 : 1;
+    } else {
+      break;
+    }
+  }
+  if (chars < min_chars) return;
+  // Its END line, if it follows.
+  const std::size_t footer = SkipLineBreaks(text, end, limit);
+  if (EqualsIgnoreCase(text.substr(footer, 9), "-----END ")) {
+    const std::size_t close = text.find("-----", footer + 9);
+    if (close != std::string_view::npos && close - footer < 80) end = close + 5;
+  }
+  Emit(env, type, start, end);
+}
+
+// An OpenAI key found by the `T3BlbkFJ` (base64 "OpenAI") in it, whatever its prefix: the token
+// of [A-Za-z0-9_-] around it, 20 characters at least on each side.
+void OpenAiLegacy(RuleEnv& env, uint32_t type, std::size_t marker) {
+  std::string_view text = env.text;
+  auto key_char = [](char c) { return IsAlnum(c) || c == '_' || c == '-'; };
+  std::size_t start = marker;
+  while (start > 0 && marker - start < kMaxToken && key_char(text[start - 1])) --start;
+  std::size_t end = marker;
+  while (end < text.size() && end - marker < kMaxToken && key_char(text[end])) ++end;
+  if (marker - start < 20 || end - marker < 28) return;
+  Emit(env, type, start, end);
+}
+
+// `aws_secret_access_key = …`: 40 base64 characters, with a digit and both cases (AWS issues
+// them random), quoted or bare. The documentation's example key is reported, like its key id.
+void AwsSecret(RuleEnv& env, uint32_t type, std::size_t to) {
+  std::string_view text = env.text;
+  std::size_t i = to;
+  for (int k = 0; k < 3 && i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++k) ++i;
+  while (i < text.size() && i < to + 8 && (text[i] == '\\' || IsQuote(text[i]))) ++i;
+  const std::size_t start = i;
+  while (i < text.size() && i - start <= 40 && IsBase64Char(text[i])) ++i;
+  if (i - start != 40 || (i < text.size() && (IsBase64Char(text[i]) || text[i] == '='))) return;
+  const std::string_view key = text.substr(start, 40);
+  if (std::none_of(key.begin(), key.end(), IsDigit) ||
+      std::none_of(key.begin(), key.end(), [](char c) { return c >= 'a' && c <= 'z'; }) ||
+      std::none_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return;
+  }
+  Emit(env, type, start, i);
+}
 
 // Where a quoted value that starts at text[start] ends (the first backslash of its closing
 // quote), or npos. The value may be JSON-escaped m times over (tool-call arguments are JSON
@@ -400,6 +694,25 @@ void SecretValue(RuleEnv& env, uint32_t type, std::size_t to, bool after_assign)
   }
   if (!SecretValueOk(text.substr(start, i - start), env.entropy_threshold)) return;
   Emit(env, type, start, i);
+}
+
+// "my password is Xk9#…": the value after the verb (and an optional ':'), which must hold a
+// digit or a symbol besides passing SecretValueOk, since prose goes on with words ("the
+// password is Required", "is stored hashed").
+void SecretProse(RuleEnv& env, uint32_t type, std::size_t to) {
+  std::string_view text = env.text;
+  std::size_t i = to;
+  if (i < text.size() && text[i] == ':') ++i;
+  if (i >= text.size() || (text[i] != ' ' && text[i] != '\t')) return;
+  std::vector<Candidate>& out = *env.out;
+  const std::size_t before = out.size();
+  SecretValue(env, type, i, false);
+  if (out.size() == before) return;
+  const Candidate& c = out.back();
+  const std::string_view value = text.substr(c.start, c.end - c.start);
+  if (std::none_of(value.begin(), value.end(), [](char ch) { return !IsAlpha(ch); })) {
+    out.pop_back();
+  }
 }
 
 // After `\bbearer\b`, one to three whitespace bytes (what `\bbearer\s{1,3}` matched, at a
@@ -509,6 +822,20 @@ void ApplyRule(Rule rule, uint32_t type, std::size_t from, std::size_t to, RuleE
   switch (rule) {
     case Rule::kEmail:
       return Email(env, type, to);
+    case Rule::kEmailSpaced:
+      return EmailSpaced(env, type, to);
+    case Rule::kEmailIdn:
+      return EmailIdn(env, type, to);
+    case Rule::kPrivateKeyEnd:
+      return PrivateKeyEnd(env, type, from, to);
+    case Rule::kPrivateKeyDer:
+      return PrivateKeyDer(env, type, from);
+    case Rule::kOpenAiLegacy:
+      return OpenAiLegacy(env, type, from);
+    case Rule::kAwsSecret:
+      return AwsSecret(env, type, to);
+    case Rule::kSecretProse:
+      return SecretProse(env, type, to);
     case Rule::kPhoneIntl:
       return PhoneIntl(env, type, from, to);
     case Rule::kPhoneNanp:
@@ -561,7 +888,7 @@ WindowPatterns::WindowPatterns() {
       options);
   options.set_case_sensitive(true);
   mrn = std::make_unique<RE2>(R"([A-Z]{0,3}\d{5,12}\b)", options);
-  ssn_spaced = std::make_unique<RE2>(R"(\b\d{3}[ .\-\t]\d{2}[ .\-\t]\d{4}\b)", options);
+  ssn_spaced = std::make_unique<RE2>(R"(\b(?:\d{3}[ .\-\t]\d{2}[ .\-\t]\d{4}|\d{9})\b)", options);
 }
 
 WindowPatterns::~WindowPatterns() = default;
@@ -607,7 +934,16 @@ void SpacedSsnWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
   for (const Span& k : env.contexts->spans(Context::kSsn)) {
     ForEachMatch(re, text, k.end, UpTo(text, k.end, kSsnBefore + 11),
                  [&](std::size_t s, std::size_t e) {
-                   if (s - k.end <= kSsnBefore && UsSsnValidAnySeparators(text.substr(s, e - s)) &&
+                   std::string_view ssn = text.substr(s, e - s);
+                   char dashed[11];
+                   if (ssn.size() == 9) {  // "SSN: 536221234": as if written 536-22-1234
+                     std::copy_n(ssn.begin(), 3, dashed);
+                     dashed[3] = dashed[6] = '-';
+                     std::copy_n(ssn.begin() + 3, 2, dashed + 4);
+                     std::copy_n(ssn.begin() + 5, 4, dashed + 7);
+                     ssn = std::string_view(dashed, 11);
+                   }
+                   if (s - k.end <= kSsnBefore && UsSsnValidAnySeparators(ssn) &&
                        !PartOfLongerNumber(text, s, e)) {
                      Emit(env, type, s, e);
                    }

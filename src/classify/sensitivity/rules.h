@@ -23,9 +23,15 @@ struct Span {
 };
 
 // Bytes that may separate the digit groups of a card number ("4111 1111", "4111.1111",
-// "4111\r\n1111"), in runs of at most kMaxCardSeparatorRun, mixed.
+// "4111\r\n1111", "4111_1111", "4111|1111"), in runs of at most kMaxCardSeparatorRun, mixed.
+// The "exotic" ones (also list and field delimiters) count for a known brand without card
+// context only when one and the same run joins every group of the whole run (cards.cc).
+inline bool IsExoticCardSeparator(char c) {
+  return c == '_' || c == ',' || c == '|' || c == ':' || c == ';' || c == '+' || c == '*';
+}
 inline bool IsCardSeparator(char c) {
-  return c == ' ' || c == '-' || c == '.' || c == '/' || c == '\t' || c == '\r' || c == '\n';
+  return c == ' ' || c == '-' || c == '.' || c == '/' || c == '\t' || c == '\r' || c == '\n' ||
+         IsExoticCardSeparator(c);
 }
 inline constexpr std::size_t kMaxCardSeparatorRun = 3;
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "classify/sensitivity/encoded.h"
 #include "classify/sensitivity/normalize.h"
 #include "classify/sensitivity/numbers.h"
 #include "classify/sensitivity/patterns.h"
@@ -80,15 +81,19 @@ struct Scanner::Impl {
   WindowPatterns window_patterns;
   WindowTypes window_types;
   NumberTypes number_types;
+  uint32_t private_key_type = UINT32_MAX;  // for the encoded pass (ScanDecoded)
+  uint32_t api_key_type = UINT32_MAX;
   double entropy_threshold = 3.0;
   int floor_class = kClassPublic;
   // Whether one request's texts may share one Hyperscan call (see ClassifyJoined): false when a
   // Hyperscan-backed custom regex could anchor on the start or end of its text.
   bool joinable = true;
 
-  void ScanWindow(std::string_view text, std::size_t base, std::vector<Candidate>& out) const;
+  void ScanWindow(std::string_view text, std::size_t base, std::vector<Candidate>& out,
+                  bool decode = true) const;
   void ApplyHits(std::string_view text, std::span<const RawHit> hits, std::size_t base,
-                 std::vector<Candidate>& out) const;
+                 std::vector<Candidate>& out, bool decode = true) const;
+  void ScanDecoded(std::string_view text, std::size_t base, std::vector<Candidate>& out) const;
   std::vector<Finding> Resolve(std::vector<Candidate>& candidates) const;
   std::vector<Finding> ScanText(std::string_view text) const;
   bool ClassifyJoined(std::span<const std::string_view> texts, Classification& result) const;
@@ -109,6 +114,8 @@ struct ThreadState {
   std::vector<std::size_t> starts;
   std::vector<std::pair<std::size_t, RawHit>> joined_hits;  // (text index, hit)
   std::vector<RawHit> text_hits;
+  DecodedRuns decoded;  // see ScanDecoded
+  std::vector<Candidate> decoded_candidates;
   ThreadState() = default;
   ThreadState(const ThreadState&) = delete;
   ThreadState& operator=(const ThreadState&) = delete;
@@ -181,8 +188,8 @@ const char* ScanBytes(std::string_view text, std::string& padded) {
 
 }  // namespace
 
-void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
-                               std::vector<Candidate>& out) const {
+void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base, std::vector<Candidate>& out,
+                               bool decode) const {
   ThreadState& state = t_state;
   hs_scratch_t* scratch = db ? ScratchFor(id, db.get()) : nullptr;
   std::vector<RawHit>& hits = state.hits;
@@ -195,13 +202,51 @@ void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base,
       return;
     }
   }
-  ApplyHits(text, hits, base, out);
+  ApplyHits(text, hits, base, out, decode);
+}
+
+// Values in base64, hex or percent-encoding (encoded.h): the decoded runs of one text are one
+// more text, scanned (not decoded again) with one Hyperscan call; its findings cover the encoded
+// bytes they came from.
+void Scanner::Impl::ScanDecoded(std::string_view text, std::size_t base,
+                                std::vector<Candidate>& out) const {
+  ThreadState& state = t_state;
+  DecodedRuns& decoded = state.decoded;
+  if (!DecodeRuns(text, decoded)) return;
+  const std::size_t first = out.size();
+  RuleEnv env{text, &state.contexts, entropy_threshold, &out};
+  if (private_key_type != UINT32_MAX) {
+    for (std::size_t at : decoded.key_headers) {
+      ApplyRule(Rule::kPrivateKeyDer, private_key_type, at, at, env);
+    }
+  }
+  if (api_key_type != UINT32_MAX) {
+    for (std::size_t at : decoded.openai_markers) {
+      ApplyRule(Rule::kOpenAiLegacy, api_key_type, at, at, env);
+    }
+  }
+  for (std::size_t i = first; i < out.size(); ++i) {
+    out[i].start += base;
+    out[i].end += base;
+  }
+  if (decoded.text.empty()) return;
+  std::vector<Candidate>& found = state.decoded_candidates;
+  found.clear();
+  ScanWindow(decoded.text, 0, found, /*decode=*/false);
+  for (const Candidate& c : found) {
+    if (c.type == UINT32_MAX) {  // a scan error covers the text it was about
+      out.push_back(Candidate{c.type, base, base + text.size()});
+      continue;
+    }
+    const Span span = decoded.Original(c.start, c.end);
+    if (span.end > span.start) out.push_back(Candidate{c.type, base + span.start, base + span.end});
+  }
 }
 
 // Turns one text's Hyperscan hits into candidates, and runs the detectors that are not patterns
 // (numbers, context windows, RE2 regexes) over the text.
 void Scanner::Impl::ApplyHits(std::string_view text, std::span<const RawHit> hits, std::size_t base,
-                              std::vector<Candidate>& out) const {
+                              std::vector<Candidate>& out, bool decode) const {
   ContextIndex& contexts = t_state.contexts;
   contexts.Clear();
   for (const RawHit& hit : hits) {
@@ -237,6 +282,8 @@ void Scanner::Impl::ApplyHits(std::string_view text, std::span<const RawHit> hit
     out[i].start += base;
     out[i].end += base;
   }
+  // Last: it reuses the thread's hit and context buffers, which the rules above are done with.
+  if (decode) ScanDecoded(text, base, out);
 }
 
 // Hyperscan's cost per call is mostly fixed (about 3.6k instructions for a short text), so a
@@ -387,6 +434,8 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
                   enabled_type(Detector::kIban),  enabled_type(Detector::kIpv4),
                   enabled_type(Detector::kIpv6),  enabled_type(Detector::kIcd10),
                   enabled_type(Detector::kUsSsn)};
+  impl->private_key_type = enabled_type(Detector::kPrivateKey);
+  impl->api_key_type = enabled_type(Detector::kApiKey);
   std::vector<std::string> sources;  // keeps the c_str()s alive until compilation
   std::vector<unsigned> flags;
   auto add = [&](std::string expression, unsigned f, Expression e) {

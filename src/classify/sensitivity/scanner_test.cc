@@ -55,6 +55,11 @@ const Case kCases[] = {
     {"email_neg_ssh_remote", "git@github.com:org/repo.git", {}},
     {"email_neg_asset", "logo@2x.png", {}},
     {"email_neg_npm", "lodash@4.17.21", {}},
+    {"email_neg_noreply", "Co-Authored-By: Claude Opus 5.5 <noreply@anthropic.com>", {}},
+    {"email_neg_no_reply", "From: GitHub <no-reply@github.com>", {}},
+    {"email_noreply_prefix_is_a_person",
+     "write noreply.jane@example.com",
+     {{"email", "noreply.jane@example.com"}}},
 
     {"phone_intl", "call +44 20 7946 0958 now", {{"phone", "+44 20 7946 0958"}}},
     {"phone_intl_parens", "+1 (415) 555-0132", {{"phone", "+1 (415) 555-0132"}}},

@@ -131,10 +131,72 @@ TEMPLATES = [
 ]
 
 
+# Shapes near the encoded-value, delimiter, glued-digit, spaced-'@' and prose-password rules:
+# hashes, ids and tokens that are base64 or hex but not text, URLs with escapes, numbers joined
+# by the card delimiters, '@' mentions. Drawn from their own generator, after the lines above,
+# so those stay as they were.
+rng2 = random.Random(20261207)
+
+
+def b64(nbytes, alphabet="+/"):
+    import base64
+    raw = bytes(rng2.getrandbits(8) for _ in range(nbytes))
+    out = base64.b64encode(raw).decode()
+    return out if alphabet == "+/" else out.replace("+", "-").replace("/", "_").rstrip("=")
+
+
+def b64text(text):
+    import base64
+    return base64.b64encode(text.encode()).decode()
+
+
+def hex2(n):
+    return "".join(rng2.choice("0123456789abcdef") for _ in range(n))
+
+
+def d2(n, first=None):
+    s = first if first is not None else str(rng2.randint(1, 9))
+    return s + "".join(rng2.choice(string.digits) for _ in range(n - len(s)))
+
+
+def words2(n):
+    return " ".join(rng2.choice(WORDS) for _ in range(n))
+
+
+ENCODED_TEMPLATES = [
+    lambda: f"commit {hex2(40)} (HEAD -> main, origin/main)",
+    lambda: f"md5 {hex2(32)}  sha1 {hex2(40)}",
+    lambda: f"integrity: sha512-{b64(64)}",
+    lambda: f"\"nonce\": \"{b64(16)}\", \"iv\": \"{b64(12)}\"",
+    lambda: f"X-Request-Id: {str(uuid.UUID(int=rng2.getrandbits(128), version=4)).upper()}",
+    lambda: f"etag W/\"{hex2(32)}\" cache-control max-age={rng2.randint(60, 86400)}",
+    lambda: f"session cookie sid={b64(24, '-_')}; Path=/; HttpOnly",
+    lambda: "header " + b64text('{"alg":"RS256","kid":"' + hex2(8) + '"}') + " (JWT header only, no claims)",
+    lambda: "config: " + b64text("log_level=debug\nworkers=%d\nregion=eu-west-1" % rng2.randint(1, 16)),
+    lambda: f"GET /search?q={'%20'.join(words2(3).split())}&page={rng2.randint(1, 9)} HTTP/1.1",
+    lambda: f"redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback%3Fstate%3D{hex2(8)}",
+    lambda: f"file name: report%20Q{rng2.randint(1, 4)}%20{rng2.randint(2019, 2025)}%20%28final%29.pdf",
+    lambda: f"ports {','.join(str(rng2.randint(1024, 9999)) for _ in range(rng2.randint(5, 7)))} are open",
+    lambda: f"row: {rng2.randint(2019, 2025)}-0{rng2.randint(1, 9)}-{rng2.randint(10, 28)},{d2(4)},{d2(4)},{d2(4)},{d2(4)},{rng2.randint(1, 99)}.{rng2.randint(10, 99)}",
+    lambda: f"| {d2(4)} | {d2(4)} | {d2(3)} | {d2(5)} | {d2(2)} |",
+    lambda: f"build_{d2(4)}_{d2(4)}_{d2(6)} uploaded",
+    lambda: f"stopwatch {rng2.randint(0, 23):02d}:{rng2.randint(0, 59):02d}:{rng2.randint(0, 59):02d}:{rng2.randint(0, 999):03d}",
+    lambda: f"tracking {d2(22, '92')} via USPS; order_id ord_{hex2(24)}",
+    lambda: f"thanks @{rng2.choice(['jane', 'omar', 'li', 'sven'])}.{rng2.choice(['doe', 'smith', 'chen', 'berg'])} for the review, cc @{rng2.choice(['ops', 'infra', 'web'])}-team",
+    lambda: f"The password is {rng2.choice(['required', 'stored hashed', 'rotated every 90 days', 'Incorrect', 'too short'])}.",
+    lambda: f"$ pwd\n/home/{rng2.choice(['ann', 'bob', 'ci'])}/src/{rng2.choice(['api', 'web', 'infra'])}",
+    lambda: f"ts={d2(13, '17')}+{rng2.randint(0, 999)} seq={d2(9)}*{rng2.randint(2, 9)}",
+    lambda: f"asset {hex2(8)}{d2(15)}{hex2(6)}.bin",
+    lambda: f"Fax cover: area 12 km\u00b2, volume {rng2.randint(2, 9)} m\u00b3, step 1\ufe0f\u20e3 of 3",
+]
+
+
 def main():
     lines = []
     for i in range(360):
         lines.append(TEMPLATES[i % len(TEMPLATES)]())
+    for i in range(96):
+        lines.append(ENCODED_TEMPLATES[i % len(ENCODED_TEMPLATES)]())
     for k, text in enumerate(lines, 1):
         print(json.dumps({"id": "n%03d" % k, "text": text}, ensure_ascii=False))
 
