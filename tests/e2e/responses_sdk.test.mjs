@@ -117,8 +117,14 @@ describe('responses', () => {
     await assert.rejects(
       client.responses.create({ model: 'e2e-chat', input: 'x', previous_response_id: 'resp_nope' }),
       (e) => e instanceof OpenAI.NotFoundError && /resp_nope/.test(e.message));
+    // A built-in tool the upstream lacks: offered, it is dropped and named; required, a 400.
+    const { data: offered, response } = await client.responses
+      .create({ model: 'e2e-chat', input: 'x', tools: [{ type: 'web_search' }] }).withResponse();
+    assert.equal(offered.status, 'completed');
+    assert.equal(response.headers.get('x-hybridgate-dropped-fields'), 'tools:web_search');
     await assert.rejects(
-      client.responses.create({ model: 'e2e-chat', input: 'x', tools: [{ type: 'web_search' }] }),
+      client.responses.create({ model: 'e2e-chat', input: 'x', tools: [{ type: 'web_search' }],
+                                tool_choice: { type: 'web_search' } }),
       (e) => e instanceof OpenAI.BadRequestError && /web_search/.test(e.message));
     const r = await client.responses.create({ model: 'e2e-chat', input: 'to delete' });
     await client.responses.delete(r.id);

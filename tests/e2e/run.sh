@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one end-to-end test file: starts hybridgate_fake_upstream and `hybridgate serve` on free
 # loopback ports with a generated config, waits for /healthz, runs `node --test` on the file with
-# HYBRIDGATE_BASE_URL set (node gets 90 s, inside ctest's 120, so the cleanup always runs), then
+# HYBRIDGATE_BASE_URL set (node gets HYBRIDGATE_E2E_NODE_TIMEOUT seconds, 90 by default, inside
+# ctest's limit, so the cleanup always runs), then
 # stops both (the gateway must exit 0 on SIGTERM, which also surfaces sanitizer reports) and exits
 # with node's status.
 #
@@ -85,7 +86,7 @@ providers:
   - name: fake
     type: openai
     base_url: http://127.0.0.1:$upstream_port/v1
-    models: [{name: e2e-chat}, {name: e2e-error}]
+    models: [{name: e2e-chat}, {name: e2e-error}, {name: claude-opus-5-5}]
 EOF
 "$gateway_bin" serve --config "$work/config.yaml" --workers 2 2>"$work/gateway.log" >/dev/null &
 gateway_pid=$!
@@ -106,7 +107,7 @@ healthy || fail "hybridgate did not answer /healthz within 20 s"
 
 set +e
 (cd "$here" && HYBRIDGATE_BASE_URL="http://127.0.0.1:$gateway_port/v1" \
-  timeout --kill-after=5 90 node --test --test-reporter=spec "${tests[@]}")
+  timeout --kill-after=5 "${HYBRIDGATE_E2E_NODE_TIMEOUT:-90}" node --test --test-reporter=spec "${tests[@]}")
 node_status=$?
 set -e
 

@@ -9,8 +9,12 @@
 //   last message a tool result          -> "tool said: <its content> (<N> messages)", N the count
 //                                          of messages the upstream received (as a stream: the
 //                                          same text in word chunks)
+//   response_format json_schema/object  -> content {"name":<last user text>,"ok":true}
 //   request with a non-empty `tools`    -> a call of the first tool, id "call_e2e_1", arguments
-//                                          {"query":<last user text>,"limit":3}; as a stream,
+//                                          {"query":<last user text>,"limit":3}; Codex CLI's
+//                                          exec_command runs "echo codex-e2e-ok" and Claude
+//                                          Code's Bash (called when offered) "echo claude-e2e-ok";
+//                                          as a stream,
 //                                          the arguments arrive in several fragments
 //   stream:true                         -> "echo: <last user text>" split into word chunks, then
 //                                          finish_reason "stop", the usage chunk when
@@ -138,12 +142,34 @@ Action Answer(const Recorded& r) {
                     .chunks = ChatStreamChunks(Words(answer), model, usage)};
     }
   }
+  if (const json::value* format = Find(body, "response_format")) {
+    const json::value* type = Find(*format, "type");
+    if (type && type->is_string() &&
+        (type->as_string() == "json_schema" || type->as_string() == "json_object")) {
+      const std::string answer = json::serialize(json::object{{"name", text}, {"ok", true}});
+      if (!stream) return Action{.body = ChatCompletionJson(answer, model)};
+      return Action{.content_type = "text/event-stream",
+                    .chunks = ChatStreamChunks(Fragments(answer, 3), model, usage)};
+    }
+  }
   const json::value* tools = Find(body, "tools");
   if (tools && tools->is_array() && !tools->as_array().empty()) {
-    const json::value* fn = Find(tools->as_array().front(), "function");
-    const json::value* name = fn ? Find(*fn, "name") : nullptr;
-    const std::string function = name && name->is_string() ? std::string(name->as_string()) : "";
-    const std::string arguments = json::serialize(json::object{{"query", text}, {"limit", 3}});
+    // The first tool, or Claude Code's Bash tool when it is offered.
+    std::string function;
+    for (const json::value& t : tools->as_array()) {
+      const json::value* fn = Find(t, "function");
+      const json::value* name = fn ? Find(*fn, "name") : nullptr;
+      const std::string n = name && name->is_string() ? std::string(name->as_string()) : "";
+      if (function.empty() || n == "Bash") function = n;
+    }
+    // The coding agents' shell tools get a command they can run.
+    std::string arguments = json::serialize(json::object{{"query", text}, {"limit", 3}});
+    if (function == "exec_command") {
+      arguments = json::serialize(json::object{{"cmd", "echo codex-e2e-ok"}});
+    } else if (function == "Bash") {
+      arguments = json::serialize(
+          json::object{{"command", "echo claude-e2e-ok"}, {"description", "print"}});
+    }
     if (!stream)
       return Action{.body = ToolCallCompletionJson("call_e2e_1", function, arguments, model)};
     return Action{.content_type = "text/event-stream",

@@ -198,6 +198,29 @@ void Normalize(api::ChatRequest& out) {
   }
 }
 
+void AddDropped(ResponsesContext& ctx, std::string_view key);
+
+// One function tool (also those inside a namespace, which chat upstreams know only flat).
+Status ReadFunctionTool(object obj, const std::string& f, api::ChatRequest& out) {
+  api::Tool& tool = out.tools.emplace_back();
+  element n;
+  if (obj["name"].get(n)) return Fail(api::MissingField(f + ".name"));
+  if (auto s = api::ReadString(n, f + ".name", tool.name); !s) return s;
+  std::string_view d;
+  if (!obj["description"].get_string().get(d)) tool.description = d;
+  element params;
+  if (!obj["parameters"].get(params) && !params.is_null()) {
+    tool.parameters_json = simdjson::minify(params);
+  }
+  bool strict = false;
+  if (!obj["strict"].get_bool().get(strict)) tool.strict = strict;
+  return {};
+}
+
+// Function tools, and namespaces of them, are served. A built-in tool (web_search,
+// file_search, code_interpreter, ...) is OpenAI's own: an upstream of another kind has none, so
+// one the model may merely use is dropped (named in x-hybridgate-dropped-fields), and one that
+// tool_choice requires is a 400 (ReadToolChoice).
 Status ReadTools(element v, api::ChatRequest& out, ResponsesContext& ctx) {
   array tools;
   if (v.get_array().get(tools)) return Fail(api::FieldError("tools", "an array", v));
@@ -209,24 +232,26 @@ Status ReadTools(element v, api::ChatRequest& out, ResponsesContext& ctx) {
     if (t.get_object().get(obj)) return Fail(api::FieldError(f, "an object", t));
     std::string_view type;
     if (obj["type"].get_string().get(type)) return Fail(api::MissingField(f + ".type"));
-    if (type != "function") {
-      return Fail(Invalid(fmt::format("{}: built-in tool '{}' is not available through this "
-                                      "gateway (it serves function tools)",
-                                      f, type),
-                          f + ".type"));
+    if (type == "function") {
+      if (auto s = ReadFunctionTool(obj, f, out); !s) return s;
+    } else if (type == "namespace") {
+      array inner;
+      if (obj["tools"].get_array().get(inner)) return Fail(api::MissingField(f + ".tools"));
+      size_t j = 0;
+      for (element it : inner) {
+        const std::string g = api::IndexedField(f + ".tools", j++);
+        object io;
+        std::string_view itype;
+        if (it.get_object().get(io)) return Fail(api::FieldError(g, "an object", it));
+        if (io["type"].get_string().get(itype) || itype != "function") {
+          AddDropped(ctx, "tools:" + std::string(itype));
+          continue;
+        }
+        if (auto s = ReadFunctionTool(io, g, out); !s) return s;
+      }
+    } else {
+      AddDropped(ctx, "tools:" + std::string(type));
     }
-    api::Tool& tool = out.tools.emplace_back();
-    element n;
-    if (obj["name"].get(n)) return Fail(api::MissingField(f + ".name"));
-    if (auto s = api::ReadString(n, f + ".name", tool.name); !s) return s;
-    std::string_view d;
-    if (!obj["description"].get_string().get(d)) tool.description = d;
-    element params;
-    if (!obj["parameters"].get(params) && !params.is_null()) {
-      tool.parameters_json = simdjson::minify(params);
-    }
-    bool strict = false;
-    if (!obj["strict"].get_bool().get(strict)) tool.strict = strict;
   }
   return {};
 }
@@ -249,11 +274,25 @@ Status ReadToolChoice(element v, api::ChatRequest& out, ResponsesContext& ctx) {
     return {};
   }
   std::string_view type, name;
-  if (v["type"].get_string().get(type) || type != "function" || v["name"].get_string().get(name)) {
-    return Fail(
-        Invalid("tool_choice must be auto, none, required or {\"type\":\"function\",\"name\":...}",
-                "tool_choice"));
+  if (v["type"].get_string().get(type)) {
+    return Fail(Invalid("tool_choice must be auto, none, required or an object with a type",
+                        "tool_choice.type"));
   }
+  if (type == "allowed_tools") {
+    // The mode holds; the subset is not enforced on a chat upstream (every tool stays offered).
+    std::string_view m;
+    if (v["mode"].get_string().get(m)) m = "auto";
+    tc.kind = m == "required" ? api::ToolChoice::Kind::kRequired : api::ToolChoice::Kind::kAuto;
+    tc.raw = m == "required" ? "\"required\"" : "\"auto\"";
+    return {};
+  }
+  if (type != "function") {
+    return Fail(Invalid(fmt::format("tool_choice requires the built-in tool '{}', which is not "
+                                    "available through this gateway",
+                                    type),
+                        "tool_choice.type"));
+  }
+  if (v["name"].get_string().get(name)) return Fail(api::MissingField("tool_choice.name"));
   tc.kind = api::ToolChoice::Kind::kFunction;
   tc.function_name = name;
   JsonWriter w(tc.raw);

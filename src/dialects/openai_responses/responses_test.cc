@@ -96,9 +96,17 @@ TEST(ResponsesDecode, TextFormatBecomesResponseFormat) {
 }
 
 TEST(ResponsesDecode, RefusalsAndDrops) {
-  auto d = Decode(R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})");
+  // A built-in tool the model may use is dropped and named; one tool_choice requires is a 400.
+  auto d = Decode(R"({"model":"m","input":"x","tools":[{"type":"web_search"},
+      {"type":"namespace","name":"ns","tools":[{"type":"function","name":"inner"}]}]})");
+  ASSERT_TRUE(d.status) << d.status.error().message;
+  EXPECT_EQ(d.ctx.dropped_fields(), "tools:web_search");
+  ASSERT_EQ(d.req.tools.size(), 1u);
+  EXPECT_EQ(d.req.tools[0].name, "inner");
+  d = Decode(R"({"model":"m","input":"x","tools":[{"type":"web_search"}],
+      "tool_choice":{"type":"web_search"}})");
   ASSERT_FALSE(d.status);
-  EXPECT_EQ(d.status.error().param, "tools[0].type");
+  EXPECT_EQ(d.status.error().param, "tool_choice.type");
   EXPECT_NE(d.status.error().message.find("web_search"), std::string::npos);
   d = Decode(R"({"model":"m","input":"x","background":true})");
   EXPECT_FALSE(d.status);
