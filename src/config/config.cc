@@ -342,10 +342,18 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   }
   if (const YAML::Node rs = r.Get("responses")) {
     MapReader rr(rs, "responses", file);
+    HG_TRY(rr.Str("backend", c.responses.backend));
     HG_TRY(rr.Str("path", c.responses.path));
+    HG_TRY(rr.Str("dsn", c.responses.dsn));
+    HG_TRY(rr.Str("dsn_env", c.responses.dsn_env));
     HG_TRY(rr.Int("retention_days", c.responses.retention_days, 1));
     HG_TRY(rr.Int("max_pending", c.responses.max_pending, 1));
     HG_TRY(rr.NoUnknownKeys());
+    if (c.responses.backend != "sqlite" && c.responses.backend != "postgres") {
+      return Fail(
+          rr.Err(rs["backend"], "backend",
+                 fmt::format("unknown backend '{}' (sqlite | postgres)", c.responses.backend)));
+    }
   }
   if (const YAML::Node l = r.Get("limits")) {
     auto lc = limits::ParseLimitsConfig(l, file);

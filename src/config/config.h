@@ -115,7 +115,10 @@ struct LogConfig {
 // `store: true`, for previous_response_id and GET /v1/responses/{id}. Scoped to the key that
 // made them; deleted after `retention_days`.
 struct ResponsesConfig {
+  std::string backend = "sqlite";     // sqlite | postgres (shared by replicas)
   std::string path = "responses.db";  // SQLite; relative to the config file
+  std::string dsn;                    // postgres: a libpq connection string or URI
+  std::string dsn_env;                // postgres: or the variable that holds it
   int64_t retention_days = 30;
   int64_t max_pending = 1024;  // store operations queued at once; more are refused with 503
 };

@@ -1,13 +1,16 @@
 #include "gateway/response_store.h"
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdlib>
 
 namespace hybridgate::gateway {
 
@@ -86,34 +89,240 @@ void AppendArray(std::string& out, std::string_view array) {
 
 }  // namespace
 
+namespace {
+
+// SQLite: one file, WAL.
+class SqliteBackend final : public ResponseStore::Backend {
+ public:
+  explicit SqliteBackend(sqlite3* db) : db_(db) {}
+  ~SqliteBackend() override { sqlite3_close(db_); }
+
+  static Result<std::unique_ptr<ResponseStore::Backend>> Open(const std::string& path) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      return Fail(StoreError(fmt::format("cannot open '{}': {}", path, m)));
+    }
+    sqlite3_busy_timeout(db, 5000);
+    char* err = nullptr;
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : sqlite3_errmsg(db);
+      sqlite3_free(err);
+      sqlite3_close(db);
+      return Fail(StoreError(fmt::format("'{}': {}", path, m)));
+    }
+    return std::unique_ptr<ResponseStore::Backend>(new SqliteBackend(db));
+  }
+
+  void Save(const ResponseStore::Row& row) override {
+    Stmt st(db_,
+            "INSERT OR REPLACE INTO responses (id, key_id, data_class, model, history, "
+            "input_items, output_items, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+            "?7, ?8, ?9)");
+    if (!st.s) return spdlog::error("response store: {}", sqlite3_errmsg(db_));
+    st.Text(1, row.id);
+    st.Text(2, row.key_id);
+    st.Int(3, row.data_class);
+    st.Text(4, row.model);
+    st.Text(5, row.history);
+    st.Text(6, row.input_items);
+    st.Text(7, row.output_items);
+    st.Text(8, row.response);
+    st.Int(9, row.created_at);
+    if (sqlite3_step(st.s) != SQLITE_DONE) {
+      spdlog::error("response store: saving {}: {}", row.id, sqlite3_errmsg(db_));
+    }
+  }
+
+  std::optional<ResponseStore::Row> Get(const std::string& id, const std::string& key_id,
+                                        int64_t not_before) override {
+    Stmt st(db_,
+            "SELECT data_class, model, history, input_items, output_items, response, created_at "
+            "FROM responses WHERE id = ?1 AND key_id = ?2 AND created_at >= ?3");
+    if (!st.s) return std::nullopt;
+    st.Text(1, id);
+    st.Text(2, key_id);
+    st.Int(3, not_before);
+    if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
+    ResponseStore::Row r;
+    r.id = id;
+    r.key_id = key_id;
+    r.data_class = sqlite3_column_int(st.s, 0);
+    r.model = st.Col(1);
+    r.history = st.Col(2);
+    r.input_items = st.Col(3);
+    r.output_items = st.Col(4);
+    r.response = st.Col(5);
+    r.created_at = sqlite3_column_int64(st.s, 6);
+    return r;
+  }
+
+  bool Delete(const std::string& id, const std::string& key_id) override {
+    Stmt st(db_, "DELETE FROM responses WHERE id = ?1 AND key_id = ?2");
+    if (!st.s) return false;
+    st.Text(1, id);
+    st.Text(2, key_id);
+    return sqlite3_step(st.s) == SQLITE_DONE && sqlite3_changes(db_) > 0;
+  }
+
+  void Purge(int64_t before) override {
+    Stmt st(db_, "DELETE FROM responses WHERE created_at < ?1");
+    if (!st.s) return;
+    st.Int(1, before);
+    sqlite3_step(st.s);
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+// PostgreSQL: one table every replica shares. A lost connection is reopened on the next
+// operation.
+class PostgresBackend final : public ResponseStore::Backend {
+ public:
+  explicit PostgresBackend(std::string dsn) : dsn_(std::move(dsn)) {}
+  ~PostgresBackend() override {
+    if (conn_) PQfinish(conn_);
+  }
+
+  Status Connect() {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
+    if (conn_) PQfinish(conn_);
+    conn_ = PQconnectdb(dsn_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
+    }
+    PGresult* r = PQexec(conn_, kPgSchema);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
+    return {};
+  }
+
+  void Save(const ResponseStore::Row& row) override {
+    const std::string cls = std::to_string(row.data_class), at = std::to_string(row.created_at);
+    const char* v[] = {row.id.c_str(),           row.key_id.c_str(),   cls.c_str(),
+                       row.model.c_str(),        row.history.c_str(),  row.input_items.c_str(),
+                       row.output_items.c_str(), row.response.c_str(), at.c_str()};
+    Run("INSERT INTO hybridgate_responses (id, key_id, data_class, model, history, input_items, "
+        "output_items, response, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (id) DO UPDATE SET key_id = EXCLUDED.key_id, data_class = "
+        "EXCLUDED.data_class, model = EXCLUDED.model, history = EXCLUDED.history, input_items = "
+        "EXCLUDED.input_items, output_items = EXCLUDED.output_items, response = "
+        "EXCLUDED.response, created_at = EXCLUDED.created_at",
+        v, 9, [](PGresult*) {});
+  }
+
+  std::optional<ResponseStore::Row> Get(const std::string& id, const std::string& key_id,
+                                        int64_t not_before) override {
+    const std::string nb = std::to_string(not_before);
+    const char* v[] = {id.c_str(), key_id.c_str(), nb.c_str()};
+    std::optional<ResponseStore::Row> out;
+    Run("SELECT data_class, model, history, input_items, output_items, response, created_at "
+        "FROM hybridgate_responses WHERE id = $1 AND key_id = $2 AND created_at >= $3",
+        v, 3, [&](PGresult* r) {
+          if (PQntuples(r) != 1) return;
+          ResponseStore::Row row;
+          row.id = id;
+          row.key_id = key_id;
+          row.data_class = std::atoi(PQgetvalue(r, 0, 0));
+          row.model = PQgetvalue(r, 0, 1);
+          row.history = PQgetvalue(r, 0, 2);
+          row.input_items = PQgetvalue(r, 0, 3);
+          row.output_items = PQgetvalue(r, 0, 4);
+          row.response = PQgetvalue(r, 0, 5);
+          row.created_at = std::atoll(PQgetvalue(r, 0, 6));
+          out = std::move(row);
+        });
+    return out;
+  }
+
+  bool Delete(const std::string& id, const std::string& key_id) override {
+    const char* v[] = {id.c_str(), key_id.c_str()};
+    bool deleted = false;
+    Run("DELETE FROM hybridgate_responses WHERE id = $1 AND key_id = $2", v, 2,
+        [&](PGresult* r) { deleted = std::atoi(PQcmdTuples(r)) > 0; });
+    return deleted;
+  }
+
+  void Purge(int64_t before) override {
+    const std::string b = std::to_string(before);
+    const char* v[] = {b.c_str()};
+    Run("DELETE FROM hybridgate_responses WHERE created_at < $1", v, 1, [](PGresult*) {});
+  }
+
+ private:
+  static constexpr const char* kPgSchema =
+      "CREATE TABLE IF NOT EXISTS hybridgate_responses (id TEXT PRIMARY KEY, key_id TEXT NOT "
+      "NULL, data_class INTEGER NOT NULL, model TEXT NOT NULL, history TEXT NOT NULL, "
+      "input_items TEXT NOT NULL, output_items TEXT NOT NULL, response TEXT NOT NULL, "
+      "created_at BIGINT NOT NULL); CREATE INDEX IF NOT EXISTS hybridgate_responses_created ON "
+      "hybridgate_responses(created_at)";
+
+  // Runs one statement (reconnecting once when the connection was lost); `use` gets the result
+  // when it succeeded.
+  template <typename Use>
+  void Run(const char* sql, const char* const* values, int n, Use use) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (auto s = Connect(); !s) {
+        spdlog::error("{}", s.error().message);
+        return;
+      }
+      PGresult* r = PQexecParams(conn_, sql, n, nullptr, values, nullptr, nullptr, 0);
+      const ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        use(r);
+        PQclear(r);
+        return;
+      }
+      PQclear(r);
+      if (PQstatus(conn_) == CONNECTION_OK) {
+        spdlog::error("response store: postgres: {}", PQerrorMessage(conn_));
+        return;
+      }
+    }
+  }
+
+  std::string dsn_;
+  PGconn* conn_ = nullptr;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<ResponseStore>> ResponseStore::Open(const config::ResponsesConfig& config,
                                                            const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return Fail(StoreError(fmt::format("cannot open '{}': {}", path, m)));
+  std::unique_ptr<Backend> backend;
+  if (config.backend == "postgres") {
+    std::string dsn = config.dsn;
+    if (dsn.empty() && !config.dsn_env.empty()) {
+      if (const char* v = std::getenv(config.dsn_env.c_str())) dsn = v;
+    }
+    if (dsn.empty()) {
+      return Fail(StoreError("backend postgres needs `dsn` or a set `dsn_env` variable"));
+    }
+    auto pg = std::make_unique<PostgresBackend>(std::move(dsn));
+    if (auto s = pg->Connect(); !s) return Fail(std::move(s.error()));
+    backend = std::move(pg);
+  } else {
+    auto lite = SqliteBackend::Open(path);
+    if (!lite) return Fail(std::move(lite.error()));
+    backend = std::move(*lite);
   }
-  sqlite3_busy_timeout(db, 5000);
-  char* err = nullptr;
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
-      sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : sqlite3_errmsg(db);
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return Fail(StoreError(fmt::format("'{}': {}", path, m)));
-  }
-  return std::unique_ptr<ResponseStore>(new ResponseStore(db, config));
+  return std::unique_ptr<ResponseStore>(new ResponseStore(std::move(backend), config));
 }
 
-ResponseStore::ResponseStore(sqlite3* db, const config::ResponsesConfig& config)
-    : db_(db), retention_s_(config.retention_days * 86400), max_pending_(config.max_pending) {}
+ResponseStore::ResponseStore(std::unique_ptr<Backend> backend,
+                             const config::ResponsesConfig& config)
+    : backend_(std::move(backend)),
+      retention_s_(config.retention_days * 86400),
+      max_pending_(config.max_pending) {}
 
 ResponseStore::~ResponseStore() {
   thread_.join();  // runs what was queued (saves included) first
-  sqlite3_close(db_);
 }
 
 std::string ResponseStore::Conversation(const Row& row) {
@@ -165,63 +374,26 @@ asio::awaitable<Result<bool>> ResponseStore::Delete(std::string_view id, std::st
 
 void ResponseStore::SaveNow(const Row& row) {
   PurgeIfDue();
-  Stmt st(db_,
-          "INSERT OR REPLACE INTO responses (id, key_id, data_class, model, history, input_items, "
-          "output_items, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  if (!st.s) return spdlog::error("response store: {}", sqlite3_errmsg(db_));
-  st.Text(1, row.id);
-  st.Text(2, row.key_id);
-  st.Int(3, row.data_class);
-  st.Text(4, row.model);
-  st.Text(5, row.history);
-  st.Text(6, row.input_items);
-  st.Text(7, row.output_items);
-  st.Text(8, row.response);
-  st.Int(9, row.created_at ? row.created_at : NowS());
-  if (sqlite3_step(st.s) != SQLITE_DONE) {
-    spdlog::error("response store: saving {}: {}", row.id, sqlite3_errmsg(db_));
-  }
+  if (row.created_at != 0) return backend_->Save(row);
+  Row stamped = row;
+  stamped.created_at = NowS();
+  backend_->Save(stamped);
 }
 
 std::optional<ResponseStore::Row> ResponseStore::GetNow(const std::string& id,
                                                         const std::string& key_id) {
-  Stmt st(db_,
-          "SELECT data_class, model, history, input_items, output_items, response, created_at "
-          "FROM responses WHERE id = ?1 AND key_id = ?2 AND created_at >= ?3");
-  if (!st.s) return std::nullopt;
-  st.Text(1, id);
-  st.Text(2, key_id);
-  st.Int(3, NowS() - retention_s_);
-  if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
-  Row r;
-  r.id = id;
-  r.key_id = key_id;
-  r.data_class = sqlite3_column_int(st.s, 0);
-  r.model = st.Col(1);
-  r.history = st.Col(2);
-  r.input_items = st.Col(3);
-  r.output_items = st.Col(4);
-  r.response = st.Col(5);
-  r.created_at = sqlite3_column_int64(st.s, 6);
-  return r;
+  return backend_->Get(id, key_id, NowS() - retention_s_);
 }
 
 bool ResponseStore::DeleteNow(const std::string& id, const std::string& key_id) {
-  Stmt st(db_, "DELETE FROM responses WHERE id = ?1 AND key_id = ?2");
-  if (!st.s) return false;
-  st.Text(1, id);
-  st.Text(2, key_id);
-  return sqlite3_step(st.s) == SQLITE_DONE && sqlite3_changes(db_) > 0;
+  return backend_->Delete(id, key_id);
 }
 
 void ResponseStore::PurgeIfDue() {
   const int64_t now = NowS();
   if (now < next_purge_) return;
   next_purge_ = now + 3600;
-  Stmt st(db_, "DELETE FROM responses WHERE created_at < ?1");
-  if (!st.s) return;
-  st.Int(1, now - retention_s_);
-  sqlite3_step(st.s);
+  backend_->Purge(now - retention_s_);
 }
 
 }  // namespace hybridgate::gateway

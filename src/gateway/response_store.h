@@ -1,17 +1,16 @@
 // ResponseStore: the Responses API's conversation state (`store: true`, previous_response_id,
-// GET/DELETE /v1/responses/{id}, .../input_items), in a SQLite file of its own. Every stored
+// GET/DELETE /v1/responses/{id}, .../input_items), in a SQLite file of its own or in PostgreSQL
+// (`responses.backend: postgres`: one store for every replica). Every stored
 // answer belongs to the key that made it (another key, or none, gets 404) and keeps the data
 // class of its whole conversation, so a continuation is classed at least as high as anything
 // said before it. Rows older than `retention_days` are deleted.
 //
-// One owner: a single thread runs every SQLite statement in the order posted, so a Save posted
+// One owner: a single thread runs every statement in the order posted, so a Save posted
 // before an answer's last byte is written is visible to any request the client sends after
 // reading it. Save is posted without waiting; reads are awaited (the caller's coroutine resumes
 // on its own executor). At most `max_pending` operations wait at once: past that, Save is
 // dropped (counted) and reads fail with 503.
 #pragma once
-
-#include <sqlite3.h>
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
@@ -41,7 +40,18 @@ class ResponseStore {
     int64_t created_at = 0;  // unix seconds
   };
 
-  // `path` is resolved already (relative to the config file).
+  // Where rows live: SQLite or PostgreSQL. Called on the store's thread only.
+  class Backend {
+   public:
+    virtual ~Backend() = default;
+    virtual void Save(const Row& row) = 0;
+    virtual std::optional<Row> Get(const std::string& id, const std::string& key_id,
+                                   int64_t not_before) = 0;
+    virtual bool Delete(const std::string& id, const std::string& key_id) = 0;
+    virtual void Purge(int64_t before) = 0;
+  };
+
+  // `path` (SQLite) is resolved already (relative to the config file).
   static Result<std::unique_ptr<ResponseStore>> Open(const config::ResponsesConfig& config,
                                                      const std::string& path);
   ~ResponseStore();
@@ -64,7 +74,7 @@ class ResponseStore {
   int64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
-  ResponseStore(sqlite3* db, const config::ResponsesConfig& config);
+  ResponseStore(std::unique_ptr<Backend> backend, const config::ResponsesConfig& config);
   // On the store's thread.
   void SaveNow(const Row& row);
   std::optional<Row> GetNow(const std::string& id, const std::string& key_id);
@@ -73,7 +83,7 @@ class ResponseStore {
   bool Enter();  // counts a pending operation; false when full
   void Leave() { pending_.fetch_sub(1, std::memory_order_relaxed); }
 
-  sqlite3* db_;
+  std::unique_ptr<Backend> backend_;
   const int64_t retention_s_;
   const int64_t max_pending_;
   std::atomic<int64_t> pending_{0};

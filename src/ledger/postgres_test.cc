@@ -20,6 +20,7 @@
 #include "ledger/cli.h"
 #include "ledger/ledger.h"
 #include "ledger/test_util.h"
+#include "ledger/testing/pg_cluster.h"
 
 namespace hybridgate::ledger {
 namespace {
@@ -27,102 +28,18 @@ namespace {
 namespace fs = std::filesystem;
 using testing::MakeRow;
 
-std::string FindPostgresBin() {
-  if (const char* env = std::getenv("HYBRIDGATE_PG_BIN")) return env;
-  std::vector<fs::path> candidates;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
-    candidates.push_back(entry.path() / "bin");
-  }
-  std::sort(candidates.rbegin(), candidates.rend());  // newest major version first
-  for (const fs::path& bin : candidates) {
-    if (fs::exists(bin / "initdb") && fs::exists(bin / "pg_ctl") && fs::exists(bin / "postgres")) {
-      return bin.string();
-    }
-  }
-  return "";
-}
-
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 class PostgresTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    bin_ = FindPostgresBin();
-    if (bin_.empty()) return;
-    char tmpl[] = "/tmp/hg_ledger_pg_XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) return;
-    dir_ = tmpl;
-    if (geteuid() == 0) {
-      const passwd* nobody = getpwnam("nobody");
-      if (nobody == nullptr || chown(dir_.c_str(), nobody->pw_uid, nobody->pw_gid) != 0) {
-        setup_error_ = "running as root and cannot hand the cluster directory to 'nobody'";
-        return;
-      }
-      as_user_ = "runuser -u nobody -- ";
-    }
-    port_ = FreeLoopbackPort();
-    const std::string data = dir_ + "/data";
-    const std::string initdb = "cd " + dir_ + " && " + as_user_ + bin_ +
-                               "/initdb --no-sync -A trust -U hg -E UTF8 -D " + data + " > " +
-                               dir_ + "/initdb.log 2>&1";
-    if (std::system(initdb.c_str()) != 0) {
-      setup_error_ = "initdb failed: " + ReadAll(dir_ + "/initdb.log");
-      return;
-    }
-    const std::string start = "cd " + dir_ + " && " + as_user_ + bin_ + "/pg_ctl -D " + data +
-                              " -l " + dir_ + "/server.log -w -t 60 -o \"-p " +
-                              std::to_string(port_) + " -k " + dir_ +
-                              " -c listen_addresses=127.0.0.1 -c fsync=off\" start > /dev/null";
-    if (std::system(start.c_str()) != 0) {
-      setup_error_ = "postgres did not start: " + ReadAll(dir_ + "/server.log");
-      return;
-    }
-    started_ = true;
-    dsn_ = "postgresql://hg@127.0.0.1:" + std::to_string(port_) + "/postgres";
-  }
-
+  static void SetUpTestSuite() { cluster_ = new testing::PgCluster(); }
   static void TearDownTestSuite() {
-    if (started_) PgCtl("stop -m immediate");
-    started_ = false;
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
+    delete cluster_;
+    cluster_ = nullptr;
   }
-
-  static int PgCtl(const std::string& action) {
-    const std::string cmd = "cd " + dir_ + " && " + as_user_ + bin_ + "/pg_ctl -D " + dir_ +
-                            "/data -l " + dir_ + "/server.log -w -t 60 " + action + " > /dev/null";
-    return std::system(cmd.c_str());
-  }
+  static int PgCtl(const std::string& action) { return cluster_->PgCtl(action); }
 
   void SetUp() override {
-    if (bin_.empty()) {
-      FAIL() << "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found under "
-                "/usr/lib/postgresql/*/bin; install the Debian package `postgresql`";
-    }
-    ASSERT_TRUE(started_) << setup_error_;
+    ASSERT_TRUE(cluster_->started()) << cluster_->error();
+    dsn_ = cluster_->dsn();
     // Each test starts from an empty database, so the sink's schema creation runs every time.
     PGconn* conn = PQconnectdb(dsn_.c_str());
     ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
@@ -133,16 +50,7 @@ class PostgresTest : public ::testing::Test {
     PQfinish(conn);
   }
 
-  // Runs `sql` on its own connection; "" or the error.
-  std::string ExecPg(const std::string& sql) const {
-    PGconn* conn = PQconnectdb(dsn_.c_str());
-    PGresult* r = PQexec(conn, sql.c_str());
-    const ExecStatusType st = PQresultStatus(r);
-    std::string error = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? "" : PQerrorMessage(conn);
-    PQclear(r);
-    PQfinish(conn);
-    return error;
-  }
+  std::string ExecPg(const std::string& sql) const { return cluster_->Exec(sql); }
 
   struct Output {
     int code = -1;
@@ -170,9 +78,8 @@ class PostgresTest : public ::testing::Test {
     return c;
   }
 
-  static inline std::string bin_, dir_, as_user_, dsn_, setup_error_;
-  static inline int port_ = 0;
-  static inline bool started_ = false;
+  static inline testing::PgCluster* cluster_ = nullptr;
+  std::string dsn_;
 };
 
 TEST_F(PostgresTest, RowsFromFourThreadsLandWithEveryField) {
@@ -211,7 +118,7 @@ TEST_F(PostgresTest, ReconnectsAndRetriesAfterTheServerRestarts) {
   Row a = MakeRow(1'000'000);
   (*ledger)->Record(a);
   ASSERT_TRUE((*ledger)->Flush());
-  ASSERT_EQ(PgCtl("restart -m fast"), 0) << ReadAll(dir_ + "/server.log");
+  ASSERT_EQ(PgCtl("restart -m fast"), 0) << cluster_->Log();
   Row b = MakeRow(1'000'001);
   (*ledger)->Record(b);
   ASSERT_TRUE((*ledger)->Flush());  // the first attempt hits the dead connection
