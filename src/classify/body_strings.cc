@@ -1,33 +1,57 @@
 #include "classify/body_strings.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
-#include <cctype>
+#include <array>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
 
+#include "classify/json_lexer.h"
 #include "classify/sensitivity/scanner.h"
 
 namespace hybridgate::classify {
 namespace {
 
-namespace dom = simdjson::dom;
+// The body is read in one pass by the reader below (tokens: json_lexer.h), not by a DOM
+// parser: the decoders have parsed it once already, and a second full parse (a tape, then a walk
+// over it) cost about as much as scanning the strings it found. Strings and keys are kept;
+// everything else is checked and skipped. What it accepts and refuses is what simdjson's DOM
+// parser (the decoders') accepts and refuses: RFC 8259 grammar, UTF-8 (inside strings too),
+// escapes with paired surrogates only, numbers that fit an int64/uint64 or a finite double,
+// nesting up to simdjson's default of 1024 (the decoders allow 64). body_strings_test.cc holds
+// the reader to simdjson's walk on a corpus and on random mutations of it.
+using json::error_code;
+using json::Number;
+using json::Read;
+using json::ShortNumber;
+using json::SkipSpace;
+using json::Unescape;
 
-simdjson::dom::parser& OwnParser() {
-  thread_local dom::parser parser;
-  return parser;
-}
+constexpr size_t kMaxDepth = 1024;  // simdjson::DEFAULT_MAX_DEPTH, what dom::parser allowed
+constexpr uint8_t kNoKind = 0xff;
 
-bool IsBase64Byte(unsigned char c) {
-  return std::isalnum(c) || c == '+' || c == '/' || c == '=' || c == '-' || c == '_' || c == '\n' ||
-         c == '\r';
-}
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+    if (AsciiLower(s[i]) != prefix[i]) return false;
   }
   return true;
+}
+
+constexpr std::array<bool, 256> kBase64 = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=' || c == '-' || c == '_' || c == '\n' || c == '\r';
+  }
+  return t;
+}();
+
+bool IsBase64(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return kBase64[static_cast<uint8_t>(c)]; });
 }
 
 ContentKind KindOfMediaType(std::string_view media) {
@@ -39,143 +63,379 @@ ContentKind KindOfMediaType(std::string_view media) {
   return ContentKind::kBinary;
 }
 
-// The kind of a base64 value from the object around it: a media type beside it (Anthropic
-// `media_type`, Gemini `mimeType`, `mime_type`), an audio `format` (OpenAI input_audio), or the
-// field's own name.
-ContentKind KindFromContext(dom::object parent, std::string_view key) {
-  for (const auto field : parent) {
-    std::string_view v;
-    if (field.value.get_string().get(v)) continue;
-    const std::string_view k = field.key;
-    if (k == "media_type" || k == "mimeType" || k == "mime_type") return KindOfMediaType(v);
-    if (k == "format") return ContentKind::kAudio;
-  }
+// The kind of a base64 value without a media type beside it: its field's name.
+ContentKind KindOfKey(std::string_view key) {
   if (key.find("image") != std::string_view::npos) return ContentKind::kImage;
   if (key.find("audio") != std::string_view::npos) return ContentKind::kAudio;
   if (key.find("file") != std::string_view::npos) return ContentKind::kFile;
   return ContentKind::kBinary;
 }
 
+// ---- the reader -------------------------------------------------------------------------------
+
+// An open object or array.
+struct Frame {
+  char close;                      // '}' or ']'
+  bool text_pending = false;       // an array's object whose first "text" field is yet to come
+  uint8_t context_kind = kNoKind;  // object: the kind its first media type or format names
+  bool has_blobs = false;          // object: blobs counts one
+  uint32_t parts_begin = 0;        // array: its first entry in parts
+  std::array<int, kContentKinds> blobs;  // object: base64 values by the kind their key names,
+                                         // set when has_blobs is
+
+  bool object() const { return close == '}'; }
+};
+
+// A string of an array's text parts: in the storage, or copied aside when its line was dropped
+// (a blob).
+struct Part {
+  size_t offset;
+  size_t size;
+  bool aside;
+};
+
+struct Nested {
+  size_t offset;
+  size_t size;
+  int nesting;
+};
+
+// Kept by the thread, so that a request allocates nothing once they have grown.
+struct Scratch {
+  std::vector<Frame> frames;
+  std::vector<Part> parts;
+  std::string aside;
+  std::vector<Nested> nested;
+  std::string doc;
+};
+
 class Collector {
  public:
-  explicit Collector(BodyStrings& out) : out_(out) {}
-
-  void Walk(dom::element e, int nesting) {
-    switch (e.type()) {
-      case dom::element_type::OBJECT: {
-        const dom::object obj(e);
-        for (const auto field : obj) {
-          std::string_view s;
-          if (!field.value.get_string().get(s)) {
-            Value(s, nesting, &obj, field.key);
-          } else {
-            Append(field.key);
-            Walk(field.value, nesting);
-          }
-        }
-        break;
-      }
-      case dom::element_type::ARRAY: {
-        // Text the model reads as one (content parts, system blocks) is also scanned joined.
-        std::string joined;  // allocated from the second part on
-        std::string_view first;
-        int parts = 0;
-        for (const dom::element item : dom::array(e)) {
-          std::string_view s;
-          if (!item.get_string().get(s) || !item["text"].get_string().get(s)) {
-            if (++parts == 1) {
-              first = s;
-              continue;
-            }
-            if (parts == 2) joined.assign(first);
-            joined.append(s);
-          }
-        }
-        for (const dom::element item : dom::array(e)) {
-          std::string_view s;
-          if (!item.get_string().get(s)) {
-            Value(s, nesting, nullptr, {});
-          } else {
-            Walk(item, nesting);
-          }
-        }
-        if (parts > 1) Append(joined);
-        break;
-      }
-      case dom::element_type::STRING:
-        Value(std::string_view(e), nesting, nullptr, {});
-        break;
-      default:
-        break;  // numbers, booleans and null carry no text
-    }
+  Collector(BodyStrings& out, Scratch& scratch)
+      : out_(out),
+        frames_(scratch.frames),
+        parts_(scratch.parts),
+        aside_(scratch.aside),
+        nested_(scratch.nested),
+        doc_(scratch.doc) {
+    nested_.clear();
   }
 
-  // Strings that are JSON themselves, parsed after the document that holds them (their parse
-  // reuses the parser, which invalidates that document).
-  void WalkNested() {
-    std::string doc;
-    for (size_t i = 0; i < nested_.size(); ++i) {
-      const auto [offset, size, nesting] = nested_[i];
-      doc.assign(out_.storage, offset, size);
-      dom::element root;
-      if (OwnParser().parse(doc).get(root)) continue;  // scanned as plain text already
-      Walk(root, nesting);
-    }
-  }
-
+  // Collects the strings of one JSON document, `nesting` levels inside the body.
+  error_code Document(std::string_view json, int nesting);
+  // Strings that are JSON themselves, read after the document that holds them: their strings
+  // are collected too, or, when they are not JSON, nothing more (they were scanned as text).
+  void WalkNested();
   void Finish() {
     if (!out_.storage.empty()) out_.texts.emplace_back(out_.storage);
   }
 
  private:
-  // One line per string: the scanner reads them all in one text (its cost is mostly per text),
-  // and a newline is a boundary for every detector but those that allow line breaks inside a
-  // number — so a card split over two fields is still one card.
-  void Append(std::string_view s) {
-    if (s.empty()) return;
-    out_.storage.append(s).push_back('\n');
-  }
+  // The reader keeps its read and write positions in locals (`p`, `o`) and hands them to the
+  // helpers by value: a store through a char* may alias anything, so positions kept in members
+  // would be reloaded after every byte written.
+  Read Parse(const char* p, char* o);
+  char* Close(char* o);
+  void CountBlobs(const Frame& object);
+  char* JoinParts(char* o, const Frame& array);
+  char* StringValue(char* o, size_t line, size_t key_size, size_t value_at, Frame* object,
+                    bool part);
+  char* SpecialValue(char* o, size_t line, size_t key_size, size_t value_at, Frame* object,
+                     bool part);
+  char* DataUri(char* o, size_t line, size_t key_size, size_t value_at, bool part);
+  void SetAside(Part& part);
 
-  // A string value; `key` is its field's name (empty in an array). A field is one text,
-  // "key: value", as it reads in structured data: the name is context for the value
-  // (`"password": "…"`, `"dob": "…"`, `"phone": "…"`), as it would be in the raw JSON.
-  void Value(std::string_view s, int nesting, const dom::object* parent, std::string_view key) {
-    if (StartsWithNoCase(s, "data:")) {
-      const size_t comma = s.find(',');
-      const std::string_view head = s.substr(0, comma);
-      if (comma != std::string_view::npos && head.ends_with(";base64")) {
-        const std::string_view media = head.substr(5, head.find(';') - 5);
-        ++out_.content[static_cast<size_t>(KindOfMediaType(media))];
-        Append(key);
-        Append(head);
-        return;
-      }
-    }
-    if (s.size() >= kMinBinaryBytes &&
-        std::all_of(s.begin(), s.end(), [](char c) { return IsBase64Byte(c); })) {
-      const ContentKind kind = parent ? KindFromContext(*parent, key) : ContentKind::kBinary;
-      ++out_.content[static_cast<size_t>(kind)];
-      Append(key);
-      return;
-    }
-    const size_t begin = out_.storage.size();
-    if (!key.empty()) out_.storage.append(key).append(": ");
-    const size_t value_at = out_.storage.size();
-    out_.storage.append(s);
-    if (out_.storage.size() > begin) out_.storage.push_back('\n');
-    const size_t first = s.find_first_not_of(" \t\r\n");
-    const bool json = first != std::string_view::npos && (s[first] == '{' || s[first] == '[');
-    if (json && nesting < kMaxNesting) nested_.push_back({value_at, s.size(), nesting + 1});
-  }
-
-  struct Nested {
-    size_t offset;
-    size_t size;
-    int nesting;
-  };
   BodyStrings& out_;
-  std::vector<Nested> nested_;
+  std::vector<Frame>& frames_;
+  std::vector<Part>& parts_;
+  std::string& aside_;
+  std::vector<Nested>& nested_;
+  std::string& doc_;
+  const char* end_ = nullptr;  // the document's end
+  char* buf_ = nullptr;        // the storage's buffer while a document is read
+  int nesting_ = 0;
 };
+
+error_code Collector::Document(std::string_view json, int nesting) {
+  end_ = json.data() + json.size();
+  nesting_ = nesting;
+  frames_.clear();
+  parts_.clear();
+  aside_.clear();
+  error_code error = simdjson::SUCCESS;
+  std::string& s = out_.storage;
+  const size_t used = s.size();
+  // Every byte written stands for a byte read, or repeats one of an array's text parts (a
+  // string is a part of one array at most): twice the document is room enough, plus what a
+  // 16-byte copy writes past its end.
+  s.resize_and_overwrite(used + 2 * json.size() + 64, [&](char* buf, size_t) {
+    buf_ = buf;
+    const Read r = Parse(json.data(), buf + used);
+    error = r.error;
+    return error ? used : static_cast<size_t>(r.out - buf);  // a failed read keeps nothing
+  });
+  return error;
+}
+
+// A string value, unescaped at [value_at, o), its line begun at `line` with the key (`key_size`
+// bytes, then ": "; no key in an array). `object`: the object holding the field. `part`: the
+// string is one of an array's text parts. Returns the end of what is written.
+[[gnu::always_inline]] inline char* Collector::StringValue(char* o, size_t line, size_t key_size,
+                                                           size_t value_at, Frame* object,
+                                                           bool part) {
+  const size_t size = static_cast<size_t>(o - buf_) - value_at;
+  // The object's media type or audio format, which gives its base64 values their kind.
+  if (object != nullptr && object->context_kind == kNoKind && key_size >= 6 && key_size <= 10) {
+    const std::string_view key(buf_ + line, key_size);
+    if (key == "media_type" || key == "mimeType" || key == "mime_type") {
+      object->context_kind = static_cast<uint8_t>(KindOfMediaType({buf_ + value_at, size}));
+    } else if (key == "format") {
+      object->context_kind = static_cast<uint8_t>(ContentKind::kAudio);
+    }
+  }
+  if (part) parts_.push_back(Part{value_at, size, false});
+  // Most values are plain text: neither a data URI, nor base64, nor JSON.
+  const char c = size > 0 ? buf_[value_at] : 'x';
+  if (size < kMinBinaryBytes && AsciiLower(c) != 'd' && c != '{' && c != '[' &&
+      static_cast<uint8_t>(c) > ' ') {
+    if (o > buf_ + line) *o++ = '\n';
+    return o;
+  }
+  return SpecialValue(o, line, key_size, value_at, object, part);
+}
+
+// The document at `p`, its strings written at `o`. One state machine over the bytes, its states
+// the labels below: the reader's cost is its instructions per token (it runs at several a
+// cycle), and a function per token cost twice the instructions of the jumps between states.
+Read Collector::Parse(const char* p, char* o) {
+  const char* const end = end_;
+  Frame* f = nullptr;  // the innermost open object or array; null at the top level
+  size_t line = 0;     // an object field: where its line (its key) starts
+  size_t key_size = 0;
+  bool text = false;  // the field is the first "text" of an array's object
+  const auto fail = [&](error_code e) { return Read{p, o, e}; };
+
+  p = SkipSpace(p, end);
+  if (p == end) return fail(simdjson::EMPTY);
+
+value:  // p at a value, past any space: the document, an array's item or a field's value
+  switch (*p) {
+    case '"': {
+      // A field's string value is read with its key below; here the document or an item.
+      const size_t at = static_cast<size_t>(o - buf_);
+      const Read r = Unescape(p + 1, end, o);
+      if (r.error) return r;
+      p = r.in;
+      o = StringValue(r.out, at, 0, at, nullptr, f != nullptr);
+      goto after_value;
+    }
+    case '{':
+    case '[': {
+      if (frames_.size() >= kMaxDepth) return fail(simdjson::DEPTH_ERROR);
+      const bool in_array = f != nullptr && !f->object();
+      f = &frames_.emplace_back();
+      f->close = *p == '{' ? '}' : ']';
+      f->text_pending = *p == '{' && in_array;
+      f->parts_begin = static_cast<uint32_t>(parts_.size());
+      p = SkipSpace(p + 1, end);
+      if (p == end) return fail(simdjson::TAPE_ERROR);
+      if (*p == f->close) goto close;
+      // simdjson opens a container at depth 1024 but takes no value inside it.
+      if (frames_.size() >= kMaxDepth) return fail(simdjson::DEPTH_ERROR);
+      goto element;
+    }
+    case 't':
+    case 'f':
+    case 'n': {
+      const std::string_view word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+      if (static_cast<size_t>(end - p) < word.size() ||
+          std::memcmp(p, word.data(), word.size()) != 0) {
+        return fail(*p == 't'   ? simdjson::T_ATOM_ERROR
+                    : *p == 'f' ? simdjson::F_ATOM_ERROR
+                                : simdjson::N_ATOM_ERROR);
+      }
+      p += word.size();
+      goto after_value;
+    }
+    default: {
+      if (const char* q = ShortNumber(p, end)) {
+        p = q;
+        goto after_value;
+      }
+      const Read r = Number(p, end);
+      if (r.error) return fail(r.error);
+      p = r.in;
+      goto after_value;
+    }
+  }
+
+element:  // p at an element of f, past any space
+  if (!f->object()) goto value;
+  // `"key": value`. The key starts its line: "key: value" for a string value, "key" alone
+  // otherwise (its name is context for what follows).
+  if (*p != '"') return fail(simdjson::TAPE_ERROR);
+  line = static_cast<size_t>(o - buf_);
+  {
+    const Read r = Unescape(p + 1, end, o);
+    if (r.error) return r;
+    key_size = static_cast<size_t>(r.out - o);
+    // An array's object adds its first "text" field to the array's joined text (when that
+    // field is a string).
+    text = f->text_pending && key_size == 4 && std::memcmp(o, "text", 4) == 0;
+    if (text) f->text_pending = false;
+    p = r.in;
+    o = r.out;
+  }
+  if (p == end || *p != ':') {  // compact JSON: no space before the colon
+    p = SkipSpace(p, end);
+    if (p == end || *p != ':') return fail(simdjson::TAPE_ERROR);
+  }
+  p = SkipSpace(p + 1, end);
+  if (p == end) return fail(simdjson::TAPE_ERROR);
+  if (*p != '"') {
+    if (key_size > 0) *o++ = '\n';
+    goto value;
+  }
+  if (key_size > 0) {
+    *o++ = ':';
+    *o++ = ' ';
+  }
+  {
+    const size_t value_at = static_cast<size_t>(o - buf_);
+    const Read r = Unescape(p + 1, end, o);
+    if (r.error) return r;
+    p = r.in;
+    o = StringValue(r.out, line, key_size, value_at, f, text);
+  }
+
+after_value:  // p after a value
+  if (f == nullptr) {
+    p = SkipSpace(p, end);
+    return p == end ? Read{p, o} : fail(simdjson::TAPE_ERROR);
+  }
+  if (p == end || static_cast<uint8_t>(*p) <= ' ') {
+    p = SkipSpace(p, end);
+    if (p == end) return fail(simdjson::TAPE_ERROR);
+  }
+  if (*p == ',') {
+    p = SkipSpace(p + 1, end);
+    if (p == end) return fail(simdjson::TAPE_ERROR);
+    goto element;
+  }
+  if (*p != f->close) return fail(simdjson::TAPE_ERROR);
+
+close:  // p at f's closing bracket
+  ++p;
+  o = Close(o);
+  f = frames_.empty() ? nullptr : &frames_.back();
+  goto after_value;
+}
+
+// Closes the innermost object or array.
+char* Collector::Close(char* o) {
+  const Frame& f = frames_.back();
+  if (f.object()) {
+    if (f.has_blobs) CountBlobs(f);
+  } else if (parts_.size() > f.parts_begin) {
+    o = JoinParts(o, f);
+  }
+  frames_.pop_back();
+  return o;
+}
+
+// A base64 value's kind: a media type beside it (Anthropic `media_type`, Gemini `mimeType`,
+// `mime_type`) or an audio `format` (OpenAI input_audio), else its own key.
+void Collector::CountBlobs(const Frame& object) {
+  for (size_t k = 0; k < kContentKinds; ++k) {
+    const size_t kind = object.context_kind == kNoKind ? k : object.context_kind;
+    out_.content[kind] += object.blobs[k];
+  }
+}
+
+// Text the model reads as one (content parts, system blocks) is also scanned joined.
+char* Collector::JoinParts(char* o, const Frame& array) {
+  const std::span<const Part> parts = std::span(parts_).subspan(array.parts_begin);
+  if (parts.size() > 1) {
+    const char* begin = o;
+    for (const Part& p : parts) {
+      std::memcpy(o, (p.aside ? aside_.data() : buf_) + p.offset, p.size);
+      o += p.size;
+    }
+    if (o > begin) *o++ = '\n';
+  }
+  parts_.resize(array.parts_begin);
+  if (parts_.empty()) aside_.clear();
+  return o;
+}
+
+void Collector::SetAside(Part& part) {
+  const size_t at = aside_.size();
+  aside_.append(buf_ + part.offset, part.size);
+  part.offset = at;
+  part.aside = true;
+}
+
+// StringValue's other cases.
+char* Collector::SpecialValue(char* o, size_t line, size_t key_size, size_t value_at, Frame* object,
+                              bool part) {
+  const std::string_view value(buf_ + value_at, o);
+  if (char* end = DataUri(o, line, key_size, value_at, part)) return end;
+  if (value.size() >= kMinBinaryBytes && IsBase64(value)) {
+    // Counted, not scanned: the line keeps the key alone.
+    if (part) SetAside(parts_.back());
+    const ContentKind kind =
+        object != nullptr ? KindOfKey({buf_ + line, key_size}) : ContentKind::kBinary;
+    if (object != nullptr && !object->has_blobs) {
+      object->has_blobs = true;
+      object->blobs = {};
+    }
+    ++(object != nullptr ? object->blobs : out_.content)[static_cast<size_t>(kind)];
+    o = buf_ + line + key_size;
+    if (key_size > 0) *o++ = '\n';
+    return o;
+  }
+  const char* first = SkipSpace(value.data(), value.data() + value.size());
+  const bool json = first != value.data() + value.size() && (*first == '{' || *first == '[');
+  if (json && nesting_ < kMaxNesting) nested_.push_back({value_at, value.size(), nesting_ + 1});
+  if (o > buf_ + line) *o++ = '\n';
+  return o;
+}
+
+// A `data:…;base64,` value: counted by its media type; the line keeps the key, then the URI's
+// head (`data:image/png;base64`) on a line of its own. Null for any other value.
+char* Collector::DataUri(char* o, size_t line, size_t key_size, size_t value_at, bool part) {
+  const std::string_view value(buf_ + value_at, o);
+  if (!StartsWithNoCase(value, "data:")) return nullptr;
+  const size_t comma = value.find(',');
+  const std::string_view head = value.substr(0, comma);
+  if (comma == std::string_view::npos || !head.ends_with(";base64")) return nullptr;
+  const std::string_view media = head.substr(5, head.find(';') - 5);
+  ++out_.content[static_cast<size_t>(KindOfMediaType(media))];
+  if (part) SetAside(parts_.back());
+  o = buf_ + line + key_size;
+  if (key_size > 0) *o++ = '\n';
+  std::memmove(o, buf_ + value_at, head.size());
+  o += head.size();
+  *o++ = '\n';
+  return o;
+}
+
+void Collector::WalkNested() {
+  std::string& s = out_.storage;
+  for (size_t i = 0; i < nested_.size(); ++i) {
+    const Nested n = nested_[i];
+    doc_.assign(s, n.offset, n.size);
+    const size_t size = s.size();
+    const auto content = out_.content;
+    const size_t queued = nested_.size();
+    if (Document(doc_, n.nesting) != simdjson::SUCCESS) {
+      // Not JSON after all: it was scanned as plain text; drop what was read of it.
+      s.resize(size);
+      out_.content = content;
+      nested_.resize(queued);
+    }
+  }
+}
 
 }  // namespace
 
@@ -210,16 +470,14 @@ sensitivity::Classification ClassifyStrings(const sensitivity::Scanner& scanner,
 }
 
 Status CollectBodyStrings(std::string_view json, BodyStrings& out) {
+  thread_local Scratch scratch;
   out.clear();
-  out.storage.reserve(json.size());
-  dom::element root;
-  if (auto err =
-          OwnParser().parse(json.data(), json.size(), /*realloc_if_needed=*/true).get(root)) {
+  Collector c(out, scratch);
+  if (error_code e = c.Document(json, 0)) {
+    out.clear();
     return Fail(MakeError(ErrorCode::kInvalidRequest,
-                          std::string("malformed JSON: ") + simdjson::error_message(err)));
+                          std::string("malformed JSON: ") + simdjson::error_message(e)));
   }
-  Collector c(out);
-  c.Walk(root, 0);
   c.WalkNested();
   c.Finish();
   return {};

@@ -16,8 +16,10 @@
 //   from the URI's or a sibling field's media type), and the residency policy gives each kind a
 //   data class (config `residency.content_classes`).
 //
-// Pure and synchronous; uses a simdjson parser of its own (thread_local), so it never
-// invalidates a document the caller is still reading.
+// Pure and synchronous. The body is read in one pass by a reader of its own (no DOM parser, so
+// it never invalidates a document the caller is still reading) that accepts exactly what
+// simdjson's DOM parser accepts; its scratch is kept by the thread, so a request allocates
+// nothing once the thread's buffers have grown.
 #pragma once
 
 #include <array>
@@ -64,7 +66,8 @@ struct BodyStrings {
 };
 
 // Collects the strings of the JSON document `json` into `out` (cleared first). Fails only when
-// `json` is not JSON (the decoders have said why by then).
+// `json` is not JSON, as simdjson's DOM parser sees it (the decoders have said why by then);
+// `out` is then empty.
 Status CollectBodyStrings(std::string_view json, BodyStrings& out);
 
 // The class of what `strings` holds: the scanner's findings over its texts (text_index into

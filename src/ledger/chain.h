@@ -12,13 +12,16 @@
 // same row hashes the same whichever database it was read back from. seq is a column like the
 // others, so moving a row changes its hash too.
 //
-// Who hashes: the sink, inside the transaction that commits the batch, after reading the last
-// committed row (ReadTail), so the chain follows commit order even across restarts and, on
-// PostgreSQL, across replicas sharing the table (they take a lock for it). The chain cannot show
-// that rows were cut off its END; the verifier prints the head hash so that it can be kept
-// elsewhere and compared later.
+// Who hashes: the sink, inside the transaction that commits the batch, after the last committed
+// row (the tail), so the chain follows commit order even across restarts and, on PostgreSQL,
+// across replicas sharing the table (they take a lock for it). The SQLite sink remembers the
+// tail it committed and reads the table again only when SQLite's data version shows another
+// connection committed since (or its own COMMIT failed); PostgreSQL reads it in every batch. The
+// chain cannot show that rows were cut off its END; the verifier prints the head hash so that it
+// can be kept elsewhere and compared later.
 //
-// Pure functions, any thread.
+// Pure functions, any thread. Each thread hashes with a digest context and a buffer of its own,
+// reused row after row.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 #include "ledger/chain.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -251,6 +252,62 @@ TEST(ChainTest, TwoWritersOnOneFileMakeOneChain) {
   EXPECT_TRUE(check.intact) << check.problem;
   EXPECT_EQ(check.rows, 12);
   EXPECT_EQ(check.head_seq, 12);
+}
+
+// A sink remembers the tail it committed and reads the table again only after another
+// connection has committed: batches taking turns in every pattern still make one chain.
+TEST(ChainTest, ARememberedTailIsReadAgainAfterAnotherWriterCommits) {
+  const std::string path = FreshPath("chain_turns.db");
+  auto a = OpenSqliteSink(path);
+  auto b = OpenSqliteSink(path);
+  ASSERT_TRUE(a && b);
+  int next = 0;
+  for (const char writer : std::string("aabbbabaab")) {
+    std::vector<Row> batch = {MakeRow(next), MakeRow(next + 1), MakeRow(next + 2)};
+    next += 3;
+    ASSERT_TRUE((writer == 'a' ? *a : *b)->Write(batch));
+  }
+  // A row written by hand, outside any sink (as an older build or a tamperer would), between
+  // two of a's batches: a's next batch chains after it, as it did when every batch read the tail.
+  ExecSql(path,
+          "INSERT INTO requests SELECT * FROM requests ORDER BY seq DESC LIMIT 1; "
+          "UPDATE requests SET id = 'manual', seq = seq + 1 WHERE rowid = last_insert_rowid()");
+  std::vector<Row> last = {MakeRow(next)};
+  ASSERT_TRUE((*a)->Write(last));
+  EXPECT_EQ(last[0].seq, next + 2);
+  const ChainCheck check = Verify(path);
+  EXPECT_EQ(last[0].prev_hash, RowsInSeqOrder(path)[static_cast<size_t>(next)].hash);
+  EXPECT_FALSE(check.intact);  // the hand-written row's hash is not its own
+  EXPECT_EQ(check.broken_id, "manual");
+}
+
+// The writer hashes with a context and buffers it reuses: every row's hash is still the one-shot
+// SHA-256 of its prev_hash and canonical form, whatever the sizes of the rows before it.
+TEST(ChainTest, ReusedHashStateGivesTheOneShotDigest) {
+  std::vector<Row> rows;
+  for (int i = 0; i < 40; ++i) {
+    Row row = MakeRow(i);
+    row.egress = std::string(static_cast<size_t>((i * 997) % 3000), 'e');  // grows and shrinks
+    rows.push_back(std::move(row));
+  }
+  ChainRows(rows, ChainTail{.seq = 7, .hash = std::string(64, 'a')});
+  for (const Row& row : rows) {
+    const std::string data = row.prev_hash + CanonicalRow(row);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    ASSERT_EQ(EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr), 1);
+    std::string hex;
+    for (unsigned i = 0; i < n; ++i) {
+      static constexpr char kDigits[] = "0123456789abcdef";
+      hex += kDigits[md[i] >> 4];
+      hex += kDigits[md[i] & 0xf];
+    }
+    EXPECT_EQ(row.hash, hex) << row.seq;
+    EXPECT_EQ(RowHash(row), hex);
+  }
+  EXPECT_EQ(rows[0].seq, 8);
+  EXPECT_EQ(rows[0].prev_hash, std::string(64, 'a'));
+  EXPECT_EQ(rows[1].prev_hash, rows[0].hash);
 }
 
 // kill -9 of a process in the middle of writing loses at most its last batch: whatever was

@@ -117,18 +117,19 @@ class SqliteSink final : public Sink {
       : db_(std::move(db)),
         insert_one_(std::move(insert_one)),
         insert_many_(std::move(insert_many)),
-        tail_(std::move(tail)) {}
+        tail_stmt_(std::move(tail)) {}
 
   Status Write(std::span<Row> rows) override {
     sqlite3* db = db_.get();
     // BEGIN IMMEDIATE takes the write lock, so the tail read here is still the tail at COMMIT.
     HG_TRY(Exec(db, "BEGIN IMMEDIATE"));
-    Result<ChainTail> tail = ReadTail();
-    if (!tail) {
+    const ChainTail* tail = Tail();
+    if (tail == nullptr) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return Fail(tail.error());
+      return Fail(SqliteError(db, "chain tail"));
     }
     ChainRows(rows, *tail);
+    const std::span<const Row> written = rows;
     while (!rows.empty()) {
       const bool many = rows.size() >= kRowsPerInsert;
       const auto chunk = rows.first(many ? kRowsPerInsert : 1);
@@ -139,8 +140,14 @@ class SqliteSink final : public Sink {
       rows = rows.subspan(chunk.size());
     }
     if (Status s = Exec(db, "COMMIT"); !s) {
+      tail_known_ = false;  // whether it committed is not known
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       return s;
+    }
+    if (!written.empty()) {
+      tail_.seq = written.back().seq;
+      tail_.hash = written.back().hash;
+      tail_known_ = DataVersion(&tail_version_);
     }
     return {};
   }
@@ -148,18 +155,31 @@ class SqliteSink final : public Sink {
   std::string_view Name() const override { return "sqlite"; }
 
  private:
-  Result<ChainTail> ReadTail() {
-    sqlite3_stmt* stmt = tail_.get();
-    ChainTail tail;
+  // The last committed row. This connection's own last commit is remembered, so the table is
+  // read only when another connection (another process on the same file) has committed since:
+  // SQLite's data version for the file then differs from the one seen after that commit. Null
+  // on a read error.
+  const ChainTail* Tail() {
+    unsigned version = 0;
+    if (tail_known_ && DataVersion(&version) && version == tail_version_) return &tail_;
+    tail_known_ = false;
+    sqlite3_stmt* stmt = tail_stmt_.get();
     const int rc = sqlite3_step(stmt);
+    tail_.seq = 0;
+    tail_.hash.clear();
     if (rc == SQLITE_ROW) {
-      tail.seq = sqlite3_column_int64(stmt, 0);
+      tail_.seq = sqlite3_column_int64(stmt, 0);
       const auto* h = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-      tail.hash = h ? h : "";
+      if (h != nullptr) tail_.hash.assign(h, static_cast<size_t>(sqlite3_column_bytes(stmt, 1)));
     }
     sqlite3_reset(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Fail(SqliteError(db_.get(), "chain tail"));
-    return tail;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? &tail_ : nullptr;
+  }
+
+  // The file's change counter (SQLITE_FCNTL_DATA_VERSION): it moves with every commit, this
+  // connection's or another's, as seen from the current (or last) transaction.
+  bool DataVersion(unsigned* version) {
+    return sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_DATA_VERSION, version) == SQLITE_OK;
   }
 
   // `stmt` inserts exactly rows.size() rows.
@@ -192,7 +212,10 @@ class SqliteSink final : public Sink {
   DbPtr db_;
   StmtPtr insert_one_;
   StmtPtr insert_many_;
-  StmtPtr tail_;
+  StmtPtr tail_stmt_;
+  ChainTail tail_;           // valid while tail_known_
+  bool tail_known_ = false;  // tail_ is the last row as of data version tail_version_
+  unsigned tail_version_ = 0;
 };
 
 }  // namespace
