@@ -15,6 +15,13 @@ std::optional<int64_t> ChatRequest::MaxOutputTokens() const {
   return max_completion_tokens ? max_completion_tokens : max_tokens;
 }
 
+std::string_view ChatRequest::DialectHeader(std::string_view name) const {
+  for (const auto& [k, v] : dialect_headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
 std::optional<int64_t> ReasoningBudget(std::string_view effort) {
   if (effort == "none") return 0;
   if (effort == "minimal") return 1024;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hybridgate::api {
@@ -25,6 +26,9 @@ struct ContentPart {
   std::string image_url;  // kImage: http(s) URL or data: URL
   std::string detail;     // kImage: "auto" | "low" | "high" | ""
   std::string raw;        // kOther: the whole part as JSON (input_audio, file, ...)
+  // Anthropic's prompt-caching marker on this block ({"type":"ephemeral",...}, minified; "" when
+  // none): what an Anthropic client set, re-sent to Anthropic upstreams, ignored by others.
+  std::string cache_control;
 };
 
 struct ToolCall {
@@ -63,6 +67,10 @@ struct Message {
   // reasoning_content as decoded; an encoder that finds otherwise (the text was rewritten, e.g.
   // redacted) must not send them.
   std::vector<ThinkingBlock> thinking_blocks;
+  // A tool result (role "tool") from an Anthropic client: its tool_result block's is_error and
+  // cache_control, re-sent to Anthropic upstreams.
+  bool is_error = false;
+  std::string cache_control;
   std::vector<RawField> extra;
 };
 
@@ -72,7 +80,8 @@ struct Tool {
   std::string description;
   std::string parameters_json;  // JSON schema, minified; empty when absent
   std::optional<bool> strict;
-  std::string raw;  // non-function tools are kept whole
+  std::string raw;            // non-function tools are kept whole
+  std::string cache_control;  // Anthropic's, as on ContentPart
 };
 
 struct ToolChoice {
@@ -128,6 +137,19 @@ struct ChatRequest {
   std::string user;
   std::string metadata_json;  // minified object; empty when absent
   std::vector<RawField> extra;
+
+  // Faithful same-dialect passthrough. `native_body`: the client's body as canonical JSON
+  // (api::CanonicalJson: what was decoded above), set by a dialect whose clients' requests may
+  // reach an upstream of that same dialect as sent — only the model id replaced — because this
+  // type does not model all of them (Anthropic: cache_control, system blocks, betas' fields).
+  // Anything that rewrites the decoded request (redaction) must clear it; a provider of the
+  // ingress dialect then re-encodes as usual. `dialect_headers`: the client's headers that belong
+  // to its dialect (anthropic-beta, anthropic-version, OpenAI-Beta; names lower-case), forwarded
+  // to providers of that dialect whether or not the body was rewritten.
+  std::string native_body;
+  std::vector<std::pair<std::string, std::string>> dialect_headers;
+  // The value of dialect header `name` ("" when the client sent none).
+  std::string_view DialectHeader(std::string_view name) const;
 
   bool HasImages() const;
   bool HasTools() const { return !tools.empty(); }

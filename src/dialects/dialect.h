@@ -12,9 +12,12 @@
 // sources in src/dialects/CMakeLists.txt, and one line in RegisterBuiltins (registry.cc).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api/chat_request.h"
@@ -47,6 +50,27 @@ class RequestContext {
   // Request fields the dialect dropped for lack of an equivalent, comma-separated (the answer's
   // x-hybridgate-dropped-fields header); empty when none.
   virtual std::string_view dropped_fields() const { return {}; }
+};
+
+// A request to one of a dialect's endpoints besides its model call (token counting, embeddings,
+// the model list), served by the gateway's shared handlers (gateway/dialect_endpoints.cc), which
+// give them the same admission, classification and egress gate as every other endpoint.
+struct Extra {
+  enum class Kind : uint8_t {
+    kNone,
+    kCountTokens,  // the request's input tokens: DecodeCountTokens, EncodeTokenCount
+    kEmbed,        // embeddings, forwarded as OpenAI's /embeddings: DecodeEmbed, EncodeEmbedAnswer
+    kBatchEmbed,   // the same, several inputs
+    kListModels,   // the configured models: EncodeModels
+    kGetModel,     // one of them (`model`), or 404: EncodeModels with one entry
+  } kind = Kind::kNone;
+  std::string model;  // from the path, percent-decoded (count, embed, get); may be empty
+};
+
+// A configured model as a dialect's model list shows it.
+struct ModelEntry {
+  std::string_view name;   // the public name (model or alias)
+  std::string_view owner;  // the provider serving it
 };
 
 // Turns the upstream's OpenAI chat chunks into the client's stream events, one at a time.
@@ -95,6 +119,41 @@ class ClientDialect {
     (void)request;
     return Fail(MakeError(ErrorCode::kInvalidRequest, "this API keeps no conversation state"));
   }
+  // --- Endpoints besides the model call (Extra); the defaults: none. ---
+  // What a request with `method` ("GET", "POST") to `path` (no query) asks, if it is one of them.
+  virtual Extra MatchExtra(std::string_view method, std::string_view path) const {
+    (void)method;
+    (void)path;
+    return {};
+  }
+  // kCountTokens: the body (the dialect's documented count request) -> the request to count.
+  virtual Status DecodeCountTokens(const Extra& extra, std::string& body,
+                                   api::ChatRequest& out) const {
+    (void)extra, (void)body, (void)out;
+    return Fail(MakeError(ErrorCode::kNotFound, "this API counts no tokens"));
+  }
+  // kCountTokens: the answer for `tokens` input tokens.
+  virtual std::string EncodeTokenCount(int64_t tokens) const {
+    (void)tokens;
+    return {};
+  }
+  // kEmbed, kBatchEmbed: the body -> an OpenAI /embeddings body (its strings are what is sent).
+  virtual Result<std::string> DecodeEmbed(const Extra& extra, std::string_view body) const {
+    (void)extra, (void)body;
+    return Fail(MakeError(ErrorCode::kNotFound, "this API has no embeddings"));
+  }
+  // kEmbed, kBatchEmbed: the upstream's OpenAI embeddings answer -> the client's.
+  virtual Result<std::string> EncodeEmbedAnswer(const Extra& extra,
+                                                std::string_view openai_body) const {
+    (void)extra;
+    return std::string(openai_body);
+  }
+  // kListModels (`list`) and kGetModel (one entry): the answer's body.
+  virtual std::string EncodeModels(std::span<const ModelEntry> models, bool list) const {
+    (void)models, (void)list;
+    return {};
+  }
+
   // Whether the client gets usage whatever it asked (OpenAI chat: only with
   // stream_options.include_usage), so the executor asks the upstream for it.
   virtual bool AlwaysUsage(const api::ChatRequest& request) const = 0;
@@ -117,6 +176,16 @@ class Registry {
       if (d->Owns(path)) return *d;
     }
     return *all_.front();
+  }
+  // The dialect and request for one of the dialects' other endpoints (Extra); null when none.
+  std::pair<const ClientDialect*, Extra> MatchExtra(std::string_view method,
+                                                    std::string_view path) const {
+    for (const auto& d : all_) {
+      if (Extra e = d->MatchExtra(method, path); e.kind != Extra::Kind::kNone) {
+        return {d.get(), std::move(e)};
+      }
+    }
+    return {nullptr, {}};
   }
   // Whether some dialect owns `path` as a model call (any method).
   bool Known(std::string_view path) const { return Serving(path) != nullptr; }

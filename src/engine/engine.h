@@ -141,6 +141,8 @@ class Engine {
   Result<std::shared_ptr<EmbedJob>> SubmitEmbedding(const std::vector<std::string>& inputs,
                                                     std::function<void()> notify);
   int embedding_size() const;
+  // The model's tokens for `text` (special tokens parsed, BOS added as for a prompt). Any thread.
+  Result<std::vector<int32_t>> Tokenize(std::string_view text) const;
 
   EngineStats stats() const;
   const EngineConfig& config() const { return config_; }
@@ -159,7 +161,6 @@ class Engine {
   void Emit(Slot& slot, const char* finish_reason);
   void Release(Slot& slot);
   void Embed(EmbedJob& job);
-  Result<std::vector<int32_t>> Tokenize(std::string_view text) const;
 
   EngineConfig config_;
   llama_model* model_ = nullptr;

@@ -64,6 +64,14 @@ Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outc
     usage.input_tokens = f.estimated_input_tokens;
     usage.output_tokens = ledger::EstimateTokensFromBytes(out.text_bytes);
     estimated = true;
+  } else if (usage.reported && !out.ok && out.streamed) {
+    // Usage said early (an Anthropic upstream's message_start) and the stream cut before the
+    // final one: what reached the client still counts.
+    const int64_t seen = ledger::EstimateTokensFromBytes(out.text_bytes);
+    if (seen > usage.output_tokens) {
+      usage.output_tokens = seen;
+      estimated = true;
+    }
   }
   double cost = out.ok || usage.reported || estimated ? Cost(out.deployment, usage) : 0;
   // Escalation made weak answers too, and they were paid for: the row costs them all (its

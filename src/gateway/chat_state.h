@@ -19,6 +19,7 @@
 #include "gateway/client_dialect.h"
 #include "gateway/redaction.h"
 #include "gateway/request_log.h"
+#include "gateway/response_store.h"
 #include "gateway/settlement.h"
 #include "http/client.h"
 #include "limits/keys.h"
@@ -52,10 +53,11 @@ struct ChatState {
   // the highest data class in it, which the request's class is raised to.
   std::string history;
   int history_class = 0;
-  RequestLogEntry log;   // the request's log line
-  RequestFacts facts;    // what the ledger row and the metrics are made from
-  ResponseMeta meta;     // what the answer's headers say
-  routing::Outcome out;  // the executor's answer, or the error the client gets
+  ResponseStore::Slot store_slot;  // held while the answer is to be stored
+  RequestLogEntry log;             // the request's log line
+  RequestFacts facts;              // what the ledger row and the metrics are made from
+  ResponseMeta meta;               // what the answer's headers say
+  routing::Outcome out;            // the executor's answer, or the error the client gets
   std::shared_ptr<const limits::KeyInfo> key;  // null with auth off
   limits::Decision admitted;                   // the limiter's verdict (keyed requests)
   Settlement settlement;                       // what the key holds until the request ends
@@ -84,6 +86,9 @@ struct ForwardState {
   const std::string& id;
   std::string full_path;  // "/v1/completions", for the log
   std::string body;       // the canonical body: what is scanned, priced and sent
+  // A dialect's translated embeddings body (ForwardVia): `body` is made from it, and the
+  // client's own body is what is scanned.
+  const std::string* translated = nullptr;
   std::string model;
   bool stream = false;
   std::optional<int64_t> max_output;  // the body's max_tokens

@@ -69,6 +69,12 @@ class DialectSink : public routing::StreamSink {
     headers.AddNumber("x-hybridgate-attempts", attempts());
     co_return co_await ex_.BeginStream(200, "text/event-stream", headers.list());
   }
+  void Native(std::string_view event) override {
+    // Already the client's own dialect (the upstream got its request as sent, never a redacted
+    // one): written as it came, and the upstream, not the encoder, ends the message.
+    native_ = true;
+    pending_.append(event);
+  }
   void Event(std::string_view chunk) override {
     if (!meta_.restorer) return Translate(chunk);
     restored_.clear();
@@ -87,7 +93,7 @@ class DialectSink : public routing::StreamSink {
       for (const std::string& c : restored_) Translate(c);
     }
     if (error_) co_return co_await Abort(*error_);
-    EndMessage();
+    if (!native_) EndMessage();
     if (meta_.answered) meta_.answered();
     co_await Flush();
     co_await ex_.End();
@@ -112,6 +118,7 @@ class DialectSink : public routing::StreamSink {
   std::string pending_;
   std::optional<Error> error_;
   std::vector<std::string> restored_;
+  bool native_ = false;
 };
 
 }  // namespace
@@ -133,7 +140,11 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
     log.upstream_model = out.deployment.model->id;
   }
   log.attempts = out.attempts;
-  if (out.ok && !out.streamed) {
+  if (out.ok && !out.streamed && !out.native_body.empty()) {
+    // The upstream speaks the client's dialect and got its request as sent: its answer as is.
+    out.body = std::move(out.native_body);
+    if (meta.answered) meta.answered();
+  } else if (out.ok && !out.streamed) {
     static const api::ChatRequest kNone;
     auto translated =
         meta.dialect->EncodeAnswer(out.body, meta.request ? *meta.request : kNone, meta.context);

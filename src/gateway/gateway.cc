@@ -365,6 +365,12 @@ asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
   const bool get = req.method() == bhttp::verb::get;
   const std::shared_ptr<const Runtime> rt = runtime();
   constexpr std::string_view kModelsPrefix = "/v1/models/";
+  // A dialect's endpoints besides its model call (dialect_endpoints.cc); they log themselves.
+  const std::string_view method = req.method_string();
+  if (const auto [dialect, extra] = dialects_.MatchExtra(method, path); dialect) {
+    co_await ServeExtra(ex, *rt, path, id, log, *dialect, extra);
+    co_return true;
+  }
   if (post && (path.starts_with("/v1beta/models/") || path.starts_with(kModelsPrefix))) {
     // A model method no dialect serves: 404 naming the ones served, in the path's dialect.
     auto parsed = api::gemini::ParseModelPath(path);
@@ -394,10 +400,17 @@ asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
     co_await ex.Respond(200, metrics::kContentType, metrics_.Serialize());
   } else if (path.starts_with("/v1/responses/") && (get || req.method() == bhttp::verb::delete_)) {
     co_await StoredResponses(ex, path, id, log);
+  } else if (path.starts_with("/v1/responses/")) {
+    const Error e = MakeError(ErrorCode::kMethodNotAllowed,
+                              fmt::format("method {} is not allowed on {} (GET or DELETE)",
+                                          std::string_view(req.method_string()), path));
+    log.error_code = e.CodeName();
+    co_await RespondError(ex, {id, 0, &dialects_.Owning(path)}, e);
   } else if (path.starts_with("/admin/")) {
     co_await admission_->Admin(ex, path);
   } else {
-    const bool known = dialects_.Known(path) || path == "/v1/completions" ||
+    const bool known = dialects_.Known(path) || dialects_.MatchExtra("POST", path).first ||
+                       dialects_.MatchExtra("GET", path).first || path == "/v1/completions" ||
                        path == "/v1/embeddings" || path == "/v1/models" || path == "/healthz" ||
                        path == "/readyz" || path == "/metrics" ||
                        path.starts_with("/v1beta/models/") || path.starts_with(kModelsPrefix);

@@ -3,8 +3,9 @@
 // (upstream connection pools), and turns one HTTP exchange
 // into decode -> authorize -> classify/plan -> admit (limits) -> execute -> encode -> log, ledger
 // row and metrics. Endpoints: POST /v1/chat/completions, /v1/messages, /v1/completions,
-// /v1/embeddings, /v1beta/models/{model}:generateContent (and :streamGenerateContent); GET
-// /v1/models, /healthz, /readyz, /metrics; /admin/keys.
+// /v1/embeddings, /v1beta/models/{model}:generateContent (and :streamGenerateContent); the
+// dialects' other endpoints (count_tokens, countTokens, embedContent, GET /v1beta/models:
+// dialect_endpoints.cc); GET /v1/models, /healthz, /readyz, /metrics; /admin/keys.
 #pragma once
 
 #include <atomic>
@@ -42,6 +43,15 @@ namespace hybridgate::gateway {
 
 struct ChatState;     // chat_state.h
 struct ForwardState;  // chat_state.h
+
+// A dialect's embeddings request forwarded as OpenAI's /embeddings (dialect_endpoints.cc): the
+// translated body is what is sent, while the client's body as received is what is classified
+// (every string it sent), and answers and errors are written by `dialect`.
+struct ForwardVia {
+  const dialects::ClientDialect* dialect = nullptr;
+  std::string_view log_path;  // the client's path, for the log line
+  std::string body;           // the OpenAI body
+};
 
 namespace asio = boost::asio;
 
@@ -210,9 +220,28 @@ class Gateway {
                                         const std::string& id, RequestLogEntry& log);
   // POST /v1/completions and /v1/embeddings: bodies HybridGate does not model, forwarded after
   // the same authorization, classification, planning, admission and egress gate as chat.
+  // `via`: a dialect's embeddings request (ForwardVia), else the body as received.
   asio::awaitable<void> Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
-                                std::string_view path);
+                                std::string_view path, const ForwardVia* via = nullptr);
   bool PrepareForward(http::Exchange& ex, const Runtime& rt, ForwardState& st);
+  // A dialect's endpoints besides its model call (dialects::Extra; dialect_endpoints.cc): token
+  // counting, embeddings (through Forward), its model list. Each writes its own log line.
+  asio::awaitable<void> ServeExtra(http::Exchange& ex, const Runtime& rt, std::string_view path,
+                                   const std::string& id, RequestLogEntry& log,
+                                   const dialects::ClientDialect& dialect,
+                                   const dialects::Extra& extra);
+  // Anthropic's count_tokens, Gemini's countTokens: authorized and classified like a model call
+  // and planned at the request's class, then counted by the first candidate's upstream when it
+  // has the endpoint (and the egress gate lets the request go there), by the embedded engine's
+  // tokenizer when that serves it, else estimated (ledger::EstimateTokensFromBytes plus the
+  // chat template's per-message tokens, as PrepareChat reserves). Not billed.
+  asio::awaitable<void> CountTokens(http::Exchange& ex, const Runtime& rt, const std::string& id,
+                                    RequestLogEntry& log, const dialects::ClientDialect& dialect,
+                                    const dialects::Extra& extra);
+  // The configured models in the dialect's list shape, or one of them (404 in its shape).
+  asio::awaitable<void> DialectModels(http::Exchange& ex, const Runtime& rt, const std::string& id,
+                                      RequestLogEntry& log, const dialects::ClientDialect& dialect,
+                                      const dialects::Extra& extra);
   asio::awaitable<void> Models(http::Exchange& ex, const Runtime& rt, const std::string& id);
   // GET /v1/models/{model}: the entry GET /v1/models lists for `name` (percent-encoded in the
   // path), or 404 model_not_found in OpenAI's shape.

@@ -391,11 +391,13 @@ asio::awaitable<void> Gateway::Conclude(http::Exchange& ex, const Runtime& rt,
 }
 
 asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const Runtime& rt, const std::string& id,
-                                       std::string_view path) {
-  const Pooled<ForwardState> state = Pooled<ForwardState>::Make(id, dialects_.Owning(path));
+                                       std::string_view path, const ForwardVia* via) {
+  const Pooled<ForwardState> state =
+      Pooled<ForwardState>::Make(id, via ? *via->dialect : dialects_.Owning(path));
   ForwardState& st = *state;
   const auto start = Clock::now();
-  st.full_path = fmt::format("/v1{}", path);
+  st.full_path = via ? std::string(via->log_path) : fmt::format("/v1{}", path);
+  if (via) st.translated = &via->body;
   st.log = {.id = id, .method = "POST", .path = st.full_path};
   st.facts = {.id = id, .arrival_unix_ms = UnixMs(), .endpoint = path.substr(1)};
   if (PrepareForward(ex, rt, st)) {
@@ -427,7 +429,7 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const Runtime& rt, co
 bool Gateway::PrepareForward(http::Exchange& ex, const Runtime& rt, ForwardState& st) {
   // The body is forwarded as HybridGate re-encodes it: duplicate keys resolved to the first, the
   // one every check below reads. What is scanned, checked and priced is what is sent.
-  auto canonical = api::CanonicalJson(ex.request().body());
+  auto canonical = api::CanonicalJson(st.translated ? *st.translated : ex.request().body());
   if (!canonical) {
     st.out.error = std::move(canonical.error());
     return false;
@@ -470,8 +472,10 @@ bool Gateway::PrepareForward(http::Exchange& ex, const Runtime& rt, ForwardState
   }
   st.key = std::move(*who);
   st.facts.key = st.key.get();
-  // The token estimate counts the strings the body carries.
-  auto cls = ClassifyBody(rt, st.body, ex.request(), &st.facts.estimated_input_tokens);
+  // The token estimate counts the strings the body carries. A translated body is classified as
+  // the client sent it: every string, also those the translation does not forward.
+  auto cls = ClassifyBody(rt, st.translated ? ex.request().body() : st.body, ex.request(),
+                          &st.facts.estimated_input_tokens);
   if (!cls) {
     st.out.error = std::move(cls.error());
     return false;

@@ -362,6 +362,8 @@ bool RedactionApplies(const config::ResidencyConfig& residency,
 
 void RedactRequest(api::ChatRequest& req, const sensitivity::Classification& cls,
                    ResponseRestorer& restorer) {
+  // The client's own body holds the originals: a provider of its dialect re-encodes instead.
+  req.native_body.clear();
   // Findings are sorted by (text_index, start): one cursor walks them alongside the texts.
   std::size_t index = 0, next = 0, replaced = 0;
   std::vector<sensitivity::Finding> mine;

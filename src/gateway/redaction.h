@@ -73,7 +73,8 @@ class ResponseRestorer {
 // a finding inside a string literal is replaced in the literal's decoded text, which is then
 // re-encoded: the original is kept decoded (`pa"ss`, not `pa\"ss`), so it restores as the value
 // it is, also into new tool-call arguments (escaped once for them). Views into `req`'s texts are
-// invalid afterwards.
+// invalid afterwards. The client's own body (ChatRequest::native_body) is dropped: a redacted
+// request is always re-encoded.
 void RedactRequest(api::ChatRequest& req, const sensitivity::Classification& cls,
                    ResponseRestorer& restorer);
 

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <boost/asio/async_result.hpp>
@@ -11,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdlib>
+
+#include "gateway/request_log.h"
 
 namespace hybridgate::gateway {
 
@@ -123,7 +124,7 @@ class SqliteBackend final : public ResponseStore::Backend {
             "INSERT OR REPLACE INTO responses (id, key_id, data_class, model, history, "
             "input_items, output_items, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
             "?7, ?8, ?9)");
-    if (!st.s) return spdlog::error("response store: {}", sqlite3_errmsg(db_));
+    if (!st.s) return LogError(fmt::format("response store: {}", sqlite3_errmsg(db_)));
     st.Text(1, row.id);
     st.Text(2, row.key_id);
     st.Int(3, row.data_class);
@@ -134,7 +135,7 @@ class SqliteBackend final : public ResponseStore::Backend {
     st.Text(8, row.response);
     st.Int(9, row.created_at);
     if (sqlite3_step(st.s) != SQLITE_DONE) {
-      spdlog::error("response store: saving {}: {}", row.id, sqlite3_errmsg(db_));
+      LogError(fmt::format("response store: saving {}: {}", row.id, sqlite3_errmsg(db_)));
     }
   }
 
@@ -269,7 +270,7 @@ class PostgresBackend final : public ResponseStore::Backend {
   void Run(const char* sql, const char* const* values, int n, Use use) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (auto s = Connect(); !s) {
-        spdlog::error("{}", s.error().message);
+        LogError(s.error().message);
         return;
       }
       PGresult* r = PQexecParams(conn_, sql, n, nullptr, values, nullptr, nullptr, 0);
@@ -281,7 +282,7 @@ class PostgresBackend final : public ResponseStore::Backend {
       }
       PQclear(r);
       if (PQstatus(conn_) == CONNECTION_OK) {
-        spdlog::error("response store: postgres: {}", PQerrorMessage(conn_));
+        LogError(fmt::format("response store: postgres: {}", PQerrorMessage(conn_)));
         return;
       }
     }
@@ -342,13 +343,9 @@ bool ResponseStore::Enter() {
   return true;
 }
 
-void ResponseStore::Save(Row row) {
-  if (!Enter()) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("response store: {} operations queued, response {} not stored", max_pending_,
-                 row.id);
-    return;
-  }
+void ResponseStore::Save(Row row, Slot& slot) {
+  if (slot.store_ != this) return;
+  slot.store_ = nullptr;  // the queued save leaves the count when it has run
   asio::post(thread_, [this, row = std::move(row)] {
     SaveNow(row);
     Leave();

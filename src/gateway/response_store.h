@@ -7,9 +7,10 @@
 //
 // One owner: a single thread runs every statement in the order posted, so a Save posted
 // before an answer's last byte is written is visible to any request the client sends after
-// reading it. Save is posted without waiting; reads are awaited (the caller's coroutine resumes
-// on its own executor). At most `max_pending` operations wait at once: past that, Save is
-// dropped (counted) and reads fail with 503.
+// reading it. Save is posted without waiting (write-behind: a kill -9 can lose answers of the
+// last milliseconds); reads are awaited (the caller's coroutine resumes on its own executor). At
+// most `max_pending` operations wait at once: a request that wants its answer stored takes a
+// Slot before it runs, and is refused with 503 when none is free, as are reads.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/result.h"
 #include "config/config.h"
@@ -58,8 +60,32 @@ class ResponseStore {
   ResponseStore(const ResponseStore&) = delete;
   ResponseStore& operator=(const ResponseStore&) = delete;
 
-  // Queues `row` (replacing one of the same id). Thread-safe; never blocks.
-  void Save(Row row);
+  // A place in the queue for one Save, taken before the request runs; given back unless used.
+  class Slot {
+   public:
+    Slot() = default;
+    explicit Slot(ResponseStore* store) : store_(store) {}
+    Slot(Slot&& o) noexcept : store_(std::exchange(o.store_, nullptr)) {}
+    Slot& operator=(Slot&& o) noexcept {
+      Release();
+      store_ = std::exchange(o.store_, nullptr);
+      return *this;
+    }
+    ~Slot() { Release(); }
+    bool held() const { return store_ != nullptr; }
+
+   private:
+    friend class ResponseStore;
+    void Release() {
+      if (store_) store_->Leave();
+      store_ = nullptr;
+    }
+    ResponseStore* store_ = nullptr;
+  };
+  // A slot, or an unheld one when `max_pending` operations are queued.
+  Slot Reserve() { return Enter() ? Slot(this) : Slot(); }
+  // Queues `row` (replacing one of the same id) in `slot`'s place. Thread-safe; never blocks.
+  void Save(Row row, Slot& slot);
   // The row `id` of `key_id`, or nullopt when there is none (or it is another key's). The views
   // must stay valid until the call returns (the caller's coroutine waits for it). Views, not
   // strings: GCC 12 moves a coroutine's by-value string parameters wrongly.

@@ -39,17 +39,24 @@ ResponseStore::Row MakeRow(std::string id, std::string key, int cls = 1) {
   return r;
 }
 
+void Put(ResponseStore& store, ResponseStore::Row row) {
+  ResponseStore::Slot slot = store.Reserve();
+  ASSERT_TRUE(slot.held());
+  store.Save(std::move(row), slot);
+  EXPECT_FALSE(slot.held());
+}
+
 // What both backends must do.
 void Exercise(const config::ResponsesConfig& config, const std::string& path) {
   auto opened = ResponseStore::Open(config, path);
   ASSERT_TRUE(opened) << opened.error().message;
   ResponseStore& store = **opened;
-  store.Save(MakeRow("resp_a", "key_1", 4));
-  store.Save(MakeRow("resp_b", ""));
+  Put(store, MakeRow("resp_a", "key_1", 4));
+  Put(store, MakeRow("resp_b", ""));
   // An old row: beyond retention, invisible (and purged).
   ResponseStore::Row old = MakeRow("resp_old", "key_1");
   old.created_at = 1000;
-  store.Save(old);
+  Put(store, old);
 
   auto a = Await(store.Get("resp_a", "key_1"));
   ASSERT_TRUE(a && *a);
@@ -72,7 +79,7 @@ void Exercise(const config::ResponsesConfig& config, const std::string& path) {
   EXPECT_FALSE(*Await(store.Get("resp_a", "key_1")));
   // Saving again replaces.
   ResponseStore::Row b2 = MakeRow("resp_b", "", 3);
-  store.Save(b2);
+  Put(store, b2);
   EXPECT_EQ((*Await(store.Get("resp_b", "")))->data_class, 3);
 }
 
@@ -103,6 +110,30 @@ TEST(ResponseStore, Postgres) {
   auto opened = ResponseStore::Open(config, "");
   ASSERT_TRUE(opened);
   EXPECT_TRUE(*Await((*opened)->Get("resp_b", "")));
+}
+
+TEST(ResponseStore, SlotsBoundTheQueue) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("hg-resp-slots-" + std::to_string(getpid()) + ".db"))
+                               .string();
+  config::ResponsesConfig config;
+  config.max_pending = 2;
+  auto opened = ResponseStore::Open(config, path);
+  ASSERT_TRUE(opened);
+  ResponseStore& store = **opened;
+  ResponseStore::Slot a = store.Reserve(), b = store.Reserve();
+  EXPECT_TRUE(a.held() && b.held());
+  EXPECT_FALSE(store.Reserve().held());         // full
+  { ResponseStore::Slot gone = std::move(a); }  // an unused slot is given back
+  ResponseStore::Slot c = store.Reserve();
+  EXPECT_TRUE(c.held());
+  store.Save(MakeRow("resp_s", ""), c);  // runs, then frees its place
+  b = ResponseStore::Slot();             // a read needs a place too
+  auto got = Await(store.Get("resp_s", ""));
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_TRUE(*got);
+  EXPECT_TRUE(store.Reserve().held());
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 TEST(ResponseStore, PostgresWithoutADsnIsAClearError) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "api/openai_chat.h"
 #include "gateway/chat_state.h"
@@ -16,6 +17,7 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 
 Error NotFound(std::string_view id) {
+  if (id.size() > 128) id = id.substr(0, 128);  // the client's string, bounded
   return MakeError(ErrorCode::kNotFound, fmt::format("Response with id '{}' not found.", id));
 }
 
@@ -43,6 +45,18 @@ asio::awaitable<bool> Gateway::LoadConversation(http::Exchange& ex, ChatState& s
       co_return false;
     }
     st.history = ResponseStore::Conversation(**row);
+    // The replayed conversation and the new input together are bounded like one body: a chain of
+    // small continuations must not grow what is sent upstream (and stored again) without end.
+    const auto limit = static_cast<size_t>(config_.server.max_body_bytes);
+    if (st.history.size() + ex.request().body().size() > limit) {
+      st.out.error = MakeError(
+          ErrorCode::kInvalidRequest,
+          fmt::format("the conversation continued by previous_response_id is {} bytes, over the "
+                      "gateway's limit of {} bytes for one request; start a new conversation",
+                      st.history.size() + ex.request().body().size(), limit),
+          "previous_response_id");
+      co_return false;
+    }
     st.history_class = (*row)->data_class;
     if (auto s = st.meta.dialect->Replay(st.history, *st.req); !s) {
       st.out.error = std::move(s.error());
@@ -50,6 +64,13 @@ asio::awaitable<bool> Gateway::LoadConversation(http::Exchange& ex, ChatState& s
     }
   }
   if (conv.store) {
+    st.store_slot = responses_->Reserve();
+    if (!st.store_slot.held()) {
+      st.out.error = MakeError(ErrorCode::kUnavailable,
+                               "the response store is busy; retry, or send store: false");
+      st.out.error.retry_after_ms = 1000;
+      co_return false;
+    }
     // Saved before the answer's last byte leaves (ResponseMeta::answered).
     st.meta.answered = [this, &st, &conv, key_id = std::move(key_id)] {
       if (conv.response.empty()) return;
@@ -62,7 +83,7 @@ asio::awaitable<bool> Gateway::LoadConversation(http::Exchange& ex, ChatState& s
       row.input_items = conv.input_items;
       row.output_items = conv.output_items.empty() ? "[]" : conv.output_items;
       row.response = conv.response;
-      responses_->Save(std::move(row));
+      responses_->Save(std::move(row), st.store_slot);
     };
   }
   co_return true;
@@ -77,8 +98,13 @@ asio::awaitable<void> Gateway::StoredResponses(http::Exchange& ex, std::string_v
   const bool del = ex.request().method() == boost::beast::http::verb::delete_;
   Error error;
   do {
-    if (rest.empty() || rest.find('/') != std::string_view::npos || (items && del)) {
+    if (rest.empty() || rest.find('/') != std::string_view::npos) {
       error = MakeError(ErrorCode::kNotFound, fmt::format("no route for {}", path));
+      break;
+    }
+    if (items && del) {
+      error = MakeError(ErrorCode::kMethodNotAllowed,
+                        fmt::format("method DELETE is not allowed on {} (GET)", path));
       break;
     }
     auto who = admission_->Authenticate(ex.request());
@@ -130,17 +156,33 @@ asio::awaitable<void> Gateway::StoredResponses(http::Exchange& ex, std::string_v
     }
     auto& arr = all.as_array();
     const std::string_view target = ex.request().target();
-    if (http::QueryParam(target, "order") != "asc") std::reverse(arr.begin(), arr.end());
+    const std::string_view order = http::QueryParam(target, "order");
+    if (!order.empty() && order != "asc" && order != "desc") {
+      error = MakeError(ErrorCode::kInvalidRequest, "order must be asc or desc", "order");
+      break;
+    }
+    if (order != "asc") std::reverse(arr.begin(), arr.end());
     int64_t limit = 20;
     if (auto l = http::QueryParam(target, "limit"); !l.empty()) {
-      limit = std::clamp<int64_t>(std::atoll(std::string(l).c_str()), 1, 100);
+      const auto [end, ec] = std::from_chars(l.data(), l.data() + l.size(), limit);
+      if (ec != std::errc() || end != l.data() + l.size() || limit < 1 || limit > 100) {
+        error = MakeError(ErrorCode::kInvalidRequest, "limit must be an integer from 1 to 100",
+                          "limit");
+        break;
+      }
     }
     size_t start = 0;
     if (auto after = http::QueryParam(target, "after"); !after.empty()) {
+      start = arr.size() + 1;
       for (size_t i = 0; i < arr.size(); ++i) {
         const auto* obj = arr[i].if_object();
         const auto* item_id = obj ? obj->if_contains("id") : nullptr;
         if (item_id && item_id->is_string() && item_id->as_string() == after) start = i + 1;
+      }
+      if (start > arr.size()) {
+        error =
+            MakeError(ErrorCode::kInvalidRequest, "after names no item of this response", "after");
+        break;
       }
     }
     boost::json::array page;

@@ -53,6 +53,12 @@ class InProcess {
                                                           const config::ModelConfig& model,
                                                           http::CancelToken* cancel,
                                                           api::Usage& usage) = 0;
+  // The request's input tokens as this provider counts them (its tokenizer over the prompt it
+  // would render); kNotFound when it cannot count.
+  virtual Result<int64_t> CountTokens(const api::ChatRequest& req) const {
+    (void)req;
+    return Fail(MakeError(ErrorCode::kNotFound, "this provider counts no tokens"));
+  }
 };
 
 // Translates one upstream stream in another dialect (Anthropic, Gemini) into OpenAI
@@ -90,6 +96,14 @@ class Provider {
   // Whether the upstream answers in OpenAI's chat format (responses are then passed through and
   // DecodeChat/NewStreamDecoder are not called).
   virtual bool SpeaksOpenAi() const = 0;
+  // Whether EncodeChat sends `req` as the client sent it (ChatRequest::native_body, the model id
+  // replaced): the client speaks this upstream's own dialect and nothing rewrote the request.
+  // The upstream's answer body and stream events then go back to the client unchanged; the
+  // executor still runs them through DecodeChat / the StreamDecoder for usage and the ledger.
+  virtual bool PassesThrough(const api::ChatRequest& req) const {
+    (void)req;
+    return false;
+  }
   // A 2xx non-stream chat answer -> the OpenAI chat.completion JSON body. The default passes the
   // body through (for OpenAI-speaking upstreams).
   virtual Result<std::string> DecodeChat(const http::UpstreamResponse& response,
@@ -112,6 +126,19 @@ class Provider {
   virtual Result<http::UpstreamRequest> EncodeRaw(std::string_view path, std::string body,
                                                   bool stream,
                                                   std::string_view request_id) const = 0;
+  // Counting a request's input tokens at the upstream (Anthropic's /messages/count_tokens,
+  // Gemini's :countTokens): the request, or kNotFound when the upstream has no such endpoint
+  // (the gateway then counts itself). DecodeTokenCount reads a 2xx answer.
+  virtual Result<http::UpstreamRequest> EncodeCountTokens(const api::ChatRequest& req,
+                                                          const config::ModelConfig& model,
+                                                          std::string_view request_id) const {
+    (void)req, (void)model, (void)request_id;
+    return Fail(MakeError(ErrorCode::kNotFound, "this provider has no token counting endpoint"));
+  }
+  virtual Result<int64_t> DecodeTokenCount(const http::UpstreamResponse& response) const {
+    (void)response;
+    return Fail(MakeError(ErrorCode::kNotFound, "this provider has no token counting endpoint"));
+  }
   // Maps a non-2xx upstream response to the client-facing Error.
   virtual Error ClassifyError(const http::UpstreamResponse& response) const = 0;
   // A cheap request that proves the upstream is reachable (for /readyz).

@@ -196,9 +196,10 @@ bool Attempts::Answered(Outcome& out) {
   out.unserved.push_back({out.deployment, out.usage});
   if (out.escalated_from.empty()) out.escalated_from = candidate().tier;
   out.escalated_to.clear();
-  weak_.emplace(Weak{out.deployment, out.status, std::move(out.body), out.usage, out.ttft,
-                     std::move(verdict.why)});
+  weak_.emplace(Weak{out.deployment, out.status, std::move(out.body), std::move(out.native_body),
+                     out.usage, out.ttft, std::move(verdict.why)});
   out.body.clear();
+  out.native_body.clear();
   out.error = MakeError(ErrorCode::kUpstreamUnavailable, "escalated: " + weak_->why);
   escalated_from_ = candidate().tier_index;
   NextCandidate();
@@ -213,6 +214,7 @@ void Attempts::Finish(Outcome& out) {
   out.deployment = weak_->deployment;
   out.status = weak_->status;
   out.body = std::move(weak_->body);
+  out.native_body = std::move(weak_->native_body);
   out.usage = weak_->usage;
   out.ttft = weak_->ttft;
   out.unserved.pop_back();  // the last weak answer is the one served after all

@@ -79,6 +79,7 @@ class Attempts {
     Deployment deployment;
     int status;
     std::string body;
+    std::string native_body;
     api::Usage usage;
     std::chrono::milliseconds ttft;
     std::string why;

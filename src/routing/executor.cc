@@ -50,10 +50,13 @@ Status DecodeBody(const Deployment& d, const api::ChatRequest* chat, http::Upstr
 // through and end with [DONE]; other dialects go through the provider's StreamDecoder. Usage is
 // read from the (translated) chunks; the usage-only chunk is dropped unless the client asked for
 // it. Plain code on purpose: GCC 12 miscompiles some coroutines here, so Pump only awaits.
+// `native` (with a decoder): the client speaks the upstream's dialect, so each upstream event is
+// delivered as it came, through StreamSink::Native, and its translation is only read for usage
+// and the generated text's size.
 class ChunkFeed {
  public:
-  ChunkFeed(providers::StreamDecoder* decoder, bool client_wants_usage)
-      : decoder_(decoder), client_wants_usage_(client_wants_usage) {}
+  ChunkFeed(providers::StreamDecoder* decoder, bool client_wants_usage, bool native)
+      : decoder_(decoder), client_wants_usage_(client_wants_usage), native_(native && decoder) {}
 
   // Feeds one read of the body (`eof`: the body ended). The chunks gather until Deliver(). An
   // in-stream error, or a body that ends before the answer is complete, is an Error.
@@ -71,6 +74,16 @@ class ChunkFeed {
       }
       decoded_.clear();
       status = decoder_->Feed(ev, decoded_);
+      if (native_ && status) {
+        std::string& raw = chunks_.emplace_back();
+        if (!ev.event.empty()) raw.append("event: ").append(ev.event).push_back('\n');
+        for (size_t at = 0; at <= ev.data.size();) {  // one data line per line of data
+          const size_t eol = std::min(ev.data.find('\n', at), ev.data.size());
+          raw.append("data: ").append(ev.data, at, eol - at).push_back('\n');
+          at = eol + 1;
+        }
+        raw.push_back('\n');
+      }
       for (std::string& chunk : decoded_) Take(std::move(chunk), usage);
       done_ = status && decoder_->Done();
     });
@@ -92,6 +105,14 @@ class ChunkFeed {
   // Hands the gathered chunks to `sink`, counting their text in `text_bytes`; true when there
   // were any.
   bool Deliver(StreamSink& sink, int64_t& text_bytes) {
+    if (native_) {
+      text_bytes += native_text_bytes_;
+      native_text_bytes_ = 0;
+      for (const std::string& event : chunks_) sink.Native(event);
+      const bool any = !chunks_.empty();
+      chunks_.clear();
+      return any;
+    }
     for (const std::string& chunk : chunks_) {
       text_bytes += api::GeneratedTextBytes(chunk);
       sink.Event(chunk);
@@ -109,11 +130,17 @@ class ChunkFeed {
       if (info.usage.reported) usage = info.usage;
       if (!info.has_choices && !client_wants_usage_) return;
     }
+    if (native_) {
+      native_text_bytes_ += api::GeneratedTextBytes(chunk);
+      return;
+    }
     chunks_.push_back(std::move(chunk));
   }
 
   providers::StreamDecoder* decoder_;
   bool client_wants_usage_;
+  bool native_;
+  int64_t native_text_bytes_ = 0;
   api::SseParser parser_;
   std::vector<std::string> chunks_;
   std::vector<std::string> decoded_;
@@ -127,7 +154,16 @@ Status TakeAnswer(const Deployment& d, const api::ChatRequest* chat,
                   Result<http::UpstreamResponse>& res, std::string_view request_id, Outcome& out) {
   if (!res) return Fail(std::move(res.error()));
   if (res->status < 200 || res->status >= 300) return Fail(d.provider->ClassifyError(*res));
-  if (Status decoded = DecodeBody(d, chat, *res, request_id); !decoded) return decoded;
+  out.native_body.clear();
+  if (chat && !d.provider->SpeaksOpenAi() && d.provider->PassesThrough(*chat)) {
+    // The client gets the upstream's own body; its translation serves usage and escalation.
+    auto body = d.provider->DecodeChat(*res, *d.model, request_id);
+    if (!body) return Fail(std::move(body.error()));
+    out.native_body = std::move(res->body);
+    res->body = std::move(*body);
+  } else if (Status decoded = DecodeBody(d, chat, *res, request_id); !decoded) {
+    return decoded;
+  }
   const api::OpenAiResponseInfo info = api::InspectOpenAiResponse(res->body);
   if (!info.valid_json) {
     return Fail(MakeError(
@@ -244,12 +280,12 @@ asio::awaitable<void> Executor::RunPlain(PlainRun& st, const ExecuteOptions& opt
 }
 
 asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
-                                     providers::StreamDecoder* decoder,
+                                     providers::StreamDecoder* decoder, bool native,
                                      const ExecuteOptions& options, StreamSink& sink, Outcome& out,
                                      HttpClock::time_point start,
                                      HttpClock::time_point first_deadline,
                                      HttpClock::time_point deadline) {
-  ChunkFeed feed(decoder, options.client_wants_usage);
+  ChunkFeed feed(decoder, options.client_wants_usage, native);
   std::string buf;
   for (;;) {
     buf.clear();
@@ -499,7 +535,8 @@ asio::awaitable<void> Executor::RunStream(StreamRun& st, const ExecuteOptions& o
       continue;
     }
     const auto decoder = DecoderFor(d, chat, options.request_id);
-    if (co_await Pump(stream, decoder.get(), options, sink, out, start, first,
+    const bool native = decoder && d.provider->PassesThrough(*chat);
+    if (co_await Pump(stream, decoder.get(), native, options, sink, out, start, first,
                       deadlines.response)) {
       run.Succeeded(out);
       co_return;

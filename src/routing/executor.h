@@ -34,6 +34,9 @@ class StreamSink {
   // Called once, before the first event, with the deployment that answers.
   virtual asio::awaitable<bool> Begin(const Deployment& d) = 0;
   virtual void Event(std::string_view openai_chunk) = 0;
+  // Instead of Event: one upstream SSE event, already in the client's dialect (the provider
+  // passes the client's request through, Provider::PassesThrough), to be written as it is.
+  virtual void Native(std::string_view sse_event) = 0;
   virtual asio::awaitable<bool> Flush() = 0;
   // The upstream finished properly.
   virtual asio::awaitable<void> Finish() = 0;
@@ -69,6 +72,10 @@ struct Outcome {
   int attempts = 0;
   int status = 0;    // upstream HTTP status of the answer
   std::string body;  // non-stream: the OpenAI-format body
+  // Non-stream, when the upstream speaks the client's dialect and got its request as sent
+  // (Provider::PassesThrough): the upstream's own body, which the client gets as it is (every
+  // usage field kept); `body` is then its OpenAI translation, for usage and escalation.
+  std::string native_body;
   api::Usage usage;
   bool streamed = false;  // bytes went to the client through the sink
   // Bytes of generated text (content, reasoning, tool arguments) the client got, streamed or in
@@ -152,10 +159,13 @@ class Executor {
                                       http::Clock::time_point deadline);
   // Streams an upstream's answer into `sink`, through `decoder` when the upstream speaks another
   // dialect (null: OpenAI chunks passed through); true when it completed. Reads before the first
-  // event end at `first_deadline` (time to first token), later ones at `deadline`.
+  // event end at `first_deadline` (time to first token), later ones at `deadline`. `native`: the
+  // upstream speaks the client's dialect (Provider::PassesThrough), so its events go to
+  // StreamSink::Native as they are and `decoder` only reads usage and text sizes.
   asio::awaitable<bool> Pump(http::UpstreamStream& stream, providers::StreamDecoder* decoder,
-                             const ExecuteOptions& options, StreamSink& sink, Outcome& out,
-                             http::Clock::time_point start, http::Clock::time_point first_deadline,
+                             bool native, const ExecuteOptions& options, StreamSink& sink,
+                             Outcome& out, http::Clock::time_point start,
+                             http::Clock::time_point first_deadline,
                              http::Clock::time_point deadline);
 
   http::ClientPool& pool_;

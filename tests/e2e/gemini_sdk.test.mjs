@@ -1,7 +1,8 @@
 // The real `@google/genai` SDK against the gateway's POST /v1beta/models/{model}:generateContent
 // and :streamGenerateContent?alt=sse, served by an OpenAI-compatible upstream
 // (hybridgate_fake_upstream's canned script): what a Gemini-SDK user's code sees — text, usage,
-// streamed chunks, a function-calling round trip and typed errors.
+// streamed chunks, a function-calling round trip and typed errors; countTokens, embedContent
+// (the SDK sends batchEmbedContents) and the model list.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiError, GoogleGenAI, Type } from '@google/genai';
@@ -122,6 +123,44 @@ describe('gemini generateContent', () => {
     await assert.rejects(
       ai.models.generateContent({ model: 'e2e-error', contents: 'x' }),
       (err) => err instanceof ApiError && err.status === 400 && /e2e-error always fails/.test(err.message),
+    );
+  });
+});
+
+describe('gemini countTokens, embedContent and models', () => {
+  test('countTokens: a number for any configured model', async () => {
+    const r = await ai.models.countTokens({ model: 'e2e-chat', contents: 'count these few words' });
+    assert.ok(Number.isInteger(r.totalTokens) && r.totalTokens > 0, JSON.stringify(r));
+    await assert.rejects(
+      ai.models.countTokens({ model: 'no-such-model', contents: 'x' }),
+      (err) => err instanceof ApiError && err.status === 404 && /NOT_FOUND/.test(err.message),
+    );
+  });
+
+  test('embedContent: one vector per content, in order', async () => {
+    const one = await ai.models.embedContent({ model: 'e2e-chat', contents: 'embed me' });
+    assert.equal(one.embeddings.length, 1, JSON.stringify(one));
+    assert.deepEqual(one.embeddings[0].values, [8, 0.5]);
+    const many = await ai.models.embedContent({ model: 'e2e-chat', contents: ['a', 'bbb'] });
+    assert.deepEqual(
+      many.embeddings.map((e) => e.values),
+      [
+        [1, 0.5],
+        [3, 0.5],
+      ],
+    );
+  });
+
+  test('models: list and get', async () => {
+    const names = [];
+    for await (const m of await ai.models.list()) names.push(m.name);
+    assert.ok(names.includes('models/e2e-chat'), JSON.stringify(names));
+    const m = await ai.models.get({ model: 'e2e-chat' });
+    assert.equal(m.name, 'models/e2e-chat');
+    assert.ok(m.supportedActions.includes('embedContent'), JSON.stringify(m));
+    await assert.rejects(
+      ai.models.get({ model: 'no-such-model' }),
+      (err) => err instanceof ApiError && err.status === 404,
     );
   });
 });

@@ -255,7 +255,8 @@ TEST(GeminiIngress, ErrorsComeInGoogleShape) {
       {Generate("gemini-local"),
        R"({"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"candidateCount":3}})", 400,
        "INVALID_ARGUMENT", "candidateCount"},
-      {"/v1beta/models/gemini-local:countTokens", R"({"contents":[]})", 404, "NOT_FOUND",
+      // countTokens is served (dialect_endpoints_test); a method nobody serves is not.
+      {"/v1beta/models/gemini-local:predict", R"({"instances":[]})", 404, "NOT_FOUND",
        "generateContent"},
   };
   for (const Case& c : cases) {

@@ -325,3 +325,29 @@ TEST(LocalEngine, EmbeddingsAsFloatsAndBase64) {
 
 }  // namespace
 }  // namespace hybridgate::testing
+
+namespace hybridgate::testing {
+namespace {
+
+// POST /v1/messages/count_tokens for a model the embedded engine serves: its own tokenizer over
+// the prompt it renders, so the count is what a generation then reports as its input.
+TEST(LocalEngine, CountTokensIsTheEnginesOwnCount) {
+  GatewayProcess gw(Config(1, 512));
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  const std::string messages =
+      R"("system":"Be brief.","messages":[{"role":"user","content":"Count me, engine."}])";
+  auto r = c.Request("POST", "/v1/messages/count_tokens", R"({"model":"local",)" + messages + "}",
+                     {{"anthropic-version", "2023-06-01"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-hybridgate-token-count"], "tokenizer");
+  const int64_t counted = json::parse(r.body).at("input_tokens").as_int64();
+  EXPECT_GT(counted, 5);
+  r = c.Request("POST", "/v1/messages", R"({"model":"local","max_tokens":1,)" + messages + "}",
+                {{"anthropic-version", "2023-06-01"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("usage").at("input_tokens").as_int64(), counted) << r.body;
+}
+
+}  // namespace
+}  // namespace hybridgate::testing

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <thread>
 
 #include "tests/support/fake_upstream.h"
 #include "tests/support/gateway_process.h"
@@ -20,6 +21,14 @@ std::string Body(const std::string& model, const std::string& input,
   json::object b{{"model", model}, {"input", input}};
   if (!previous.empty()) b["previous_response_id"] = previous;
   return json::serialize(b);
+}
+
+// `n` bytes of prose (a long run of one letter would be a base64 blob, classed as unreadable).
+std::string Words(size_t n) {
+  std::string out;
+  while (out.size() < n) out += "lorem ipsum ";
+  out.resize(n);
+  return out;
 }
 
 std::string IdOf(const HttpResult& r) {
@@ -116,6 +125,78 @@ TEST(Responses, StoredAnswersBelongToTheirKeyAndSurviveARestart) {
   EXPECT_EQ(del.status, 200) << del.body;
   EXPECT_EQ(json::parse(del.body).at("deleted"), true);
   EXPECT_EQ(c.Request("GET", "/v1/responses/" + id, "", as_a).status, 404);
+}
+
+// A gateway whose upstream answers "hello", slowly for a request that says "slow".
+struct SlowUpstreamGateway {
+  explicit SlowUpstreamGateway(const std::string& extra)
+      : up([](const Recorded& r) {
+          Action a{.body = ChatCompletionJson("hello")};
+          if (r.body.find("slow") != std::string::npos) a.delay = std::chrono::milliseconds(600);
+          return a;
+        }),
+        gw("providers:\n  - {name: up, type: openai, base_url: '" + up.base_url() +
+           "', models: [{name: m}]}\nresponses: {path: '" + s.Path("r.db") + "'" + extra + "}\n" +
+           "server: {max_body_bytes: 4096}\n") {}
+  FakeUpstream up;
+  Scratch s{"hg-resp"};
+  GatewayProcess gw;
+};
+
+TEST(Responses, AContinuedConversationIsBoundedLikeOneRequest) {
+  SlowUpstreamGateway g("");
+  ASSERT_TRUE(g.gw.started()) << g.gw.Log();
+  TestClient c(g.gw.port());
+  // The replayed history counts toward the one-request limit: 2000 bytes of history plus a
+  // 2000-byte turn is over 4096; a short turn still fits.
+  auto first = c.Post("/v1/responses", Body("m", Words(2000)));
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string id = IdOf(first);
+  const size_t before = g.up.request_count();
+  auto over = c.Post("/v1/responses", Body("m", Words(2000), id));
+  ASSERT_EQ(over.status, 400) << over.body;
+  EXPECT_EQ(json::parse(over.body).at("error").at("param"), "previous_response_id");
+  EXPECT_EQ(g.up.request_count(), before);
+  EXPECT_EQ(c.Post("/v1/responses", Body("m", "short", id)).status, 200);
+
+  // The stored-response paths: wrong methods are 405, bad list parameters 400.
+  EXPECT_EQ(c.Request("PUT", "/v1/responses/" + id, "").status, 405);
+  EXPECT_EQ(c.Request("DELETE", "/v1/responses/" + id + "/input_items", "").status, 405);
+  for (const char* q :
+       {"?limit=0", "?limit=abc", "?limit=101", "?order=sideways", "?after=item_nope"}) {
+    auto r = c.Get("/v1/responses/" + id + "/input_items" + q);
+    EXPECT_EQ(r.status, 400) << q << " " << r.body;
+  }
+  EXPECT_EQ(c.Get("/v1/responses/" + id + "/input_items?limit=1&order=asc").status, 200);
+  // Duplicate item ids in one input are refused.
+  auto dup = c.Post("/v1/responses", R"({"model":"m","input":[
+      {"id":"msg_1","role":"user","content":"a"},{"id":"msg_1","role":"user","content":"b"}]})");
+  EXPECT_EQ(dup.status, 400) << dup.body;
+}
+
+TEST(Responses, AFullStoreRefusesWhatItCouldNotStore) {
+  using namespace std::chrono_literals;
+  SlowUpstreamGateway g(", max_pending: 1");
+  ASSERT_TRUE(g.gw.started()) << g.gw.Log();
+  TestClient c(g.gw.port());
+  // One store operation may wait: a second answer to store while the first runs is a 503, not
+  // a 200 that is then never stored.
+  std::thread slow([&] {
+    TestClient c2(g.gw.port());
+    EXPECT_EQ(c2.Post("/v1/responses", Body("m", "slow")).status, 200);
+  });
+  std::this_thread::sleep_for(200ms);
+  auto busy = c.Post("/v1/responses", Body("m", "quick"));
+  EXPECT_EQ(busy.status, 503) << busy.body;
+  EXPECT_FALSE(busy.headers["retry-after"].empty());
+  // store:false needs no place in the queue.
+  EXPECT_EQ(c.Post("/v1/responses", R"({"model":"m","input":"q","store":false})").status, 200);
+  slow.join();
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i, std::this_thread::sleep_for(20ms)) {
+    status = c.Post("/v1/responses", Body("m", "later")).status;
+  }
+  EXPECT_EQ(status, 200);
 }
 
 }  // namespace

@@ -42,10 +42,13 @@ std::optional<json::value> ParseBody(const Recorded& r) {
   return v;
 }
 
+// Thinking is on with {type: enabled, budget_tokens} and with {type: adaptive} (the model
+// decides how much; Claude Code's default).
 bool ThinkingEnabled(const json::object& body) {
   const auto* t = body.if_contains("thinking");
-  return t != nullptr && t->is_object() && t->as_object().contains("type") &&
-         t->at("type").as_string() == "enabled";
+  if (t == nullptr || !t->is_object() || !t->as_object().contains("type")) return false;
+  const auto& type = t->at("type").as_string();
+  return type == "enabled" || type == "adaptive";
 }
 
 bool Signed(const json::object& block) {
@@ -59,14 +62,23 @@ Action InvalidSignature(size_t message, size_t block) {
                             std::to_string(block) + ": Invalid `signature` in `thinking` block");
 }
 
-std::optional<Action> AnthropicMessage(const json::object& body) {
+// `beta`: the request carries an anthropic-beta header, which opens the beta API's fields and
+// `role: "system"` messages among the turns (BetaSystemMessageParam).
+std::optional<Action> AnthropicMessage(const json::object& body, bool beta) {
   const bool thinking = ThinkingEnabled(body);
+  // MessageCreateParams of the pinned @anthropic-ai/sdk (resources/messages/messages.d.ts).
   static const std::set<std::string, std::less<>> kFields = {
-      "model",          "messages",    "max_tokens",  "system",       "metadata",
-      "stop_sequences", "stream",      "temperature", "top_k",        "top_p",
-      "tools",          "tool_choice", "thinking",    "service_tier", "container"};
+      "model",           "messages",      "max_tokens",    "system",       "metadata",
+      "stop_sequences",  "stream",        "temperature",   "top_k",        "top_p",
+      "tools",           "tool_choice",   "thinking",      "service_tier", "container",
+      "cache_control",   "output_config", "inference_geo", "speed",        "diagnostics",
+      "user_profile_id", "workspace_id"};
+  // The beta API's (resources/beta/messages/messages.d.ts), with an anthropic-beta header.
+  static const std::set<std::string, std::less<>> kBetaFields = {
+      "context_management", "mcp_servers",    "output_format", "compaction",
+      "fallbacks",          "billing_policy", "thread",        "fallback_credit_token"};
   for (const auto& kv : body) {
-    if (!kFields.contains(kv.key())) {
+    if (!kFields.contains(kv.key()) && !(beta && kBetaFields.contains(kv.key()))) {
       return AnthropicError(400, "invalid_request_error",
                             std::string(kv.key()) + ": Extra inputs are not permitted");
     }
@@ -104,6 +116,7 @@ std::optional<Action> AnthropicMessage(const json::object& body) {
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i].as_object();
     const auto& role = m.at("role").as_string();
+    if (role == "system" && beta) continue;  // system text at its place; tool ids unaffected
     if (role != "user" && role != "assistant") {
       return AnthropicError(
           400, "invalid_request_error",
@@ -295,6 +308,45 @@ class IssuedThinking {
   std::map<std::string, json::array, std::less<>> turns_;       // tool_use id -> its turn's
 };
 
+// POST /v1/messages/count_tokens (MessageCountTokensParams): no max_tokens, no stream.
+std::optional<Action> AnthropicCountTokens(const json::object& body) {
+  static const std::set<std::string, std::less<>> kFields = {
+      "model",         "messages",     "system",      "tools",
+      "thinking",      "tool_choice",  "mcp_servers", "context_management",
+      "output_config", "output_format"};
+  for (const auto& kv : body) {
+    if (!kFields.contains(kv.key())) {
+      return AnthropicError(400, "invalid_request_error",
+                            std::string(kv.key()) + ": Extra inputs are not permitted");
+    }
+  }
+  for (const char* required : {"model", "messages"}) {
+    if (!body.contains(required)) {
+      return AnthropicError(400, "invalid_request_error",
+                            std::string(required) + ": Field required");
+    }
+  }
+  return std::nullopt;
+}
+
+// POST models/{m}:countTokens: contents, or a whole generateContentRequest naming its model.
+std::optional<Action> GeminiCountTokens(const json::object& body) {
+  if (const auto* g = body.if_contains("generateContentRequest")) {
+    if (body.size() != 1) {
+      return GoogleError(400, "INVALID_ARGUMENT",
+                         "contents and generateContentRequest cannot both be set");
+    }
+    json::object inner = g->as_object();
+    if (!inner.contains("model")) {
+      return GoogleError(400, "INVALID_ARGUMENT",
+                         "* CountTokensRequest.generate_content_request.model: model is required");
+    }
+    inner.erase("model");
+    return GeminiContent(inner);
+  }
+  return GeminiContent(body);
+}
+
 }  // namespace
 
 std::optional<Action> AnthropicRejects(const Recorded& r) {
@@ -315,7 +367,9 @@ std::optional<Action> AnthropicRejects(const Recorded& r) {
                           "There was an error parsing the body of your request");
   }
   try {
-    return AnthropicMessage(body->as_object());
+    if (r.target.ends_with("/messages/count_tokens"))
+      return AnthropicCountTokens(body->as_object());
+    return AnthropicMessage(body->as_object(), !Header(r, "anthropic-beta").empty());
   } catch (const std::exception& e) {  // a wrong type somewhere: the API says which, we say what
     return AnthropicError(400, "invalid_request_error",
                           std::string("invalid request: ") + e.what());
@@ -344,6 +398,9 @@ std::optional<Action> GeminiRejects(const Recorded& r) {
     return GoogleError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
   }
   try {
+    if (r.target.find(":countTokens") != std::string::npos) {
+      return GeminiCountTokens(body->as_object());
+    }
     return GeminiContent(body->as_object());
   } catch (const std::exception& e) {
     return GoogleError(400, "INVALID_ARGUMENT", std::string("Invalid value: ") + e.what());

@@ -22,15 +22,18 @@ inline constexpr std::string_view kFakeGeminiKey = "AIza-test";
 
 // The rejection Anthropic's API would answer `r` with, if any: 401 authentication_error without
 // a valid x-api-key; 400 invalid_request_error without anthropic-version, without model,
-// max_tokens or messages, with a role other than user/assistant in messages, an unknown
-// top-level field, a tool without name/input_schema, a tool_result whose tool_use_id is not a
-// tool_use of the previous assistant turn, or (thinking enabled) a thinking block with an empty
+// max_tokens or messages, with a role other than user/assistant in messages (system too, with
+// an anthropic-beta header), a top-level field that is not one of the documented
+// MessageCreateParams (the beta API's too, with an anthropic-beta header: context_management,
+// ...), a tool without name/input_schema, a tool_result whose tool_use_id is not a tool_use of
+// the previous assistant turn, or (thinking enabled or adaptive) a thinking block with an empty
 // or missing signature.
 std::optional<Action> AnthropicRejects(const Recorded& r);
 // The rejection Gemini's API would answer `r` with, if any: 403 PERMISSION_DENIED without
 // x-goog-api-key, 400 INVALID_ARGUMENT/API_KEY_INVALID with a wrong one, 400 INVALID_ARGUMENT for a
 // role other than user/model, empty contents or parts, unknown fields, a functionResponse without
-// a name, or streamGenerateContent without alt=sse.
+// a name, or streamGenerateContent without alt=sse. At :countTokens: contents as above, or a
+// generateContentRequest with its model.
 std::optional<Action> GeminiRejects(const Recorded& r);
 
 // `answer` wrapped so that every request is validated first. The Anthropic one also remembers the

@@ -19,6 +19,8 @@
 //   stream:true                         -> "echo: <last user text>" split into word chunks, then
 //                                          finish_reason "stop", the usage chunk when
 //                                          stream_options.include_usage is set, and [DONE]
+//   POST /v1/embeddings                 -> one embedding per input string: [its length in
+//                                          bytes, 0.5]
 //   anything else                       -> a chat.completion whose content is
 //                                          "echo: <last user text>"
 #include <pthread.h>
@@ -120,6 +122,27 @@ Action Answer(const Recorded& r) {
                        {"param", nullptr},
                        {"code", "e2e_error"}}}};
     return Action{.status = 400, .body = json::serialize(err)};
+  }
+  if (r.target == "/v1/embeddings") {
+    json::array inputs;
+    if (const json::value* in = Find(body, "input"); in && in->is_array()) {
+      inputs = in->as_array();
+    } else if (in && in->is_string()) {
+      inputs.push_back(*in);
+    }
+    json::array data;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const double length =
+          inputs[i].is_string() ? static_cast<double>(inputs[i].as_string().size()) : 0;
+      data.push_back(json::object{{"object", "embedding"},
+                                  {"index", static_cast<int64_t>(i)},
+                                  {"embedding", json::array{length, 0.5}}});
+    }
+    json::object answer{{"object", "list"},
+                        {"data", std::move(data)},
+                        {"model", model},
+                        {"usage", {{"prompt_tokens", 2}, {"total_tokens", 2}}}};
+    return Action{.body = json::serialize(answer)};
   }
   const json::value* stream_v = Find(body, "stream");
   const bool stream = stream_v && stream_v->is_bool() && stream_v->as_bool();

@@ -54,6 +54,9 @@ struct EncodeOptions {
 //   (dropped) and top_p below 0.95 (dropped). No thinking is sent when a tool is forced
 //   (required / a named function), when the client's own `thinking` is forwarded, or when the
 //   last assistant turn has tool calls but no signed thinking block (Anthropic would reject it);
+// - an Anthropic client's cache_control (content blocks, tool results, tools) and tool_result
+//   is_error are written back (its system blocks are not: they are joined as above). Unredacted
+//   Anthropic requests do not come here: the provider sends ChatRequest::native_body;
 // - response_format, n, penalties, seed and logprobs have no Anthropic equivalent and are dropped.
 Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out);
 
@@ -124,6 +127,9 @@ class StreamToOpenAi {
 // thinking_blocks entry with a type starts a new thinking (or redacted_thinking) block, one with
 // a signature becomes the open thinking block's signature_delta.
 // message_delta waits for usage: it is sent on the usage chunk, on "[DONE]" or on Finish().
+// message_start carries input_tokens when usage came before the first content (an Anthropic
+// upstream; an OpenAI-compatible one only with usage on every chunk, e.g. vLLM's
+// continuous_usage_stats), else 0; message_delta carries them whenever known.
 class StreamFromOpenAi {
  public:
   // `model` replaces the chunks' model when not empty.
@@ -153,7 +159,8 @@ class StreamFromOpenAi {
   int64_t input_tokens_ = 0;
   int64_t output_tokens_ = 0;
   int64_t cached_tokens_ = 0;
-  bool usage_known_ = false;
+  bool usage_known_ = false;  // the final usage arrived
+  bool input_known_ = false;  // some usage arrived: input_tokens_ holds
 };
 
 }  // namespace hybridgate::api::anthropic

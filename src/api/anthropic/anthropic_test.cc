@@ -365,6 +365,34 @@ TEST(DecodeRequest, SystemMessagesReachEachUpstreamWhereItTakesThem) {
       << anthropic;
 }
 
+// A re-encoded Anthropic request (the fallback when it was redacted; otherwise the client's body
+// is sent as is) keeps cache_control on content blocks, tool results and tools, and is_error.
+TEST(DecodeRequest, ReencodingKeepsCacheControlAndIsError) {
+  std::string body(R"({"model":"m","max_tokens":64,"messages":[
+    {"role":"user","content":[{"type":"text","text":"ls","cache_control":{"type":"ephemeral"}}]},
+    {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{}}]},
+    {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"denied",
+                               "is_error":true,"cache_control":{"type":"ephemeral"}},
+                              {"type":"image","source":{"type":"url","url":"https://x/a.png"},
+                               "cache_control":{"type":"ephemeral","ttl":"1h"}}]}],
+    "tools":[{"name":"Bash","input_schema":{"type":"object"},
+              "cache_control":{"type":"ephemeral"}}]})");
+  auto r = DecodeRequest(body);
+  ASSERT_TRUE(r) << r.error().message;
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(*r, {.model = "m", .forward_extra = true}, out));
+  EXPECT_EQ(Json(out), Json(R"({"model":"m","max_tokens":64,"messages":[
+    {"role":"user","content":[{"type":"text","text":"ls","cache_control":{"type":"ephemeral"}}]},
+    {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{}}]},
+    {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"denied",
+                               "is_error":true,"cache_control":{"type":"ephemeral"}},
+                              {"type":"image","source":{"type":"url","url":"https://x/a.png"},
+                               "cache_control":{"type":"ephemeral","ttl":"1h"}}]}],
+    "tools":[{"name":"Bash","input_schema":{"type":"object"},
+              "cache_control":{"type":"ephemeral"}}]})"))
+      << out;
+}
+
 TEST(DecodeRequest, ErrorsNameTheField) {
   struct Case {
     const char* body;

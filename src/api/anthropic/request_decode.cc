@@ -41,6 +41,14 @@ Status ReadImage(object block, const std::string& field, ContentPart& part) {
                       fmt::format("'{}.source.type' must be 'base64' or 'url'", field)));
 }
 
+// A block's cache_control, minified ("" when absent), for an Anthropic upstream that gets the
+// request re-encoded (redacted) rather than as sent.
+std::string CacheControl(object block) {
+  element cc;
+  if (block["cache_control"].get(cc) || cc.is_null()) return {};
+  return simdjson::minify(cc);
+}
+
 // Text and image blocks (user turns, tool_result content). Returns false for other types.
 Result<bool> ReadPart(object block, std::string_view type, const std::string& field,
                       std::vector<ContentPart>& parts) {
@@ -49,20 +57,23 @@ Result<bool> ReadPart(object block, std::string_view type, const std::string& fi
     if (auto s = RequiredString(block, "text", field + ".text", p.text); !s) {
       return Fail(std::move(s.error()));
     }
+    p.cache_control = CacheControl(block);
     return true;
   }
   if (type == "image") {
-    if (auto s = ReadImage(block, field, parts.emplace_back()); !s) {
-      return Fail(std::move(s.error()));
-    }
+    ContentPart& p = parts.emplace_back();
+    if (auto s = ReadImage(block, field, p); !s) return Fail(std::move(s.error()));
+    p.cache_control = CacheControl(block);
     return true;
   }
   return false;
 }
 
-// Content of a Message from parts: a single text part collapses to a plain string.
+// Content of a Message from parts: a single text part without cache_control collapses to a
+// plain string.
 void SetParts(Message& m, std::vector<ContentPart>&& parts) {
-  if (parts.size() == 1 && parts[0].kind == ContentPart::Kind::kText) {
+  if (parts.size() == 1 && parts[0].kind == ContentPart::Kind::kText &&
+      parts[0].cache_control.empty()) {
     m.text = std::move(parts[0].text);
   } else {
     m.parts = std::move(parts);
@@ -73,6 +84,10 @@ void SetParts(Message& m, std::vector<ContentPart>&& parts) {
 Status ReadToolResult(object block, const std::string& field, Message& m) {
   m.role = "tool";
   HG_TRY(RequiredString(block, "tool_use_id", field + ".tool_use_id", m.tool_call_id));
+  m.cache_control = CacheControl(block);
+  if (element e; !block["is_error"].get(e) && !e.is_null()) {
+    if (e.get_bool().get(m.is_error)) return Fail(FieldError(field + ".is_error", "a boolean", e));
+  }
   element content;
   if (block["content"].get(content)) return {};  // content is optional
   if (content.is_string()) return ReadString(content, field + ".content", m.text);
@@ -255,6 +270,7 @@ Status ReadTools(element v, std::vector<Tool>& out) {
     if (o["input_schema"].get(schema)) return Fail(MissingField(f + ".input_schema"));
     if (!schema.is_object()) return Fail(FieldError(f + ".input_schema", "an object", schema));
     tool.parameters_json = simdjson::minify(schema);
+    tool.cache_control = CacheControl(o);
   }
   return {};
 }

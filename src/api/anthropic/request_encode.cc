@@ -46,21 +46,27 @@ struct Turn {
   std::vector<std::string> blocks;  // serialised content blocks
 };
 
+// A block's cache_control (an Anthropic client's), when it has one.
+void WriteCacheControl(JsonWriter& w, std::string_view cache_control) {
+  if (!cache_control.empty()) w.RawField("cache_control", cache_control);
+}
+
 void WriteImage(JsonWriter& w, const ContentPart& p) {
   w.BeginObject().Field("type", "image").Key("source").BeginObject();
   std::string_view url = p.image_url;
   // data:<media type>;base64,<data>
-  if (url.starts_with("data:")) {
-    const size_t semi = url.find(';');
-    const size_t comma = url.find(',');
-    if (semi != std::string_view::npos && comma != std::string_view::npos && semi < comma) {
-      w.Field("type", "base64").Field("media_type", url.substr(5, semi - 5));
-      w.Field("data", url.substr(comma + 1));
-      w.EndObject().EndObject();
-      return;
-    }
+  const size_t semi = url.find(';');
+  const size_t comma = url.find(',');
+  if (url.starts_with("data:") && semi != std::string_view::npos &&
+      comma != std::string_view::npos && semi < comma) {
+    w.Field("type", "base64").Field("media_type", url.substr(5, semi - 5));
+    w.Field("data", url.substr(comma + 1));
+  } else {
+    w.Field("type", "url").Field("url", url);
   }
-  w.Field("type", "url").Field("url", url).EndObject().EndObject();
+  w.EndObject();
+  WriteCacheControl(w, p.cache_control);
+  w.EndObject();
 }
 
 // Text and image blocks of a message's content; kOther parts have no Anthropic equivalent.
@@ -86,7 +92,9 @@ Status AppendContent(const Message& m, const std::string& field, std::vector<std
     std::string& b = out.emplace_back();
     JsonWriter w(b);
     if (p.kind == ContentPart::Kind::kText) {
-      w.BeginObject().Field("type", "text").Field("text", p.text).EndObject();
+      w.BeginObject().Field("type", "text").Field("text", p.text);
+      WriteCacheControl(w, p.cache_control);
+      w.EndObject();
     } else {
       WriteImage(w, p);
     }
@@ -157,6 +165,8 @@ Status ToolResultBlock(const Message& m, const std::string& field, std::string& 
   } else if (!m.content_is_null) {
     w.Field("content", m.text);
   }
+  if (m.is_error) w.Field("is_error", true);
+  WriteCacheControl(w, m.cache_control);
   w.EndObject();
   return {};
 }
@@ -209,6 +219,7 @@ void WriteToolsAndChoice(JsonWriter& w, const ChatRequest& req) {
       if (!t.description.empty()) w.Field("description", t.description);
       w.RawField("input_schema",
                  t.parameters_json.empty() ? R"({"type":"object"})" : t.parameters_json);
+      WriteCacheControl(w, t.cache_control);
       w.EndObject();
     }
     w.EndArray();

@@ -92,7 +92,7 @@ void StreamFromOpenAi::End(std::string& out) {
   w.Field("stop_reason", stop_reason_.empty() ? std::string_view("end_turn") : stop_reason_);
   w.Key("stop_sequence").Null().EndObject();
   w.Key("usage").BeginObject();
-  if (usage_known_) {
+  if (input_known_) {
     w.Field("input_tokens", input_tokens_);
     if (cached_tokens_ > 0) w.Field("cache_read_input_tokens", cached_tokens_);
   }
@@ -110,16 +110,23 @@ Status StreamFromOpenAi::Feed(std::string_view chunk_json, std::string& out) {
   auto root = ParseOpenAiChunk(chunk_json);
   if (!root) return Fail(std::move(root.error()));
   const element c = *root;
-  if (element u; !c["usage"].get(u) && u.is_object()) {
-    usage_known_ = true;
-    if (element d; !u["prompt_tokens_details"].get(d)) cached_tokens_ = Int(d, "cached_tokens");
-    input_tokens_ = Int(u, "prompt_tokens") - cached_tokens_;
-    output_tokens_ = Int(u, "completion_tokens");
-  }
-  if (!started_) Start(out, Str(c, "id"), Str(c, "model"));
   array choices;
   element choice, delta;
-  if (c["choices"].get_array().get(choices) || choices.at(0).get(choice)) {
+  const bool has_choice = !c["choices"].get_array().get(choices) && !choices.at(0).get(choice);
+  if (element u; !c["usage"].get(u) && u.is_object()) {
+    if (element d; !u["prompt_tokens_details"].get(d)) cached_tokens_ = Int(d, "cached_tokens");
+    input_tokens_ = Int(u, "prompt_tokens") - cached_tokens_;
+    input_known_ = true;
+    // Usage on a chunk whose choice goes on is early (an Anthropic upstream's message_start,
+    // vLLM's continuous usage stats): its input tokens go into message_start; the final usage
+    // comes with the finish_reason or after it.
+    if (!has_choice || !Str(choice, "finish_reason").empty()) {
+      usage_known_ = true;
+      output_tokens_ = Int(u, "completion_tokens");
+    }
+  }
+  if (!started_) Start(out, Str(c, "id"), Str(c, "model"));
+  if (!has_choice) {
     // The usage-only chunk that follows finish_reason: the message can end now.
     if (!stop_reason_.empty()) End(out);
     return {};

@@ -1,5 +1,6 @@
-// Anthropic Messages: POST /v1/messages (codec: api/anthropic). Errors under /v1/messages take
-// Anthropic's shape.
+// Anthropic Messages: POST /v1/messages (codec: api/anthropic), and POST
+// /v1/messages/count_tokens (Extra; api/anthropic/count_tokens.h). Errors under /v1/messages
+// take Anthropic's shape.
 #pragma once
 
 #include "dialects/dialect.h"
@@ -23,6 +24,16 @@ class AnthropicMessages final : public ClientDialect {
                                            RequestContext* context) const override;
   // message_delta always carries usage.
   bool AlwaysUsage(const api::ChatRequest&) const override { return true; }
+
+  Extra MatchExtra(std::string_view method, std::string_view path) const override {
+    if (method == "POST" && path == "/v1/messages/count_tokens") {
+      return {.kind = Extra::Kind::kCountTokens};
+    }
+    return {};
+  }
+  Status DecodeCountTokens(const Extra& extra, std::string& body,
+                           api::ChatRequest& out) const override;
+  std::string EncodeTokenCount(int64_t tokens) const override;
 };
 
 }  // namespace hybridgate::dialects

@@ -1,5 +1,7 @@
 // Gemini: POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse (codec:
-// api/gemini). Errors under /v1beta/ take Google's shape.
+// api/gemini); besides them :countTokens, :embedContent, :batchEmbedContents, GET /v1beta/models
+// and GET /v1beta/models/{model} (Extra; api/gemini/extras.h). Errors under /v1beta/ take
+// Google's shape.
 #pragma once
 
 #include "dialects/dialect.h"
@@ -25,6 +27,19 @@ class GeminiGenerateContent final : public ClientDialect {
                                            RequestContext* context) const override;
   // Every chunk carries usageMetadata.
   bool AlwaysUsage(const api::ChatRequest&) const override { return true; }
+
+  // POST .../models/{m}:countTokens, :embedContent, :batchEmbedContents (under /v1beta/ and
+  // /v1/); GET /v1beta/models and /v1beta/models/{m} (GET /v1/models/{m} stays OpenAI's).
+  Extra MatchExtra(std::string_view method, std::string_view path) const override;
+  Status DecodeCountTokens(const Extra& extra, std::string& body,
+                           api::ChatRequest& out) const override;
+  std::string EncodeTokenCount(int64_t tokens) const override;
+  Result<std::string> DecodeEmbed(const Extra& extra, std::string_view body) const override;
+  Result<std::string> EncodeEmbedAnswer(const Extra& extra,
+                                        std::string_view openai_body) const override;
+  // Google's Model resource: name "models/<name>", displayName, description (the provider),
+  // supportedGenerationMethods (those HybridGate serves for any model).
+  std::string EncodeModels(std::span<const ModelEntry> models, bool list) const override;
 };
 
 }  // namespace hybridgate::dialects

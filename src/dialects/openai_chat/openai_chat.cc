@@ -32,9 +32,14 @@ std::unique_ptr<StreamEncoder> NewOpenAiPassthroughStream() {
   return std::make_unique<Passthrough>();
 }
 
-Status OpenAiChat::Decode(const http::Request&, std::string_view, std::string& body,
+Status OpenAiChat::Decode(const http::Request& request, std::string_view, std::string& body,
                           api::ChatRequest& out, std::unique_ptr<RequestContext>&) const {
-  return api::DecodeOpenAiChatInto(body, out);
+  if (auto s = api::DecodeOpenAiChatInto(body, out); !s) return s;
+  // OpenAI's beta opt-ins, for OpenAI-compatible upstreams (providers/openai).
+  if (const std::string_view beta = request["openai-beta"]; !beta.empty()) {
+    out.dialect_headers.emplace_back("openai-beta", beta);
+  }
+  return {};
 }
 
 Status OpenAiChat::EncodeAnswer(std::string&, const api::ChatRequest&, RequestContext*) const {

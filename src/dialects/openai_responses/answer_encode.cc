@@ -1,6 +1,8 @@
 // The Response object, from an upstream's OpenAI chat completion, and the dialect's registration.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "api/json.h"
 #include "api/openai_chat.h"
 #include "common/json_writer.h"
@@ -24,14 +26,17 @@ void WriteUsage(JsonWriter& w, const Usage& u) {
 }
 
 Usage ReadUsage(element usage) {
+  // An upstream's negative count is no count.
+  auto count = [](element v, std::string_view key) {
+    return std::max<int64_t>(api::IntField(v, key), 0);
+  };
   Usage u;
-  u.input = api::IntField(usage, "prompt_tokens");
-  u.output = api::IntField(usage, "completion_tokens");
+  u.input = count(usage, "prompt_tokens");
+  u.output = count(usage, "completion_tokens");
   element details;
-  if (!usage["prompt_tokens_details"].get(details))
-    u.cached = api::IntField(details, "cached_tokens");
+  if (!usage["prompt_tokens_details"].get(details)) u.cached = count(details, "cached_tokens");
   if (!usage["completion_tokens_details"].get(details)) {
-    u.reasoning = api::IntField(details, "reasoning_tokens");
+    u.reasoning = count(details, "reasoning_tokens");
   }
   return u;
 }

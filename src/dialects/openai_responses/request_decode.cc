@@ -1,6 +1,7 @@
 // Decoding of Responses API requests into the internal ChatRequest.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <random>
@@ -537,9 +538,19 @@ Status DecodeRequest(std::string& body, api::ChatRequest& out, ResponsesContext&
       }
       bool last_is_assistant = false;
       size_t i = 0;
+      std::vector<std::string_view> ids;  // an item's id names it in input_items: one each
       for (element item : items) {
-        if (auto s = ReadItem(item, api::IndexedField("input", i++), out, last_is_assistant); !s) {
-          return s;
+        const std::string f = api::IndexedField("input", i++);
+        if (auto s = ReadItem(item, f, out, last_is_assistant); !s) return s;
+        element id;
+        if (!item["id"].get(id) && !id.is_null()) {
+          std::string_view v;
+          if (id.get_string().get(v)) return Fail(api::FieldError(f + ".id", "a string", id));
+          if (std::find(ids.begin(), ids.end(), v) != ids.end()) {
+            return Fail(Invalid(fmt::format("{}.id: duplicate item id '{}'", f, v.substr(0, 64)),
+                                f + ".id"));
+          }
+          ids.push_back(v);
         }
         AppendStoredItem(ctx.conv.input_items, item);
       }

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <boost/beast/core/string.hpp>
 #include <chrono>
 
 #include "api/anthropic/anthropic.h"
+#include "api/json.h"
 
 namespace hybridgate::providers {
 namespace {
@@ -36,11 +38,30 @@ std::string_view Detail(std::string_view message) {
 
 }  // namespace
 
+bool AnthropicProvider::PassesThrough(const api::ChatRequest& req) const {
+  return req.ingress == api::ChatRequest::Dialect::kAnthropic && !req.native_body.empty();
+}
+
 void AnthropicProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
-                                   std::string_view request_id) const {
+                                   std::string_view request_id, const api::ChatRequest* req) const {
   r.headers.emplace_back("content-type", "application/json");
   r.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
-  r.headers.emplace_back("anthropic-version", kApiVersion);
+  // An Anthropic client's own version and betas (prompt caching, context management, ...) go
+  // along, unless the provider's configuration sets that header itself.
+  const bool client = req && req->ingress == api::ChatRequest::Dialect::kAnthropic;
+  auto configured = [&](std::string_view name) {
+    for (const auto& [k, v] : config().headers) {
+      if (boost::beast::iequals(k, name)) return true;
+    }
+    return false;
+  };
+  std::string_view version = client ? req->DialectHeader("anthropic-version") : "";
+  if (version.empty()) version = kApiVersion;
+  if (!configured("anthropic-version")) r.headers.emplace_back("anthropic-version", version);
+  if (const std::string_view beta = client ? req->DialectHeader("anthropic-beta") : "";
+      !beta.empty() && !configured("anthropic-beta")) {
+    r.headers.emplace_back("anthropic-beta", beta);
+  }
   if (!config().api_key.empty()) r.headers.emplace_back("x-api-key", config().api_key);
   if (!request_id.empty()) r.headers.emplace_back("x-hybridgate-request-id", request_id);
   for (const auto& [k, v] : config().headers) r.headers.emplace_back(k, v);
@@ -51,7 +72,18 @@ Result<http::UpstreamRequest> AnthropicProvider::EncodeChat(const api::ChatReque
                                                             std::string_view request_id) const {
   http::UpstreamRequest r;
   r.target = endpoint().base_path + "/messages";
-  AddHeaders(r, req.stream, request_id);
+  AddHeaders(r, req.stream, request_id, &req);
+  if (PassesThrough(req)) {
+    // The client's body (canonical JSON, as decoded), only the deployment's model id put in.
+    if (model.id.empty() || model.id == req.model) {
+      r.body = req.native_body;
+      return r;
+    }
+    auto body = api::ReplaceStringField(req.native_body, "model", model.id);
+    if (!body) return Fail(std::move(body.error()));
+    r.body = std::move(*body);
+    return r;
+  }
   const api::anthropic::EncodeOptions options{
       .model = model.id,
       .default_max_tokens = kDefaultMaxTokens,

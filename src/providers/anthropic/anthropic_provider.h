@@ -21,6 +21,10 @@ class AnthropicProvider : public Provider {
                                            const config::ModelConfig& model,
                                            std::string_view request_id) const override;
   bool SpeaksOpenAi() const override { return false; }
+  // An Anthropic client's request that was not rewritten (not redacted): its canonical body is
+  // sent with only `model` replaced, so cache_control, system blocks, is_error and every beta
+  // field reach Anthropic.
+  bool PassesThrough(const api::ChatRequest& req) const override;
   Result<std::string> DecodeChat(const http::UpstreamResponse& response,
                                  const config::ModelConfig& model,
                                  std::string_view request_id) const override;
@@ -29,11 +33,19 @@ class AnthropicProvider : public Provider {
   // /completions and /embeddings have no Anthropic equivalent: an invalid_request Error.
   Result<http::UpstreamRequest> EncodeRaw(std::string_view path, std::string body, bool stream,
                                           std::string_view request_id) const override;
+  // POST {base_url}/messages/count_tokens (count_tokens.cc).
+  Result<http::UpstreamRequest> EncodeCountTokens(const api::ChatRequest& req,
+                                                  const config::ModelConfig& model,
+                                                  std::string_view request_id) const override;
+  Result<int64_t> DecodeTokenCount(const http::UpstreamResponse& response) const override;
   Error ClassifyError(const http::UpstreamResponse& response) const override;
   http::UpstreamRequest HealthProbe() const override;
 
  private:
-  void AddHeaders(http::UpstreamRequest& r, bool stream, std::string_view request_id) const;
+  // `req`: the request whose client's anthropic-beta and anthropic-version go along (an
+  // Anthropic client's; null: the adapter's own anthropic-version).
+  void AddHeaders(http::UpstreamRequest& r, bool stream, std::string_view request_id,
+                  const api::ChatRequest* req = nullptr) const;
 };
 
 }  // namespace hybridgate::providers

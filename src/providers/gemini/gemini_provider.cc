@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "api/gemini/extras.h"
 #include "api/gemini/gemini.h"
 
 namespace hybridgate::providers {
@@ -92,6 +93,22 @@ Result<http::UpstreamRequest> GeminiProvider::EncodeRaw(std::string_view path, s
       MakeError(ErrorCode::kInvalidRequest,
                 fmt::format("provider '{}' (gemini) has no {} endpoint; use /v1/chat/completions",
                             name(), path)));
+}
+
+Result<http::UpstreamRequest> GeminiProvider::EncodeCountTokens(const api::ChatRequest& req,
+                                                                const config::ModelConfig& model,
+                                                                std::string_view request_id) const {
+  http::UpstreamRequest r;
+  r.target = fmt::format("{}/models/{}:countTokens", endpoint().base_path, ModelPath(model.id));
+  AddHeaders(r, false, request_id);
+  auto body = api::gemini::EncodeCountTokensRequest(req, ModelPath(model.id));
+  if (!body) return Fail(std::move(body.error()));
+  r.body = std::move(*body);
+  return r;
+}
+
+Result<int64_t> GeminiProvider::DecodeTokenCount(const http::UpstreamResponse& response) const {
+  return api::gemini::DecodeTokenCount(response.body);
 }
 
 Error GeminiProvider::ClassifyError(const http::UpstreamResponse& response) const {

@@ -23,6 +23,11 @@ class GeminiProvider : public Provider {
   // /completions and /embeddings are not served (Gemini's embedContent is another shape).
   Result<http::UpstreamRequest> EncodeRaw(std::string_view path, std::string body, bool stream,
                                           std::string_view request_id) const override;
+  // POST {base_url}/models/{id}:countTokens with the whole generateContent request.
+  Result<http::UpstreamRequest> EncodeCountTokens(const api::ChatRequest& req,
+                                                  const config::ModelConfig& model,
+                                                  std::string_view request_id) const override;
+  Result<int64_t> DecodeTokenCount(const http::UpstreamResponse& response) const override;
   Error ClassifyError(const http::UpstreamResponse& response) const override;
   http::UpstreamRequest HealthProbe() const override;
 

@@ -503,4 +503,12 @@ asio::awaitable<Result<std::string>> LocalProvider::Raw(std::string_view path,
   co_return out;
 }
 
+Result<int64_t> LocalProvider::CountTokens(const api::ChatRequest& req) const {
+  auto prompt = RenderPrompt(*engine_, req);
+  if (!prompt) return Fail(std::move(prompt.error()));
+  auto tokens = engine_->Tokenize(*prompt);
+  if (!tokens) return Fail(std::move(tokens.error()));
+  return static_cast<int64_t>(tokens->size());
+}
+
 }  // namespace hybridgate::providers

@@ -43,6 +43,9 @@ class LocalProvider : public Provider, public InProcess {
                                                   http::CancelToken* cancel,
                                                   api::Usage& usage) override;
 
+  // The engine's tokenizer over the prompt Complete would render: exact.
+  Result<int64_t> CountTokens(const api::ChatRequest& req) const override;
+
   const engine::Engine& engine() const { return *engine_; }
 
  private:

@@ -22,6 +22,13 @@ Result<http::UpstreamRequest> OpenAiProvider::EncodeChat(const api::ChatRequest&
   http::UpstreamRequest r;
   r.target = endpoint().base_path + "/chat/completions";
   AddHeaders(r, req.stream, request_id);
+  // An OpenAI client's beta opt-ins (OpenAI-Beta) go to an OpenAI-compatible upstream.
+  if (const std::string_view beta = req.ingress == api::ChatRequest::Dialect::kOpenAi
+                                        ? req.DialectHeader("openai-beta")
+                                        : std::string_view();
+      !beta.empty()) {
+    r.headers.emplace_back("openai-beta", beta);
+  }
   api::EncodeOpenAiChat(req, {.model = model.id}, r.body);
   return r;
 }
