@@ -121,8 +121,10 @@ void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options
   }
   if (!req.user.empty()) w.Field("user", req.user);
   if (!req.metadata_json.empty()) w.RawField("metadata", req.metadata_json);
-  // A Gemini client's unknown fields (safetySettings, cachedContent, ...) mean nothing here.
-  if (req.ingress != ChatRequest::Dialect::kGemini) {
+  // Another dialect's unknown fields (Anthropic's thinking, output_config, context_management;
+  // Gemini's safetySettings, ...) mean nothing here, and OpenAI refuses unknown parameters: what
+  // has an equivalent was mapped by the decoder (response_format, reasoning_effort, stop, ...).
+  if (req.ingress == ChatRequest::Dialect::kOpenAi) {
     for (const RawField& f : req.extra) w.RawField(f.key, f.json);
   }
   w.EndObject();

@@ -131,6 +131,53 @@ TEST(DecodeRequest, ThinkingSetsReasoningEffortAndStaysForAnthropic) {
   EXPECT_EQ(Json(out).at("max_tokens"), 20000);
 }
 
+// Structured output crosses dialects: Anthropic's output_config.format is an OpenAI upstream's
+// response_format (and none of Anthropic's own fields reach it); an OpenAI client's
+// response_format is an Anthropic upstream's output_config.format.
+TEST(DecodeRequest, StructuredOutputCrossesDialects) {
+  std::string body = R"({"model":"m","max_tokens":100,"messages":[{"role":"user","content":"x"}],
+      "thinking":{"type":"enabled","budget_tokens":2000},
+      "output_config":{"effort":"medium","format":{"type":"json_schema",
+        "schema":{"type":"object","properties":{"a":{"type":"string"}}}}}})";
+  auto req = DecodeRequest(body);
+  ASSERT_TRUE(req) << req.error().message;
+  EXPECT_EQ(req->response_format.kind, ResponseFormat::Kind::kJsonSchema);
+  std::string openai;
+  EncodeOpenAiChat(*req, {}, openai);
+  const json::value v = Json(openai);
+  EXPECT_EQ(v.at("response_format").at("json_schema").at("schema"),
+            Json(R"({"type":"object","properties":{"a":{"type":"string"}}})"))
+      << openai;
+  EXPECT_FALSE(v.as_object().contains("output_config")) << openai;
+  EXPECT_FALSE(v.as_object().contains("thinking")) << openai;
+  // To an Anthropic upstream the client's own output_config goes once, as sent.
+  std::string anthropic;
+  ASSERT_TRUE(EncodeRequest(*req, {.forward_extra = true}, anthropic));
+  EXPECT_EQ(Json(anthropic).at("output_config").at("effort"), "medium") << anthropic;
+  EXPECT_EQ(anthropic.find("output_config"), anthropic.rfind("output_config")) << anthropic;
+
+  std::string from_openai = R"({"model":"m","messages":[{"role":"user","content":"x"}],
+      "response_format":{"type":"json_schema","json_schema":{"name":"p",
+        "schema":{"type":"object","properties":{"b":{"type":"integer"}}}}}})";
+  auto oreq = DecodeOpenAiChat(from_openai);
+  ASSERT_TRUE(oreq) << oreq.error().message;
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(*oreq, {}, out));
+  EXPECT_EQ(Json(out).at("output_config"),
+            Json(R"({"format":{"type":"json_schema","schema":{"type":"object",
+                 "properties":{"b":{"type":"integer"}}}}})"))
+      << out;
+  EXPECT_FALSE(Json(out).as_object().contains("response_format")) << out;
+  // JSON mode without a schema: any object.
+  std::string mode = R"({"model":"m","messages":[{"role":"user","content":"x"}],
+      "response_format":{"type":"json_object"}})";
+  auto jreq = DecodeOpenAiChat(mode);
+  ASSERT_TRUE(jreq);
+  out.clear();
+  ASSERT_TRUE(EncodeRequest(*jreq, {}, out));
+  EXPECT_EQ(Json(out).at("output_config").at("format").at("schema"), Json(R"({"type":"object"})"));
+}
+
 TEST(EncodeRequest, InvalidToolArgumentsNameTheField) {
   ChatRequest req;
   req.messages.push_back({.role = "user", .text = "hi"});

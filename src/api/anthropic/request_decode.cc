@@ -374,6 +374,27 @@ Status ReadField(std::string_view key, element value, ChatRequest& req, bool& ha
                                               : "high";
     }
   }
+  if (key == "output_config" || key == "output_format") {
+    // Structured output: output_config.format (output_format in the older beta) is the
+    // response_format other upstreams get; an Anthropic upstream gets the field as sent.
+    element format = value;
+    const bool has_format = key == "output_format" || !value["format"].get(format);
+    if (has_format && format.is_object() && internal::Str(format, "type") == "json_schema") {
+      element schema;
+      if (format["schema"].get(schema) || !schema.is_object()) {
+        return Fail(Invalid(std::string(key), "output format json_schema needs a 'schema' object"));
+      }
+      ResponseFormat& rf = req.response_format;
+      rf.kind = ResponseFormat::Kind::kJsonSchema;
+      rf.schema_name = "output";
+      rf.schema_json = simdjson::minify(schema);
+      rf.raw.clear();
+      JsonWriter w(rf.raw);
+      w.BeginObject().Field("type", "json_schema").Key("json_schema").BeginObject();
+      w.Field("name", "output").RawField("schema", rf.schema_json).Field("strict", true);
+      w.EndObject().EndObject();
+    }
+  }
   req.extra.push_back({std::string(key), simdjson::minify(value)});
   return {};
 }

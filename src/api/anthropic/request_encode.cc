@@ -316,8 +316,24 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
   if (req.top_k && !budget) w.Field("top_k", *req.top_k);
   if (!req.user.empty()) w.Key("metadata").BeginObject().Field("user_id", req.user).EndObject();
   if (req.stream) w.Field("stream", true);
+  bool client_output_config = false;
   if (options.forward_extra) {
-    for (const RawField& f : req.extra) w.RawField(f.key, f.json);
+    for (const RawField& f : req.extra) {
+      client_output_config |= f.key == "output_config" || f.key == "output_format";
+      w.RawField(f.key, f.json);
+    }
+  }
+  // Structured output from another dialect (response_format, text.format, responseSchema):
+  // Anthropic's output_config.format. JSON mode without a schema is any object.
+  using RF = ResponseFormat::Kind;
+  const RF kind = req.response_format.kind;
+  if (!client_output_config && (kind == RF::kJsonSchema || kind == RF::kJsonObject)) {
+    w.Key("output_config").BeginObject().Key("format").BeginObject();
+    w.Field("type", "json_schema");
+    w.RawField("schema", kind == RF::kJsonSchema && !req.response_format.schema_json.empty()
+                             ? std::string_view(req.response_format.schema_json)
+                             : std::string_view(R"({"type":"object"})"));
+    w.EndObject().EndObject();
   }
   w.EndObject();
   return {};
