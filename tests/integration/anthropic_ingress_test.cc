@@ -19,21 +19,6 @@ std::string Config(const FakeUpstream& up) {
          "', zone: self_hosted, models: [{name: claude-local, id: qwen2.5-7b}]}\n";
 }
 
-// Splits an Anthropic SSE body into (event, data) pairs.
-std::vector<std::pair<std::string, json::value>> Events(const std::string& sse) {
-  std::vector<std::pair<std::string, json::value>> out;
-  size_t pos = 0;
-  while ((pos = sse.find("event: ", pos)) != std::string::npos) {
-    const size_t eol = sse.find('\n', pos);
-    const std::string name = sse.substr(pos + 7, eol - pos - 7);
-    const size_t data = sse.find("data: ", eol);
-    const size_t end = sse.find("\n\n", data);
-    out.emplace_back(name, json::parse(sse.substr(data + 6, end - data - 6)));
-    pos = end;
-  }
-  return out;
-}
-
 TEST(AnthropicIngress, MessageIsServedByAnOpenAiUpstreamAndAnsweredInAnthropicShape) {
   FakeUpstream up([](const Recorded&) {
     return Action{.body = ChatCompletionJson("Bonjour!", "qwen2.5-7b", 21, 4)};
@@ -77,7 +62,7 @@ TEST(AnthropicIngress, StreamIsTranslatedEventByEvent) {
       R"({"model":"claude-local","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]})");
   ASSERT_EQ(head.status, 200) << client.ReadAll();
   EXPECT_EQ(head.headers["content-type"], "text/event-stream");
-  const auto events = Events(client.ReadAll());
+  const auto events = NamedSseEvents(client.ReadAll());
   ASSERT_GE(events.size(), 5u);
   EXPECT_EQ(events.front().first, "message_start");
   EXPECT_EQ(events.back().first, "message_stop");
@@ -132,7 +117,7 @@ TEST(AnthropicIngress, ClaudeCodeSystemMessageStaysInPlaceForAnOpenAiUpstream) {
   auto head = client.StartStream("/v1/messages", ClaudeCodeRequest("claude-local", true),
                                  kClaudeCodeHeaders);
   ASSERT_EQ(head.status, 200) << client.ReadAll();
-  const auto events = Events(client.ReadAll());
+  const auto events = NamedSseEvents(client.ReadAll());
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().first, "message_stop");
   ASSERT_EQ(up.request_count(), 1u);

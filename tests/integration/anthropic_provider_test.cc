@@ -37,21 +37,6 @@ std::vector<std::string> DataLines(const std::string& sse) {
   return out;
 }
 
-// Splits an Anthropic SSE body into (event, data) pairs.
-std::vector<std::pair<std::string, json::value>> Events(const std::string& sse) {
-  std::vector<std::pair<std::string, json::value>> out;
-  size_t pos = 0;
-  while ((pos = sse.find("event: ", pos)) != std::string::npos) {
-    const size_t eol = sse.find('\n', pos);
-    const std::string name = sse.substr(pos + 7, eol - pos - 7);
-    const size_t data = sse.find("data: ", eol);
-    const size_t end = sse.find("\n\n", data);
-    out.emplace_back(name, json::parse(sse.substr(data + 6, end - data - 6)));
-    pos = end;
-  }
-  return out;
-}
-
 std::string S(const json::value& v) { return std::string(v.as_string()); }
 
 const char* kToolUseAnswer = R"({
@@ -482,7 +467,7 @@ TEST(AnthropicProvider, AnthropicClientRoundTripsThroughAnAnthropicUpstream) {
       "/v1/messages",
       R"({"model":"smart","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"Weather?"}]})");
   ASSERT_EQ(head.status, 200) << client.ReadAll();
-  const auto events = Events(client.ReadAll());
+  const auto events = NamedSseEvents(client.ReadAll());
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.front().first, "message_start");
   EXPECT_EQ(events.back().first, "message_stop");

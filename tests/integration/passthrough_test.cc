@@ -90,21 +90,6 @@ std::vector<std::string> ClaudeStream(std::string_view model) {
       AnthropicEvent(R"({"type":"message_stop"})")};
 }
 
-// (event, data) pairs of an SSE body.
-std::vector<std::pair<std::string, json::value>> Events(const std::string& sse) {
-  std::vector<std::pair<std::string, json::value>> out;
-  size_t pos = 0;
-  while ((pos = sse.find("event: ", pos)) != std::string::npos) {
-    const size_t eol = sse.find('\n', pos);
-    const std::string name = sse.substr(pos + 7, eol - pos - 7);
-    const size_t data = sse.find("data: ", eol);
-    const size_t end = sse.find("\n\n", data);
-    out.emplace_back(name, json::parse(sse.substr(data + 6, end - data - 6)));
-    pos = end;
-  }
-  return out;
-}
-
 TEST(Passthrough, RecordedClaudeCodeRequestReachesAnthropicAsSent) {
   const std::string recorded = Recorded();
   ASSERT_FALSE(recorded.empty()) << "testdata/claude_code_request.json";
@@ -134,8 +119,8 @@ TEST(Passthrough, RecordedClaudeCodeRequestReachesAnthropicAsSent) {
   // The upstream's events reach the client as they were, usage and all.
   std::string upstream_sse;
   for (const std::string& c : stream) upstream_sse += c;
-  const auto got = Events(sse);
-  const auto want = Events(upstream_sse);
+  const auto got = NamedSseEvents(sse);
+  const auto want = NamedSseEvents(upstream_sse);
   ASSERT_EQ(got.size(), want.size()) << sse;
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].first, want[i].first) << i;

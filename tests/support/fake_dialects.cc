@@ -480,4 +480,18 @@ json::array AnthropicContentFromSse(std::string_view sse) {
 
 std::string SseData(std::string_view data) { return "data: " + std::string(data) + "\n\n"; }
 
+std::vector<std::pair<std::string, boost::json::value>> NamedSseEvents(const std::string& sse) {
+  std::vector<std::pair<std::string, boost::json::value>> out;
+  size_t pos = 0;
+  while ((pos = sse.find("event: ", pos)) != std::string::npos) {
+    const size_t eol = sse.find('\n', pos);
+    const std::string name = sse.substr(pos + 7, eol - pos - 7);
+    const size_t data = sse.find("data: ", eol);
+    const size_t end = sse.find("\n\n", data);
+    out.emplace_back(name, boost::json::parse(sse.substr(data + 6, end - data - 6)));
+    pos = end;
+  }
+  return out;
+}
+
 }  // namespace hybridgate::testing

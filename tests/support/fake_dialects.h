@@ -6,10 +6,12 @@
 // Also canned answers in those wire formats.
 #pragma once
 
+#include <boost/json.hpp>
 #include <boost/json/array.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tests/support/fake_upstream.h"
@@ -56,5 +58,9 @@ std::string FakeThinkingSignature(std::string_view thinking);
 boost::json::array AnthropicContentFromSse(std::string_view sse);
 // "data: <data>\n\n".
 std::string SseData(std::string_view data);
+
+// Splits an SSE body of named events (Anthropic's, the Responses API's) into (event, data)
+// pairs, each data parsed as JSON.
+std::vector<std::pair<std::string, boost::json::value>> NamedSseEvents(const std::string& sse);
 
 }  // namespace hybridgate::testing
