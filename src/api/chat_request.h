@@ -68,7 +68,8 @@ struct Message {
   // redacted) must not send them.
   std::vector<ThinkingBlock> thinking_blocks;
   // A tool result (role "tool") from an Anthropic client: its tool_result block's is_error and
-  // cache_control, re-sent to Anthropic upstreams.
+  // cache_control, re-sent to Anthropic upstreams. A system message's cache_control is its first
+  // marked block's, which no encoder can send (its blocks are joined): only reported as dropped.
   bool is_error = false;
   std::string cache_control;
   std::vector<RawField> extra;
@@ -148,6 +149,10 @@ struct ChatRequest {
   // to providers of that dialect whether or not the body was rewritten.
   std::string native_body;
   std::vector<std::pair<std::string, std::string>> dialect_headers;
+  // The client spoke OpenAI's Responses API (its ingress is kOpenAi: its `extra` and
+  // reasoning_effort suit OpenAI-compatible chat upstreams). `native_body` is then a Responses
+  // body, which an `openai` provider with `responses_api` sends to its /responses.
+  bool responses_api = false;
   // The value of dialect header `name` ("" when the client sent none).
   std::string_view DialectHeader(std::string_view name) const;
 

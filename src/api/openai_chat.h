@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "api/chat_request.h"
+#include "api/dropped.h"
 #include "common/result.h"
 
 namespace hybridgate::api {
@@ -25,8 +26,14 @@ struct OpenAiEncodeOptions {
   bool force_include_usage = true;
 };
 
-// Appends the upstream request body to `out`.
+// Appends the upstream request body to `out`. A client of another dialect gets what has an
+// OpenAI equivalent (response_format, stop, tool_choice, ...); its own fields, top_k (OpenAI
+// refuses it; vLLM takes an OpenAI client's), Anthropic's markers and non-function tools are
+// left out, and so is a reasoning_effort translated from its thinking (many OpenAI-compatible
+// models refuse one).
 void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options, std::string& out);
+// What EncodeOpenAiChat leaves out of `req` (nothing for an OpenAI client), in `out`.
+void ReportOpenAiChatDropped(const ChatRequest& req, Dropped& out);
 
 // The OpenAI error body for `error`: {"error":{"message","type","param","code"}}. An upstream 4xx
 // whose body is already an OpenAI-style error is passed through verbatim.

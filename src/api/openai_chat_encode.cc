@@ -1,5 +1,7 @@
 // Encoding a ChatRequest for an OpenAI-compatible upstream. Written straight into the body string
 // with JsonWriter: no intermediate DOM, raw fields copied once.
+#include <algorithm>
+
 #include "api/openai_chat.h"
 #include "common/json_writer.h"
 
@@ -57,9 +59,16 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   w.EndObject();
 }
 
-void WriteTools(JsonWriter& w, const std::vector<Tool>& tools) {
+// A tool that is not a function is sent only to the dialect it was written in (an OpenAI
+// client's custom tool); another dialect's (an Anthropic server tool) is dropped and reported.
+bool Sendable(const ChatRequest& req, const Tool& t) {
+  return t.raw.empty() || req.ingress == ChatRequest::Dialect::kOpenAi;
+}
+
+void WriteTools(JsonWriter& w, const ChatRequest& req) {
   w.Key("tools").BeginArray();
-  for (const Tool& t : tools) {
+  for (const Tool& t : req.tools) {
+    if (!Sendable(req, t)) continue;
     if (!t.raw.empty()) {
       w.Raw(t.raw);
       continue;
@@ -89,13 +98,21 @@ void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options
   w.Key("messages").BeginArray();
   for (const Message& m : req.messages) WriteMessage(w, m);
   w.EndArray();
-  if (!req.tools.empty()) WriteTools(w, req.tools);
-  if (!req.tool_choice.raw.empty()) w.RawField("tool_choice", req.tool_choice.raw);
-  Optional(w, "parallel_tool_calls", req.parallel_tool_calls);
+  // OpenAI refuses tool_choice and parallel_tool_calls without tools.
+  if (std::ranges::any_of(req.tools, [&](const Tool& t) { return Sendable(req, t); })) {
+    WriteTools(w, req);
+    if (!req.tool_choice.raw.empty()) w.RawField("tool_choice", req.tool_choice.raw);
+    Optional(w, "parallel_tool_calls", req.parallel_tool_calls);
+  } else if (req.ingress == ChatRequest::Dialect::kOpenAi) {
+    if (!req.tool_choice.raw.empty()) w.RawField("tool_choice", req.tool_choice.raw);
+    Optional(w, "parallel_tool_calls", req.parallel_tool_calls);
+  }
   if (!req.response_format.raw.empty()) w.RawField("response_format", req.response_format.raw);
   Optional(w, "temperature", req.temperature);
   Optional(w, "top_p", req.top_p);
-  Optional(w, "top_k", req.top_k);
+  // Not OpenAI's, but vLLM and llama.cpp take it: an OpenAI-dialect client's own top_k goes
+  // along (it knows its upstream); another dialect's would be refused by OpenAI itself.
+  if (req.ingress == ChatRequest::Dialect::kOpenAi) Optional(w, "top_k", req.top_k);
   Optional(w, "frequency_penalty", req.frequency_penalty);
   Optional(w, "presence_penalty", req.presence_penalty);
   Optional(w, "max_tokens", req.max_tokens);
@@ -128,6 +145,15 @@ void EncodeOpenAiChat(const ChatRequest& req, const OpenAiEncodeOptions& options
     for (const RawField& f : req.extra) w.RawField(f.key, f.json);
   }
   w.EndObject();
+}
+
+void ReportOpenAiChatDropped(const ChatRequest& req, Dropped& out) {
+  if (req.ingress == ChatRequest::Dialect::kOpenAi) return;  // its own dialect: all goes along
+  // A translated reasoning_effort is not sent (see EncodeOpenAiChat).
+  ReportForeignFields(req, /*reasoning_carried=*/false, out);
+  if (req.top_k) out.Add(Field::kTopK);
+  ReportAnthropicMarkers(req, out);
+  ReportOtherTools(req, out);
 }
 
 std::string EncodeOpenAiError(const Error& error) {

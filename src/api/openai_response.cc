@@ -25,6 +25,16 @@ int64_t GeneratedTextBytes(std::string_view json) {
   return total;
 }
 
+void AppendDeltaContent(std::string_view chunk, std::string& out) {
+  if (chunk.find("\"content\"") == std::string_view::npos) return;
+  auto root = ParseJsonView(chunk);
+  if (!root) return;
+  simdjson::dom::array choices;
+  if ((*root)["choices"].get_array().get(choices) || choices.size() == 0) return;
+  std::string_view text;
+  if (!choices.at(0).at_pointer("/delta/content").get_string().get(text)) out.append(text);
+}
+
 OpenAiResponseInfo InspectOpenAiResponse(std::string_view json) {
   OpenAiResponseInfo info;
   auto root = ParseJsonView(json);

@@ -35,6 +35,10 @@ OpenAiResponseInfo InspectOpenAiResponse(std::string_view json);
 // scan without parsing, for charging a stream that ends without usage.
 int64_t GeneratedTextBytes(std::string_view json);
 
+// Appends the first choice's `delta.content` of one chat.completion.chunk to `out` (nothing for
+// a chunk without text).
+void AppendDeltaContent(std::string_view chunk, std::string& out);
+
 // One assistant turn in OpenAI's format, as the dialect translators build it from another
 // provider's answer.
 struct AssistantToolCall {

@@ -171,8 +171,8 @@ Status ResolveApiKey(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
 
 // The embedded engine: in-process, so always self-hosted and allowed every data class.
 Status ParseLocal(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
-  for (const char* key :
-       {"base_url", "api_key_env", "api_key_file", "headers", "tls", "connect_timeout_ms"}) {
+  for (const char* key : {"base_url", "api_key_env", "api_key_file", "headers", "tls",
+                          "connect_timeout_ms", "responses_api"}) {
     if (r.Get(key)) return Fail(r.Err(n[key], key, "does not apply to a provider of type 'local'"));
   }
   p.zone = Zone::kSelfHosted;
@@ -250,6 +250,13 @@ Status ParseProviderBody(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
     if (!h.IsMap()) return Fail(r.Err(h, "headers", "must be a mapping of header: value"));
     for (const auto& kv : h) p.headers.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
+  if (r.Get("responses_api") && p.type != "openai") {
+    return Fail(r.Err(n["responses_api"], "responses_api",
+                      fmt::format("only a provider of type 'openai' speaks OpenAI's Responses API "
+                                  "(this one is '{}')",
+                                  p.type)));
+  }
+  HG_TRY(r.Bool("responses_api", p.responses_api));
   if (const YAML::Node t = r.Get("tls")) {
     MapReader tr(t, r.path() + ".tls", r.file());
     HG_TRY(tr.Bool("verify", p.tls.verify));
@@ -264,7 +271,7 @@ Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, P
   if (!n.IsMap()) return Fail(r.Err(n, "", "must be a mapping"));
   HG_TRY(r.OnlyKeys({"name", "type", "base_url", "zone", "max_data_class", "api_key_env",
                      "api_key_file", "timeout_ms", "connect_timeout_ms", "headers", "tls", "models",
-                     "engine"}));
+                     "engine", "responses_api"}));
   HG_TRY(ParseProviderBody(r, n, p));
   const YAML::Node models = r.Get("models");
   if (!models || !models.IsSequence() || models.size() == 0) {
@@ -328,7 +335,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   MapReader r(root, "", file);
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
   HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency",
-                     "ledger", "limits", "routes", "responses"}));
+                     "ledger", "limits", "routes", "responses", "quality", "background"}));
   if (const YAML::Node rt = r.Get("routes")) {
     auto rc = routing::ParseRoutesConfig(rt, file);
     if (!rc) return Fail(std::move(rc.error()));
@@ -353,6 +360,33 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
       return Fail(
           rr.Err(rs["backend"], "backend",
                  fmt::format("unknown backend '{}' (sqlite | postgres)", c.responses.backend)));
+    }
+  }
+  if (const YAML::Node b = r.Get("background")) {
+    MapReader br(b, "background", file);
+    HG_TRY(br.Int("max_queue", c.background.max_queue, 0));
+    HG_TRY(br.Int("max_concurrency", c.background.max_concurrency, 1));
+    HG_TRY(br.NoUnknownKeys());
+  }
+  if (const YAML::Node q = r.Get("quality")) {
+    MapReader qr(q, "quality", file);
+    HG_TRY(qr.Str("backend", c.quality.backend));
+    HG_TRY(qr.Str("path", c.quality.path));
+    HG_TRY(qr.Str("dsn", c.quality.dsn));
+    HG_TRY(qr.Str("dsn_env", c.quality.dsn_env));
+    HG_TRY(qr.Int("store_text_max_class", c.quality.store_text_max_class, 0));
+    HG_TRY(qr.Int("retention_days", c.quality.retention_days, 1));
+    HG_TRY(qr.Int("max_pending", c.quality.max_pending, 1));
+    HG_TRY(qr.Bool("feedback", c.quality.feedback));
+    HG_TRY(qr.NoUnknownKeys());
+    if (!c.quality.backend.empty() && c.quality.backend != "sqlite" &&
+        c.quality.backend != "postgres") {
+      return Fail(
+          qr.Err(q["backend"], "backend",
+                 fmt::format("unknown backend '{}' (sqlite | postgres)", c.quality.backend)));
+    }
+    if (c.quality.store_text_max_class > 5) {
+      return Fail(qr.Err(q["store_text_max_class"], "store_text_max_class", "must be 0 to 5"));
     }
   }
   if (const YAML::Node l = r.Get("limits")) {

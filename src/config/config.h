@@ -63,6 +63,11 @@ struct ProviderConfig {
   int64_t timeout_ms = 600'000;  // per attempt, whole response
   int64_t connect_timeout_ms = 5'000;
   TlsConfig tls;
+  // Type `openai` only: the upstream also serves OpenAI's Responses API (POST /responses), so a
+  // Responses client's request is sent there as the client wrote it instead of being translated
+  // to /chat/completions (providers/openai/openai_provider.h). OpenAI itself does; most
+  // self-hosted servers do not.
+  bool responses_api = false;
   LocalEngineConfig local;  // type `local` only
   std::vector<ModelConfig> models;
   // Non-empty when the provider is configured but cannot be used (e.g. its key variable is
@@ -123,6 +128,25 @@ struct ResponsesConfig {
   int64_t max_pending = 1024;  // store operations queued at once; more are refused with 503
 };
 
+// Work that outlives its request (shadow calls): the per-worker bounds of background/runner.h.
+struct BackgroundConfig {
+  int64_t max_queue = 256;       // jobs waiting, per worker; more are shed (counted)
+  int64_t max_concurrency = 16;  // jobs running, per worker
+};
+
+// The quality store: shadow traffic's comparisons (quality/store.h) and user feedback
+// (quality/feedback.h), where they are kept, and up to which data class their texts are.
+struct QualityConfig {
+  std::string backend;               // sqlite | postgres; "": the ledger's backend
+  std::string path = "quality.db";   // SQLite; relative to the config file
+  std::string dsn;                   // postgres; "": the ledger's dsn
+  std::string dsn_env;               // postgres: or the variable that holds it
+  int64_t store_text_max_class = 1;  // answer texts kept up to this class; above: hashes
+  int64_t retention_days = 30;
+  int64_t max_pending = 4096;  // comparisons queued at once; more are dropped (counted)
+  bool feedback = true;        // POST /v1/feedback, and remembering who made each request
+};
+
 struct Config {
   std::string source;  // file it came from
   ServerConfig server;
@@ -133,6 +157,8 @@ struct Config {
   ResidencyConfig residency;
   ledger::LedgerConfig ledger;  // cost ledger (src/ledger)
   ResponsesConfig responses;
+  QualityConfig quality;
+  BackgroundConfig background;
   limits::LimitsConfig limits;   // virtual keys, budgets, rate limits (src/limits)
   routing::RoutesConfig routes;  // routes and tiers (src/routing/route_config.h)
 };

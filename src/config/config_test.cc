@@ -116,6 +116,27 @@ residency: {actions: {5: block, 3: redact}, fallback_model: a}
       << bad.error().message;
 }
 
+TEST(ParseConfig, ResponsesApiIsAnOpenAiProvidersOption) {
+  auto c = ParseConfig(R"(providers:
+  - {name: o, type: openai, base_url: 'http://x/v1', responses_api: true, models: [{name: a}]}
+  - {name: v, type: openai, base_url: 'http://y/v1', models: [{name: b}]}
+)",
+                       "r.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->providers[0].responses_api);
+  EXPECT_FALSE(c->providers[1].responses_api);
+  for (const char* yaml :
+       {"providers: [{name: g, type: gemini, responses_api: true, models: [{name: a}]}]\n",
+        "providers: [{name: l, type: local, responses_api: true, models: [{name: a}]}]\n",
+        "providers: [{name: o, type: openai, base_url: 'http://x', responses_api: maybe, "
+        "models: [{name: a}]}]\n"}) {
+    auto bad = ParseConfig(yaml, "r.yaml");
+    ASSERT_FALSE(bad) << yaml;
+    EXPECT_NE(bad.error().message.find("'providers[0].responses_api'"), std::string::npos)
+        << bad.error().message;
+  }
+}
+
 TEST(ParseListen, HostPortAndIpv6) {
   EXPECT_EQ(ParseListen("0.0.0.0:80")->second, 80);
   EXPECT_EQ(ParseListen("[::1]:8080")->first, "::1");

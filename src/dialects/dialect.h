@@ -60,11 +60,15 @@ struct Extra {
     kNone,
     kCountTokens,  // the request's input tokens: DecodeCountTokens, EncodeTokenCount
     kEmbed,        // embeddings, forwarded as OpenAI's /embeddings: DecodeEmbed, EncodeEmbedAnswer
+                   // (or as sent to an upstream of the dialect's own API, which answers as is)
     kBatchEmbed,   // the same, several inputs
     kListModels,   // the configured models: EncodeModels
     kGetModel,     // one of them (`model`), or 404: EncodeModels with one entry
   } kind = Kind::kNone;
   std::string model;  // from the path, percent-decoded (count, embed, get); may be empty
+  // The API the client's body is in: an upstream that speaks it takes an embeddings request as
+  // it was sent (Provider::EncodeNativeEmbed).
+  api::ChatRequest::Dialect api = api::ChatRequest::Dialect::kOpenAi;
 };
 
 // A configured model as a dialect's model list shows it.
@@ -80,6 +84,11 @@ class StreamEncoder {
   // One chunk's JSON, or "[DONE]": appends the client's events (maybe none) to `out`. An error
   // makes the caller end the stream with Fail.
   virtual Status Feed(std::string_view chunk, std::string& out) = 0;
+  // Instead of Feed: one upstream SSE event already in the client's dialect (same-dialect
+  // passthrough), appended to `out` as it came — unless the dialect must put back what routing
+  // changed (the Responses API: the response's id, store and previous_response_id). The
+  // upstream, not Finish, ends such a stream; Fail still may.
+  virtual void Native(std::string_view sse_event, std::string& out) { out.append(sse_event); }
   // The upstream finished: closes the answer the way the dialect's clients expect (idempotent).
   virtual void Finish(std::string& out) = 0;
   // The answer failed after it began: the dialect's error event, never its normal end, so that
@@ -107,6 +116,14 @@ class ClientDialect {
   // Rewrites `body` in place (the OpenAI dialect leaves it as it is).
   virtual Status EncodeAnswer(std::string& body, const api::ChatRequest& request,
                               RequestContext* context) const = 0;
+  // The upstream's own answer to a request it got as the client sent it (same-dialect
+  // passthrough), which the client gets as it is: puts back in place what routing changed (the
+  // Responses API: the response's id, store and previous_response_id) and keeps what the
+  // dialect's state needs. The default leaves it.
+  virtual Status EncodeNativeAnswer(std::string& body, RequestContext* context) const {
+    (void)body, (void)context;
+    return {};
+  }
   // The dialect's error body.
   virtual std::string EncodeError(const Error& error) const = 0;
   // A stream encoder for one streamed answer.

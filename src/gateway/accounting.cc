@@ -9,10 +9,11 @@
 namespace hybridgate::gateway {
 
 Accounting::Accounting(const config::Config& config, ledger::Ledger* ledger,
-                       metrics::Metrics& metrics)
+                       metrics::Metrics& metrics, quality::FeedbackStore* feedback)
     : config_(config),
       ledger_(ledger),
       metrics_(metrics),
+      feedback_(feedback),
       catalog_(ledger::PriceCatalog::WithDefaults(config.ledger.prices)) {}
 
 double Accounting::Cost(const routing::Deployment& d, const api::Usage& usage) const {
@@ -129,6 +130,15 @@ Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outc
     row.residency_action = f.residency_action;
     row.egress = EgressTrail(out.trail);
     ledger_->Record(std::move(row));
+  }
+  // Shadow calls are the gateway's own: nobody rates them.
+  // Clients rate the answers they got, never the gateway's own calls (shadow, judge).
+  if (feedback_ && out.ok && f.endpoint != "shadow" && f.endpoint != "judge") {
+    feedback_->Remember({.request_id = std::string(f.id),
+                         .time_ms = f.arrival_unix_ms,
+                         .route = std::string(f.route),
+                         .key_id = f.key ? f.key->id : std::string(),
+                         .data_class = data_class});
   }
   metrics::RequestLabels labels{
       .route = f.route, .tier = "", .provider = provider, .model = model, .endpoint = f.endpoint};

@@ -1,6 +1,7 @@
 // Per-request accounting, after the answer: the request's cost (catalog arithmetic), its ledger
-// row and its metrics. Runs on the event loop and does no I/O: the ledger queues the row for its
-// writer thread, metrics are atomic counters.
+// row, its metrics, and who may rate it (the feedback store). Runs on the event loop and does no
+// I/O: the ledger and the feedback store queue rows for their writer threads, metrics are atomic
+// counters.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "ledger/pricing.h"
 #include "limits/keys.h"
 #include "metrics/metrics.h"
+#include "quality/feedback.h"
 #include "routing/executor.h"
 
 namespace hybridgate::gateway {
@@ -44,8 +46,10 @@ std::string EgressTrail(std::span<const routing::AttemptRecord> trail);
 
 class Accounting {
  public:
-  // `ledger` may be null (disabled); `config` must outlive this.
-  Accounting(const config::Config& config, ledger::Ledger* ledger, metrics::Metrics& metrics);
+  // `ledger` may be null (disabled); `config` must outlive this. `feedback` (may be null: off)
+  // remembers who made each answered request, so that only they may rate it.
+  Accounting(const config::Config& config, ledger::Ledger* ledger, metrics::Metrics& metrics,
+             quality::FeedbackStore* feedback = nullptr);
 
   // USD for `usage` on deployment `d`: the model's configured prices when it has any, else the
   // ledger's catalog (config overrides over the dated defaults), else the GPU cost of a model in
@@ -69,6 +73,7 @@ class Accounting {
   const config::Config& config_;
   ledger::Ledger* ledger_;
   metrics::Metrics& metrics_;
+  quality::FeedbackStore* feedback_;
   ledger::PriceCatalog catalog_;
 };
 

@@ -1,11 +1,10 @@
-// Who is calling, and may they: virtual-key authentication (Authorization: Bearer, or Anthropic's
-// x-api-key), the key's model and data-class rules, and the limiter (RPM/TPM buckets, budgets) —
-// all decided before a byte is forwarded. Also the admin API for keys (/admin/keys), guarded by
-// an admin key, whose SQLite work runs on a thread of its own, never on an event loop.
+// Who is calling, and may they: virtual-key authentication (Authorization: Bearer, Anthropic's
+// x-api-key, Google's x-goog-api-key), the key's model and data-class rules, and the limiter
+// (RPM/TPM buckets, budgets) — all decided before a byte is forwarded. The key store is
+// followed (PollKeys), so a key revoked by any means stops working within a second. The admin
+// API over the same key store is admin_api.h.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -21,6 +20,9 @@
 
 namespace hybridgate::gateway {
 
+// The admin key (limits.admin_key_env's variable), "" when none is set.
+std::string AdminKey(const limits::LimitsConfig& config);
+
 class Admission {
  public:
   // Opens the key store when auth is required or an admin key is configured.
@@ -28,8 +30,6 @@ class Admission {
   ~Admission();
 
   bool auth_required() const { return config_.auth_required; }
-  // Whether the request carries the admin key (Authorization: Bearer); false when none is set.
-  bool IsAdmin(const http::Request& req) const;
   // The caller's key: null when auth is off; kUnauthenticated when it is on and the request
   // carries no valid key.
   Result<std::shared_ptr<const limits::KeyInfo>> Authenticate(const http::Request& req) const;
@@ -39,8 +39,8 @@ class Admission {
   void Detach();
   uint64_t redis_errors() const { return limiter_ ? limiter_->redis_errors() : 0; }
 
-  // GET/POST /admin/keys, DELETE /admin/keys/{id}, POST /admin/keys/reload.
-  boost::asio::awaitable<void> Admin(http::Exchange& ex, std::string_view path);
+  // The key store: null when auth is off and no admin key is set.
+  limits::KeyStore* keys() const { return keys_.get(); }
   // Re-reads the key store (SIGHUP, after admin changes; PollKeys every second). Blocking: call off
   // the event loops.
   void ReloadKeys();
@@ -55,12 +55,10 @@ class Admission {
   void SaveSpends();
 
   const limits::LimitsConfig& config_;
-  std::string admin_key_;
   std::unique_ptr<limits::KeyStore> keys_;
   std::unique_ptr<limits::Limiter> limiter_;
   limits::MemoryLimiter* memory_ = nullptr;  // limiter_, when it is process-local
   uint64_t saved_version_ = 0;               // the spends' version last saved
-  boost::asio::thread_pool admin_pool_{1};
   std::mutex poll_mu_;
   std::condition_variable_any poll_cv_;
   std::jthread poller_;  // last: stopped and joined first

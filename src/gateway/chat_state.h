@@ -73,6 +73,10 @@ struct ChatState {
   Result<routing::RoutePlan> plan{std::in_place};
   std::unique_ptr<ResponseRestorer> restorer;  // set when the request was redacted
   http::CancelToken cancel;                    // cancelled when the client hangs up
+  uint64_t shadows = 0;  // the route's shadow targets that sampled it (SampleShadows)
+  // The answer's text and finish reason, kept for those only (a stream's as it was streamed).
+  std::string answer_text;
+  std::string finish_reason;
 };
 
 // What one /v1/completions or /v1/embeddings request keeps (Gateway::Forward), likewise in a

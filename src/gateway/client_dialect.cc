@@ -32,9 +32,7 @@ class ResponseHeaders {
       for (const auto& [name, value] : *meta.limit_headers) Add(name, value);
     }
     if (meta.restorer) AddNumber("x-hybridgate-redacted", meta.restorer->replaced());
-    if (meta.context && !meta.context->dropped_fields().empty()) {
-      Add("x-hybridgate-dropped-fields", meta.context->dropped_fields());
-    }
+    AddDropped(meta, d);
   }
   ResponseHeaders(const ResponseHeaders&) = delete;
   ResponseHeaders& operator=(const ResponseHeaders&) = delete;
@@ -49,7 +47,23 @@ class ResponseHeaders {
   const http::HeaderList& list() const { return list_; }
 
  private:
+  // x-hybridgate-dropped-fields: what the client's dialect dropped (the Responses API's unknown
+  // fields) and what the translation for the answering upstream left out.
+  void AddDropped(const ResponseMeta& meta, const routing::Deployment& d) {
+    const std::string_view own = meta.context ? meta.context->dropped_fields() : std::string_view();
+    if (d.provider && meta.request) {
+      api::Dropped dropped(meta.request->ingress);
+      dropped.AddList(own);
+      d.provider->ReportDropped(*meta.request, dropped);
+      dropped_ = dropped.TakeList();
+    } else {
+      dropped_ = own;
+    }
+    if (!dropped_.empty()) Add("x-hybridgate-dropped-fields", dropped_);
+  }
+
   http::HeaderList list_;
+  std::string dropped_;                          // viewed by list_
   std::array<std::array<char, 24>, 4> numbers_;  // data class, redacted, attempts, retry-after
   size_t used_ = 0;
 };
@@ -71,9 +85,10 @@ class DialectSink : public routing::StreamSink {
   }
   void Native(std::string_view event) override {
     // Already the client's own dialect (the upstream got its request as sent, never a redacted
-    // one): written as it came, and the upstream, not the encoder, ends the message.
+    // one): written as it came (the dialect puts back what routing changed), and the upstream,
+    // not the encoder, ends the message.
     native_ = true;
-    pending_.append(event);
+    encoder_->Native(event, pending_);
   }
   void Event(std::string_view chunk) override {
     if (!meta_.restorer) return Translate(chunk);
@@ -95,6 +110,7 @@ class DialectSink : public routing::StreamSink {
     if (error_) co_return co_await Abort(*error_);
     if (!native_) EndMessage();
     if (meta_.answered) meta_.answered();
+    if (meta_.saved_by) co_await meta_.saved_by->Committed();
     co_await Flush();
     co_await ex_.End();
   }
@@ -141,9 +157,16 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
   }
   log.attempts = out.attempts;
   if (out.ok && !out.streamed && !out.native_body.empty()) {
-    // The upstream speaks the client's dialect and got its request as sent: its answer as is.
+    // The upstream speaks the client's dialect and got its request as sent: its answer as is
+    // (but for what routing changed, which the dialect puts back).
     out.body = std::move(out.native_body);
-    if (meta.answered) meta.answered();
+    if (auto s = meta.dialect->EncodeNativeAnswer(out.body, meta.context); !s) {
+      out.ok = false;
+      out.error = MakeError(ErrorCode::kUpstreamUnavailable,
+                            "upstream answer could not be read: " + s.error().message);
+    } else if (meta.answered) {
+      meta.answered();
+    }
   } else if (out.ok && !out.streamed) {
     static const api::ChatRequest kNone;
     auto translated =
@@ -156,6 +179,9 @@ asio::awaitable<void> Finish(http::Exchange& ex, const ResponseMeta& meta, routi
     } else if (meta.answered) {
       meta.answered();
     }
+  }
+  if (out.ok && !out.streamed && meta.answered && meta.saved_by) {
+    co_await meta.saved_by->Committed();
   }
   if (out.ok && !out.streamed) {
     ResponseHeaders headers(meta, out.deployment);

@@ -16,6 +16,7 @@
 #include "dialects/dialect.h"
 #include "gateway/redaction.h"
 #include "gateway/request_log.h"
+#include "gateway/response_store.h"
 #include "http/server.h"
 #include "routing/executor.h"
 #include "routing/routes.h"
@@ -40,8 +41,11 @@ struct ResponseMeta {
   // Set when the request was redacted: answers get the originals back (x-hybridgate-redacted).
   ResponseRestorer* restorer = nullptr;
   // Called once a successful answer is encoded, before its last byte is written (the response
-  // store saves it there, so a client that read the answer finds it stored).
+  // store queues its row there), and the store that must have committed what `answered` queued
+  // before that last byte leaves: a client that read the answer finds it stored, even after a
+  // kill -9.
   std::function<void()> answered;
+  ResponseStore* saved_by = nullptr;
 };
 
 // An error answer (status, dialect body, retry-after when the error has a delay).

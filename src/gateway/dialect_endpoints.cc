@@ -3,7 +3,8 @@
 // list. The dialect decodes and encodes; here they get what every endpoint gets: the key
 // (Authorize), the sensitivity class of every string the client sent, a plan at that class, the
 // egress gate before anything leaves, and a log line. Embeddings go through Forward, the same
-// code as POST /v1/embeddings (admission, settlement, ledger row).
+// code as POST /v1/embeddings (admission, settlement, ledger row); a deployment whose upstream
+// speaks the client's dialect gets the client's own request and answers it as is.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/json.h"
 #include "classify/request_texts.h"
 #include "gateway/gateway.h"
 #include "gateway/request_log.h"
@@ -92,6 +94,16 @@ asio::awaitable<void> Gateway::ServeExtra(http::Exchange& ex, const Runtime& rt,
     auto body = dialect.DecodeEmbed(extra, ex.request().body());
     if (body) {
       via.body = std::move(*body);
+      // An upstream of the client's own API (Gemini's :embedContent at a `gemini` provider) takes
+      // the request as sent, in its canonical form: what the egress gate checks is what is sent.
+      std::string native_body;
+      if (auto canonical = api::CanonicalJson(ex.request().body())) {
+        native_body = std::move(*canonical);
+        via.native = [&extra, &id, &native_body](const routing::Deployment& d) {
+          return d.provider->EncodeNativeEmbed(extra.api, native_body,
+                                               extra.kind == Kind::kBatchEmbed, *d.model, id);
+        };
+      }
       co_return co_await Forward(ex, rt, id, "/embeddings", &via);
     }
     // Not forwarded: answered and logged here, in the dialect's shape.

@@ -3,11 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <utility>
@@ -20,6 +18,7 @@
 #include "gateway/request_log.h"
 #include "http/query.h"
 #include "providers/local/local_provider.h"
+#include "quality/store_config.h"
 
 namespace hybridgate::gateway {
 
@@ -58,12 +57,6 @@ std::vector<std::string> LabelNames(const config::Config& cfg) {
   return names;
 }
 
-// Whether a probe of `a` says what a probe of `b` would: the same upstream, asked the same way.
-bool SameUpstream(const config::ProviderConfig& a, const config::ProviderConfig& b) {
-  return a.name == b.name && a.type == b.type && a.base_url == b.base_url &&
-         a.api_key == b.api_key && a.disabled_reason.empty() && b.disabled_reason.empty();
-}
-
 }  // namespace
 
 Result<std::shared_ptr<Runtime>> Gateway::BuildRuntime(config::Config config) {
@@ -83,28 +76,8 @@ Result<std::shared_ptr<Runtime>> Gateway::BuildRuntime(config::Config config) {
   auto planner = RoutePlanner::Create(cfg);
   if (!planner) return Fail(std::move(planner.error()));
   rt->planner = std::move(*planner);
-  rt->accounting = std::make_unique<Accounting>(cfg, ledger_.get(), metrics_);
-  for (size_t i = 0; i < cfg.providers.size(); ++i) {
-    const auto& p = cfg.providers[i];
-    ProviderHealth h;
-    h.name = p.name;
-    const providers::Provider& provider = *rt->catalog->providers()[i];
-    if (provider.in_process()) {
-      h.probed = h.reachable = true;
-      h.detail = provider.Describe();
-      const std::string line = fmt::format("provider '{}': {}", p.name, h.detail);
-      if (h.detail.find("PLACEHOLDER") != std::string::npos) {
-        LogWarn(line);
-      } else {
-        LogInfo(line);
-      }
-    }
-    if (!p.disabled_reason.empty()) {
-      h.probed = true;
-      h.detail = "disabled: " + p.disabled_reason;
-    }
-    rt->health.push_back(std::move(h));
-  }
+  rt->accounting = std::make_unique<Accounting>(cfg, ledger_.get(), metrics_, feedback_->store());
+  Readiness::Seed(*rt);
   return rt;
 }
 
@@ -112,10 +85,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   std::unique_ptr<Gateway> g(new Gateway(config));
   dialects::RegisterBuiltins(g->dialects_);
   ledger::LedgerConfig lc = config.ledger;
-  if (lc.backend == "sqlite" && !lc.path.empty() && lc.path.front() != '/') {
-    // Relative to the config file, like limits.keys_db: one place per deployment.
-    lc.path = (std::filesystem::path(config.source).parent_path() / lc.path).string();
-  }
+  ledger::ResolvePaths(lc, config.source);  // like limits.keys_db: one place per deployment
   auto ledger = ledger::Ledger::Open(lc);
   if (!ledger) {
     return Fail(MakeError(ErrorCode::kInvalidRequest,
@@ -128,6 +98,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
                           fmt::format("{}: limits: {}", config.source, admission.error().message)));
   }
   g->admission_ = std::move(*admission);
+  g->admin_ = std::make_unique<AdminApi>(config.limits, *g->admission_);
   std::string store_path = config.responses.path;
   if (!store_path.empty() && store_path.front() != '/' && store_path != ":memory:") {
     store_path = (std::filesystem::path(config.source).parent_path() / store_path).string();
@@ -138,8 +109,12 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
                           fmt::format("{}: responses: {}", config.source, store.error().message)));
   }
   g->responses_ = std::move(*store);
+  auto feedback = FeedbackApi::Create(config, *g->admission_, g->metrics_);
+  if (!feedback) return Fail(std::move(feedback.error()));
+  g->feedback_ = std::move(*feedback);
   auto rt = g->BuildRuntime(config);
   if (!rt) return Fail(std::move(rt.error()));
+  if (auto s = g->OpenComparisons(config); !s) return Fail(std::move(s.error()));
   g->runtime_ = std::move(*rt);
   g->metrics_.SetLabelVocabulary(LabelNames(g->runtime_->config));
   g->metrics_.OnScrape([gw = g.get()](metrics::Metrics& m) {
@@ -173,6 +148,15 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
     }
     m.AddInternalErrors(
         static_cast<int64_t>(internal - std::exchange(gw->internal_errors_seen_, internal)));
+    const background::Stats& b = gw->background_stats_;
+    m.SetBackgroundJobs(b.running.load(), b.queued.load());
+    const uint64_t now[4] = {b.completed.load(), b.shed.load(), b.dropped.load(), b.failed.load()};
+    static constexpr std::string_view kResults[4] = {"completed", "shed", "dropped", "failed"};
+    for (int i = 0; i < 4; ++i) {
+      m.AddBackgroundJobs(
+          kResults[i],
+          static_cast<int64_t>(now[i] - std::exchange(gw->background_seen_[i], now[i])));
+    }
   });
   return g;
 }
@@ -194,7 +178,8 @@ std::vector<std::string_view> RestartOnlyChanges(const config::Config& running,
   }
   if (running.ledger.enabled != next.ledger.enabled ||
       running.ledger.backend != next.ledger.backend || running.ledger.path != next.ledger.path ||
-      running.ledger.dsn != next.ledger.dsn) {
+      running.ledger.dsn != next.ledger.dsn ||
+      running.ledger.anchor_path != next.ledger.anchor_path) {
     changed.push_back("ledger");
   }
   const auto& l = running.limits;
@@ -210,31 +195,38 @@ std::vector<std::string_view> RestartOnlyChanges(const config::Config& running,
 
 }  // namespace
 
+Status Gateway::OpenComparisons(const config::Config& config) {
+  bool shadows = false;
+  for (const auto& r : config.routes.routes) shadows = shadows || !r.shadow.empty();
+  if (!shadows || comparison_store_) return {};
+  const quality::StoreConfig sc = quality::ResolveStoreConfig(config);
+  auto store = quality::ComparisonStore::Open(sc);
+  if (!store) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: quality: {}", config.source, store.error().message)));
+  }
+  // Today's shadow spend so far, so that a restart does not reset the targets' daily budgets.
+  if (auto s = SeedShadowBook(shadow_book_, sc.backend == "postgres" ? sc.dsn : sc.path); !s) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: quality: {}", config.source, s.error().message)));
+  }
+  comparison_store_ = std::move(*store);
+  comparisons_.store(comparison_store_.get(), std::memory_order_release);
+  return {};
+}
+
 Status Gateway::Reload(config::Config config) {
   std::lock_guard reload(reload_mu_);
   const auto changed = RestartOnlyChanges(config_, config);
+  if (auto s = OpenComparisons(config); !s) return s;
   auto rt = BuildRuntime(std::move(config));
   if (!rt) return Fail(std::move(rt.error()));
   for (std::string_view section : changed) {
     LogWarn(fmt::format("config reload: '{}' changed; it takes effect on restart", section));
   }
   Runtime& next = **rt;
-  {
-    // What the probes saw of a provider that did not change still holds: /readyz must not turn
-    // 503 on every reload until the next probe. The rest are probed at once (WakeProbes).
-    const std::shared_ptr<const Runtime> current = runtime();
-    const auto seen = current->Health();
-    std::lock_guard lock(next.health_mu);
-    for (size_t i = 0; i < next.config.providers.size(); ++i) {
-      const auto& p = next.config.providers[i];
-      if (next.health[i].probed) continue;  // in-process or disabled: known already
-      for (size_t j = 0; j < current->config.providers.size(); ++j) {
-        if (SameUpstream(p, current->config.providers[j]) && seen[j].probed) {
-          next.health[i] = seen[j];
-        }
-      }
-    }
-  }
+  // Unchanged providers keep what the probes saw: /readyz must not turn 503 on every reload.
+  Readiness::CarryOver(*runtime(), next);
   metrics_.SetLabelVocabulary(LabelNames(next.config));
   std::shared_ptr<const Runtime> old;
   {
@@ -242,7 +234,7 @@ Status Gateway::Reload(config::Config config) {
     old = std::exchange(runtime_, std::move(*rt));
   }
   retired_.push_back(std::move(old));
-  WakeProbes();
+  readiness_.Wake();  // the changed providers are probed at once
   return {};
 }
 
@@ -258,76 +250,31 @@ void Gateway::Attach(http::Server& server) {
   for (int i = 0; i < server.workers(); ++i) {
     pools_.push_back(std::make_unique<http::ClientPool>(server.worker_context(i)));
   }
-  server_ = &server;
-  probe_context_.store(&server.worker_context(0));
-  asio::co_spawn(server.worker_context(0), ProbeLoop(server),
-                 http::LogFailure{"the readiness probe loop", &internal_errors_});
-}
-
-void Gateway::WakeProbes() {
-  probe_generation_.fetch_add(1, std::memory_order_relaxed);
-  asio::io_context* const context = probe_context_.load();
-  if (context == nullptr) return;
-  // The timer belongs to worker 0: cancelled there. If the loop is probing rather than
-  // waiting, it sees the new generation before it waits again.
-  asio::post(*context, [this] {
-    if (probe_timer_ != nullptr) probe_timer_->cancel();
-  });
-}
-
-asio::awaitable<void> Gateway::ProbeLoop(http::Server& server) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  probe_timer_ = &timer;
-  while (!server.draining()) {
-    const uint64_t generation = probe_generation_.load(std::memory_order_relaxed);
-    // The runtime of this round; a reload starts the next round on the new one.
-    const std::shared_ptr<const Runtime> rt = runtime();
-    const auto& providers = rt->catalog->providers();
-    // Those never probed first: after a reload, the new and changed ones.
-    std::vector<size_t> order(providers.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    {
-      const auto seen = rt->Health();
-      std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !seen[i].probed; });
-    }
-    for (const size_t i : order) {
-      const auto& p = *providers[i];
-      if (!p.config().disabled_reason.empty()) continue;
-      if (p.in_process()) {
-        // Loaded at startup, so always ready; the detail shows its load (slots, queue).
-        std::lock_guard lock(rt->health_mu);
-        rt->health[i] = {p.name(), true, true, p.Describe()};
-        continue;
-      }
-      const auto now = Clock::now();
-      auto res =
-          co_await pools_[0]->Send(p.endpoint(), p.HealthProbe(),
-                                   {now + std::chrono::seconds(2), now + std::chrono::seconds(3)});
-      ProviderHealth h{p.name(), true, false, ""};
-      if (!res) {
-        h.detail = res.error().message;
-      } else if (res->status == 401 || res->status == 403) {
-        h.detail = fmt::format("reachable, but it rejected the API key (HTTP {})", res->status);
-      } else if (res->status >= 500) {
-        h.detail = fmt::format("reachable, but unhealthy (HTTP {})", res->status);
-      } else {
-        h.reachable = true;
-        h.detail = "ok";
-      }
-      std::lock_guard lock(rt->health_mu);
-      rt->health[i] = std::move(h);
-    }
-    // A reload during the round: the next round, on the new runtime, starts now.
-    if (probe_generation_.load(std::memory_order_relaxed) != generation) continue;
-    // Probe often until something answers, then at the configured interval.
-    bool any = false;
-    for (const auto& h : rt->Health()) any = any || h.reachable;
-    const int64_t interval = rt->config.server.health_interval_ms;
-    timer.expires_after(
-        std::chrono::milliseconds(any ? interval : std::min<int64_t>(1000, interval)));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // WakeProbes cancels it
+  for (int i = 0; i < server.workers(); ++i) {
+    runners_.push_back(std::make_unique<background::Runner>(
+        server.worker_context(i).get_executor(),
+        background::Limits{.max_queue = config_.background.max_queue,
+                           .max_concurrency = config_.background.max_concurrency},
+        background_stats_));
   }
-  probe_timer_ = nullptr;
+  // Shutdown lets background work finish in the same grace period as the connections, then
+  // cancels what is left (a cancelled shadow call still writes its ledger row).
+  auto each = [this, &server](void (background::Runner::*f)()) {
+    for (size_t i = 0; i < runners_.size(); ++i) {
+      asio::post(server.worker_context(static_cast<int>(i)),
+                 [r = runners_[i].get(), f] { (r->*f)(); });
+    }
+  };
+  server.SetBackground({.close = [each] { each(&background::Runner::Close); },
+                        .outstanding =
+                            [this] {
+                              int64_t n = 0;
+                              for (const auto& r : runners_) n += r->Outstanding();
+                              return n;
+                            },
+                        .cancel = [each] { each(&background::Runner::Cancel); }});
+  server_ = &server;
+  readiness_.Start(server, *pools_[0]);
 }
 
 // Not a coroutine: the chat endpoints, nearly all traffic, start ServeChat directly, so that a
@@ -395,7 +342,7 @@ asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
   } else if (path == "/healthz" && get) {
     co_await ex.Respond(200, kJson, R"({"status":"ok"})");
   } else if (path == "/readyz" && get) {
-    co_await Ready(ex, *rt);
+    co_await readiness_.Respond(ex, *rt, admin_->IsAdmin(req));
   } else if (path == "/metrics" && get) {
     co_await ex.Respond(200, metrics::kContentType, metrics_.Serialize());
   } else if (path.starts_with("/v1/responses/") && (get || req.method() == bhttp::verb::delete_)) {
@@ -406,8 +353,10 @@ asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
                                           std::string_view(req.method_string()), path));
     log.error_code = e.CodeName();
     co_await RespondError(ex, {id, 0, &dialects_.Owning(path)}, e);
+  } else if (path == "/v1/feedback") {
+    co_await feedback_->Serve(ex, *rt, id, log, dialects_.Owning(path));
   } else if (path.starts_with("/admin/")) {
-    co_await admission_->Admin(ex, path);
+    co_await admin_->Serve(ex, path);
   } else {
     const bool known = dialects_.Known(path) || dialects_.MatchExtra("POST", path).first ||
                        dialects_.MatchExtra("GET", path).first || path == "/v1/completions" ||
@@ -465,40 +414,6 @@ asio::awaitable<void> Gateway::Model(http::Exchange& ex, const Runtime& rt, cons
       "model");
   log.error_code = e.CodeName();
   co_await RespondError(ex, {id, 0, &dialects_.Owning("/v1/models")}, e);
-}
-
-asio::awaitable<void> Gateway::Ready(http::Exchange& ex, const Runtime& rt) {
-  const auto health = rt.Health();
-  bool ready = false;
-  for (const auto& h : health) ready = ready || h.reachable;
-  // Upstream addresses, probe errors and the config's path are for operators: /readyz is
-  // reachable by anyone who can reach the port.
-  const bool details = admission_->IsAdmin(ex.request());
-  std::string body;
-  JsonWriter w(body);
-  w.BeginObject().Field("ready", ready).Key("providers").BeginArray();
-  for (size_t i = 0; i < health.size(); ++i) {
-    const auto& h = health[i];
-    w.BeginObject().Field("name", h.name).Field("reachable", h.reachable);
-    if (details) {
-      const auto& pc = rt.config.providers[i];
-      w.Field("zone", config::ZoneName(pc.zone)).Field("base_url", pc.base_url);
-      w.Field("detail", h.probed ? h.detail : std::string("not probed yet"));
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  if (details) {
-    w.Field("config", rt.config.source);
-    if (!ready) {
-      w.Field("hint",
-              "no provider is reachable: start an OpenAI-compatible server at a configured "
-              "base_url (e.g. vLLM on http://127.0.0.1:8000/v1), or set the API key variable of "
-              "an external provider, then retry");
-    }
-  }
-  w.EndObject();
-  co_await ex.Respond(ready ? 200 : 503, kJson, std::move(body));
 }
 
 }  // namespace hybridgate::gateway

@@ -1,11 +1,13 @@
-// The Gateway: HybridGate's request handler. Owns the current Runtime (everything built from the
-// config: providers, routes, detectors; replaced whole on reload) and the per-worker state
-// (upstream connection pools), and turns one HTTP exchange
-// into decode -> authorize -> classify/plan -> admit (limits) -> execute -> encode -> log, ledger
-// row and metrics. Endpoints: POST /v1/chat/completions, /v1/messages, /v1/completions,
-// /v1/embeddings, /v1beta/models/{model}:generateContent (and :streamGenerateContent); the
-// dialects' other endpoints (count_tokens, countTokens, embedContent, GET /v1beta/models:
-// dialect_endpoints.cc); GET /v1/models, /healthz, /readyz, /metrics; /admin/keys.
+// The Gateway: HybridGate's request pipeline. Owns the current Runtime (runtime.h: everything
+// built from the config, replaced whole on reload) and the per-worker state (upstream connection
+// pools), and turns one HTTP exchange into decode -> authorize -> classify/plan -> admit (limits)
+// -> execute -> encode -> log, ledger row and metrics. Its routing table: the registered client
+// dialects' model calls (POST /v1/chat/completions, /v1/messages, /v1/responses,
+// /v1beta/models/{model}:generateContent and :streamGenerateContent) and their other endpoints
+// (count_tokens, countTokens, embedContent, model lists: dialect_endpoints.cc); /v1/completions,
+// /v1/embeddings; stored responses (responses_api.cc); GET /v1/models, /healthz, /metrics. Three
+// parts with a job of their own answer the rest: readiness (readiness.h, /readyz and the probes),
+// the admin API (admin_api.h, /admin/keys) and feedback (feedback_api.h, POST /v1/feedback).
 #pragma once
 
 #include <atomic>
@@ -20,16 +22,22 @@
 #include <vector>
 
 #include "api/chat_request.h"
+#include "background/runner.h"
 #include "classify/sensitivity/scanner.h"
 #include "common/pooled.h"
 #include "config/config.h"
 #include "dialects/dialect.h"
 #include "gateway/accounting.h"
+#include "gateway/admin_api.h"
 #include "gateway/admission.h"
 #include "gateway/client_dialect.h"
+#include "gateway/feedback_api.h"
+#include "gateway/readiness.h"
 #include "gateway/response_store.h"
 #include "gateway/route_planner.h"
+#include "gateway/runtime.h"
 #include "gateway/settlement.h"
+#include "gateway/shadow.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "ledger/ledger.h"
@@ -51,41 +59,13 @@ struct ForwardVia {
   const dialects::ClientDialect* dialect = nullptr;
   std::string_view log_path;  // the client's path, for the log line
   std::string body;           // the OpenAI body
+  // The client's own request for a deployment whose upstream speaks its dialect (Gemini's
+  // embedContent at a `gemini` provider), whose answer then goes back as it is; kNotFound for
+  // the others, which get `body`. Unused for a redacted request (its original strings).
+  routing::NativeEncode native;
 };
 
 namespace asio = boost::asio;
-
-// What the last readiness probe saw of one provider. A reload carries it over to the new runtime
-// for a provider whose name, type, base_url and key did not change (Gateway::Reload).
-struct ProviderHealth {
-  std::string name;
-  bool probed = false;
-  bool reachable = false;
-  std::string detail;
-};
-
-// Everything built from one config file. A request holds the runtime it started with for its
-// whole life, so a reload never changes the rules under an in-flight request; a replaced runtime
-// (its providers, breakers, an embedded engine) is freed once no request holds it any more.
-struct Runtime {
-  explicit Runtime(config::Config c) : config(std::move(c)) {}
-  Runtime(const Runtime&) = delete;
-  Runtime& operator=(const Runtime&) = delete;
-
-  const config::Config config;  // everything below points into it
-  std::unique_ptr<routing::Catalog> catalog;
-  std::optional<sensitivity::Scanner> scanner;
-  std::unique_ptr<RoutePlanner> planner;
-  std::unique_ptr<Accounting> accounting;
-  // What the readiness probes saw, by provider index (written by the probe loop on worker 0).
-  mutable std::mutex health_mu;
-  mutable std::vector<ProviderHealth> health;
-
-  std::vector<ProviderHealth> Health() const {
-    std::lock_guard lock(health_mu);
-    return health;
-  }
-};
 
 class Gateway {
  public:
@@ -103,7 +83,7 @@ class Gateway {
     pools_.clear();
     admission_->Detach();
     server_ = nullptr;
-    probe_context_.store(nullptr);
+    readiness_.Stop();
   }
   asio::awaitable<void> Handle(http::Exchange& ex);
 
@@ -195,6 +175,10 @@ class Gateway {
   // ledger row) is a Pooled block, which keeps this coroutine's frame small (chat_state.h).
   asio::awaitable<void> ServeChat(http::Exchange& ex, std::shared_ptr<const Runtime> held,
                                   Pooled<ChatState> state);
+  // Opens the comparison store if `config` shadows anything and it is not open yet.
+  Status OpenComparisons(const config::Config& config);
+  // After a routed request was answered: offers it to its route's shadow targets (shadow.h).
+  void Shadow(http::Exchange& ex, const std::shared_ptr<const Runtime>& held, const ChatState& st);
   // ServeChat's synchronous part: authorize, select the route, classify, plan (and redact).
   // False when the request stops there, with `st.out.error` saying why.
   bool PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
@@ -247,13 +231,6 @@ class Gateway {
   // path), or 404 model_not_found in OpenAI's shape.
   asio::awaitable<void> Model(http::Exchange& ex, const Runtime& rt, const std::string& id,
                               std::string_view name, RequestLogEntry& log);
-  // GET /readyz: 200 when a provider is reachable. Names and reachability for anyone; base URLs,
-  // probe details and the config path only with the admin key (Admission::IsAdmin).
-  asio::awaitable<void> Ready(http::Exchange& ex, const Runtime& rt);
-  asio::awaitable<void> ProbeLoop(http::Server& server);
-  // Makes the probe loop start a round on the current runtime now (any thread).
-  void WakeProbes();
-
   const config::Config& config_;  // the startup config: server, ledger and limits sections
   dialects::Registry dialects_;   // the client dialects: which POST paths are model calls
   mutable std::mutex runtime_mu_;
@@ -261,6 +238,17 @@ class Gateway {
   std::vector<std::shared_ptr<const Runtime>> retired_;   // replaced, maybe still in use
   std::mutex reload_mu_;                                  // one reload at a time
   std::vector<std::unique_ptr<http::ClientPool>> pools_;  // one per worker
+  // Work that outlives its request (shadow calls): one runner per worker, kept until the
+  // gateway goes (a job's frame may outlive Detach on a stopped worker).
+  // What the jobs use is declared before the runners, so it outlives them.
+  ShadowBook shadow_book_;  // shadow targets' slots and daily spend, across reloads
+  // The comparison store, opened once a config has shadow targets (at start or on a reload)
+  // and kept; `comparisons_` publishes it to the workers.
+  std::unique_ptr<quality::ComparisonStore> comparison_store_;
+  std::atomic<quality::ComparisonStore*> comparisons_{nullptr};
+  background::Stats background_stats_;
+  std::vector<std::unique_ptr<background::Runner>> runners_;
+  uint64_t background_seen_[4] = {};  // scrape-time deltas: completed, shed, dropped, failed
   metrics::Metrics metrics_;
   // Declared after what they use; the ledger flushes everything it queued when destroyed.
   std::unique_ptr<ledger::Ledger> ledger_;
@@ -274,11 +262,11 @@ class Gateway {
   http::Server* server_ = nullptr;
   // Exceptions that escaped the gateway's own background coroutines (the probe loop).
   std::atomic<uint64_t> internal_errors_{0};
-  // Waking the probe loop: worker 0's context (Attach to Detach), the loop's timer while it
-  // waits (touched on worker 0 only), and a count of reloads the loop compares between rounds.
-  std::atomic<asio::io_context*> probe_context_{nullptr};
-  asio::steady_timer* probe_timer_ = nullptr;
-  std::atomic<uint64_t> probe_generation_{0};
+  Readiness readiness_{[this] { return runtime(); }, internal_errors_};
+  std::unique_ptr<AdminApi> admin_;  // after admission_, whose key store it uses
+  // After admission_, which it authenticates with. Its store is where Accounting (in every
+  // runtime) remembers answered requests; opened before the first runtime is built.
+  std::unique_ptr<FeedbackApi> feedback_;
 };
 
 }  // namespace hybridgate::gateway

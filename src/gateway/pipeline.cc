@@ -218,10 +218,17 @@ bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) 
     return false;
   }
   st.cls = std::move(*cls);
-  if (st.history_class > st.cls.data_class) {
-    // A continued conversation is as sensitive as anything said in it before.
-    st.cls.data_class = st.history_class;
-    st.cls.findings.push_back({.type = "previous_response", .data_class = st.history_class});
+  if (!st.history.empty()) {
+    // A continued conversation is as sensitive as anything said in it before, the answers
+    // included: the stored class is its inputs', the scan of what is replayed adds the outputs'
+    // (unreadable, it counts as the highest).
+    auto past = ClassifyBody(rt, st.history, ex.request());
+    const int past_class =
+        std::max(st.history_class, past ? past->data_class : sensitivity::kMaxClass);
+    if (past_class > st.cls.data_class) {
+      st.cls.data_class = past_class;
+      st.cls.findings.push_back({.type = "previous_response", .data_class = past_class});
+    }
   }
   st.plan = Plan(rt, req.model, st.key.get(), st.cls, &st.selection, &req, &st.decision);
   st.meta.data_class = st.cls.data_class;
@@ -296,7 +303,10 @@ asio::awaitable<bool> Gateway::Admit(const Runtime& rt,
                                      limits::Decision& decision, Settlement& settlement,
                                      routing::Outcome& out) {
   const limits::Reservation hold = WorstCase(rt, plan, input_tokens, max_output, choices);
-  decision = co_await admission_->limiter().Admit(*key, hold);
+  const int64_t firm = input_tokens + std::max<int64_t>(max_output.value_or(0), 0) *
+                                          std::clamp<int64_t>(choices, 1, kMaxChoices);
+  decision = limits::RefuseOversized(*key, firm);
+  if (decision.allowed) decision = co_await admission_->limiter().Admit(*key, hold);
   if (!decision.allowed) {
     metrics_.RecordRejection(decision.error.code == ErrorCode::kBudgetExceeded ? "budget"
                                                                                : "rate_limit");
@@ -328,7 +338,9 @@ asio::awaitable<void> Gateway::ExecuteChat(http::Exchange& ex, const Runtime& rt
       .cancel = &st.cancel,
       .client_wants_usage = st.meta.dialect->AlwaysUsage(req),
       .breakers = st.route ? &rt.planner->BreakersFor(*st.route) : nullptr,
-      .egress = Gate(rt, st.egress_class, st.cls, st.key.get())};
+      .egress = Gate(rt, st.egress_class, st.cls, st.key.get()),
+      // A request some shadow target sampled keeps a stream's text for the comparison.
+      .capture_text = st.shadows != 0 ? &st.answer_text : nullptr};
   if (req.stream) {
     const auto sink =
         MakeStreamSink(ex, st.meta, st.meta.dialect->NewStream(req, st.context.get()));
@@ -359,7 +371,15 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
       st.meta.limit_headers = &st.admitted.headers;
       if (!admitted) break;
     }
+    if (st.route && !st.route->shadow.empty()) st.shadows = SampleShadows(*st.route);
     co_await ExecuteChat(ex, rt, st);
+    if (st.shadows != 0 && st.out.ok && !st.out.streamed) {
+      // Read before the answer is written: the dialect encodes it in place.
+      quality::AnswerFacts read;
+      quality::ReadOpenAiAnswer(st.out.body, read);
+      st.answer_text = std::move(read.text);
+      st.finish_reason = std::move(read.finish_reason);
+    }
   } while (false);
   co_await Conclude(ex, rt, st.meta, st.log, st.facts, st.out, st.settlement, start);
   if (st.route && st.out.deployment.provider) {
@@ -367,7 +387,34 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
     if (st.out.escalated) {
       metrics_.RecordEscalation(st.route->name, st.out.escalated_from, st.out.escalated_to);
     }
+    if (st.shadows != 0 && st.out.ok) Shadow(ex, held, st);
   }
+}
+
+void Gateway::Shadow(http::Exchange& ex, const std::shared_ptr<const Runtime>& held,
+                     const ChatState& st) {
+  const Runtime& rt = *held;
+  ShadowOffer offer{.runtime = held,
+                    .route = st.route,
+                    .request_id = st.id,
+                    .arrival_unix_ms = st.facts.arrival_unix_ms,
+                    .request = &*st.req,
+                    .classification = &st.cls,
+                    .egress_class = st.egress_class,
+                    .estimated_input_tokens = st.facts.estimated_input_tokens,
+                    .sampled = st.shadows,
+                    .store = comparisons_.load(std::memory_order_acquire)};
+  quality::AnswerFacts& p = offer.primary;
+  p.deployment = std::string(st.out.deployment.key);
+  p.ok = true;
+  p.text = st.answer_text;
+  p.finish_reason = st.finish_reason;
+  p.latency_ms = static_cast<int64_t>(st.log.latency_ms);
+  p.input_tokens = st.out.usage.input_tokens;
+  p.output_tokens = st.out.usage.output_tokens;
+  p.cost_usd = std::max(rt.accounting->Cost(st.out.deployment, st.out.usage), 0.0);
+  OfferShadows(std::move(offer), *runners_[ex.worker()], *pools_[ex.worker()], shadow_book_,
+               metrics_);
 }
 
 asio::awaitable<void> Gateway::Conclude(http::Exchange& ex, const Runtime& rt,
@@ -416,8 +463,11 @@ asio::awaitable<void> Gateway::Forward(http::Exchange& ex, const Runtime& rt, co
           .client_wants_usage = true,
           .egress = Gate(rt, st.egress_class, st.cls, st.key.get())};
       const auto sink = MakeStreamSink(ex, st.meta, dialects::NewOpenAiPassthroughStream());
-      st.out =
-          co_await executor.Raw(path, st.body, st.model, st.stream, *st.plan, options, sink.get());
+      // The client's own body holds what redaction replaced: a redacted request goes translated.
+      const routing::NativeEncode* native =
+          via && via->native && !st.meta.restorer ? &via->native : nullptr;
+      st.out = co_await executor.Raw(path, st.body, st.model, st.stream, *st.plan, options,
+                                     sink.get(), native);
       if (st.meta.restorer && st.out.ok && !st.stream) {
         st.out.body = st.restorer->RestoreBody(st.out.body);
       }

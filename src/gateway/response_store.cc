@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "common/run_on.h"
 #include "gateway/request_log.h"
 
 namespace hybridgate::gateway {
@@ -60,24 +61,6 @@ CREATE TABLE IF NOT EXISTS responses (
 );
 CREATE INDEX IF NOT EXISTS responses_created ON responses(created_at);
 )sql";
-
-// Runs `f` on `pool` and resumes the awaiting coroutine with its result on the coroutine's own
-// executor. Plain lambdas, not a coroutine on the pool: GCC 12 frees a coroutine lambda's
-// captures wrongly.
-template <typename T, typename F>
-asio::awaitable<T> RunOn(asio::thread_pool& pool, F f) {
-  auto home = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
-      [&pool, home](auto handler, F work) {
-        asio::post(pool, [handler = std::move(handler), work = std::move(work), home]() mutable {
-          T result = work();
-          asio::post(home, [handler = std::move(handler), result = std::move(result)]() mutable {
-            std::move(handler)(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable, std::move(f));
-}
 
 // Joins JSON arrays' elements into one array.
 void AppendArray(std::string& out, std::string_view array) {
@@ -367,6 +350,11 @@ asio::awaitable<Result<bool>> ResponseStore::Delete(std::string_view id, std::st
       thread_, [this, id, key_id] { return DeleteNow(std::string(id), std::string(key_id)); });
   Leave();
   co_return deleted;
+}
+
+asio::awaitable<void> ResponseStore::Committed() {
+  // The store's one thread runs in order: when this runs, everything before it has.
+  co_await RunOn<bool>(thread_, [] { return true; });
 }
 
 void ResponseStore::SaveNow(const Row& row) {

@@ -5,12 +5,12 @@
 // class of its whole conversation, so a continuation is classed at least as high as anything
 // said before it. Rows older than `retention_days` are deleted.
 //
-// One owner: a single thread runs every statement in the order posted, so a Save posted
-// before an answer's last byte is written is visible to any request the client sends after
-// reading it. Save is posted without waiting (write-behind: a kill -9 can lose answers of the
-// last milliseconds); reads are awaited (the caller's coroutine resumes on its own executor). At
-// most `max_pending` operations wait at once: a request that wants its answer stored takes a
-// Slot before it runs, and is refused with 503 when none is free, as are reads.
+// One owner: a single thread runs every statement in the order posted. Save is posted without
+// waiting; the answer's last byte waits for Committed(), so an answer the client has read is
+// stored — visible to its next request, and kept through a kill -9. Reads are awaited too (the
+// caller's coroutine resumes on its own executor). At most `max_pending` operations wait at
+// once: a request that wants its answer stored takes a Slot before it runs, and is refused with
+// 503 when none is free, as are reads.
 #pragma once
 
 #include <atomic>
@@ -91,6 +91,8 @@ class ResponseStore {
   // strings: GCC 12 moves a coroutine's by-value string parameters wrongly.
   boost::asio::awaitable<Result<std::optional<Row>>> Get(std::string_view id,
                                                          std::string_view key_id);
+  // Resumes once every operation queued before the call has run (its row committed).
+  boost::asio::awaitable<void> Committed();
   // Deletes the row; false when there was none of `key_id`'s.
   boost::asio::awaitable<Result<bool>> Delete(std::string_view id, std::string_view key_id);
 

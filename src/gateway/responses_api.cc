@@ -85,6 +85,7 @@ asio::awaitable<bool> Gateway::LoadConversation(http::Exchange& ex, ChatState& s
       row.response = conv.response;
       responses_->Save(std::move(row), st.store_slot);
     };
+    st.meta.saved_by = responses_.get();
   }
   co_return true;
 }

@@ -95,6 +95,22 @@ Result<std::unique_ptr<RoutePlanner>> RoutePlanner::Create(const config::Config&
   if (auto ok = routing::CheckRouteModels(config.routes, config.source, exists); !ok) {
     return Fail(std::move(ok.error()));
   }
+  for (const routing::Route& r : config.routes.routes) {
+    for (size_t i = 0; i < r.shadow.size(); ++i) {
+      for (const auto& [field, name] :
+           {std::pair<std::string_view, const std::string*>{"deployment", &r.shadow[i].deployment},
+            {"judge", &r.shadow[i].judge}}) {
+        if (name->empty() && field == "judge") continue;
+        if (!exists(*name)) {
+          return Fail(MakeError(ErrorCode::kInvalidRequest,
+                                fmt::format("{}: routes.{}.shadow[{}].{}: '{}' is not a "
+                                            "configured model (a model name, alias or "
+                                            "provider/model)",
+                                            config.source, r.name, i, field, *name)));
+        }
+      }
+    }
+  }
   return p;
 }
 

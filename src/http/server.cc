@@ -547,13 +547,27 @@ void Server::Run() {
   }
   while (!draining()) std::this_thread::sleep_for(milliseconds(20));
   const auto deadline = std::chrono::steady_clock::now() + milliseconds(config_.shutdown_grace_ms);
-  while (active_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+  if (background_.close) background_.close();
+  auto background = [this] { return background_.outstanding ? background_.outstanding() : 0; };
+  while ((active_connections() > 0 || background() > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   if (active_connections() > 0) {
     Log(spdlog::level::warn,
         fmt::format("shutdown deadline reached with {} connections still open; closing them",
                     active_connections()));
+  }
+  if (background() > 0 && background_.cancel) {
+    // Cancelled work records what it did (a ledger row for a call made) and ends promptly.
+    Log(spdlog::level::warn,
+        fmt::format("shutdown deadline reached with {} background jobs running; cancelling them",
+                    background()));
+    background_.cancel();
+    const auto last = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (background() > 0 && std::chrono::steady_clock::now() < last) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
   }
   guards.clear();
   for (auto& w : workers_) w->ioc.stop();

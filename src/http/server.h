@@ -124,6 +124,17 @@ class Server {
   void Shutdown();
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
+  // Work besides the connections that a shutdown lets finish in the same grace period (the
+  // gateway's background runners): `close` is called when draining starts (take nothing new),
+  // `outstanding` is polled, and `cancel` is called once the grace period is over with work left,
+  // which must then end within a second or two. Set before Run().
+  struct Background {
+    std::function<void()> close;
+    std::function<int64_t()> outstanding;
+    std::function<void()> cancel;
+  };
+  void SetBackground(Background background) { background_ = std::move(background); }
+
   int64_t active_connections() const { return connections_.load(std::memory_order_relaxed); }
   // Failed accepts (EMFILE and the like), and exceptions that escaped a connection's coroutine
   // or its handler, since the start. For /metrics.
@@ -145,6 +156,7 @@ class Server {
   std::atomic<int64_t> connections_{0};
   std::atomic<uint64_t> accept_errors_{0};
   std::atomic<uint64_t> internal_errors_{0};
+  Background background_;
 };
 
 }  // namespace hybridgate::http

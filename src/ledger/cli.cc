@@ -6,7 +6,9 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 
+#include "ledger/anchor.h"
 #include "ledger/audit.h"
 #include "ledger/chain.h"
 #include "ledger/ledger_config.h"
@@ -124,20 +126,75 @@ int RunAudit(const AuditOptions& o, std::ostream& out, std::ostream& err) {
   });
 }
 
+namespace {
+
+// The anchor `audit verify` compares against: --anchor, else the config's (AnchorPath), else
+// "<file>.head" beside a SQLite --ledger; "" when there is none to look for.
+Result<std::string> VerifyAnchorPath(const AuditOptions& o) {
+  if (!o.anchor.empty()) return o.anchor;
+  if (!o.config.empty()) {
+    auto config = LoadLedgerConfig(o.config);
+    if (!config) return Fail(config.error());
+    return AnchorPath(*config);
+  }
+  if (IsPostgresDsn(o.ledger)) return std::string();
+  return o.ledger + ".head";
+}
+
+}  // namespace
+
 int RunAuditVerify(const AuditOptions& o, std::ostream& out, std::ostream& err) {
   return RunCommand("audit verify", err, [&]() -> Result<int> {
     auto source = LedgerSource(o.ledger, o.config);
     if (!source) return Fail(source.error());
+    auto anchor_path = VerifyAnchorPath(o);
+    if (!anchor_path) return Fail(anchor_path.error());
+    std::optional<Anchor> anchor;
+    if (!anchor_path->empty()) {
+      auto read = ReadAnchor(*anchor_path);
+      if (!read) return Fail(read.error());
+      if (!*read && !o.anchor.empty()) {
+        return Fail(BadInput(fmt::format("--anchor '{}': no such file", o.anchor)));
+      }
+      anchor = std::move(*read);
+    }
     ChainVerifier verifier;
+    std::string hash_at_anchor;
+    int64_t last_seq = 0;
     Status scanned = ScanRows(*source, {.order = RowOrder::kSeq}, [&](const Row& row) -> Status {
       verifier.Add(row);
+      if (anchor && row.seq == anchor->seq) hash_at_anchor = row.hash;
+      last_seq = row.seq;
       return {};
     });
     if (!scanned) return Fail(scanned.error());
     const ChainCheck& check = verifier.result();
-    out << DescribeChainCheck(check) << "\n";
+    if (!check.intact) {
+      out << DescribeChainCheck(check) << "\n";
+      out.flush();
+      return kFound;
+    }
+    std::string line = DescribeChainCheck(check);
+    if (anchor) {
+      const std::string problem = AnchorContradiction(*anchor, hash_at_anchor, last_seq);
+      if (!problem.empty()) {
+        out << fmt::format("chain broken after seq {}: {} (anchor '{}')\n",
+                           std::min(anchor->seq, last_seq), problem, *anchor_path);
+        out.flush();
+        return kFound;
+      }
+      line += fmt::format("; the anchor '{}' (seq {}) agrees", *anchor_path, anchor->seq);
+    } else if (!anchor_path->empty()) {
+      line += fmt::format("; no anchor at '{}', so rows cut off the end cannot be ruled out",
+                          *anchor_path);
+    } else {
+      line +=
+          "; no anchor configured (ledger.anchor_path), so rows cut off the end cannot be "
+          "ruled out";
+    }
+    out << line << "\n";
     out.flush();
-    return check.intact ? 0 : kFound;
+    return 0;
   });
 }
 
@@ -170,6 +227,9 @@ CLI::App* AddAuditCommand(CLI::App& root, int& exit_code) {
   // The same options, so that both `audit --config F verify` and `audit verify --config F` work.
   verify->add_option("--ledger", o->ledger, "SQLite ledger file or PostgreSQL DSN");
   verify->add_option("--config", o->config, "Gateway config; reads its ledger: section");
+  verify->add_option("--anchor", o->anchor,
+                     "The chain's anchor file (default: the config's ledger.anchor_path, or "
+                     "<ledger file>.head)");
   verify->callback([o, &exit_code] { exit_code = RunAuditVerify(*o, std::cout, std::cerr); });
   // CLI11 runs a parent's callback after its subcommand's: `audit verify` must not also audit.
   cmd->callback([o, verify, &exit_code] {

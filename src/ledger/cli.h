@@ -3,8 +3,8 @@
 //   hybridgate report (--ledger PATH|DSN | --config FILE) [--since 7d|24h|30m]
 //                     [--by route|tier|provider|model|key|team] [--format table|csv|json]
 // --config reads the ledger location from the config's `ledger:` section (a relative sqlite path
-// is relative to the current directory, as it is for the gateway). Without --since every row is
-// included. Exit 0 on success, 2 on bad input (options, missing or unreadable ledger), with the
+// is relative to the config file's directory, as it is for the gateway). Without --since every row
+// is included. Exit 0 on success, 2 on bad input (options, missing or unreadable ledger), with the
 // reason on stderr.
 //
 //   hybridgate audit (--config FILE | --ledger PATH|DSN) [--since 30d] [--format table|json]
@@ -13,9 +13,11 @@
 // are violations (each listed with its seq and request id), 2 on bad input.
 //
 //   hybridgate audit verify (--config FILE | --ledger PATH|DSN)
-// Recomputes the hash chain (chain.h) over every row in commit order. Exit 0 with one line
-// "N rows, chain intact; ...", 1 with "chain broken at seq S (id I): what is wrong", 2 on bad
-// input.
+//                       [--anchor FILE]
+// Recomputes the hash chain (chain.h) over every row in commit order and compares its head with
+// the anchor (anchor.h). Exit 0 with one line "N rows, chain intact; ...", 1 with "chain broken
+// at seq S (id I): what is wrong" (or "chain broken after seq S: ..." for rows cut off the end),
+// 2 on bad input.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,7 @@ struct AuditOptions {
   std::string ledger;  // SQLite file or PostgreSQL DSN
   std::string config;  // gateway config file (its `ledger:` section)
   std::string since;   // "" = all rows (audit only; verify always checks every row)
+  std::string anchor;  // verify: the chain's anchor file (anchor.h); "" = the default
   std::string format = "table";
   int64_t now_ms = -1;  // "now" for --since; -1 = the system clock (tests pin it)
 };

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -278,6 +279,46 @@ TEST_F(AuditCliTest, VerifyNamesTheFirstBrokenRowAndExitsOne) {
       deleted.out.rfind("chain broken at seq 13 (id " + rows_[12].id + "): prev_hash mismatch", 0),
       0u)
       << deleted.out;
+}
+
+// The chain alone cannot show rows cut off its end; the anchor the writer keeps beside the
+// ledger can, and the gateway refuses to chain on from the cut (which would overwrite it).
+TEST_F(AuditCliTest, RowsCutOffTheEndAreFoundThroughTheAnchor) {
+  Output clean = Verify(Options());
+  EXPECT_EQ(clean.code, 0) << clean.err;
+  EXPECT_NE(clean.out.find("; the anchor '" + path_ + ".head' (seq 20) agrees"), std::string::npos)
+      << clean.out;
+  Tamper("DELETE FROM requests WHERE seq > 17");
+  Output cut = Verify(Options());
+  EXPECT_EQ(cut.code, 1);
+  EXPECT_EQ(cut.out.rfind("chain broken after seq 17: the anchor holds seq 20 (hash ", 0), 0u)
+      << cut.out;
+  EXPECT_NE(cut.out.find("the table ends at seq 17 — rows were cut off the end"), std::string::npos)
+      << cut.out;
+  LedgerConfig config;
+  config.path = path_;
+  auto refused = Ledger::Open(config);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("rows were cut off the end of the ledger"),
+            std::string::npos)
+      << refused.error().message;
+  // Rows chained on after the cut (by an old binary, or with the anchor moved aside) rewrite the
+  // anchor's seq: found too.
+  std::rename((path_ + ".head").c_str(), (path_ + ".head.kept").c_str());
+  Write({Allowed(50), Allowed(51), Allowed(52), Allowed(53)});
+  AuditOptions kept = Options();
+  kept.anchor = path_ + ".head.kept";
+  Output rewritten = Verify(kept);
+  EXPECT_EQ(rewritten.code, 1);
+  EXPECT_NE(rewritten.out.find("the row at the anchor's seq 20 has hash "), std::string::npos)
+      << rewritten.out;
+  // The new anchor agrees with the new table; a missing --anchor is bad input.
+  EXPECT_EQ(Verify(Options()).code, 0);
+  kept.anchor = path_ + ".nowhere";
+  Output missing = Verify(kept);
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.err;
+  std::remove((path_ + ".head.kept").c_str());
 }
 
 TEST_F(AuditCliTest, BadInputExitsTwoWithAClearMessage) {

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "common/thread.h"
+#include "ledger/anchor.h"
 
 namespace hybridgate::ledger {
 namespace {
@@ -16,6 +17,7 @@ constexpr int kMaxAttemptsStopping = 3;  // shutdown must not hang on a dead dat
 constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 5000;
 constexpr int64_t kDropWarningEveryMs = 1000;
+constexpr int64_t kAnchorEveryMs = 1000;
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -26,7 +28,7 @@ int64_t SteadyMs() {
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerConfig& config) {
-  if (!config.enabled) return std::unique_ptr<Ledger>(new Ledger(config, nullptr));
+  if (!config.enabled) return std::unique_ptr<Ledger>(new Ledger(config, nullptr, {}));
   if (Status s = ValidateLedgerConfig(config); !s) return Fail(s.error());
   auto sink = OpenSink(config);
   if (!sink) return Fail(sink.error());
@@ -37,11 +39,34 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerConfig& config,
                                              std::unique_ptr<Sink> sink) {
   if (Status s = ValidateLedgerConfig(config); !s) return Fail(s.error());
   if (!sink) return Fail(MakeError(ErrorCode::kInternal, "ledger: no sink"));
-  return std::unique_ptr<Ledger>(new Ledger(config, std::move(sink)));
+  std::string anchor_path = AnchorPath(config);
+  if (!anchor_path.empty()) {
+    auto anchor = ReadAnchor(anchor_path);
+    if (!anchor) return Fail(anchor.error());
+    auto head = sink->ReadHead(*anchor ? (*anchor)->seq : 0);
+    if (!head && head.error().code == ErrorCode::kNotFound) {
+      anchor_path.clear();  // a sink that cannot read back (tests' own) keeps no anchor
+    } else if (!head) {
+      return Fail(head.error());
+    } else if (*anchor) {
+      const std::string problem = AnchorContradiction(**anchor, head->hash_at_seq, head->head_seq);
+      if (!problem.empty()) {
+        return Fail(MakeError(
+            ErrorCode::kInvalidRequest,
+            fmt::format("ledger: {} (anchor '{}'). Run `hybridgate audit verify`, keep the anchor "
+                        "as evidence, and move it aside to start on this ledger",
+                        problem, anchor_path)));
+      }
+    }
+  }
+  return std::unique_ptr<Ledger>(new Ledger(config, std::move(sink), std::move(anchor_path)));
 }
 
-Ledger::Ledger(const LedgerConfig& config, std::unique_ptr<Sink> sink)
-    : config_(config), sink_(std::move(sink)), catalog_(PriceCatalog::WithDefaults(config.prices)) {
+Ledger::Ledger(const LedgerConfig& config, std::unique_ptr<Sink> sink, std::string anchor_path)
+    : config_(config),
+      sink_(std::move(sink)),
+      catalog_(PriceCatalog::WithDefaults(config.prices)),
+      anchor_path_(std::move(anchor_path)) {
   if (sink_) {
     writer_ = std::thread([this] {
       MarkBackgroundThread("hg-ledger");
@@ -155,6 +180,25 @@ bool Ledger::WriteWithRetry(std::span<Row> batch) {
   }
 }
 
+void Ledger::Anchor(const Row* last, bool force) {
+  if (anchor_path_.empty()) return;
+  if (last != nullptr && !last->hash.empty()) {
+    anchor_seq_ = last->seq;
+    anchor_hash_ = last->hash;
+  }
+  const int64_t now = SteadyMs();
+  if (anchor_seq_ == 0 || (!force && now - anchored_ms_ < kAnchorEveryMs)) return;
+  const int64_t wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  if (Status s = WriteAnchor(anchor_path_, {anchor_seq_, anchor_hash_, wall}); !s) {
+    spdlog::error("ledger: {}", s.error().message);  // retried after the next batch
+    return;
+  }
+  anchored_ms_ = now;
+  anchor_seq_ = 0;
+}
+
 void Ledger::Run() {
   const auto interval = std::chrono::milliseconds(config_.flush_interval_ms);
   const auto max_batch = static_cast<size_t>(config_.max_batch);
@@ -166,7 +210,16 @@ void Ledger::Run() {
     flush_requested_ = false;
     if (queue_.empty()) {
       batch_done_.notify_all();
-      if (stop_) return;
+      if (stop_) {
+        lock.unlock();
+        Anchor(nullptr, true);
+        return;
+      }
+      if (anchor_seq_ != 0) {  // a head the last second's throttle held back
+        lock.unlock();
+        Anchor(nullptr, false);
+        lock.lock();
+      }
       continue;
     }
     // The two vectors trade places, so Record() keeps reusing an already grown buffer.
@@ -178,6 +231,7 @@ void Ledger::Run() {
         if (row.cost_usd < 0) row.cost_usd = PriceRow(row);
       }
       const bool ok = WriteWithRetry(chunk);
+      if (ok && !chunk.empty()) Anchor(&chunk.back(), false);
       std::lock_guard done(mu_);
       finished_ += static_cast<int64_t>(chunk.size());
       (ok ? written_ : dropped_failed_) += static_cast<int64_t>(chunk.size());

@@ -7,7 +7,8 @@
 // Record(). Flush() and the destructor write everything recorded so far, so a clean shutdown
 // (SIGTERM -> destroy the Ledger, or call Flush()) loses nothing; kill -9 loses at most the rows
 // recorded since the last commit, i.e. the last unflushed batch. The sink hash-chains each batch
-// inside its transaction (chain.h), so a lost batch never leaves the chain broken.
+// inside its transaction (chain.h), so a lost batch never leaves the chain broken, and keeps the
+// chain's head in an anchor file (anchor.h), so rows cut off its end are found too.
 #pragma once
 
 #include <condition_variable>
@@ -40,7 +41,9 @@ struct LedgerStats {
 class Ledger {
  public:
   // Opens the sink named by `config` (creating the schema) and starts the writer thread. With
-  // config.enabled == false it returns a ledger whose Record() does nothing.
+  // config.enabled == false it returns a ledger whose Record() does nothing. Fails when the
+  // chain's anchor contradicts the table (rows cut off its end, or rewritten): the writer would
+  // otherwise chain on from the cut and overwrite the anchor, the evidence.
   static Result<std::unique_ptr<Ledger>> Open(const LedgerConfig& config);
   // For tests and embedders: a ledger over an already open sink.
   static Result<std::unique_ptr<Ledger>> Open(const LedgerConfig& config,
@@ -69,16 +72,23 @@ class Ledger {
   double PriceRow(const Row& row);
 
  private:
-  Ledger(const LedgerConfig& config, std::unique_ptr<Sink> sink);
+  Ledger(const LedgerConfig& config, std::unique_ptr<Sink> sink, std::string anchor_path);
   void Run();
   // Writes `batch` with bounded retries; returns whether it was committed.
   bool WriteWithRetry(std::span<Row> batch);
+  // After a committed batch whose last row is `last` (writer thread): replaces the anchor file
+  // when a second has passed since the last write, or `force`.
+  void Anchor(const Row* last, bool force);
 
   const LedgerConfig config_;
   const std::unique_ptr<Sink> sink_;  // null when disabled
   const PriceCatalog catalog_;
   std::map<std::string, ThroughputMeter, std::less<>> throughput_;  // writer thread only
   std::map<std::string, bool, std::less<>> warned_unpriced_;        // writer thread only
+  std::string anchor_path_;  // "" = no anchor; set before the writer starts
+  int64_t anchor_seq_ = 0;   // writer thread only: the head not yet anchored, 0 when none
+  std::string anchor_hash_;
+  int64_t anchored_ms_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable wake_writer_;

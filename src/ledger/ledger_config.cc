@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <initializer_list>
 #include <limits>
 
@@ -135,8 +136,8 @@ Status ParseSelfHosted(const Reader& r, const YAML::Node& node, LedgerConfig& c)
 Status ParseSection(const Reader& r, const YAML::Node& node, LedgerConfig& c) {
   if (!node.IsMap()) return Fail(r.At(node, "ledger", "must be a mapping"));
   HG_TRY(r.OnlyKeys(node, "ledger",
-                    {"enabled", "backend", "path", "dsn", "flush_interval_ms", "max_batch",
-                     "max_queue", "prices", "self_hosted"}));
+                    {"enabled", "backend", "path", "dsn", "anchor_path", "flush_interval_ms",
+                     "max_batch", "max_queue", "prices", "self_hosted"}));
   if (const YAML::Node n = node["enabled"]) HG_TRY(r.Bool(n, "ledger.enabled", c.enabled));
   if (const YAML::Node n = node["backend"]) {
     HG_TRY(r.String(n, "ledger.backend", c.backend));
@@ -147,6 +148,9 @@ Status ParseSection(const Reader& r, const YAML::Node& node, LedgerConfig& c) {
   }
   if (const YAML::Node n = node["path"]) HG_TRY(r.String(n, "ledger.path", c.path));
   if (const YAML::Node n = node["dsn"]) HG_TRY(r.String(n, "ledger.dsn", c.dsn));
+  if (const YAML::Node n = node["anchor_path"]) {
+    HG_TRY(r.String(n, "ledger.anchor_path", c.anchor_path));
+  }
   if (const YAML::Node n = node["flush_interval_ms"]) {
     HG_TRY(r.Int(n, "ledger.flush_interval_ms", 1, kMaxFlushIntervalMs, c.flush_interval_ms));
   }
@@ -215,8 +219,23 @@ Result<LedgerConfig> LoadLedgerConfig(const std::string& file) {
   } catch (const YAML::Exception& e) {
     return Fail(ConfigError(fmt::format("{}: {}", file, e.what())));
   }
-  if (!root.IsMap() || !root["ledger"]) return LedgerConfig{};
-  return ParseLedgerConfig(root["ledger"], file);
+  LedgerConfig config;
+  if (root.IsMap() && root["ledger"]) {
+    auto parsed = ParseLedgerConfig(root["ledger"], file);
+    if (!parsed) return Fail(parsed.error());
+    config = std::move(*parsed);
+  }
+  ResolvePaths(config, file);
+  return config;
+}
+
+void ResolvePaths(LedgerConfig& config, std::string_view config_file) {
+  const std::filesystem::path dir = std::filesystem::path(config_file).parent_path();
+  auto resolve = [&](std::string& path) {
+    if (!path.empty() && path.front() != '/') path = (dir / path).string();
+  };
+  if (config.backend == "sqlite") resolve(config.path);
+  resolve(config.anchor_path);
 }
 
 }  // namespace hybridgate::ledger

@@ -23,9 +23,11 @@ struct LedgerConfig {
   std::string backend = "sqlite";             // "sqlite" | "postgres"
   std::string path = "hybridgate-ledger.db";  // sqlite: the database file (WAL mode)
   std::string dsn;                            // postgres: a libpq connection string or URI
-  int64_t flush_interval_ms = 100;            // 1..kMaxFlushIntervalMs
-  int64_t max_batch = 1000;                   // rows per transaction, 1..100000
-  int64_t max_queue = 100000;  // rows waiting for the writer before Record drops them
+  // The chain's anchor file (anchor.h); "" = "<path>.head" for sqlite, none for postgres.
+  std::string anchor_path;
+  int64_t flush_interval_ms = 100;  // 1..kMaxFlushIntervalMs
+  int64_t max_batch = 1000;         // rows per transaction, 1..100000
+  int64_t max_queue = 100000;       // rows waiting for the writer before Record drops them
   std::map<std::string, Price, std::less<>> prices;  // model -> price, over DefaultCatalog()
   std::map<std::string, SelfHostedPrice, std::less<>> self_hosted;  // model -> GPU cost
 };
@@ -38,7 +40,12 @@ Status ValidateLedgerConfig(const LedgerConfig& config);
 // "file:line: 'ledger.key': message".
 Result<LedgerConfig> ParseLedgerConfig(const YAML::Node& node, std::string_view file);
 
-// Reads `file` and parses its `ledger:` section (for `hybridgate report --config`).
+// Makes a relative sqlite path and anchor_path relative to the directory of `config_file`, the
+// way the gateway reads them (one place per deployment, wherever it is started from).
+void ResolvePaths(LedgerConfig& config, std::string_view config_file);
+
+// Reads `file` and parses its `ledger:` section (for `hybridgate report --config`), paths
+// resolved (ResolvePaths).
 Result<LedgerConfig> LoadLedgerConfig(const std::string& file);
 
 }  // namespace hybridgate::ledger

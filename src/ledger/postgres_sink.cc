@@ -158,6 +158,27 @@ class PostgresSink final : public Sink {
 
   std::string_view Name() const override { return "postgres"; }
 
+  Result<HeadRead> ReadHead(int64_t seq) override {
+    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+      conn_.reset();
+      auto conn = Connect(dsn_);
+      if (!conn) return Fail(conn.error());
+      conn_ = std::move(*conn);
+    }
+    PGconn* conn = conn_.get();
+    const std::string sql = fmt::format(
+        "SELECT (SELECT hash FROM {0} WHERE seq = {1}), (SELECT coalesce(max(seq), 0) FROM {0})",
+        kTable, seq);
+    PgResult r(PQexec(conn, sql.c_str()));
+    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) {
+      return Fail(PgError(conn, "anchor row"));
+    }
+    HeadRead out;
+    if (!PQgetisnull(r.get(), 0, 0)) out.hash_at_seq = PQgetvalue(r.get(), 0, 0);
+    out.head_seq = std::strtoll(PQgetvalue(r.get(), 0, 1), nullptr, 10);
+    return out;
+  }
+
  private:
   // Read committed: once the lock is held, the SELECT sees every batch committed before it.
   static Result<ChainTail> LockAndReadTail(PGconn* conn) {

@@ -212,6 +212,31 @@ TEST_F(PostgresTest, TwoReplicasMakeOneChain) {
   EXPECT_EQ(r.out.rfind("600 rows, chain intact; head seq 600 ", 0), 0u) << r.out;
 }
 
+// On PostgreSQL the anchor is opt-in (ledger.anchor_path), one per replica.
+TEST_F(PostgresTest, AnAnchorFindsRowsCutOffTheEnd) {
+  LedgerConfig config = Config();
+  config.anchor_path = testing::FreshPath("pg_anchor.head");
+  {
+    auto ledger = Ledger::Open(config);
+    ASSERT_TRUE(ledger) << ledger.error().message;
+    for (int i = 0; i < 12; ++i) (*ledger)->Record(MakeRow(i));
+  }
+  ASSERT_EQ(ExecPg("DELETE FROM requests WHERE seq > 9"), "");
+  Output plain = Verify();  // no anchor named: the shorter chain looks intact
+  EXPECT_EQ(plain.code, 0) << plain.out;
+  std::ostringstream out, err;
+  AuditOptions o;
+  o.ledger = dsn_;
+  o.anchor = config.anchor_path;
+  EXPECT_EQ(RunAuditVerify(o, out, err), 1) << err.str();
+  EXPECT_EQ(out.str().rfind("chain broken after seq 9: the anchor holds seq 12", 0), 0u)
+      << out.str();
+  auto refused = Ledger::Open(config);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("cut off the end"), std::string::npos)
+      << refused.error().message;
+}
+
 TEST_F(PostgresTest, MigratesAVersionOneTable) {
   ASSERT_EQ(
       ExecPg("CREATE TABLE schema_version (version INTEGER NOT NULL);"

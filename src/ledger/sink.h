@@ -27,6 +27,16 @@ class Sink {
   // on `rows` (ChainRows, chain.h), so the hash chain follows commit order.
   virtual Status Write(std::span<Row> rows) = 0;
   virtual std::string_view Name() const = 0;
+  // For the anchor check (anchor.h): the hash of the row at `seq` ("" when the table has none)
+  // and the table's last seq (0 when empty). A sink that cannot read answers kNotFound.
+  struct HeadRead {
+    std::string hash_at_seq;
+    int64_t head_seq = 0;
+  };
+  virtual Result<HeadRead> ReadHead(int64_t seq) {
+    (void)seq;
+    return Fail(MakeError(ErrorCode::kNotFound, "this sink reads no rows back"));
+  }
 };
 
 // SQLite file at `path` (created when absent) in WAL mode with synchronous=NORMAL: a commit is

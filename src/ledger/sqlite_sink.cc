@@ -154,6 +154,26 @@ class SqliteSink final : public Sink {
 
   std::string_view Name() const override { return "sqlite"; }
 
+  Result<HeadRead> ReadHead(int64_t seq) override {
+    sqlite3* db = db_.get();
+    HeadRead out;
+    auto hash = Prepare(db, fmt::format("SELECT hash FROM {} WHERE seq = ?1", kTable));
+    if (!hash) return Fail(hash.error());
+    sqlite3_bind_int64(hash->get(), 1, seq);
+    int rc = sqlite3_step(hash->get());
+    if (rc == SQLITE_ROW) {
+      const auto* h = reinterpret_cast<const char*>(sqlite3_column_text(hash->get(), 0));
+      if (h != nullptr) out.hash_at_seq = h;
+    } else if (rc != SQLITE_DONE) {
+      return Fail(SqliteError(db, "anchor row"));
+    }
+    auto head = Prepare(db, fmt::format("SELECT coalesce(max(seq), 0) FROM {}", kTable));
+    if (!head) return Fail(head.error());
+    if (sqlite3_step(head->get()) != SQLITE_ROW) return Fail(SqliteError(db, "last seq"));
+    out.head_seq = sqlite3_column_int64(head->get(), 0);
+    return out;
+  }
+
  private:
   // The last committed row. This connection's own last commit is remembered, so the table is
   // read only when another connection (another process on the same file) has committed since:

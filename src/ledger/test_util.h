@@ -15,7 +15,8 @@ namespace hybridgate::ledger::testing {
 // A fresh path under the test temp dir; any old file (and its -wal/-shm) is removed.
 inline std::string FreshPath(const std::string& name) {
   const std::string path = ::testing::TempDir() + "/hg_ledger_" + name;
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  for (const char* suffix : {"", "-wal", "-shm", ".head", ".head.tmp"})
+    std::remove((path + suffix).c_str());
   return path;
 }
 

@@ -29,6 +29,20 @@ Error BudgetError(const KeyInfo& key, bool team, int64_t spent_micro, WallTime n
   return e;
 }
 
+// A spent budget's state, in the headers of its 429: OpenAI's x-ratelimit-* have no name for
+// money, so these are HybridGate's own; retry-after counts the seconds until the window resets
+// (SDKs that retry on 429 wait that long or give up, instead of retrying at once).
+void AddBudgetHeaders(const Budget& b, int64_t spent_micro, WallTime now,
+                      std::vector<std::pair<std::string, std::string>>& headers) {
+  const WallTime end = WindowEnd(b.window, now);
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(end - now).count();
+  headers.emplace_back("x-hybridgate-budget-limit-usd", fmt::format("{:.6g}", b.usd));
+  headers.emplace_back("x-hybridgate-budget-spent-usd",
+                       fmt::format("{:.6f}", FromMicroUsd(spent_micro)));
+  headers.emplace_back("x-hybridgate-budget-reset", FormatUtc(end));
+  headers.emplace_back("retry-after", std::to_string(std::max<int64_t>(1, seconds)));
+}
+
 }  // namespace
 
 WallTime SystemNow() { return std::chrono::system_clock::now(); }
@@ -78,17 +92,32 @@ Decision MakeDecision(const KeyInfo& key, int64_t estimated_tokens, const AdmitO
                       FormatResetDuration(o.retry_ms)));
       break;
     case Verdict::kKeyBudget:
-      d.error = BudgetError(key, false, o.spent_micro, now);
+    case Verdict::kTeamBudget: {
+      const bool team = o.verdict == Verdict::kTeamBudget;
+      d.error = BudgetError(key, team, o.spent_micro, now);
+      AddBudgetHeaders(team ? *key.team_budget : *key.budget, o.spent_micro, now, d.headers);
       break;
-    case Verdict::kTeamBudget:
-      d.error = BudgetError(key, true, o.spent_micro, now);
-      break;
+    }
   }
   if (o.verdict == Verdict::kRpm || o.verdict == Verdict::kTpm) {
     d.error.retry_after_ms =
         static_cast<int>(std::clamp<int64_t>(o.retry_ms, 1, int64_t{24} * 3600 * 1000));
   }
   d.allowed = false;
+  return d;
+}
+
+Decision RefuseOversized(const KeyInfo& key, int64_t firm_tokens) {
+  Decision d;
+  if (key.tpm <= 0 || firm_tokens <= key.tpm) return d;
+  d.allowed = false;
+  d.error = MakeError(
+      ErrorCode::kRateLimited,
+      fmt::format("request too large for key {} (team '{}'): {} tokens per minute, this request "
+                  "needs about {} (input plus max output tokens); reduce the input or the maximum "
+                  "output tokens",
+                  key.id, key.team, key.tpm, firm_tokens));
+  d.headers.emplace_back("x-ratelimit-limit-tokens", std::to_string(key.tpm));
   return d;
 }
 

@@ -51,8 +51,10 @@ class Limiter {
   // Counts the request against the key's RPM bucket and takes `hold.tokens` from its TPM bucket
   // and `hold.micro_usd` from the key's and the team's budget windows (those that are set), unless
   // a bucket is short or a budget is already spent, reservations included; then nothing is
-  // counted. So concurrent requests overshoot a budget by at most one reservation. A request
-  // larger than the whole TPM limit is admitted when the bucket is full, and leaves it in debt.
+  // counted. So concurrent requests overshoot a budget by at most one reservation. A reservation
+  // larger than the whole TPM limit (its default output allowance, when the client set no maximum)
+  // is admitted when the bucket is full and leaves it in debt; one whose firm need is larger never
+  // reaches the limiter (RefuseOversized).
   virtual asio::awaitable<Decision> Admit(const KeyInfo& key, Reservation hold) = 0;
   asio::awaitable<Decision> Admit(const KeyInfo& key, int64_t estimated_tokens) {
     return Admit(key, Reservation{estimated_tokens, 0});
@@ -94,6 +96,12 @@ struct AdmitOutcome {
 
 Decision MakeDecision(const KeyInfo& key, int64_t estimated_tokens, const AdmitOutcome& outcome,
                       WallTime now);
+
+// A request whose firm token need (its input plus the output the client asked for) exceeds the
+// key's whole TPM limit can never fit a minute's window: refused (429, as OpenAI words "Request
+// too large", no retry-after) before the limiter is asked. Allowed when the key has no TPM limit
+// or the request fits.
+Decision RefuseOversized(const KeyInfo& key, int64_t firm_tokens);
 
 // Token-bucket arithmetic, one definition for MemoryLimiter and the tests (the Redis scripts
 // mirror it in Lua). A bucket holds up to `capacity` tokens and refills capacity per minute.

@@ -22,6 +22,7 @@
 #include "ledger/cli.h"
 #include "limits/cli.h"
 #include "models/cli.h"
+#include "quality/cli.h"
 
 #ifndef HYBRIDGATE_VERSION
 #define HYBRIDGATE_VERSION "0.0.0"
@@ -232,6 +233,7 @@ int main(int argc, char** argv) {
   hybridgate::ledger::AddReportCommand(app, exit_code);
   hybridgate::ledger::AddAuditCommand(app, exit_code);
   hybridgate::limits::AddKeysCommand(app, exit_code);
+  hybridgate::quality::AddQualityCommand(app, exit_code);
   CLI::App* route_cmd = app.add_subcommand("route", "Routes and tiers");
   route_cmd->require_subcommand(1);
   CLI::App* explain = route_cmd->add_subcommand(

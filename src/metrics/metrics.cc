@@ -455,6 +455,17 @@ struct Metrics::Impl {
   Family<Counter>& rejections_total =
       CounterFamily(registry, "hybridgate_limit_rejections_total",
                     "Requests rejected before routing, by reason (budget, rpm, tpm, auth).");
+  Family<Counter>& shadow_total = CounterFamily(
+      registry, "hybridgate_shadow_requests_total",
+      "Shadow traffic by route, target deployment and outcome: submitted, answered, failed, and "
+      "not shadowed for residency, concurrency, spend_cap or shed (the background runner was "
+      "full).");
+  Family<Counter>& background_total = CounterFamily(
+      registry, "hybridgate_background_jobs_total",
+      "Background jobs (shadow calls) that ended, by result: completed, shed (not "
+      "taken: the runner was full or closing), dropped (queued at shutdown), failed.");
+  Family<Gauge>& background_now = GaugeFamily(registry, "hybridgate_background_jobs",
+                                              "Background jobs now running or queued, by state.");
   Family<Counter>& folded_total = CounterFamily(
       registry, "hybridgate_metrics_series_folded_total",
       "Events recorded under label value \"other\" because the family hit its label-set cap.");
@@ -502,6 +513,13 @@ struct Metrics::Impl {
       {"action"},
       options.max_small_label_sets,
       folded_total.Add({{"family", "hybridgate_residency_actions_total"}})};
+  LabeledFamily<Counter, 3> shadows{
+      shadow_total,
+      {"route", "deployment", "outcome"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_shadow_requests_total"}})};
+  Gauge& background_running = background_now.Add({{"state", "running"}});
+  Gauge& background_queued = background_now.Add({{"state", "queued"}});
   LabeledFamily<Counter, 1> rejections{
       rejections_total,
       {"reason"},
@@ -594,6 +612,24 @@ void Metrics::RecordFinding(std::string_view type, int64_t count) {
 
 void Metrics::RecordResidencyAction(std::string_view action) {
   impl_->residency.Get({action}).Increment();
+}
+
+void Metrics::RecordShadow(std::string_view route, std::string_view deployment,
+                           std::string_view outcome) {
+  const auto names = impl_->Vocabulary();
+  impl_->shadows.Get({Restrict(route, names.get()), Restrict(deployment, names.get()), outcome})
+      .Increment();
+}
+
+void Metrics::SetBackgroundJobs(int64_t running, int64_t queued) {
+  impl_->background_running.Set(static_cast<double>(running));
+  impl_->background_queued.Set(static_cast<double>(queued));
+}
+
+void Metrics::AddBackgroundJobs(std::string_view result, int64_t n) {
+  if (n > 0)
+    impl_->background_total.Add({{"result", std::string(result)}})
+        .Increment(static_cast<double>(n));
 }
 
 void Metrics::RecordRejection(std::string_view reason) {

@@ -34,6 +34,9 @@ namespace hybridgate::metrics {
 //   hybridgate_sensitive_findings_total      counter   type
 //   hybridgate_residency_actions_total       counter   action
 //   hybridgate_limit_rejections_total        counter   reason (budget|rpm|tpm|auth|...)
+//   hybridgate_shadow_requests_total         counter   route deployment outcome
+//   hybridgate_background_jobs               gauge     state=running|queued
+//   hybridgate_background_jobs_total         counter   result=completed|shed|dropped|failed
 //   hybridgate_redis_errors_total            counter
 //   hybridgate_ledger_dropped_rows_total     counter
 //   hybridgate_engine_active_slots           gauge
@@ -121,6 +124,13 @@ class Metrics {
   void RecordResidencyAction(std::string_view action);
   // `reason`: "budget", "rpm", "tpm", "auth" (any short fixed word is accepted).
   void RecordRejection(std::string_view reason);
+  // Shadow traffic (gateway/shadow.h): `route` and `deployment` ("provider/model") are config
+  // names; `outcome` one of a fixed few words.
+  void RecordShadow(std::string_view route, std::string_view deployment, std::string_view outcome);
+  // The background runners (background/runner.h): gauges set at scrape time, and counters of
+  // ended jobs by `result` (completed, shed, dropped, failed), added as deltas.
+  void SetBackgroundJobs(int64_t running, int64_t queued);
+  void AddBackgroundJobs(std::string_view result, int64_t n);
   // The names the config-name labels may show (see above): every provider, model, "provider/model"
   // deployment, alias, route and tier of the config now served; replaces the previous set. Until
   // the first call any value is shown. A thread that recorded a name before a reload removed it

@@ -86,6 +86,9 @@ TEST(MetricsTest, EveryFamilyRendersWithHelpAndType) {
   m.RecordFinding("email");
   m.RecordResidencyAction("blocked");
   m.RecordRejection("auth");
+  m.RecordShadow("default", "openai/gpt-4o", "submitted");
+  m.SetBackgroundJobs(1, 2);
+  m.AddBackgroundJobs("shed", 3);
   Exposition e = Scrape(m);
   const std::map<std::string, std::string> kFamilies = {
       {"hybridgate_requests_total", "counter"},
@@ -109,13 +112,22 @@ TEST(MetricsTest, EveryFamilyRendersWithHelpAndType) {
       {"hybridgate_inflight_requests", "gauge"},
       {"hybridgate_metrics_series_folded_total", "counter"},
       {"hybridgate_accept_errors_total", "counter"},
-      {"hybridgate_internal_errors_total", "counter"}};
+      {"hybridgate_internal_errors_total", "counter"},
+      {"hybridgate_shadow_requests_total", "counter"},
+      {"hybridgate_background_jobs", "gauge"},
+      {"hybridgate_background_jobs_total", "counter"}};
   for (const auto& [name, type] : kFamilies) {
     ASSERT_TRUE(e.families.contains(name)) << name;
     EXPECT_EQ(e.families.at(name).type, type) << name;
     EXPECT_FALSE(e.families.at(name).help.empty()) << name;
   }
   EXPECT_EQ(e.families.size(), kFamilies.size());
+  EXPECT_EQ(e.Value("hybridgate_background_jobs_total", {{"result", "shed"}}), 3);
+  EXPECT_EQ(e.Value("hybridgate_background_jobs", {{"state", "queued"}}), 2);
+  EXPECT_EQ(
+      e.Value("hybridgate_shadow_requests_total",
+              {{"route", "default"}, {"deployment", "openai/gpt-4o"}, {"outcome", "submitted"}}),
+      1);
 }
 
 TEST(MetricsTest, ConcurrentRecordingIsCountedExactly) {

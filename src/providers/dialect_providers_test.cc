@@ -180,6 +180,45 @@ TEST(GeminiProvider, StreamIsCompleteWhenTheBodyEndsAfterAFinishReason) {
   EXPECT_TRUE(d->End(chunks));
 }
 
+// A Gemini client's embeddings go to Gemini's own endpoints, only the model put in; other
+// providers have none and say so (kNotFound: the gateway sends them OpenAI's /embeddings body).
+TEST(GeminiProvider, EncodesAGeminiClientsEmbeddingsForItsOwnEndpoints) {
+  const auto cfg = MakeConfig("gemini", "https://generativelanguage.googleapis.com/v1beta");
+  auto p = Make(cfg);
+  const auto kGemini = api::ChatRequest::Dialect::kGemini;
+  auto up = p->EncodeNativeEmbed(
+      kGemini, R"({"model":"models/m","content":{"parts":[{"text":"a"}]},"taskType":"CLUSTERING"})",
+      false, cfg.models[0], "req-1");
+  ASSERT_TRUE(up) << up.error().message;
+  EXPECT_EQ(up->target, "/v1beta/models/gemini-2.5-flash:embedContent");
+  EXPECT_EQ(Header(*up, "x-goog-api-key"), "secret-key");
+  EXPECT_EQ(boost::json::parse(up->body), boost::json::parse(R"({"model":"models/gemini-2.5-flash",
+                                   "content":{"parts":[{"text":"a"}]},"taskType":"CLUSTERING"})"));
+  up = p->EncodeNativeEmbed(kGemini,
+                            R"({"requests":[{"content":{"parts":[{"text":"a"}]}},
+                                {"model":"models/m","content":{"parts":[{"text":"b"}]},
+                                 "outputDimensionality":8}]})",
+                            true, cfg.models[0], "req-1");
+  ASSERT_TRUE(up) << up.error().message;
+  EXPECT_EQ(up->target, "/v1beta/models/gemini-2.5-flash:batchEmbedContents");
+  EXPECT_EQ(boost::json::parse(up->body), boost::json::parse(R"({"requests":[
+      {"model":"models/gemini-2.5-flash","content":{"parts":[{"text":"a"}]}},
+      {"model":"models/gemini-2.5-flash","content":{"parts":[{"text":"b"}]},
+       "outputDimensionality":8}]})"));
+  // Not a Gemini client's body, or not a Gemini upstream: not sent natively.
+  EXPECT_EQ(
+      p->EncodeNativeEmbed(api::ChatRequest::Dialect::kOpenAi, "{}", false, cfg.models[0], "r")
+          .error()
+          .code,
+      ErrorCode::kNotFound);
+  const auto anthropic = MakeConfig("anthropic", "https://api.anthropic.com/v1");
+  EXPECT_EQ(Make(anthropic)
+                ->EncodeNativeEmbed(kGemini, "{}", false, anthropic.models[0], "r")
+                .error()
+                .code,
+            ErrorCode::kNotFound);
+}
+
 TEST(DialectProviders, ConfigDefaultsTheBaseUrlPerType) {
   auto cfg = config::ParseConfig(
       "providers:\n"

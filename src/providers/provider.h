@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/chat_request.h"
+#include "api/dropped.h"
 #include "api/openai_response.h"
 #include "api/sse.h"
 #include "common/result.h"
@@ -93,16 +94,24 @@ class Provider {
   virtual Result<http::UpstreamRequest> EncodeChat(const api::ChatRequest& req,
                                                    const config::ModelConfig& model,
                                                    std::string_view request_id) const = 0;
-  // Whether the upstream answers in OpenAI's chat format (responses are then passed through and
-  // DecodeChat/NewStreamDecoder are not called).
+  // Whether the upstream answers chat requests in OpenAI's chat format (responses are then passed
+  // through and DecodeChat/NewStreamDecoder are not called, except for a request it
+  // PassesThrough, whose answer is in the client's own dialect).
   virtual bool SpeaksOpenAi() const = 0;
   // Whether EncodeChat sends `req` as the client sent it (ChatRequest::native_body, the model id
-  // replaced): the client speaks this upstream's own dialect and nothing rewrote the request.
+  // replaced): the client speaks this upstream's own dialect (Anthropic Messages; OpenAI's
+  // Responses API at an `openai` provider with `responses_api`) and nothing rewrote the request.
   // The upstream's answer body and stream events then go back to the client unchanged; the
   // executor still runs them through DecodeChat / the StreamDecoder for usage and the ledger.
   virtual bool PassesThrough(const api::ChatRequest& req) const {
     (void)req;
     return false;
+  }
+  // What EncodeChat leaves out of `req` for lack of an equivalent in this upstream's dialect,
+  // named as the client wrote it (the answer's x-hybridgate-dropped-fields); nothing when it
+  // sends the request as it came. Pure and cheap: asked for every answer's headers.
+  virtual void ReportDropped(const api::ChatRequest& req, api::Dropped& out) const {
+    (void)req, (void)out;
   }
   // A 2xx non-stream chat answer -> the OpenAI chat.completion JSON body. The default passes the
   // body through (for OpenAI-speaking upstreams).
@@ -138,6 +147,18 @@ class Provider {
   virtual Result<int64_t> DecodeTokenCount(const http::UpstreamResponse& response) const {
     (void)response;
     return Fail(MakeError(ErrorCode::kNotFound, "this provider has no token counting endpoint"));
+  }
+  // An embeddings request in this upstream's own dialect, as a client of that dialect (`api`)
+  // sent it (`body`, canonical JSON), for the upstream's own endpoint with the deployment's model
+  // put in: Gemini's embedContent, or batchEmbedContents with `batch`, at a `gemini` provider.
+  // kNotFound when the upstream does not speak `api` (it gets the OpenAI translation at
+  // /embeddings instead). The answer goes back to the client as the upstream wrote it.
+  virtual Result<http::UpstreamRequest> EncodeNativeEmbed(api::ChatRequest::Dialect api,
+                                                          std::string_view body, bool batch,
+                                                          const config::ModelConfig& model,
+                                                          std::string_view request_id) const {
+    (void)api, (void)body, (void)batch, (void)model, (void)request_id;
+    return Fail(MakeError(ErrorCode::kNotFound, "this provider has no native embeddings endpoint"));
   }
   // Maps a non-2xx upstream response to the client-facing Error.
   virtual Error ClassifyError(const http::UpstreamResponse& response) const = 0;

@@ -27,12 +27,18 @@ Error NotServed(const Deployment& d) {
       fmt::format("provider '{}' (in-process) serves chat completions only", d.provider->name()));
 }
 
+// Whether a chat answer comes as OpenAI chat documents: from an OpenAI-speaking upstream, unless
+// it got the request in the client's own dialect (an `openai` provider's Responses API).
+bool AnswersInOpenAiChat(const Deployment& d, const api::ChatRequest& chat) {
+  return d.provider->SpeaksOpenAi() && !d.provider->PassesThrough(chat);
+}
+
 // The translator for a chat stream from an upstream in another dialect; null for pass-through
 // (OpenAI-speaking upstreams, and raw forwards).
 std::unique_ptr<providers::StreamDecoder> DecoderFor(const Deployment& d,
                                                      const api::ChatRequest* chat,
                                                      std::string_view request_id) {
-  if (!chat || d.provider->SpeaksOpenAi()) return nullptr;
+  if (!chat || AnswersInOpenAiChat(d, *chat)) return nullptr;
   return d.provider->NewStreamDecoder(*d.model, request_id);
 }
 
@@ -55,8 +61,12 @@ Status DecodeBody(const Deployment& d, const api::ChatRequest* chat, http::Upstr
 // and the generated text's size.
 class ChunkFeed {
  public:
-  ChunkFeed(providers::StreamDecoder* decoder, bool client_wants_usage, bool native)
-      : decoder_(decoder), client_wants_usage_(client_wants_usage), native_(native && decoder) {}
+  ChunkFeed(providers::StreamDecoder* decoder, bool client_wants_usage, bool native,
+            std::string* capture)
+      : decoder_(decoder),
+        client_wants_usage_(client_wants_usage),
+        native_(native && decoder),
+        capture_(capture) {}
 
   // Feeds one read of the body (`eof`: the body ended). The chunks gather until Deliver(). An
   // in-stream error, or a body that ends before the answer is complete, is an Error.
@@ -125,6 +135,7 @@ class ChunkFeed {
 
  private:
   void Take(std::string chunk, api::Usage& usage) {
+    if (capture_) api::AppendDeltaContent(chunk, *capture_);
     if (chunk.find("\"usage\"") != std::string::npos) {
       const auto info = api::InspectOpenAiResponse(chunk);
       if (info.usage.reported) usage = info.usage;
@@ -140,6 +151,7 @@ class ChunkFeed {
   providers::StreamDecoder* decoder_;
   bool client_wants_usage_;
   bool native_;
+  std::string* capture_;
   int64_t native_text_bytes_ = 0;
   api::SseParser parser_;
   std::vector<std::string> chunks_;
@@ -155,7 +167,7 @@ Status TakeAnswer(const Deployment& d, const api::ChatRequest* chat,
   if (!res) return Fail(std::move(res.error()));
   if (res->status < 200 || res->status >= 300) return Fail(d.provider->ClassifyError(*res));
   out.native_body.clear();
-  if (chat && !d.provider->SpeaksOpenAi() && d.provider->PassesThrough(*chat)) {
+  if (chat && d.provider->PassesThrough(*chat)) {
     // The client gets the upstream's own body; its translation serves usage and escalation.
     auto body = d.provider->DecodeChat(*res, *d.model, request_id);
     if (!body) return Fail(std::move(body.error()));
@@ -175,6 +187,13 @@ Status TakeAnswer(const Deployment& d, const api::ChatRequest* chat,
   out.body = std::move(res->body);
   if (!out.usage.reported) out.text_bytes = api::GeneratedTextBytes(out.body);
   return {};
+}
+
+// A raw forward's answer from `native` (the provider that got the client's own request last, if
+// any): the client's as it is.
+Outcome MarkNative(Outcome&& out, const providers::Provider* native) {
+  if (out.ok && native && out.deployment.provider == native) out.native_body = std::move(out.body);
+  return std::move(out);
 }
 
 bool ClientGone(const ExecuteOptions& options, const Outcome& out) {
@@ -285,7 +304,7 @@ asio::awaitable<bool> Executor::Pump(http::UpstreamStream& stream,
                                      HttpClock::time_point start,
                                      HttpClock::time_point first_deadline,
                                      HttpClock::time_point deadline) {
-  ChunkFeed feed(decoder, options.client_wants_usage, native);
+  ChunkFeed feed(decoder, options.client_wants_usage, native, options.capture_text);
   std::string buf;
   for (;;) {
     buf.clear();
@@ -391,6 +410,7 @@ asio::awaitable<bool> Executor::PumpInProcess(providers::InProcess& ip,
     }
     for (const std::string& chunk : chunks) {
       out.text_bytes += api::GeneratedTextBytes(chunk);
+      if (options.capture_text) api::AppendDeltaContent(chunk, *options.capture_text);
       sink.Event(chunk);
     }
     // Inline rather than shared with Pump: GCC 12 miscompiles this as a separate coroutine. The
@@ -576,8 +596,17 @@ asio::awaitable<Outcome> Executor::ChatStream(const api::ChatRequest& req, const
 asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string& body,
                                        std::string_view requested_model, bool stream,
                                        const RoutePlan& plan, const ExecuteOptions& options,
-                                       StreamSink* sink) {
+                                       StreamSink* sink, const NativeEncode* native) {
+  // The provider the last request went to in the client's own dialect: its answer, if it is the
+  // one, is the client's as it is. (An in-process attempt encodes nothing: it is never native.)
+  const providers::Provider* sent_native = nullptr;
   auto encode = [&](const Deployment& d, const api::ChatRequest*) -> Result<http::UpstreamRequest> {
+    sent_native = nullptr;
+    if (native && *native && !stream) {
+      auto up = (*native)(d);
+      if (up) sent_native = d.provider;
+      if (up || up.error().code != ErrorCode::kNotFound) return up;
+    }
     if (d.model->id == requested_model) {
       return d.provider->EncodeRaw(path, body, stream, options.request_id);
     }
@@ -586,7 +615,8 @@ asio::awaitable<Outcome> Executor::Raw(std::string_view path, const std::string&
     return d.provider->EncodeRaw(path, std::move(*rewritten), stream, options.request_id);
   };
   if (stream && sink) co_return co_await Stream(plan, options, *sink, nullptr, encode);
-  co_return co_await Plain(plan, options, nullptr, encode, path, &body);
+  // No Outcome of its own in this frame (common/pooled.h): the answer is handed on.
+  co_return MarkNative(co_await Plain(plan, options, nullptr, encode, path, &body), sent_native);
 }
 
 }  // namespace hybridgate::routing

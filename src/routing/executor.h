@@ -11,6 +11,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,11 @@ struct Outcome {
   std::vector<AttemptRecord> trail;      // every attempt, in order
 };
 
+// For a request some upstreams take in the client's own dialect (Gemini's embedContent at a
+// `gemini` provider): the request for deployment `d`, or a kNotFound error for one that gets
+// the OpenAI body instead.
+using NativeEncode = std::function<Result<http::UpstreamRequest>(const Deployment& d)>;
+
 struct ExecuteOptions {
   std::string_view request_id;
   http::CancelToken* cancel = nullptr;
@@ -100,6 +106,9 @@ struct ExecuteOptions {
   // Asked before every attempt with what it would send; a refusal skips that candidate. The
   // default (unclassified) lets a request reach only providers that may receive class 5.
   EgressGate egress;
+  // Streams: the answer's content text, appended as it is delivered (for a shadow comparison;
+  // null: not kept). A retried or fallen-back attempt delivers only once it answers.
+  std::string* capture_text = nullptr;
 };
 
 class Executor {
@@ -114,10 +123,12 @@ class Executor {
   asio::awaitable<Outcome> ChatStream(const api::ChatRequest& req, const RoutePlan& plan,
                                       const ExecuteOptions& options, StreamSink& sink);
   // An OpenAI-format body forwarded to `path` (/completions, /embeddings); streamed into `sink`
-  // when `stream`.
+  // when `stream`. `native` (non-stream; optional) sends a deployment whose upstream takes it the
+  // client's own request instead, and that upstream's answer is Outcome::native_body.
   asio::awaitable<Outcome> Raw(std::string_view path, const std::string& body,
                                std::string_view requested_model, bool stream, const RoutePlan& plan,
-                               const ExecuteOptions& options, StreamSink* sink);
+                               const ExecuteOptions& options, StreamSink* sink,
+                               const NativeEncode* native = nullptr);
 
  private:
   // `chat` is null for raw forwards, which in-process providers do not serve. `encode(d, send)`

@@ -269,10 +269,43 @@ Status ParseBreaker(const Reader& r, const YAML::Node& n, const std::string& pat
   return {};
 }
 
+Status ParseShadow(const Reader& r, const YAML::Node& n, const std::string& path,
+                   std::vector<ShadowTarget>& out) {
+  if (!n.IsSequence()) return Fail(r.At(n, path, "expected a list of shadow targets"));
+  for (size_t i = 0; i < n.size(); ++i) {
+    const std::string p = fmt::format("{}[{}]", path, i);
+    HG_TRY(r.OnlyKeys(n[i], p,
+                      {"deployment", "sample", "max_concurrency", "max_usd_per_day", "judge"}));
+    ShadowTarget t;
+    if (!n[i]["deployment"]) return Fail(r.At(n[i], p + ".deployment", "is required"));
+    HG_ASSIGN(t.deployment, r.String(n[i]["deployment"], p + ".deployment"));
+    if (!n[i]["sample"]) return Fail(r.At(n[i], p + ".sample", "is required (0 to 1)"));
+    HG_ASSIGN(t.sample, r.Number(n[i]["sample"], p + ".sample", 0, 1));
+    if (n[i]["max_concurrency"]) {
+      HG_ASSIGN(t.max_concurrency,
+                r.Int(n[i]["max_concurrency"], p + ".max_concurrency", 1, 10'000));
+    }
+    if (!n[i]["max_usd_per_day"]) {
+      return Fail(r.At(n[i], p + ".max_usd_per_day",
+                       "is required: shadow calls are paid for, and this caps them"));
+    }
+    HG_ASSIGN(t.max_usd_per_day,
+              r.Number(n[i]["max_usd_per_day"], p + ".max_usd_per_day", 1e-6, 1e9));
+    if (n[i]["judge"]) HG_ASSIGN(t.judge, r.String(n[i]["judge"], p + ".judge"));
+    for (const ShadowTarget& o : out) {
+      if (o.deployment == t.deployment) {
+        return Fail(r.At(n[i], p + ".deployment", "'" + t.deployment + "' is shadowed twice"));
+      }
+    }
+    out.push_back(std::move(t));
+  }
+  return {};
+}
+
 Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path, Route& route) {
   HG_TRY(r.OnlyKeys(n, path,
                     {"aliases", "teams", "classifier", "learned_model", "tiers", "escalation",
-                     "retries", "deadlines", "breaker"}));
+                     "retries", "deadlines", "breaker", "shadow"}));
   if (n["aliases"]) HG_ASSIGN(route.aliases, r.Strings(n["aliases"], path + ".aliases"));
   if (n["teams"]) HG_ASSIGN(route.teams, r.Strings(n["teams"], path + ".teams"));
   if (n["classifier"]) {
@@ -314,6 +347,7 @@ Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path,
     route.breaker.emplace();
     HG_TRY(ParseBreaker(r, n["breaker"], path + ".breaker", *route.breaker));
   }
+  if (n["shadow"]) HG_TRY(ParseShadow(r, n["shadow"], path + ".shadow", route.shadow));
   return {};
 }
 

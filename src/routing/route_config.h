@@ -86,6 +86,17 @@ struct DeadlineConfig {
 enum class ClassifierKind : uint8_t { kHeuristic, kLearned };
 std::string_view ClassifierName(ClassifierKind k);
 
+// A candidate deployment shadowed on the route's real traffic (gateway/shadow.h): a sampled
+// request is also sent there, after the client's answer, and the two answers are compared.
+struct ShadowTarget {
+  std::string deployment;       // as a tier's model: public name, alias or "provider/model"
+  double sample = 0;            // 0..1: the share of the route's answered requests shadowed
+  int64_t max_concurrency = 8;  // shadow calls in flight at once, gateway-wide
+  double max_usd_per_day = 0;   // spend on this target per UTC day (its judge's too); required
+  // A model that judges the two answers pairwise (quality/judge.h); "" for none.
+  std::string judge;
+};
+
 struct Route {
   std::string name;                  // also the model alias that selects it ("auto")
   std::vector<std::string> aliases;  // more model names that select it
@@ -98,6 +109,7 @@ struct Route {
   DeadlineConfig deadlines;
   // The route's own breaker settings for its deployments; unset: the shared defaults.
   std::optional<BreakerConfig> breaker;
+  std::vector<ShadowTarget> shadow;
 };
 
 struct RoutesConfig {

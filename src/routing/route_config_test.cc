@@ -119,7 +119,7 @@ TEST(ParseRoutesConfig, Errors) {
        "f.yaml:3: 'routes.auto.tiers[0].deployments[1]': 'x' is listed twice"},
       {"routes:\n  auto:\n    tier: []\n",
        "f.yaml:3: 'routes.auto.tier': unknown key (expected aliases, teams, classifier, "
-       "learned_model, tiers, escalation, retries, deadlines, breaker)"},
+       "learned_model, tiers, escalation, retries, deadlines, breaker, shadow)"},
       {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    breaker: {cooldown: "
        "5}\n",
        "f.yaml:4: 'routes.auto.breaker.cooldown': unknown key (expected consecutive_failures, "
@@ -130,6 +130,20 @@ TEST(ParseRoutesConfig, Errors) {
       {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    retries: {backoff_ms: "
        "500, max_backoff_ms: 100}\n",
        "f.yaml:4: 'routes.auto.retries.max_backoff_ms': must be at least backoff_ms"},
+      {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    shadow: [{deployment: "
+       "y, sample: 0.1}]\n",
+       "f.yaml:4: 'routes.auto.shadow[0].max_usd_per_day': is required: shadow calls are paid "
+       "for, and this caps them"},
+      {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    shadow: [{deployment: "
+       "y, sample: 1.5, max_usd_per_day: 1}]\n",
+       "f.yaml:4: 'routes.auto.shadow[0].sample': must be 0 to 1"},
+      {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    shadow: [{deployment: "
+       "y, sample: 1, max_usd_per_day: 1, rate: 2}]\n",
+       "f.yaml:4: 'routes.auto.shadow[0].rate': unknown key (expected deployment, sample, "
+       "max_concurrency, max_usd_per_day, judge)"},
+      {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    shadow: [{deployment: "
+       "y, sample: 1, max_usd_per_day: 1}, {deployment: y, sample: 1, max_usd_per_day: 1}]\n",
+       "f.yaml:4: 'routes.auto.shadow[1].deployment': 'y' is shadowed twice"},
   };
   for (const BadRow& r : rows) {
     auto c = ParseRoutesYaml(r.yaml, "f.yaml");

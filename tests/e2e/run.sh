@@ -8,6 +8,12 @@
 #
 # usage: run.sh HYBRIDGATE_BIN FAKE_UPSTREAM_BIN [TEST_FILE...]   (ctest passes all three)
 #   or:  HYBRIDGATE_BIN=... HYBRIDGATE_FAKE_UPSTREAM_BIN=... run.sh [TEST_FILE...]
+#
+# HYBRIDGATE_E2E_UPSTREAM picks what the fake speaks and so the gateway's provider type:
+#   openai    (default) an OpenAI-compatible upstream, provider `fake` of type openai;
+#   anthropic a strict Anthropic Messages API (--dialect anthropic), provider `claude` of type
+#             anthropic with the fake's key.
+# Node also gets HYBRIDGATE_FAKE_UPSTREAM_URL: the fake's GET /_fake/requests lists what it got.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +27,9 @@ tests=("$@")
 [[ ${#tests[@]} -gt 0 ]] || tests=(openai_sdk.test.mjs)
 
 fail() { echo "e2e: $*" >&2; exit 1; }
+upstream_dialect="${HYBRIDGATE_E2E_UPSTREAM:-openai}"
+[[ "$upstream_dialect" == openai || "$upstream_dialect" == anthropic ]] ||
+  fail "HYBRIDGATE_E2E_UPSTREAM must be openai or anthropic, not '$upstream_dialect'"
 [[ -x "$gateway_bin" ]] ||
   fail "hybridgate binary '$gateway_bin' not found (pass it as \$1 or HYBRIDGATE_BIN)"
 [[ -x "$upstream_bin" ]] ||
@@ -66,7 +75,8 @@ trap 'exit 130' INT TERM
 # the background child opens it (the redirection happens in the child, after the fork), so the
 # first read never races it.
 : >"$work/upstream.out"
-"$upstream_bin" --port 0 >"$work/upstream.out" 2>"$work/upstream.log" &
+"$upstream_bin" --port 0 --dialect "$upstream_dialect" >"$work/upstream.out" \
+  2>"$work/upstream.log" &
 upstream_pid=$!
 upstream_port=""
 for _ in $(seq 200); do
@@ -80,7 +90,20 @@ done
 # A free port for the gateway: bound and released by the kernel's choice (the window is tiny).
 gateway_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
   () => { console.log(s.address().port); s.close(); });')"
-cat >"$work/config.yaml" <<EOF
+if [[ "$upstream_dialect" == anthropic ]]; then
+  # The key the strict fake accepts (tests/support/fake_dialects.h, kFakeAnthropicKey).
+  export HG_E2E_ANTHROPIC_KEY=sk-ant-test
+  cat >"$work/config.yaml" <<EOF
+listen: 127.0.0.1:$gateway_port
+providers:
+  - name: claude
+    type: anthropic
+    base_url: http://127.0.0.1:$upstream_port/v1
+    api_key_env: HG_E2E_ANTHROPIC_KEY
+    models: [{name: claude-opus-5-5}, {name: e2e-chat}, {name: e2e-error}]
+EOF
+else
+  cat >"$work/config.yaml" <<EOF
 listen: 127.0.0.1:$gateway_port
 providers:
   - name: fake
@@ -88,6 +111,7 @@ providers:
     base_url: http://127.0.0.1:$upstream_port/v1
     models: [{name: e2e-chat}, {name: e2e-error}, {name: claude-opus-5-5}]
 EOF
+fi
 "$gateway_bin" serve --config "$work/config.yaml" --workers 2 2>"$work/gateway.log" >/dev/null &
 gateway_pid=$!
 healthy() {  # bash's /dev/tcp: no curl needed
@@ -107,6 +131,7 @@ healthy || fail "hybridgate did not answer /healthz within 20 s"
 
 set +e
 (cd "$here" && HYBRIDGATE_BASE_URL="http://127.0.0.1:$gateway_port/v1" \
+  HYBRIDGATE_FAKE_UPSTREAM_URL="http://127.0.0.1:$upstream_port" \
   timeout --kill-after=5 "${HYBRIDGATE_E2E_NODE_TIMEOUT:-90}" node --test --test-reporter=spec "${tests[@]}")
 node_status=$?
 set -e

@@ -20,11 +20,13 @@
 #include "tests/support/gateway_process.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/scratch.h"
+#include "tests/support/sqlite_text.h"
 
 namespace hybridgate::testing {
 namespace {
 
 namespace fs = std::filesystem;
+const auto& LedgerText = SqliteText;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
@@ -55,22 +57,6 @@ std::vector<LedgerRow> ReadLedger(const std::string& path) {
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rows;
-}
-
-// The one-value answer of `sql` on the ledger, "" when there is none.
-std::string LedgerText(const std::string& path, const std::string& sql) {
-  std::string out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return out;
 }
 
 std::string Chat(const std::string& model = "gpt-4o", const std::string& text = "hello") {

@@ -146,6 +146,13 @@ TEST(Admission, EveryEndpointStopsAtASpentBudgetAndForwardsNothing) {
       auto over = Send(c, e, keys[e.name].secret);
       EXPECT_EQ(over.status, 429) << e.name << " " << over.body;
       EXPECT_NE(over.body.find("budget"), std::string::npos) << e.name << " " << over.body;
+      // The 429 says how much, and when to come back (the day's end, UTC).
+      EXPECT_EQ(over.headers["x-hybridgate-budget-limit-usd"], "0.005") << e.name;
+      EXPECT_GE(std::stod(over.headers["x-hybridgate-budget-spent-usd"]), 0.005) << e.name;
+      EXPECT_TRUE(over.headers["x-hybridgate-budget-reset"].ends_with("T00:00:00Z")) << e.name;
+      const long long retry = std::stoll(over.headers["retry-after"]);
+      EXPECT_GE(retry, 1) << e.name;
+      EXPECT_LE(retry, 86400) << e.name;
     }
     EXPECT_EQ(Forwarded(up), forwarded) << e.name << ": an over-budget request was sent";
   }
@@ -373,6 +380,29 @@ TEST(Admission, EveryChoiceIsReservedAndAnswersWithoutUsageAreCharged) {
     ++charged;
   }
   EXPECT_EQ(charged, 2);
+}
+
+TEST(Admission, ARequestLargerThanTheWholeTpmLimitIsRefusedOnAFullBucket) {
+  FakeUpstream up(Answer);
+  Gateway g(Providers(up, "input_per_mtok: 1, output_per_mtok: 1"));
+  const Key key = g.NewKey("--team big --tpm 1000");
+  g.Start();
+  TestClient c(g.gw->port());
+  auto ask = [&](const std::string& extra) {
+    return c.Request(
+        "POST", "/v1/chat/completions",
+        R"({"model":"gpt-4o",)" + extra + R"("messages":[{"role":"user","content":"hi"}]})",
+        {{"authorization", "Bearer " + key.secret}});
+  };
+  // The bucket is full, yet 2000 output tokens can never fit 1000 per minute.
+  auto big = ask(R"("max_tokens":2000,)");
+  EXPECT_EQ(big.status, 429) << big.body;
+  EXPECT_NE(big.body.find("request too large"), std::string::npos) << big.body;
+  EXPECT_EQ(big.headers.count("retry-after"), 0u) << "retrying cannot help";
+  EXPECT_EQ(Forwarded(up), 0u);
+  // Without max_tokens the firm need is the input alone: served.
+  EXPECT_EQ(ask("").status, 200);
+  EXPECT_EQ(Forwarded(up), 1u);
 }
 
 TEST(Admission, KeyStoreReplacedUnderItsNameIsFollowed) {

@@ -1,7 +1,8 @@
 // The dialects' endpoints besides their model calls, through the real binary: Anthropic's
 // POST /v1/messages/count_tokens and Gemini's :countTokens (counted by an Anthropic or Gemini
 // upstream — strict fakes —, else estimated), :embedContent and :batchEmbedContents (forwarded
-// to an OpenAI-compatible upstream's /v1/embeddings under residency), GET /v1beta/models, and
+// to an OpenAI-compatible upstream's /v1/embeddings under residency, or as sent to a Gemini
+// upstream's own endpoints), GET /v1beta/models, and
 // message_start's input tokens from an Anthropic upstream. Errors in each dialect's shape.
 #include <gtest/gtest.h>
 
@@ -263,6 +264,95 @@ TEST(DialectEndpoints, GeminiEmbeddingsAreClassifiedOnEveryStringTheClientSent) 
              R"({"content":{"parts":[{"text":"hello"}]}})");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["x-hybridgate-provider"], "cloud") << r.body;
+}
+
+// A `gemini` provider serves a Gemini client's embeddings at its own :embedContent and
+// :batchEmbedContents (the strict fake checks them as Google does): the client's body as sent but
+// for the model, the answer as Google wrote it. The same key, classification and residency hold.
+TEST(DialectEndpoints, GeminiEmbeddingsGoToAGeminiUpstreamsOwnEndpoints) {
+  setenv("HG_IT_GEMINI_KEY", std::string(kFakeGeminiKey).c_str(), 1);
+  constexpr std::string_view kOne = R"({"embedding":{"values":[0.125,-0.5,0.75]}})";
+  FakeUpstream gemini{ValidatingGemini([&](const Recorded& r) {
+    if (r.target.find(":batchEmbedContents") != std::string::npos) {
+      json::array embeddings;
+      const size_t n = json::parse(r.body).at("requests").as_array().size();
+      for (size_t i = 0; i < n; ++i) {
+        embeddings.push_back(
+            json::object{{"values", json::array{0.25 * static_cast<double>(i + 1), -0.5}}});
+      }
+      return Action{.body = json::serialize(json::object{{"embeddings", embeddings}})};
+    }
+    if (r.target.find(":embedContent") != std::string::npos)
+      return Action{.body = std::string(kOne)};
+    return Action{.status = 500, .body = "{}"};
+  })};
+  FakeUpstream local{[](const Recorded&) {
+    return Action{.body = R"({"object":"list","data":[{"object":"embedding","index":0,
+        "embedding":[1,2]}],"model":"bge-m3","usage":{"prompt_tokens":4,"total_tokens":4}})"};
+  }};
+  GatewayProcess gw("providers:\n  - {name: local, type: openai, base_url: '" + local.base_url() +
+                    "', zone: self_hosted, models: [{name: embed, id: bge-m3}]}\n"
+                    "  - {name: google, type: gemini, base_url: '" +
+                    gemini.base_url() +
+                    "', api_key_env: HG_IT_GEMINI_KEY, models: [{name: gembed, id: "
+                    "gemini-embedding-001}]}\nresidency: {fallback_model: embed}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+
+  const std::string one = R"({"model":"models/gembed","content":{"parts":[{"text":"first"},
+      {"text":"second"}]},"taskType":"RETRIEVAL_DOCUMENT","title":"Notes","outputDimensionality":3})";
+  auto r = c.Post("/v1beta/models/gembed:embedContent", one);
+  ASSERT_EQ(r.status, 200) << r.body << gw.Log();
+  EXPECT_EQ(r.body, kOne);  // Google's answer, byte for byte
+  EXPECT_EQ(r.headers["x-hybridgate-provider"], "google");
+  EXPECT_EQ(r.headers["x-hybridgate-model"], "gemini-embedding-001");
+  auto sent = gemini.requests("/v1/models/gemini-embedding-001:embedContent");
+  ASSERT_EQ(sent.size(), 1u);
+  json::value want = json::parse(one);
+  want.as_object()["model"] = "models/gemini-embedding-001";
+  EXPECT_EQ(json::parse(sent[0].body), want);
+  EXPECT_EQ(sent[0].headers.at("x-goog-api-key"), kFakeGeminiKey);
+  // Without a model in the body, none is added (the path names it).
+  r = c.Post("/v1beta/models/gembed:embedContent", R"({"content":{"parts":[{"text":"x"}]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  sent = gemini.requests("/v1/models/gemini-embedding-001:embedContent");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(json::parse(sent[1].body), json::parse(R"({"content":{"parts":[{"text":"x"}]}})"));
+
+  // A batch: every request names the upstream's model, as Google requires.
+  r = c.Post("/v1/models/gembed:batchEmbedContents",
+             R"({"requests":[{"model":"models/gembed","content":{"parts":[{"text":"a"}]},
+                              "taskType":"RETRIEVAL_QUERY"},
+                             {"content":{"role":"user","parts":[{"text":"b"}]}}]})");
+  ASSERT_EQ(r.status, 200) << r.body << gw.Log();
+  EXPECT_EQ(json::parse(r.body),
+            json::parse(R"({"embeddings":[{"values":[0.25,-0.5]},{"values":[0.5,-0.5]}]})"));
+  sent = gemini.requests("/v1/models/gemini-embedding-001:batchEmbedContents");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(json::parse(sent[0].body), json::parse(R"({"requests":[
+      {"model":"models/gemini-embedding-001","content":{"parts":[{"text":"a"}]},
+       "taskType":"RETRIEVAL_QUERY"},
+      {"model":"models/gemini-embedding-001","content":{"role":"user","parts":[{"text":"b"}]}}]})"));
+  EXPECT_EQ(local.request_count("/v1/embeddings"), 0u);
+
+  // What Google refuses comes back in Google's shape, with its words.
+  r = c.Post("/v1beta/models/gembed:embedContent",
+             R"({"content":{"parts":[{"text":"x"}]},"taskType":"NOT_A_TASK"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(S(json::parse(r.body).at("error").at("status")), "INVALID_ARGUMENT") << r.body;
+  EXPECT_NE(r.body.find("task_type"), std::string::npos) << r.body;
+
+  // Class 3 (an email, here in the title) never reaches the external Gemini: the self-hosted
+  // fallback embeds it, from the translated body.
+  r = c.Post("/v1beta/models/gembed:embedContent",
+             R"({"title":"for jane.doe@example.com","content":{"parts":[{"text":"hello"}]}})");
+  ASSERT_EQ(r.status, 200) << r.body << gw.Log();
+  EXPECT_EQ(r.headers["x-hybridgate-provider"], "local");
+  EXPECT_EQ(r.headers["x-hybridgate-data-class"], "3");
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"embedding":{"values":[1,2]}})"));
+  for (const auto& req : gemini.requests("")) {
+    EXPECT_EQ(req.body.find("jane.doe"), std::string::npos) << req.target;
+  }
 }
 
 TEST(DialectEndpoints, GeminiModelListAndModel) {

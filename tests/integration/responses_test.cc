@@ -2,6 +2,7 @@
 // key's alone, and continuing it keeps its data class — a conversation that held a card number
 // never reaches an external provider, even when the new turn is harmless.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <boost/json.hpp>
 #include <fstream>
@@ -82,6 +83,33 @@ TEST(Responses, ContinuedConversationKeepsItsDataClass) {
   EXPECT_EQ(plain2.headers["x-hybridgate-provider"], "cloud");
 }
 
+// What the model said counts too: an answer that holds a card number makes its conversation
+// class 4, so the follow-up is served self-hosted, not refused at the egress gate.
+TEST(Responses, AnAnswerThatHoldsRegulatedDataKeepsItsConversationHome) {
+  FakeUpstream local, cloud([](const Recorded&) {
+    return Action{.body = ChatCompletionJson("the card on file is 4111 1111 1111 1111")};
+  });
+  Scratch s{"hg-resp"};
+  GatewayProcess gw("providers:\n  - {name: local, type: openai, base_url: '" + local.base_url() +
+                    "', zone: self_hosted, models: [{name: llama}]}\n"
+                    "  - {name: cloud, type: openai, base_url: '" +
+                    cloud.base_url() +
+                    "', zone: external, models: [{name: gpt-4o}]}\n"
+                    "responses: {path: '" +
+                    s.Path("responses.db") + "'}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto first = c.Post("/v1/responses", Body("gpt-4o", "which card do you have for me?"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.headers["x-hybridgate-provider"], "cloud");
+  const size_t cloud_before = cloud.request_count();
+  auto next = c.Post("/v1/responses", Body("gpt-4o", "thanks", IdOf(first)));
+  ASSERT_EQ(next.status, 200) << next.body;
+  EXPECT_EQ(next.headers["x-hybridgate-provider"], "local");
+  EXPECT_GE(std::stoi(next.headers["x-hybridgate-data-class"]), 4);
+  EXPECT_EQ(cloud.request_count(), cloud_before);
+}
+
 TEST(Responses, StoredAnswersBelongToTheirKeyAndSurviveARestart) {
   FakeUpstream up;
   Scratch s{"hg-resp"};
@@ -125,6 +153,45 @@ TEST(Responses, StoredAnswersBelongToTheirKeyAndSurviveARestart) {
   EXPECT_EQ(del.status, 200) << del.body;
   EXPECT_EQ(json::parse(del.body).at("deleted"), true);
   EXPECT_EQ(c.Request("GET", "/v1/responses/" + id, "", as_a).status, 404);
+}
+
+// An answer the client has read is stored, even when the gateway is killed the moment after:
+// streamed and not, every one of them is there after a restart.
+TEST(Responses, AnAnsweredResponseSurvivesAKillNineRightAfter) {
+  FakeUpstream up([](const Recorded& r) {
+    if (r.body.find("\"stream\":true") == std::string::npos) {
+      return Action{.body = ChatCompletionJson("hello")};
+    }
+    return Action{.content_type = "text/event-stream", .chunks = ChatStreamChunks({"hel", "lo"})};
+  });
+  Scratch s{"hg-resp"};
+  const std::string cfg = "providers:\n  - {name: up, type: openai, base_url: '" + up.base_url() +
+                          "', models: [{name: m}]}\nresponses: {path: '" + s.Path("r.db") +
+                          "'}\nledger: {path: '" + s.Path("ledger.db") + "'}\n";
+  std::vector<std::string> ids;
+  for (int round = 0; round < 4; ++round) {
+    GatewayProcess gw(cfg);
+    ASSERT_TRUE(gw.started()) << gw.Log();
+    TestClient c(gw.port());
+    json::object b{{"model", "m"}, {"input", "turn " + std::to_string(round)}};
+    if (round % 2 == 1) b["stream"] = true;
+    auto r = c.Post("/v1/responses", json::serialize(b));
+    ASSERT_EQ(r.status, 200) << r.body;
+    if (round % 2 == 0) {
+      ids.push_back(IdOf(r));
+    } else {
+      const size_t at = r.body.find("\"id\":\"resp_");
+      ASSERT_NE(at, std::string::npos) << r.body;
+      ids.push_back(r.body.substr(at + 6, r.body.find('"', at + 6) - at - 6));
+    }
+    kill(gw.pid(), SIGKILL);
+  }
+  GatewayProcess gw(cfg);
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  for (const std::string& id : ids) {
+    EXPECT_EQ(c.Request("GET", "/v1/responses/" + id, "").status, 200) << id << " was lost";
+  }
 }
 
 // A gateway whose upstream answers "hello", slowly for a request that says "slow".

@@ -1,6 +1,7 @@
 #include "tests/support/fake_dialects.h"
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -94,6 +95,9 @@ std::optional<Action> AnthropicMessage(const json::object& body, bool beta) {
   }
   if (const auto* tools = body.if_contains("tools")) {
     for (const auto& t : tools->as_array()) {
+      // A server tool (web_search_20250305, bash_20250124, ...) is named by its type.
+      const auto* type = t.as_object().if_contains("type");
+      if (type != nullptr && *type != "custom") continue;
       if (!t.as_object().contains("name") || !t.as_object().contains("input_schema")) {
         return AnthropicError(400, "invalid_request_error",
                               "tools.0.custom.input_schema: Field required");
@@ -151,6 +155,137 @@ std::optional<Action> AnthropicMessage(const json::object& body, bool beta) {
   return std::nullopt;
 }
 
+// Google's JSON mapping takes snake_case for every field: the camelCase name of `key`.
+std::string Camel(std::string_view key) {
+  std::string out;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (key[i] == '_' && i > 0 && i + 1 < key.size()) {
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(key[++i])));
+    } else {
+      out += key[i];
+    }
+  }
+  return out;
+}
+
+Action UnknownName(std::string_view name, std::string_view at) {
+  return GoogleError(400, "INVALID_ARGUMENT",
+                     "Invalid JSON payload received. Unknown name \"" + std::string(name) +
+                         "\" at '" + std::string(at) + "': Cannot find field.");
+}
+
+// Google's Schema (an OpenAPI subset), as responseSchema and a function's `parameters` take it:
+// its own fields only, and `type` one of its upper-case Type names — JSON Schema's lower-case
+// types, type arrays, additionalProperties or $ref are refused, as the real API refuses them.
+std::optional<Action> GoogleSchema(const json::value& schema, const std::string& at) {
+  static const std::set<std::string, std::less<>> kFields = {
+      "type",      "format",    "title",      "description", "nullable",      "enum",
+      "maxItems",  "minItems",  "properties", "required",    "minProperties", "maxProperties",
+      "minLength", "maxLength", "pattern",    "example",     "anyOf",         "propertyOrdering",
+      "default",   "items",     "minimum",    "maximum"};
+  static const std::set<std::string, std::less<>> kTypes = {
+      "TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"};
+  if (!schema.is_object()) {
+    return GoogleError(400, "INVALID_ARGUMENT", "Invalid value at '" + at + "': not an object");
+  }
+  for (const auto& kv : schema.as_object()) {
+    const std::string key = Camel(kv.key());
+    if (!kFields.contains(key)) return UnknownName(kv.key(), at);
+    if (key == "type" && (!kv.value().is_string() || !kTypes.contains(kv.value().as_string()))) {
+      return GoogleError(400, "INVALID_ARGUMENT",
+                         "Invalid value at '" + at +
+                             ".type' (type.googleapis.com/google.ai.generativelanguage.v1beta."
+                             "Type), " +
+                             json::serialize(kv.value()));
+    }
+    if (key == "properties" && kv.value().is_object()) {
+      for (const auto& p : kv.value().as_object()) {
+        if (auto bad = GoogleSchema(p.value(), at + ".properties[" + std::string(p.key()) + "]")) {
+          return bad;
+        }
+      }
+    }
+    if (key == "items") {
+      if (auto bad = GoogleSchema(kv.value(), at + ".items")) return bad;
+    }
+    if (key == "anyOf" && kv.value().is_array()) {
+      for (const auto& sub : kv.value().as_array()) {
+        if (auto bad = GoogleSchema(sub, at + ".any_of")) return bad;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// GenerationConfig: its documented fields; a response schema only with a MIME type that takes
+// one, and not in both forms.
+std::optional<Action> GeminiGenerationConfig(const json::value& config) {
+  static const std::set<std::string, std::less<>> kFields = {"stopSequences",
+                                                             "responseMimeType",
+                                                             "responseSchema",
+                                                             "responseJsonSchema",
+                                                             "_responseJsonSchema",
+                                                             "responseModalities",
+                                                             "candidateCount",
+                                                             "maxOutputTokens",
+                                                             "temperature",
+                                                             "topP",
+                                                             "topK",
+                                                             "seed",
+                                                             "presencePenalty",
+                                                             "frequencyPenalty",
+                                                             "responseLogprobs",
+                                                             "logprobs",
+                                                             "enableEnhancedCivicAnswers",
+                                                             "speechConfig",
+                                                             "thinkingConfig",
+                                                             "imageConfig",
+                                                             "mediaResolution"};
+  if (!config.is_object()) {
+    return GoogleError(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config'");
+  }
+  std::string mime;
+  int schemas = 0;
+  for (const auto& kv : config.as_object()) {
+    const std::string key = Camel(kv.key());
+    if (!kFields.contains(key)) return UnknownName(kv.key(), "generation_config");
+    if (key == "responseMimeType" && kv.value().is_string()) mime = kv.value().as_string();
+    if (key == "responseSchema" || key == "responseJsonSchema" || key == "_responseJsonSchema") {
+      ++schemas;
+    }
+    if (key == "responseSchema") {
+      if (auto bad = GoogleSchema(kv.value(), "generation_config.response_schema")) return bad;
+    }
+  }
+  if (schemas > 1) {
+    return GoogleError(400, "INVALID_ARGUMENT",
+                       "response_schema and response_json_schema cannot both be set");
+  }
+  if (schemas == 1 && mime != "application/json" && mime != "text/x.enum") {
+    return GoogleError(400, "INVALID_ARGUMENT",
+                       "* GenerateContentRequest.generation_config.response_mime_type: "
+                       "response_mime_type must be application/json or text/x.enum when a "
+                       "response schema is set\n");
+  }
+  return std::nullopt;
+}
+
+std::optional<Action> GeminiTools(const json::value& tools) {
+  if (!tools.is_array()) return GoogleError(400, "INVALID_ARGUMENT", "Invalid value at 'tools'");
+  for (const auto& t : tools.as_array()) {
+    const auto* decls = t.is_object() ? t.as_object().if_contains("functionDeclarations") : nullptr;
+    if (decls == nullptr || !decls->is_array()) continue;
+    for (const auto& d : decls->as_array()) {
+      if (const auto* p = d.as_object().if_contains("parameters")) {
+        if (auto bad = GoogleSchema(*p, "tools[0].function_declarations[0].parameters")) {
+          return bad;
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Action> GeminiContent(const json::object& body) {
   static const std::set<std::string, std::less<>> kFields = {
       "contents",         "tools",        "toolConfig", "safetySettings", "systemInstruction",
@@ -161,6 +296,12 @@ std::optional<Action> GeminiContent(const json::object& body) {
                          "Invalid JSON payload received. Unknown name \"" + std::string(kv.key()) +
                              "\": Cannot find field.");
     }
+  }
+  if (const auto* g = body.if_contains("generationConfig")) {
+    if (auto bad = GeminiGenerationConfig(*g)) return bad;
+  }
+  if (const auto* tools = body.if_contains("tools")) {
+    if (auto bad = GeminiTools(*tools)) return bad;
   }
   const auto* contents = body.if_contains("contents");
   if (!contents || !contents->is_array() || contents->as_array().empty()) {
@@ -329,6 +470,160 @@ std::optional<Action> AnthropicCountTokens(const json::object& body) {
   return std::nullopt;
 }
 
+// The model a Gemini path names: ".../models/{model}:method" -> "models/{model}".
+std::string PathModel(const std::string& target) {
+  const size_t at = target.find("/models/");
+  if (at == std::string::npos) return {};
+  const size_t end = target.find(':', at);
+  return target.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+}
+
+// One EmbedContentRequest (`field` names it in errors) for the path's `model`.
+std::optional<Action> GeminiEmbedRequest(const json::object& body, const std::string& model,
+                                         const std::string& field, bool model_required) {
+  static const std::set<std::string, std::less<>> kFields = {"model", "content", "taskType",
+                                                             "title", "outputDimensionality"};
+  static const std::set<std::string, std::less<>> kTaskTypes = {
+      "TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY",   "RETRIEVAL_DOCUMENT",
+      "SEMANTIC_SIMILARITY",   "CLASSIFICATION",    "CLUSTERING",
+      "QUESTION_ANSWERING",    "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"};
+  for (const auto& kv : body) {
+    const std::string key = Camel(kv.key());
+    if (!kFields.contains(key)) return UnknownName(kv.key(), field);
+    const json::value& v = kv.value();
+    if (key == "taskType" && (!v.is_string() || !kTaskTypes.contains(v.as_string()))) {
+      return GoogleError(400, "INVALID_ARGUMENT",
+                         "Invalid value at '" + field +
+                             ".task_type' (type.googleapis.com/"
+                             "google.ai.generativelanguage.v1beta.TaskType), " +
+                             json::serialize(v));
+    }
+    if (key == "outputDimensionality" && (!v.is_int64() || v.as_int64() < 1)) {
+      return GoogleError(400, "INVALID_ARGUMENT",
+                         "* " + field + ".output_dimensionality: must be a positive integer\n");
+    }
+    if (key == "model" && (!v.is_string() || v.as_string() != model)) {
+      return GoogleError(400, "INVALID_ARGUMENT",
+                         "Model in " + field + " " + json::serialize(v) +
+                             " does not match the model in the path " + model + ".");
+    }
+  }
+  if (model_required && !body.contains("model")) {
+    return GoogleError(400, "INVALID_ARGUMENT", "* " + field + ".model: model is required\n");
+  }
+  const auto* content = body.if_contains("content");
+  const auto* parts =
+      content && content->is_object() ? content->as_object().if_contains("parts") : nullptr;
+  if (!parts || !parts->is_array() || parts->as_array().empty()) {
+    return GoogleError(400, "INVALID_ARGUMENT",
+                       "* " + field + ".content.parts: contents.parts must not be empty.\n");
+  }
+  return std::nullopt;
+}
+
+// POST models/{m}:embedContent and :batchEmbedContents.
+std::optional<Action> GeminiEmbed(const Recorded& r, const json::object& body) {
+  const std::string model = PathModel(r.target);
+  if (r.target.find(":batchEmbedContents") == std::string::npos) {
+    return GeminiEmbedRequest(body, model, "EmbedContentRequest", false);
+  }
+  for (const auto& kv : body) {
+    if (kv.key() != "requests") return UnknownName(kv.key(), "BatchEmbedContentsRequest");
+  }
+  const auto* requests = body.if_contains("requests");
+  if (!requests || !requests->is_array() || requests->as_array().empty()) {
+    return GoogleError(400, "INVALID_ARGUMENT",
+                       "* BatchEmbedContentsRequest.requests: requests is required\n");
+  }
+  size_t i = 0;
+  for (const auto& request : requests->as_array()) {
+    const std::string field = "BatchEmbedContentsRequest.requests[" + std::to_string(i++) + "]";
+    if (!request.is_object()) {
+      return GoogleError(400, "INVALID_ARGUMENT", "Invalid value at '" + field + "'");
+    }
+    if (auto reject = GeminiEmbedRequest(request.as_object(), model, field, true)) return reject;
+  }
+  return std::nullopt;
+}
+
+Action OpenAiError(int status, std::string_view message, std::string_view param,
+                   std::string_view code) {
+  json::object err{{"message", message},
+                   {"type", "invalid_request_error"},
+                   {"param", param.empty() ? json::value(nullptr) : json::value(param)},
+                   {"code", code.empty() ? json::value(nullptr) : json::value(code)}};
+  return Action{.status = status, .body = json::serialize(json::object{{"error", err}})};
+}
+
+// POST /v1/responses: the top-level fields of ResponseCreateParams as openai-node
+// (src/resources/responses/responses.ts) and the API reference list them.
+std::optional<Action> OpenAiResponsesBody(const json::object& body) {
+  static const std::set<std::string, std::less<>> kFields = {"background",
+                                                             "context_management",
+                                                             "conversation",
+                                                             "include",
+                                                             "input",
+                                                             "instructions",
+                                                             "max_output_tokens",
+                                                             "max_tool_calls",
+                                                             "metadata",
+                                                             "model",
+                                                             "moderation",
+                                                             "parallel_tool_calls",
+                                                             "previous_response_id",
+                                                             "prompt",
+                                                             "prompt_cache_key",
+                                                             "prompt_cache_options",
+                                                             "prompt_cache_retention",
+                                                             "reasoning",
+                                                             "safety_identifier",
+                                                             "service_tier",
+                                                             "store",
+                                                             "stream",
+                                                             "stream_options",
+                                                             "temperature",
+                                                             "text",
+                                                             "tool_choice",
+                                                             "tools",
+                                                             "top_logprobs",
+                                                             "top_p",
+                                                             "truncation",
+                                                             "user"};
+  for (const auto& kv : body) {
+    if (!kFields.contains(kv.key())) {
+      return OpenAiError(400, "Unknown parameter: '" + std::string(kv.key()) + "'.", kv.key(),
+                         "unknown_parameter");
+    }
+  }
+  const auto* model = body.if_contains("model");
+  if (!model || !model->is_string() || model->as_string().empty()) {
+    return OpenAiError(400, "Missing required parameter: 'model'.", "model",
+                       "missing_required_parameter");
+  }
+  if (const auto* prev = body.if_contains("previous_response_id"); prev && !prev->is_null()) {
+    return OpenAiError(404, "Previous response with id '" + json::serialize(*prev) + "' not found.",
+                       "previous_response_id", "previous_response_not_found");
+  }
+  const auto* store = body.if_contains("store");
+  const bool stored = !store || !store->is_bool() || store->as_bool();
+  const auto* input = body.if_contains("input");
+  if (stored || !input || !input->is_array()) return std::nullopt;
+  for (const auto& item : input->as_array()) {
+    const auto* obj = item.if_object();
+    const auto* type = obj ? obj->if_contains("type") : nullptr;
+    if (!type || *type != "reasoning") continue;
+    const auto* encrypted = obj->if_contains("encrypted_content");
+    if (!encrypted || encrypted->is_null()) {
+      const auto* id = obj->if_contains("id");
+      return OpenAiError(404,
+                         "Item with id " + (id ? json::serialize(*id) : std::string("''")) +
+                             " not found. Items are not persisted when `store` is set to false.",
+                         "input", "");
+    }
+  }
+  return std::nullopt;
+}
+
 // POST models/{m}:countTokens: contents, or a whole generateContentRequest naming its model.
 std::optional<Action> GeminiCountTokens(const json::object& body) {
   if (const auto* g = body.if_contains("generateContentRequest")) {
@@ -401,10 +696,39 @@ std::optional<Action> GeminiRejects(const Recorded& r) {
     if (r.target.find(":countTokens") != std::string::npos) {
       return GeminiCountTokens(body->as_object());
     }
+    if (r.target.find(":embedContent") != std::string::npos ||
+        r.target.find(":batchEmbedContents") != std::string::npos) {
+      return GeminiEmbed(r, body->as_object());
+    }
     return GeminiContent(body->as_object());
   } catch (const std::exception& e) {
     return GoogleError(400, "INVALID_ARGUMENT", std::string("Invalid value: ") + e.what());
   }
+}
+
+std::optional<Action> OpenAiResponsesRejects(const Recorded& r) {
+  if (Header(r, "authorization") != "Bearer " + std::string(kFakeOpenAiKey)) {
+    return OpenAiError(401, "Incorrect API key provided.", "", "invalid_api_key");
+  }
+  auto body = ParseBody(r);
+  if (!body) {
+    return OpenAiError(400, "We could not parse the JSON body of your request.", "", "");
+  }
+  try {
+    return OpenAiResponsesBody(body->as_object());
+  } catch (const std::exception& e) {  // a wrong type somewhere
+    return OpenAiError(400, std::string("Invalid request: ") + e.what(), "", "invalid_value");
+  }
+}
+
+FakeUpstream::Script ValidatingOpenAiResponses(FakeUpstream::Script answer) {
+  return [answer = std::move(answer)](const Recorded& r) {
+    if (r.method == "POST" && r.target == "/v1/responses") {
+      if (auto reject = OpenAiResponsesRejects(r)) return *reject;
+    }
+    if (r.method == "GET") return Action{.body = R"({"object":"list","data":[]})"};
+    return answer(r);
+  };
 }
 
 FakeUpstream::Script ValidatingAnthropic(FakeUpstream::Script answer) {

@@ -23,6 +23,16 @@
 //                                          bytes, 0.5]
 //   anything else                       -> a chat.completion whose content is
 //                                          "echo: <last user text>"
+//
+// With --dialect anthropic it is a strict Anthropic Messages API instead (ValidatingAnthropic:
+// x-api-key kFakeAnthropicKey, anthropic-version, only documented fields), for an `anthropic`
+// provider: the same script in Anthropic's wire format at /v1/messages (stream and not; a
+// tool_result as the last user turn -> "tool said: ..."; tools offered -> a tool_use of Bash
+// "echo claude-e2e-ok", else of the first tool; else "echo: <last user text>"; model
+// "e2e-error" -> 400), and /v1/messages/count_tokens -> {"input_tokens": 42}.
+// Either way, GET /_fake/requests answers the POSTs received so far as a JSON array of
+// {method, target, headers, body} (body parsed when it is JSON), for tests that check what an
+// upstream got.
 #include <pthread.h>
 #include <signal.h>
 
@@ -31,10 +41,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tests/support/fake_dialects.h"
 #include "tests/support/fake_upstream.h"
 
 namespace hybridgate::testing {
@@ -205,13 +218,185 @@ Action Answer(const Recorded& r) {
                 .chunks = ChatStreamChunks(Words(answer), model, usage)};
 }
 
+// --- --dialect anthropic --------------------------------------------------------------------
+
+// The text of an Anthropic content value: a string, or its text blocks joined.
+std::string AnthropicText(const json::value* content) {
+  if (content == nullptr) return "";
+  if (content->is_string()) return std::string(content->as_string());
+  std::string text;
+  if (content->is_array()) {
+    for (const json::value& block : content->as_array()) {
+      const json::value* t = Find(block, "text");
+      if (t != nullptr && t->is_string()) text += std::string(t->as_string());
+    }
+  }
+  return text;
+}
+
+// The last user turn's tool_result content, if that turn answers a tool call.
+const json::value* LastToolResult(const json::array& messages) {
+  if (messages.empty()) return nullptr;
+  const json::value& last = messages.back();
+  const json::value* role = Find(last, "role");
+  const json::value* content = Find(last, "content");
+  if (role == nullptr || *role != "user" || content == nullptr || !content->is_array()) {
+    return nullptr;
+  }
+  for (const json::value& block : content->as_array()) {
+    const json::value* type = Find(block, "type");
+    if (type != nullptr && *type == "tool_result") {
+      static const json::value kEmpty = "";
+      const json::value* c = Find(block, "content");
+      return c != nullptr ? c : &kEmpty;
+    }
+  }
+  return nullptr;
+}
+
+std::string LastAnthropicUserText(const json::array& messages) {
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+    const json::value* role = Find(*it, "role");
+    if (role != nullptr && *role == "user") return AnthropicText(Find(*it, "content"));
+  }
+  return "";
+}
+
+json::object AnthropicUsage(int64_t output_tokens) {
+  return {{"input_tokens", 5},
+          {"cache_creation_input_tokens", 0},
+          {"cache_read_input_tokens", 0},
+          {"output_tokens", output_tokens}};
+}
+
+// One answer (`content`: Anthropic content blocks) as a message, or as the event stream with the
+// texts in word deltas and tool inputs in several input_json_delta fragments.
+Action AnthropicAnswer(const json::array& content, std::string_view stop_reason,
+                       const std::string& model, bool stream) {
+  if (!stream) {
+    json::object message{{"id", "msg_e2e"},          {"type", "message"},
+                         {"role", "assistant"},      {"model", model},
+                         {"content", content},       {"stop_reason", stop_reason},
+                         {"stop_sequence", nullptr}, {"usage", AnthropicUsage(7)}};
+    return Action{.body = json::serialize(message)};
+  }
+  std::vector<std::string> events;
+  json::object start{{"id", "msg_e2e"},          {"type", "message"},
+                     {"role", "assistant"},      {"model", model},
+                     {"content", json::array{}}, {"stop_reason", nullptr},
+                     {"stop_sequence", nullptr}, {"usage", AnthropicUsage(1)}};
+  events.push_back(AnthropicEvent(
+      json::serialize(json::object{{"type", "message_start"}, {"message", std::move(start)}})));
+  for (size_t i = 0; i < content.size(); ++i) {
+    const json::object& block = content[i].as_object();
+    const bool tool = block.at("type") == "tool_use";
+    json::object opening = block;
+    if (tool) {
+      opening["input"] = json::object{};
+    } else {
+      opening["text"] = "";
+    }
+    const auto index = static_cast<int64_t>(i);
+    events.push_back(AnthropicEvent(json::serialize(json::object{
+        {"type", "content_block_start"}, {"index", index}, {"content_block", opening}})));
+    const std::vector<std::string> pieces = tool ? Fragments(json::serialize(block.at("input")), 3)
+                                                 : Words(std::string(block.at("text").as_string()));
+    for (const std::string& piece : pieces) {
+      json::object delta = tool
+                               ? json::object{{"type", "input_json_delta"}, {"partial_json", piece}}
+                               : json::object{{"type", "text_delta"}, {"text", piece}};
+      events.push_back(AnthropicEvent(json::serialize(
+          json::object{{"type", "content_block_delta"}, {"index", index}, {"delta", delta}})));
+    }
+    events.push_back(AnthropicEvent(
+        json::serialize(json::object{{"type", "content_block_stop"}, {"index", index}})));
+  }
+  events.push_back(AnthropicEvent(json::serialize(
+      json::object{{"type", "message_delta"},
+                   {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
+                   {"usage", {{"output_tokens", 7}}}})));
+  events.push_back(AnthropicEvent(R"({"type":"message_stop"})"));
+  return Action{.content_type = "text/event-stream", .chunks = std::move(events)};
+}
+
+// The script at an Anthropic upstream; called after ValidatingAnthropic accepted the request.
+Action AnswerAnthropic(const Recorded& r) {
+  const json::value body = json::parse(r.body);  // valid: the validation parsed it
+  if (r.target.ends_with("/messages/count_tokens")) {
+    return Action{.body = R"({"input_tokens":42})"};
+  }
+  const json::value* model_v = Find(body, "model");
+  const std::string model =
+      model_v && model_v->is_string() ? std::string(model_v->as_string()) : "";
+  if (model == "e2e-error") {
+    json::object err{{"type", "invalid_request_error"}, {"message", kErrorMessage}};
+    return Action{.status = 400,
+                  .body = json::serialize(json::object{{"type", "error"}, {"error", err}})};
+  }
+  const json::value* stream_v = Find(body, "stream");
+  const bool stream = stream_v && stream_v->is_bool() && stream_v->as_bool();
+  const json::array& messages = body.at("messages").as_array();
+  if (const json::value* result = LastToolResult(messages)) {
+    const std::string answer = "tool said: " + AnthropicText(result) + " (" +
+                               std::to_string(messages.size()) + " messages)";
+    return AnthropicAnswer(json::array{json::object{{"type", "text"}, {"text", answer}}},
+                           "end_turn", model, stream);
+  }
+  const std::string text = LastAnthropicUserText(messages);
+  const json::value* tools = Find(body, "tools");
+  if (tools && tools->is_array() && !tools->as_array().empty()) {
+    std::string function;
+    for (const json::value& t : tools->as_array()) {
+      const json::value* name = Find(t, "name");
+      const std::string n = name && name->is_string() ? std::string(name->as_string()) : "";
+      if (function.empty() || n == "Bash") function = n;
+    }
+    json::object input{{"query", text}, {"limit", 3}};
+    if (function == "Bash") input = {{"command", "echo claude-e2e-ok"}, {"description", "print"}};
+    json::object call{
+        {"type", "tool_use"}, {"id", "toolu_e2e_1"}, {"name", function}, {"input", input}};
+    return AnthropicAnswer(json::array{call}, "tool_use", model, stream);
+  }
+  return AnthropicAnswer(json::array{json::object{{"type", "text"}, {"text", "echo: " + text}}},
+                         "end_turn", model, stream);
+}
+
+// --- what was received --------------------------------------------------------------------------
+
+class Received {
+ public:
+  void Add(const Recorded& r) {
+    if (r.method != "POST") return;
+    std::lock_guard lock(mu_);
+    json::object headers;
+    for (const auto& [k, v] : r.headers) headers[k] = v;
+    boost::system::error_code ec;
+    json::value body = json::parse(r.body, ec);
+    if (ec) body = json::string(r.body);
+    list_.push_back(json::object{{"method", r.method},
+                                 {"target", r.target},
+                                 {"headers", std::move(headers)},
+                                 {"body", std::move(body)}});
+  }
+  std::string Json() const {
+    std::lock_guard lock(mu_);
+    return json::serialize(list_);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  json::array list_;
+};
+
 int Usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--port N]   (0: any free port)\n", argv0);
+  std::fprintf(stderr, "usage: %s [--port N] [--dialect openai|anthropic]   (0: any free port)\n",
+               argv0);
   return 2;
 }
 
 int Main(int argc, char** argv) {
   uint16_t port = 0;
+  std::string_view dialect = "openai";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--port" && i + 1 < argc) {
@@ -219,6 +404,9 @@ int Main(int argc, char** argv) {
       const long p = std::strtol(argv[++i], &end, 10);
       if (*end != '\0' || p < 0 || p > 65535) return Usage(argv[0]);
       port = static_cast<uint16_t>(p);
+    } else if (arg == "--dialect" && i + 1 < argc) {
+      dialect = argv[++i];
+      if (dialect != "openai" && dialect != "anthropic") return Usage(argv[0]);
     } else {
       return Usage(argv[0]);
     }
@@ -230,11 +418,18 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  FakeUpstream::Script script = Answer;
+  if (dialect == "anthropic") script = ValidatingAnthropic(AnswerAnthropic);
+  auto received = std::make_shared<Received>();
   FakeUpstream upstream(
-      [](const Recorded& r) {
-        Action a = Answer(r);
-        std::fprintf(stderr, "fake upstream: %s %s -> %d\n", r.method.c_str(), r.target.c_str(),
-                     a.status);
+      [script = std::move(script), received](const Recorded& r) {
+        if (r.method == "GET" && r.target == "/_fake/requests") {
+          return Action{.body = received->Json()};
+        }
+        received->Add(r);
+        Action a = script(r);
+        std::fprintf(stderr, "fake upstream: %s %s -> %d%s%s\n", r.method.c_str(), r.target.c_str(),
+                     a.status, a.status == 200 ? "" : " ", a.status == 200 ? "" : a.body.c_str());
         return a;
       },
       FakeUpstreamOptions{.port = port});

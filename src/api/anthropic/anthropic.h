@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/chat_request.h"
+#include "api/dropped.h"
 #include "api/sse.h"
 #include "common/result.h"
 
@@ -57,8 +58,15 @@ struct EncodeOptions {
 // - an Anthropic client's cache_control (content blocks, tool results, tools) and tool_result
 //   is_error are written back (its system blocks are not: they are joined as above). Unredacted
 //   Anthropic requests do not come here: the provider sends ChatRequest::native_body;
-// - response_format, n, penalties, seed and logprobs have no Anthropic equivalent and are dropped.
+// - response_format json_object/json_schema -> output_config.format (json_schema; any object for
+//   JSON mode);
+// - n > 1, penalties, seed, logprobs, OpenAI's metadata, a tool's strict, non-function tools of
+//   another dialect and the client dialect's own fields (ChatRequest::extra, unless
+//   forward_extra) have no Anthropic equivalent and are dropped: ReportDropped names them.
 Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out);
+// What EncodeRequest leaves out of `req` with `options`, named as the client wrote it, in `out`
+// (the answer's x-hybridgate-dropped-fields).
+void ReportDropped(const ChatRequest& req, const EncodeOptions& options, Dropped& out);
 
 // Anthropic ingress body -> ChatRequest. Errors name the offending field. tool_result blocks of a
 // user turn become role "tool" messages placed before that turn's other content; thinking and

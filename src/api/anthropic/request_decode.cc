@@ -151,8 +151,11 @@ Status ReadAssistantBlock(object block, std::string_view type, const std::string
 }
 
 // System text: a string or an array of text blocks (joined by blank lines), as the top-level
-// `system` field and a `role: "system"` message both carry it. `field` names it in errors.
-Status ReadSystemText(element v, const std::string& field, std::string& out) {
+// `system` field and a `role: "system"` message both carry it. `field` names it in errors. The
+// first block's cache_control goes to `cache_control`: an encoder that joins the blocks or has
+// no such marker says it dropped it.
+Status ReadSystemText(element v, const std::string& field, std::string& out,
+                      std::string& cache_control) {
   if (v.is_string()) return ReadString(v, field, out);
   array arr;
   if (v.get_array().get(arr)) {
@@ -166,6 +169,7 @@ Status ReadSystemText(element v, const std::string& field, std::string& out) {
       return Fail(Invalid(f, fmt::format("'{}' must be a text block", f)));
     }
     HG_TRY(RequiredString(b.get_object().value_unsafe(), "text", f + ".text", text));
+    if (cache_control.empty()) cache_control = CacheControl(b.get_object().value_unsafe());
     if (!out.empty()) out += "\n\n";
     out += text;
   }
@@ -175,7 +179,7 @@ Status ReadSystemText(element v, const std::string& field, std::string& out) {
 Status ReadSystem(element v, std::vector<Message>& out) {
   Message m;
   m.role = "system";
-  HG_TRY(ReadSystemText(v, "system", m.text));
+  HG_TRY(ReadSystemText(v, "system", m.text, m.cache_control));
   out.push_back(std::move(m));
   return {};
 }
@@ -198,7 +202,7 @@ Status ReadMessage(element v, const std::string& field, std::vector<Message>& ou
   // A system message among the turns (Claude Code's newer models send them): system text at this
   // position. Encoders place it: in place for OpenAI, into the top-level system for Anthropic.
   if (role == "system") {
-    HG_TRY(ReadSystemText(content, field + ".content", m.text));
+    HG_TRY(ReadSystemText(content, field + ".content", m.text, m.cache_control));
     out.push_back(std::move(m));
     return {};
   }

@@ -210,11 +210,16 @@ Result<std::vector<Turn>> BuildTurns(const ChatRequest& req, std::string& system
   return turns;
 }
 
-void WriteToolsAndChoice(JsonWriter& w, const ChatRequest& req) {
+void WriteToolsAndChoice(JsonWriter& w, const ChatRequest& req, const EncodeOptions& options) {
   if (!req.tools.empty()) {
     w.Key("tools").BeginArray();
     for (const Tool& t : req.tools) {
-      if (!t.raw.empty()) continue;  // non-function OpenAI tools have no Anthropic form
+      if (!t.raw.empty()) {
+        // An Anthropic client's server tool (web_search, bash, ...) is Anthropic's own; another
+        // dialect's non-function tool has no Anthropic form (ReportDropped names it).
+        if (options.forward_extra) w.Raw(t.raw);
+        continue;
+      }
       w.BeginObject().Field("name", t.name);
       if (!t.description.empty()) w.Field("description", t.description);
       w.RawField("input_schema",
@@ -275,7 +280,43 @@ std::optional<int64_t> ThinkingBudget(const ChatRequest& req, const EncodeOption
   return budget;
 }
 
+// Whether the thinking the client asked for (reasoning_effort, from any dialect) is what
+// Anthropic gets: its budget, or none asked for ("none", a Gemini budget of 0), which is
+// Anthropic's default.
+bool ReasoningCarried(const ChatRequest& req, const EncodeOptions& options) {
+  const std::optional<int64_t> wanted = ReasoningBudget(req.reasoning_effort);
+  return (wanted && *wanted < 1024) || ThinkingBudget(req, options).has_value();
+}
+
 }  // namespace
+
+void ReportDropped(const ChatRequest& req, const EncodeOptions& options, Dropped& out) {
+  if (options.forward_extra) {
+    // An Anthropic client's request, re-encoded (redacted): only its system blocks, joined into
+    // one text, lose their cache_control.
+    for (const Message& m : req.messages) {
+      if (m.role == "system" && !m.cache_control.empty()) out.Add(Field::kCacheControl);
+    }
+    return;
+  }
+  ReportForeignFields(req, ReasoningCarried(req, options), out);
+  if (req.n && *req.n > 1) out.Add(Field::kN);
+  if (req.seed) out.Add(Field::kSeed);
+  if (req.frequency_penalty) out.Add(Field::kFrequencyPenalty);
+  if (req.presence_penalty) out.Add(Field::kPresencePenalty);
+  if (req.logprobs.value_or(false)) out.Add(Field::kLogprobs);
+  if (req.top_logprobs) out.Add(Field::kTopLogprobs);
+  if (!req.metadata_json.empty()) out.Add(Field::kMetadata);
+  if (ThinkingBudget(req, options)) {  // what EncodeRequest leaves out beside thinking
+    if (req.temperature) out.Add(Field::kTemperature);
+    if (req.top_k) out.Add(Field::kTopK);
+    if (req.top_p && *req.top_p < 0.95) out.Add(Field::kTopP);
+  }
+  for (const Tool& t : req.tools) {
+    if (t.strict.value_or(false)) out.Add(Field::kToolStrict);
+  }
+  ReportOtherTools(req, out);
+}
 
 Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::string& out) {
   std::string system;
@@ -304,7 +345,7 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
     w.EndArray().EndObject();
   }
   w.EndArray();
-  WriteToolsAndChoice(w, req);
+  WriteToolsAndChoice(w, req, options);
   if (!req.stop.empty()) {
     w.Key("stop_sequences").BeginArray();
     for (const std::string& s : req.stop) w.String(s);

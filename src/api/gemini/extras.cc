@@ -187,6 +187,46 @@ Result<std::string> EmbedRequestToOpenAi(std::string_view body, std::string_view
   return out;
 }
 
+Result<std::string> EmbedRequestForGemini(std::string_view body, std::string_view model_id,
+                                          bool batch) {
+  auto root = ParseJsonView(body);
+  if (!root) return Fail(std::move(root.error()));
+  simdjson::dom::object obj;
+  if (root->get_object().get(obj)) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object"));
+  }
+  const std::string model = fmt::format("models/{}", model_id);
+  std::string out;
+  out.reserve(body.size() + 64);
+  JsonWriter w(out);
+  w.BeginObject();
+  for (auto [key, value] : obj) {
+    if (key == "model") {
+      w.Field(key, model);
+    } else if (simdjson::dom::array requests;
+               batch && key == "requests" && !value.get_array().get(requests)) {
+      w.Key(key).BeginArray();
+      for (element r : requests) {
+        simdjson::dom::object request;
+        if (r.get_object().get(request)) {
+          w.Raw(simdjson::minify(r));
+          continue;
+        }
+        w.BeginObject().Field("model", model);
+        for (auto [k, v] : request) {
+          if (k != "model") w.RawField(k, simdjson::minify(v));
+        }
+        w.EndObject();
+      }
+      w.EndArray();
+    } else {
+      w.RawField(key, simdjson::minify(value));
+    }
+  }
+  w.EndObject();
+  return out;
+}
+
 Result<std::string> EmbedAnswerFromOpenAi(std::string_view openai_body, bool batch) {
   auto root = ParseJsonView(openai_body);
   const auto bad = [](std::string_view what) {

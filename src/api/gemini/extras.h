@@ -39,6 +39,12 @@ Result<int64_t> DecodeTokenCount(std::string_view body);
 // dimensions from outputDimensionality. Only text parts can be embedded; a request naming
 // another model than the path's is an Error (as Google's API answers).
 Result<std::string> EmbedRequestToOpenAi(std::string_view body, std::string_view model, bool batch);
+// The same request for a Gemini upstream's own :embedContent / :batchEmbedContents (`batch`) as
+// model `model_id`: `body` (the client's, canonical JSON) with only the model put in — the
+// top-level `model` when present, and each batch request's `model` (which Google requires, and
+// requires to be the path's): "models/<model_id>". Every other field is kept as sent.
+Result<std::string> EmbedRequestForGemini(std::string_view body, std::string_view model_id,
+                                          bool batch);
 // An OpenAI embeddings answer -> {"embedding": {"values": [...]}} or, with `batch`,
 // {"embeddings": [{"values": [...]}, ...]} in input order.
 Result<std::string> EmbedAnswerFromOpenAi(std::string_view openai_body, bool batch);

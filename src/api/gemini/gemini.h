@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/chat_request.h"
+#include "api/dropped.h"
 #include "common/json_writer.h"
 #include "common/result.h"
 
@@ -54,10 +55,18 @@ inline constexpr std::string_view kGenerationConfigKey = "gemini_generation_conf
 //   includeThoughts: true unless "none"} (thoughts are returned as reasoning_content);
 // - thought signatures kept by DecodeRequest (kToolCallSignaturesKey, kTextSignatureKey) are
 //   written back as the parts' thoughtSignature;
+// - tool parameters and a json_schema response_format are JSON Schema: parametersJsonSchema and
+//   responseJsonSchema (responseMimeType application/json), never `parameters` /
+//   `responseSchema`, which take only Google's OpenAPI subset;
 // - when the ingress was Gemini, ChatRequest::extra (safetySettings, cachedContent, ...) and the
 //   client's own thinkingConfig and other generationConfig members (kGenerationConfigKey) are
-//   forwarded; otherwise ChatRequest::extra is dropped.
+//   forwarded; otherwise ChatRequest::extra is dropped, and so are OpenAI's metadata and user, a
+//   tool's strict, parallel_tool_calls false and Anthropic's cache_control and is_error:
+//   ReportDropped names them.
 Status EncodeRequest(const ChatRequest& req, std::string& out);
+// What EncodeRequest leaves out of `req`, named as the client wrote it, in `out` (the answer's
+// x-hybridgate-dropped-fields).
+void ReportDropped(const ChatRequest& req, Dropped& out);
 
 // Gemini GenerateContentResponse -> OpenAI chat.completion JSON. Only candidates[0] is read.
 // Text parts -> content, `thought: true` parts -> reasoning_content, functionCall parts ->

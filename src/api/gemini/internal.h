@@ -54,6 +54,9 @@ std::string SchemaToJsonSchema(simdjson::dom::element schema);
 Status ReadTools(simdjson::dom::element tools, std::vector<Tool>& out);
 Status ReadToolConfig(simdjson::dom::element tool_config, ToolChoice& out);
 Status ReadGenerationConfig(simdjson::dom::element generation_config, ChatRequest& req);
+// A generationConfig member that holds the response schema (responseSchema, responseJsonSchema
+// and the SDKs' _responseJsonSchema, in either case style).
+bool IsResponseSchemaKey(std::string_view key);
 
 // Google's JSON mapping accepts snake_case for every field: `key` equals `camel` up to that.
 bool KeyIs(std::string_view key, std::string_view camel);

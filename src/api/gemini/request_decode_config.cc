@@ -139,6 +139,11 @@ Result<bool> ReadGenerationField(std::string_view key, element v, ChatRequest& r
 
 }  // namespace
 
+bool IsResponseSchemaKey(std::string_view key) {
+  return KeyIs(key, "responseSchema") || KeyIs(key, "responseJsonSchema") ||
+         key == "_responseJsonSchema";
+}
+
 Status ReadTools(element v, std::vector<Tool>& out) {
   array tools;
   if (v.get_array().get(tools)) return Fail(FieldError("tools", "an array", v));
@@ -220,17 +225,21 @@ Status ReadGenerationConfig(element v, ChatRequest& req) {
   JsonWriter w(kept);
   w.BeginObject();
   for (auto [key, value] : o) {
+    // The response schema is also kept as the client wrote it, so that a Gemini upstream gets
+    // it unconverted (Google's Schema has propertyOrdering, which JSON Schema does not), and so
+    // is a MIME type other than JSON's (text/x.enum), which other dialects have no form for.
     if (KeyIs(key, "responseMimeType")) {
       HG_TRY(ReadString(value, "generationConfig.responseMimeType", mime));
+      if (mime != "application/json") w.RawField(key, simdjson::minify(value));
       continue;
     }
-    if (KeyIs(key, "responseSchema") || KeyIs(key, "responseJsonSchema") ||
-        key == "_responseJsonSchema") {
+    if (IsResponseSchemaKey(key)) {
       if (!value.is_object()) {
         return Fail(FieldError(fmt::format("generationConfig.{}", key), "an object", value));
       }
       schema = value;
       json_schema = !KeyIs(key, "responseSchema");
+      w.RawField(key, simdjson::minify(value));
       continue;
     }
     auto known = ReadGenerationField(key, value, req);

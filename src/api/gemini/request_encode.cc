@@ -253,7 +253,9 @@ void WriteTools(const ChatRequest& req, JsonWriter& w) {
       if (t.type != "function") continue;
       w.BeginObject().Field("name", t.name);
       if (!t.description.empty()) w.Field("description", t.description);
-      if (!t.parameters_json.empty()) w.RawField("parameters", t.parameters_json);
+      // JSON Schema, which Gemini takes as parametersJsonSchema: its `parameters` is Google's
+      // OpenAPI subset (upper-case types, no type arrays), which refuses JSON Schema's forms.
+      if (!t.parameters_json.empty()) w.RawField("parametersJsonSchema", t.parameters_json);
       w.EndObject();
     }
     w.EndArray().EndObject().EndArray();
@@ -298,24 +300,31 @@ void WriteGenerationConfig(const ChatRequest& req, JsonWriter& w) {
   if (req.n) g.Field("candidateCount", *req.n);
   if (req.presence_penalty) g.Field("presencePenalty", *req.presence_penalty);
   if (req.frequency_penalty) g.Field("frequencyPenalty", *req.frequency_penalty);
-  const auto kind = req.response_format.kind;
-  if (kind == ResponseFormat::Kind::kJsonObject || kind == ResponseFormat::Kind::kJsonSchema) {
-    g.Field("responseMimeType", "application/json");
-  }
-  if (kind == ResponseFormat::Kind::kJsonSchema && !req.response_format.schema_json.empty()) {
-    g.RawField("responseSchema", req.response_format.schema_json);
-  }
+  // A Gemini client's own generationConfig members (kGenerationConfigKey), its schema included.
   const RawField* kept = req.ingress == ChatRequest::Dialect::kGemini
                              ? FindExtra(req.extra, kGenerationConfigKey)
                              : nullptr;
   simdjson::dom::element own;
-  bool own_thinking = false;
   simdjson::dom::object own_members;
-  if (kept != nullptr && ParseNested(kept->json, own) && !own.get_object().get(own_members)) {
+  const bool has_own =
+      kept != nullptr && ParseNested(kept->json, own) && !own.get_object().get(own_members);
+  bool own_thinking = false;
+  bool own_schema = false;
+  if (has_own) {
     for (auto [key, value] : own_members) {
       g.RawField(key, simdjson::minify(value));
       own_thinking |= internal::KeyIs(key, "thinkingConfig");
+      own_schema |= internal::IsResponseSchemaKey(key);
     }
+  }
+  const auto kind = req.response_format.kind;
+  if (kind == ResponseFormat::Kind::kJsonObject || kind == ResponseFormat::Kind::kJsonSchema) {
+    g.Field("responseMimeType", "application/json");
+  }
+  if (kind == ResponseFormat::Kind::kJsonSchema && !req.response_format.schema_json.empty() &&
+      !own_schema) {
+    // JSON Schema, from any other dialect: responseJsonSchema.
+    g.RawField("responseJsonSchema", req.response_format.schema_json);
   }
   if (auto budget = ReasoningBudget(req.reasoning_effort); budget && !own_thinking) {
     g.Key("thinkingConfig").BeginObject().Field("thinkingBudget", *budget);
@@ -326,7 +335,27 @@ void WriteGenerationConfig(const ChatRequest& req, JsonWriter& w) {
   if (cfg != "{}") w.RawField("generationConfig", cfg);
 }
 
+static_assert(kGenerationConfigKey == "gemini_generation_config",
+              "api/dropped.cc reads the kept generationConfig members by this key");
+
 }  // namespace
+
+void ReportDropped(const ChatRequest& req, Dropped& out) {
+  // Logprobs are not asked for: answers are translated without them, whatever the client.
+  if (req.logprobs.value_or(false)) out.Add(Field::kLogprobs);
+  if (req.top_logprobs) out.Add(Field::kTopLogprobs);
+  if (req.ingress == ChatRequest::Dialect::kGemini) return;  // its own fields go along
+  // thinkingConfig carries every effort ReasoningBudget knows, "none" included.
+  ReportForeignFields(req, ReasoningBudget(req.reasoning_effort).has_value(), out);
+  if (!req.metadata_json.empty()) out.Add(Field::kMetadata);
+  if (!req.user.empty()) out.Add(Field::kUser);
+  if (req.parallel_tool_calls == false && !req.tools.empty()) out.Add(Field::kParallelToolCalls);
+  for (const Tool& t : req.tools) {
+    if (t.strict.value_or(false)) out.Add(Field::kToolStrict);
+  }
+  ReportAnthropicMarkers(req, out);
+  ReportOtherTools(req, out);
+}
 
 Status EncodeRequest(const ChatRequest& req, std::string& out) {
   std::vector<std::string> system;

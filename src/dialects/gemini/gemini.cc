@@ -71,7 +71,7 @@ Extra GeminiGenerateContent::MatchExtra(std::string_view method, std::string_vie
   }
   auto parsed = api::gemini::ParseModelMethod(path);
   if (!parsed) return {};
-  Extra e{.model = std::move(parsed->model)};
+  Extra e{.model = std::move(parsed->model), .api = api::ChatRequest::Dialect::kGemini};
   if (parsed->method == "countTokens") {
     e.kind = Extra::Kind::kCountTokens;
   } else if (parsed->method == "embedContent") {

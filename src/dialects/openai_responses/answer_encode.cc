@@ -165,15 +165,71 @@ Result<std::string> EncodeResponse(std::string_view openai_body, ResponsesContex
   return out;
 }
 
+std::string RewriteNativeResponse(element response, ResponsesContext& ctx) {
+  simdjson::dom::object obj;
+  if (response.get_object().get(obj)) return simdjson::minify(response);
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  for (auto [key, value] : obj) {
+    if (key == "id") {
+      w.Field(key, ctx.conv.id);
+    } else if (key == "store") {
+      w.Field(key, ctx.conv.store);
+    } else if (key == "previous_response_id") {
+      if (ctx.conv.previous_id.empty()) {
+        w.Key(key).Null();
+      } else {
+        w.Field(key, ctx.conv.previous_id);
+      }
+    } else {
+      w.RawField(key, simdjson::minify(value));
+    }
+  }
+  w.EndObject();
+  const std::string_view status = api::StrField(response, "status");
+  if (status == "completed" || status == "incomplete") {
+    element output;
+    ctx.conv.output_items =
+        !response["output"].get(output) && output.is_array() ? simdjson::minify(output) : "[]";
+    ctx.conv.response = out;
+  }
+  return out;
+}
+
 }  // namespace responses
 
-Status OpenAiResponses::Decode(const http::Request&, std::string_view, std::string& body,
+Status OpenAiResponses::Decode(const http::Request& request, std::string_view, std::string& body,
                                api::ChatRequest& out,
                                std::unique_ptr<RequestContext>& context) const {
   auto ctx = std::make_unique<ResponsesContext>();
-  Status s = responses::DecodeRequest(body, out, *ctx);
+  // The canonical body (duplicate keys resolved to the first) is what is decoded and, prepared
+  // by UpstreamBody, what an upstream of this API is sent: the gateway's reading of the request
+  // and the upstream's agree.
+  auto canonical = api::CanonicalJson(body);
+  Status s = responses::DecodeRequest(canonical ? *canonical : body, out, *ctx);
   context = std::move(ctx);
+  out.responses_api = true;
+  if (!s || !canonical) return s;
+  if (auto native = responses::UpstreamBody(*canonical, {})) out.native_body = std::move(*native);
+  // The client's beta opt-ins, for an upstream of this API (providers/openai).
+  if (const std::string_view beta = request["openai-beta"]; !beta.empty()) {
+    out.dialect_headers.emplace_back("openai-beta", beta);
+  }
   return s;
+}
+
+Status OpenAiResponses::EncodeNativeAnswer(std::string& body, RequestContext* context) const {
+  auto& ctx = static_cast<ResponsesContext&>(*context);
+  ctx.native = true;
+  return ReplaceBody(body, [&](std::string_view b) -> Result<std::string> {
+    auto root = api::ParseJsonView(b);
+    if (!root || !root->is_object()) {
+      return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                            "the upstream's answer is not a Response object"));
+    }
+    return responses::RewriteNativeResponse(*root, ctx);
+  });
 }
 
 Status OpenAiResponses::EncodeAnswer(std::string& body, const api::ChatRequest&,
@@ -192,6 +248,12 @@ Status OpenAiResponses::Replay(std::string_view items, api::ChatRequest& request
   request.messages.insert(request.messages.begin() + (has_instructions ? 1 : 0),
                           std::make_move_iterator(history.messages.begin()),
                           std::make_move_iterator(history.messages.end()));
+  if (!request.native_body.empty()) {
+    // An upstream of this API gets the conversation whole: it keeps none (store: false).
+    auto native = responses::UpstreamBody(request.native_body, items);
+    if (!native) return Fail(std::move(native.error()));
+    request.native_body = std::move(*native);
+  }
   return {};
 }
 

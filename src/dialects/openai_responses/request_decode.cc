@@ -408,6 +408,86 @@ Status AppendItems(std::string_view items, api::ChatRequest& out) {
   return {};
 }
 
+namespace {
+
+// One stored item as it is replayed to an upstream of this API (UpstreamBody), appended to
+// `items` (comma-separated); nothing when it is not replayed.
+void AppendReplayedItem(std::string& items, element item) {
+  object obj;
+  if (item.get_object().get(obj)) return;
+  std::string_view type;
+  if (obj["type"].get_string().get(type)) type = "message";
+  if (type == "reasoning") {
+    element encrypted;
+    if (obj["encrypted_content"].get(encrypted) || encrypted.is_null()) return;
+    if (!items.empty()) items += ',';
+    items += simdjson::minify(item);  // its id goes with its encrypted content
+    return;
+  }
+  if (type != "message" && type != "function_call" && type != "function_call_output") return;
+  if (!items.empty()) items += ',';
+  JsonWriter w(items);
+  w.BeginObject();
+  for (auto [key, value] : obj) {
+    if (key != "id" && key != "status") w.RawField(key, simdjson::minify(value));
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
+Result<std::string> UpstreamBody(std::string_view body, std::string_view history) {
+  std::string replayed;  // the history's items, comma-separated
+  if (!history.empty()) {
+    auto items = api::ParseJsonView(history);
+    if (!items) return Fail(std::move(items.error()));
+    array arr;
+    if (items->get_array().get(arr)) {
+      return Fail(MakeError(ErrorCode::kInternal, "a stored conversation is not an array"));
+    }
+    for (element item : arr) AppendReplayedItem(replayed, item);
+  }
+  auto root = api::ParseJsonView(body);  // after the history's: one parser per thread
+  if (!root) return Fail(std::move(root.error()));
+  object obj;
+  if (root->get_object().get(obj)) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "request body must be a JSON object"));
+  }
+  std::string out;
+  out.reserve(body.size() + replayed.size() + 32);
+  JsonWriter w(out);
+  w.BeginObject();
+  bool store = false, input = false;
+  for (auto [key, value] : obj) {
+    if (key == "previous_response_id") continue;
+    if (key == "store") {
+      w.Field(key, false);
+      store = true;
+    } else if (key == "input" && !history.empty()) {
+      input = true;
+      std::string all = "[" + replayed;
+      if (value.is_string()) {
+        if (!replayed.empty()) all += ',';
+        JsonWriter m(all);
+        m.BeginObject().Field("role", "user").RawField("content", simdjson::minify(value));
+        m.EndObject();
+      } else if (array own; !value.get_array().get(own) && own.size() > 0) {
+        const std::string items = simdjson::minify(value);
+        if (!replayed.empty()) all += ',';
+        all.append(items, 1, items.size() - 2);  // the array's elements
+      }
+      all += ']';
+      w.RawField(key, all);
+    } else {
+      w.RawField(key, simdjson::minify(value));
+    }
+  }
+  if (!store) w.Field("store", false);
+  if (!input && !history.empty()) w.RawField("input", "[" + replayed + "]");
+  w.EndObject();
+  return out;
+}
+
 Status DecodeRequest(std::string& body, api::ChatRequest& out, ResponsesContext& ctx) {
   auto root = api::ParseJson(body);
   if (!root) return Fail(std::move(root.error()));

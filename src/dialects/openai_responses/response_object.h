@@ -41,4 +41,9 @@ void WriteCallItem(JsonWriter& w, std::string_view id, std::string_view status,
 // chat finish_reason -> incomplete_details.reason ("" when the answer is complete).
 std::string_view IncompleteReason(std::string_view finish_reason);
 
+// The upstream's own Response object (same-dialect passthrough) with what routing changed put
+// back: the gateway's id, the client's store and previous_response_id; every other field kept.
+// Once it is final (completed, incomplete), `ctx.conv` keeps its output items and the object.
+std::string RewriteNativeResponse(simdjson::dom::element response, ResponsesContext& ctx);
+
 }  // namespace hybridgate::dialects::responses

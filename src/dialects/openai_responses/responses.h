@@ -13,6 +13,15 @@
 // x-hybridgate-dropped-fields header (an unknown field is never forwarded to an upstream that
 // would reject it). `store` and `previous_response_id` are kept by the gateway's response store
 // (gateway/response_store.h), not here.
+//
+// An `openai` provider with `responses_api` gets the request as the client wrote it instead
+// (ChatRequest::native_body, UpstreamBody), only what routing must change changed: the model id
+// (the provider's job), `store: false` and no `previous_response_id` — the gateway keeps the
+// conversation, so a continued one is sent whole as `input` (Replay) and the upstream keeps
+// nothing. Its answer and events reach the client unchanged but for the Response object's `id`
+// (the gateway's, which GET /v1/responses/{id} and previous_response_id know), `store` and
+// `previous_response_id` (the client's), put back by EncodeNativeAnswer and the stream's
+// Native; the store keeps that answer. A request redaction rewrote is translated as usual.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +35,10 @@ namespace hybridgate::dialects {
 // What a Responses request keeps for its answer: the fields the Response object echoes, and
 // what the store needs.
 struct ResponsesContext final : RequestContext {
-  std::string_view dropped_fields() const override { return dropped; }
+  // An upstream of this API got every field as sent (`native`): none was dropped.
+  std::string_view dropped_fields() const override {
+    return native ? std::string_view() : std::string_view(dropped);
+  }
   Conversation* conversation() override { return &conv; }
 
   // id ("resp_" + 32 hex digits), previous_response_id, store (default true), the input as
@@ -50,6 +62,9 @@ struct ResponsesContext final : RequestContext {
   // Whether `instructions` became the request's first (system) message: replayed history goes
   // after it.
   bool has_instructions = false;
+  // The answer is an upstream's own (same-dialect passthrough: EncodeNativeAnswer, or the
+  // stream's Native), set before its headers are written.
+  bool native = false;
 };
 
 class OpenAiResponses final : public ClientDialect {
@@ -60,13 +75,17 @@ class OpenAiResponses final : public ClientDialect {
   bool Owns(std::string_view path) const override {
     return path == "/v1/responses" || path.starts_with("/v1/responses/");
   }
+  // Also keeps the canonical body, prepared for an upstream of this API (native_body), and the
+  // client's OpenAI-Beta.
   Status Decode(const http::Request& request, std::string_view path, std::string& body,
                 api::ChatRequest& out, std::unique_ptr<RequestContext>& context) const override;
   Status EncodeAnswer(std::string& body, const api::ChatRequest& request,
                       RequestContext* context) const override;
+  Status EncodeNativeAnswer(std::string& body, RequestContext* context) const override;
   std::string EncodeError(const Error& error) const override;
   std::unique_ptr<StreamEncoder> NewStream(const api::ChatRequest& request,
                                            RequestContext* context) const override;
+  // The history goes in front of the decoded messages, and into native_body's input.
   Status Replay(std::string_view items, api::ChatRequest& request) const override;
   // response.completed always carries usage.
   bool AlwaysUsage(const api::ChatRequest&) const override { return true; }
@@ -82,6 +101,15 @@ Status AppendItems(std::string_view items, api::ChatRequest& out);
 
 // An OpenAI chat completion -> the Response object (also kept in `context.response`).
 Result<std::string> EncodeResponse(std::string_view openai_body, ResponsesContext& context);
+
+// The body an upstream that speaks this API is sent (ChatRequest::native_body): the client's
+// canonical `body` with `store: false` and without `previous_response_id`. With `history` (a
+// stored conversation's items, a JSON array; "" for none) the input is that history followed by
+// the request's own input (a string input becoming one user message). Replayed items lose their
+// ids and statuses (the gateway's, or an upstream's that kept nothing); reasoning items without
+// encrypted_content, which only the upstream that made them could resolve, and the items of
+// OpenAI's built-in tools are left out (what they found is in the answers' text).
+Result<std::string> UpstreamBody(std::string_view body, std::string_view history);
 
 // A new id with `prefix` ("resp_", "msg_", "fc_", "rs_") and 32 hex digits.
 std::string NewId(std::string_view prefix);

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/json.hpp>
 
 #include "api/openai_chat.h"
+#include "http/request.h"
 
 namespace hybridgate::dialects {
 namespace {
@@ -260,6 +262,180 @@ TEST(ResponsesReplay, StoredItemsBecomeHistory) {
   EXPECT_EQ(req.messages[1].role, "assistant");
   EXPECT_EQ(req.messages[1].parts.at(0).text, "a");
   EXPECT_EQ(req.messages[1].tool_calls.at(0).id, "c1");
+}
+
+// An HTTP request as the server reads it, for Decode.
+struct RawRequest {
+  explicit RawRequest(std::string_view raw) {
+    http::RequestReader reader(request, 0);
+    reader.eager(true);
+    boost::beast::error_code ec;
+    reader.put(boost::asio::buffer(raw.data(), raw.size()), ec);
+    ok = !ec && reader.is_done();
+  }
+  http::Request request;
+  bool ok = false;
+};
+
+RawRequest Post(std::string_view body, std::string_view headers = "") {
+  return RawRequest("POST /v1/responses HTTP/1.1\r\nHost: gw\r\n" + std::string(headers) +
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                    std::string(body));
+}
+
+TEST(ResponsesNative, DecodeKeepsTheBodyForAnUpstreamOfTheApi) {
+  // Duplicate keys resolve to the first (what the gateway read); store and previous_response_id
+  // are the gateway's; every other field goes as sent, built-in tools and unknown fields too.
+  const std::string body = R"({"model":"m","model":"other","input":"hi","store":true,
+      "previous_response_id":"resp_prev","tools":[{"type":"web_search"}],"future_field":{"a":1},
+      "include":["reasoning.encrypted_content"]})";
+  RawRequest raw = Post(body, "OpenAI-Beta: responses=v1\r\n");
+  ASSERT_TRUE(raw.ok);
+  OpenAiResponses dialect;
+  api::ChatRequest req;
+  std::unique_ptr<RequestContext> context;
+  ASSERT_TRUE(dialect.Decode(raw.request, "/v1/responses", raw.request.body(), req, context));
+  EXPECT_TRUE(req.responses_api);
+  EXPECT_EQ(req.DialectHeader("openai-beta"), "responses=v1");
+  EXPECT_EQ(json::parse(req.native_body), json::parse(R"({"model":"m","input":"hi","store":false,
+                            "tools":[{"type":"web_search"}],"future_field":{"a":1},
+                            "include":["reasoning.encrypted_content"]})"));
+  // Without store, the upstream is still told not to keep anything.
+  EXPECT_EQ(json::parse(*responses::UpstreamBody(R"({"model":"m","input":"x"})", "")),
+            json::parse(R"({"model":"m","input":"x","store":false})"));
+}
+
+TEST(ResponsesNative, ReplayPutsTheConversationIntoTheInput) {
+  const std::string_view history =
+      R"([{"id":"msg_a","type":"message","role":"user","content":[{"type":"input_text","text":"first"}]},
+          {"id":"rs_1","type":"reasoning","summary":[{"type":"summary_text","text":"hm"}]},
+          {"id":"rs_2","type":"reasoning","summary":[],"encrypted_content":"gAAAA"},
+          {"id":"ws_1","type":"web_search_call","status":"completed","action":{"type":"search"}},
+          {"id":"msg_b","type":"message","status":"completed","role":"assistant",
+           "content":[{"type":"output_text","text":"ok","annotations":[],"logprobs":[]}]},
+          {"id":"fc_1","type":"function_call","status":"completed","call_id":"c1","name":"f","arguments":"{}"},
+          {"id":"fco_1","type":"function_call_output","call_id":"c1","output":"done"}])";
+  const json::value replayed = json::parse(
+      R"([{"type":"message","role":"user","content":[{"type":"input_text","text":"first"}]},
+          {"id":"rs_2","type":"reasoning","summary":[],"encrypted_content":"gAAAA"},
+          {"type":"message","role":"assistant",
+           "content":[{"type":"output_text","text":"ok","annotations":[],"logprobs":[]}]},
+          {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+          {"type":"function_call_output","call_id":"c1","output":"done"}])");
+  OpenAiResponses dialect;
+  RawRequest raw = Post(R"({"model":"m","previous_response_id":"resp_1",
+      "input":[{"role":"user","content":"and now?"}],"instructions":"be brief"})");
+  ASSERT_TRUE(raw.ok);
+  api::ChatRequest req;
+  std::unique_ptr<RequestContext> context;
+  ASSERT_TRUE(dialect.Decode(raw.request, "/v1/responses", raw.request.body(), req, context));
+  ASSERT_TRUE(dialect.Replay(history, req));
+  json::array want = replayed.as_array();
+  want.push_back(json::parse(R"({"role":"user","content":"and now?"})"));
+  const json::value sent = json::parse(req.native_body);
+  EXPECT_EQ(sent,
+            json::value(
+                {{"model", "m"}, {"input", want}, {"instructions", "be brief"}, {"store", false}}))
+      << sent;
+  // The decoded request has the history too (for a translated upstream).
+  EXPECT_EQ(req.messages.front().role, "system");
+  EXPECT_EQ(req.messages.back().text, "and now?");
+  // A string input becomes a user message after the history.
+  auto body = responses::UpstreamBody(R"({"model":"m","input":"next","store":true})", history);
+  ASSERT_TRUE(body) << body.error().message;
+  want = replayed.as_array();
+  want.push_back(json::parse(R"({"role":"user","content":"next"})"));
+  EXPECT_EQ(json::parse(*body).at("input"), want);
+  EXPECT_EQ(json::parse(*body).at("store"), false);
+}
+
+// A Response object as an upstream of the API answers with store: false.
+constexpr std::string_view kUpstreamResponse =
+    R"({"id":"resp_up","object":"response","created_at":1,"status":"completed","error":null,
+        "model":"gpt-x-2025","output":[{"id":"msg_u","type":"message","status":"completed",
+        "role":"assistant","content":[{"type":"output_text","text":"Hi","annotations":[]}]}],
+        "previous_response_id":null,"store":false,"metadata":{"k":"v"},
+        "usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4}})";
+
+TEST(ResponsesNative, AnswerGetsTheGatewaysIdAndTheClientsStoreBack) {
+  OpenAiResponses dialect;
+  ResponsesContext ctx;
+  ctx.conv.id = "resp_gw";
+  ctx.conv.store = true;
+  ctx.conv.previous_id = "resp_before";
+  ctx.dropped = "future_field";
+  std::string body(kUpstreamResponse);
+  ASSERT_TRUE(dialect.EncodeNativeAnswer(body, &ctx));
+  json::value want = json::parse(kUpstreamResponse);
+  want.as_object()["id"] = "resp_gw";
+  want.as_object()["store"] = true;
+  want.as_object()["previous_response_id"] = "resp_before";
+  EXPECT_EQ(json::parse(body), want);
+  EXPECT_EQ(json::parse(ctx.conv.output_items), want.at("output"));
+  EXPECT_EQ(ctx.conv.response, body);
+  // Every field reached the upstream: nothing to name as dropped.
+  EXPECT_EQ(ctx.dropped_fields(), "");
+  std::string bad = "[]";
+  EXPECT_FALSE(dialect.EncodeNativeAnswer(bad, &ctx));
+}
+
+TEST(ResponsesNative, StreamEventsPassButForTheResponseObject) {
+  OpenAiResponses dialect;
+  api::ChatRequest req;
+  ResponsesContext ctx;
+  ctx.conv.id = "resp_gw";
+  ctx.conv.store = true;
+  const std::string created =
+      R"(event: response.created
+data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_up","object":"response","status":"in_progress","model":"gpt-x","output":[],"store":false,"previous_response_id":null,"usage":null}}
+
+)";
+  const std::string delta =
+      R"(event: response.output_text.delta
+data: {"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_u","output_index":0,"content_index":0,"delta":"Hi \"response\":{x}","logprobs":[]}
+
+)";
+  const std::string completed =
+      R"(event: response.completed
+data: {"type":"response.completed","sequence_number":2,"response":{"id":"resp_up","status":"completed","model":"gpt-x","output":[{"id":"msg_u","type":"message","role":"assistant","content":[]}],"store":false,"previous_response_id":null,"usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4}}}
+
+)";
+  auto enc = dialect.NewStream(req, &ctx);
+  std::string out;
+  enc->Native(created, out);
+  const size_t after_created = out.size();
+  enc->Native(delta, out);
+  EXPECT_EQ(out.substr(after_created), delta);  // byte for byte
+  enc->Native(completed, out);
+  auto events = Events(out);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].first, "response.created");
+  EXPECT_EQ(events[0].second.at("response").at("id"), "resp_gw");
+  EXPECT_EQ(events[0].second.at("response").at("store"), true);
+  EXPECT_EQ(events[0].second.at("sequence_number"), 0);
+  EXPECT_EQ(events[2].second.at("response").at("id"), "resp_gw");
+  EXPECT_EQ(events[2].second.at("response").at("usage").at("output_tokens"), 1);
+  EXPECT_EQ(json::parse(ctx.conv.output_items), events[2].second.at("response").at("output"));
+  EXPECT_EQ(json::parse(ctx.conv.response), events[2].second.at("response"));
+  EXPECT_EQ(ctx.dropped_fields(), "");
+
+  // Cut after the upstream's own start: our error and response.failed follow its numbering,
+  // and nothing is started twice.
+  ResponsesContext cut_ctx;
+  cut_ctx.conv.id = "resp_cut";
+  auto cut = dialect.NewStream(req, &cut_ctx);
+  std::string cut_out;
+  cut->Native(created, cut_out);
+  cut->Native(delta, cut_out);
+  cut->Fail(MakeError(ErrorCode::kUpstreamUnavailable, "cut"), cut_out);
+  events = Events(cut_out);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[2].first, "error");
+  EXPECT_EQ(events[2].second.at("sequence_number"), 2);
+  EXPECT_EQ(events[3].first, "response.failed");
+  EXPECT_EQ(events[3].second.at("sequence_number"), 3);
+  EXPECT_EQ(events[3].second.at("response").at("id"), "resp_cut");
+  EXPECT_TRUE(cut_ctx.conv.response.empty());
 }
 
 }  // namespace

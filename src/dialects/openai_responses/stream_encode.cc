@@ -63,6 +63,60 @@ class Stream final : public StreamEncoder {
     return {};
   }
 
+  // An upstream of this API answers (same-dialect passthrough): its events go out as they came,
+  // but for the Response object of response.created, .in_progress, .completed, ... (its id,
+  // store and previous_response_id: RewriteNativeResponse).
+  void Native(std::string_view sse_event, std::string& out) override {
+    native_ = ctx_.native = true;
+    // A key, never text: a string's quotes are escaped. Read without parsing the event.
+    constexpr std::string_view kSeq = R"("sequence_number":)";
+    if (const size_t at = sse_event.find(kSeq); at != std::string_view::npos) {
+      int64_t n = 0;
+      for (size_t i = at + kSeq.size();
+           i < sse_event.size() && sse_event[i] >= '0' && sse_event[i] <= '9'; ++i) {
+        n = n * 10 + (sse_event[i] - '0');
+      }
+      seq_ = n + 1;  // an error of ours follows the upstream's numbering
+    }
+    if (sse_event.find(R"("response":)") == std::string_view::npos) {
+      out.append(sse_event);
+      return;
+    }
+    api::SseParser parser;
+    std::string event, data;
+    (void)parser.Feed(sse_event, [&](const api::SseEvent& e) {
+      event = e.event;
+      data = e.data;
+    });
+    auto root = api::ParseJsonView(data);
+    object obj;
+    element response;
+    if (!root || root->get_object().get(obj) || obj["response"].get(response) ||
+        !response.is_object()) {
+      out.append(sse_event);
+      return;
+    }
+    if (const std::string_view model = api::StrField(response, "model"); !model.empty()) {
+      model_ = model;
+    }
+    scratch_.clear();
+    JsonWriter w(scratch_);
+    w.BeginObject();
+    for (auto [key, value] : obj) {
+      if (key == "response") {
+        w.RawField(key, responses::RewriteNativeResponse(value, ctx_));
+      } else {
+        w.RawField(key, simdjson::minify(value));
+      }
+    }
+    w.EndObject();
+    if (event.empty()) {
+      api::AppendSseData(out, scratch_);
+    } else {
+      api::AppendSseEvent(out, event, scratch_);
+    }
+  }
+
   void Finish(std::string& out) override {
     if (finished_) return;
     if (!started_) Start(out);
@@ -85,7 +139,7 @@ class Stream final : public StreamEncoder {
 
   void Fail(const Error& error, std::string& out) override {
     if (finished_) return;
-    if (!started_) Start(out);
+    if (!started_ && !native_) Start(out);  // the upstream's own events began a native answer
     finished_ = true;
     Event(out, "error", [&](JsonWriter& w) {
       w.Field("code", error.CodeName()).Field("message", error.message);
@@ -232,6 +286,7 @@ class Stream final : public StreamEncoder {
   ResponsesContext& ctx_;
   int64_t seq_ = 0;
   bool started_ = false;
+  bool native_ = false;  // the events are the upstream's own (Native)
   bool finished_ = false;
   std::string model_;
   Open open_ = Open::kNone;

@@ -84,14 +84,21 @@ Result<http::UpstreamRequest> AnthropicProvider::EncodeChat(const api::ChatReque
     r.body = std::move(*body);
     return r;
   }
-  const api::anthropic::EncodeOptions options{
-      .model = model.id,
-      .default_max_tokens = kDefaultMaxTokens,
-      .forward_extra = req.ingress == api::ChatRequest::Dialect::kAnthropic};
-  if (auto s = api::anthropic::EncodeRequest(req, options, r.body); !s) {
+  if (auto s = api::anthropic::EncodeRequest(req, Options(req, model.id), r.body); !s) {
     return Fail(std::move(s.error()));
   }
   return r;
+}
+
+api::anthropic::EncodeOptions AnthropicProvider::Options(const api::ChatRequest& req,
+                                                         std::string_view model_id) {
+  return {.model = model_id,
+          .default_max_tokens = kDefaultMaxTokens,
+          .forward_extra = req.ingress == api::ChatRequest::Dialect::kAnthropic};
+}
+
+void AnthropicProvider::ReportDropped(const api::ChatRequest& req, api::Dropped& out) const {
+  if (!PassesThrough(req)) api::anthropic::ReportDropped(req, Options(req, {}), out);
 }
 
 Result<std::string> AnthropicProvider::DecodeChat(const http::UpstreamResponse& response,

@@ -3,6 +3,7 @@
 // translated back to OpenAI's format, which is what the executor and every sink consume.
 #pragma once
 
+#include "api/anthropic/anthropic.h"
 #include "providers/provider.h"
 
 namespace hybridgate::providers {
@@ -25,6 +26,8 @@ class AnthropicProvider : public Provider {
   // sent with only `model` replaced, so cache_control, system blocks, is_error and every beta
   // field reach Anthropic.
   bool PassesThrough(const api::ChatRequest& req) const override;
+  // Re-encoded requests: what api::anthropic::EncodeRequest leaves out.
+  void ReportDropped(const api::ChatRequest& req, api::Dropped& out) const override;
   Result<std::string> DecodeChat(const http::UpstreamResponse& response,
                                  const config::ModelConfig& model,
                                  std::string_view request_id) const override;
@@ -42,6 +45,9 @@ class AnthropicProvider : public Provider {
   http::UpstreamRequest HealthProbe() const override;
 
  private:
+  // How EncodeChat (and ReportDropped, which must agree) encode `req` for `model_id`.
+  static api::anthropic::EncodeOptions Options(const api::ChatRequest& req,
+                                               std::string_view model_id);
   // `req`: the request whose client's anthropic-beta and anthropic-version go along (an
   // Anthropic client's; null: the adapter's own anthropic-version).
   void AddHeaders(http::UpstreamRequest& r, bool stream, std::string_view request_id,

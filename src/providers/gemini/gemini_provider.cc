@@ -70,6 +70,10 @@ Result<http::UpstreamRequest> GeminiProvider::EncodeChat(const api::ChatRequest&
   return r;
 }
 
+void GeminiProvider::ReportDropped(const api::ChatRequest& req, api::Dropped& out) const {
+  api::gemini::ReportDropped(req, out);
+}
+
 Result<std::string> GeminiProvider::DecodeChat(const http::UpstreamResponse& response,
                                                const config::ModelConfig& model,
                                                std::string_view) const {
@@ -104,6 +108,23 @@ Result<http::UpstreamRequest> GeminiProvider::EncodeCountTokens(const api::ChatR
   auto body = api::gemini::EncodeCountTokensRequest(req, ModelPath(model.id));
   if (!body) return Fail(std::move(body.error()));
   r.body = std::move(*body);
+  return r;
+}
+
+Result<http::UpstreamRequest> GeminiProvider::EncodeNativeEmbed(api::ChatRequest::Dialect api,
+                                                                std::string_view body, bool batch,
+                                                                const config::ModelConfig& model,
+                                                                std::string_view request_id) const {
+  if (api != api::ChatRequest::Dialect::kGemini) {
+    return Fail(MakeError(ErrorCode::kNotFound, "only a Gemini client's embeddings go as sent"));
+  }
+  http::UpstreamRequest r;
+  r.target = fmt::format("{}/models/{}:{}", endpoint().base_path, ModelPath(model.id),
+                         batch ? "batchEmbedContents" : "embedContent");
+  AddHeaders(r, false, request_id);
+  auto encoded = api::gemini::EmbedRequestForGemini(body, ModelPath(model.id), batch);
+  if (!encoded) return Fail(std::move(encoded.error()));
+  r.body = std::move(*encoded);
   return r;
 }
 

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "api/json.h"
 #include "api/openai_chat.h"
 #include "api/openai_response.h"
+#include "providers/openai/responses_upstream.h"
 
 namespace hybridgate::providers {
 
@@ -16,21 +18,58 @@ void OpenAiProvider::AddHeaders(http::UpstreamRequest& r, bool stream,
   for (const auto& [k, v] : config().headers) r.headers.emplace_back(k, v);
 }
 
+bool OpenAiProvider::PassesThrough(const api::ChatRequest& req) const {
+  return config().responses_api && req.responses_api && !req.native_body.empty();
+}
+
 Result<http::UpstreamRequest> OpenAiProvider::EncodeChat(const api::ChatRequest& req,
                                                          const config::ModelConfig& model,
                                                          std::string_view request_id) const {
+  const bool native = PassesThrough(req);
   http::UpstreamRequest r;
-  r.target = endpoint().base_path + "/chat/completions";
+  r.target = endpoint().base_path + (native ? "/responses" : "/chat/completions");
   AddHeaders(r, req.stream, request_id);
-  // An OpenAI client's beta opt-ins (OpenAI-Beta) go to an OpenAI-compatible upstream.
-  if (const std::string_view beta = req.ingress == api::ChatRequest::Dialect::kOpenAi
-                                        ? req.DialectHeader("openai-beta")
-                                        : std::string_view();
+  // An OpenAI client's beta opt-ins (OpenAI-Beta) go to an OpenAI-compatible upstream: a chat
+  // client's to /chat/completions, a Responses client's to /responses (its betas are that API's).
+  const bool beta_applies =
+      req.ingress == api::ChatRequest::Dialect::kOpenAi && (!req.responses_api || native);
+  if (const std::string_view beta = beta_applies ? req.DialectHeader("openai-beta") : "";
       !beta.empty()) {
     r.headers.emplace_back("openai-beta", beta);
   }
+  if (native) {
+    // The client's body as the dialect prepared it, only the deployment's model id put in.
+    if (model.id.empty() || model.id == req.model) {
+      r.body = req.native_body;
+      return r;
+    }
+    auto body = api::ReplaceStringField(req.native_body, "model", model.id);
+    if (!body) return Fail(std::move(body.error()));
+    r.body = std::move(*body);
+    return r;
+  }
   api::EncodeOpenAiChat(req, {.model = model.id}, r.body);
   return r;
+}
+
+Result<std::string> OpenAiProvider::DecodeChat(const http::UpstreamResponse& response,
+                                               const config::ModelConfig&, std::string_view) const {
+  auto body = responses_upstream::ToChatCompletion(response.body);
+  if (!body) {
+    Error e = std::move(body.error());
+    e.message = fmt::format("provider '{}': {}", name(), e.message);
+    return Fail(std::move(e));
+  }
+  return body;
+}
+
+std::unique_ptr<StreamDecoder> OpenAiProvider::NewStreamDecoder(const config::ModelConfig&,
+                                                                std::string_view) const {
+  return std::make_unique<responses_upstream::StreamToChat>();
+}
+
+void OpenAiProvider::ReportDropped(const api::ChatRequest& req, api::Dropped& out) const {
+  if (!PassesThrough(req)) api::ReportOpenAiChatDropped(req, out);
 }
 
 Result<http::UpstreamRequest> OpenAiProvider::EncodeRaw(std::string_view path, std::string body,

@@ -1,0 +1,465 @@
+#include "quality/store.h"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <variant>
+
+namespace hybridgate::quality {
+
+namespace asio = boost::asio;
+
+namespace {
+
+using Value = std::variant<int64_t, double, std::string>;
+struct Column {
+  const char* name;
+  Value value;
+};
+
+Error StoreError(std::string message) {
+  return MakeError(ErrorCode::kUnavailable, "comparison store: " + std::move(message));
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ScoresJson(const std::vector<Score>& scores) {
+  boost::json::array a;
+  for (const Score& s : scores) {
+    boost::json::object o{{"comparator", s.comparator}, {"value", s.value}, {"detail", s.detail}};
+    if (s.cost_usd > 0) o["cost_usd"] = s.cost_usd;
+    a.push_back(std::move(o));
+  }
+  return boost::json::serialize(a);
+}
+
+std::vector<Score> ParseScores(const std::string& text) {
+  std::vector<Score> out;
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& e : v.as_array()) {
+    if (!e.is_object()) continue;
+    const auto& o = e.as_object();
+    Score s;
+    if (const auto* c = o.if_contains("comparator"); c && c->is_string())
+      s.comparator = c->as_string();
+    if (const auto* x = o.if_contains("value"); x && x->is_number())
+      s.value = x->to_number<double>();
+    if (const auto* d = o.if_contains("detail"); d && d->is_string()) s.detail = d->as_string();
+    if (const auto* x = o.if_contains("cost_usd"); x && x->is_number()) {
+      s.cost_usd = x->to_number<double>();
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+constexpr const char* kPrimary[10] = {"primary_deployment",    "primary_ok",
+                                      "primary_error_code",    "primary_text",
+                                      "primary_sha256",        "primary_finish_reason",
+                                      "primary_latency_ms",    "primary_input_tokens",
+                                      "primary_output_tokens", "primary_cost_usd"};
+constexpr const char* kShadow[10] = {"shadow_deployment",    "shadow_ok",
+                                     "shadow_error_code",    "shadow_text",
+                                     "shadow_sha256",        "shadow_finish_reason",
+                                     "shadow_latency_ms",    "shadow_input_tokens",
+                                     "shadow_output_tokens", "shadow_cost_usd"};
+
+// The row's columns, in table order; a row kept without texts has "" there and the hashes.
+std::vector<Column> Columns(const StoredComparison& r) {
+  const Comparison& c = r.comparison;
+  std::vector<Column> cols = {
+      {"request_id", c.request_id},
+      {"time_ms", c.time_ms},
+      {"route", c.route},
+      {"data_class", int64_t{c.data_class}},
+      {"wants_json", int64_t{c.wants_json}},
+      {"schema", c.schema.value_or("")},
+      {"scores", ScoresJson(c.scores)},
+  };
+  auto answer = [&](const char* const(&name)[10], const AnswerFacts& a, const std::string& sha) {
+    cols.push_back({name[0], a.deployment});
+    cols.push_back({name[1], int64_t{a.ok}});
+    cols.push_back({name[2], a.error_code});
+    cols.push_back({name[3], a.text});
+    cols.push_back({name[4], sha});
+    cols.push_back({name[5], a.finish_reason});
+    cols.push_back({name[6], a.latency_ms});
+    cols.push_back({name[7], a.input_tokens});
+    cols.push_back({name[8], a.output_tokens});
+    cols.push_back({name[9], a.cost_usd});
+  };
+  answer(kPrimary, c.primary, r.primary_sha256);
+  answer(kShadow, c.shadow, r.shadow_sha256);
+  return cols;
+}
+
+// Fills `r` from column `name`'s text (both backends read rows back as text).
+void SetColumn(StoredComparison& r, const std::string& name, const std::string& v) {
+  Comparison& c = r.comparison;
+  auto i64 = [&] { return std::strtoll(v.c_str(), nullptr, 10); };
+  if (name == "request_id") c.request_id = v;
+  if (name == "time_ms") c.time_ms = i64();
+  if (name == "route") c.route = v;
+  if (name == "data_class") c.data_class = static_cast<int>(i64());
+  if (name == "wants_json") c.wants_json = i64() != 0;
+  if (name == "schema" && !v.empty()) c.schema = v;
+  if (name == "scores") c.scores = ParseScores(v);
+  for (int side = 0; side < 2; ++side) {
+    const std::string p = side == 0 ? "primary_" : "shadow_";
+    if (name.rfind(p, 0) != 0) continue;
+    AnswerFacts& a = side == 0 ? c.primary : c.shadow;
+    const std::string f = name.substr(p.size());
+    if (f == "deployment") a.deployment = v;
+    if (f == "ok") a.ok = i64() != 0;
+    if (f == "error_code") a.error_code = v;
+    if (f == "text") a.text = v;
+    if (f == "sha256") (side == 0 ? r.primary_sha256 : r.shadow_sha256) = v;
+    if (f == "finish_reason") a.finish_reason = v;
+    if (f == "latency_ms") a.latency_ms = i64();
+    if (f == "input_tokens") a.input_tokens = i64();
+    if (f == "output_tokens") a.output_tokens = i64();
+    if (f == "cost_usd") a.cost_usd = std::strtod(v.c_str(), nullptr);
+  }
+}
+
+std::string CreateSql(bool postgres) {
+  std::string sql = "CREATE TABLE IF NOT EXISTS comparisons (";
+  bool first = true;
+  for (const Column& col : Columns(StoredComparison{})) {
+    sql += first ? "" : ", ";
+    first = false;
+    sql += col.name;
+    sql += std::holds_alternative<std::string>(col.value) ? " TEXT NOT NULL"
+           : std::holds_alternative<double>(col.value)
+               ? (postgres ? " DOUBLE PRECISION NOT NULL" : " REAL NOT NULL")
+               : (postgres ? " BIGINT NOT NULL" : " INTEGER NOT NULL");
+  }
+  sql += "); CREATE INDEX IF NOT EXISTS comparisons_time ON comparisons(time_ms)";
+  return sql;
+}
+
+std::string InsertSql(bool postgres) {
+  std::string names, params;
+  int i = 0;
+  for (const Column& col : Columns(StoredComparison{})) {
+    names += (i ? ", " : "") + std::string(col.name);
+    params += (i ? ", " : "") + (postgres ? fmt::format("${}", i + 1) : fmt::format("?{}", i + 1));
+    ++i;
+  }
+  return fmt::format("INSERT INTO comparisons ({}) VALUES ({})", names, params);
+}
+
+std::string Text(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* d = std::get_if<double>(&v)) return fmt::format("{}", *d);
+  return std::to_string(std::get<int64_t>(v));
+}
+
+bool IsPostgres(const std::string& source) {
+  return source.rfind("postgres://", 0) == 0 || source.rfind("postgresql://", 0) == 0 ||
+         source.find('=') != std::string::npos;
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(text.data(), text.size(), digest, &n, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+class ComparisonStore::Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void Write(const StoredComparison& row) = 0;
+  virtual void Purge(int64_t before_ms) = 0;
+};
+
+namespace {
+
+class SqliteBackend final : public ComparisonStore::Backend {
+ public:
+  explicit SqliteBackend(sqlite3* db) : db_(db) {}
+  ~SqliteBackend() override { sqlite3_close(db_); }
+
+  static Result<std::unique_ptr<ComparisonStore::Backend>> Open(const std::string& path) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      return Fail(StoreError(fmt::format("cannot open '{}': {}", path, m)));
+    }
+    sqlite3_busy_timeout(db, 5000);
+    char* err = nullptr;
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, CreateSql(false).c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : sqlite3_errmsg(db);
+      sqlite3_free(err);
+      sqlite3_close(db);
+      return Fail(StoreError(fmt::format("'{}': {}", path, m)));
+    }
+    return std::unique_ptr<ComparisonStore::Backend>(new SqliteBackend(db));
+  }
+
+  void Write(const StoredComparison& row) override {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, InsertSql(false).c_str(), -1, &st, nullptr) != SQLITE_OK) {
+      spdlog::error("comparison store: {}", sqlite3_errmsg(db_));
+      return;
+    }
+    const std::vector<Column> cols = Columns(row);
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const int at = static_cast<int>(i + 1);
+      if (const auto* s = std::get_if<std::string>(&cols[i].value)) {
+        sqlite3_bind_text(st, at, s->data(), static_cast<int>(s->size()), SQLITE_TRANSIENT);
+      } else if (const auto* d = std::get_if<double>(&cols[i].value)) {
+        sqlite3_bind_double(st, at, *d);
+      } else {
+        sqlite3_bind_int64(st, at, std::get<int64_t>(cols[i].value));
+      }
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      spdlog::error("comparison store: saving {}: {}", row.comparison.request_id,
+                    sqlite3_errmsg(db_));
+    }
+    sqlite3_finalize(st);
+  }
+
+  void Purge(int64_t before_ms) override {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "DELETE FROM comparisons WHERE time_ms < ?1", -1, &st, nullptr) ==
+        SQLITE_OK) {
+      sqlite3_bind_int64(st, 1, before_ms);
+      sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+class PostgresBackend final : public ComparisonStore::Backend {
+ public:
+  explicit PostgresBackend(std::string dsn) : dsn_(std::move(dsn)) {}
+  ~PostgresBackend() override {
+    if (conn_) PQfinish(conn_);
+  }
+  Status Connect() {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
+    if (conn_) PQfinish(conn_);
+    conn_ = PQconnectdb(dsn_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
+    }
+    PGresult* r = PQexec(conn_, CreateSql(true).c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
+    return {};
+  }
+  void Write(const StoredComparison& row) override {
+    const std::vector<Column> cols = Columns(row);
+    std::vector<std::string> texts;
+    for (const Column& c : cols) texts.push_back(Text(c.value));
+    std::vector<const char*> values;
+    for (const std::string& t : texts) values.push_back(t.c_str());
+    Exec(InsertSql(true), values);
+  }
+  void Purge(int64_t before_ms) override {
+    const std::string b = std::to_string(before_ms);
+    Exec("DELETE FROM comparisons WHERE time_ms < $1", {b.c_str()});
+  }
+
+ private:
+  void Exec(const std::string& sql, const std::vector<const char*>& values) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (auto s = Connect(); !s) {
+        spdlog::error("{}", s.error().message);
+        return;
+      }
+      PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                 values.data(), nullptr, nullptr, 0);
+      const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+      PQclear(r);
+      if (ok) return;
+      if (PQstatus(conn_) == CONNECTION_OK) {
+        spdlog::error("comparison store: postgres: {}", PQerrorMessage(conn_));
+        return;
+      }
+    }
+  }
+  std::string dsn_;
+  PGconn* conn_ = nullptr;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ComparisonStore>> ComparisonStore::Open(const StoreConfig& config) {
+  std::unique_ptr<Backend> backend;
+  if (config.backend == "postgres") {
+    if (config.dsn.empty()) return Fail(StoreError("backend postgres needs a dsn"));
+    auto pg = std::make_unique<PostgresBackend>(config.dsn);
+    if (auto s = pg->Connect(); !s) return Fail(std::move(s.error()));
+    backend = std::move(pg);
+  } else {
+    auto lite = SqliteBackend::Open(config.path);
+    if (!lite) return Fail(std::move(lite.error()));
+    backend = std::move(*lite);
+  }
+  return std::unique_ptr<ComparisonStore>(new ComparisonStore(std::move(backend), config));
+}
+
+ComparisonStore::ComparisonStore(std::unique_ptr<Backend> backend, const StoreConfig& config)
+    : backend_(std::move(backend)),
+      text_max_class_(config.store_text_max_class),
+      retention_ms_(config.retention_days * 86'400'000),
+      max_pending_(config.max_pending) {}
+
+ComparisonStore::~ComparisonStore() { thread_.join(); }
+
+bool ComparisonStore::Save(Comparison c) {
+  if (pending_.fetch_add(1, std::memory_order_relaxed) >= max_pending_) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  asio::post(thread_, [this, c = std::move(c)]() mutable {
+    StoredComparison row;
+    row.primary_sha256 = Sha256Hex(c.primary.text);
+    row.shadow_sha256 = Sha256Hex(c.shadow.text);
+    if (c.data_class > text_max_class_) {
+      c.primary.text.clear();
+      c.shadow.text.clear();
+    }
+    row.comparison = std::move(c);
+    const int64_t now = NowMs();
+    if (now >= next_purge_ms_) {
+      next_purge_ms_ = now + 3'600'000;
+      backend_->Purge(now - retention_ms_);
+    }
+    backend_->Write(row);
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+  });
+  return true;
+}
+
+void ComparisonStore::Flush() {
+  std::promise<void> done;
+  asio::post(thread_, [&done] { done.set_value(); });
+  done.get_future().wait();
+}
+
+Result<std::vector<StoredComparison>> ComparisonStore::Load(const std::string& source,
+                                                            int64_t since_ms) {
+  std::vector<StoredComparison> out;
+  std::vector<std::string> names;
+  for (const Column& c : Columns(StoredComparison{})) names.emplace_back(c.name);
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  if (IsPostgres(source)) {
+    PGconn* conn = PQconnectdb(source.c_str());
+    if (PQstatus(conn) != CONNECTION_OK) {
+      std::string m = PQerrorMessage(conn);
+      PQfinish(conn);
+      return Fail(StoreError("postgres: " + m));
+    }
+    PGresult* has = PQexec(conn, "SELECT to_regclass('comparisons') IS NOT NULL");
+    const bool table = PQresultStatus(has) == PGRES_TUPLES_OK && PQntuples(has) == 1 &&
+                       std::string_view(PQgetvalue(has, 0, 0)) == "t";
+    PQclear(has);
+    if (!table) {
+      PQfinish(conn);
+      return out;
+    }
+    const std::string since = std::to_string(since_ms);
+    const char* v[] = {since.c_str()};
+    PGresult* r = PQexecParams(
+        conn,
+        fmt::format("SELECT {} FROM comparisons WHERE time_ms >= $1 ORDER BY time_ms", list)
+            .c_str(),
+        1, nullptr, v, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      std::string m = PQerrorMessage(conn);
+      PQclear(r);
+      PQfinish(conn);
+      return Fail(StoreError("postgres: " + m));
+    }
+    for (int i = 0; i < PQntuples(r); ++i) {
+      StoredComparison row;
+      for (size_t j = 0; j < names.size(); ++j) {
+        SetColumn(row, names[j], PQgetvalue(r, i, static_cast<int>(j)));
+      }
+      out.push_back(std::move(row));
+    }
+    PQclear(r);
+    PQfinish(conn);
+    return out;
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(source.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Fail(StoreError(fmt::format("cannot open '{}': {}", source, m)));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(
+          db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'comparisons'", -1, &st,
+          nullptr) != SQLITE_OK) {
+    std::string m = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return Fail(StoreError(fmt::format("'{}': {}", source, m)));
+  }
+  const bool table = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (!table) {
+    sqlite3_close(db);
+    return out;
+  }
+  st = nullptr;
+  const std::string sql =
+      fmt::format("SELECT {} FROM comparisons WHERE time_ms >= ?1 ORDER BY time_ms", list);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    std::string m = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return Fail(StoreError(fmt::format("'{}': {}", source, m)));
+  }
+  sqlite3_bind_int64(st, 1, since_ms);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    StoredComparison row;
+    for (size_t j = 0; j < names.size(); ++j) {
+      const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(st, static_cast<int>(j)));
+      SetColumn(row, names[j], t ? std::string(t) : std::string());
+    }
+    out.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+}  // namespace hybridgate::quality

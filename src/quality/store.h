@@ -1,0 +1,77 @@
+// The comparison store: one row per shadowed request and target (comparison.h), in SQLite by
+// default or PostgreSQL (`quality.backend`, shared by replicas). Answer texts are kept only for
+// requests of data class <= `store_text_max_class` (default 1); above it only their SHA-256
+// and the scores. Rows older than `retention_days` are deleted.
+//
+// One owner: a single thread writes every row in the order queued. Save never blocks: at most
+// `max_pending` rows wait, and more are dropped and counted (the shadow call itself was metered
+// in the ledger already). Destruction writes what was queued.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "quality/comparison.h"
+
+namespace hybridgate::quality {
+
+struct StoreConfig {
+  std::string backend = "sqlite";   // sqlite | postgres
+  std::string path = "quality.db";  // SQLite, resolved by the caller
+  std::string dsn;                  // postgres
+  int store_text_max_class = 1;     // answer texts kept up to this data class
+  int64_t retention_days = 30;
+  int64_t max_pending = 4096;
+};
+
+// The hex SHA-256 of `text`: what the store keeps of a text it does not keep.
+std::string Sha256Hex(std::string_view text);
+
+// A row as stored: the comparison with its texts, or "" and their hashes.
+struct StoredComparison {
+  Comparison comparison;
+  std::string primary_sha256;
+  std::string shadow_sha256;
+};
+
+class ComparisonStore {
+ public:
+  static Result<std::unique_ptr<ComparisonStore>> Open(const StoreConfig& config);
+  ~ComparisonStore();
+  ComparisonStore(const ComparisonStore&) = delete;
+  ComparisonStore& operator=(const ComparisonStore&) = delete;
+
+  // Queues `c`; false (dropped, counted) when max_pending rows wait. Any thread.
+  bool Save(Comparison c);
+  int64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Blocks until every row queued before the call is written (tests, shutdown).
+  void Flush();
+
+  // Rows with time_ms >= since_ms, oldest first, from a store file or database (read-only);
+  // none when it has no comparisons table (a store that has only feedback).
+  static Result<std::vector<StoredComparison>> Load(const std::string& path_or_dsn,
+                                                    int64_t since_ms);
+
+  class Backend;
+
+ private:
+  ComparisonStore(std::unique_ptr<Backend> backend, const StoreConfig& config);
+
+  std::unique_ptr<Backend> backend_;
+  const int text_max_class_;
+  const int64_t retention_ms_;
+  const int64_t max_pending_;
+  std::atomic<int64_t> pending_{0};
+  std::atomic<int64_t> dropped_{0};
+  int64_t next_purge_ms_ = 0;  // store thread only
+  boost::asio::thread_pool thread_{1};
+};
+
+}  // namespace hybridgate::quality
