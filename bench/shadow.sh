@@ -55,28 +55,36 @@ http {
 NGINX
 nginx -p "$WORK" -c up.conf
 cat > "$WORK/slow.py" <<'PY'
-import http.server, socketserver, sys, time
-BODY = sys.argv[3].encode()
-class Slow(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(float(sys.argv[2]) / 1000)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *args):
+# One thread, asyncio: many waiting answers cost nothing (a thread per connection would make
+# Python's lock convoy the noise this bench measures).
+import asyncio, sys
+PORT, DELAY, BODY = int(sys.argv[1]), float(sys.argv[2]) / 1000, sys.argv[3].encode()
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+async def serve(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if length:
+                await reader.readexactly(length)
+            if head.startswith(b"POST"):
+                await asyncio.sleep(DELAY)
+                writer.write(HEAD % len(BODY) + BODY)
+            else:
+                writer.write(HEAD % 0)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
         pass
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-Server(("127.0.0.1", int(sys.argv[1])), Slow).serve_forever()
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(serve, "127.0.0.1", PORT, backlog=1024)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
 PY
 python3 "$WORK/slow.py" "$SLOW" "$SLOW_MS" "$BODY" &
 SLOW_PID=$!
@@ -113,14 +121,18 @@ run() {  # route -> loadgen JSON
     --body '{"model":"'"$1"'","messages":[{"role":"user","content":"hello there"}]}' \
     --rate "$RATE" --duration "$RATE_S" --warmup "$WARMUP_S"
 }
-declare -A P50 P99
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$GW_PID/stat"; }
+declare -A P50 P99 CPU
 for r in $(seq "$ROUNDS"); do
   for route in plain shadowed; do
+    t0=$(cpu_ticks)
     out=$(run "$route")
+    sleep 1  # the last round's shadows finish, and are counted with their round
+    ticks=$(( $(cpu_ticks) - t0 ))
+    CPU[$route]="${CPU[$route]:-} $(jq --argjson t "$ticks" '($t * 10000) / .sent' <<<"$out")"
     [ "$(jq '.ok == .sent' <<<"$out")" = true ] || die "$route: not every request succeeded: $out"
     P50[$route]="${P50[$route]:-} $(jq .latency_us.p50 <<<"$out")"
     P99[$route]="${P99[$route]:-} $(jq .latency_us.p99 <<<"$out")"
-    sleep 1  # the last round's shadows finish
   done
 done
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -142,6 +154,8 @@ OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-shadow.md"
   echo "|---|---|---|---|"
   echo "| p50 | $p50p | $p50s | $(ratio "$p50s" "$p50p")× |"
   echo "| p99 | $p99p | $p99s | $(ratio "$p99s" "$p99p")× |"
+  cpup=$(median "${CPU[plain]}") cpus=$(median "${CPU[shadowed]}")
+  echo "| gateway CPU per client request, µs (its own and its shadow's) | $cpup | $cpus | $(ratio "$cpus" "$cpup")× |"
   echo
   echo "Shadow calls answered: $answered; not sent (runner or target full): $shed."
 } | tee "$OUT"

@@ -76,8 +76,8 @@ inline Copied CopyPlain(const char* in, const char* end, char* out, unsigned& hi
                      _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
     const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
     seen |= static_cast<unsigned>(_mm_movemask_epi8(v));
-    if (mask != 0) {
-      const auto n = std::min<ptrdiff_t>(__builtin_ctz(mask), end - in);
+    if (mask != 0) {  // at or before `end`: past it is a 16-byte read's NUL padding
+      const auto n = __builtin_ctz(mask);
       high |= seen;
       return {in + n, out + n};
     }

@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace hybridgate::sensitivity {
 namespace {
 
@@ -33,47 +29,6 @@ int Base64Value(char c) {
   if (IsLower(c)) return c - 'a' + 26;
   if (IsDigit(c)) return c - '0' + 52;
   return c == '+' || c == '-' ? 62 : 63;  // '/' or '_'
-}
-
-// Bit k set when text[base + k] is in [A-Za-z0-9] (runs of 16 start the base64 and hex
-// candidates; '+', '/', '-' and '_' are taken along once a run is found: the base64 of ASCII
-// text has '+' and '/' only where the text has '>', '?' or '~') / when it is '%'.
-struct EncodedMasks {
-  uint64_t run = 0;
-  uint64_t percent = 0;
-};
-
-EncodedMasks MasksAt(std::string_view text, std::size_t base) {
-  EncodedMasks m;
-#if defined(__SSE2__)
-  if (base + 64 <= text.size()) {
-    const __m128i zero = _mm_set1_epi8('0');
-    const __m128i nine = _mm_set1_epi8(9);
-    const __m128i case_bit = _mm_set1_epi8(0x20);
-    const __m128i a = _mm_set1_epi8('a');
-    const __m128i z = _mm_set1_epi8(25);
-    const __m128i pct = _mm_set1_epi8('%');
-    for (int part = 0; part < 4; ++part) {
-      const __m128i v =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + base + 16 * part));
-      const __m128i d = _mm_sub_epi8(v, zero);
-      const __m128i l = _mm_sub_epi8(_mm_or_si128(v, case_bit), a);
-      const __m128i in = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d),
-                                      _mm_cmpeq_epi8(_mm_min_epu8(l, z), l));
-      m.run |= uint64_t{static_cast<uint32_t>(_mm_movemask_epi8(in))} << (16 * part);
-      m.percent |= uint64_t{static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, pct)))}
-                   << (16 * part);
-    }
-    return m;
-  }
-#endif
-  const std::size_t n = std::min<std::size_t>(64, text.size() - base);
-  for (std::size_t k = 0; k < n; ++k) {
-    const char c = text[base + k];
-    m.run |= uint64_t{IsAlnum(c)} << k;
-    m.percent |= uint64_t{c == '%'} << k;
-  }
-  return m;
 }
 
 // Appends decoded bytes to `out`, each with the encoded bytes it came from, and checks that
@@ -229,34 +184,10 @@ std::size_t Base64Run(std::string_view text, std::size_t e, DecodedRuns& out) {
 
 }  // namespace
 
-bool DecodeRuns(std::string_view text, DecodedRuns& out) {
-  out.clear();
-  std::size_t done = 0;  // runs before this offset were looked at
-  uint64_t prev_w = 0, prev_a1 = 0, prev_a2 = 0, prev_a4 = 0;
-  auto shl = [](uint64_t x, int k, uint64_t prev) { return (x << k) | (prev >> (64 - k)); };
-  for (std::size_t base = 0; base < text.size(); base += 64) {
-    const EncodedMasks m = MasksAt(text, base);
-    // Bit k of a8: bytes base + k - 15 .. base + k are all in the run class.
-    const uint64_t a1 = m.run & shl(m.run, 1, prev_w);
-    const uint64_t a2 = a1 & shl(a1, 2, prev_a1);
-    const uint64_t a4 = a2 & shl(a2, 4, prev_a2);
-    uint64_t a8 = a4 & shl(a4, 8, prev_a4);
-    prev_w = m.run;
-    prev_a1 = a1;
-    prev_a2 = a2;
-    prev_a4 = a4;
-    for (uint64_t p = m.percent; p != 0; p &= p - 1) {
-      const std::size_t i = base + static_cast<std::size_t>(__builtin_ctzll(p));
-      if (i >= done && EscapeAt(text, i)) done = std::max(done, PercentRun(text, i, out));
-    }
-    while (a8 != 0) {  // one call per run: the bits up to its end are cleared
-      const std::size_t e = base + static_cast<std::size_t>(__builtin_ctzll(a8));
-      if (e >= done) done = Base64Run(text, e, out);
-      const std::size_t skip = std::max(done, e + 1) - base;
-      a8 = skip >= 64 ? 0 : a8 & (~uint64_t{0} << skip);
-    }
-  }
-  return !out.text.empty() || !out.key_headers.empty() || !out.openai_markers.empty();
+void EncodedRuns::Percent(std::size_t i) {
+  if (i >= done_ && EscapeAt(text_, i)) done_ = std::max(done_, PercentRun(text_, i, out_));
 }
+
+std::size_t EncodedRuns::Run(std::size_t e) { return Base64Run(text_, e, out_); }
 
 }  // namespace hybridgate::sensitivity

@@ -141,6 +141,14 @@ bool HasNonAscii(std::string_view text) {
     __m128i any = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
     if (_mm_movemask_epi8(any) != 0) return true;
   }
+  if (n >= 16) {  // the rest, 16 bytes at a time, the last 16 overlapping what was read
+    __m128i any = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+      any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    }
+    any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)));
+    return _mm_movemask_epi8(any) != 0;
+  }
 #endif
   uint64_t acc = 0;
   for (; i + 8 <= n; i += 8) {

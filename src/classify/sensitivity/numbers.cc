@@ -5,10 +5,6 @@
 #include <string_view>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "classify/sensitivity/cards.h"
 
 namespace hybridgate::sensitivity {
@@ -42,40 +38,6 @@ std::size_t RunAt(std::string_view text, std::size_t i, std::size_t cap, Pred pr
   std::size_t n = 0;
   while (i + n < text.size() && n < cap && pred(text[i + n])) ++n;
   return n;
-}
-
-// Bit k set when text[base + k] is a digit / a ':' (k < 64; bytes past the end count as neither).
-struct BlockMasks {
-  uint64_t digit = 0;
-  uint64_t colon = 0;
-};
-
-BlockMasks MasksAt(std::string_view text, std::size_t base) {
-  BlockMasks m;
-#if defined(__SSE2__)
-  if (base + 64 <= text.size()) {
-    const __m128i zero = _mm_set1_epi8('0');
-    const __m128i nine = _mm_set1_epi8(9);
-    const __m128i colon = _mm_set1_epi8(':');
-    for (int part = 0; part < 4; ++part) {
-      __m128i bytes =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + base + 16 * part));
-      __m128i d = _mm_sub_epi8(bytes, zero);
-      auto digit =
-          static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d)));
-      auto colons = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, colon)));
-      m.digit |= uint64_t{digit} << (16 * part);
-      m.colon |= uint64_t{colons} << (16 * part);
-    }
-    return m;
-  }
-#endif
-  std::size_t n = std::min<std::size_t>(64, text.size() - base);
-  for (std::size_t k = 0; k < n; ++k) {
-    m.digit |= uint64_t{IsDigit(text[base + k])} << k;
-    m.colon |= uint64_t{text[base + k] == ':'} << k;
-  }
-  return m;
 }
 
 // `(?:\(\d{3}\)[ .\-]?|\b\d{3}[ .\-])\d{3}[ .\-]\d{4}\b` starting at or just before the digit
@@ -177,107 +139,127 @@ std::size_t Icd10(uint32_t type, std::size_t r, RuleEnv& env) {
   return end;
 }
 
+// `\b0\d{1,4}(?:[ ./\-]?\d{2,8}){1,4}\b` as a chain of digit runs joined by one separator each
+// (a separator can only open a group): the first run holds the 0, 1..4 more digits and any
+// number of whole groups, each later run one group or more, and a run of n digits holds g groups
+// when 2g <= n <= 8g. A chain can end after any run followed by a non-word byte, with 1..4
+// groups in all. Bit g of the sets below: g groups are possible.
+unsigned GroupCounts(std::size_t n) {
+  unsigned set = 0;
+  for (std::size_t g = 1; g <= 4; ++g) {
+    if (2 * g <= n && n <= 8 * g) set |= 1u << g;
+  }
+  return set;
+}
+
+// Matches found per start, applied as Hyperscan reported them: one per end, the leftmost start.
+void ApplyLeftmost(Rule rule, uint32_t type, std::vector<Span>& spans, RuleEnv& env) {
+  if (spans.empty()) return;
+  std::stable_sort(spans.begin(), spans.end(),
+                   [](const Span& a, const Span& b) { return a.end < b.end; });
+  for (std::size_t k = 0; k < spans.size(); ++k) {
+    if (k > 0 && spans[k].end == spans[k - 1].end) continue;
+    ApplyRule(rule, type, spans[k].start, spans[k].end, env);
+  }
+}
+
+}  // namespace
+
+void NationalPhoneMatches(std::string_view text, std::size_t r, std::vector<Span>& out) {
+  if (text[r] != '0' || !BoundaryBefore(text, r)) return;
+  std::size_t q = r + 1;
+  while (q < text.size() && IsDigit(text[q])) ++q;
+  unsigned reach = 0;  // group counts possible at q
+  for (std::size_t lead = 2; lead <= 5 && lead <= q - r; ++lead) {
+    reach |= q - r == lead ? 1u : GroupCounts(q - r - lead);
+  }
+  for (;;) {
+    reach &= 0x1f;  // at most 4 groups
+    if (reach == 0) return;
+    if ((reach & 0x1e) != 0 && BoundaryAfter(text, q)) out.push_back(Span{r, q});
+    if (q + 1 >= text.size() || !IsDigit(text[q + 1]) ||
+        (text[q] != ' ' && text[q] != '.' && text[q] != '/' && text[q] != '-')) {
+      return;
+    }
+    const std::size_t s = q + 1;
+    q = s + 1;
+    while (q < text.size() && IsDigit(text[q])) ++q;
+    const unsigned groups = GroupCounts(q - s);
+    unsigned next = 0;
+    for (unsigned g = 1; g <= 4; ++g) {
+      if ((groups >> g) & 1) next |= reach << g;
+    }
+    reach = next;
+  }
+}
+
+void NumberPass::DigitRun(std::size_t r) {
+  constexpr uint32_t kOff = UINT32_MAX;
+  const std::string_view text = env_.text;
+  std::size_t i = r + 1;
+  while (i < text.size() && IsDigit(text[i])) ++i;
+  // Cheap gates first: most digit runs in text are years, counts and times.
+  const std::size_t digits = i - r;
+  const char after = i < text.size() ? text[i] : '\0';
+  if (types_.credit_card != kOff) {
+    // Chains of digit groups joined by runs of 1..3 card separators (space, '-', '.', '/', tab,
+    // CR, LF, '_', ',', '|', ':', ';', '+', '*'; mixed) or by a line bridge (cards.h); a chain of
+    // 13 digits or more hands its end to the card rule, which re-parses it.
+    if (!(card_digits_ > 0 && r > card_end_ &&
+          CardGapKindFast(text, card_end_, r) != CardGap::kNone)) {
+      FlushCard();
+    }
+    card_digits_ += digits;
+    card_end_ = i;
+  }
+  if (types_.phone != kOff) {
+    if (digits == 3) Nanp(types_.phone, r, env_);
+    if (text[r] == '0') NationalPhoneMatches(text, r, national_);
+  }
+  if (digits <= 3 && after == '.') {
+    if (types_.ipv4 != kOff) Ipv4(types_.ipv4, r, env_);
+    if (digits == 3 && types_.us_ssn != kOff) DottedSsn(types_.us_ssn, r, env_);
+  }
+  if (r > 0 && IsAlpha(text[r - 1])) {
+    if (types_.icd10 != kOff && r > icd10_end_ && IsUpper(text[r - 1])) {
+      if (std::size_t end = Icd10(types_.icd10, r, env_); end != kNone) icd10_end_ = end;
+    }
+    if (types_.iban != kOff) IbanMatches(text, r, ibans_);
+  }
+}
+
+void NumberPass::FlushCard() {
+  if (card_digits_ >= 13) ApplyRule(Rule::kCardTrigger, types_.credit_card, 0, card_end_, env_);
+  card_digits_ = 0;
+}
+
 // IPv6 trigger ends, in the order Hyperscan reported them: `[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:`
 // (consecutive ends within 2 bytes folded into one hit, as the scanner's match callback did) and
 // `::[0-9A-Fa-f]`. The rule re-parses the whole run around a trigger and skips later triggers
 // inside it.
-class Ipv6Triggers {
- public:
-  void Colon(std::string_view text, std::size_t c) {
-    std::size_t hex = 0;
-    while (hex < 5 && hex < c && IsHex(text[c - 1 - hex])) ++hex;
-    if (hex <= 4 && c >= hex + 2 && text[c - hex - 1] == ':' && IsHex(text[c - hex - 2])) {
-      std::size_t to = c + 1;
-      if (last_folding_ != kNone && to <= hits_[last_folding_] + 2) {
-        hits_[last_folding_] = to;
-      } else {
-        last_folding_ = hits_.size();
-        hits_.push_back(to);
-      }
-    }
-    if (c >= 1 && text[c - 1] == ':' && c + 1 < text.size() && IsHex(text[c + 1])) {
-      hits_.push_back(c + 2);
+void NumberPass::Colon(std::size_t c) {
+  const std::string_view text = env_.text;
+  std::size_t hex = 0;
+  while (hex < 5 && hex < c && IsHex(text[c - 1 - hex])) ++hex;
+  if (hex <= 4 && c >= hex + 2 && text[c - hex - 1] == ':' && IsHex(text[c - hex - 2])) {
+    const std::size_t to = c + 1;
+    if (ipv6_folding_ != kNone && to <= ipv6_[ipv6_folding_] + 2) {
+      ipv6_[ipv6_folding_] = to;
+    } else {
+      ipv6_folding_ = ipv6_.size();
+      ipv6_.push_back(to);
     }
   }
-  void Apply(uint32_t type, RuleEnv& env) const {
-    for (std::size_t to : hits_) ApplyRule(Rule::kIpv6Trigger, type, 0, to, env);
+  if (c >= 1 && text[c - 1] == ':' && c + 1 < text.size() && IsHex(text[c + 1])) {
+    ipv6_.push_back(c + 2);
   }
+}
 
- private:
-  std::vector<std::size_t> hits_;
-  std::size_t last_folding_ = kNone;
-};
-
-// Chains of digit groups joined by runs of 1..3 card separators (space, '-', '.', '/', tab, CR,
-// LF, '_', ',', '|', ':', ';', '+', '*'; mixed) or by a line bridge (cards.h); a chain of 13
-// digits or more hands its end to the card rule, which re-parses it.
-class CardChains {
- public:
-  void Run(std::string_view text, std::size_t r, std::size_t q, uint32_t type, RuleEnv& env) {
-    if (!(digits_ > 0 && r > end_ && CardGapKindFast(text, end_, r) != CardGap::kNone)) {
-      Flush(type, env);
-    }
-    digits_ += q - r;
-    end_ = q;
-  }
-  void Flush(uint32_t type, RuleEnv& env) {
-    if (digits_ >= 13) ApplyRule(Rule::kCardTrigger, type, 0, end_, env);
-    digits_ = 0;
-  }
-
- private:
-  std::size_t digits_ = 0;
-  std::size_t end_ = 0;
-};
-
-}  // namespace
-
-void ScanNumbers(const NumberTypes& types, RuleEnv& env) {
-  constexpr uint32_t kOff = UINT32_MAX;
-  std::string_view text = env.text;
-  CardChains cards;
-  Ipv6Triggers ipv6;
-  std::vector<Span> ibans;
-  std::size_t icd10_end = 0;
-  // 64 bytes at a time: digit-run starts and colons come from bit masks, so text without them
-  // costs a few vector instructions per block and the loops below branch once per value.
-  for (std::size_t base = 0; base < text.size(); base += 64) {
-    BlockMasks m = MasksAt(text, base);
-    uint64_t carry = base > 0 && IsDigit(text[base - 1]) ? 1 : 0;
-    for (uint64_t starts = m.digit & ~((m.digit << 1) | carry); starts != 0; starts &= starts - 1) {
-      std::size_t r = base + static_cast<std::size_t>(__builtin_ctzll(starts));
-      std::size_t i = r + 1;
-      while (i < text.size() && IsDigit(text[i])) ++i;
-      // Cheap gates first: most digit runs in text are years, counts and times.
-      std::size_t digits = i - r;
-      char after = i < text.size() ? text[i] : '\0';
-      if (types.credit_card != kOff) cards.Run(text, r, i, types.credit_card, env);
-      if (digits == 3 && types.phone != kOff) Nanp(types.phone, r, env);
-      if (digits <= 3 && after == '.') {
-        if (types.ipv4 != kOff) Ipv4(types.ipv4, r, env);
-        if (digits == 3 && types.us_ssn != kOff) DottedSsn(types.us_ssn, r, env);
-      }
-      if (r > 0 && IsAlpha(text[r - 1])) {
-        if (types.icd10 != kOff && r > icd10_end && IsUpper(text[r - 1])) {
-          if (std::size_t end = Icd10(types.icd10, r, env); end != kNone) icd10_end = end;
-        }
-        if (types.iban != kOff) IbanMatches(text, r, ibans);
-      }
-    }
-    if (types.ipv6 == kOff) continue;
-    for (uint64_t colons = m.colon; colons != 0; colons &= colons - 1) {
-      ipv6.Colon(text, base + static_cast<std::size_t>(__builtin_ctzll(colons)));
-    }
-  }
-  if (types.credit_card != kOff) cards.Flush(types.credit_card, env);
-  if (types.ipv6 != kOff) ipv6.Apply(types.ipv6, env);
-  // Hyperscan reported one start per end: the leftmost.
-  std::stable_sort(ibans.begin(), ibans.end(),
-                   [](const Span& a, const Span& b) { return a.end < b.end; });
-  for (std::size_t k = 0; k < ibans.size(); ++k) {
-    if (k > 0 && ibans[k].end == ibans[k - 1].end) continue;
-    ApplyRule(Rule::kIban, types.iban, ibans[k].start, ibans[k].end, env);
-  }
+void NumberPass::Finish() {
+  if (types_.credit_card != UINT32_MAX) FlushCard();
+  for (std::size_t to : ipv6_) ApplyRule(Rule::kIpv6Trigger, types_.ipv6, 0, to, env_);
+  ApplyLeftmost(Rule::kIban, types_.iban, ibans_, env_);
+  ApplyLeftmost(Rule::kPhoneNational, types_.phone, national_, env_);
 }
 
 }  // namespace hybridgate::sensitivity

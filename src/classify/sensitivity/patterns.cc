@@ -24,8 +24,8 @@ constexpr std::string_view kAlnumDash =
 // expression (a digit or code shape) becomes an automaton that runs over every byte and stays
 // awake through number-dense text, and common short keywords ("pt", "call", "build") fire so often
 // that each costs more than the rest together. So:
-// - values anchored on digits or colons (NANP phones, cards, IBANs, IPv4/IPv6, ICD-10 codes) are
-//   found by a plain loop (numbers.cc) that emulates the expressions quoted there;
+// - values anchored on digits or colons (NANP and national phones, cards, IBANs, IPv4/IPv6, ICD-10
+//   codes) are found by a plain loop (numbers.cc) that emulates the expressions quoted there;
 // - values that only count near a keyword (dates of birth, MRNs, spaced SSNs) are not patterns
 //   here: the keyword is, and the value is looked for in a small window around each keyword hit
 //   (ContextWindows in rules.cc);
@@ -51,7 +51,6 @@ const BuiltinPattern kPatterns[] = {
 
     {R"(\+[1-9]\d{0,2}(?:[ .\-]?\(\d{1,4}\)|[ .\-]?\d{1,5}){2,6}\b)", kSom, Detector::kPhone,
      Rule::kPhoneIntl},
-    {R"(\b0\d{1,4}(?:[ ./\-]?\d{2,8}){1,4}\b)", kSom, Detector::kPhone, Rule::kPhoneNational},
 
     {R"(\b\d{3}-\d{2}-\d{4}\b)", kSom, Detector::kUsSsn, Rule::kSsn},
     {R"(\b(?:ssn|social security)\b)", kSom | kCaseless, Detector::kUsSsn, Rule::kContext,

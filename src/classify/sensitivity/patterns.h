@@ -82,8 +82,8 @@ struct BuiltinPattern {
   std::string_view extend = {};  // bytes a match is greedily extended over
 };
 
-// The Hyperscan expressions. Values anchored on digits and colons (NANP phones, cards, IBANs,
-// IPv4/IPv6 addresses, ICD-10 codes) are not among them: numbers.h finds those.
+// The Hyperscan expressions. Values anchored on digits and colons (NANP and national phones,
+// cards, IBANs, IPv4/IPv6 addresses, ICD-10 codes) are not among them: numbers.h finds those.
 std::span<const BuiltinPattern> BuiltinPatterns();
 
 // Which backend a user regex compiles with.

@@ -759,14 +759,18 @@ constexpr std::size_t kMaxMrn = 16;
 }  // namespace
 
 void ContextIndex::Clear() {
+  if (!added_) return;
   for (auto& v : spans_) v.clear();
+  added_ = false;
 }
 
 void ContextIndex::Add(Context context, std::size_t start, std::size_t end) {
   spans_[static_cast<int>(context)].push_back(Span{start, end});
+  added_ = true;
 }
 
 void ContextIndex::Sort() {
+  if (!added_) return;
   for (auto& v : spans_) {
     std::sort(v.begin(), v.end(), [](const Span& a, const Span& b) { return a.end < b.end; });
   }
@@ -954,6 +958,7 @@ void SpacedSsnWindows(const re2::RE2& re, uint32_t type, RuleEnv& env) {
 }  // namespace
 
 void ContextWindows(const WindowPatterns& patterns, const WindowTypes& types, RuleEnv& env) {
+  if (env.contexts->empty()) return;
   if (types.date_of_birth != UINT32_MAX) {
     DateOfBirthWindows(*patterns.date, types.date_of_birth, env);
   }

@@ -48,12 +48,14 @@ class ContextIndex {
   void Clear();
   void Add(Context context, std::size_t start, std::size_t end);
   void Sort();
+  bool empty() const { return !added_; }
   const std::vector<Span>& spans(Context context) const {
     return spans_[static_cast<int>(context)];
   }
 
  private:
   std::array<std::vector<Span>, kContextCount> spans_;
+  bool added_ = false;  // since Clear()
 };
 
 // Value shapes looked for only in small windows around keywords. RE2 (linear time), compiled

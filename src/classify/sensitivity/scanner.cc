@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "classify/sensitivity/byte_masks.h"
 #include "classify/sensitivity/encoded.h"
 #include "classify/sensitivity/normalize.h"
 #include "classify/sensitivity/numbers.h"
@@ -107,6 +108,7 @@ namespace {
 struct ThreadState {
   hs_scratch_t* scratch = nullptr;
   std::vector<uint64_t> sized_for;
+  uint64_t last_id = 0;  // the database the scratch was last asked for (ids start at 1)
   std::vector<RawHit> hits;
   ContextIndex contexts;
   std::string padded;  // see ScanBytes
@@ -114,8 +116,11 @@ struct ThreadState {
   std::vector<std::size_t> starts;
   std::vector<std::pair<std::size_t, RawHit>> joined_hits;  // (text index, hit)
   std::vector<RawHit> text_hits;
+  NumberScratch numbers;
   DecodedRuns decoded;  // see ScanDecoded
   std::vector<Candidate> decoded_candidates;
+  std::vector<Candidate> candidates;  // see ScanText and ClassifyJoined
+  std::vector<Candidate> kept;        // see Resolve
   ThreadState() = default;
   ThreadState(const ThreadState&) = delete;
   ThreadState& operator=(const ThreadState&) = delete;
@@ -126,14 +131,14 @@ struct ThreadState {
 
 thread_local ThreadState t_state;
 
-hs_scratch_t* ScratchFor(uint64_t id, const hs_database_t* db) {
-  ThreadState& state = t_state;
-  if (std::find(state.sized_for.begin(), state.sized_for.end(), id) != state.sized_for.end()) {
-    return state.scratch;
+hs_scratch_t* ScratchFor(ThreadState& state, uint64_t id, const hs_database_t* db) {
+  if (id == state.last_id) return state.scratch;
+  if (std::find(state.sized_for.begin(), state.sized_for.end(), id) == state.sized_for.end()) {
+    if (hs_alloc_scratch(db, &state.scratch) != HS_SUCCESS) return nullptr;
+    if (state.sized_for.size() >= 16) state.sized_for.clear();  // config reloads; re-check is cheap
+    state.sized_for.push_back(id);
   }
-  if (hs_alloc_scratch(db, &state.scratch) != HS_SUCCESS) return nullptr;
-  if (state.sized_for.size() >= 16) state.sized_for.clear();  // config reloads; re-check is cheap
-  state.sized_for.push_back(id);
+  state.last_id = id;
   return state.scratch;
 }
 
@@ -191,7 +196,7 @@ const char* ScanBytes(std::string_view text, std::string& padded) {
 void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base, std::vector<Candidate>& out,
                                bool decode) const {
   ThreadState& state = t_state;
-  hs_scratch_t* scratch = db ? ScratchFor(id, db.get()) : nullptr;
+  hs_scratch_t* scratch = db ? ScratchFor(state, id, db.get()) : nullptr;
   std::vector<RawHit>& hits = state.hits;
   hits.clear();
   if (db) {
@@ -205,14 +210,13 @@ void Scanner::Impl::ScanWindow(std::string_view text, std::size_t base, std::vec
   ApplyHits(text, hits, base, out, decode);
 }
 
-// Values in base64, hex or percent-encoding (encoded.h): the decoded runs of one text are one
-// more text, scanned (not decoded again) with one Hyperscan call; its findings cover the encoded
-// bytes they came from.
+// Values in base64, hex or percent-encoding (encoded.h): the decoded runs of one text (found by
+// ApplyHits, in t_state.decoded) are one more text, scanned (not decoded again) with one
+// Hyperscan call; its findings cover the encoded bytes they came from.
 void Scanner::Impl::ScanDecoded(std::string_view text, std::size_t base,
                                 std::vector<Candidate>& out) const {
   ThreadState& state = t_state;
-  DecodedRuns& decoded = state.decoded;
-  if (!DecodeRuns(text, decoded)) return;
+  const DecodedRuns& decoded = state.decoded;
   const std::size_t first = out.size();
   RuleEnv env{text, &state.contexts, entropy_threshold, &out};
   if (private_key_type != UINT32_MAX) {
@@ -247,7 +251,8 @@ void Scanner::Impl::ScanDecoded(std::string_view text, std::size_t base,
 // (numbers, context windows, RE2 regexes) over the text.
 void Scanner::Impl::ApplyHits(std::string_view text, std::span<const RawHit> hits, std::size_t base,
                               std::vector<Candidate>& out, bool decode) const {
-  ContextIndex& contexts = t_state.contexts;
+  ThreadState& state = t_state;
+  ContextIndex& contexts = state.contexts;
   contexts.Clear();
   for (const RawHit& hit : hits) {
     const BuiltinPattern* p = expressions[hit.id].builtin;
@@ -265,7 +270,24 @@ void Scanner::Impl::ApplyHits(std::string_view text, std::span<const RawHit> hit
       ApplyRule(*e.builtin, e.type, hit.from, hit.to, env);
     }
   }
-  ScanNumbers(number_types, env);
+  // The number pass and the encoded-value pass share one computation of the byte masks. A
+  // decoded text (decode false) is not decoded again: its runs are still in use.
+  NumberPass numbers(number_types, env, state.numbers);
+  bool encoded_found = false;
+  if (decode) {
+    EncodedRuns encoded(text, state.decoded);
+    for (std::size_t block = 0; block < text.size(); block += 64) {
+      const ByteMasks m = MasksAt(text, block);
+      numbers.Block(block, m);
+      encoded.Block(block, m);
+    }
+    encoded_found = encoded.found();
+  } else {
+    for (std::size_t block = 0; block < text.size(); block += 64) {
+      numbers.Block(block, MasksAt(text, block));
+    }
+  }
+  numbers.Finish();
   ContextWindows(window_patterns, window_types, env);
   for (const auto& [re, type] : re2_patterns) {
     re2::StringPiece input(text.data(), text.size());
@@ -283,7 +305,7 @@ void Scanner::Impl::ApplyHits(std::string_view text, std::span<const RawHit> hit
     out[i].end += base;
   }
   // Last: it reuses the thread's hit and context buffers, which the rules above are done with.
-  if (decode) ScanDecoded(text, base, out);
+  if (encoded_found) ScanDecoded(text, base, out);
 }
 
 // Hyperscan's cost per call is mostly fixed (about 3.6k instructions for a short text), so a
@@ -307,7 +329,7 @@ bool Scanner::Impl::ClassifyJoined(std::span<const std::string_view> texts,
   std::size_t total = texts.size() - 1;
   for (std::string_view t : texts) total += t.size();
   if (total > kWindow) return false;
-  hs_scratch_t* scratch = ScratchFor(id, db.get());
+  hs_scratch_t* scratch = ScratchFor(state, id, db.get());
   if (scratch == nullptr) return false;
 
   std::string& joined = state.joined;
@@ -347,7 +369,7 @@ bool Scanner::Impl::ClassifyJoined(std::span<const std::string_view> texts,
     std::stable_sort(placed.begin(), placed.end(), by_text);
   }
 
-  std::vector<Candidate> candidates;
+  std::vector<Candidate>& candidates = state.candidates;
   std::vector<RawHit>& text_hits = state.text_hits;
   std::size_t next = 0;
   for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -369,6 +391,7 @@ bool Scanner::Impl::ClassifyJoined(std::span<const std::string_view> texts,
 // Overlaps: the higher class wins (so resolution never lowers a request's class), then the more
 // specific detector, then the longer match, then the earlier one.
 std::vector<Finding> Scanner::Impl::Resolve(std::vector<Candidate>& candidates) const {
+  if (candidates.empty()) return {};
   auto cls = [&](const Candidate& c) {
     return c.type == UINT32_MAX ? kClassRestricted : types[c.type].data_class;
   };
@@ -382,7 +405,8 @@ std::vector<Finding> Scanner::Impl::Resolve(std::vector<Candidate>& candidates) 
     if (a.start != b.start) return a.start < b.start;
     return a.type < b.type;
   });
-  std::vector<Candidate> kept;  // sorted by start, non-overlapping
+  std::vector<Candidate>& kept = t_state.kept;  // sorted by start, non-overlapping
+  kept.clear();
   for (const Candidate& c : candidates) {
     auto it = std::lower_bound(kept.begin(), kept.end(), c.start,
                                [](const Candidate& k, std::size_t s) { return k.start < s; });
@@ -497,7 +521,7 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
     }
     impl->db.reset(db);
     // Allocate this thread's scratch now so a broken database fails here, not per request.
-    if (ScratchFor(impl->id, db) == nullptr) {
+    if (ScratchFor(t_state, impl->id, db) == nullptr) {
       return Fail(MakeError(ErrorCode::kInternal, "hyperscan: cannot allocate scratch"));
     }
   }
@@ -506,7 +530,8 @@ Result<Scanner> Scanner::Create(const SensitivityConfig& config) {
 
 // One text as the detectors read it: already folded (normalize.h), or ASCII.
 std::vector<Finding> Scanner::Impl::ScanText(std::string_view text) const {
-  std::vector<Candidate> candidates;
+  std::vector<Candidate>& candidates = t_state.candidates;
+  candidates.clear();
   if (text.size() <= kWindow + kWindowOverlap) {
     ScanWindow(text, 0, candidates);
   } else {
