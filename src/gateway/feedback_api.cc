@@ -41,7 +41,7 @@ asio::awaitable<void> FeedbackApi::Serve(http::Exchange& ex, const Runtime& rt,
     }
     if (!store_) {
       error = MakeError(ErrorCode::kNotFound,
-                        "feedback is off on this gateway (quality.feedback: false)");
+                        "feedback is off on this gateway: set quality: {feedback: true}");
       break;
     }
     auto who = admission_.Authenticate(req);

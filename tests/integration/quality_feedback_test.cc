@@ -142,7 +142,7 @@ TEST(Feedback, OffIsA404ThatSaysSo) {
   ASSERT_EQ(answer.status, 200) << answer.body;
   auto r = c.Post("/v1/feedback", Feedback(answer.headers["x-hybridgate-request-id"], "1"));
   EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_NE(r.body.find("quality.feedback: false"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("set quality: {feedback: true}"), std::string::npos) << r.body;
 }
 
 TEST(Feedback, AKeyRatesOnlyItsOwnRequests) {
