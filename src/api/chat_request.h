@@ -153,6 +153,11 @@ struct ChatRequest {
   // reasoning_effort suit OpenAI-compatible chat upstreams). `native_body` is then a Responses
   // body, which an `openai` provider with `responses_api` sends to its /responses.
   bool responses_api = false;
+  // Set when the request uses something only an upstream of the client's own API can do (a
+  // Responses tool_choice that requires a built-in tool, a stored `conversation` or `prompt`):
+  // the error message for every candidate that would get a translation instead (the executor
+  // skips those; routing::Executor).
+  std::string native_only;
   // The value of dialect header `name` ("" when the client sent none).
   std::string_view DialectHeader(std::string_view name) const;
 

@@ -65,6 +65,13 @@ Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outc
     usage.input_tokens = f.estimated_input_tokens;
     usage.output_tokens = ledger::EstimateTokensFromBytes(out.text_bytes);
     estimated = true;
+  } else if (!usage.reported && !out.ok && out.cancelled_in_flight) {
+    // Cancelled while the upstream had the request (a client that hung up before a non-stream
+    // answer, a shadow call cut at shutdown): the prompt was read and the answer may be made
+    // and billed anyway; the prompt and what reached the client are charged by estimate.
+    usage.input_tokens = f.estimated_input_tokens;
+    usage.output_tokens = ledger::EstimateTokensFromBytes(out.text_bytes);
+    estimated = true;
   } else if (usage.reported && !out.ok && out.streamed) {
     // Usage said early (an Anthropic upstream's message_start) and the stream cut before the
     // final one: what reached the client still counts.

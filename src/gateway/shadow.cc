@@ -6,6 +6,7 @@
 #include <random>
 #include <utility>
 
+#include "api/openai_chat.h"
 #include "gateway/accounting.h"
 #include "quality/judge.h"
 #include "routing/executor.h"
@@ -65,6 +66,8 @@ class ShadowJob : public background::Job {
     comparison_.route = route_;
     comparison_.data_class = cls_.data_class;
     comparison_.primary = offer.primary;
+    comparison_.question = quality::QuestionOf(request_);
+    api::EncodeOpenAiChat(request_, {}, comparison_.request_json);
     const api::ResponseFormat& f = request_.response_format;
     comparison_.wants_json = f.kind == api::ResponseFormat::Kind::kJsonObject ||
                              f.kind == api::ResponseFormat::Kind::kJsonSchema;
@@ -118,7 +121,7 @@ class ShadowJob : public background::Job {
       metrics_.RecordShadow(route_, deployment_.key, "judge_residency");
       co_return 0.0;
     }
-    const std::string question = quality::QuestionOf(request_);
+    const std::string& question = comparison_.question;
     const std::string& p = comparison_.primary.text;
     const std::string& q = comparison_.shadow.text;
     const api::ChatRequest asks[2] = {quality::JudgeRequest(judge_.model->id, question, p, q),

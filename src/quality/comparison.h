@@ -37,6 +37,11 @@ struct Comparison {
   int64_t time_ms = 0;  // when the client's request arrived, unix ms
   std::string route;
   int data_class = 1;
+  // What was asked: the last user message's text (what a judge reads; QuestionOf) and the whole
+  // request as an OpenAI chat body (messages, tools, response_format: what an export or a
+  // router's training reads). Kept like the answers' texts (store_text_max_class).
+  std::string question;
+  std::string request_json;
   bool wants_json = false;            // the request asked for JSON (response_format or kin)
   std::optional<std::string> schema;  // the JSON schema it asked for, as JSON text
   AnswerFacts primary;

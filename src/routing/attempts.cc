@@ -161,7 +161,8 @@ void Attempts::Skip(Outcome& out, Error why) {
   NextCandidate();
 }
 
-void Attempts::Cancelled(Outcome& out) {
+void Attempts::Cancelled(Outcome& out, bool in_flight) {
+  out.cancelled_in_flight = in_flight;
   EndAttempt(false, false, -1);
   if (!out.trail.empty() && out.trail.back().result.empty()) out.trail.back().result = "cancelled";
   out.ok = false;

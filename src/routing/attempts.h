@@ -64,8 +64,9 @@ class Attempts {
   void Failed(Outcome& out);
   // The candidate cannot serve this kind of request: the next one may.
   void Skip(Outcome& out, Error why);
-  // The client went away: not the deployment's failure.
-  void Cancelled(Outcome& out);
+  // The client went away (or the job was cancelled): not the deployment's failure. `in_flight`:
+  // the upstream had the request (out.cancelled_in_flight, charged by estimate).
+  void Cancelled(Outcome& out, bool in_flight = true);
   // A streamed answer completed.
   void Succeeded(Outcome& out);
   // A non-stream answer is in `out`: true when it is the answer; false when it was escalated

@@ -239,12 +239,16 @@ asio::awaitable<void> Executor::RunPlain(PlainRun& st, const ExecuteOptions& opt
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (options.cancel) options.cancel->Set(nullptr);
       if (ClientGone(options, out)) {
-        run.Cancelled(out);
+        run.Cancelled(out, /*in_flight=*/false);
         co_return;
       }
     }
     const Deployment& d = run.candidate().deployment;
     const api::ChatRequest* send = run.Request();
+    if (send && !send->native_only.empty() && !d.provider->PassesThrough(*send)) {
+      run.Skip(out, MakeError(ErrorCode::kInvalidRequest, send->native_only));
+      continue;
+    }
     const auto start = HttpClock::now();
     if (providers::InProcess* ip = d.provider->in_process()) {
       if (!send && !raw_body) {
@@ -475,11 +479,15 @@ asio::awaitable<void> Executor::RunStream(StreamRun& st, const ExecuteOptions& o
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (options.cancel) options.cancel->Set(nullptr);
       if (ClientGone(options, out)) {
-        run.Cancelled(out);
+        run.Cancelled(out, /*in_flight=*/false);
         co_return;
       }
     }
     const Deployment& d = run.candidate().deployment;
+    if (chat && !chat->native_only.empty() && !d.provider->PassesThrough(*chat)) {
+      run.Skip(out, MakeError(ErrorCode::kInvalidRequest, chat->native_only));
+      continue;
+    }
     if (providers::InProcess* ip = d.provider->in_process()) {
       if (!chat) {
         run.Skip(out, NotServed(d));

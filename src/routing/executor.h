@@ -83,6 +83,9 @@ struct Outcome {
   // the answer: what an answer without usage is charged by (ledger::EstimateTokensFromBytes).
   int64_t text_bytes = 0;
   bool client_gone = false;  // the sink could not write: nobody is listening any more
+  // Cancelled (client gone, shutdown) while an upstream had the request: it read the prompt and
+  // may have made the answer, so the ledger charges an estimate (gateway/accounting.cc).
+  bool cancelled_in_flight = false;
   std::chrono::milliseconds ttft{-1};
   // A weak answer made a later tier answer (the weak one is served if that tier fails too).
   bool escalated = false;

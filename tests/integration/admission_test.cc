@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -285,6 +286,44 @@ TEST(Admission, AbortedAndCutStreamsAreChargedForWhatWasStreamed) {
     }
   }
   EXPECT_EQ(checked, 2) << "the aborted and the cut stream, each charged 1000 output tokens";
+}
+
+// A client that hangs up before a non-stream answer: the upstream had the prompt (and may
+// finish and bill the answer), so the row charges the prompt by estimate, not $0.
+TEST(Admission, ANonStreamRequestTheClientHangsUpOnIsChargedItsPrompt) {
+  FakeUpstream up([&](const Recorded& r) {
+    if (r.body.find("hang-up-on-me") != std::string::npos) return Action{.stall = true};
+    return Answer(r);
+  });
+  Gateway g(Providers(up, "input_per_mtok: 1, output_per_mtok: 10"));
+  const Key key = g.NewKey("--team hangup");
+  g.Start();
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket s(ioc);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), g.gw->port()});
+    const std::string body =
+        R"({"model":"gpt-4o","messages":[{"role":"user","content":"hang-up-on-me )" +
+        std::string(4000, 'x') + R"("}]})";
+    boost::asio::write(s, boost::asio::buffer("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                              "Authorization: Bearer " +
+                                              key.secret + "\r\nContent-Length: " +
+                                              std::to_string(body.size()) + "\r\n\r\n" + body));
+    ASSERT_TRUE(FakeUpstream::WaitFor([&] { return Forwarded(up) == 1; }, 5s));
+    s.close();
+  }
+  ASSERT_TRUE(FakeUpstream::WaitFor([&] { return up.hangups() >= 1; }, 5s))
+      << "the upstream was not told the client left";
+  ASSERT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+  const auto rows = ReadLedger(g.s.Path("ledger.db"));
+  ASSERT_EQ(rows.size(), 1u);
+  const Row& r = rows[0];
+  EXPECT_EQ(r.key, key.id);
+  EXPECT_EQ(r.provider, "cloud");
+  EXPECT_EQ(r.estimated, 1);
+  EXPECT_GT(r.input, 900) << "about a token per four bytes of a 4 KB prompt";
+  EXPECT_EQ(r.output, 0);
+  EXPECT_NEAR(r.cost, r.input * 1e-6, 1e-12);
 }
 
 TEST(Admission, KeyModelListHoldsAgainstRouteHeadersAndDuplicateKeys) {

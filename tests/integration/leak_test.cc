@@ -60,9 +60,22 @@ const std::vector<Secret>& Secrets() {
 
 // How a secret is planted in a string (the JSON escaping happens when the body is serialised;
 // the `json_escape` form is applied to the serialised body itself).
-enum class Form { kPlain, kJsonEscape, kFullWidth, kZeroWidth, kSeparators, kLineBreak, kLower };
-constexpr Form kForms[] = {Form::kPlain,      Form::kJsonEscape, Form::kFullWidth, Form::kZeroWidth,
-                           Form::kSeparators, Form::kLineBreak,  Form::kLower};
+// kGlued: glued to words of letters on both sides ("pay4111…USD"); kGluedInvisible: the same
+// through a zero-width space ("with<ZWSP>4111…<ZWSP>USD").
+enum class Form {
+  kPlain,
+  kJsonEscape,
+  kFullWidth,
+  kZeroWidth,
+  kSeparators,
+  kLineBreak,
+  kLower,
+  kGlued,
+  kGluedInvisible
+};
+constexpr Form kForms[] = {Form::kPlain,     Form::kJsonEscape, Form::kFullWidth,
+                           Form::kZeroWidth, Form::kSeparators, Form::kLineBreak,
+                           Form::kLower,     Form::kGlued,      Form::kGluedInvisible};
 
 std::string FullWidth(const std::string& s) {
   std::string out;
@@ -115,6 +128,17 @@ std::string Obfuscate(const Secret& s, Form form) {
       }
       return out;
     }
+    case Form::kGlued:
+      // Values found by their own shape; not those that need a word edge (an IPv4 address and a
+      // version are told apart by it, `\bborn`, `\bMRN`, `\beyJ`) or context when glued (an
+      // SSN: part numbers look the same).
+      if (s.type == "ipv4" || s.type == "jwt" || s.type == "date_of_birth" ||
+          s.type == "medical_record_number" || s.type == "us_ssn") {
+        return v;
+      }
+      return "pay" + v + "USD";
+    case Form::kGluedInvisible:
+      return "with\xe2\x80\x8b" + v + "\xe2\x80\x8bUSD";
     case Form::kLower: {
       if (s.type != "iban" && s.type != "api_key" && s.type != "private_key") return v;
       if (s.value.starts_with("sk-") || s.value.starts_with("ghp_")) return v;

@@ -382,5 +382,42 @@ TEST(ResponsesPassthrough, UpstreamRefusalsAndRedactedRequests) {
   EXPECT_EQ(up.request_count("/v1/responses"), 1u);  // only the refused one
 }
 
+// What only OpenAI's Responses API can do (a tool_choice that requires a built-in tool, a
+// stored `conversation` or `prompt`) goes to a provider with responses_api as written; a model
+// that only chat upstreams serve refuses it with 400, naming why, and nothing is sent.
+TEST(ResponsesPassthrough, WhatOnlyTheResponsesApiDoesGoesThereOrIsRefused) {
+  FakeUpstream up(ValidatingOpenAiResponses(
+      [](const Recorded&) { return Action{.body = std::string(kSecondAnswer)}; }));
+  FakeUpstream chat(
+      [](const Recorded&) { return Action{.body = ChatCompletionJson("from chat", "gpt-4o")}; });
+  Scratch s{"hg-resp-native-only"};
+  std::string config = Config(up, s);
+  config.insert(config.find("responses:"), "  - {name: chat, type: openai, base_url: '" +
+                                               chat.base_url() + "', models: [{name: gpt-4o}]}\n");
+  GatewayProcess gw(config);
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  const std::string asks[] = {
+      R"("tools":[{"type":"web_search"}],"tool_choice":{"type":"web_search"})",
+      R"("conversation":"conv_123")",
+      R"("prompt":{"id":"pmpt_123","variables":{"city":"Paris"}})",
+  };
+  for (const std::string& ask : asks) {
+    const size_t before = up.request_count("/v1/responses");
+    auto r = c.Post("/v1/responses", R"({"model":"gpt-5","input":"hi",)" + ask + "}");
+    ASSERT_EQ(r.status, 200) << ask << " " << r.body;
+    ASSERT_EQ(up.request_count("/v1/responses"), before + 1) << ask;
+    const json::object sent = json::parse(up.requests("/v1/responses").back().body).as_object();
+    const json::object want = json::parse("{" + ask + "}").as_object();
+    for (const auto& kv : want) EXPECT_EQ(sent.at(kv.key()), kv.value()) << ask;
+    r = c.Post("/v1/responses", R"({"model":"gpt-4o","input":"hi",)" + ask + "}");
+    EXPECT_EQ(r.status, 400) << ask << " " << r.body;
+    EXPECT_NE(json::parse(r.body).at("error").at("message").as_string().find("responses_api"),
+              json::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(chat.request_count(""), chat.request_count("/v1/models")) << "nothing was sent";
+}
+
 }  // namespace
 }  // namespace hybridgate::testing

@@ -352,5 +352,29 @@ TEST(Shadow, ShutdownWithShadowsInFlightLosesNoLedgerRow) {
             "5");
 }
 
+// A shadow still waiting when the shutdown deadline passes is cancelled, and its row charges
+// the prompt the candidate already had (estimated), not $0.
+TEST(Shadow, AShadowCancelledAtTheShutdownDeadlineIsChargedItsPrompt) {
+  ShadowGateway g(
+      "  support:\n    tiers: [{name: main, deployments: [gpt-4o]}]\n"
+      "    shadow: [{deployment: llama, sample: 1, max_usd_per_day: 100}]\n",
+      nullptr, [](const Recorded&) { return Action{.stall = true}; });
+  g.config = "server: {shutdown_grace_ms: 300}\n" + g.config;
+  g.gw = std::make_unique<GatewayProcess>(g.config);
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  TestClient c(g.gw->port());
+  ASSERT_EQ(c.Post("/v1/chat/completions", Chat("support", std::string(4000, 'q'))).status, 200);
+  ASSERT_EQ(AwaitRequests(g.local, 1), 1u);
+  ASSERT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+  EXPECT_NE(g.gw->Log().find("cancelling them"), std::string::npos) << g.gw->Log();
+  EXPECT_EQ(g.Ledger("SELECT count(*) FROM requests WHERE endpoint = 'shadow' AND "
+                     "usage_estimated = 1 AND output_tokens = 0 AND input_tokens > 900 AND "
+                     "abs(cost_usd - input_tokens * 1e-6) < 1e-12"),
+            "1")
+      << g.Ledger(
+             "SELECT status, input_tokens, output_tokens, usage_estimated, cost_usd FROM "
+             "requests");
+}
+
 }  // namespace
 }  // namespace hybridgate::testing

@@ -70,6 +70,32 @@ TEST(EncodeRequest, DefaultMaxTokensAndToolChoiceKinds) {
   }
 }
 
+// OpenAI's temperature goes to 2, Anthropic's to 1; a request of system text and empty
+// messages only has nothing Anthropic takes: refused before sending, naming `messages`.
+TEST(EncodeRequest, TemperatureAboveOneAndNothingToSend) {
+  ChatRequest req;
+  req.model = "m";
+  req.messages.push_back({.role = "user", .text = "hi"});
+  req.temperature = 2.0;
+  std::string out;
+  ASSERT_TRUE(EncodeRequest(req, {}, out));
+  EXPECT_EQ(Json(out).at("temperature").to_number<double>(), 1.0) << out;
+  req.temperature = 0.3;
+  out.clear();
+  ASSERT_TRUE(EncodeRequest(req, {}, out));
+  EXPECT_EQ(Json(out).at("temperature").to_number<double>(), 0.3) << out;
+
+  ChatRequest empty;
+  empty.model = "m";
+  empty.messages.push_back({.role = "system", .text = "be brief"});
+  empty.messages.push_back({.role = "user", .text = ""});
+  out.clear();
+  auto s = EncodeRequest(empty, {}, out);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidRequest);
+  EXPECT_EQ(s.error().param, "messages");
+}
+
 TEST(EncodeRequest, ReasoningEffortBecomesThinkingBudget) {
   std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi"}],
       "reasoning_effort":"medium","temperature":0.3,"top_p":0.5,"top_k":5,"max_tokens":1000})";

@@ -322,6 +322,14 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
   std::string system;
   auto turns = BuildTurns(req, system);
   if (!turns) return Fail(std::move(turns.error()));
+  // Anthropic rejects an empty `messages`: a request of system text or empty messages only
+  // (which OpenAI answers) is refused here, in the client's dialect, before anything is sent.
+  if (turns->empty()) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          "messages: no user or assistant message with content; this model's "
+                          "provider (Anthropic) needs at least one",
+                          "messages"));
+  }
   out.reserve(out.size() + 512);
   JsonWriter w(out);
   w.BeginObject().Field("model",
@@ -352,7 +360,9 @@ Status EncodeRequest(const ChatRequest& req, const EncodeOptions& options, std::
     w.EndArray();
   }
   // Extended thinking rejects temperature and top_k, and top_p below 0.95: they are dropped.
-  if (req.temperature && !budget) w.Field("temperature", *req.temperature);
+  // Anthropic's temperature goes to 1, OpenAI's and Gemini's to 2: a higher one is sent as 1,
+  // the most random Anthropic allows (as rejecting it would fail a request OpenAI answers).
+  if (req.temperature && !budget) w.Field("temperature", std::min(*req.temperature, 1.0));
   if (req.top_p && (!budget || *req.top_p >= 0.95)) w.Field("top_p", *req.top_p);
   if (req.top_k && !budget) w.Field("top_k", *req.top_k);
   if (!req.user.empty()) w.Key("metadata").BeginObject().Field("user_id", req.user).EndObject();

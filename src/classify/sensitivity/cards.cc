@@ -253,14 +253,33 @@ bool GluedLettersOk(std::string_view text, std::size_t at, bool before) {
   return n <= 3;
 }
 
+// A known brand glued to words of letters on one side or both ("4111…USD", "pay4111…"), where
+// the letters are not all hex digits: "deadbeef4111…" is a slice of a hash.
+bool GluedToWord(std::string_view text, std::size_t start, std::size_t end) {
+  const bool before = start > 0 && IsAlpha(text[start - 1]);
+  const bool after = end < text.size() && IsAlpha(text[end]);
+  if ((before && !LetterWordAt(text, start, true)) || (after && !LetterWordAt(text, end, false))) {
+    return false;
+  }
+  const auto hex_letter = [](char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'f'; };
+  for (std::size_t k = start; k > 0 && IsAlpha(text[k - 1]); --k) {
+    if (!hex_letter(text[k - 1])) return true;
+  }
+  for (std::size_t k = end; k < text.size() && IsAlpha(text[k]); ++k) {
+    if (!hex_letter(text[k])) return true;
+  }
+  return false;
+}
+
 // The longest card among the slices that start at group i (its last group), or -1.
 int LongestCardFrom(std::string_view text, const CardRun& run, int i, int& context) {
   const CardGroup* groups = run.groups;
   const std::size_t start = groups[i].start;
-  // "X4111…": glued to letters, a number is a card only with card context, and only when the
-  // letters are a card word or few. "+4915112345678" is an international phone number.
+  // "X4111…": glued to letters, a number is a card with card context when the letters are a
+  // card word or few; by its brand only when it is the whole run and the letters a word of their
+  // own, not all hex digits (GluedToWord). "+4915112345678" is an international phone number.
   const bool glued_before = start > 0 && IsAlpha(text[start - 1]);
-  if (glued_before && !GluedLettersOk(text, start, true)) return -1;
+  const bool context_glue_before = !glued_before || GluedLettersOk(text, start, true);
   const bool phone_like = start > 0 && text[start - 1] == '+';
   char iin[4];  // the slice's first digits, all a brand check reads
   std::size_t iin_size = 0;
@@ -300,15 +319,15 @@ int LongestCardFrom(std::string_view text, const CardRun& run, int i, int& conte
     luhn.Add(groups[j]);
     bridged = bridged || (j > i && groups[j].gap == CardGap::kBridge);
     const std::size_t end = groups[j].end;
+    if (n < 13 || !luhn.Valid()) continue;
     const bool glued_after = end < text.size() && IsAlpha(text[end]);
-    if (n < 13 || (glued_after && !GluedLettersOk(text, end, false)) || !luhn.Valid()) {
-      continue;
-    }
     const bool whole_run = !run.cut && i == 0 && j == run.count - 1;
-    if ((!glued_before && !glued_after && !bridged && !phone_like &&
-         KnownCardIin(std::string_view(iin, iin_size), n) &&
-         PrintedLikeACard(text, groups, i, j, whole_run)) ||
-        (!is_labelled() && has_context())) {
+    const bool glued = glued_before || glued_after;
+    if ((!bridged && !phone_like && KnownCardIin(std::string_view(iin, iin_size), n) &&
+         PrintedLikeACard(text, groups, i, j, whole_run) &&
+         (!glued || (whole_run && GluedToWord(text, start, end) && !is_labelled()))) ||
+        (context_glue_before && (!glued_after || GluedLettersOk(text, end, false)) &&
+         !is_labelled() && has_context())) {
       best = j;
     }
   }

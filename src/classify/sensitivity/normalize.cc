@@ -209,11 +209,15 @@ bool IsCombiningMark(char32_t cp) {
 
 namespace {
 bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiAlnum(char c) {
+  return IsAsciiDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 }  // namespace
 
-bool NormalizedText::Assign(std::string_view in) {
+bool NormalizedText::Assign(std::string_view in, bool dropped_as_space) {
   text_.clear();
   segments_.clear();
+  dropped_after_word_ = false;
   // Find the first character that folds (or a mark on an ASCII digit); before it, nothing is
   // copied.
   std::size_t i = AsciiRunEnd(in, 0);
@@ -250,6 +254,13 @@ bool NormalizedText::Assign(std::string_view in) {
       text_.append(in.substr(i, n));
       i += n;
     } else if (to == kDrop) {
+      if (!text_.empty() && IsAsciiAlnum(text_.back()) && i + len < in.size() &&
+          (IsAsciiAlnum(in[i + len]) || static_cast<unsigned char>(in[i + len]) >= 0x80)) {
+        dropped_after_word_ = true;
+      }
+      if (dropped_as_space) {
+        Fold(i, len, ' ');
+      }
       i += len;
       Resume(i);
     } else {

@@ -29,9 +29,17 @@ class NormalizedText {
  public:
   // Folds `text`. Returns false, and holds nothing, when no character of `text` folds (all
   // ASCII, or only characters that are kept): scan the original then, with no copy made.
-  bool Assign(std::string_view text);
+  // With `dropped_as_space`, a character that is otherwise dropped (zero-width, bidi) becomes a
+  // space instead.
+  bool Assign(std::string_view text, bool dropped_as_space = false);
 
   std::string_view text() const { return text_; }
+
+  // Whether a dropped character stood right after an ASCII letter or digit, as in
+  // "with<ZWSP>4111…". Dropping it joins the value to the word before it and hides it from
+  // rules that need a word edge, and keeping it as a space splits a value hidden by it
+  // ("4111<ZWSP>1111…", "s<ZWSP>k-proj-…"): such a text is scanned both ways (scanner.cc).
+  bool dropped_after_word() const { return dropped_after_word_; }
 
   // Offsets in the original of the range [start, end) of text() (end > start): the first byte
   // of the character that gave byte `start`, and one past the last byte of the character that
@@ -57,6 +65,7 @@ class NormalizedText {
 
   std::string text_;
   std::vector<Segment> segments_;
+  bool dropped_after_word_ = false;
 };
 
 }  // namespace hybridgate::sensitivity

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "classify/sensitivity/cards.h"
+#include "classify/sensitivity/validators.h"
 
 namespace hybridgate::sensitivity {
 namespace {
@@ -41,12 +42,14 @@ std::size_t RunAt(std::string_view text, std::size_t i, std::size_t cap, Pred pr
 }
 
 // `(?:\(\d{3}\)[ .\-]?|\b\d{3}[ .\-])\d{3}[ .\-]\d{4}\b` starting at or just before the digit
-// run at r. The two alternatives never end at the same offset.
+// run at r, where either edge may also be glued to a word of letters ("call415-555-0132",
+// "(415) 555-0132USD"). The two alternatives never end at the same offset.
 void Nanp(uint32_t type, std::size_t r, RuleEnv& env) {
   std::string_view text = env.text;
   auto rest = [&](std::size_t x) {  // \d{3}[ .\-]\d{4}\b
     bool ok = DigitsAt(text, x, 3) && x + 3 < text.size() && IsSeparator(text[x + 3]) &&
-              DigitsAt(text, x + 4, 4) && BoundaryAfter(text, x + 8);
+              DigitsAt(text, x + 4, 4) &&
+              (BoundaryAfter(text, x + 8) || LetterWordAt(text, x + 8, false));
     return ok ? x + 8 : kNone;
   };
   if (r > 0 && text[r - 1] == '(' && DigitsAt(text, r, 3) && r + 3 < text.size() &&
@@ -55,8 +58,8 @@ void Nanp(uint32_t type, std::size_t r, RuleEnv& env) {
     if (x < text.size() && IsSeparator(text[x])) ++x;
     if (std::size_t end = rest(x); end != kNone) ApplyRule(Rule::kPhoneNanp, type, r - 1, end, env);
   }
-  if (BoundaryBefore(text, r) && DigitsAt(text, r, 3) && r + 3 < text.size() &&
-      IsSeparator(text[r + 3])) {
+  if ((BoundaryBefore(text, r) || LetterWordAt(text, r, true)) && DigitsAt(text, r, 3) &&
+      r + 3 < text.size() && IsSeparator(text[r + 3])) {
     if (std::size_t end = rest(r + 4); end != kNone) ApplyRule(Rule::kPhoneNanp, type, r, end, env);
   }
 }
@@ -81,20 +84,38 @@ void Ipv4(uint32_t type, std::size_t r, RuleEnv& env) {
 // start the digit run at r: every end it can reach. IBANs are written in either case and grouped
 // by spaces or dashes — or dots, tabs and line breaks (a CRLF counts as one), as they come out of
 // PDFs and forms; the optional separator leaves one way to parse each group. (The mod-97 check
-// keeps the looser grouping from costing false positives.)
+// keeps the looser grouping from costing false positives.) Either edge may be glued to a word of
+// letters (LetterWordAt): then the country code is the two letters before the check digits, and
+// the end is where the country's length is reached.
 void IbanMatches(std::string_view text, std::size_t r, std::vector<Span>& out) {
-  if (r < 2 || !IsAlpha(text[r - 1]) || !IsAlpha(text[r - 2]) || !BoundaryBefore(text, r - 2) ||
-      !DigitsAt(text, r, 2)) {
-    return;
-  }
+  if (r < 2 || !IsAlpha(text[r - 1]) || !IsAlpha(text[r - 2]) || !DigitsAt(text, r, 2)) return;
   std::size_t start = r - 2;
-  std::size_t q = r + 2;
+  if (!BoundaryBefore(text, start) && !LetterWordAt(text, start, true)) return;
   auto skip_separator = [&](std::size_t i) {
     if (i + 1 < text.size() && text[i] == '\r' && text[i + 1] == '\n') return i + 2;
     const bool sep = i < text.size() && (text[i] == ' ' || text[i] == '-' || text[i] == '.' ||
                                          text[i] == '\t' || text[i] == '\n');
     return sep ? i + 1 : i;
   };
+  const auto upper = [](char c) { return static_cast<char>(c & ~0x20); };
+  if (const int length = IbanLength(upper(text[start]), upper(text[start + 1])); length > 4) {
+    std::size_t q = r + 2;
+    int have = 4;
+    while (have < length) {
+      const int want = std::min(4, length - have);
+      const std::size_t g = skip_separator(q);
+      if (RunAt(text, g, static_cast<std::size_t>(want), IsAlnum) !=
+          static_cast<std::size_t>(want)) {
+        break;
+      }
+      q = g + static_cast<std::size_t>(want);
+      have += want;
+    }
+    if (have == length && q < text.size() && IsAlpha(text[q]) && LetterWordAt(text, q, false)) {
+      out.push_back(Span{start, q});
+    }
+  }
+  std::size_t q = r + 2;
   for (int groups = 1; groups <= 7; ++groups) {
     std::size_t g = skip_separator(q);
     if (RunAt(text, g, 4, IsAlnum) != 4) return;
@@ -107,14 +128,32 @@ void IbanMatches(std::string_view text, std::size_t r, std::vector<Span>& out) {
   }
 }
 
-// `\b\d{3}\.\d{2}\.\d{4}\b` starting at the digit run at r (the dashed form is a Hyperscan
-// pattern; the spaced and mixed ones need SSN context, see rules.cc).
-void DottedSsn(uint32_t type, std::size_t r, RuleEnv& env) {
+// `\b\d{3}([.\-])\d{2}\1\d{4}\b` starting at the digit run at r, whose separator is
+// text[r + 3]. Glued to letters ("SSN123-45-6789", "…6789USD") only after SSN context: part
+// numbers are written that way too ("A123-45-6789B"). The spaced and mixed forms need SSN
+// context (rules.cc).
+void SeparatedSsn(uint32_t type, std::size_t r, RuleEnv& env) {
   std::string_view text = env.text;
-  if (!BoundaryBefore(text, r) || !DigitsAt(text, r, 3) || r + 11 > text.size() ||
-      text[r + 3] != '.' || !DigitsAt(text, r + 4, 2) || text[r + 6] != '.' ||
-      !DigitsAt(text, r + 7, 4) || !BoundaryAfter(text, r + 11)) {
-    return;
+  if (!DigitsAt(text, r, 3) || r + 11 > text.size()) return;
+  const char sep = text[r + 3];
+  if (!DigitsAt(text, r + 4, 2) || text[r + 6] != sep || !DigitsAt(text, r + 7, 4)) return;
+  const bool before = BoundaryBefore(text, r);
+  const bool after = BoundaryAfter(text, r + 11);
+  if (!(before && after)) {
+    auto ssn_context = [&] {
+      if (r >= 3 && (text[r - 3] | 0x20) == 's' && (text[r - 2] | 0x20) == 's' &&
+          (text[r - 1] | 0x20) == 'n') {
+        return true;
+      }
+      for (const Span& k : env.contexts->spans(Context::kSsn)) {
+        if (k.end <= r && r - k.end <= 20) return true;
+      }
+      return false;
+    };
+    if ((!before && !LetterWordAt(text, r, true)) ||
+        (!after && !LetterWordAt(text, r + 11, false)) || !ssn_context()) {
+      return;
+    }
   }
   ApplyRule(Rule::kSsn, type, r, r + 11, env);
 }
@@ -216,9 +255,9 @@ void NumberPass::DigitRun(std::size_t r) {
     if (digits == 3) Nanp(types_.phone, r, env_);
     if (text[r] == '0') NationalPhoneMatches(text, r, national_);
   }
-  if (digits <= 3 && after == '.') {
-    if (types_.ipv4 != kOff) Ipv4(types_.ipv4, r, env_);
-    if (digits == 3 && types_.us_ssn != kOff) DottedSsn(types_.us_ssn, r, env_);
+  if (digits <= 3 && after == '.' && types_.ipv4 != kOff) Ipv4(types_.ipv4, r, env_);
+  if (digits == 3 && (after == '.' || after == '-') && types_.us_ssn != kOff) {
+    SeparatedSsn(types_.us_ssn, r, env_);
   }
   if (r > 0 && IsAlpha(text[r - 1])) {
     if (types_.icd10 != kOff && r > icd10_end_ && IsUpper(text[r - 1])) {

@@ -322,6 +322,35 @@ std::vector<Planted> Cases() {
   cred("asia_lower", "api_key", "key ", "asia4kdx7q2mzp3ld9vb");
   cred("openai_zwsp", "api_key", "key ", "sk-proj-" + kZwsp + "Xk3mP9qL2vR7sT4wY8zB1nC6");
   cred("github_zwj", "api_key", "token ", "ghp_" + kZwj + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5");
+
+  // Glued to a word, plainly or through an invisible character: dropping the character joins
+  // the value to the word, keeping it as a space splits values it hides inside; both are read.
+  struct Glued {
+    std::string name;
+    std::string type;
+    std::string value;
+    bool after;  // may be glued after too (a value of fixed length, not one that extends)
+    bool plain;  // found glued plainly too, not only through an invisible character
+  };
+  const Glued glued[] = {
+      {"card", "credit_card", "4111111111111111", true, true},
+      {"iban", "iban", "DE89370400440532013000", true, true},
+      {"ssn", "us_ssn", "536-22-1234", true, false},  // plainly glued: after SSN context only
+      {"openai", "api_key", "sk-proj-Xk3mP9qL2vR7sT4wY8zB1nC6", false, true},
+      {"github", "api_key", "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5", true, true},
+      {"aws", "api_key", "AKIAIOSFODNN7EXAMPLE", true, true},
+  };
+  c.push_back({"glued_ssn_context", "us_ssn", "SSN", "536-22-1234", "USD on file"});
+  const std::pair<std::string, std::string> joiners[] = {
+      {"plain", ""}, {"zwsp", kZwsp}, {"word_joiner", kWordJoiner}, {"bom", kBom}, {"rlo", kRlo}};
+  for (const Glued& g : glued) {
+    for (const auto& [name, joiner] : joiners) {
+      if (joiner.empty() && !g.plain) continue;
+      const std::string id = "glued_" + g.name + "_" + name;
+      c.push_back({id + "_before", g.type, "pay with" + joiner, g.value, " now"});
+      if (g.after) c.push_back({id + "_after", g.type, "pay ", g.value, joiner + "USD now"});
+    }
+  }
   const std::string body = "MIIEowIBAAKCAQEA7Zq3kP9mXw2LrT5vN8sY4bQ1cJ6hF0gD3eK7aU2iO9pW";
   cred("pem_lf", "private_key", "key:\n",
        "-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n-----END RSA PRIVATE KEY-----");

@@ -25,7 +25,8 @@ constexpr std::string_view kAlnumDash =
 // awake through number-dense text, and common short keywords ("pt", "call", "build") fire so often
 // that each costs more than the rest together. So:
 // - values anchored on digits or colons (NANP and national phones, cards, IBANs, IPv4/IPv6, ICD-10
-//   codes) are found by a plain loop (numbers.cc) that emulates the expressions quoted there;
+//   codes, dashed and dotted SSNs) are found by a plain loop (numbers.cc) that emulates the
+//   expressions quoted there;
 // - values that only count near a keyword (dates of birth, MRNs, spaced SSNs) are not patterns
 //   here: the keyword is, and the value is looked for in a small window around each keyword hit
 //   (ContextWindows in rules.cc);
@@ -49,22 +50,31 @@ const BuiltinPattern kPatterns[] = {
     // domain; the rule parses the address around it.
     {R"(@[A-Za-z0-9.\-]{0,63}[\xC2-\xF4])", 0, Detector::kEmail, Rule::kEmailIdn},
 
-    {R"(\+[1-9]\d{0,2}(?:[ .\-]?\(\d{1,4}\)|[ .\-]?\d{1,5}){2,6}\b)", kSom, Detector::kPhone,
+    // No `\b` at the end: a number may be glued to a word ("…0958USD"); the rule checks the end.
+    {R"(\+[1-9]\d{0,2}(?:[ .\-]?\(\d{1,4}\)|[ .\-]?\d{1,5}){2,6})", kSom, Detector::kPhone,
      Rule::kPhoneIntl},
 
-    {R"(\b\d{3}-\d{2}-\d{4}\b)", kSom, Detector::kUsSsn, Rule::kSsn},
     {R"(\b(?:ssn|social security)\b)", kSom | kCaseless, Detector::kUsSsn, Rule::kContext,
      Context::kSsn},
 
+    // Prefixes that no word holds (`sk-proj-`, `ghp_`, `AIza`, upper-case `AKIA`) need no word
+    // boundary before them: "mykeysk-proj-…" and "tokenghp_…" are keys glued to a word. `sk-`,
+    // `sk_live_` and lower-case `akia`/`asia` end words (`task-`, `disk_live_`, `Eurasia`).
     {R"(\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20})", kSom, Detector::kApiKey, Rule::kApiKeyChecked,
      Context::kNone, kKeyChars},
+    {R"(\Bsk-(?:proj|ant)-[A-Za-z0-9_\-]{20})", kSom, Detector::kApiKey, Rule::kApiKeyChecked,
+     Context::kNone, kKeyChars},
     {R"(\b(?:AKIA|ASIA)[A-Z0-9]{16}\b)", kSom | kCaseless, Detector::kApiKey, Rule::kAwsKey},
-    {R"(\bgh[pousr]_[A-Za-z0-9]{36}\b)", kSom, Detector::kApiKey, Rule::kApiKey},
-    {R"(\bgithub_pat_[A-Za-z0-9_]{22})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
+    // Glued to a word: the alphabet AWS issues ids in (base32: A-Z, 2-7), so upper-case prose
+    // with years and other digits ("MALAYSIA2024Q3REPORT…") is not one.
+    {R"((?:\B(?:AKIA|ASIA)[A-Z2-7]{16}|(?:AKIA|ASIA)[A-Z2-7]{16}\B))", kSom, Detector::kApiKey,
+     Rule::kAwsKey},
+    {R"(gh[pousr]_[A-Za-z0-9]{36})", kSom, Detector::kApiKey, Rule::kApiKey},
+    {R"(github_pat_[A-Za-z0-9_]{22})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
      kAlnumUnderscore},
-    {R"(\bxox[baprs]-[A-Za-z0-9\-]{10})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
+    {R"(xox[baprs]-[A-Za-z0-9\-]{10})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
      kAlnumDash},
-    {R"(\bAIza[0-9A-Za-z_\-]{35})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
+    {R"(AIza[0-9A-Za-z_\-]{35})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
      kKeyChars},
     {R"(\b[rs]k_live_[0-9A-Za-z]{16})", kSom, Detector::kApiKey, Rule::kApiKey, Context::kNone,
      kAlnum},

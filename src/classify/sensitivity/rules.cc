@@ -321,9 +321,16 @@ void EmailIdn(RuleEnv& env, uint32_t type, std::size_t to) {
   EmailAt(env, type, at, domain, end, domain > at + 1);
 }
 
+// `\+[1-9]\d{0,2}(?:[ .\-]?\(\d{1,4}\)|[ .\-]?\d{1,5}){2,6}` that ends at a word edge or
+// glued to a word of letters ("+44 20 7946 0958USD"), and starts after one ("pay+44 …"), not
+// after a digit ("3+4567…") or another '+'.
 void PhoneIntl(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
   std::string_view text = env.text;
-  if (start > 0 && (IsAlnum(text[start - 1]) || text[start - 1] == '+')) return;  // "3+4"
+  if (end < text.size() && IsWord(text[end]) && !LetterWordAt(text, end, false)) return;
+  if (start > 0 && (IsDigit(text[start - 1]) || text[start - 1] == '+' || text[start - 1] == '_' ||
+                    (IsAlpha(text[start - 1]) && !LetterWordAt(text, start, true)))) {
+    return;
+  }
   int digits = CountDigits(text.substr(start, end - start));
   if (digits < 8 || digits > 15 || PartOfLongerNumber(text, start, end)) return;
   Emit(env, type, start, end);
@@ -440,8 +447,12 @@ void Ipv6Trigger(RuleEnv& env, uint32_t type, std::size_t to) {
 void ApiKey(RuleEnv& env, const BuiltinPattern& p, uint32_t type, std::size_t start,
             std::size_t end, bool checked) {
   std::string_view text = env.text;
-  if (!p.extend.empty()) end = Extend(text, end, p.extend, kMaxToken);
-  if (WordAfter(text, end)) return;
+  // A fixed-length key (`ghp_` + 36) may be glued to a word after it ("ghp_…USD"); one that
+  // extends over its characters must end there.
+  if (!p.extend.empty()) {
+    end = Extend(text, end, p.extend, kMaxToken);
+    if (WordAfter(text, end)) return;
+  }
   if (checked) {
     std::string_view key = text.substr(start, end - start);
     std::size_t body = key.rfind('-', 12);  // "sk-", "sk-proj-", "sk-ant-api03-"
@@ -451,15 +462,17 @@ void ApiKey(RuleEnv& env, const BuiltinPattern& p, uint32_t type, std::size_t st
   Emit(env, type, start, end);
 }
 
-// AWS access key ids (`(?i)\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`). Written upper case, as AWS issues
-// them, any such id counts. In lower or mixed case ("akiaiosfodnn7example") the id was retyped
-// or folded; the 16 characters after the prefix must then hold a digit, which words such as
-// "asiapacificregions" do not.
+// AWS access key ids (`(?i)\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`, and upper case glued to a word).
+// Written upper case and standing alone, as AWS issues them, any such id counts. In lower or
+// mixed case ("akiaiosfodnn7example") the id was retyped or folded, and glued to a word
+// ("KEYAKIA…", "…EXAMPLEUSD") it may be a slice of upper-case prose: the 16 characters after the
+// prefix must then hold a digit, which words such as "asiapacificregions" do not.
 void AwsKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
   std::string_view key = env.text.substr(start, end - start);
   const bool upper =
       std::none_of(key.begin(), key.end(), [](char c) { return c >= 'a' && c <= 'z'; });
-  if (!upper && std::none_of(key.begin() + 4, key.end(), IsDigit)) return;
+  const bool glued = WordBefore(env.text, start) || WordAfter(env.text, end);
+  if ((!upper || glued) && std::none_of(key.begin() + 4, key.end(), IsDigit)) return;
   Emit(env, type, start, end);
 }
 
@@ -692,7 +705,8 @@ void SecretValue(RuleEnv& env, uint32_t type, std::size_t to, bool after_assign)
     }
     while (i > start && (text[i - 1] == '.' || text[i - 1] == ':')) --i;  // sentence end
   }
-  if (!SecretValueOk(text.substr(start, i - start), env.entropy_threshold)) return;
+  const bool password_key = after_assign && PasswordKeyBefore(text, to);
+  if (!SecretValueOk(text.substr(start, i - start), env.entropy_threshold, password_key)) return;
   Emit(env, type, start, i);
 }
 
@@ -776,7 +790,70 @@ void ContextIndex::Sort() {
   }
 }
 
-bool SecretValueOk(std::string_view value, double entropy_threshold) {
+namespace {
+
+// Words that describe a password field rather than fill it ("password: required").
+bool DescribesAField(std::string_view value) {
+  static constexpr std::string_view kWords[] = {
+      "required",  "optional",     "mandatory", "string",    "password",  "passwords", "hidden",
+      "masked",    "protected",    "encrypted", "hashed",    "incorrect", "invalid",   "expired",
+      "changed",   "unchanged",    "provided",  "missing",   "undefined", "nullable",  "readonly",
+      "sensitive", "confidential", "secret",    "secrets",   "default",   "disabled",  "enabled",
+      "unknown",   "notset",       "omitted",   "forgotten", "generated", "withheld",  "automatic",
+      "anonymous", "username"};
+  for (std::string_view w : kWords) {
+    if (EqualsIgnoreCase(value, w)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool LetterWordAt(std::string_view text, std::size_t at, bool before) {
+  std::size_t n = 0;
+  if (before) {
+    while (n <= 24 && n < at && IsAlpha(text[at - 1 - n])) ++n;
+    return n >= 1 && n <= 24 && (n == at || !IsWord(text[at - 1 - n]));
+  }
+  while (n <= 24 && at + n < text.size() && IsAlpha(text[at + n])) ++n;
+  return n >= 1 && n <= 24 && !(at + n < text.size() && IsWord(text[at + n]));
+}
+
+bool PasswordKeyBefore(std::string_view text, std::size_t end) {
+  std::size_t k = end;
+  if (k > 0 && (text[k - 1] == ':' || text[k - 1] == '=')) --k;
+  while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t' || IsQuote(text[k - 1]) ||
+                   text[k - 1] == '\\')) {
+    --k;
+  }
+  static constexpr std::string_view kNames[] = {"password",
+                                                "passwd",
+                                                "pwd",
+                                                "passphrase",
+                                                "passcode",
+                                                "passwort",
+                                                "kennwort",
+                                                "senha",
+                                                "wachtwoord",
+                                                "mot de passe",
+                                                "contrase\xC3\xB1"
+                                                "a",
+                                                "contrase\xC3\x91"
+                                                "a",
+                                                "contrasena"};
+  for (std::string_view name : kNames) {
+    if (k >= name.size() && EqualsIgnoreCase(text.substr(k - name.size(), name.size()), name)) {
+      return true;
+    }
+  }
+  // `secret:` or `client_secret:`, not `secrets:` or `secretName:`: those hold names.
+  constexpr std::string_view kSecret = "secret";
+  return k >= kSecret.size() &&
+         EqualsIgnoreCase(text.substr(k - kSecret.size(), kSecret.size()), kSecret) &&
+         (k == kSecret.size() || !IsAlnum(text[k - kSecret.size() - 1]));
+}
+
+bool SecretValueOk(std::string_view value, double entropy_threshold, bool password_key) {
   if (value.size() < 8) return false;
   char first = value.front();
   if (first == '$' || first == '%' || first == '{' || first == '*' || first == '#' ||
@@ -798,6 +875,16 @@ bool SecretValueOk(std::string_view value, double entropy_threshold) {
   // digits), prod/db/credentials, arn:aws:secretsmanager (no digit and no capital). This gives up
   // all-lowercase passphrases; see README.
   if (identifier_chars && !digit && value.find('.') != std::string_view::npos) return false;
+  // A password's own name before it: lower-case letters are a password ("password: sunshine"),
+  // unless they describe the field. Words carry less entropy than random characters, so the bar
+  // only keeps out repetition ("aaaaaaaa", "abababab").
+  const bool letters_only =
+      std::all_of(value.begin(), value.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  if (password_key && letters_only && !DescribesAField(value)) {
+    const double bar =
+        std::min(entropy_threshold, 0.7 * std::log2(static_cast<double>(value.size())));
+    return ShannonEntropy(value) >= bar;
+  }
   if (!digit && !upper) return false;
   int classes = lower + upper + digit + symbol;
   if (classes < 2 && value.size() < 20) return false;

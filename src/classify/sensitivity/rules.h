@@ -99,7 +99,20 @@ void ApplyRule(Rule rule, uint32_t type, std::size_t from, std::size_t to, RuleE
 // in env.contexts.
 void ContextWindows(const WindowPatterns& patterns, const WindowTypes& types, RuleEnv& env);
 
-// Exposed for tests: whether a `secret` value passes the entropy and shape checks.
-bool SecretValueOk(std::string_view value, double entropy_threshold);
+// Whether the run of letters that ends at text[at - 1] (`before`) or starts at text[at] is a
+// word of letters only: at least one and at most 24 letters, no digit or '_' beyond them. A
+// value glued to such a word ("IBANDE89…", "…3000USD", and what is left of "with<ZWSP>4111…"
+// once the zero-width space is dropped) is still a value; one glued into a longer alphanumeric
+// token (a hash, an id, base64) is not.
+bool LetterWordAt(std::string_view text, std::size_t at, bool before);
+
+// Exposed for tests: whether a `secret` value passes the entropy and shape checks. After a
+// password's own name (`password:`, `db_passwd=`, `Kennwort:`, a bare `secret:`) a value of
+// lower-case letters only counts too (`password_key`).
+bool SecretValueOk(std::string_view value, double entropy_threshold, bool password_key = false);
+// Whether the key that ends at text[end - 1] (before the ':' or '=', quotes and spaces) names a
+// password: `password`, `passwd`, `pwd`, `passphrase`, `passcode`, `Passwort`, `Kennwort`,
+// `senha`, `wachtwoord`, `mot de passe`, `contraseña` at its end, or exactly `secret`.
+bool PasswordKeyBefore(std::string_view text, std::size_t end);
 
 }  // namespace hybridgate::sensitivity

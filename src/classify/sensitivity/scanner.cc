@@ -97,6 +97,7 @@ struct Scanner::Impl {
   void ScanDecoded(std::string_view text, std::size_t base, std::vector<Candidate>& out) const;
   std::vector<Finding> Resolve(std::vector<Candidate>& candidates) const;
   std::vector<Finding> ScanText(std::string_view text) const;
+  std::vector<Finding> ScanSpacedToo(std::string_view text, std::vector<Finding> findings) const;
   bool ClassifyJoined(std::span<const std::string_view> texts, Classification& result) const;
   Classification ClassifyTexts(std::span<const std::string_view> texts) const;
 };
@@ -571,7 +572,40 @@ void MapBack(const NormalizedText& normalized, Finding& f) {
   f.start = start;
 }
 
+// Adds the findings `more` (of one text, original offsets) to that text's findings in `into`
+// (sorted by start, disjoint), keeping them disjoint: a finding that overlaps others replaces
+// them when its class is higher, or the same and it covers them all; otherwise it is left out.
+// So a merge never lowers the text's class.
+void MergeFindings(std::vector<Finding>& into, std::vector<Finding>& more) {
+  for (Finding& f : more) {
+    auto first =
+        std::find_if(into.begin(), into.end(), [&](const Finding& g) { return g.end > f.start; });
+    auto last = std::find_if(first, into.end(), [&](const Finding& g) { return g.start >= f.end; });
+    bool replace = true;
+    for (auto it = first; it != last; ++it) {
+      const bool covers = f.start <= it->start && it->end <= f.end;
+      if (it->data_class > f.data_class || (it->data_class == f.data_class && !covers)) {
+        replace = false;
+      }
+    }
+    if (!replace) continue;
+    into.insert(into.erase(first, last), std::move(f));
+  }
+}
+
 }  // namespace
+
+// A text whose dropped characters stood between word characters ("with<ZWSP>4111…") is scanned
+// a second time with them as spaces, and the findings of both scans are merged.
+std::vector<Finding> Scanner::Impl::ScanSpacedToo(std::string_view text,
+                                                  std::vector<Finding> findings) const {
+  NormalizedText spaced;
+  if (!spaced.Assign(text, /*dropped_as_space=*/true)) return findings;
+  std::vector<Finding> more = ScanText(spaced.text());
+  for (Finding& f : more) MapBack(spaced, f);
+  MergeFindings(findings, more);
+  return findings;
+}
 
 std::vector<Finding> Scanner::Scan(std::string_view text) const {
   // The all-ASCII text (the common case) is scanned as it is: no copy, no allocation.
@@ -580,6 +614,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text) const {
     if (normalized.Assign(text)) {
       std::vector<Finding> findings = impl_->ScanText(normalized.text());
       for (Finding& f : findings) MapBack(normalized, f);
+      if (normalized.dropped_after_word()) return impl_->ScanSpacedToo(text, std::move(findings));
       return findings;
     }
   }
@@ -602,6 +637,23 @@ Classification Scanner::Classify(std::span<const std::string_view> texts) const 
   Classification result = impl_->ClassifyTexts(views);
   for (Finding& f : result.findings) {
     if (folded[f.text_index]) MapBack(normalized[f.text_index], f);
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (!folded[i] || !normalized[i].dropped_after_word()) continue;
+    // Rare: the text is scanned again (ScanSpacedToo) and its findings replaced.
+    auto first = std::find_if(result.findings.begin(), result.findings.end(),
+                              [&](const Finding& f) { return f.text_index >= i; });
+    auto last = std::find_if(first, result.findings.end(),
+                             [&](const Finding& f) { return f.text_index > i; });
+    std::vector<Finding> own(std::make_move_iterator(first), std::make_move_iterator(last));
+    own = impl_->ScanSpacedToo(texts[i], std::move(own));
+    for (Finding& f : own) {
+      f.text_index = i;
+      result.data_class = std::max(result.data_class, f.data_class);
+    }
+    auto at = result.findings.erase(first, last);
+    result.findings.insert(at, std::make_move_iterator(own.begin()),
+                           std::make_move_iterator(own.end()));
   }
   return result;
 }

@@ -90,17 +90,35 @@ const Case kCases[] = {
     {"card_ctx_off_brand", "Amex card 3712345678901234", {{"credit_card", "3712345678901234"}}},
     {"card_neg_isbn", "ISBN 978-0-306-40615-7", {}},
     {"card_neg_in_longer_run", "id 12345411111111111111", {}},
-    {"card_neg_glued_letters", "X4111111111111111", {}},
+    // A known brand glued to a word of letters is a card; glued into a hash or an id with
+    // digits beyond the letters it is not.
+    {"card_glued_to_word", "X4111111111111111", {{"credit_card", "4111111111111111"}}},
+    {"card_glued_both_sides", "pay4111111111111111USD now", {{"credit_card", "4111111111111111"}}},
+    {"card_neg_glued_hex_letters", "sha deadbeef4111111111111111", {}},
+    {"card_neg_glued_in_token", "id 9aX4111111111111111", {}},
+    {"card_neg_glued_long_token", "AbcdefghijklmnopqrstuvwxyZ4111111111111111", {}},
+    {"card_neg_glued_off_brand", "ref3712345678901234", {}},
 
     {"iban_spaced",
      "IBAN DE89 3704 0044 0532 0130 00 EUR",
      {{"iban", "DE89 3704 0044 0532 0130 00"}}},
     {"iban_compact", "GB29NWBK60161331926819", {{"iban", "GB29NWBK60161331926819"}}},
     {"iban_neg_checksum", "DE89 3704 0044 0532 0130 01", {}},
+    // Glued to words of letters: the country's length decides where it ends.
+    {"iban_glued_after", "to DE89370400440532013000USD", {{"iban", "DE89370400440532013000"}}},
+    {"iban_glued_before", "IBANDE89370400440532013000 ok", {{"iban", "DE89370400440532013000"}}},
+    {"iban_grouped_glued_after",
+     "DE89 3704 0044 0532 0130 00EUR",
+     {{"iban", "DE89 3704 0044 0532 0130 00"}}},
+    {"iban_neg_glued_in_token", "x9DE89370400440532013000", {}},
 
     {"ssn", "SSN 536-22-1234", {{"us_ssn", "536-22-1234"}}},
     {"ssn_spaced_ctx", "social security 536 22 1234", {{"us_ssn", "536 22 1234"}}},
     {"ssn_neg_spaced_no_ctx", "part 536 22 1234", {}},
+    {"ssn_glued_to_words", "SSN123-45-6789USD", {{"us_ssn", "123-45-6789"}}},
+    {"ssn_neg_glued_into_number", "x1123-45-6789 and 7-123-45-6789", {}},
+    {"ssn_neg_glued_part_number", "part A123-45-6789B in stock", {}},
+    {"ssn_glued_after_context", "SSN: 123-45-6789USD", {{"us_ssn", "123-45-6789"}}},
     {"ssn_neg_ranges", "000-12-3456 666-12-3456 912-12-3456 123-00-4567 123-45-0000", {}},
 
     {"ipv4", "host 10.1.2.3 down", {{"ipv4", "10.1.2.3"}}},
@@ -137,6 +155,16 @@ const Case kCases[] = {
     {"apikey_neg_placeholder", "sk-your-openai-key-goes-here-now", {}},
     {"apikey_neg_low_entropy", "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", {}},
     {"apikey_neg_aws_short", "AKIA1234", {}},
+    // Prefixes no word holds may be glued to a word; upper-case prose glued to AKIA needs a digit.
+    {"apikey_glued_openai",
+     "mykeysk-proj-abcDEF1234567890abcdefGHIJKL1234",
+     {{"api_key", "sk-proj-abcDEF1234567890abcdefGHIJKL1234"}}},
+    {"apikey_glued_github",
+     "tokenghp_R8x2Kq9LmT4vW7nB3cZ6pH1jD5sF0gY8aE2uUSD",
+     {{"api_key", "ghp_R8x2Kq9LmT4vW7nB3cZ6pH1jD5sF0gY8aE2u"}}},
+    {"apikey_glued_aws", "KEYAKIAIOSFODNN7EXAMPLEUSD", {{"api_key", "AKIAIOSFODNN7EXAMPLE"}}},
+    {"apikey_neg_glued_upper_prose", "EURASIAPACIFICREGIONSUMMARY", {}},
+    {"apikey_neg_task_word", "task-abcdefghijklmnopqrstuvwxyz", {}},
 
     {"pem",
      "k: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY----- ok",
@@ -175,6 +203,12 @@ const Case kCases[] = {
     {"secret_neg_compare", "if password == other_password_9X: pass", {}},
     {"secret_neg_numbers", "max_tokens=2048", {}},
     {"secret_neg_prose", "the password: must contain a digit", {}},
+    // After a password's own name, lower-case letters are a password too, unless they describe
+    // the field; after other names (`token`, `secret_name`) they stay names.
+    {"secret_lowercase_password", "wifi password: sunshine", {{"secret", "sunshine"}}},
+    {"secret_lowercase_bare_secret", "secret: correcthorse", {{"secret", "correcthorse"}}},
+    {"secret_neg_lowercase_describes", "password: required, secret: optional", {}},
+    {"secret_neg_lowercase_token", "tokenizer: bertbasecased, secret_name: proddbcreds", {}},
 
     {"dob_before", "born on 14 March 1985", {{"date_of_birth", "14 March 1985"}}},
     {"dob_after", "1962-08-30 (DOB)", {{"date_of_birth", "1962-08-30"}}},

@@ -48,12 +48,16 @@ constexpr IbanCountry kIbanCountries[] = {
     {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VG", 24}, {"XK", 20},
 };
 
+}  // namespace
+
 int IbanLength(char a, char b) {
   for (const IbanCountry& c : kIbanCountries) {
     if (c.code[0] == a && c.code[1] == b) return c.length;
   }
   return 0;
 }
+
+namespace {
 
 // Parses one IPv6 hex group (1..4 hex digits).
 bool HexGroup(std::string_view g) {

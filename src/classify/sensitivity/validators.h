@@ -16,6 +16,8 @@ bool KnownCardIin(std::string_view first_digits, std::size_t length);
 // IBAN in either case, with spaces or dashes between groups: known country, that country's
 // length, ISO 7064 mod-97 == 1.
 bool IbanValid(std::string_view text);
+// The IBAN length of a country (upper-case code), 0 for a country without IBANs.
+int IbanLength(char a, char b);
 // AAA-GG-SSSS (one separator byte, the same twice): area not 000/666/9xx, group not 00, serial
 // not 0000.
 bool UsSsnValid(std::string_view text);

@@ -288,10 +288,15 @@ Status ReadToolChoice(element v, api::ChatRequest& out, ResponsesContext& ctx) {
     return {};
   }
   if (type != "function") {
-    return Fail(Invalid(fmt::format("tool_choice requires the built-in tool '{}', which is not "
-                                    "available through this gateway",
-                                    type),
-                        "tool_choice.type"));
+    // Only an upstream of OpenAI's Responses API has it (`responses_api: true`, the request
+    // passed through as written); every other candidate is skipped with this message.
+    out.native_only = fmt::format(
+        "tool_choice requires the built-in tool '{}', which only a provider with "
+        "responses_api: true serves (none of this model's could take the request as written)",
+        type.substr(0, 64));
+    tc.kind = api::ToolChoice::Kind::kRequired;
+    tc.raw = "\"required\"";
+    return {};
   }
   if (v["name"].get_string().get(name)) return Fail(api::MissingField("tool_choice.name"));
   tc.kind = api::ToolChoice::Kind::kFunction;
@@ -565,15 +570,16 @@ Status DecodeRequest(std::string& body, api::ChatRequest& out, ResponsesContext&
       if (value.is_null()) continue;
       if (!value.is_object()) return Fail(api::FieldError("metadata", "an object", value));
       ctx.metadata = out.metadata_json = simdjson::minify(value);
-    } else if (key == "user" || key == "safety_identifier") {
+    } else if (key == "user") {
       if (value.is_null()) continue;
-      if (auto s = api::ReadString(value, std::string(key), out.user); !s) return s;
+      if (auto s = api::ReadString(value, "user", out.user); !s) return s;
       ctx.user = out.user;
-    } else if (key == "prompt_cache_key") {
-      // Chat completions take it too; other upstreams never see extra fields.
+    } else if (key == "prompt_cache_key" || key == "safety_identifier" || key == "service_tier") {
+      // Chat completions take them too (named in x-hybridgate-dropped-fields where another
+      // dialect's upstream answers: it never sees extra fields).
       if (value.is_null()) continue;
-      if (!value.is_string()) return Fail(api::FieldError("prompt_cache_key", "a string", value));
-      out.extra.push_back({"prompt_cache_key", simdjson::minify(value)});
+      if (!value.is_string()) return Fail(api::FieldError(std::string(key), "a string", value));
+      out.extra.push_back({std::string(key), simdjson::minify(value)});
     } else if (key == "background") {
       bool background = false;
       if (!value.get_bool().get(background) && background) {
@@ -581,15 +587,29 @@ Status DecodeRequest(std::string& body, api::ChatRequest& out, ResponsesContext&
             Invalid("background responses are not supported by this gateway", "background"));
       }
     } else if (key == "conversation" || key == "prompt") {
+      // State kept at the upstream: only an upstream of OpenAI's Responses API has it
+      // (`responses_api: true`); the gateway keeps its own through previous_response_id.
       if (value.is_null()) continue;
-      return Fail(Invalid(fmt::format("'{}' is not supported by this gateway (use "
-                                      "previous_response_id for conversation state)",
-                                      key),
-                          key));
-    } else if (key == "include" || key == "truncation" || key == "service_tier" ||
-               key == "stream_options" || key == "max_tool_calls") {
-      // Accepted without an effect on a chat upstream: include's extra data (encrypted
-      // reasoning, logprobs) is not available there; truncation stays "disabled".
+      out.native_only = fmt::format(
+          "'{}' is kept by OpenAI's Responses API: only a provider with responses_api: true "
+          "serves it (none of this model's could take the request as written; "
+          "previous_response_id works with every provider)",
+          key);
+    } else if (key == "include" || key == "truncation" || key == "max_tool_calls") {
+      // No chat equivalent: what include asks for (encrypted reasoning, sources, logprobs as
+      // output items) is not made, truncation stays "disabled", the tool calls are not
+      // counted. Named as dropped when they ask for something.
+      bool asks = !value.is_null();
+      if (key == "include") {
+        array names;
+        asks = !value.get_array().get(names) && names.size() > 0;
+      } else if (key == "truncation") {
+        std::string_view mode;
+        asks = !value.get_string().get(mode) && mode != "disabled";
+      }
+      if (asks) AddDropped(ctx, key);
+    } else if (key == "stream_options") {
+      // include_obfuscation: the gateway's streams carry no obfuscation padding either way.
     } else {
       AddDropped(ctx, key);
     }

@@ -7,11 +7,15 @@
 // output_text.delta, function_call_arguments.delta, ..., response.completed; a failure as
 // `error` then response.failed).
 //
-// What has no chat equivalent: built-in tools (web_search, file_search, code_interpreter, ...),
-// `background`, `conversation`, `prompt` templates and item references are refused with a 400
-// that names them; other fields the gateway does not know are dropped and named in the answer's
-// x-hybridgate-dropped-fields header (an unknown field is never forwarded to an upstream that
-// would reject it). `store` and `previous_response_id` are kept by the gateway's response store
+// What has no chat equivalent: a built-in tool (web_search, file_search, code_interpreter, ...)
+// the model may use is dropped and named; what only OpenAI's Responses API can do (a
+// tool_choice that requires a built-in tool, a stored `conversation`, a `prompt` template) sets
+// ChatRequest::native_only, so only a provider with `responses_api` serves it and every other
+// candidate refuses it with a 400 naming why; `background` and item references are 400s;
+// `include`, `truncation: auto` and `max_tool_calls` are named as dropped, `service_tier` and
+// `safety_identifier` go on as chat fields; other fields the gateway does not know are dropped
+// and named in the answer's x-hybridgate-dropped-fields header (an unknown field is never
+// forwarded to an upstream that would reject it). `store` and `previous_response_id` are kept by the gateway's response store
 // (gateway/response_store.h), not here.
 //
 // An `openai` provider with `responses_api` gets the request as the client wrote it instead

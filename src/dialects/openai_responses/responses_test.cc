@@ -98,7 +98,8 @@ TEST(ResponsesDecode, TextFormatBecomesResponseFormat) {
 }
 
 TEST(ResponsesDecode, RefusalsAndDrops) {
-  // A built-in tool the model may use is dropped and named; one tool_choice requires is a 400.
+  // A built-in tool the model may use is dropped and named; one tool_choice requires leaves
+  // the request to a Responses API upstream (native_only: every other candidate refuses it).
   auto d = Decode(R"({"model":"m","input":"x","tools":[{"type":"web_search"},
       {"type":"namespace","name":"ns","tools":[{"type":"function","name":"inner"}]}]})");
   ASSERT_TRUE(d.status) << d.status.error().message;
@@ -107,9 +108,13 @@ TEST(ResponsesDecode, RefusalsAndDrops) {
   EXPECT_EQ(d.req.tools[0].name, "inner");
   d = Decode(R"({"model":"m","input":"x","tools":[{"type":"web_search"}],
       "tool_choice":{"type":"web_search"}})");
-  ASSERT_FALSE(d.status);
-  EXPECT_EQ(d.status.error().param, "tool_choice.type");
-  EXPECT_NE(d.status.error().message.find("web_search"), std::string::npos);
+  ASSERT_TRUE(d.status) << d.status.error().message;
+  EXPECT_NE(d.req.native_only.find("web_search"), std::string::npos);
+  for (const char* field : {R"("conversation":"conv_1")", R"("prompt":{"id":"pmpt_1"})"}) {
+    d = Decode(std::string(R"({"model":"m","input":"x",)") + field + "}");
+    ASSERT_TRUE(d.status) << field;
+    EXPECT_NE(d.req.native_only.find("responses_api"), std::string::npos) << field;
+  }
   d = Decode(R"({"model":"m","input":"x","background":true})");
   EXPECT_FALSE(d.status);
   d = Decode(R"({"model":"m","input":[{"type":"item_reference","id":"msg_1"}]})");
@@ -123,8 +128,25 @@ TEST(ResponsesDecode, RefusalsAndDrops) {
   d = Decode(
       R"({"model":"m","input":"x","future_field":1,"include":["reasoning.encrypted_content"]})");
   ASSERT_TRUE(d.status);
-  EXPECT_EQ(d.ctx.dropped_fields(), "future_field");
+  EXPECT_EQ(d.ctx.dropped_fields(), "future_field,include");
   EXPECT_TRUE(d.req.extra.empty());
+  EXPECT_TRUE(d.req.native_only.empty());
+  // What asks for nothing is not named: an empty include, truncation "disabled".
+  d = Decode(R"({"model":"m","input":"x","include":[],"truncation":"disabled",
+      "max_tool_calls":null,"stream_options":{"include_obfuscation":false}})");
+  ASSERT_TRUE(d.status);
+  EXPECT_EQ(d.ctx.dropped_fields(), "");
+  d = Decode(R"({"model":"m","input":"x","truncation":"auto","max_tool_calls":3})");
+  ASSERT_TRUE(d.status);
+  EXPECT_EQ(d.ctx.dropped_fields(), "truncation,max_tool_calls");
+  // Fields chat completions take go on as extra (named where another dialect's upstream answers).
+  d = Decode(R"({"model":"m","input":"x","service_tier":"flex","safety_identifier":"u-1",
+      "user":"u-2"})");
+  ASSERT_TRUE(d.status);
+  ASSERT_EQ(d.req.extra.size(), 2u);
+  EXPECT_EQ(d.req.extra[0].key, "service_tier");
+  EXPECT_EQ(d.req.extra[1].key, "safety_identifier");
+  EXPECT_EQ(d.req.user, "u-2");
 }
 
 TEST(ResponsesEncode, TextToolCallsAndUsage) {

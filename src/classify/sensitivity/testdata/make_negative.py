@@ -13,13 +13,15 @@ import uuid
 rng = random.Random(20261206)
 
 
-def digits(n, first=None):
-    s = first if first is not None else str(rng.randint(1, 9))
-    return s + "".join(rng.choice(string.digits) for _ in range(n - len(s)))
+def digits(n, first=None, r=None):
+    r = r or rng
+    s = first if first is not None else str(r.randint(1, 9))
+    return s + "".join(r.choice(string.digits) for _ in range(n - len(s)))
 
 
-def hexs(n):
-    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+def hexs(n, r=None):
+    r = r or rng
+    return "".join(r.choice("0123456789abcdef") for _ in range(n))
 
 
 def ver(parts=3):
@@ -191,12 +193,44 @@ ENCODED_TEMPLATES = [
 ]
 
 
+# Shapes near the rules for values glued to words and for lower-case passwords: ids and
+# timestamps glued to letters, upper-case file names with years, hashes glued to numbers, words
+# that describe a password field. Their own generator again, after the lines above.
+rng3 = random.Random(20261208)
+
+
+def d3(n, first=None):
+    return digits(n, first, rng3)
+
+
+def hex3(n):
+    return hexs(n, rng3)
+
+
+GLUED_TEMPLATES = [
+    lambda: f"GET /api/users/user{d3(rng3.choice([12, 14, 16, 18]))}/settings 200",
+    lambda: f"https://x.com/acme/status{d3(19, '1')} got {rng3.randint(2, 900)} replies",
+    lambda: f"ts{d3(13, '17')}ms latency p99={rng3.randint(10, 900)}ms",
+    lambda: f"MALAYSIA{rng3.randint(2019, 2025)}Q{rng3.randint(1, 4)}REPORTSUMMARY.PDF uploaded",
+    lambda: f"ASIAPACIFIC{rng3.randint(2019, 2025)}BUDGETFINAL.XLSX shared with finance",
+    lambda: f"blob {hex3(12)}{d3(16)}{hex3(4)} stored in the cache",
+    lambda: f"wheel pkg-{rng3.randint(1, 9)}.{rng3.randint(0, 20)}-cp3{rng3.randint(8, 12)}-manylinux{rng3.randint(2010, 2014)}_x86_64.whl",
+    lambda: f"password: {rng3.choice(['required', 'optional', 'hidden', 'masked', 'sensitive', 'unchanged'])}  # schema field",
+    lambda: f"reset_password: {rng3.choice(['disabled', 'enabled', 'default'])}",
+    lambda: f"tokenizer: {rng3.choice(['bertbasecased', 'sentencepiece', 'tiktoken'])}, secret_name: {rng3.choice(['proddbcreds', 'stagingkeys'])}",
+    lambda: f"Invoice{d3(rng3.choice([8, 10, 12]))}EUR settled on {rng3.randint(1, 28)} May",
+    lambda: f"room{rng3.randint(100, 999)}-{rng3.randint(10, 99)}-{rng3.randint(1000, 9999)}B is booked",
+]
+
+
 def main():
     lines = []
     for i in range(360):
         lines.append(TEMPLATES[i % len(TEMPLATES)]())
     for i in range(96):
         lines.append(ENCODED_TEMPLATES[i % len(ENCODED_TEMPLATES)]())
+    for i in range(120):
+        lines.append(GLUED_TEMPLATES[i % len(GLUED_TEMPLATES)]())
     for k, text in enumerate(lines, 1):
         print(json.dumps({"id": "n%03d" % k, "text": text}, ensure_ascii=False))
 
