@@ -54,6 +54,77 @@ bool IsBase64(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return kBase64[static_cast<uint8_t>(c)]; });
 }
 
+// Whether the number [p, q) is an integer of 64 bits (how a card, an account or a phone
+// number is written as a number): such numbers are scanned, written as simdjson reads them
+// ("-0" as "0").
+bool Integer64(std::string_view n) {
+  const bool negative = !n.empty() && n[0] == '-';
+  const std::string_view digits = n.substr(negative ? 1 : 0);
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return false;  // a fraction or an exponent
+  }
+  return digits.size() < 19 ||
+         (digits.size() == 19 && (!negative || digits <= "9223372036854775808")) ||
+         (digits.size() == 20 && !negative && digits <= "18446744073709551615");
+}
+
+// `[` at p opens an array whose first item is an integer, or an array starting with one:
+// token ids ([19, 16, …] or [[19, 16], …]).
+bool TokenIds(const char* p, const char* end) {
+  for (int depth = 0; depth < 2; ++depth) {
+    p = SkipSpace(p + 1, end);
+    if (p == end) return false;
+    if (*p != '[') return (*p >= '0' && *p <= '9') || *p == '-';
+  }
+  return false;
+}
+
+// A base64 alphabet run that reads as a blob: its symbols spread over the alphabet (base64 of
+// binary data uses nearly all 64; a DNA or protein sequence, a run of one letter, digits use
+// few), and what it decodes to is not text (base64 of text is scanned, decoded, as text:
+// sensitivity's encoded-value pass).
+bool LooksBinary(std::string_view value) {
+  std::array<bool, 256> seen{};
+  int distinct = 0;
+  for (const char c : value) {
+    if (!seen[static_cast<uint8_t>(c)]) {
+      seen[static_cast<uint8_t>(c)] = true;
+      ++distinct;
+    }
+  }
+  if (distinct < 32) return false;
+  // Decode the first 3 KB (standard or URL-safe alphabet, line breaks skipped).
+  uint32_t bits = 0;
+  int have = 0, printable = 0, bytes = 0;
+  for (size_t i = 0; i < value.size() && bytes < 2048; ++i) {
+    const char c = value[i];
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+' || c == '-') {
+      v = 62;
+    } else if (c == '/' || c == '_') {
+      v = 63;
+    } else {
+      continue;
+    }
+    bits = ((bits << 6) | static_cast<uint32_t>(v)) & 0xffffff;
+    have += 6;
+    if (have >= 8) {
+      have -= 8;
+      const auto byte = static_cast<uint8_t>((bits >> have) & 0xff);
+      ++bytes;
+      printable += (byte >= 0x20 && byte < 0x7f) || byte == '\n' || byte == '\r' || byte == '\t' ||
+                   byte >= 0x80;
+    }
+  }
+  return bytes == 0 || printable * 10 < bytes * 9;
+}
+
 ContentKind KindOfMediaType(std::string_view media) {
   if (StartsWithNoCase(media, "image/")) return ContentKind::kImage;
   if (StartsWithNoCase(media, "audio/")) return ContentKind::kAudio;
@@ -212,7 +283,8 @@ Read Collector::Parse(const char* p, char* o) {
   Frame* f = nullptr;  // the innermost open object or array; null at the top level
   size_t line = 0;     // an object field: where its line (its key) starts
   size_t key_size = 0;
-  bool text = false;  // the field is the first "text" of an array's object
+  bool text = false;          // the field is the first "text" of an array's object
+  bool number_field = false;  // a field's number value is next: its key's line is open
   const auto fail = [&](error_code e) { return Read{p, o, e}; };
 
   p = SkipSpace(p, end);
@@ -258,13 +330,35 @@ value:  // p at a value, past any space: the document, an array's item or a fiel
       goto after_value;
     }
     default: {
+      // A number is data too ("seed": 4111111111111111): its text goes on a line of its own,
+      // or after its key's ": ".
+      const char* const start = p;
       if (const char* q = ShortNumber(p, end)) {
         p = q;
-        goto after_value;
+      } else {
+        const Read r = Number(p, end);
+        if (r.error) return fail(r.error);
+        p = r.in;
       }
-      const Read r = Number(p, end);
-      if (r.error) return fail(r.error);
-      p = r.in;
+      const std::string_view number(start, static_cast<size_t>(p - start));
+      const bool field = number_field;
+      number_field = false;
+      if (Integer64(number)) {
+        if (field) {  // "key = 5": not a "key: " line, which card bridges join across
+          *o++ = ' ';
+          *o++ = '=';
+          *o++ = ' ';
+        }
+        if (number == "-0") {
+          *o++ = '0';
+        } else {
+          std::memcpy(o, number.data(), number.size());
+          o += number.size();
+        }
+        *o++ = '\n';
+      } else if (field) {
+        *o++ = '\n';
+      }
       goto after_value;
     }
   }
@@ -293,7 +387,19 @@ element:  // p at an element of f, past any space
   p = SkipSpace(p + 1, end);
   if (p == end) return fail(simdjson::TAPE_ERROR);
   if (*p != '"') {
-    if (key_size > 0) *o++ = '\n';
+    if (key_size > 0) {
+      if ((*p >= '0' && *p <= '9') || *p == '-') {
+        number_field = true;  // "key = 123" when the number is written, else "key"
+      } else {
+        *o++ = '\n';
+        // `prompt` or `input` as token ids (OpenAI's completions and embeddings): not text.
+        if (*p == '[' && frames_.size() == 1 && nesting_ == 0 && TokenIds(p, end) &&
+            ((key_size == 6 && std::memcmp(buf_ + line, "prompt", 6) == 0) ||
+             (key_size == 5 && std::memcmp(buf_ + line, "input", 5) == 0))) {
+          ++out_.content[static_cast<size_t>(ContentKind::kTokens)];
+        }
+      }
+    }
     goto value;
   }
   if (key_size > 0) {
@@ -380,7 +486,7 @@ char* Collector::SpecialValue(char* o, size_t line, size_t key_size, size_t valu
                               bool part) {
   const std::string_view value(buf_ + value_at, o);
   if (char* end = DataUri(o, line, key_size, value_at, part)) return end;
-  if (value.size() >= kMinBinaryBytes && IsBase64(value)) {
+  if (value.size() >= kMinBinaryBytes && IsBase64(value) && LooksBinary(value)) {
     // Counted, not scanned: the line keeps the key alone.
     if (part) SetAside(parts_.back());
     const ContentKind kind =
@@ -447,6 +553,8 @@ std::string_view ContentKindName(ContentKind k) {
       return "audio";
     case ContentKind::kFile:
       return "file";
+    case ContentKind::kTokens:
+      return "tokens";
     case ContentKind::kBinary:
       break;
   }

@@ -11,10 +11,16 @@
 //   kMaxNesting levels; deeper or malformed ones are scanned as plain text.
 // - Text split over the elements of one array (content parts, system blocks: the model reads
 //   them as one text) is also collected joined, so a secret cut in two parts is still one match.
-// - Content that cannot be read as text — a `data:…;base64,` URI, or a base64 run of at least
-//   kMinBinaryBytes — is not scanned as text; it is counted by kind (image, audio, file, binary:
-//   from the URI's or a sibling field's media type), and the residency policy gives each kind a
-//   data class (config `residency.content_classes`).
+// - Integers are data too: each is a line, `key = 4111111111111111` (not `key: `: the card
+//   rule joins digits across `key: value` lines, as a card typed over two messages, and
+//   separate numeric fields of a schema are no such thing), or the number alone in an array.
+// - Content that cannot be read as text — a `data:…;base64,` URI, a base64 run of at least
+//   kMinBinaryBytes that reads as a blob (its symbols spread over the alphabet and it does not
+//   decode to text: a DNA sequence or base64 of a config file is text), or a top-level `prompt`
+//   / `input` of token ids (OpenAI's completions and embeddings) — is not scanned as text; it
+//   is counted by kind (image, audio, file, binary: from the URI's or a sibling field's media
+//   type; tokens), and the residency policy gives each kind a data class (config
+//   `residency.content_classes`).
 //
 // Pure and synchronous. The body is read in one pass by a reader of its own (no DOM parser, so
 // it never invalidates a document the caller is still reading) that accepts exactly what
@@ -38,9 +44,9 @@ class Scanner;
 
 namespace hybridgate::classify {
 
-enum class ContentKind : uint8_t { kImage, kAudio, kFile, kBinary };
-inline constexpr size_t kContentKinds = 4;
-std::string_view ContentKindName(ContentKind k);  // "image", "audio", "file", "binary"
+enum class ContentKind : uint8_t { kImage, kAudio, kFile, kBinary, kTokens };
+inline constexpr size_t kContentKinds = 5;
+std::string_view ContentKindName(ContentKind k);  // "image", "audio", "file", "binary", "tokens"
 
 inline constexpr int kMaxNesting = 4;
 inline constexpr size_t kMinBinaryBytes = 512;

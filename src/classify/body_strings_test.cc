@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,35 @@ ContentKind KindFromContext(dom::object parent, std::string_view key) {
   return ContentKind::kBinary;
 }
 
+// The reference's blob test: 32 distinct symbols or more, and the decoding of its first 2048
+// bytes less than 90% text bytes (printable ASCII, tab, CR, LF, or >= 0x80).
+bool ReadsAsBlob(std::string_view s) {
+  if (std::set<char>(s.begin(), s.end()).size() < 32) return false;
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<uint8_t> decoded;
+  unsigned bits = 0;
+  int have = 0;
+  for (const char c : s) {
+    const size_t v = kAlphabet.find(c == '-' ? '+' : c == '_' ? '/' : c);
+    if (v == std::string::npos) continue;
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    have += 6;
+    if (have >= 8) {
+      have -= 8;
+      decoded.push_back(static_cast<uint8_t>(bits >> have));
+      if (decoded.size() == 2048) break;
+    }
+  }
+  const int bytes = static_cast<int>(decoded.size());
+  int text = 0;
+  for (const uint8_t byte : decoded) {
+    text += (byte >= 0x20 && byte < 0x7f) || byte == '\n' || byte == '\r' || byte == '\t' ||
+            byte >= 0x80;
+  }
+  return bytes == 0 || text * 10 < bytes * 9;
+}
+
 struct Result {
   bool ok = false;
   std::string text;
@@ -74,9 +104,31 @@ class Walker {
           std::string_view s;
           if (!field.value.get_string().get(s)) {
             Value(s, nesting, &obj, field.key);
+          } else if (!field.key.empty() && (field.value.type() == dom::element_type::INT64 ||
+                                            field.value.type() == dom::element_type::UINT64)) {
+            Append(std::string(field.key) + " = " +
+                   (field.value.type() == dom::element_type::INT64
+                        ? std::to_string(int64_t(field.value))
+                        : std::to_string(uint64_t(field.value))));
           } else {
             Append(field.key);
+            // Token ids: a top-level prompt or input array starting with an integer (or an
+            // array starting with one).
+            if (depth_ == 0 && nesting == 0 && (field.key == "prompt" || field.key == "input") &&
+                field.value.is_array()) {
+              dom::element first = field.value;
+              for (int d = 0; d < 2 && first.is_array(); ++d) {
+                dom::array a(first);
+                if (a.begin() == a.end()) break;
+                first = *a.begin();
+              }
+              if (first.is_int64() || first.is_uint64() || first.is_double()) {
+                ++out_.content[static_cast<size_t>(ContentKind::kTokens)];
+              }
+            }
+            ++depth_;
             Walk(field.value, nesting);
+            --depth_;
           }
         }
         break;
@@ -91,6 +143,7 @@ class Walker {
             joined.append(s);
           }
         }
+        ++depth_;
         for (const dom::element item : dom::array(e)) {
           std::string_view s;
           if (!item.get_string().get(s)) {
@@ -99,11 +152,18 @@ class Walker {
             Walk(item, nesting);
           }
         }
+        --depth_;
         if (parts > 1) Append(joined);
         break;
       }
       case dom::element_type::STRING:
         Value(std::string_view(e), nesting, nullptr, {});
+        break;
+      case dom::element_type::INT64:
+        Append(std::to_string(int64_t(e)));
+        break;
+      case dom::element_type::UINT64:
+        Append(std::to_string(uint64_t(e)));
         break;
       default:
         break;
@@ -140,7 +200,7 @@ class Walker {
       }
     }
     if (s.size() >= kMinBinaryBytes &&
-        std::all_of(s.begin(), s.end(), [](char c) { return IsBase64Byte(c); })) {
+        std::all_of(s.begin(), s.end(), [](char c) { return IsBase64Byte(c); }) && ReadsAsBlob(s)) {
       const ContentKind kind = parent ? KindFromContext(*parent, key) : ContentKind::kBinary;
       ++out_.content[static_cast<size_t>(kind)];
       Append(key);
@@ -162,6 +222,7 @@ class Walker {
     int nesting;
   };
   Result& out_;
+  int depth_ = 0;  // containers open around the current one
   std::vector<Nested> nested_;
 };
 
@@ -229,7 +290,8 @@ TEST(BodyStringsTest, EveryKeyAndValueAtAnyDepthUnescaped) {
   EXPECT_TRUE(Has(b, "x-new-field"));
   EXPECT_TRUE(Has(b, "deep"));
   EXPECT_TRUE(Has(b, "k\xc3\xa9y: v"));
-  EXPECT_TRUE(Has(b, "n"));  // a key whose value is no text
+  EXPECT_TRUE(Has(b, "n = 5"));  // an integer is data too
+  EXPECT_TRUE(Has(b, "b"));      // a key whose value is no text
   EXPECT_FALSE(Has(b, "5"));
   EXPECT_FALSE(b.has_content());
 }
@@ -271,8 +333,72 @@ TEST(BodyStringsTest, TextSplitOverPartsIsAlsoJoined) {
   EXPECT_EQ(Count(single, "only"), 0);
 }
 
+// 600 characters of base64 of pseudo-random bytes: what an image or a file looks like.
+std::string RandomBase64() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t x = 2463534242u;
+  for (int i = 0; i < 600; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    out += kAlphabet[x % 64];
+  }
+  return out;
+}
+
+TEST(BodyStringsTest, NumbersAreDataAndTokenIdsAreNotText) {
+  BodyStrings b;
+  ASSERT_TRUE(CollectBodyStrings(
+      R"({"seed":4111111111111111,"x":[4111,1111,-7],"t":0.5,"e":1e3,"z":-0,"big":18446744073709551616e0})",
+      b));
+  EXPECT_TRUE(Has(b, "seed = 4111111111111111"));
+  EXPECT_EQ(Count(b, "4111"), 1);
+  EXPECT_EQ(Count(b, "1111"), 1);
+  EXPECT_EQ(Count(b, "-7"), 1);
+  EXPECT_TRUE(Has(b, "t")) << "a fraction is no identifier: the key alone";
+  EXPECT_TRUE(Has(b, "e"));
+  EXPECT_TRUE(Has(b, "z = 0"));
+  EXPECT_TRUE(Has(b, "big")) << "an exponent: the key alone";
+  EXPECT_FALSE(b.has_content());
+  // A top-level prompt or input of token ids (completions, embeddings) is content, not text.
+  for (const char* doc :
+       {R"({"model":"m","prompt":[19,16,16,16]})", R"({"model":"m","input":[[19,16],[16,16]]})"}) {
+    BodyStrings t;
+    ASSERT_TRUE(CollectBodyStrings(doc, t));
+    EXPECT_EQ(t.content[size_t(ContentKind::kTokens)], 1) << doc;
+  }
+  BodyStrings args;  // the same key deeper (a tool's arguments) is data, scanned
+  ASSERT_TRUE(CollectBodyStrings(R"({"arguments":{"input":[1,2,3]},"prompt":"text"})", args));
+  EXPECT_FALSE(args.has_content());
+}
+
+// Long runs of the base64 alphabet that are text: a DNA sequence, one letter repeated, base64
+// of readable text (the scanner decodes and scans that).
+TEST(BodyStringsTest, TextInTheBase64AlphabetIsNotABlob) {
+  std::string dna, repeated(800, 'q');
+  for (int i = 0; i < 800; ++i) dna += "ACGT"[(i * 7 + i / 3) % 4];
+  std::string words;
+  while (words.size() < 900) words += "The quick brown fox jumps over the lazy dog. ";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string encoded;
+  for (size_t i = 0; i + 2 < words.size(); i += 3) {
+    const uint32_t v =
+        (uint8_t(words[i]) << 16) | (uint8_t(words[i + 1]) << 8) | uint8_t(words[i + 2]);
+    for (int k = 3; k >= 0; --k) encoded += kAlphabet[(v >> (6 * k)) & 63];
+  }
+  for (const std::string& value : {dna, repeated, encoded}) {
+    BodyStrings b;
+    ASSERT_TRUE(CollectBodyStrings(R"({"content":")" + value + R"("})", b));
+    EXPECT_FALSE(b.has_content()) << value.substr(0, 40);
+    EXPECT_TRUE(Has(b, "content: " + value));
+  }
+}
+
 TEST(BodyStringsTest, BinaryContentIsCountedByKindNotScanned) {
-  const std::string blob(600, 'A');
+  const std::string blob = RandomBase64();
   BodyStrings b;
   ASSERT_TRUE(CollectBodyStrings(
       R"({"a":{"type":"image_url","image_url":{"url":"data:image/png;base64,)" + blob +
@@ -458,7 +584,8 @@ TEST(BodyStringsTest, HugeStringsAndBlobs) {
   std::string escaped;
   for (int i = 0; i < 100000; ++i) escaped += "\\u00e9\\n";
   EXPECT_TRUE(SameAsReference(R"({"k":")" + escaped + R"("})"));
-  const std::string blob(100000, 'Q');
+  std::string blob;
+  while (blob.size() < 100000) blob += RandomBase64();
   EXPECT_TRUE(SameAsReference(R"({"content":[{"type":"text","text":")" + blob +
                               R"("},{"type":"text","text":"x"},")" + blob + R"("]})"));
   EXPECT_TRUE(

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/url/parse.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -140,7 +141,25 @@ Status ParseModel(const YAML::Node& n, const std::string& path, std::string_view
   m.cached_input_per_mtok = cached;
   HG_TRY(r.Int("timeout_ms", m.timeout_ms, 1));
   HG_TRY(r.Int("context_window", m.context_window, 1));
+  if (r.Get("outputs_trainable")) {
+    HG_TRY(r.Bool("outputs_trainable", m.outputs_trainable));
+    m.outputs_trainable_why =
+        fmt::format("outputs_trainable: {} in the config", m.outputs_trainable);
+  }
   return r.NoUnknownKeys();
+}
+
+// A model without `outputs_trainable:` gets its provider's default (kOutputTrainingTerms).
+void DefaultOutputsTrainable(const ProviderConfig& p, ModelConfig& m) {
+  if (!m.outputs_trainable_why.empty()) return;
+  if (const OutputTrainingTerms* t = OutputTrainingTermsOf(p)) {
+    m.outputs_trainable = false;
+    m.outputs_trainable_why =
+        fmt::format("{}'s terms forbid it ({}; checked {})", t->vendor, t->source, t->checked);
+    return;
+  }
+  m.outputs_trainable = true;
+  m.outputs_trainable_why = "the default for a provider whose terms are not known to forbid it";
 }
 
 Status ResolveApiKey(MapReader& r, const YAML::Node& n, ProviderConfig& p) {
@@ -280,6 +299,7 @@ Status ParseProvider(const YAML::Node& n, size_t index, std::string_view file, P
   for (size_t i = 0; i < models.size(); ++i) {
     HG_TRY(ParseModel(models[i], fmt::format("{}.models[{}]", r.path(), i), file,
                       p.models.emplace_back()));
+    DefaultOutputsTrainable(p, p.models.back());
   }
   return r.NoUnknownKeys();
 }
@@ -290,15 +310,16 @@ Status ParseResidency(const YAML::Node& n, std::string_view file, ResidencyConfi
   HG_TRY(r.Str("fallback_model", out.fallback_model));
   if (const YAML::Node cc = r.Get("content_classes")) {
     if (!cc.IsMap()) {
-      return Fail(r.Err(cc, "content_classes", "must map image|audio|file|binary to a class 1-5"));
+      return Fail(
+          r.Err(cc, "content_classes", "must map image|audio|file|binary|tokens to a class 1-5"));
     }
-    static constexpr std::string_view kKinds[] = {"image", "audio", "file", "binary"};
+    static constexpr std::string_view kKinds[] = {"image", "audio", "file", "binary", "tokens"};
     for (const auto& kv : cc) {
       const std::string kind = kv.first.Scalar();
       const auto* it = std::find(std::begin(kKinds), std::end(kKinds), kind);
       if (it == std::end(kKinds)) {
         return Fail(r.Err(kv.first, "content_classes." + kind,
-                          "unknown content kind (image | audio | file | binary)"));
+                          "unknown content kind (image | audio | file | binary | tokens)"));
       }
       int cls = 0;
       if (!YAML::convert<int>::decode(kv.second, cls) || cls < 1 || cls > 5) {
@@ -437,6 +458,20 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
 }  // namespace
 
 std::string_view ZoneName(Zone z) { return z == Zone::kSelfHosted ? "self_hosted" : "external"; }
+
+const OutputTrainingTerms* OutputTrainingTermsOf(const ProviderConfig& provider) {
+  std::string host;
+  if (auto url = boost::urls::parse_uri(provider.base_url)) {
+    host = url->host();
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  }
+  for (const OutputTrainingTerms& t : kOutputTrainingTerms) {
+    if (!t.provider_type.empty() && t.provider_type == provider.type) return &t;
+    if (!host.empty() && t.host == host) return &t;
+  }
+  return nullptr;
+}
 
 Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
   std::string_view host;

@@ -27,6 +27,35 @@ struct ModelConfig {
   double cached_input_per_mtok = -1;  // -1: same as input
   int64_t timeout_ms = 0;             // 0: the provider's
   int64_t context_window = 0;         // 0: unknown
+  // Whether this model's answers may be used to train other models: `hybridgate quality export`
+  // refuses those that may not. Default: false for a provider in kOutputTrainingTerms (its terms
+  // forbid it), else true; the model's `outputs_trainable:` overrides either.
+  bool outputs_trainable = true;
+  // Why outputs_trainable has its value, in words, for messages: "outputs_trainable: false in
+  // the config", or the terms row's vendor, source and date.
+  std::string outputs_trainable_why;
+};
+
+// A closed provider whose terms forbid using its outputs to develop competing models, so its
+// models default to outputs_trainable: false. A provider matches by its type or its base_url's
+// host. `checked` is the date these terms were last read; re-read them before relying on a row.
+struct OutputTrainingTerms {
+  std::string_view vendor;
+  std::string_view provider_type;  // "" when only the host tells
+  std::string_view host;           // base_url host
+  std::string_view checked;        // YYYY-MM-DD
+  std::string_view source;         // the document and what it says, in one line
+};
+inline constexpr OutputTrainingTerms kOutputTrainingTerms[] = {
+    {"OpenAI", "", "api.openai.com", "2026-12-07",
+     "OpenAI Terms of Use / Services Agreement: no using Output to develop models that compete "
+     "with OpenAI"},
+    {"Anthropic", "anthropic", "api.anthropic.com", "2026-12-07",
+     "Anthropic Commercial Terms (effective 2025-06-17): no using the Services to build a "
+     "competing product or service, including training competing AI models"},
+    {"Google Gemini", "gemini", "generativelanguage.googleapis.com", "2026-12-07",
+     "Gemini API Additional Terms of Service (effective 2025-05-20): no using the Services to "
+     "develop models that compete with them"},
 };
 
 struct TlsConfig {
@@ -107,9 +136,9 @@ struct ResidencyConfig {
   // first model of the first self-hosted provider.
   std::string fallback_model;
   // The class of content that cannot be scanned as text, by kind: image, audio, file, other
-  // base64 (classify/body_strings.h). Default 3: it does not go to `external` (max 2) unless the
-  // operator raises a provider's max_data_class or lowers these.
-  int content_classes[4] = {3, 3, 3, 3};
+  // base64, token ids (classify/body_strings.h). Default 3: it does not go to `external` (max 2)
+  // unless the operator raises a provider's max_data_class or lowers these.
+  int content_classes[5] = {3, 3, 3, 3, 3};
 };
 
 struct LogConfig {
@@ -164,6 +193,10 @@ struct Config {
   limits::LimitsConfig limits;   // virtual keys, budgets, rate limits (src/limits)
   routing::RoutesConfig routes;  // routes and tiers (src/routing/route_config.h)
 };
+
+// The kOutputTrainingTerms row `provider` falls under (by type, else by its base_url's host), or
+// nullptr.
+const OutputTrainingTerms* OutputTrainingTermsOf(const ProviderConfig& provider);
 
 // Parses YAML text; `file` is used in error messages only.
 Result<Config> ParseConfig(std::string_view yaml, std::string_view file);

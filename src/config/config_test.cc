@@ -137,6 +137,47 @@ TEST(ParseConfig, ResponsesApiIsAnOpenAiProvidersOption) {
   }
 }
 
+TEST(ParseConfig, OutputsTrainableHasDatedDefaultsForTheClosedProviders) {
+  auto c = ParseConfig(
+      "providers:\n"
+      "  - {name: openai, type: openai, base_url: 'https://API.openai.com/v1', models: [{name: a}, "
+      "{name: b, outputs_trainable: true}]}\n"
+      "  - {name: claude, type: anthropic, models: [{name: c}]}\n"
+      "  - {name: google, type: gemini, models: [{name: d}]}\n"
+      "  - {name: gemini-compat, type: openai, base_url: "
+      "'https://generativelanguage.googleapis.com/v1beta/openai', models: [{name: e}]}\n"
+      "  - {name: vllm, type: openai, base_url: 'http://10.0.0.1:8000/v1', zone: self_hosted, "
+      "models: [{name: f}, {name: g, outputs_trainable: false}]}\n"
+      "  - {name: embedded, type: local, models: [{name: h}]}\n",
+      "t.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& p = c->providers;
+  EXPECT_FALSE(p[0].models[0].outputs_trainable);
+  EXPECT_EQ(p[0].models[0].outputs_trainable_why.rfind("OpenAI's terms forbid it (", 0), 0u)
+      << p[0].models[0].outputs_trainable_why;
+  EXPECT_NE(p[0].models[0].outputs_trainable_why.find("checked 2026-12-07"), std::string::npos);
+  EXPECT_TRUE(p[0].models[1].outputs_trainable);
+  EXPECT_EQ(p[0].models[1].outputs_trainable_why, "outputs_trainable: true in the config");
+  EXPECT_FALSE(p[1].models[0].outputs_trainable);
+  EXPECT_EQ(p[1].models[0].outputs_trainable_why.rfind("Anthropic's terms", 0), 0u);
+  EXPECT_FALSE(p[2].models[0].outputs_trainable);
+  EXPECT_FALSE(p[3].models[0].outputs_trainable);  // by host
+  EXPECT_EQ(p[3].models[0].outputs_trainable_why.rfind("Google Gemini's terms", 0), 0u);
+  EXPECT_TRUE(p[4].models[0].outputs_trainable);
+  EXPECT_FALSE(p[4].models[1].outputs_trainable);
+  EXPECT_EQ(p[4].models[1].outputs_trainable_why, "outputs_trainable: false in the config");
+  EXPECT_TRUE(p[5].models[0].outputs_trainable);
+  auto bad = ParseConfig(
+      "providers: [{name: v, type: openai, base_url: 'http://x', models: [{name: a, "
+      "outputs_trainable: sometimes}]}]\n",
+      "t.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("'providers[0].models[0].outputs_trainable': must be true or "
+                                     "false, got 'sometimes'"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(ParseListen, HostPortAndIpv6) {
   EXPECT_EQ(ParseListen("0.0.0.0:80")->second, 80);
   EXPECT_EQ(ParseListen("[::1]:8080")->first, "::1");

@@ -59,6 +59,70 @@ Status ApplyClassHeader(const http::Request& request, sensitivity::Classificatio
   return {};
 }
 
+// The client's headers that go on, as written, to an upstream of its dialect
+// (ChatRequest::dialect_headers): what they say leaves too. Their usual values — a version
+// date, beta names that end in one, `assistants=v2` — carry nothing and are not scanned.
+constexpr std::string_view kForwardedHeaders[] = {"anthropic-beta", "anthropic-version",
+                                                  "openai-beta"};
+
+bool Digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+// "2023-06-01"
+bool IsDate(std::string_view s) {
+  return s.size() == 10 && s[4] == '-' && s[7] == '-' && Digits(s.substr(0, 4)) &&
+         Digits(s.substr(5, 2)) && Digits(s.substr(8, 2));
+}
+bool PlainHeaderValue(std::string_view value) {
+  while (!value.empty()) {
+    const size_t comma = std::min(value.find(','), value.size());
+    std::string_view item = value.substr(0, comma);
+    value.remove_prefix(std::min(comma + 1, value.size()));
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    const auto lower = [](char c) { return (c >= 'a' && c <= 'z') || c == '-' || c == '_'; };
+    if (IsDate(item)) continue;                                            // anthropic-version
+    if (const size_t eq = item.find('='); eq != std::string_view::npos) {  // assistants=v2
+      const std::string_view name = item.substr(0, eq);
+      const std::string_view version = item.substr(eq + 1);
+      if (!name.empty() && std::all_of(name.begin(), name.end(), lower) && version.size() >= 2 &&
+          version[0] == 'v' && Digits(version.substr(1))) {
+        continue;
+      }
+      return false;
+    }
+    // prompt-caching-2024-07-31, claude-code-20250219: a lower-case name ending in a date.
+    const auto named = [&](size_t date) {
+      if (item.size() <= date + 1 || item[item.size() - date - 1] != '-') return false;
+      const std::string_view d = item.substr(item.size() - date);
+      return (date == 10 ? IsDate(d) : Digits(d)) &&
+             std::all_of(item.begin(), item.end() - static_cast<std::ptrdiff_t>(date + 1), lower);
+    };
+    if (!named(10) && !named(8)) return false;
+  }
+  return true;
+}
+
+// The forwarded headers' findings, added to `c` (text_index past the body's texts: they cannot
+// be redacted, so a class they raise is routed or refused, never redacted around).
+void ClassifyForwardedHeaders(const Runtime& rt, const http::Request& request, size_t text_index,
+                              sensitivity::Classification& c) {
+  std::string lines;
+  for (std::string_view name : kForwardedHeaders) {
+    const std::string_view v = request[name];
+    if (v.empty() || PlainHeaderValue(v)) continue;
+    lines.append(name).append(": ").append(v).append("\n");
+  }
+  if (lines.empty()) return;
+  const std::string_view text = lines;
+  sensitivity::Classification h = rt.scanner->Classify({text});
+  for (sensitivity::Finding& f : h.findings) {
+    f.text_index = text_index;
+    c.findings.push_back(std::move(f));
+  }
+  c.data_class = std::max(c.data_class, h.data_class);
+}
+
 }  // namespace
 
 Result<sensitivity::Classification> Gateway::ClassifyBody(const Runtime& rt, std::string_view body,
@@ -72,6 +136,7 @@ Result<sensitivity::Classification> Gateway::ClassifyBody(const Runtime& rt, std
   if (estimated_tokens) *estimated_tokens = EstimateTokens(strings.texts);
   sensitivity::Classification c =
       classify::ClassifyStrings(*rt.scanner, rt.config.residency, strings);
+  ClassifyForwardedHeaders(rt, request, strings.texts.size() + 1, c);
   if (auto ok = ApplyClassHeader(request, c); !ok) return Fail(std::move(ok.error()));
   return c;
 }

@@ -127,6 +127,11 @@ std::string GatewayProcess::Log() const {
   return ss.str();
 }
 
+namespace {
+// Longer than any request a test makes on purpose; only a hung gateway reaches it.
+constexpr std::chrono::milliseconds kRequestTimeout = std::chrono::seconds(60);
+}  // namespace
+
 struct TestClient::Impl {
   uint16_t port;
   asio::io_context ioc;
@@ -135,6 +140,27 @@ struct TestClient::Impl {
   std::optional<http::response_parser<http::buffer_body>> parser;
   int connects = 0;
   bool failed = false;
+
+  // Runs one asynchronous operation to its end, or cancels it at `timeout` and answers
+  // asio::error::timed_out with the stream still usable: a broken gateway fails a test, never
+  // hangs it (a blocking read on the socket would wait forever).
+  template <class Start>
+  beast::error_code Bounded(std::chrono::milliseconds timeout, Start start) {
+    bool done = false;
+    beast::error_code ec;
+    start([&](beast::error_code e, std::size_t) {
+      done = true;
+      ec = e;
+    });
+    ioc.restart();
+    ioc.run_for(timeout);
+    if (done) return ec;
+    beast::error_code ignored;
+    stream->socket().cancel(ignored);
+    ioc.restart();
+    ioc.run();
+    return asio::error::timed_out;
+  }
 
   bool Connect() {
     stream.emplace(ioc);
@@ -190,12 +216,15 @@ HttpResult TestClient::Request(const std::string& method, const std::string& tar
     req.body() = body;
     req.prepare_payload();
     req.keep_alive(true);
-    beast::error_code ec;
-    impl_->stream->expires_after(std::chrono::seconds(60));
-    http::write(impl_->stream->socket(), req, ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
-    if (!ec) http::read(impl_->stream->socket(), impl_->buffer, parser, ec);
+    beast::error_code ec = impl_->Bounded(
+        kRequestTimeout, [&](auto done) { http::async_write(*impl_->stream, req, done); });
+    if (!ec) {
+      ec = impl_->Bounded(kRequestTimeout, [&](auto done) {
+        http::async_read(*impl_->stream, impl_->buffer, parser, done);
+      });
+    }
     if (ec) {
       Close();
       out.error = ec.message();
@@ -228,12 +257,16 @@ HttpResult TestClient::StartStream(const std::string& target, const std::string&
   for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = body;
   req.prepare_payload();
-  beast::error_code ec;
-  http::write(impl_->stream->socket(), req, ec);
+  beast::error_code ec = impl_->Bounded(
+      kRequestTimeout, [&](auto done) { http::async_write(*impl_->stream, req, done); });
   impl_->failed = false;
   auto& p = impl_->parser.emplace();
   p.body_limit(boost::none);
-  if (!ec) http::read_header(impl_->stream->socket(), impl_->buffer, p, ec);
+  if (!ec) {
+    ec = impl_->Bounded(kRequestTimeout, [&](auto done) {
+      http::async_read_header(*impl_->stream, impl_->buffer, p, done);
+    });
+  }
   if (ec) {
     out.error = ec.message();
     return out;
@@ -249,13 +282,9 @@ std::string TestClient::ReadSome(std::chrono::milliseconds timeout) {
   auto& p = *impl_->parser;
   p.get().body().data = buf;
   p.get().body().size = sizeof buf;
-  // A receive timeout keeps a broken gateway from hanging the test forever.
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  setsockopt(impl_->stream->socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  beast::error_code ec;
-  http::read_some(impl_->stream->socket(), impl_->buffer, p, ec);
-  if (ec == http::error::need_buffer) ec = {};
+  beast::error_code ec = impl_->Bounded(
+      timeout, [&](auto done) { http::async_read_some(*impl_->stream, impl_->buffer, p, done); });
+  if (ec == http::error::need_buffer || ec == asio::error::timed_out) ec = {};
   if (ec) {
     impl_->failed = true;
     return "";
@@ -268,7 +297,16 @@ bool TestClient::stream_failed() const { return impl_->failed; }
 
 std::string TestClient::ReadAll(std::chrono::milliseconds timeout) {
   std::string out;
-  while (!stream_done() && !stream_failed()) out += ReadSome(timeout);
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (!stream_done() && !stream_failed()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      impl_->failed = true;
+      break;
+    }
+    out += ReadSome(left);
+  }
   return out;
 }
 

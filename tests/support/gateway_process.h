@@ -61,13 +61,14 @@ class TestClient {
   HttpResult Get(const std::string& target) { return Request("GET", target, ""); }
 
   // Streaming: sends the request and reads the head; then ReadSome() returns body pieces as
-  // they arrive ("" at the end or on error).
+  // they arrive ("" at the end, on error, or when nothing came within `timeout`; the stream
+  // fails only on an error).
   HttpResult StartStream(const std::string& target, const std::string& body,
                          const std::map<std::string, std::string>& headers = {});
   std::string ReadSome(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool stream_done() const;
   bool stream_failed() const;
-  // Reads until the response ends (or fails / times out).
+  // Reads until the response ends or fails; a response not over within `timeout` fails.
   std::string ReadAll(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Closes the connection abruptly.
   void Close();

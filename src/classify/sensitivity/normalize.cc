@@ -30,14 +30,16 @@ constexpr int kFullWidth = 256;   // U+FF01..U+FF5E: the ASCII byte 0xFEE0 below
 constexpr int kDigitsFrom = 512;  // consecutive digits: first -> '0' + to - kDigitsFrom, ...
 
 constexpr FoldRange kFolds[] = {
-    {0x00A0, 0x00A0, ' '},    // no-break space
-    {0x00AD, 0x00AD, kDrop},  // soft hyphen
-    {0x034F, 0x034F, kDrop},  // combining grapheme joiner
-    {0x061C, 0x061C, kDrop},  // Arabic letter mark
-    {0x1680, 0x1680, ' '},    // Ogham space mark
-    {0x180E, 0x180E, kDrop},  // Mongolian vowel separator
-    {0x2000, 0x200A, ' '},    // en quad .. hair space
-    {0x200B, 0x200F, kDrop},  // zero width space, ZWNJ, ZWJ, LRM, RLM
+    {0x00A0, 0x00A0, ' '},              // no-break space
+    {0x00AD, 0x00AD, kDrop},            // soft hyphen
+    {0x034F, 0x034F, kDrop},            // combining grapheme joiner
+    {0x061C, 0x061C, kDrop},            // Arabic letter mark
+    {0x115F, 0x1160, kDrop},            // Hangul choseong and jungseong fillers
+    {0x1369, 0x1371, kDigitsFrom + 1},  // Ethiopic digit one .. nine
+    {0x1680, 0x1680, ' '},              // Ogham space mark
+    {0x180B, 0x180F, kDrop},            // Mongolian free variation selectors, vowel separator
+    {0x2000, 0x200A, ' '},              // en quad .. hair space
+    {0x200B, 0x200F, kDrop},            // zero width space, ZWNJ, ZWJ, LRM, RLM
     {0x2010, 0x2015, '-'},    // hyphen, non-breaking hyphen, figure dash .. horizontal bar
     {0x2028, 0x2029, '\n'},   // line and paragraph separators
     {0x202A, 0x202E, kDrop},  // bidi embeddings and overrides
@@ -58,29 +60,42 @@ constexpr FoldRange kFolds[] = {
     {0x2776, 0x277E, kDigitsFrom + 1},  // dingbat negative circled digit one .. nine
     {0x2780, 0x2788, kDigitsFrom + 1},  // dingbat circled sans-serif digit one .. nine
     {0x278A, 0x2792, kDigitsFrom + 1},  // dingbat negative circled sans-serif one .. nine
+    {0x2800, 0x2800, ' '},              // braille pattern blank
     {0x3000, 0x3000, ' '},              // ideographic space
     {0xFE58, 0xFE58, '-'},              // small em dash
     {0xFE63, 0xFE63, '-'},              // small hyphen-minus
     {0xFE6B, 0xFE6B, '@'},              // small commercial at
     {0xFEFF, 0xFEFF, kDrop},            // zero width no-break space (BOM)
     {0xFF01, 0xFF5E, kFullWidth},       // full-width ASCII, '＠' and '０'..'９' included
+    {0xFFA0, 0xFFA0, kDrop},            // halfwidth Hangul filler
+    {0xFFF9, 0xFFFB, kDrop},            // interlinear annotation anchor, separator, terminator
     {0x1F100, 0x1F100, '0'},            // digit zero full stop
     {0x1F101, 0x1F10A, kDigitsFrom},    // digit zero comma .. digit nine comma
     {0x1F10B, 0x1F10C, '0'},            // dingbat circled sans-serif digit zero, negative
+    {0xE0000, 0xE007F, kDrop},          // tag characters (language tags, emoji tag sequences)
 };
 
+constexpr bool SortedAndDisjoint() {
+  for (std::size_t i = 0; i < std::size(kFolds); ++i) {
+    if (kFolds[i].first > kFolds[i].last) return false;
+    if (i > 0 && kFolds[i - 1].last >= kFolds[i].first) return false;
+  }
+  return true;
+}
+static_assert(SortedAndDisjoint(), "kFolds is searched by upper_bound");
+
 // The zero of every run of ten decimal digits (general category Nd) outside ASCII and the
-// full-width block, Unicode 14: Arabic-Indic, Extended Arabic-Indic, NKo, Devanagari, Bengali,
-// Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Sinhala, Thai, Lao, Tibetan,
-// Myanmar, Khmer, Mongolian, ..., mathematical digits.
+// full-width block, Unicode 15 (Kawi and Nag Mundari included): Arabic-Indic, Extended
+// Arabic-Indic, NKo, Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada,
+// Malayalam, Sinhala, Thai, Lao, Tibetan, Myanmar, Khmer, Mongolian, ..., mathematical digits.
 constexpr char32_t kDigitZeros[] = {
     0x0660,  0x06F0,  0x07C0,  0x0966,  0x09E6,  0x0A66,  0x0AE6,  0x0B66,  0x0BE6,  0x0C66,
     0x0CE6,  0x0D66,  0x0DE6,  0x0E50,  0x0ED0,  0x0F20,  0x1040,  0x1090,  0x17E0,  0x1810,
     0x1946,  0x19D0,  0x1A80,  0x1A90,  0x1B50,  0x1BB0,  0x1C40,  0x1C50,  0xA620,  0xA8D0,
     0xA900,  0xA9D0,  0xA9F0,  0xAA50,  0xABF0,  0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136,
     0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50,
-    0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
-    0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0};
+    0x11D50, 0x11DA0, 0x11F50, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
+    0x1D7F6, 0x1E140, 0x1E2F0, 0x1E4F0, 0x1E950, 0x1FBF0};
 
 // Decodes the UTF-8 sequence at text[i] (text[i] >= 0x80). Returns its length, or 0 for an
 // invalid sequence (kept byte by byte).
@@ -165,6 +180,8 @@ int FoldCodePoint(char32_t cp) {
   // punctuation, CJK and kana, emoji. None of them folds.
   if (cp < 0x0660) {
     switch (cp) {
+      case 0x85:  // next line
+        return '\n';
       case 0xA0:
         return ' ';
       case 0xAD:
@@ -181,6 +198,7 @@ int FoldCodePoint(char32_t cp) {
         return kKeep;
     }
   }
+  if (cp == 0x3164) return kDrop;  // Hangul filler: blank, and a letter to Unicode
   if ((cp >= 0x2016 && cp <= 0x2027) || (cp > 0x3000 && cp < 0xA620) ||
       (cp >= 0x1F000 && cp < 0x1F100) || (cp > 0x1F10C && cp < 0x1FBF0)) {
     return kKeep;

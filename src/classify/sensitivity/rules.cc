@@ -489,10 +489,40 @@ std::size_t FindIgnoreCase(std::string_view hay, std::string_view needle) {
 // A PEM private key from its BEGIN line (any case) through its END line, the lines broken by
 // LF, CRLF or, in a JSON or code string, the escapes `\n` `\r`; a block without its END line
 // covers the base64 body that follows the header.
+// The first "-----END " (any case) starting in [from, limit), or npos; remembered in `env`.
+std::size_t NextPemFooter(RuleEnv& env, std::size_t from, std::size_t limit) {
+  constexpr std::string_view kFooter = "-----END ";
+  constexpr std::size_t kNone = std::string_view::npos;
+  std::size_t start = from;
+  if (from >= env.pem_clear_from && from <= env.pem_clear_to) {
+    start = env.pem_clear_to;
+    if (env.pem_footer != kNone && env.pem_footer >= start) {
+      return env.pem_footer < limit ? env.pem_footer : kNone;
+    }
+  } else {
+    env.pem_clear_from = from;
+  }
+  std::size_t found = kNone;
+  if (start < limit) {
+    const std::string_view window =
+        env.text.substr(start, std::min(env.text.size(), limit + kFooter.size() - 1) - start);
+    if (const std::size_t at = FindIgnoreCase(window, kFooter); at != kNone) found = start + at;
+  }
+  if (found != kNone && found < limit) {
+    env.pem_clear_to = found;
+    env.pem_footer = found;
+    return found;
+  }
+  env.pem_clear_to = std::max(start, limit);
+  env.pem_footer = found;  // one past `limit`, or none
+  return kNone;
+}
+
 void PrivateKey(RuleEnv& env, uint32_t type, std::size_t start, std::size_t end) {
   std::string_view text = env.text;
   std::string_view window = text.substr(end, std::min(kMaxPemBlock, text.size() - end));
-  std::size_t footer = FindIgnoreCase(window, "-----END ");
+  std::size_t footer = NextPemFooter(env, end, end + window.size());
+  if (footer != std::string_view::npos) footer -= end;
   if (footer != std::string_view::npos) {
     std::size_t close = window.find("-----", footer + 9);
     if (close != std::string_view::npos && close - footer < 80) {

@@ -85,6 +85,12 @@ struct RuleEnv {
   // Trigger rules re-parse a whole run; later triggers inside the same run are skipped.
   std::size_t card_run_end = 0;
   std::size_t ipv6_run_end = 0;
+  // PEM footers: no "-----END " starts in [pem_clear_from, pem_clear_to); the next one at or
+  // after pem_clear_to starts at pem_footer (npos: none up to pem_clear_to). So a text of
+  // repeated BEGIN lines is searched once, not once per line.
+  std::size_t pem_clear_from = 0;
+  std::size_t pem_clear_to = 0;
+  std::size_t pem_footer = static_cast<std::size_t>(-1);
 };
 
 // Validates one match of a built-in pattern (`from` is meaningful only for SOM patterns) and

@@ -15,8 +15,8 @@
 // `include`, `truncation: auto` and `max_tool_calls` are named as dropped, `service_tier` and
 // `safety_identifier` go on as chat fields; other fields the gateway does not know are dropped
 // and named in the answer's x-hybridgate-dropped-fields header (an unknown field is never
-// forwarded to an upstream that would reject it). `store` and `previous_response_id` are kept by the gateway's response store
-// (gateway/response_store.h), not here.
+// forwarded to an upstream that would reject it). `store` and `previous_response_id` are kept by
+// the gateway's response store (gateway/response_store.h), not here.
 //
 // An `openai` provider with `responses_api` gets the request as the client wrote it instead
 // (ChatRequest::native_body, UpstreamBody), only what routing must change changed: the model id
