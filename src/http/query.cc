@@ -1,5 +1,7 @@
 #include "http/query.h"
 
+#include <simdjson.h>
+
 namespace hybridgate::http {
 
 std::string_view QueryParam(std::string_view target, std::string_view name) {
@@ -33,6 +35,9 @@ std::string PercentDecode(std::string_view s) {
       out.push_back(s[i]);
     }
   }
+  // Escapes that decode to bytes that are not UTF-8 name nothing this gateway serves, and would
+  // make an error message echoing them invalid JSON: keep the segment as it came.
+  if (!simdjson::validate_utf8(out)) return std::string(s);
   return out;
 }
 

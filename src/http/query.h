@@ -14,7 +14,8 @@ namespace hybridgate::http {
 // ("/path?a=1&b=2"); empty when absent.
 std::string_view QueryParam(std::string_view target, std::string_view name);
 
-// `s` with its %XX escapes decoded ("a%2Fb" -> "a/b"); a malformed escape is kept as it is.
+// `s` with its %XX escapes decoded ("a%2Fb" -> "a/b"); a malformed escape is kept as it is, and
+// so is all of `s` when its escapes decode to bytes that are not UTF-8 ("%E0%A4").
 // '+' stays '+': this is for path segments, not form-encoded queries.
 std::string PercentDecode(std::string_view s);
 

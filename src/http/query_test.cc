@@ -16,6 +16,9 @@ TEST(PercentDecode, DecodesEscapesAndKeepsMalformedOnes) {
   EXPECT_EQ(PercentDecode("%4"), "%4");
   EXPECT_EQ(PercentDecode("%zz%41"), "%zzA");
   EXPECT_EQ(PercentDecode(""), "");
+  EXPECT_EQ(PercentDecode("caf%C3%A9"), "caf\xC3\xA9");
+  EXPECT_EQ(PercentDecode("a%2F%E0%A4"), "a%2F%E0%A4");  // not UTF-8 once decoded: kept
+  EXPECT_EQ(PercentDecode("%FF"), "%FF");
 }
 
 TEST(QueryParam, RawValueOfTheFirstMatch) {

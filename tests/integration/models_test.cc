@@ -154,6 +154,16 @@ TEST(ModelsEndpoint, RetrieveOneModelOrAliasElse404InOpenAiShape) {
       "type":"invalid_request_error","param":"model","code":"model_not_found"}})js"))
       << r.body;
   EXPECT_FALSE(r.headers["x-hybridgate-request-id"].empty());
+  // Escapes that do not decode to UTF-8 are named as they were sent: the error stays JSON.
+  for (const std::string path : {"/v1/models/%E0%A4", "/v1beta/models/%FF%FE"}) {
+    r = client.Get(path);
+    EXPECT_EQ(r.status, 404) << path;
+    boost::system::error_code ec;
+    const json::value v = json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << path << ": " << r.body;
+    const std::string message(v.at("error").at("message").as_string());
+    EXPECT_NE(message.find(path.substr(path.rfind('/') + 1)), std::string::npos) << r.body;
+  }
   // POST under /v1/models/ stays Gemini's generateContent (@google/genai with a /v1 base).
   r = client.Post("/v1/models/gpt-4o:generateContent",
                   R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})");
