@@ -10,7 +10,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libsimdjson-dev libhyperscan-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev libssl-dev libsqlite3-dev libhiredis-dev libpq-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev json-schema-test-suite
   nginx-light redis-server postgresql wrk curl jq clang-14 libclang-rt-14-dev
 )
 

@@ -13,6 +13,7 @@
 #include "classify/complexity/learned_classifier.h"
 #include "classify/request_texts.h"
 #include "classify/sensitivity/scanner.h"
+#include "gateway/shadow.h"
 #include "routing/explain.h"
 
 namespace hybridgate::gateway {
@@ -97,16 +98,29 @@ Result<std::unique_ptr<RoutePlanner>> RoutePlanner::Create(const config::Config&
   }
   for (const routing::Route& r : config.routes.routes) {
     for (size_t i = 0; i < r.shadow.size(); ++i) {
+      const routing::ShadowTarget& t = r.shadow[i];
       for (const auto& [field, name] :
-           {std::pair<std::string_view, const std::string*>{"deployment", &r.shadow[i].deployment},
-            {"judge", &r.shadow[i].judge}}) {
-        if (name->empty() && field == "judge") continue;
+           {std::pair<std::string_view, const std::string*>{"deployment", &t.deployment},
+            {"judge", &t.judge},
+            {"embedding", &t.embedding}}) {
+        if (name->empty() && field != "deployment") continue;
         if (!exists(*name)) {
           return Fail(MakeError(ErrorCode::kInvalidRequest,
                                 fmt::format("{}: routes.{}.shadow[{}].{}: '{}' is not a "
                                             "configured model (a model name, alias or "
                                             "provider/model)",
                                             config.source, r.name, i, field, *name)));
+        }
+      }
+      for (const quality::ComparatorSpec& spec : ShadowComparators(t)) {
+        if (auto made = quality::MakeComparator(spec); !made) {
+          return Fail(MakeError(
+              ErrorCode::kInvalidRequest,
+              fmt::format("{}: routes.{}.shadow[{}].compare: {}{}", config.source, r.name, i,
+                          made.error().message,
+                          quality::ComparatorNeedsModel(spec.name)
+                              ? fmt::format(" (set routes.{}.shadow[{}].{})", r.name, i, spec.name)
+                              : "")));
         }
       }
     }

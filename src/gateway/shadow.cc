@@ -2,13 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <random>
 #include <utility>
 
 #include "api/openai_chat.h"
+#include "common/json_writer.h"
 #include "gateway/accounting.h"
-#include "quality/judge.h"
+#include "quality/comparators/judge/judge.h"
 #include "routing/executor.h"
 
 namespace hybridgate::gateway {
@@ -37,6 +39,34 @@ bool Sampled(double share) {
   if (share <= 0) return false;
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0, 1)(rng) < share;
+}
+
+// An OpenAI embeddings list's vectors, by index; an error unless there is one per text.
+Result<std::vector<std::vector<double>>> ReadEmbeddings(std::string_view body, size_t n) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  const auto* data = !ec && v.is_object() ? v.as_object().if_contains("data") : nullptr;
+  std::vector<std::vector<double>> out(n);
+  size_t filled = 0;
+  if (data && data->is_array()) {
+    for (const boost::json::value& item : data->as_array()) {
+      const auto* o = item.if_object();
+      const auto* index = o ? o->if_contains("index") : nullptr;
+      const auto* vec = o ? o->if_contains("embedding") : nullptr;
+      if (!index || !index->is_int64() || !vec || !vec->is_array()) continue;
+      const int64_t i = index->as_int64();
+      if (i < 0 || static_cast<size_t>(i) >= n || !out[i].empty()) continue;
+      for (const boost::json::value& x : vec->as_array()) {
+        out[i].push_back(x.is_double() ? x.as_double() : x.is_int64() ? double(x.as_int64()) : 0);
+      }
+      ++filled;
+    }
+  }
+  if (filled != n) {
+    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                          "the embeddings answer did not hold one vector per text"));
+  }
+  return out;
 }
 
 // One shadow call: sent, metered, compared. Owns copies of everything it reads, and the runtime
@@ -77,19 +107,19 @@ class ShadowJob : public background::Job {
     request_.stream = false;  // streams are shadowed as one answer
     request_.include_usage.reset();
     request_.native_body.clear();  // the shadow's own encoding, never the client's stream body
-    if (!target.judge.empty()) {
-      if (const auto found = runtime_->catalog->Find(target.judge); !found.empty()) {
-        judge_ = found.front();
-      }
+    for (const quality::ComparatorSpec& spec : ShadowComparators(target)) {
+      // Checked when the config was loaded (RoutePlanner): cannot fail.
+      if (auto made = quality::MakeComparator(spec)) comparators_.push_back(std::move(*made));
     }
   }
   // How each call of this job goes out: the request's egress gate (its class; no key ceiling,
   // as no key pays), no breakers, cancelled with the job.
-  routing::ExecuteOptions Options(std::string_view id, http::CancelToken& cancel) const {
+  routing::ExecuteOptions Options(std::string_view id, http::CancelToken& cancel,
+                                  int data_class) const {
     const Runtime& rt = *runtime_;
     return {.request_id = id,
             .cancel = &cancel,
-            .egress = {.data_class = egress_class_,
+            .egress = {.data_class = data_class,
                        .findings = &cls_,
                        .key_max_class = sensitivity::kMaxClass,
                        .scanner = &*rt.scanner,
@@ -99,74 +129,129 @@ class ShadowJob : public background::Job {
   // Writes the ledger row of one call this job made (`endpoint` "shadow" or "judge", no key:
   // the target's budget pays) and returns its cost.
   double Meter(const std::string& id, std::string_view endpoint, const routing::Outcome& out,
-               double latency_ms) {
+               double latency_ms, int64_t estimated_input_tokens) {
     RequestFacts facts;
     facts.id = id;
     facts.arrival_unix_ms = UnixMs();
     facts.endpoint = endpoint;
     facts.route = route_;
     facts.sensitivity = &cls_;
-    facts.estimated_input_tokens = estimated_input_tokens_;
+    facts.estimated_input_tokens = estimated_input_tokens;
     facts.status = out.ok ? out.status : out.error.HttpStatus();
     facts.latency_ms = latency_ms;
     return std::max(runtime_->accounting->Record(facts, out).cost_usd, 0.0);
   }
 
-  // Asks the judge in both orders (each call gated and metered like the shadow's) and adds its
-  // score; returns what the calls cost.
-  asio::awaitable<double> Judge(routing::Executor& executor, http::CancelToken& cancel) {
-    const config::ProviderConfig& pc = judge_.provider->config();
-    // The judge reads the answers too: their class counts (comparison_.data_class).
-    if (std::max(egress_class_, comparison_.data_class) > pc.max_data_class) {
-      metrics_.RecordShadow(route_, deployment_.key, "judge_residency");
-      co_return 0.0;
-    }
-    const std::string& question = comparison_.question;
-    const std::string& p = comparison_.primary.text;
-    const std::string& q = comparison_.shadow.text;
-    const api::ChatRequest asks[2] = {quality::JudgeRequest(judge_.model->id, question, p, q),
-                                      quality::JudgeRequest(judge_.model->id, question, q, p)};
-    // Both calls' worst case, now that their size is known: a token per byte in, 512 out.
-    api::Usage worst;
-    worst.input_tokens =
-        static_cast<int64_t>(asks[0].messages[0].text.size() + asks[0].messages[1].text.size()) +
-        16;
-    worst.output_tokens = *asks[0].max_tokens;
-    const double reserve = 2 * std::max(runtime_->accounting->Cost(judge_, worst), 0.0);
-    if (!book_.Extend(route_, deployment_.key, max_usd_, reserve, day_)) {
-      metrics_.RecordShadow(route_, deployment_.key, "judge_spend_cap");
-      co_return 0.0;
-    }
-    reserved_ += reserve;
-    routing::RoutePlan plan;
-    plan.candidates.push_back({.deployment = judge_});
-    double cost = 0;
-    quality::Verdict verdicts[2];
-    for (int order = 0; order < 2; ++order) {
-      const api::ChatRequest& ask = asks[order];
-      const std::string id = fmt::format("{}/judge/{}", comparison_.request_id, order + 1);
+  // The model calls one comparator makes (a judge's chat, an embedding model's vectors): each
+  // resolved in the catalog, held to residency with the class of the request and of both
+  // answers, its worst case reserved from the target's daily budget, sent through the egress
+  // gate and metered as a ledger row of its own (endpoint: the comparator's name, no key).
+  class Calls final : public quality::ModelCalls {
+   public:
+    Calls(ShadowJob& job, routing::Executor& executor, http::CancelToken& cancel,
+          std::string_view purpose)
+        : job_(job), executor_(executor), cancel_(cancel), purpose_(purpose) {}
+
+    asio::awaitable<Result<std::string>> Chat(std::string_view model,
+                                              const api::ChatRequest& request) override {
+      int64_t bytes = 16;
+      for (const api::Message& m : request.messages) bytes += static_cast<int64_t>(m.text.size());
+      api::Usage worst;
+      worst.input_tokens = bytes;  // at most a token per byte
+      worst.output_tokens = request.MaxOutputTokens().value_or(kDefaultOutputReserve);
+      auto d = Admit(model, worst);
+      if (!d) co_return Fail(std::move(d.error()));
+      routing::RoutePlan plan;
+      plan.candidates.push_back({.deployment = *d});
+      const std::string id = NextId();
       const auto start = std::chrono::steady_clock::now();
-      const routing::ExecuteOptions options = Options(id, cancel);
-      routing::Outcome out = co_await executor.Chat(ask, plan, options);
-      cost +=
-          Meter(id, "judge", out,
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count());
-      if (!out.ok) {
-        metrics_.RecordShadow(route_, deployment_.key, "judge_failed");
-        co_return cost;
+      routing::Outcome out =
+          co_await executor_.Chat(request, plan, job_.Options(id, cancel_, DataClass()));
+      if (!Settle(id, out, start, bytes / 4)) co_return Fail(std::move(out.error));
+      co_return std::move(out.body);
+    }
+
+    asio::awaitable<Result<std::vector<std::vector<double>>>> Embed(
+        std::string_view model, std::span<const std::string> texts) override {
+      int64_t bytes = 16;
+      for (const std::string& t : texts) bytes += static_cast<int64_t>(t.size());
+      api::Usage worst;
+      worst.input_tokens = bytes;
+      auto d = Admit(model, worst);
+      if (!d) co_return Fail(std::move(d.error()));
+      routing::RoutePlan plan;
+      plan.candidates.push_back({.deployment = *d});
+      std::string body;
+      {
+        JsonWriter w(body);
+        w.BeginObject().Field("model", model).Key("input").BeginArray();
+        for (const std::string& t : texts) w.String(t);
+        w.EndArray().EndObject();
       }
-      quality::AnswerFacts said;
-      quality::ReadOpenAiAnswer(out.body, said);
-      verdicts[order] = quality::ParseVerdict(said.text);
+      const std::string id = NextId();
+      const auto start = std::chrono::steady_clock::now();
+      routing::Outcome out = co_await executor_.Raw(
+          "/embeddings", body, model, false, plan, job_.Options(id, cancel_, DataClass()), nullptr);
+      if (!Settle(id, out, start, bytes / 4)) co_return Fail(std::move(out.error));
+      co_return ReadEmbeddings(out.native_body.empty() ? out.body : out.native_body, texts.size());
     }
-    if (auto score = quality::CombineVerdicts(verdicts[0], verdicts[1], cost)) {
-      comparison_.scores.push_back(std::move(*score));
-    } else {
-      metrics_.RecordShadow(route_, deployment_.key, "judge_unreadable");
+
+    double spent_usd() const override { return spent_; }
+    bool made() const { return calls_ > 0; }
+
+   private:
+    // The class every comparator call carries: the request's and what the answers hold.
+    int DataClass() const { return std::max(job_.egress_class_, job_.comparison_.data_class); }
+
+    Result<routing::Deployment> Admit(std::string_view model, const api::Usage& worst) {
+      const Runtime& rt = *job_.runtime_;
+      const auto found = rt.catalog->Find(model);
+      if (found.empty()) {
+        return Fail(MakeError(ErrorCode::kModelNotFound, fmt::format("no model '{}'", model)));
+      }
+      const routing::Deployment& d = found.front();
+      if (DataClass() > d.provider->config().max_data_class) {
+        Count("residency");
+        return Fail(MakeError(ErrorCode::kPolicyBlocked,
+                              fmt::format("{} may not receive data class {}", d.key, DataClass())));
+      }
+      const double reserve = std::max(rt.accounting->Cost(d, worst), 0.0);
+      if (!job_.book_.Extend(job_.route_, job_.deployment_.key, job_.max_usd_, reserve,
+                             job_.day_)) {
+        Count("spend_cap");
+        return Fail(MakeError(ErrorCode::kBudgetExceeded, "the shadow's daily budget is spent"));
+      }
+      job_.reserved_ += reserve;
+      return d;
     }
-    co_return cost;
-  }
+
+    bool Settle(const std::string& id, const routing::Outcome& out,
+                std::chrono::steady_clock::time_point start, int64_t estimated_input_tokens) {
+      ++calls_;
+      const double latency_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      spent_ += job_.Meter(id, purpose_, out, latency_ms, estimated_input_tokens);
+      if (!out.ok) Count("failed");
+      return out.ok;
+    }
+
+    std::string NextId() {
+      return fmt::format("{}/{}/{}", job_.comparison_.request_id, purpose_, ++ids_);
+    }
+    void Count(std::string_view what) {
+      job_.metrics_.RecordShadow(job_.route_, job_.deployment_.key,
+                                 fmt::format("{}_{}", purpose_, what));
+    }
+
+    ShadowJob& job_;
+    routing::Executor& executor_;
+    http::CancelToken& cancel_;
+    std::string_view purpose_;
+    double spent_ = 0;
+    int calls_ = 0;
+    int ids_ = 0;
+  };
 
   ~ShadowJob() override {
     // Shed or dropped before it ran: the slot and the reservation go back unspent.
@@ -178,11 +263,11 @@ class ShadowJob : public background::Job {
     routing::RoutePlan plan;
     plan.candidates.push_back({.deployment = deployment_});
     routing::Executor executor(pool_);
-    const routing::ExecuteOptions options = Options(id_, cancel);
+    const routing::ExecuteOptions options = Options(id_, cancel, egress_class_);
     routing::Outcome out = co_await executor.Chat(request_, plan, options);
     const double latency_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    const double cost = Meter(id_, "shadow", out, latency_ms);
+    const double cost = Meter(id_, "shadow", out, latency_ms, estimated_input_tokens_);
     metrics_.RecordShadow(route_, deployment_.key, out.ok ? "answered" : "failed");
 
     quality::AnswerFacts& a = comparison_.shadow;
@@ -202,10 +287,18 @@ class ShadowJob : public background::Job {
     const int answers_class =
         runtime_->scanner->Classify({comparison_.primary.text, comparison_.shadow.text}).data_class;
     comparison_.data_class = std::max(comparison_.data_class, answers_class);
-    quality::ScoreLocally(comparison_);
     double spent = cost;
-    if (judge_.provider && comparison_.primary.ok && comparison_.shadow.ok && !cancel.cancelled()) {
-      spent += co_await Judge(executor, cancel);
+    for (const auto& comparator : comparators_) {
+      if (cancel.cancelled()) break;
+      Calls calls(*this, executor, cancel, comparator->name());
+      std::optional<quality::Score> score = co_await comparator->Compare(comparison_, calls);
+      spent += calls.spent_usd();
+      if (score) {
+        comparison_.scores.push_back(std::move(*score));
+      } else if (calls.made()) {
+        metrics_.RecordShadow(route_, deployment_.key,
+                              fmt::format("{}_no_score", comparator->name()));
+      }
     }
     book_.Release(route_, deployment_.key, reserved_, spent, day_);
     released_ = true;
@@ -219,7 +312,7 @@ class ShadowJob : public background::Job {
   std::string route_;
   double max_usd_;
   routing::Deployment deployment_;
-  routing::Deployment judge_;  // provider null: no judge
+  std::vector<std::unique_ptr<quality::Comparator>> comparators_;
   api::ChatRequest request_;
   sensitivity::Classification cls_;
   int egress_class_;
@@ -355,6 +448,23 @@ void OfferShadows(ShadowOffer offer, background::Runner& runner, http::ClientPoo
         runner.Submit(std::make_unique<ShadowJob>(offer, t, d, reserve, day, pool, book, metrics));
     metrics.RecordShadow(offer.route->name, d.key, taken ? "submitted" : "shed");
   }
+}
+
+std::vector<quality::ComparatorSpec> ShadowComparators(const routing::ShadowTarget& target) {
+  std::vector<std::string> names = target.compare;
+  if (names.empty()) {
+    names = {"exact", "json", "json_schema"};
+    if (!target.embedding.empty()) names.push_back("embedding");
+    if (!target.judge.empty()) names.push_back("judge");
+  }
+  std::vector<quality::ComparatorSpec> specs;
+  for (std::string& name : names) {
+    std::string model = name == "judge"       ? target.judge
+                        : name == "embedding" ? target.embedding
+                                              : "";
+    specs.push_back({std::move(name), std::move(model)});
+  }
+  return specs;
 }
 
 }  // namespace hybridgate::gateway

@@ -11,6 +11,13 @@
 // one of the target's `max_concurrency` slots taken; settlement replaces the reservation by the
 // real cost. Budgets and slots are kept by the ShadowBook, which outlives reloads.
 //
+// Each answered shadow call is then scored by the target's comparators (`compare`, default exact,
+// json, json_schema, plus embedding and judge when their models are set; quality/comparators/).
+// Their model calls go out like the shadow's own: residency with the class of the request and
+// of both answers, each call's worst case reserved from the same daily budget, a ledger row each
+// (endpoint: the comparator's name). A refused call counts as `<comparator>_residency` or
+// `<comparator>_spend_cap`; the comparator then gives no score.
+//
 // Streams are shadowed as non-stream requests. Redacted requests and continued conversations are
 // shadowed as what was sent upstream.
 #pragma once
@@ -21,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/chat_request.h"
 #include "background/runner.h"
@@ -28,6 +36,7 @@
 #include "gateway/runtime.h"
 #include "http/client.h"
 #include "metrics/metrics.h"
+#include "quality/comparators/comparator.h"
 #include "quality/comparison.h"
 #include "quality/store.h"
 #include "routing/route_config.h"
@@ -80,6 +89,9 @@ int64_t UtcDay(int64_t unix_ms);
 // Which of `route`'s shadow targets sample this request: bit i for route.shadow[i] (at most 64
 // targets a route). Drawn before the request runs, so a stream keeps its text only when needed.
 uint64_t SampleShadows(const routing::Route& route);
+
+// The comparators a shadow target scores with, in order, with the models they call.
+std::vector<quality::ComparatorSpec> ShadowComparators(const routing::ShadowTarget& target);
 
 // What a routed request offers for shadowing once it is answered.
 struct ShadowOffer {

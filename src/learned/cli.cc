@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/json_writer.h"
+#include "learned/comparisons.h"
 #include "learned/dataset.h"
 #include "learned/evaluation.h"
 #include "learned/model_io.h"
@@ -22,6 +23,8 @@ constexpr int kBadInput = 2;
 
 struct Options {
   std::string data, out, model, plot, target = "gain";
+  bool comparisons = false;  // train/eval: from the quality store instead of --data
+  ComparisonQuery query;
   LabelNames labels;
   TrainOptions train;
   int cv = 0;
@@ -47,6 +50,20 @@ void RunCommand(std::string_view name, int& exit_code, Body&& body) {
   std::fprintf(stderr, "router %.*s: error: %s\n", static_cast<int>(name.size()), name.data(),
                s.error().message.c_str());
   exit_code = kBadInput;
+}
+
+// --data FILE, or --comparisons with where to read them.
+void AddDataFlags(CLI::App& cmd, Options& o, const char* data_help) {
+  cmd.add_option("--data", o.data, data_help);
+  cmd.add_flag("--comparisons", o.comparisons,
+               "Labelled data from the config's comparison store (shadow traffic): weak suffices "
+               "where the shadow scored at least as well as the primary");
+  cmd.add_option("--config", o.query.config, "With --comparisons: the gateway config");
+  cmd.add_option("--route", o.query.route, "With --comparisons: only this route");
+  cmd.add_option("--shadow", o.query.shadow,
+                 "With --comparisons: only this shadow deployment (provider/model)");
+  cmd.add_option("--since", o.query.since,
+                 "With --comparisons: only the last N s|m|h|d|w (e.g. 30d)");
 }
 
 void AddTrainingFlags(CLI::App& cmd, Options& o) {
@@ -98,10 +115,23 @@ Result<TrainOptions> MakeTrainOptions(const Options& o) {
   return t;
 }
 
+// Labelled data: --data's JSONL, or with --comparisons the quality store's (comparisons.h).
+Result<Dataset> LoadTrainingData(const Options& o) {
+  if (o.comparisons == !o.data.empty()) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          "need exactly one of --data FILE or --comparisons --config FILE"));
+  }
+  if (!o.comparisons) return LoadDataset(o.data, o.labels);
+  auto examples = LoadComparisonExamples(o.query);
+  if (!examples) return Fail(examples.error());
+  std::fprintf(stderr, "%s\n", DescribeComparisonExamples(*examples).c_str());
+  return std::move(examples->data);
+}
+
 Status Train(const Options& o) {
   auto opts = MakeTrainOptions(o);
   if (!opts) return Fail(opts.error());
-  auto data = LoadDataset(o.data, o.labels);
+  auto data = LoadTrainingData(o);
   if (!data) return Fail(data.error());
   const auto start = std::chrono::steady_clock::now();
   auto model = learned::Train(*data, *opts);
@@ -133,7 +163,7 @@ Status Score(const Options& o) {
 Status Eval(const Options& o) {
   if (o.cv == 0 && o.model.empty())
     return Fail(MakeError(ErrorCode::kInvalidRequest, "need --model or --cv K"));
-  auto data = LoadDataset(o.data, o.labels);
+  auto data = LoadTrainingData(o);
   if (!data) return Fail(data.error());
   std::vector<ScoredRouter> routers;
   if (o.cv > 0) {
@@ -196,8 +226,9 @@ CLI::App* AddRouterCommand(CLI::App& root, int& exit_code) {
   CLI::App* router = root.add_subcommand("router", "Learned strong/weak model router");
   router->require_subcommand(1);
 
-  CLI::App* train = router->add_subcommand("train", "Train a router model from labelled JSONL");
-  train->add_option("--data", o->data, "Training data (JSONL)")->required();
+  CLI::App* train = router->add_subcommand(
+      "train", "Train a router model from labelled JSONL or the comparison store's shadow traffic");
+  AddDataFlags(*train, *o, "Training data (JSONL)");
   train->add_option("--out", o->out, "Model file to write")->required();
   AddTrainingFlags(*train, *o);
   train->callback([o, &exit_code] { RunCommand("train", exit_code, [&] { return Train(*o); }); });
@@ -209,7 +240,7 @@ CLI::App* AddRouterCommand(CLI::App& root, int& exit_code) {
 
   CLI::App* eval = router->add_subcommand("eval", "APGR / CPT per benchmark vs baselines");
   eval->add_option("--model", o->model, "Model file (not with --cv)");
-  eval->add_option("--data", o->data, "Labelled JSONL")->required();
+  AddDataFlags(*eval, *o, "Labelled JSONL");
   eval->add_option("--plot", o->plot, "Write PGR curves as SVG");
   eval->add_option("--cv", o->cv, "Train K folds (by prompt hash) instead of loading a model")
       ->check(CLI::Range(2, 100));

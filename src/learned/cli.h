@@ -1,5 +1,7 @@
 // The `router` command line: train, score, eval (with k-fold cross-validation) and calibrate.
-// The gateway binary mounts it with AddRouterCommand (`hybridgate router ...`).
+// The gateway binary mounts it with AddRouterCommand (`hybridgate router ...`). train and eval
+// read labelled JSONL (--data) or, with --comparisons --config F [--route R] [--shadow D]
+// [--since 30d], the shadow traffic in the config's comparison store (comparisons.h).
 #pragma once
 
 namespace CLI {

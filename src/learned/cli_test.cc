@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/cli_testing.h"
 #include "learned/test_util.h"
 
 namespace hybridgate::learned {
@@ -36,27 +37,11 @@ std::string ToJsonl(const Dataset& ds) {
   return out;
 }
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
+using RunResult = cli_testing::CliRun;
 
 RunResult RunRouter(const std::string& command_line) {
-  CLI::App app("test");
-  int exit_code = -1;
-  AddRouterCommand(app, exit_code);
-  RunResult r;
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  try {
-    app.parse(command_line, false);
-  } catch (const CLI::ParseError& e) {
-    exit_code = e.get_exit_code() == 0 ? 0 : 100;
-  }
-  r.out = ::testing::internal::GetCapturedStdout();
-  r.err = ::testing::internal::GetCapturedStderr();
-  r.exit_code = exit_code;
-  return r;
+  return cli_testing::Run([](CLI::App& app, int& code) { AddRouterCommand(app, code); },
+                          command_line);
 }
 
 class CliTest : public ::testing::Test {

@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
 
+#include "common/csv.h"
+#include "common/json_writer.h"
 #include "ledger/anchor.h"
 #include "ledger/audit.h"
 #include "ledger/chain.h"
@@ -71,6 +74,146 @@ int RunCommand(std::string_view command, std::ostream& err, Body body) {
   return *code;
 }
 
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    lines.push_back(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  return lines;
+}
+
+void RightTrim(std::string& s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+}
+
+// The table with `join`'s columns after the ledger's (see cli.h). The ledger's table has one
+// line per group between its header and its rule; a group whose name spans lines (it cannot
+// come from a config) would misalign them, so then the joined columns follow as a table of
+// their own.
+std::string JoinTable(const Report& report, const JoinedColumns& join) {
+  const std::string base = RenderTable(report);
+  const std::vector<std::string_view> lines = SplitLines(base);
+  const size_t columns = join.table_headers.size();
+  std::vector<size_t> width(columns);
+  for (size_t c = 0; c < columns; ++c) width[c] = join.table_headers[c].size();
+  for (const auto& [name, joined] : join.groups) {
+    for (const JoinedLine& l : joined) {
+      for (size_t c = 0; c < columns && c < l.table_cells.size(); ++c) {
+        width[c] = std::max(width[c], l.table_cells[c].size());
+      }
+    }
+  }
+  auto cells = [&](const std::vector<std::string>& v) {
+    std::string out;
+    for (size_t c = 0; c < columns; ++c) {
+      const std::string_view cell = c < v.size() ? std::string_view(v[c]) : std::string_view();
+      out += c == 0 ? fmt::format("  {:<{}}", cell, width[c])
+                    : fmt::format("  {:>{}}", cell, width[c]);
+    }
+    return out;
+  };
+  auto joined_of = [&](const std::string& group) -> const std::vector<JoinedLine>* {
+    auto it = join.groups.find(group);
+    return it == join.groups.end() ? nullptr : &it->second;
+  };
+  std::string out;
+  auto emit = [&out](std::string line) {
+    RightTrim(line);
+    out += line + '\n';
+  };
+  if (lines.size() != report.groups.size() + 3) {
+    out = base;
+    std::vector<std::string> header = {std::string(GroupByName(report.by))};
+    size_t name_width = header[0].size();
+    for (const GroupStats& g : report.groups) name_width = std::max(name_width, g.name.size());
+    out += '\n';
+    emit(fmt::format("{:<{}}", header[0], name_width) + cells(join.table_headers));
+    for (const GroupStats& g : report.groups) {
+      if (const auto* joined = joined_of(g.name)) {
+        for (const JoinedLine& l : *joined) {
+          emit(fmt::format("{:<{}}", g.name, name_width) + cells(l.table_cells));
+        }
+      }
+    }
+    return out;
+  }
+  const size_t base_width = lines[0].size();
+  emit(std::string(lines[0]) + cells(join.table_headers));
+  for (size_t i = 0; i < report.groups.size(); ++i) {
+    const std::vector<JoinedLine>* joined = joined_of(report.groups[i].name);
+    std::string line = fmt::format("{:<{}}", lines[i + 1], base_width);
+    if (joined == nullptr || joined->empty()) {
+      emit(line);
+      continue;
+    }
+    emit(line + cells((*joined)[0].table_cells));
+    for (size_t k = 1; k < joined->size(); ++k) {
+      emit(std::string(base_width, ' ') + cells((*joined)[k].table_cells));
+    }
+  }
+  const std::string extra_rule = cells(join.table_headers);
+  emit(std::string(lines[report.groups.size() + 1]) + std::string(extra_rule.size(), '-'));
+  emit(std::string(lines[report.groups.size() + 2]));
+  return out;
+}
+
+// The CSV with `join`'s columns after the ledger's (see cli.h).
+std::string JoinCsv(const Report& report, const JoinedColumns& join) {
+  const Report empty{.by = report.by};
+  std::string header = RenderCsv(empty);
+  while (!header.empty() && header.back() == '\n') header.pop_back();
+  const size_t ledger_columns =
+      static_cast<size_t>(std::count(header.begin(), header.end(), ',')) + 1;
+  auto cells = [&](const std::vector<std::string>& v) {
+    std::string out;
+    for (size_t c = 0; c < join.csv_headers.size(); ++c) {
+      out += ',';
+      if (c < v.size()) out += CsvField(v[c]);
+    }
+    return out;
+  };
+  std::string out = header + cells(join.csv_headers) + '\n';
+  for (const GroupStats& g : report.groups) {
+    Report one{.by = report.by};
+    one.groups.push_back(g);
+    std::string line = RenderCsv(one).substr(header.size() + 1);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    auto it = join.groups.find(g.name);
+    if (it == join.groups.end() || it->second.empty()) {
+      out += line + cells({}) + '\n';
+      continue;
+    }
+    out += line + cells(it->second[0].csv_cells) + '\n';
+    for (size_t k = 1; k < it->second.size(); ++k) {
+      out += CsvField(g.name) + std::string(ledger_columns - 1, ',') +
+             cells(it->second[k].csv_cells) + '\n';
+    }
+  }
+  return out;
+}
+
+// The JSON with one more key, `join.name`: {group: [line, ...]} for the report's groups.
+std::string JoinJson(const Report& report, const JoinedColumns& join) {
+  std::string out = RenderJson(report);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  out.pop_back();  // the closing '}' of the report's object
+  out += ',';
+  JsonWriter w(out);
+  w.Key(join.name).BeginObject();
+  for (const GroupStats& g : report.groups) {
+    auto it = join.groups.find(g.name);
+    if (it == join.groups.end()) continue;
+    w.Key(g.name).BeginArray();
+    for (const JoinedLine& l : it->second) w.Raw(l.json);
+    w.EndArray();
+  }
+  w.EndObject();
+  out += "}\n";
+  return out;
+}
+
 Result<std::string> BuildReport(const ReportOptions& o) {
   auto by = ParseGroupBy(o.by);
   if (!by) return Fail(by.error());
@@ -85,9 +228,15 @@ Result<std::string> BuildReport(const ReportOptions& o) {
   auto rows = LoadRows(*source, *since_ms);
   if (!rows) return Fail(rows.error());
   const Report report = Aggregate(*rows, *by);
-  if (o.format == "csv") return RenderCsv(report);
-  if (o.format == "json") return RenderJson(report);
-  return RenderTable(report);
+  std::optional<JoinedColumns> join;
+  if (o.join && !o.config.empty()) {
+    auto joined = o.join({.config = o.config, .since_ms = *since_ms, .by = *by});
+    if (!joined) return Fail(joined.error());
+    join = std::move(*joined);
+  }
+  if (o.format == "csv") return join ? JoinCsv(report, *join) : RenderCsv(report);
+  if (o.format == "json") return join ? JoinJson(report, *join) : RenderJson(report);
+  return join ? JoinTable(report, *join) : RenderTable(report);
 }
 
 }  // namespace
@@ -198,10 +347,13 @@ int RunAuditVerify(const AuditOptions& o, std::ostream& out, std::ostream& err) 
   });
 }
 
-CLI::App* AddReportCommand(CLI::App& root, int& exit_code) {
+CLI::App* AddReportCommand(CLI::App& root, int& exit_code, ReportJoin join) {
   auto o = std::make_shared<ReportOptions>();
+  o->join = std::move(join);
   CLI::App* cmd = root.add_subcommand(
-      "report", "Cost report from the ledger: requests, tokens, cost, latency per group");
+      "report", o->join ? "Cost report from the ledger: requests, tokens, cost, latency per group; "
+                          "with --config and --by route, each route's shadow quality joined on"
+                        : "Cost report from the ledger: requests, tokens, cost, latency per group");
   cmd->add_option("--ledger", o->ledger, "SQLite ledger file or PostgreSQL DSN");
   cmd->add_option("--config", o->config, "Gateway config; reads its ledger: section");
   cmd->add_option("--since", o->since, "Only the last N s|m|h|d|w (e.g. 7d, 24h, 30m)");

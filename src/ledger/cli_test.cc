@@ -94,6 +94,106 @@ TEST_F(ReportCliTest, ReadsTheLedgerLocationFromTheConfig) {
   EXPECT_NE(r.err.find("'ledger.flush_interval_ms': must be 1..200"), std::string::npos) << r.err;
 }
 
+// A join (cli.h) with two lines for one route and one for another, as the quality library gives.
+ReportJoin FakeJoin(std::vector<ReportJoinInput>* seen) {
+  return [seen](const ReportJoinInput& in) -> Result<std::optional<JoinedColumns>> {
+    seen->push_back(in);
+    JoinedColumns j{.name = "quality",
+                    .table_headers = {"shadow", "score"},
+                    .csv_headers = {"shadow_deployment", "mean_score"}};
+    j.groups["code"] = {{{"local/a", "0.500"}, {"local/a", "0.5"}, R"({"s":"a"})"},
+                        {{"local/bb", "1.000"}, {"local/bb", "1"}, R"({"s":"bb"})"}};
+    j.groups["cheap"] = {{{"x,y", "-"}, {"x,y", ""}, R"({"s":"x"})"}};
+    j.groups["absent"] = {{{"z", "1"}, {"z", "1"}, R"({"s":"z"})"}};
+    return std::optional<JoinedColumns>(std::move(j));
+  };
+}
+
+TEST_F(ReportCliTest, AJoinAddsItsColumnsToEachFormat) {
+  const std::string config = FreshPath("join_config.yaml");
+  std::ofstream(config) << "ledger:\n  path: " << path_ << "\n";
+  std::vector<ReportJoinInput> seen;
+  ReportOptions o;
+  o.config = config;
+  o.join = FakeJoin(&seen);
+  o.since = "1h";
+  o.now_ms = MakeRow(49).time_ms;
+  Output table = RunCli(o);
+  ASSERT_EQ(table.code, 0) << table.err;
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].config, config);
+  EXPECT_EQ(seen[0].since_ms, MakeRow(49).time_ms - 3'600'000);
+  EXPECT_EQ(seen[0].by, GroupBy::kRoute);
+  // The ledger's table, each line extended: the header by the join's, a route's line by its
+  // first joined line, its further ones below it, the rule by dashes, the rest by nothing.
+  ReportOptions plain = o;
+  plain.join = nullptr;
+  const std::string base = RunCli(plain).out;
+  std::vector<std::string> base_lines, lines;
+  for (std::istringstream in(base); std::getline(in, base_lines.emplace_back());) {
+  }
+  for (std::istringstream in(table.out); std::getline(in, lines.emplace_back());) {
+  }
+  base_lines.pop_back();
+  lines.pop_back();
+  ASSERT_EQ(lines.size(), base_lines.size() + 1) << table.out;
+  const size_t w = base_lines[0].size();
+  EXPECT_EQ(lines[0], base_lines[0] + "  shadow    score");
+  size_t at = 1;
+  for (size_t i = 1; i + 2 < base_lines.size(); ++i) {
+    const std::string name = base_lines[i].substr(0, base_lines[i].find(' '));
+    std::string padded = base_lines[i];
+    padded.resize(w, ' ');
+    if (name == "code") {
+      EXPECT_EQ(lines[at++], padded + "  local/a   0.500");
+      EXPECT_EQ(lines[at++], std::string(w, ' ') + "  local/bb  1.000");
+    } else if (name == "cheap") {
+      EXPECT_EQ(lines[at++], padded + "  x,y           -");
+    } else {
+      EXPECT_EQ(lines[at++], base_lines[i]);
+    }
+  }
+  EXPECT_EQ(lines[at++], base_lines[base_lines.size() - 2] + std::string(17, '-'));
+  EXPECT_EQ(lines[at++], base_lines.back());
+  EXPECT_EQ(table.out.find("absent"), std::string::npos);
+
+  o.format = "csv";
+  plain.format = "csv";
+  Output csv = RunCli(o);
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  const std::string base_csv = RunCli(plain).out;
+  const std::string header = base_csv.substr(0, base_csv.find('\n'));
+  EXPECT_EQ(csv.out.rfind(header + ",shadow_deployment,mean_score\n", 0), 0u) << csv.out;
+  const size_t commas = static_cast<size_t>(std::count(header.begin(), header.end(), ','));
+  EXPECT_NE(csv.out.find(",local/a,0.5\ncode" + std::string(commas, ',') + ",local/bb,1\n"),
+            std::string::npos)
+      << csv.out;
+  EXPECT_NE(csv.out.find(",\"x,y\",\n"), std::string::npos) << csv.out;
+  EXPECT_NE(csv.out.find("\ndefault,"), std::string::npos);
+
+  o.format = "json";
+  Output json = RunCli(o);
+  ASSERT_EQ(json.code, 0) << json.err;
+  const boost::json::value v = boost::json::parse(json.out);
+  EXPECT_EQ(v.at("total").at("requests").as_int64(), 50);
+  EXPECT_EQ(boost::json::serialize(v.at("quality")),
+            R"({"code":[{"s":"a"},{"s":"bb"}],"cheap":[{"s":"x"}]})");
+
+  // Without --config (the ledger named directly) there is no join.
+  ReportOptions direct = Options();
+  direct.join = FakeJoin(&seen);
+  seen.clear();
+  EXPECT_EQ(RunCli(direct).code, 0);
+  EXPECT_TRUE(seen.empty());
+  // A failing join fails the report.
+  o.join = [](const ReportJoinInput&) -> Result<std::optional<JoinedColumns>> {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "no quality store at 'q.db'"));
+  };
+  Output bad = RunCli(o);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err, "report: error: no quality store at 'q.db'\n");
+}
+
 TEST_F(ReportCliTest, BadInputIsAClearErrorAndExitTwo) {
   const std::string corrupt = FreshPath("corrupt.db");
   std::ofstream(corrupt) << std::string(4096, 'x');

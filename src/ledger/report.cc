@@ -7,6 +7,7 @@
 #include <charconv>
 #include <map>
 
+#include "common/csv.h"
 #include "common/json_writer.h"
 #include "ledger/sink.h"
 
@@ -79,16 +80,6 @@ struct Accumulator {
     return s;
   }
 };
-
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
-}
 
 std::string Percent(double rate) { return fmt::format("{:.1f}%", rate * 100); }
 

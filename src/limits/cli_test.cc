@@ -6,32 +6,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/cli_testing.h"
 #include "limits/keys.h"
 
 namespace hybridgate::limits {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
+using RunResult = cli_testing::CliRun;
 
 RunResult RunKeys(const std::string& command_line) {
-  CLI::App app("test");
-  int exit_code = -1;
-  AddKeysCommand(app, exit_code);
-  RunResult r;
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  try {
-    app.parse(command_line, false);
-  } catch (const CLI::ParseError& e) {
-    exit_code = e.get_exit_code() == 0 ? 0 : 100;
-  }
-  r.out = ::testing::internal::GetCapturedStdout();
-  r.err = ::testing::internal::GetCapturedStderr();
-  r.exit_code = exit_code;
-  return r;
+  return cli_testing::Run([](CLI::App& app, int& code) { AddKeysCommand(app, code); },
+                          command_line);
 }
 
 std::string FreshDb(const std::string& name) {

@@ -230,7 +230,9 @@ int main(int argc, char** argv) {
   hybridgate::classify::AddClassifyCommand(app, exit_code);
   hybridgate::learned::AddRouterCommand(app, exit_code);
   hybridgate::models::AddModelsCommand(app, exit_code);
-  hybridgate::ledger::AddReportCommand(app, exit_code);
+  // The ledger's report with the quality library's columns joined on (ledger/cli.h): the
+  // ledger cannot depend on the quality library, which depends on it.
+  hybridgate::ledger::AddReportCommand(app, exit_code, hybridgate::quality::JoinQualityColumns);
   hybridgate::ledger::AddAuditCommand(app, exit_code);
   hybridgate::limits::AddKeysCommand(app, exit_code);
   hybridgate::quality::AddQualityCommand(app, exit_code);

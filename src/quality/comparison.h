@@ -53,9 +53,4 @@ struct Comparison {
 // choice; its content, else its refusal).
 void ReadOpenAiAnswer(std::string_view body, AnswerFacts& answer);
 
-// The comparators that need no model call, in order: "exact" (the texts equal once case and
-// whitespace runs are folded: 1 or 0) and, when the request asked for JSON, "json" (the shadow's
-// answer parses as JSON — and, with a schema, conforms to it — when the primary's does).
-void ScoreLocally(Comparison& c);
-
 }  // namespace hybridgate::quality

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include <cstdio>
 #include <string>
@@ -35,34 +37,6 @@ Comparison Make(int data_class, const std::string& primary, const std::string& s
   return c;
 }
 
-TEST(Comparators, ExactFoldsCaseAndWhitespace) {
-  Comparison same = Make(1, "Paris is  the capital.\n", "paris is the capital.");
-  ScoreLocally(same);
-  ASSERT_EQ(same.scores.size(), 1u);
-  EXPECT_EQ(same.scores[0].comparator, "exact");
-  EXPECT_EQ(same.scores[0].value, 1.0);
-  Comparison other = Make(1, "Paris", "Lyon");
-  ScoreLocally(other);
-  EXPECT_EQ(other.scores[0].value, 0.0);
-  Comparison failed = Make(1, "Paris", "");
-  failed.shadow.ok = false;
-  ScoreLocally(failed);
-  EXPECT_TRUE(failed.scores.empty());  // nothing to compare with a failed answer
-}
-
-TEST(Comparators, JsonScoresTheShadowsValidityWhenJsonWasAskedFor) {
-  Comparison c = Make(1, R"({"a":1})", "not json");
-  c.wants_json = true;
-  ScoreLocally(c);
-  ASSERT_EQ(c.scores.size(), 2u);
-  EXPECT_EQ(c.scores[1].comparator, "json");
-  EXPECT_EQ(c.scores[1].value, 0.0);
-  Comparison ok = Make(1, R"({"a":1})", R"({"a": 2})");
-  ok.wants_json = true;
-  ScoreLocally(ok);
-  EXPECT_EQ(ok.scores[1].value, 1.0);
-}
-
 TEST(Comparators, ReadOpenAiAnswerTakesTheFirstChoice) {
   AnswerFacts a;
   ReadOpenAiAnswer(
@@ -77,11 +51,11 @@ void RoundTrip(const StoreConfig& config, const std::string& source) {
     auto store = ComparisonStore::Open(config);
     ASSERT_TRUE(store) << store.error().message;
     Comparison low = Make(1, "the same", "the same");
-    ScoreLocally(low);
+    low.scores.push_back({"exact", 1.0, "same text"});
     Comparison high = Make(4, "card 4111 1111 1111 1111", "card 4111111111111111");
     high.request_id = "hg-2";
     high.time_ms += 1;
-    ScoreLocally(high);
+    high.scores.push_back({"exact", 0.0, "different text"});
     EXPECT_TRUE((*store)->Save(low));
     EXPECT_TRUE((*store)->Save(high));
   }  // destruction writes what was queued
@@ -117,6 +91,160 @@ TEST(ComparisonStore, PostgresToo) {
   ledger::testing::PgCluster pg;
   ASSERT_TRUE(pg.started()) << pg.error();
   RoundTrip({.backend = "postgres", .dsn = pg.dsn()}, pg.dsn());
+}
+
+// What was asked is kept under the answers' rule: text up to store_text_max_class, else hashes.
+void KeepsTheRequestLikeTheAnswers(const StoreConfig& config, const std::string& source) {
+  {
+    auto store = ComparisonStore::Open(config);
+    ASSERT_TRUE(store) << store.error().message;
+    Comparison low = Make(1, "a", "b");
+    low.question = "what is 2+2?";
+    low.request_json = R"({"model":"m","messages":[{"role":"user","content":"what is 2+2?"}]})";
+    Comparison high = low;
+    high.request_id = "hg-2";
+    high.time_ms += 1;
+    high.data_class = 3;
+    high.question = "my card is 4111 1111 1111 1111";
+    high.request_json = R"({"messages":[{"role":"user","content":"my card is 4111..."}]})";
+    EXPECT_TRUE((*store)->Save(low));
+    EXPECT_TRUE((*store)->Save(high));
+  }
+  auto rows = ComparisonStore::Load(source, 0);
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 2u);
+  const StoredComparison& low = (*rows)[0];
+  EXPECT_EQ(low.comparison.question, "what is 2+2?");
+  EXPECT_EQ(low.comparison.request_json,
+            R"({"model":"m","messages":[{"role":"user","content":"what is 2+2?"}]})");
+  EXPECT_EQ(low.question_sha256, Sha256Hex("what is 2+2?"));
+  EXPECT_EQ(low.request_sha256, Sha256Hex(low.comparison.request_json));
+  EXPECT_FALSE(Withheld(low.comparison.request_json, low.request_sha256));
+  const StoredComparison& high = (*rows)[1];
+  EXPECT_EQ(high.comparison.question, "");
+  EXPECT_EQ(high.comparison.request_json, "");
+  EXPECT_EQ(high.question_sha256, Sha256Hex("my card is 4111 1111 1111 1111"));
+  EXPECT_EQ(high.request_sha256.size(), 64u);
+  EXPECT_TRUE(Withheld(high.comparison.request_json, high.request_sha256));
+  EXPECT_TRUE(Withheld(high.comparison.question, high.question_sha256));
+}
+
+TEST(ComparisonStore, KeepsTheRequestLikeTheAnswersSqlite) {
+  const std::string path = ::testing::TempDir() + "/hg_quality_request.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  KeepsTheRequestLikeTheAnswers({.path = path}, path);
+}
+
+TEST(ComparisonStore, KeepsTheRequestLikeTheAnswersPostgres) {
+  ledger::testing::PgCluster pg;
+  ASSERT_TRUE(pg.started()) << pg.error();
+  KeepsTheRequestLikeTheAnswers({.backend = "postgres", .dsn = pg.dsn()}, pg.dsn());
+}
+
+// Long enough for the rows of 2023 these tests write not to be purged.
+constexpr int64_t kForever = 100'000;
+
+// The comparisons table as the first version created it, with one row.
+constexpr const char* kFirstSchema =
+    "CREATE TABLE comparisons (request_id TEXT NOT NULL, time_ms {int} NOT NULL, route TEXT NOT "
+    "NULL, data_class {int} NOT NULL, wants_json {int} NOT NULL, schema TEXT NOT NULL, scores "
+    "TEXT NOT NULL, primary_deployment TEXT NOT NULL, primary_ok {int} NOT NULL, "
+    "primary_error_code TEXT NOT NULL, primary_text TEXT NOT NULL, primary_sha256 TEXT NOT NULL, "
+    "primary_finish_reason TEXT NOT NULL, primary_latency_ms {int} NOT NULL, "
+    "primary_input_tokens {int} NOT NULL, primary_output_tokens {int} NOT NULL, "
+    "primary_cost_usd {real} NOT NULL, shadow_deployment TEXT NOT NULL, shadow_ok {int} NOT "
+    "NULL, shadow_error_code TEXT NOT NULL, shadow_text TEXT NOT NULL, shadow_sha256 TEXT NOT "
+    "NULL, shadow_finish_reason TEXT NOT NULL, shadow_latency_ms {int} NOT NULL, "
+    "shadow_input_tokens {int} NOT NULL, shadow_output_tokens {int} NOT NULL, shadow_cost_usd "
+    "{real} NOT NULL); INSERT INTO comparisons VALUES ('hg-old', 1700000000000, 'support', 1, 0, "
+    "'', '[{\"comparator\":\"exact\",\"value\":1}]', 'cloud/gpt-4o', 1, '', 'same', 'x', "
+    "'stop', 10, 1, 1, 0.5, 'local/llama', 1, '', 'same', 'y', 'stop', 5, 1, 1, 0.25)";
+
+std::string FirstSchema(bool postgres) {
+  std::string sql = kFirstSchema;
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"{int}", postgres ? "BIGINT" : "INTEGER"},
+        {"{real}", postgres ? "DOUBLE PRECISION" : "REAL"}}) {
+    for (size_t at; (at = sql.find(from)) != std::string::npos;) sql.replace(at, from.size(), to);
+  }
+  return sql;
+}
+
+// An old store loads as it is (read-only: no question, no request), and opening it for writing
+// adds the new columns, once, however often it is opened; old and new rows then load together.
+void OpensAStoreOfTheFirstVersion(const StoreConfig& config, const std::string& source) {
+  auto old = ComparisonStore::Load(source, 0);
+  ASSERT_TRUE(old) << old.error().message;
+  ASSERT_EQ(old->size(), 1u);
+  EXPECT_EQ((*old)[0].comparison.request_id, "hg-old");
+  EXPECT_EQ((*old)[0].comparison.shadow.cost_usd, 0.25);
+  EXPECT_EQ((*old)[0].comparison.request_json, "");
+  EXPECT_EQ((*old)[0].request_sha256, "");
+  for (int i = 0; i < 2; ++i) {
+    auto store = ComparisonStore::Open(config);
+    ASSERT_TRUE(store) << store.error().message;
+    Comparison c = Make(1, "new", "new");
+    c.request_id = "hg-new-" + std::to_string(i);
+    c.question = "q";
+    c.request_json = "{}";
+    EXPECT_TRUE((*store)->Save(c));
+  }
+  auto rows = ComparisonStore::Load(source, 0);
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].comparison.request_id, "hg-old");
+  EXPECT_EQ((*rows)[0].comparison.primary.text, "same");
+  EXPECT_EQ((*rows)[0].comparison.question, "");
+  EXPECT_EQ((*rows)[0].question_sha256, "");
+  EXPECT_EQ((*rows)[1].comparison.question, "q");
+  EXPECT_EQ((*rows)[2].comparison.request_json, "{}");
+  EXPECT_EQ((*rows)[2].request_sha256, Sha256Hex("{}"));
+}
+
+TEST(ComparisonStore, OpensAStoreOfTheFirstVersionSqlite) {
+  const std::string path = ::testing::TempDir() + "/hg_quality_v1.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, FirstSchema(false).c_str(), nullptr, nullptr, &err), SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_close(db);
+  OpensAStoreOfTheFirstVersion({.path = path, .retention_days = kForever}, path);
+  // Each column was added once, at the end.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT group_concat(name, ',') FROM pragma_table_info("
+                               "'comparisons') WHERE cid >= 27",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))),
+            "question,question_sha256,request_json,request_sha256");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST(ComparisonStore, OpensAStoreOfTheFirstVersionPostgres) {
+  ledger::testing::PgCluster pg;
+  ASSERT_TRUE(pg.started()) << pg.error();
+  PGconn* conn = PQconnectdb(pg.dsn().c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* r = PQexec(conn, FirstSchema(true).c_str());
+  ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(r);
+  OpensAStoreOfTheFirstVersion({.backend = "postgres", .dsn = pg.dsn(), .retention_days = kForever},
+                               pg.dsn());
+  r = PQexec(conn,
+             "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+             "information_schema.columns WHERE table_name = 'comparisons' AND ordinal_position "
+             "> 27");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(conn);
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)),
+            "question,question_sha256,request_json,request_sha256");
+  PQclear(r);
+  PQfinish(conn);
 }
 
 TEST(ComparisonStore, AFullQueueDropsAndCounts) {

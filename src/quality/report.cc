@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/csv.h"
 #include "common/json_writer.h"
 
 namespace hybridgate::quality {
@@ -129,13 +130,6 @@ std::vector<Line> Lines(const QualityReport& report) {
     }
   }
   return lines;
-}
-
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 template <class T>
@@ -351,6 +345,77 @@ std::string RenderQualityCsv(const QualityReport& report) {
         real(l.primary_usd_per_1k), real(l.shadow_usd_per_1k), real(l.usd_per_point));
   }
   return out;
+}
+
+namespace {
+
+// The comparator a shadow's headline score is by: the first of kPairwiseRules that scored any
+// comparison, else the first by name; nullptr when none scored.
+const ComparatorStats* Headline(const ShadowStats& s) {
+  for (const PairwiseRule& rule : kPairwiseRules) {
+    for (const ComparatorStats& c : s.comparators) {
+      if (c.comparator == rule.comparator) return &c;
+    }
+  }
+  return s.comparators.empty() ? nullptr : &s.comparators.front();
+}
+
+}  // namespace
+
+ledger::JoinedColumns ReportJoinColumns(const QualityReport& report) {
+  ledger::JoinedColumns join{
+      .name = "quality",
+      .table_headers = {"shadow", "shadowed", "compared", "comparator", "score", "w/t/l",
+                        "usd/q_pt"},
+      .csv_headers = {"shadow_deployment", "shadowed", "compared", "comparator", "mean_score",
+                      "win", "tie", "loss", "usd_per_quality_point"}};
+  for (const RouteStats& r : report.routes) {
+    std::vector<ledger::JoinedLine>& lines = join.groups[r.route];
+    for (const ShadowStats& s : r.shadows) {
+      const ComparatorStats* c = Headline(s);
+      const std::optional<double> per_point = c ? c->usd_per_quality_point : std::nullopt;
+      ledger::JoinedLine l;
+      l.table_cells = {s.deployment,
+                       fmt::format("{}", s.shadowed),
+                       fmt::format("{}", s.compared),
+                       c ? c->comparator : "-",
+                       c ? fmt::format("{:.3f}", c->score.mean) : "-",
+                       fmt::format("{}/{}/{}", s.win, s.tie, s.loss),
+                       Cell(per_point, "{:.4f}", "-")};
+      l.csv_cells = {s.deployment,
+                     fmt::format("{}", s.shadowed),
+                     fmt::format("{}", s.compared),
+                     c ? c->comparator : "",
+                     c ? fmt::format("{}", c->score.mean) : "",
+                     fmt::format("{}", s.win),
+                     fmt::format("{}", s.tie),
+                     fmt::format("{}", s.loss),
+                     Cell(per_point, "{}", "")};
+      JsonWriter w(l.json);
+      w.BeginObject()
+          .Field("shadow_deployment", s.deployment)
+          .Field("shadowed", s.shadowed)
+          .Field("compared", s.compared)
+          .Field("shadow_failed", s.shadow_failed)
+          .Key("comparator");
+      if (c) {
+        w.String(c->comparator);
+      } else {
+        w.Null();
+      }
+      Number(w, "mean_score", c ? std::optional<double>(c->score.mean) : std::nullopt);
+      w.Field("win", s.win)
+          .Field("tie", s.tie)
+          .Field("loss", s.loss)
+          .Field("undecided", s.undecided)
+          .Field("primary_usd_per_1k", s.primary_usd_per_1k)
+          .Field("shadow_usd_per_1k", s.shadow_usd_per_1k);
+      Number(w, "usd_per_quality_point", per_point);
+      w.EndObject();
+      lines.push_back(std::move(l));
+    }
+  }
+  return join;
 }
 
 }  // namespace hybridgate::quality

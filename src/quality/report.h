@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/cli.h"
 #include "ledger/row.h"
 #include "quality/feedback.h"
 #include "quality/store.h"
@@ -111,6 +112,13 @@ struct QualityReport {
 };
 
 QualityReport BuildQualityReport(const ReportInput& input);
+
+// The columns `hybridgate report --by route` joins onto its routes (ledger/cli.h), one line per
+// shadow deployment: the deployment, comparisons stored and compared, the headline comparator
+// (the first of kPairwiseRules that scored any, else the first by name) with its mean score,
+// win/tie/loss and the shadow's cost per quality point by it. Table cells are rounded as in
+// RenderQualityTable, CSV cells are exact.
+ledger::JoinedColumns ReportJoinColumns(const QualityReport& report);
 
 std::string RenderQualityJson(const QualityReport& report);
 std::string RenderQualityTable(const QualityReport& report);

@@ -104,7 +104,22 @@ std::vector<Column> Columns(const StoredComparison& r) {
   };
   answer(kPrimary, c.primary, r.primary_sha256);
   answer(kShadow, c.shadow, r.shadow_sha256);
+  // Added after the first schema (kAddedColumns): last, so that a migrated table and a new one
+  // have the same column order.
+  cols.push_back({"question", c.question});
+  cols.push_back({"question_sha256", r.question_sha256});
+  cols.push_back({"request_json", c.request_json});
+  cols.push_back({"request_sha256", r.request_sha256});
   return cols;
+}
+
+// The columns a table created by an older version may lack; Open adds them (all text).
+constexpr const char* kAddedColumns[] = {"question", "question_sha256", "request_json",
+                                         "request_sha256"};
+
+std::string AddColumnSql(const char* name, bool postgres) {
+  return fmt::format("ALTER TABLE comparisons ADD COLUMN {}{} TEXT NOT NULL DEFAULT ''",
+                     postgres ? "IF NOT EXISTS " : "", name);
 }
 
 // Fills `r` from column `name`'s text (both backends read rows back as text).
@@ -118,6 +133,10 @@ void SetColumn(StoredComparison& r, const std::string& name, const std::string& 
   if (name == "wants_json") c.wants_json = i64() != 0;
   if (name == "schema" && !v.empty()) c.schema = v;
   if (name == "scores") c.scores = ParseScores(v);
+  if (name == "question") c.question = v;
+  if (name == "question_sha256") r.question_sha256 = v;
+  if (name == "request_json") c.request_json = v;
+  if (name == "request_sha256") r.request_sha256 = v;
   for (int side = 0; side < 2; ++side) {
     const std::string p = side == 0 ? "primary_" : "shadow_";
     if (name.rfind(p, 0) != 0) continue;
@@ -189,6 +208,11 @@ std::string Sha256Hex(std::string_view text) {
   return out;
 }
 
+bool Withheld(const std::string& text, const std::string& sha256) {
+  static const std::string kEmpty = Sha256Hex("");
+  return text.empty() && !sha256.empty() && sha256 != kEmpty;
+}
+
 class ComparisonStore::Backend {
  public:
   virtual ~Backend() = default;
@@ -221,7 +245,41 @@ class SqliteBackend final : public ComparisonStore::Backend {
       sqlite3_close(db);
       return Fail(StoreError(fmt::format("'{}': {}", path, m)));
     }
+    if (Status s = Migrate(db); !s) {
+      sqlite3_close(db);
+      return Fail(StoreError(fmt::format("'{}': {}", path, s.error().message)));
+    }
     return std::unique_ptr<ComparisonStore::Backend>(new SqliteBackend(db));
+  }
+
+  // Adds the columns a table from an older version lacks. Another process may add one at the
+  // same moment: a column that exists by the time it is added is no error.
+  static Status Migrate(sqlite3* db) {
+    for (const char* name : kAddedColumns) {
+      if (HasColumn(db, name)) continue;
+      char* err = nullptr;
+      if (sqlite3_exec(db, AddColumnSql(name, false).c_str(), nullptr, nullptr, &err) !=
+              SQLITE_OK &&
+          !HasColumn(db, name)) {
+        std::string m = err ? err : sqlite3_errmsg(db);
+        sqlite3_free(err);
+        return Fail(StoreError(fmt::format("adding column {}: {}", name, m)));
+      }
+      sqlite3_free(err);
+    }
+    return {};
+  }
+
+  static bool HasColumn(sqlite3* db, const char* name) {
+    sqlite3_stmt* st = nullptr;
+    bool found = false;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('comparisons') WHERE name = ?1", -1,
+                           &st, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+      found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
   }
 
   void Write(const StoredComparison& row) override {
@@ -279,6 +337,32 @@ class PostgresBackend final : public ComparisonStore::Backend {
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
+    return Migrate();
+  }
+  // Adds the columns a table from an older version lacks; only those, so that a connection to
+  // an up-to-date table takes no ALTER TABLE lock.
+  Status Migrate() {
+    PGresult* r = PQexec(conn_,
+                         "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                         "'comparisons' AND table_schema = current_schema()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      PQclear(r);
+      return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
+    }
+    std::string sql;
+    for (const char* name : kAddedColumns) {
+      bool found = false;
+      for (int i = 0; i < PQntuples(r); ++i)
+        found = found || name == std::string_view(PQgetvalue(r, i, 0));
+      if (!found) sql += AddColumnSql(name, true) + ";";
+    }
+    PQclear(r);
+    if (sql.empty()) return {};
+    r = PQexec(conn_, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok)
+      return Fail(StoreError(fmt::format("postgres: adding columns: {}", PQerrorMessage(conn_))));
     return {};
   }
   void Write(const StoredComparison& row) override {
@@ -351,9 +435,13 @@ bool ComparisonStore::Save(Comparison c) {
     StoredComparison row;
     row.primary_sha256 = Sha256Hex(c.primary.text);
     row.shadow_sha256 = Sha256Hex(c.shadow.text);
+    row.question_sha256 = Sha256Hex(c.question);
+    row.request_sha256 = Sha256Hex(c.request_json);
     if (c.data_class > text_max_class_) {
       c.primary.text.clear();
       c.shadow.text.clear();
+      c.question.clear();
+      c.request_json.clear();
     }
     row.comparison = std::move(c);
     const int64_t now = NowMs();
@@ -375,11 +463,8 @@ void ComparisonStore::Flush() {
 
 Result<std::vector<StoredComparison>> ComparisonStore::Load(const std::string& source,
                                                             int64_t since_ms) {
+  // Every column the table has, by name: a table from an older version lacks the newer ones.
   std::vector<StoredComparison> out;
-  std::vector<std::string> names;
-  for (const Column& c : Columns(StoredComparison{})) names.emplace_back(c.name);
-  std::string list;
-  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
   if (IsPostgres(source)) {
     PGconn* conn = PQconnectdb(source.c_str());
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -397,17 +482,17 @@ Result<std::vector<StoredComparison>> ComparisonStore::Load(const std::string& s
     }
     const std::string since = std::to_string(since_ms);
     const char* v[] = {since.c_str()};
-    PGresult* r = PQexecParams(
-        conn,
-        fmt::format("SELECT {} FROM comparisons WHERE time_ms >= $1 ORDER BY time_ms", list)
-            .c_str(),
-        1, nullptr, v, nullptr, nullptr, 0);
+    PGresult* r =
+        PQexecParams(conn, "SELECT * FROM comparisons WHERE time_ms >= $1 ORDER BY time_ms", 1,
+                     nullptr, v, nullptr, nullptr, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
       std::string m = PQerrorMessage(conn);
       PQclear(r);
       PQfinish(conn);
       return Fail(StoreError("postgres: " + m));
     }
+    std::vector<std::string> names;
+    for (int j = 0; j < PQnfields(r); ++j) names.emplace_back(PQfname(r, j));
     for (int i = 0; i < PQntuples(r); ++i) {
       StoredComparison row;
       for (size_t j = 0; j < names.size(); ++j) {
@@ -441,14 +526,15 @@ Result<std::vector<StoredComparison>> ComparisonStore::Load(const std::string& s
     return out;
   }
   st = nullptr;
-  const std::string sql =
-      fmt::format("SELECT {} FROM comparisons WHERE time_ms >= ?1 ORDER BY time_ms", list);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT * FROM comparisons WHERE time_ms >= ?1 ORDER BY time_ms", -1,
+                         &st, nullptr) != SQLITE_OK) {
     std::string m = sqlite3_errmsg(db);
     sqlite3_close(db);
     return Fail(StoreError(fmt::format("'{}': {}", source, m)));
   }
   sqlite3_bind_int64(st, 1, since_ms);
+  std::vector<std::string> names;
+  for (int j = 0; j < sqlite3_column_count(st); ++j) names.emplace_back(sqlite3_column_name(st, j));
   while (sqlite3_step(st) == SQLITE_ROW) {
     StoredComparison row;
     for (size_t j = 0; j < names.size(); ++j) {

@@ -1,7 +1,13 @@
 // The comparison store: one row per shadowed request and target (comparison.h), in SQLite by
-// default or PostgreSQL (`quality.backend`, shared by replicas). Answer texts are kept only for
-// requests of data class <= `store_text_max_class` (default 1); above it only their SHA-256
-// and the scores. Rows older than `retention_days` are deleted.
+// default or PostgreSQL (`quality.backend`, shared by replicas). The texts — both answers, the
+// question and the whole request — are kept only for requests of data class <=
+// `store_text_max_class` (default 1); above it only their SHA-256 and the scores. Rows older
+// than `retention_days` are deleted.
+//
+// Schema changes are additive: Open adds the columns a table from an older version lacks
+// (ALTER TABLE ... ADD COLUMN, idempotent, text columns default ''), and Load reads whichever
+// columns a table has, so a store written by an older gateway still loads (its rows have no
+// question or request).
 //
 // One owner: a single thread writes every row in the order queued. Save never blocks: at most
 // `max_pending` rows wait, and more are dropped and counted (the shadow call itself was metered
@@ -26,7 +32,7 @@ struct StoreConfig {
   std::string backend = "sqlite";   // sqlite | postgres
   std::string path = "quality.db";  // SQLite, resolved by the caller
   std::string dsn;                  // postgres
-  int store_text_max_class = 1;     // answer texts kept up to this data class
+  int store_text_max_class = 1;     // texts kept up to this data class
   int64_t retention_days = 30;
   int64_t max_pending = 4096;
 };
@@ -34,12 +40,19 @@ struct StoreConfig {
 // The hex SHA-256 of `text`: what the store keeps of a text it does not keep.
 std::string Sha256Hex(std::string_view text);
 
-// A row as stored: the comparison with its texts, or "" and their hashes.
+// A row as stored: the comparison with its texts, or "" and their hashes. A hash is "" only in
+// a row written before its column existed.
 struct StoredComparison {
   Comparison comparison;
   std::string primary_sha256;
   std::string shadow_sha256;
+  std::string question_sha256;
+  std::string request_sha256;  // of comparison.request_json
 };
+
+// Whether a stored text was withheld (its data class was above store_text_max_class): the text
+// is "" but its hash is that of a non-empty text.
+bool Withheld(const std::string& text, const std::string& sha256);
 
 class ComparisonStore {
  public:

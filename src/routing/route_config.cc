@@ -275,7 +275,8 @@ Status ParseShadow(const Reader& r, const YAML::Node& n, const std::string& path
   for (size_t i = 0; i < n.size(); ++i) {
     const std::string p = fmt::format("{}[{}]", path, i);
     HG_TRY(r.OnlyKeys(n[i], p,
-                      {"deployment", "sample", "max_concurrency", "max_usd_per_day", "judge"}));
+                      {"deployment", "sample", "max_concurrency", "max_usd_per_day", "judge",
+                       "embedding", "compare"}));
     ShadowTarget t;
     if (!n[i]["deployment"]) return Fail(r.At(n[i], p + ".deployment", "is required"));
     HG_ASSIGN(t.deployment, r.String(n[i]["deployment"], p + ".deployment"));
@@ -292,6 +293,8 @@ Status ParseShadow(const Reader& r, const YAML::Node& n, const std::string& path
     HG_ASSIGN(t.max_usd_per_day,
               r.Number(n[i]["max_usd_per_day"], p + ".max_usd_per_day", 1e-6, 1e9));
     if (n[i]["judge"]) HG_ASSIGN(t.judge, r.String(n[i]["judge"], p + ".judge"));
+    if (n[i]["embedding"]) HG_ASSIGN(t.embedding, r.String(n[i]["embedding"], p + ".embedding"));
+    if (n[i]["compare"]) HG_ASSIGN(t.compare, r.Strings(n[i]["compare"], p + ".compare"));
     for (const ShadowTarget& o : out) {
       if (o.deployment == t.deployment) {
         return Fail(r.At(n[i], p + ".deployment", "'" + t.deployment + "' is shadowed twice"));

@@ -93,8 +93,13 @@ struct ShadowTarget {
   double sample = 0;            // 0..1: the share of the route's answered requests shadowed
   int64_t max_concurrency = 8;  // shadow calls in flight at once, gateway-wide
   double max_usd_per_day = 0;   // spend on this target per UTC day (its judge's too); required
-  // A model that judges the two answers pairwise (quality/judge.h); "" for none.
+  // A model that judges the two answers pairwise (quality/comparators/judge/); "" for none.
   std::string judge;
+  // An embeddings model for the embedding comparator; "" for none.
+  std::string embedding;
+  // The comparators, by registered name (quality/comparators/registry.cc); empty: exact, json,
+  // json_schema, and embedding / judge when their model is set.
+  std::vector<std::string> compare;
 };
 
 struct Route {

@@ -140,7 +140,7 @@ TEST(ParseRoutesConfig, Errors) {
       {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    shadow: [{deployment: "
        "y, sample: 1, max_usd_per_day: 1, rate: 2}]\n",
        "f.yaml:4: 'routes.auto.shadow[0].rate': unknown key (expected deployment, sample, "
-       "max_concurrency, max_usd_per_day, judge)"},
+       "max_concurrency, max_usd_per_day, judge, embedding, compare)"},
       {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    shadow: [{deployment: "
        "y, sample: 1, max_usd_per_day: 1}, {deployment: y, sample: 1, max_usd_per_day: 1}]\n",
        "f.yaml:4: 'routes.auto.shadow[1].deployment': 'y' is shadowed twice"},

@@ -1,4 +1,4 @@
-#include "quality/judge.h"
+#include "quality/comparators/judge/judge.h"
 
 #include <fmt/format.h>
 
@@ -110,6 +110,41 @@ std::optional<Score> CombineVerdicts(const Verdict& primary_first, const Verdict
                            kRubricVersion, primary_first.rationale, shadow_first.rationale);
   }
   return s;
+}
+
+namespace {
+
+class Judge final : public Comparator {
+ public:
+  explicit Judge(std::string model) : model_(std::move(model)) {}
+  std::string_view name() const override { return "judge"; }
+  boost::asio::awaitable<std::optional<Score>> Compare(const Comparison& c,
+                                                       ModelCalls& calls) const override {
+    if (!c.primary.ok || !c.shadow.ok) co_return std::nullopt;
+    const double before = calls.spent_usd();
+    const std::string& p = c.primary.text;
+    const std::string& q = c.shadow.text;
+    const api::ChatRequest asks[2] = {JudgeRequest(model_, c.question, p, q),
+                                      JudgeRequest(model_, c.question, q, p)};
+    Verdict verdicts[2];
+    for (int order = 0; order < 2; ++order) {
+      Result<std::string> body = co_await calls.Chat(model_, asks[order]);
+      if (!body) co_return std::nullopt;
+      AnswerFacts said;
+      ReadOpenAiAnswer(*body, said);
+      verdicts[order] = ParseVerdict(said.text);
+    }
+    co_return CombineVerdicts(verdicts[0], verdicts[1], calls.spent_usd() - before);
+  }
+
+ private:
+  std::string model_;
+};
+
+}  // namespace
+
+std::unique_ptr<Comparator> MakeJudgeComparator(const ComparatorSpec& spec) {
+  return std::make_unique<Judge>(spec.model);
 }
 
 }  // namespace hybridgate::quality

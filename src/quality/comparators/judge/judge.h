@@ -1,15 +1,18 @@
 // The pairwise LLM judge: asks a model which of two answers to the same question is better,
 // once in each order, so that a judge that prefers a position (always "A") cancels out to a tie.
 // The rubric is versioned (kRubricVersion): scores of different rubrics are not comparable, and
-// the version is stored with every verdict. Pure: building the judge's request and reading its
-// answers; the call itself is the caller's (gateway/shadow.cc: through the egress gate, metered).
+// the version is stored with every verdict. The comparator "judge" asks through the caller's
+// ModelCalls (through the egress gate, metered); the rest is pure: building the judge's request
+// and reading its answers.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "api/chat_request.h"
+#include "quality/comparators/comparator.h"
 #include "quality/comparison.h"
 
 namespace hybridgate::quality {
@@ -39,5 +42,9 @@ Verdict ParseVerdict(std::string_view answer);
 // bias). Unreadable verdicts give no score (nullopt).
 std::optional<Score> CombineVerdicts(const Verdict& primary_first, const Verdict& shadow_first,
                                      double cost_usd);
+
+// "judge": both orders asked of spec.model; the score is CombineVerdicts' (nullopt when a call
+// was refused or failed, or a verdict is unreadable), its cost what the two calls cost.
+std::unique_ptr<Comparator> MakeJudgeComparator(const ComparatorSpec& spec);
 
 }  // namespace hybridgate::quality

@@ -1,4 +1,4 @@
-#include "quality/judge.h"
+#include "quality/comparators/judge/judge.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,18 @@
+// "embedding": the cosine similarity of the two answers' embeddings from spec.model (any
+// embeddings provider, the embedded engine included), clamped to [0, 1]: 1 for the same
+// meaning, near 0 for unrelated answers. One call embeds both texts.
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "quality/comparators/comparator.h"
+
+namespace hybridgate::quality {
+
+std::unique_ptr<Comparator> MakeEmbeddingComparator(const ComparatorSpec& spec);
+
+// cos(a, b); 0 when either is all zeros or their sizes differ.
+double Cosine(std::span<const double> a, std::span<const double> b);
+
+}  // namespace hybridgate::quality
