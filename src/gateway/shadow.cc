@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <boost/json.hpp>
 #include <chrono>
 #include <random>
 #include <utility>
@@ -10,6 +9,7 @@
 #include "api/openai_chat.h"
 #include "common/json_writer.h"
 #include "gateway/accounting.h"
+#include "quality/comparators/embedding/embedding.h"
 #include "quality/comparators/judge/judge.h"
 #include "routing/executor.h"
 
@@ -39,34 +39,6 @@ bool Sampled(double share) {
   if (share <= 0) return false;
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0, 1)(rng) < share;
-}
-
-// An OpenAI embeddings list's vectors, by index; an error unless there is one per text.
-Result<std::vector<std::vector<double>>> ReadEmbeddings(std::string_view body, size_t n) {
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(body, ec);
-  const auto* data = !ec && v.is_object() ? v.as_object().if_contains("data") : nullptr;
-  std::vector<std::vector<double>> out(n);
-  size_t filled = 0;
-  if (data && data->is_array()) {
-    for (const boost::json::value& item : data->as_array()) {
-      const auto* o = item.if_object();
-      const auto* index = o ? o->if_contains("index") : nullptr;
-      const auto* vec = o ? o->if_contains("embedding") : nullptr;
-      if (!index || !index->is_int64() || !vec || !vec->is_array()) continue;
-      const int64_t i = index->as_int64();
-      if (i < 0 || static_cast<size_t>(i) >= n || !out[i].empty()) continue;
-      for (const boost::json::value& x : vec->as_array()) {
-        out[i].push_back(x.is_double() ? x.as_double() : x.is_int64() ? double(x.as_int64()) : 0);
-      }
-      ++filled;
-    }
-  }
-  if (filled != n) {
-    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
-                          "the embeddings answer did not hold one vector per text"));
-  }
-  return out;
 }
 
 // One shadow call: sent, metered, compared. Owns copies of everything it reads, and the runtime
@@ -193,7 +165,8 @@ class ShadowJob : public background::Job {
       routing::Outcome out = co_await executor_.Raw(
           "/embeddings", body, model, false, plan, job_.Options(id, cancel_, DataClass()), nullptr);
       if (!Settle(id, out, start, bytes / 4)) co_return Fail(std::move(out.error));
-      co_return ReadEmbeddings(out.native_body.empty() ? out.body : out.native_body, texts.size());
+      co_return quality::ReadOpenAiEmbeddings(out.native_body.empty() ? out.body : out.native_body,
+                                              texts.size());
     }
 
     double spent_usd() const override { return spent_; }

@@ -8,34 +8,13 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/xml.h"
+
 namespace hybridgate::learned {
 namespace {
 
 constexpr double kPanelW = 460, kPanelH = 400, kMargin = 50;
 constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#7f7f7f", "#2ca02c", "#d62728"};
-
-std::string EscapeXml(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 void RenderPanel(const BenchmarkReport& rep, double x0, std::string& svg) {
   double lo = 0, hi = 1;

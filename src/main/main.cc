@@ -15,6 +15,7 @@
 #include "classify/cli.h"
 #include "common/thread.h"
 #include "config/config.h"
+#include "eval/cli.h"
 #include "gateway/gateway.h"
 #include "gateway/request_log.h"
 #include "http/server.h"
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
   hybridgate::ledger::AddAuditCommand(app, exit_code);
   hybridgate::limits::AddKeysCommand(app, exit_code);
   hybridgate::quality::AddQualityCommand(app, exit_code);
+  hybridgate::eval::AddEvalCommand(app, exit_code);
   CLI::App* route_cmd = app.add_subcommand("route", "Routes and tiers");
   route_cmd->require_subcommand(1);
   CLI::App* explain = route_cmd->add_subcommand(

@@ -22,13 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string Chat(const std::string& text) {
   return R"({"model":"support","max_tokens":50,"messages":[{"role":"user","content":")" + text +
          R"("}]})";

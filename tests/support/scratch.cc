@@ -4,10 +4,19 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "tests/support/gateway_process.h"
 
 namespace hybridgate::testing {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::string Shell(const std::string& cmd, int* status) {
   std::string out;

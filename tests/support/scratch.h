@@ -1,5 +1,5 @@
-// Helpers the integration tests share: a scratch folder per test, running a command, and
-// creating a virtual key with the CLI.
+// Helpers the integration tests share: a scratch folder per test, reading a file, running a
+// command, and creating a virtual key with the CLI.
 #pragma once
 
 #include <unistd.h>
@@ -26,6 +26,9 @@ class Scratch {
   std::filesystem::path dir_;
   static inline int counter_ = 0;
 };
+
+// A file's bytes ("" when it cannot be read).
+std::string ReadFile(const std::string& path);
 
 // Runs `cmd` with sh; its stdout, and its exit status in `status`.
 std::string Shell(const std::string& cmd, int* status = nullptr);

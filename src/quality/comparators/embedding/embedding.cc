@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
 
 namespace hybridgate::quality {
@@ -45,6 +46,33 @@ double Cosine(std::span<const double> a, std::span<const double> b) {
 
 std::unique_ptr<Comparator> MakeEmbeddingComparator(const ComparatorSpec& spec) {
   return std::make_unique<Embedding>(spec.model);
+}
+
+Result<std::vector<std::vector<double>>> ReadOpenAiEmbeddings(std::string_view body, size_t n) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  const auto* data = !ec && v.is_object() ? v.as_object().if_contains("data") : nullptr;
+  std::vector<std::vector<double>> out(n);
+  size_t filled = 0;
+  if (data && data->is_array()) {
+    for (const boost::json::value& item : data->as_array()) {
+      const auto* o = item.if_object();
+      const auto* index = o ? o->if_contains("index") : nullptr;
+      const auto* vec = o ? o->if_contains("embedding") : nullptr;
+      if (!index || !index->is_int64() || !vec || !vec->is_array()) continue;
+      const int64_t i = index->as_int64();
+      if (i < 0 || static_cast<size_t>(i) >= n || !out[i].empty()) continue;
+      for (const boost::json::value& x : vec->as_array()) {
+        out[i].push_back(x.is_double() ? x.as_double() : x.is_int64() ? double(x.as_int64()) : 0);
+      }
+      ++filled;
+    }
+  }
+  if (filled != n) {
+    return Fail(MakeError(ErrorCode::kUpstreamUnavailable,
+                          "the embeddings answer did not hold one vector per text"));
+  }
+  return out;
 }
 
 }  // namespace hybridgate::quality

@@ -1,0 +1,178 @@
+// `hybridgate eval` through the real binary against scripted upstreams with known answers: the
+// scores each model gets, the report files, the baseline check's exit code, residency on eval
+// traffic (a card is never sent to an external model), and the ledger rows every call leaves.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/fake_upstream.h"
+#include "tests/support/gateway_process.h"
+#include "tests/support/scratch.h"
+#include "tests/support/sqlite_text.h"
+
+namespace hybridgate::testing {
+namespace {
+
+namespace json = boost::json;
+
+// "good" knows the answers, "bad" does not; "judge" prefers the answer that says Paris, and
+// calls two that agree a tie.
+FakeUpstream::Script Local() {
+  return [](const Recorded& r) {
+    const auto body = json::parse(r.body);
+    const std::string model(body.at("model").as_string());
+    const std::string all = json::serialize(body.at("messages"));
+    if (model == "judge") {
+      const std::string user(body.at("messages").at(1).at("content").as_string());
+      const size_t a = user.find("[Answer A]"), b = user.find("[Answer B]");
+      const bool a_paris = user.find("Paris", a) < b;
+      const bool b_paris = user.find("Paris", b) != std::string::npos;
+      const std::string winner = a_paris == b_paris ? "tie" : a_paris ? "A" : "B";
+      return Action{.body = ChatCompletionJson(R"({"winner":")" + winner + R"("})", "judge")};
+    }
+    const bool good = model == "good";
+    std::string answer = good ? "Paris" : "Lyon";
+    if (all.find("as JSON") != std::string::npos) answer = good ? R"({"city":"Paris"})" : "no";
+    return Action{.body = ChatCompletionJson(answer, model, 10, 5)};
+  };
+}
+
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+
+class EvalTest : public ::testing::Test {
+ protected:
+  EvalTest()
+      : s_("hg-eval"), local_(Local()), cloud_([](const Recorded&) {
+          return Action{.body = ChatCompletionJson("Paris", "gpt-4o", 10, 5)};
+        }) {
+    std::ofstream(s_.Path("gw.yaml"))
+        << "providers:\n  - {name: local, type: openai, base_url: '" << local_.base_url()
+        << "', zone: self_hosted, models: [{name: good, input_per_mtok: 1, output_per_mtok: 2}, "
+           "{name: bad}, {name: judge}]}\n"
+           "  - {name: cloud, type: openai, base_url: '"
+        << cloud_.base_url()
+        << "', zone: external, models: [{name: gpt-4o, input_per_mtok: 5, output_per_mtok: 15}]}\n"
+           "ledger: {path: '"
+        << s_.Path("ledger.db") << "', flush_interval_ms: 20}\n";
+    std::ofstream(s_.Path("suite.jsonl"))
+        << R"({"id":"capital","prompt":"What is the capital of France?","reference":"Paris"})"
+           "\n\n"
+           R"({"id":"json","messages":[{"role":"system","content":"terse"},)"
+           R"({"role":"user","content":"The city as JSON"}],)"
+           R"("schema":{"type":"object","required":["city"],)"
+           R"("properties":{"city":{"type":"string"}}}})"
+           "\n"
+           R"({"id":"free","prompt":"Say anything"})"
+           "\n";
+  }
+
+  CliRun Eval(const std::string& args) {
+    CliRun r;
+    r.out = Shell("'" + BinaryPath() + "' eval --config '" + s_.Path("gw.yaml") + "' " + args +
+                      " 2>'" + s_.Path("stderr") + "'",
+                  &r.status);
+    r.err = ReadFile(s_.Path("stderr"));
+    return r;
+  }
+
+  Scratch s_;
+  FakeUpstream local_;
+  FakeUpstream cloud_;
+};
+
+TEST_F(EvalTest, KnownAnswersGiveTheExpectedScoresAndARegressionExits1) {
+  const std::string suite = s_.Path("suite.jsonl");
+  CliRun r = Eval("--suite '" + suite + "' --models good,bad --judge judge --out '" +
+                  s_.Path("report.md") + "'");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const json::value result = json::parse(ReadFile(s_.Path("report.json")));
+  const auto& models = result.at("models").as_array();
+  ASSERT_EQ(models.size(), 2u);
+  // good: capital = mean(exact 1, judge 0.5: a tie with the reference); json = conforms (1).
+  EXPECT_EQ(models[0].at("model"), "good");
+  EXPECT_DOUBLE_EQ(models[0].at("score").to_number<double>(), 0.875);
+  EXPECT_EQ(models[0].at("scored"), 2);  // "free" has nothing to score it by
+  EXPECT_EQ(models[0].at("failed"), 0);
+  EXPECT_DOUBLE_EQ(models[0].at("comparators").at("exact").to_number<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(models[0].at("comparators").at("judge").to_number<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(models[0].at("comparators").at("json_schema").to_number<double>(), 1.0);
+  // 3 answers at 10 in / 5 out on good's price (1 and 2 per million); the judge is free.
+  EXPECT_NEAR(models[0].at("cost_usd").to_number<double>(), 3 * (10 * 1 + 5 * 2) / 1e6, 1e-12);
+  // bad: wrong everywhere, and the judge prefers the reference in both orders.
+  EXPECT_EQ(models[1].at("model"), "bad");
+  EXPECT_DOUBLE_EQ(models[1].at("score").to_number<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(models[1].at("comparators").at("judge").to_number<double>(), 0.0);
+  const auto& free = models[1].at("results").at(2);
+  EXPECT_EQ(free.at("id"), "free");
+  EXPECT_TRUE(free.at("score").is_null());
+  EXPECT_EQ(free.at("answer"), "Lyon");
+  // The report and chart beside it; the table on stdout.
+  const std::string md = ReadFile(s_.Path("report.md"));
+  EXPECT_NE(md.find("| good | 0.875 | 2 | 0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("![scores](report.svg)"), std::string::npos) << md;
+  const std::string svg = ReadFile(s_.Path("report.svg"));
+  EXPECT_EQ(svg.rfind("<svg ", 0), 0u) << svg;
+  EXPECT_NE(svg.find(">good</text>"), std::string::npos) << svg;
+  EXPECT_NE(r.out.find("good"), std::string::npos) << r.out;
+  // Every call was a metered request: 6 answers and the judge asked twice per capital case.
+  EXPECT_EQ(local_.request_count(), 10u);
+  EXPECT_EQ(SqliteText(s_.Path("ledger.db"), "SELECT count(*) FROM requests"), "10");
+
+  // Against its own result: no regression. Against a better baseline: exit 1, named.
+  CliRun same = Eval("--suite '" + suite + "' --models good,bad --judge judge --baseline '" +
+                     s_.Path("report.json") + "'");
+  EXPECT_EQ(same.status, 0) << same.err;
+  std::ofstream(s_.Path("baseline.json"))
+      << R"({"models":[{"model":"good","score":0.95},{"model":"bad","score":0.02}]})";
+  CliRun worse = Eval("--suite '" + suite + "' --models good,bad --judge judge --baseline '" +
+                      s_.Path("baseline.json") + "' --max-drop 0.05");
+  EXPECT_EQ(worse.status, 1) << worse.err;
+  EXPECT_EQ(worse.err,
+            "eval: REGRESSION good: score 0.875 is 0.075 below its baseline 0.950 (more than "
+            "0.050)\n");
+}
+
+TEST_F(EvalTest, EvalTrafficIsHeldToResidency) {
+  std::ofstream(s_.Path("cards.jsonl"))
+      << R"({"id":"card","prompt":"Charge card 4111 1111 1111 1111 please","reference":"ok"})"
+         "\n"
+         R"({"id":"plain","prompt":"What is the capital of France?","reference":"Paris"})"
+         "\n";
+  CliRun r = Eval("--suite '" + s_.Path("cards.jsonl") + "' --models gpt-4o --out '" +
+                  s_.Path("r.md") + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(cloud_.request_count(), 1u);  // only the plain case reached the external model
+  for (const Recorded& sent : cloud_.requests()) {
+    EXPECT_EQ(sent.body.find("4111"), std::string::npos) << sent.body;
+  }
+  const json::value result = json::parse(ReadFile(s_.Path("r.json")));
+  const auto& cases = result.at("models").at(0).at("results").as_array();
+  // The card case was served by a self-hosted model instead, or refused: never the cloud.
+  EXPECT_EQ(cases.at(1).at("answer"), "Paris");
+  EXPECT_DOUBLE_EQ(cases.at(1).at("score").to_number<double>(), 1.0);
+}
+
+TEST_F(EvalTest, BadInputExits2WithAMessage) {
+  std::ofstream(s_.Path("broken.jsonl")) << R"({"id":"a","prompt":"x"})"
+                                            "\n"
+                                            R"({"id":"a","prompt":"y"})"
+                                            "\n";
+  CliRun dup = Eval("--suite '" + s_.Path("broken.jsonl") + "' --models good");
+  EXPECT_EQ(dup.status, 2);
+  EXPECT_EQ(dup.err, "eval: " + s_.Path("broken.jsonl") + ":2: `id` \"a\" is used twice\n");
+  CliRun unknown = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good,nope");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_EQ(unknown.err, "eval: model 'nope' is not served by this config\n");
+  EXPECT_EQ(local_.request_count(), 0u);  // nothing was sent
+  CliRun missing = Eval("--suite /nonexistent.jsonl --models good");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.err, "eval: /nonexistent.jsonl: cannot read it\n");
+}
+
+}  // namespace
+}  // namespace hybridgate::testing
