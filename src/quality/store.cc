@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <span>
 #include <variant>
 
 namespace hybridgate::quality {
@@ -216,7 +217,8 @@ bool Withheld(const std::string& text, const std::string& sha256) {
 class ComparisonStore::Backend {
  public:
   virtual ~Backend() = default;
-  virtual void Write(const StoredComparison& row) = 0;
+  // Writes every row, in one transaction where the backend has them.
+  virtual void Write(std::span<const StoredComparison> rows) = 0;
   virtual void Purge(int64_t before_ms) = 0;
 };
 
@@ -225,7 +227,10 @@ namespace {
 class SqliteBackend final : public ComparisonStore::Backend {
  public:
   explicit SqliteBackend(sqlite3* db) : db_(db) {}
-  ~SqliteBackend() override { sqlite3_close(db_); }
+  ~SqliteBackend() override {
+    sqlite3_finalize(insert_);
+    sqlite3_close(db_);
+  }
 
   static Result<std::unique_ptr<ComparisonStore::Backend>> Open(const std::string& path) {
     sqlite3* db = nullptr;
@@ -238,7 +243,10 @@ class SqliteBackend final : public ComparisonStore::Backend {
     }
     sqlite3_busy_timeout(db, 5000);
     char* err = nullptr;
+    // WAL with synchronous=NORMAL: a commit survives the process (kill -9), and is synced at
+    // the next checkpoint rather than each time — comparisons are measurements, not the ledger.
     if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
         sqlite3_exec(db, CreateSql(false).c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
       std::string m = err ? err : sqlite3_errmsg(db);
       sqlite3_free(err);
@@ -282,28 +290,39 @@ class SqliteBackend final : public ComparisonStore::Backend {
     return found;
   }
 
-  void Write(const StoredComparison& row) override {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, InsertSql(false).c_str(), -1, &st, nullptr) != SQLITE_OK) {
+  // One transaction and one prepared statement for all of `rows`: a commit per row was an
+  // fsync of the WAL per shadowed request, and a parse of the INSERT each time.
+  void Write(std::span<const StoredComparison> rows) override {
+    if (!insert_ && sqlite3_prepare_v3(db_, InsertSql(false).c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                                       &insert_, nullptr) != SQLITE_OK) {
       spdlog::error("comparison store: {}", sqlite3_errmsg(db_));
       return;
     }
-    const std::vector<Column> cols = Columns(row);
-    for (size_t i = 0; i < cols.size(); ++i) {
-      const int at = static_cast<int>(i + 1);
-      if (const auto* s = std::get_if<std::string>(&cols[i].value)) {
-        sqlite3_bind_text(st, at, s->data(), static_cast<int>(s->size()), SQLITE_TRANSIENT);
-      } else if (const auto* d = std::get_if<double>(&cols[i].value)) {
-        sqlite3_bind_double(st, at, *d);
-      } else {
-        sqlite3_bind_int64(st, at, std::get<int64_t>(cols[i].value));
+    const bool batch = rows.size() > 1;
+    if (batch) sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+    for (const StoredComparison& row : rows) {
+      const std::vector<Column> cols = Columns(row);
+      for (size_t i = 0; i < cols.size(); ++i) {
+        const int at = static_cast<int>(i + 1);
+        if (const auto* s = std::get_if<std::string>(&cols[i].value)) {
+          sqlite3_bind_text(insert_, at, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
+        } else if (const auto* d = std::get_if<double>(&cols[i].value)) {
+          sqlite3_bind_double(insert_, at, *d);
+        } else {
+          sqlite3_bind_int64(insert_, at, std::get<int64_t>(cols[i].value));
+        }
       }
+      if (sqlite3_step(insert_) != SQLITE_DONE) {
+        spdlog::error("comparison store: saving {}: {}", row.comparison.request_id,
+                      sqlite3_errmsg(db_));
+      }
+      sqlite3_reset(insert_);
+      sqlite3_clear_bindings(insert_);
     }
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      spdlog::error("comparison store: saving {}: {}", row.comparison.request_id,
-                    sqlite3_errmsg(db_));
+    if (batch && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      spdlog::error("comparison store: committing {} rows: {}", rows.size(), sqlite3_errmsg(db_));
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
-    sqlite3_finalize(st);
   }
 
   void Purge(int64_t before_ms) override {
@@ -318,6 +337,7 @@ class SqliteBackend final : public ComparisonStore::Backend {
 
  private:
   sqlite3* db_;
+  sqlite3_stmt* insert_ = nullptr;
 };
 
 class PostgresBackend final : public ComparisonStore::Backend {
@@ -365,13 +385,15 @@ class PostgresBackend final : public ComparisonStore::Backend {
       return Fail(StoreError(fmt::format("postgres: adding columns: {}", PQerrorMessage(conn_))));
     return {};
   }
-  void Write(const StoredComparison& row) override {
-    const std::vector<Column> cols = Columns(row);
-    std::vector<std::string> texts;
-    for (const Column& c : cols) texts.push_back(Text(c.value));
-    std::vector<const char*> values;
-    for (const std::string& t : texts) values.push_back(t.c_str());
-    Exec(InsertSql(true), values);
+  void Write(std::span<const StoredComparison> rows) override {
+    for (const StoredComparison& row : rows) {
+      const std::vector<Column> cols = Columns(row);
+      std::vector<std::string> texts;
+      for (const Column& c : cols) texts.push_back(Text(c.value));
+      std::vector<const char*> values;
+      for (const std::string& t : texts) values.push_back(t.c_str());
+      Exec(InsertSql(true), values);
+    }
   }
   void Purge(int64_t before_ms) override {
     const std::string b = std::to_string(before_ms);
@@ -431,8 +453,27 @@ bool ComparisonStore::Save(Comparison c) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  asio::post(thread_, [this, c = std::move(c)]() mutable {
-    StoredComparison row;
+  bool first = false;
+  {
+    std::lock_guard lock(queue_mu_);
+    first = queue_.empty();
+    queue_.push_back(std::move(c));
+  }
+  // One drain per batch: what queues while the store thread writes goes in its next transaction.
+  if (first) asio::post(thread_, [this] { Drain(); });
+  return true;
+}
+
+void ComparisonStore::Drain() {
+  std::vector<Comparison> batch;
+  {
+    std::lock_guard lock(queue_mu_);
+    batch.swap(queue_);
+  }
+  std::vector<StoredComparison> rows(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Comparison& c = batch[i];
+    StoredComparison& row = rows[i];
     row.primary_sha256 = Sha256Hex(c.primary.text);
     row.shadow_sha256 = Sha256Hex(c.shadow.text);
     row.question_sha256 = Sha256Hex(c.question);
@@ -444,15 +485,14 @@ bool ComparisonStore::Save(Comparison c) {
       c.request_json.clear();
     }
     row.comparison = std::move(c);
-    const int64_t now = NowMs();
-    if (now >= next_purge_ms_) {
-      next_purge_ms_ = now + 3'600'000;
-      backend_->Purge(now - retention_ms_);
-    }
-    backend_->Write(row);
-    pending_.fetch_sub(1, std::memory_order_relaxed);
-  });
-  return true;
+  }
+  const int64_t now = NowMs();
+  if (now >= next_purge_ms_) {
+    next_purge_ms_ = now + 3'600'000;
+    backend_->Purge(now - retention_ms_);
+  }
+  backend_->Write(rows);
+  pending_.fetch_sub(static_cast<int64_t>(rows.size()), std::memory_order_relaxed);
 }
 
 void ComparisonStore::Flush() {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,10 @@ class ComparisonStore {
   std::atomic<int64_t> pending_{0};
   std::atomic<int64_t> dropped_{0};
   int64_t next_purge_ms_ = 0;  // store thread only
+  // What Save queued and the store thread has not taken yet (Drain takes it all, in one go).
+  std::mutex queue_mu_;
+  std::vector<Comparison> queue_;
+  void Drain();  // on the store thread
   boost::asio::thread_pool thread_{1};
 };
 
