@@ -1,14 +1,18 @@
 #include "eval/cli.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "config/config.h"
 #include "eval/run.h"
@@ -48,7 +52,19 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out.flush());
 }
 
+// Whether `a` and `b` name the same file (either may not exist yet).
+bool SameFile(const std::string& a, const std::string& b) {
+  std::error_code ec1, ec2;
+  const auto x = std::filesystem::weakly_canonical(a, ec1);
+  const auto y = std::filesystem::weakly_canonical(b, ec2);
+  return !ec1 && !ec2 && x == y;
+}
+
 int Eval(const Options& o) {
+  if (!std::isfinite(o.max_drop)) {
+    std::cerr << "eval: --max-drop must be a number from 0 to 1\n";
+    return kBadInput;
+  }
   auto cfg = config::LoadConfig(o.config);
   if (!cfg) {
     std::cerr << "eval: " << cfg.error().message << "\n";
@@ -80,6 +96,14 @@ int Eval(const Options& o) {
     json_path = std::filesystem::path(out).replace_extension(".json").string();
     svg_path = std::filesystem::path(out).replace_extension(".svg").string();
     if (json_path == md_path) md_path += ".md";
+    for (const std::string& written : {md_path, json_path, svg_path}) {
+      for (const std::string& input : {o.suite, o.config, o.baseline}) {
+        if (!input.empty() && SameFile(written, input)) {
+          std::cerr << "eval: --out would overwrite " << input << " (with " << written << ")\n";
+          return kBadInput;
+        }
+      }
+    }
     if (!WriteFile(md_path, "")) {
       std::cerr << "eval: --out " << md_path << ": cannot write it\n";
       return kBadInput;
@@ -87,6 +111,24 @@ int Eval(const Options& o) {
   }
   // A client that hangs up must not end the process (the in-process gateway writes to sockets).
   ::signal(SIGPIPE, SIG_IGN);
+  // SIGINT and SIGTERM stop the run instead of killing it, so the requests in flight are ended
+  // and metered by the gateway's shutdown. Blocked before any thread starts; one thread waits.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::atomic<bool> stop{false}, finished{false};
+  std::thread waiter([&] {
+    const timespec tick{0, 100'000'000};
+    while (!finished.load()) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+        stop = true;
+        std::cerr << "\neval: interrupted: ending the requests in flight\n";
+        return;
+      }
+    }
+  });
   gateway::InitLogging(o.log_level);
   const RunOptions run{.models = o.models,
                        .judge = o.judge,
@@ -95,8 +137,14 @@ int Eval(const Options& o) {
                        .concurrency = o.concurrency,
                        .suite_name = std::filesystem::path(o.suite).filename().string()};
   const bool tty = isatty(STDERR_FILENO) != 0;
-  auto result = Run(std::move(*cfg), *suite, run, tty ? Progress : nullptr);
+  auto result = Run(std::move(*cfg), *suite, run, tty ? Progress : nullptr, stop);
+  finished = true;
+  waiter.join();
   gateway::ShutdownLogging();
+  if (stop) {
+    std::cerr << "eval: interrupted; no report written\n";
+    return 130;
+  }
   if (!result) {
     std::cerr << "eval: " << result.error().message << "\n";
     return kBadInput;

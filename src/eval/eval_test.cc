@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 
 #include "eval/result.h"
 #include "eval/suite.h"
@@ -85,8 +86,20 @@ TEST(Result, SummaryBaselineAndRegressions) {
   EXPECT_EQ(Regressions(r, *baseline, 0.05)[0],
             "a: score 0.500 is 0.060 below its baseline 0.560 (more than 0.050)");
   EXPECT_TRUE(Regressions(r, {{"unknown", 1.0}}, 0.05).empty());
+  // A NaN score never passes; a model with nothing scored is not compared.
+  EvalResult odd = r;
+  odd.models[0].score = std::nan("");
+  EXPECT_EQ(Regressions(odd, *baseline, 0.05).size(), 1u);
+  odd.models[0].scored = 0;
+  EXPECT_TRUE(Regressions(odd, *baseline, 0.05).empty());
   EXPECT_FALSE(ParseBaseline("{}", "x.json"));
   EXPECT_FALSE(ParseBaseline(R"({"models":[{"model":"a"}]})", "x.json"));
+  EXPECT_EQ(ParseBaseline("{", "x.json").error().message.rfind("x.json: not JSON", 0), 0u);
+  for (const char* bad :
+       {R"({"models":[{"model":"a","score":2}]})", R"({"models":[{"model":"a","score":-1e308}]})",
+        R"({"models":[{"model":"a","score":1},{"model":"a","score":1}]})"}) {
+    EXPECT_FALSE(ParseBaseline(bad, "x.json")) << bad;
+  }
   // Names are escaped in the chart and kept whole in JSON.
   const std::string svg = RenderSvg(r, *baseline);
   EXPECT_NE(svg.find(">b&amp;c</text>"), std::string::npos) << svg;

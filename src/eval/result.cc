@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 
 #include "common/json_writer.h"
 #include "common/xml.h"
@@ -67,7 +68,8 @@ std::string RenderJson(const EvalResult& r) {
     for (const CaseResult& c : m.cases) {
       w.BeginObject().Field("id", c.id).Field("ok", c.ok);
       if (!c.ok) w.Field("error", c.error);
-      w.Field("answer", c.answer)
+      w.Field("served_by", c.served_by)
+          .Field("answer", c.answer)
           .Field("latency_ms", c.latency_ms)
           .Field("input_tokens", c.input_tokens)
           .Field("output_tokens", c.output_tokens);
@@ -81,6 +83,8 @@ std::string RenderJson(const EvalResult& r) {
             .Field("detail", s.detail)
             .EndObject();
       }
+      w.EndArray().Key("unscored").BeginArray();
+      for (const std::string& u : c.unscored) w.String(u);
       w.EndArray().EndObject();
     }
     w.EndArray().EndObject();
@@ -120,6 +124,9 @@ std::string RenderMarkdown(const EvalResult& r, std::string_view svg_file) {
       std::string detail = c.ok ? "" : c.error;
       for (const quality::Score& s : c.scores) {
         detail += fmt::format("{}{}: {}", detail.empty() ? "" : "; ", s.comparator, s.detail);
+      }
+      for (const std::string& u : c.unscored) {
+        detail += fmt::format("{}{}: no score", detail.empty() ? "" : "; ", u);
       }
       out += fmt::format("| {} | {} | {} |\n", Cell(c.id, 80), c.score ? Score2(*c.score) : "–",
                          Cell(detail, 300));
@@ -166,7 +173,11 @@ Result<std::map<std::string, double>> ParseBaseline(std::string_view json_text,
                                                     std::string_view name) {
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(json_text, ec);
-  const auto* o = !ec ? v.if_object() : nullptr;
+  if (ec) {
+    return Fail(
+        MakeError(ErrorCode::kInvalidRequest, fmt::format("{}: not JSON: {}", name, ec.message())));
+  }
+  const auto* o = v.if_object();
   const auto* models = o ? o->if_contains("models") : nullptr;
   if (!models || !models->is_array()) {
     return Fail(MakeError(ErrorCode::kInvalidRequest,
@@ -181,7 +192,17 @@ Result<std::map<std::string, double>> ParseBaseline(std::string_view json_text,
       return Fail(MakeError(ErrorCode::kInvalidRequest,
                             fmt::format("{}: each model needs \"model\" and \"score\"", name)));
     }
-    out[std::string(model->as_string())] = score->to_number<double>();
+    const double value = score->to_number<double>();
+    if (!std::isfinite(value) || value < 0 || value > 1) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("{}: {}'s score must be a number from 0 to 1", name,
+                                        std::string_view(model->as_string()))));
+    }
+    if (!out.emplace(std::string(model->as_string()), value).second) {
+      return Fail(MakeError(
+          ErrorCode::kInvalidRequest,
+          fmt::format("{}: {} is listed twice", name, std::string_view(model->as_string()))));
+    }
   }
   return out;
 }
@@ -192,9 +213,9 @@ std::vector<std::string> Regressions(const EvalResult& r,
   std::vector<std::string> out;
   for (const ModelResult& m : r.models) {
     const auto b = baseline.find(m.model);
-    if (b == baseline.end()) continue;
+    if (b == baseline.end() || m.scored == 0) continue;  // nothing to compare
     const double drop = b->second - m.score;
-    if (drop > max_drop + 1e-12) {
+    if (!(drop <= max_drop + 1e-12)) {  // a NaN score is a regression, never a pass
       out.push_back(fmt::format("{}: score {} is {} below its baseline {} (more than {})", m.model,
                                 Score2(m.score), Score2(drop), Score2(b->second),
                                 Score2(max_drop)));

@@ -23,7 +23,11 @@ struct CaseResult {
   int64_t latency_ms = 0;
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
+  std::string served_by;  // "provider/model" that answered (x-hybridgate-provider, -model)
   std::vector<quality::Score> scores;
+  // The comparators asked for that gave no score (their model call failed or was refused, or
+  // what they read was unusable): shown beside the scores, never silently left out.
+  std::vector<std::string> unscored;
   // The mean of `scores`; a failed answer to a case that had something to score scores 0;
   // nullopt when the case had nothing to score it by (no reference, no schema).
   std::optional<double> score;

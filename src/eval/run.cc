@@ -2,15 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <set>
 #include <thread>
@@ -51,6 +55,12 @@ class GatewayClient {
                                       std::string body) const {
     beast::tcp_stream stream(co_await asio::this_coro::executor);
     stream.expires_after(kRequestTimeout);
+    open_.insert(&stream);
+    struct Forget {
+      std::set<beast::tcp_stream*>& open;
+      beast::tcp_stream* s;
+      ~Forget() { open.erase(s); }
+    } forget{open_, &stream};
     const asio::ip::tcp::endpoint at(asio::ip::make_address("127.0.0.1"), port_);
     auto [connect_ec] = co_await stream.async_connect(at, kTuple);
     if (connect_ec) co_return Fail(Down(connect_ec));
@@ -74,6 +84,12 @@ class GatewayClient {
     co_return out;
   }
 
+  // Ends every exchange in flight (its operation fails): for a run that was stopped, once the
+  // gateway behind them has shut down.
+  void CancelAll() const {
+    for (beast::tcp_stream* s : open_) s->close();
+  }
+
  private:
   static Error Down(const beast::error_code& ec) {
     return MakeError(ErrorCode::kUpstreamUnavailable,
@@ -81,6 +97,7 @@ class GatewayClient {
   }
   uint16_t port_;
   std::string key_;
+  mutable std::set<beast::tcp_stream*> open_;  // the eval's event loop only
 };
 
 // "code: message" of an OpenAI error body, else the status and the body's start.
@@ -112,6 +129,26 @@ double Price(const config::Config& cfg, const Reply& r, int64_t input, int64_t o
     }
   }
   return 0;
+}
+
+// Whether the answer came from what was asked for: a concrete model ("name" or
+// "provider/name") must have answered itself; a route or an alias may be served by any of its
+// deployments.
+bool ServedAsAsked(const config::Config& cfg, std::string_view asked, const Reply& r) {
+  const size_t slash = asked.find('/');
+  const std::string_view provider =
+      slash == std::string_view::npos ? std::string_view() : asked.substr(0, slash);
+  const std::string_view name = slash == std::string_view::npos ? asked : asked.substr(slash + 1);
+  bool concrete = false;
+  for (const config::ProviderConfig& p : cfg.providers) {
+    if (!provider.empty() && p.name != provider) continue;
+    for (const config::ModelConfig& m : p.models) {
+      if (m.name != name) continue;
+      concrete = true;
+      if (p.name == r.provider && (m.name == r.model || m.id == r.model)) return true;
+    }
+  }
+  return !concrete;
 }
 
 void ReadUsage(std::string_view body, int64_t& input, int64_t& output) {
@@ -204,6 +241,7 @@ struct Job {
   size_t next = 0;
   size_t done = 0;
   const std::function<void(size_t, size_t)>& progress;
+  const std::atomic<bool>& stop;
 
   size_t total() const { return suite.size() * options.models.size(); }
 
@@ -223,6 +261,11 @@ struct Job {
       out.error = reply.error().message;
     } else if (reply->status != 200) {
       out.error = ErrorText(*reply);
+    } else if (out.served_by = reply->provider + "/" + reply->model;
+               !ServedAsAsked(cfg, m.model, *reply)) {
+      out.error =
+          fmt::format("answered by {}, not {} (the gateway rerouted it: residency or a fallback)",
+                      out.served_by, m.model);
     } else {
       out.ok = true;
       quality::ReadOpenAiAnswer(reply->body, c.shadow);
@@ -239,7 +282,12 @@ struct Job {
     if (sc.reference) {
       Calls calls(client, cfg);
       for (const auto& comparator : comparators) {
-        if (auto s = co_await comparator->Compare(c, calls)) out.scores.push_back(std::move(*s));
+        auto s = co_await comparator->Compare(c, calls);
+        if (s && std::isfinite(s->value)) {
+          out.scores.push_back(std::move(*s));
+        } else {
+          out.unscored.emplace_back(comparator->name());
+        }
       }
       m.cost_usd += calls.spent_usd();
     }
@@ -257,7 +305,7 @@ struct Job {
 
   // One of `options.concurrency` loops: takes the next (model, case) until none is left.
   asio::awaitable<void> Worker() {
-    while (next < total()) {
+    while (next < total() && !stop.load(std::memory_order_relaxed)) {
       const size_t i = next++;
       ModelResult& m = result.models[i / suite.size()];
       co_await Case(m, suite[i % suite.size()], m.cases[i % suite.size()]);
@@ -270,6 +318,9 @@ struct Job {
 Status CheckModel(const config::Config& cfg, const std::set<std::string>& listed,
                   std::string_view model) {
   if (listed.contains(std::string(model))) return {};
+  for (const routing::Route& r : cfg.routes.routes) {
+    if (r.name == model || std::ranges::find(r.aliases, model) != r.aliases.end()) return {};
+  }
   if (const size_t slash = model.find('/'); slash != std::string_view::npos) {
     for (const config::ProviderConfig& p : cfg.providers) {
       if (p.name != model.substr(0, slash)) continue;
@@ -308,7 +359,15 @@ asio::awaitable<Result<std::set<std::string>>> ListModels(const GatewayClient& c
 
 Result<EvalResult> Run(config::Config config, const std::vector<SuiteCase>& suite,
                        const RunOptions& options,
-                       const std::function<void(size_t, size_t)>& progress) {
+                       const std::function<void(size_t, size_t)>& progress,
+                       const std::atomic<bool>& stop) {
+  for (size_t i = 0; i < options.models.size(); ++i) {
+    if (std::find(options.models.begin(), options.models.begin() + static_cast<long>(i),
+                  options.models[i]) != options.models.begin() + static_cast<long>(i)) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("model '{}' is listed twice", options.models[i])));
+    }
+  }
   config.server.listen = "127.0.0.1:0";
   config.server.workers = 1;
   std::vector<quality::ComparatorSpec> specs = {{"exact", ""}};
@@ -326,7 +385,11 @@ Result<EvalResult> Run(config::Config config, const std::vector<SuiteCase>& suit
   http::Server server(config.server, [g](http::Exchange& ex) { return g->Handle(ex); });
   if (auto s = server.Listen(); !s) return Fail(std::move(s.error()));
   g->Attach(server);
-  std::thread serving([&server] { server.Run(); });
+  std::atomic<bool> served{false};
+  std::thread serving([&server, &served] {
+    server.Run();
+    served = true;
+  });
 
   EvalResult result;
   result.suite = options.suite_name;
@@ -340,10 +403,34 @@ Result<EvalResult> Run(config::Config config, const std::vector<SuiteCase>& suit
   const GatewayClient client(server.port(), options.key);
   Status checked;
   asio::io_context ioc;
-  Job job{config, suite, options, client, std::move(comparators), result, 0, 0, progress};
+  Job job{config, suite, options, client, std::move(comparators), result, 0, 0, progress, stop};
+  bool launched = false;  // the check below ended, and started the workers if it passed
+  int running = 0;
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
+        // Watches `stop`: an interrupted run shuts the gateway down, which ends (and meters)
+        // the requests in flight; the workers then take no new case.
+        asio::steady_timer tick(ioc);
+        bool shut = false;
+        while (!(launched && running == 0)) {
+          if (stop.load(std::memory_order_relaxed)) {
+            if (!shut) server.Shutdown();
+            shut = true;
+            if (served.load()) client.CancelAll();  // what the gateway's shutdown did not end
+          }
+          tick.expires_after(std::chrono::milliseconds(50));
+          co_await tick.async_wait(asio::use_awaitable);
+        }
+      },
+      asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        struct Launched {
+          bool& flag;
+          ~Launched() { flag = true; }
+        } mark{launched};
         auto listed = co_await ListModels(client);
         if (!listed) {
           checked = Fail(std::move(listed.error()));
@@ -357,7 +444,8 @@ Result<EvalResult> Run(config::Config config, const std::vector<SuiteCase>& suit
           if (checked = CheckModel(config, *listed, m); !checked) co_return;
         }
         for (int i = 0; i < std::max(options.concurrency, 1); ++i) {
-          asio::co_spawn(ioc, job.Worker(), asio::detached);
+          ++running;
+          asio::co_spawn(ioc, job.Worker(), [&running](std::exception_ptr) { --running; });
         }
       },
       asio::detached);

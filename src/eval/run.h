@@ -6,6 +6,7 @@
 // on its own.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,10 +29,15 @@ struct RunOptions {
 
 // Each model's answers to every case, scored: with a reference, `exact` and, when their models
 // are given, `embedding` and `judge` (the answer against the reference); with a schema, whether
-// the answer conforms to it (`json_schema`). `progress(done, total)` is called after each case.
-// An error when the gateway cannot start on `config` or a model is not served by it.
+// the answer conforms to it (`json_schema`). An answer that a concrete model did not give itself
+// (residency or a fallback served it elsewhere) is a failed case, not the model's. Comparators
+// that give no score are listed with the case. `progress(done, total)` is called after each
+// case; once `stop` is set no new case starts, and the gateway's shutdown ends (and meters) what
+// is in flight. An error when the gateway cannot start on `config`, a model is not served by it
+// or is listed twice.
 Result<EvalResult> Run(config::Config config, const std::vector<SuiteCase>& suite,
                        const RunOptions& options,
-                       const std::function<void(size_t, size_t)>& progress);
+                       const std::function<void(size_t, size_t)>& progress,
+                       const std::atomic<bool>& stop);
 
 }  // namespace hybridgate::eval

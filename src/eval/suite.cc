@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 namespace hybridgate::eval {
 namespace {
@@ -107,13 +107,21 @@ Result<std::vector<SuiteCase>> ParseSuite(std::string_view text, std::string_vie
 }
 
 Result<std::vector<SuiteCase>> LoadSuite(const std::string& path) {
+  std::error_code ec;
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  if (!in || std::filesystem::is_directory(path, ec)) {
     return Fail(MakeError(ErrorCode::kInvalidRequest, fmt::format("{}: cannot read it", path)));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseSuite(ss.str(), path);
+  std::string text;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxSuiteBytes) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("{}: larger than {} MiB", path, kMaxSuiteBytes >> 20)));
+    }
+  }
+  return ParseSuite(text, path);
 }
 
 }  // namespace hybridgate::eval

@@ -5,6 +5,7 @@
 // the file and line.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,8 @@ struct SuiteCase {
 // `reference` that is not a string or a `schema` that is not an object is an error. An empty
 // suite is an error.
 Result<std::vector<SuiteCase>> ParseSuite(std::string_view text, std::string_view name);
+// A suite file larger than kMaxSuiteBytes is refused (a suite is read whole).
+inline constexpr size_t kMaxSuiteBytes = 256u << 20;
 Result<std::vector<SuiteCase>> LoadSuite(const std::string& path);
 
 }  // namespace hybridgate::eval

@@ -91,6 +91,10 @@ class Session {
     beast::error_code ignored;
     if (idle_) socket_.cancel(ignored);
   }
+  // Ends the request in flight as if its client had gone (the shutdown deadline passed).
+  void GiveUp() {
+    if (exchange_) exchange_->GiveUp();
+  }
 
  private:
   friend class Exchange;
@@ -105,6 +109,7 @@ class Session {
   Request request_;   // the current request; its storage is reused by the next one
   std::string head_;  // response heads, reused across the connection's responses
   bool idle_ = true;
+  Exchange* exchange_ = nullptr;  // the request being handled, if any
 };
 
 namespace {
@@ -217,12 +222,14 @@ asio::awaitable<void> Session::Run() {
     first = false;
     Exchange ex(*this, request_, worker_.index);
     ex.keep_alive_ = request_.keep_alive();
+    exchange_ = &ex;
     try {
       co_await server_.handler_(ex);
     } catch (const std::exception& e) {
       server_.internal_errors_.fetch_add(1, std::memory_order_relaxed);
       Log(spdlog::level::err, fmt::format("handler threw: {}", e.what()));
     }
+    exchange_ = nullptr;
     if (!ex.finished_) {
       if (!ex.started_) {
         co_await ex.Respond(500, "application/json",
@@ -255,6 +262,15 @@ void Exchange::StopWatching() {
   watch_.reset();
   beast::error_code ignored;
   session_.socket_.cancel(ignored);
+}
+
+void Exchange::GiveUp() {
+  if (client_gone_) return;
+  client_gone_ = true;
+  keep_alive_ = false;
+  auto callbacks = std::move(on_gone_);
+  on_gone_.clear();
+  for (auto& cb : callbacks) cb();
 }
 
 void Exchange::OnClientGone(std::function<void()> on_gone) {
@@ -557,6 +573,17 @@ void Server::Run() {
     Log(spdlog::level::warn,
         fmt::format("shutdown deadline reached with {} connections still open; closing them",
                     active_connections()));
+    // Their requests end as if their clients had gone: the calls in flight are cancelled and
+    // recorded (a ledger row each) before the event loops stop.
+    for (auto& w : workers_) {
+      asio::post(w->ioc, [wp = w.get()] {
+        for (Session* s : wp->sessions) s->GiveUp();
+      });
+    }
+    const auto last = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (active_connections() > 0 && std::chrono::steady_clock::now() < last) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
   }
   if (background() > 0 && background_.cancel) {
     // Cancelled work records what it did (a ledger row for a call made) and ends promptly.

@@ -92,6 +92,9 @@ class Exchange {
   std::chrono::steady_clock::time_point watch_due_;
   boost::container::small_vector<std::function<void()>, 2> on_gone_;
   std::shared_ptr<WatchState> watch_;
+  // As if the client had hung up (the shutdown deadline passed): the handler's client-gone
+  // callbacks run, so a call in flight is cancelled and recorded, not abandoned.
+  void GiveUp();
 };
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;

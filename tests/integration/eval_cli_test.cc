@@ -152,7 +152,12 @@ TEST_F(EvalTest, EvalTrafficIsHeldToResidency) {
   }
   const json::value result = json::parse(ReadFile(s_.Path("r.json")));
   const auto& cases = result.at("models").at(0).at("results").as_array();
-  // The card case was served by a self-hosted model instead, or refused: never the cloud.
+  // The card case was served by a self-hosted model instead: that answer is not gpt-4o's, so
+  // it is a failed case, named, not a score for gpt-4o.
+  EXPECT_FALSE(cases.at(0).at("ok").as_bool()) << cases.at(0);
+  EXPECT_NE(std::string(cases.at(0).at("error").as_string()).find("not gpt-4o"), std::string::npos)
+      << cases.at(0);
+  EXPECT_EQ(cases.at(1).at("served_by"), "cloud/gpt-4o");
   EXPECT_EQ(cases.at(1).at("answer"), "Paris");
   EXPECT_DOUBLE_EQ(cases.at(1).at("score").to_number<double>(), 1.0);
 }
@@ -172,6 +177,40 @@ TEST_F(EvalTest, BadInputExits2WithAMessage) {
   CliRun missing = Eval("--suite /nonexistent.jsonl --models good");
   EXPECT_EQ(missing.status, 2);
   EXPECT_EQ(missing.err, "eval: /nonexistent.jsonl: cannot read it\n");
+  const std::string suite = ReadFile(s_.Path("suite.jsonl"));
+  CliRun over = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good --out '" +
+                     s_.Path("suite.jsonl") + "'");
+  EXPECT_EQ(over.status, 2);
+  EXPECT_NE(over.err.find("--out would overwrite"), std::string::npos) << over.err;
+  EXPECT_EQ(ReadFile(s_.Path("suite.jsonl")), suite);  // untouched
+  CliRun nan = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good --max-drop nan");
+  EXPECT_EQ(nan.status, 2) << nan.err;
+  CliRun twice = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good,good");
+  EXPECT_EQ(twice.status, 2);
+  EXPECT_EQ(twice.err, "eval: model 'good' is listed twice\n");
+  EXPECT_EQ(local_.request_count(), 0u);
+}
+
+TEST_F(EvalTest, SigtermEndsTheRequestsInFlightAndTheLedgerHasThem) {
+  FakeUpstream slow([](const Recorded&) {
+    return Action{.body = ChatCompletionJson("late", "slow"), .delay = std::chrono::seconds(30)};
+  });
+  std::ofstream(s_.Path("slow.yaml"))
+      << "providers:\n  - {name: slow, type: openai, base_url: '" << slow.base_url()
+      << "', zone: self_hosted, models: [{name: slow, input_per_mtok: 1, output_per_mtok: 1}]}\n"
+         "server: {shutdown_grace_ms: 200}\n"
+         "ledger: {path: '"
+      << s_.Path("slow.db") << "', flush_interval_ms: 20}\n";
+  int status = -1;
+  const std::string out =
+      Shell("'" + BinaryPath() + "' eval --config '" + s_.Path("slow.yaml") + "' --suite '" +
+                s_.Path("suite.jsonl") + "' --models slow --concurrency 2 2>'" + s_.Path("stderr") +
+                "' & pid=$!; sleep 2; kill -TERM $pid; wait $pid; echo rc=$?",
+            &status);
+  EXPECT_NE(out.find("rc=130"), std::string::npos) << out << ReadFile(s_.Path("stderr"));
+  EXPECT_NE(ReadFile(s_.Path("stderr")).find("eval: interrupted"), std::string::npos);
+  EXPECT_EQ(slow.request_count(), 2u);  // two in flight; no case started after the signal
+  EXPECT_EQ(SqliteText(s_.Path("slow.db"), "SELECT count(*) FROM requests"), "2");
 }
 
 }  // namespace

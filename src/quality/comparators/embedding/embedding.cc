@@ -21,6 +21,7 @@ class Embedding final : public Comparator {
     auto vectors = co_await calls.Embed(model_, texts);
     if (!vectors || vectors->size() != 2) co_return std::nullopt;
     const double cos = Cosine((*vectors)[0], (*vectors)[1]);
+    if (!std::isfinite(cos)) co_return std::nullopt;  // a vector with inf or NaN in it
     Score s{"embedding", std::clamp(cos, 0.0, 1.0), fmt::format("cosine {:.4f} ({})", cos, model_)};
     s.cost_usd = calls.spent_usd() - before;
     co_return s;
@@ -34,11 +35,21 @@ class Embedding final : public Comparator {
 
 double Cosine(std::span<const double> a, std::span<const double> b) {
   if (a.size() != b.size() || a.empty()) return 0;
+  // Each vector scaled by its largest magnitude first: the products of huge components
+  // (1e308) would overflow to inf, and the cosine does not depend on the scale.
+  double sa = 0, sb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sa = std::max(sa, std::abs(a[i]));
+    sb = std::max(sb, std::abs(b[i]));
+  }
+  if (!std::isfinite(sa) || !std::isfinite(sb)) return std::nan("");
+  if (sa == 0 || sb == 0) return 0;
   double dot = 0, na = 0, nb = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
+    const double x = a[i] / sa, y = b[i] / sb;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
   }
   if (na == 0 || nb == 0) return 0;
   return dot / (std::sqrt(na) * std::sqrt(nb));

@@ -18,7 +18,8 @@ std::unique_ptr<Comparator> MakeEmbeddingComparator(const ComparatorSpec& spec);
 // unless there is exactly one per text of the `n` asked for.
 Result<std::vector<std::vector<double>>> ReadOpenAiEmbeddings(std::string_view body, size_t n);
 
-// cos(a, b); 0 when either is all zeros or their sizes differ.
+// cos(a, b); 0 when either is all zeros or their sizes differ, NaN when either holds an inf or
+// a NaN.
 double Cosine(std::span<const double> a, std::span<const double> b);
 
 }  // namespace hybridgate::quality

@@ -23,6 +23,7 @@ struct Ctx {
   int quiet = 0;  // inside anyOf / oneOf / not / if: failures are tried, not reported
   bool exhausted = false;
   std::string violation;
+  std::string unchecked;  // a keyword that could not be checked (a pattern RE2 rejects)
 };
 
 bool Fail(Ctx& ctx, const std::string& path, std::string_view keyword) {
@@ -209,6 +210,11 @@ bool StringKeywords(Ctx& ctx, const json::object& s, const json::value& doc,
   }
   if (const auto* p = s.if_contains("pattern"); p && p->is_string()) {
     const re2::RE2* re = Regex(ctx, p->as_string());
+    if (!re && ctx.unchecked.empty()) {
+      ctx.unchecked = fmt::format(
+          "the schema's pattern /{}/ cannot be checked (no backreferences or lookaround)",
+          std::string_view(p->as_string()).substr(0, 80));
+    }
     if (re && !re2::RE2::PartialMatch(text, *re)) ok = Fail(ctx, path, "pattern");
   }
   return ok;
@@ -412,6 +418,7 @@ SchemaCheck CheckSchema(const json::value& schema, const json::value& document) 
   if (ctx.exhausted) {
     return {SchemaCheck::Result::kUnusable, "the schema is too costly to check"};
   }
+  if (ok && !ctx.unchecked.empty()) return {SchemaCheck::Result::kUnusable, ctx.unchecked};
   if (ok) return {};
   return {SchemaCheck::Result::kViolates, ctx.violation.empty() ? "#: schema" : ctx.violation};
 }

@@ -19,7 +19,8 @@ struct SchemaCheck {
   enum class Result { kConforms, kViolates, kUnusable };
   Result result = Result::kConforms;
   // kViolates: the first violation, "<JSON pointer into the document>: <keyword>" ("#/age:
-  // minimum"); kUnusable: why the schema could not be applied (too costly).
+  // minimum"); kUnusable: why the schema could not be applied (too costly, or a pattern RE2
+  // cannot check and nothing else failed).
   std::string detail;
 };
 
