@@ -24,6 +24,7 @@
 #include "gateway/gateway.h"
 #include "gateway/request_log.h"
 #include "http/server.h"
+#include "ledger/pricing.h"
 #include "quality/comparators/comparator.h"
 #include "quality/comparators/embedding/embedding.h"
 #include "quality/comparators/json_schema/json_schema.h"
@@ -122,9 +123,10 @@ double Price(const config::Config& cfg, const Reply& r, int64_t input, int64_t o
     if (p.name != r.provider) continue;
     for (const config::ModelConfig& m : p.models) {
       if (m.name == r.model || m.id == r.model) {
-        return (static_cast<double>(input) * m.input_per_mtok +
-                static_cast<double>(output) * m.output_per_mtok) /
-               1e6;
+        return ledger::Cost({.input_per_mtok = m.input_per_mtok,
+                             .output_per_mtok = m.output_per_mtok,
+                             .cached_input_per_mtok = m.input_per_mtok},
+                            input, 0, output);
       }
     }
   }
