@@ -70,6 +70,7 @@ void Runner::Close() {
   stats_.queued.fetch_sub(dropped, std::memory_order_relaxed);
   stats_.dropped.fetch_add(static_cast<uint64_t>(dropped), std::memory_order_relaxed);
   outstanding_.fetch_sub(dropped, std::memory_order_acq_rel);
+  for (Running& r : running_) r.job->Closing();
 }
 
 void Runner::Cancel() {

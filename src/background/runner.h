@@ -27,13 +27,15 @@
 
 namespace hybridgate::background {
 
-// One unit of background work. Run() is awaited on the runner's worker; `cancel` fires when the
-// runner shuts down with the job still running. A job may also be destroyed without ever having
-// run (shed or dropped): it must then have done nothing.
+// One unit of background work. Run() is awaited on the runner's worker; Closing() is called when
+// the runner closes with the job running (a long job then starts nothing new and ends what it
+// has), and `cancel` fires when the grace period is over with the job still running. A job may
+// also be destroyed without ever having run (shed or dropped): it must then have done nothing.
 class Job {
  public:
   virtual ~Job() = default;
   virtual boost::asio::awaitable<void> Run(http::CancelToken& cancel) = 0;
+  virtual void Closing() {}
 };
 
 struct Limits {
@@ -63,7 +65,7 @@ class Runner {
   // Runs `job` now, or queues it; false (the job destroyed unrun, counted as shed) when the
   // queue is full or the runner is closed.
   bool Submit(std::unique_ptr<Job> job);
-  // Takes nothing new and drops what waits; running jobs go on.
+  // Takes nothing new and drops what waits; running jobs go on (told: Job::Closing).
   void Close();
   // Tells the running jobs to give up now.
   void Cancel();

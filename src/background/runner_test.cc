@@ -23,6 +23,7 @@ struct Log {
   int finished = 0;
   int cancelled = 0;
   int destroyed = 0;
+  int closing = 0;  // Closing() calls
   int running = 0;
   int peak = 0;
 };
@@ -45,6 +46,7 @@ class WaitJob : public Job {
     if (throws_) throw std::runtime_error("job broke");
     ++log_.finished;
   }
+  void Closing() override { ++log_.closing; }
 
  private:
   Log& log_;
@@ -81,6 +83,7 @@ TEST(Runner, CloseDropsTheQueueAndCancelEndsWhatRuns) {
   io.run_for(20ms);
   EXPECT_EQ(log.started, 2);
   runner.Close();
+  EXPECT_EQ(log.closing, 2);  // the running jobs are told; the dropped ones never ran
   EXPECT_EQ(stats.dropped.load(), 4u);
   EXPECT_EQ(runner.Outstanding(), 2);
   EXPECT_FALSE(runner.Submit(std::make_unique<WaitJob>(log, 1ms)));  // closed

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "ledger/report.h"
+
 namespace hybridgate::config {
 namespace {
 
@@ -352,11 +354,67 @@ Status ParseResidency(const YAML::Node& n, std::string_view file, ResidencyConfi
   return {};
 }
 
+Status ParseEvals(const YAML::Node& node, std::string_view file,
+                  std::vector<ScheduledEvalConfig>& out) {
+  MapReader top(node, "", file);
+  if (!node.IsSequence()) return Fail(top.Err(node, "evals", "must be a list of suites to run"));
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string at = fmt::format("evals[{}]", i);
+    const YAML::Node item = node[i];
+    MapReader er(item, at, file);
+    if (!item.IsMap()) return Fail(top.Err(item, at, "must be a mapping"));
+    ScheduledEvalConfig& e = out.emplace_back();
+    HG_TRY(er.Str("name", e.name, true));
+    HG_TRY(er.Str("suite", e.suite, true));
+    HG_TRY(er.Str("judge", e.judge));
+    HG_TRY(er.Str("embedding", e.embedding));
+    HG_TRY(er.Str("key_env", e.key_env));
+    HG_TRY(er.Str("baseline", e.baseline));
+    HG_TRY(er.Bool("run_at_start", e.run_at_start));
+    HG_TRY(er.Num("max_drop", e.max_drop));
+    HG_TRY(er.Int("concurrency", e.concurrency, 1));
+    const YAML::Node models = er.Get("models");
+    if (!models || !models.IsSequence() || models.size() == 0) {
+      return Fail(er.Err(models ? models : item, "models", "must list at least one model"));
+    }
+    for (const YAML::Node& m : models) {
+      if (!m.IsScalar() || m.Scalar().empty()) {
+        return Fail(er.Err(m, "models", "each model must be a name"));
+      }
+      if (std::ranges::find(e.models, m.Scalar()) != e.models.end()) {
+        return Fail(er.Err(m, "models", fmt::format("'{}' is listed twice", m.Scalar())));
+      }
+      e.models.push_back(m.Scalar());
+    }
+    std::string every;
+    HG_TRY(er.Str("every", every, true));
+    auto ms = ledger::ParseDuration(every);
+    if (!ms || *ms < 1000) {
+      return Fail(
+          er.Err(item["every"], "every",
+                 fmt::format("'{}' is not a duration of at least 1s (30m, 24h, 7d)", every)));
+    }
+    e.every_ms = *ms;
+    HG_TRY(er.NoUnknownKeys());
+    if (e.name.empty()) return Fail(er.Err(item["name"], "name", "must not be empty"));
+    for (size_t j = 0; j + 1 < out.size(); ++j) {
+      if (out[j].name == e.name) {
+        return Fail(er.Err(item["name"], "name", fmt::format("duplicate eval '{}'", e.name)));
+      }
+    }
+    if (e.max_drop > 1) return Fail(er.Err(item["max_drop"], "max_drop", "must be 0 to 1"));
+    if (e.concurrency > 64) {
+      return Fail(er.Err(item["concurrency"], "concurrency", "must be 1 to 64"));
+    }
+  }
+  return {};
+}
+
 Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
   MapReader r(root, "", file);
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
   HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency",
-                     "ledger", "limits", "routes", "responses", "quality", "background"}));
+                     "ledger", "limits", "routes", "responses", "quality", "background", "evals"}));
   if (const YAML::Node rt = r.Get("routes")) {
     auto rc = routing::ParseRoutesConfig(rt, file);
     if (!rc) return Fail(std::move(rc.error()));
@@ -396,6 +454,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
     HG_TRY(qr.Str("dsn", c.quality.dsn));
     HG_TRY(qr.Str("dsn_env", c.quality.dsn_env));
     HG_TRY(qr.Int("store_text_max_class", c.quality.store_text_max_class, 0));
+    HG_TRY(qr.Str("hash_key_env", c.quality.hash_key_env));
     HG_TRY(qr.Int("retention_days", c.quality.retention_days, 1));
     HG_TRY(qr.Int("max_pending", c.quality.max_pending, 1));
     HG_TRY(qr.Bool("feedback", c.quality.feedback));
@@ -410,6 +469,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
       return Fail(qr.Err(q["store_text_max_class"], "store_text_max_class", "must be 0 to 5"));
     }
   }
+  if (const YAML::Node e = r.Get("evals")) HG_TRY(ParseEvals(e, file, c.evals));
   if (const YAML::Node l = r.Get("limits")) {
     auto lc = limits::ParseLimitsConfig(l, file);
     if (!lc) return Fail(std::move(lc.error()));

@@ -171,11 +171,33 @@ struct QualityConfig {
   std::string dsn;                   // postgres; "": the ledger's dsn
   std::string dsn_env;               // postgres: or the variable that holds it
   int64_t store_text_max_class = 1;  // answer texts kept up to this class; above: hashes
+  // The variable holding the key of those hashes (HMAC-SHA256; quality::TextHasher); "": a
+  // random key per process.
+  std::string hash_key_env;
   int64_t retention_days = 30;
   int64_t max_pending = 4096;  // comparisons queued at once; more are dropped (counted)
   // POST /v1/feedback, and remembering who made each request: off by default, as it writes a
   // store row for every answered request (about 64k instructions a request in bench/run.sh).
   bool feedback = false;
+};
+
+// A suite the gateway runs on a schedule (gateway/scheduled_evals.h): every `every_ms` its cases
+// go through `models` as requests to the gateway itself, made with the virtual key in the
+// variable `key_env`, are scored as `hybridgate eval` scores them, and the scores are published
+// in /metrics with a regression flag against `baseline` (an earlier `hybridgate eval` JSON
+// result) or, without one, against the previous run.
+struct ScheduledEvalConfig {
+  std::string name;   // unique; the `suite` label of the metrics
+  std::string suite;  // JSONL (eval/suite.h); relative to the config file
+  std::vector<std::string> models;
+  std::string judge;      // a model judging answers against references; "" for none
+  std::string embedding;  // an embeddings model; "" for none
+  std::string key_env;
+  int64_t every_ms = 0;
+  bool run_at_start = false;  // else the first run is `every` after the start
+  double max_drop = 0.05;
+  std::string baseline;  // relative to the config file; "": the previous run
+  int64_t concurrency = 2;
 };
 
 struct Config {
@@ -192,6 +214,7 @@ struct Config {
   BackgroundConfig background;
   limits::LimitsConfig limits;   // virtual keys, budgets, rate limits (src/limits)
   routing::RoutesConfig routes;  // routes and tiers (src/routing/route_config.h)
+  std::vector<ScheduledEvalConfig> evals;
 };
 
 // The kOutputTrainingTerms row `provider` falls under (by type, else by its base_url's host), or

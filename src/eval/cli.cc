@@ -162,7 +162,9 @@ int Eval(const Options& o) {
   }
   const std::vector<std::string> regressions = Regressions(*result, baseline, o.max_drop);
   for (const std::string& r : regressions) std::cerr << "eval: REGRESSION " << r << "\n";
-  return regressions.empty() ? 0 : 1;
+  const std::vector<std::string> unanswered = Unanswered(*result);
+  for (const std::string& u : unanswered) std::cerr << "eval: FAILED " << u << "\n";
+  return regressions.empty() && unanswered.empty() ? 0 : 1;
 }
 
 }  // namespace
@@ -172,7 +174,7 @@ void AddEvalCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "eval",
       "Run a suite (JSONL: id, messages|prompt, reference?, schema?) through models via the "
-      "gateway; exit 1 on a regression against --baseline");
+      "gateway; exit 1 on a regression against --baseline or a model that answered nothing");
   cmd->add_option("--config,-c", o->config, "gateway config")->required();
   cmd->add_option("--suite,-s", o->suite, "suite JSONL")->required();
   cmd->add_option("--models,-m", o->models, "models to evaluate (comma-separated)")

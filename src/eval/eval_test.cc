@@ -27,6 +27,16 @@ TEST(Suite, ParsesPromptsMessagesReferencesAndSchemas) {
   EXPECT_FALSE((*s)[1].reference);
 }
 
+TEST(Suite, AByteOrderMarkIsSkipped) {
+  auto s = ParseSuite(
+      "\xEF\xBB\xBF"
+      R"({"id":"a","prompt":"hi"})",
+      "bom.jsonl");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(s->size(), 1u);
+  EXPECT_EQ((*s)[0].id, "a");
+}
+
 TEST(Suite, BadLinesNameTheFileAndLine) {
   const struct {
     std::string text, error;

@@ -207,6 +207,21 @@ Result<std::map<std::string, double>> ParseBaseline(std::string_view json_text,
   return out;
 }
 
+std::vector<std::string> Unanswered(const EvalResult& r) {
+  std::vector<std::string> out;
+  for (const ModelResult& m : r.models) {
+    const auto answered = std::ranges::find_if(m.cases, [](const CaseResult& c) { return c.ok; });
+    if (m.cases.empty() || answered != m.cases.end()) continue;
+    out.push_back(
+        fmt::format("{}: no case was answered (first error: {})", m.model, m.cases.front().error));
+  }
+  return out;
+}
+
+bool Regressed(double score, double baseline, double max_drop) {
+  return !(baseline - score <= max_drop + 1e-12);
+}
+
 std::vector<std::string> Regressions(const EvalResult& r,
                                      const std::map<std::string, double>& baseline,
                                      double max_drop) {
@@ -215,7 +230,7 @@ std::vector<std::string> Regressions(const EvalResult& r,
     const auto b = baseline.find(m.model);
     if (b == baseline.end() || m.scored == 0) continue;  // nothing to compare
     const double drop = b->second - m.score;
-    if (!(drop <= max_drop + 1e-12)) {  // a NaN score is a regression, never a pass
+    if (Regressed(m.score, b->second, max_drop)) {  // a NaN score is a regression, never a pass
       out.push_back(fmt::format("{}: score {} is {} below its baseline {} (more than {})", m.model,
                                 Score2(m.score), Score2(drop), Score2(b->second),
                                 Score2(max_drop)));

@@ -64,6 +64,11 @@ std::string RenderTable(const EvalResult& r);
 // A baseline: each model's score from an earlier run's JSON result.
 Result<std::map<std::string, double>> ParseBaseline(std::string_view json_text,
                                                     std::string_view name);
+// One line per model that answered no case at all (a disabled provider, a refused key), naming
+// its first error: the run says nothing about such a model's quality.
+std::vector<std::string> Unanswered(const EvalResult& r);
+// Whether `score` fell more than `max_drop` below `baseline` (a NaN score has).
+bool Regressed(double score, double baseline, double max_drop);
 // One line per model whose score fell more than `max_drop` below its baseline score (models
 // the baseline does not know are not checked).
 std::vector<std::string> Regressions(const EvalResult& r,

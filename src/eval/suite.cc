@@ -68,6 +68,7 @@ Result<std::vector<SuiteCase>> ParseSuite(std::string_view text, std::string_vie
   std::vector<SuiteCase> out;
   std::set<std::string, std::less<>> ids;
   int line_no = 0;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
   while (!text.empty()) {
     const size_t end = text.find('\n');
     std::string_view line = text.substr(0, end);

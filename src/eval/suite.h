@@ -23,11 +23,11 @@ struct SuiteCase {
   std::optional<std::string> schema;  // as JSON text
 };
 
-// The cases of `text` (the suite's contents; `name` is the file, for messages). Blank lines are
-// skipped; a line that is not an object, has no unique string `id`, neither or both of
-// `messages` (a non-empty array of objects with a string `role`) and `prompt` (a string), a
-// `reference` that is not a string or a `schema` that is not an object is an error. An empty
-// suite is an error.
+// The cases of `text` (the suite's contents; `name` is the file, for messages). A leading UTF-8
+// byte order mark and blank lines are skipped; a line that is not an object, has no unique string
+// `id`, neither or both of `messages` (a non-empty array of objects with a string `role`) and
+// `prompt` (a string), a `reference` that is not a string or a `schema` that is not an object is an
+// error. An empty suite is an error.
 Result<std::vector<SuiteCase>> ParseSuite(std::string_view text, std::string_view name);
 // A suite file larger than kMaxSuiteBytes is refused (a suite is read whole).
 inline constexpr size_t kMaxSuiteBytes = 256u << 20;

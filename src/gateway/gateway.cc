@@ -77,6 +77,9 @@ Result<std::shared_ptr<Runtime>> Gateway::BuildRuntime(config::Config config) {
   if (!planner) return Fail(std::move(planner.error()));
   rt->planner = std::move(*planner);
   rt->accounting = std::make_unique<Accounting>(cfg, ledger_.get(), metrics_, feedback_->store());
+  auto evals = eval::LoadScheduled(cfg);
+  if (!evals) return Fail(std::move(evals.error()));
+  rt->evals = std::move(*evals);
   Readiness::Seed(*rt);
   return rt;
 }
@@ -275,6 +278,7 @@ void Gateway::Attach(http::Server& server) {
                         .cancel = [each] { each(&background::Runner::Cancel); }});
   server_ = &server;
   readiness_.Start(server, *pools_[0]);
+  evals_.Start(server, *runners_[0]);
 }
 
 // Not a coroutine: the chat endpoints, nearly all traffic, start ServeChat directly, so that a

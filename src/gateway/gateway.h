@@ -36,6 +36,7 @@
 #include "gateway/response_store.h"
 #include "gateway/route_planner.h"
 #include "gateway/runtime.h"
+#include "gateway/scheduled_evals.h"
 #include "gateway/settlement.h"
 #include "gateway/shadow.h"
 #include "http/client.h"
@@ -247,6 +248,8 @@ class Gateway {
   std::unique_ptr<quality::ComparisonStore> comparison_store_;
   std::atomic<quality::ComparisonStore*> comparisons_{nullptr};
   background::Stats background_stats_;
+  // Scheduled evals: a loop on worker 0 whose runs are jobs of runners_[0].
+  ScheduledEvals evals_{[this] { return runtime(); }, metrics_, internal_errors_};
   std::vector<std::unique_ptr<background::Runner>> runners_;
   uint64_t background_seen_[4] = {};  // scrape-time deltas: completed, shed, dropped, failed
   metrics::Metrics metrics_;

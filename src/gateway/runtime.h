@@ -13,6 +13,7 @@
 
 #include "classify/sensitivity/scanner.h"
 #include "config/config.h"
+#include "eval/scheduled.h"
 #include "gateway/accounting.h"
 #include "gateway/route_planner.h"
 #include "routing/catalog.h"
@@ -37,6 +38,7 @@ struct Runtime {
   std::optional<sensitivity::Scanner> scanner;
   std::unique_ptr<RoutePlanner> planner;
   std::unique_ptr<Accounting> accounting;
+  std::vector<eval::ScheduledSuite> evals;  // config.evals, loaded (scheduled_evals.h)
   // What the readiness probes saw, by provider index (written by the probe loop on worker 0).
   mutable std::mutex health_mu;
   mutable std::vector<ProviderHealth> health;

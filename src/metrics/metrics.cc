@@ -460,6 +460,28 @@ struct Metrics::Impl {
       "Shadow traffic by route, target deployment and outcome: submitted, answered, failed, and "
       "not shadowed for residency, concurrency, spend_cap or shed (the background runner was "
       "full).");
+  Family<Gauge>& eval_score =
+      GaugeFamily(registry, "hybridgate_eval_score",
+                  "Scheduled evals: a model's mean score (0 to 1) on the suite's last completed "
+                  "run.");
+  Family<Gauge>& eval_baseline = GaugeFamily(
+      registry, "hybridgate_eval_baseline_score",
+      "Scheduled evals: the score a model's last run was compared with (the pinned baseline, "
+      "else the previous run).");
+  Family<Gauge>& eval_regression = GaugeFamily(
+      registry, "hybridgate_eval_regression",
+      "Scheduled evals: 1 when a model's last score fell more than max_drop below its baseline "
+      "(the drift alert), else 0.");
+  Family<Gauge>& eval_failed = GaugeFamily(
+      registry, "hybridgate_eval_failed_cases",
+      "Scheduled evals: cases of the last completed run a model did not answer itself.");
+  Family<Counter>& eval_runs_total = CounterFamily(
+      registry, "hybridgate_eval_runs_total",
+      "Scheduled eval runs by outcome: completed, failed (no answer at all, or the run could not "
+      "start), skipped (still running, or shed), interrupted (shutdown).");
+  Family<Gauge>& eval_last_run =
+      GaugeFamily(registry, "hybridgate_eval_last_run_timestamp_seconds",
+                  "Scheduled evals: when the suite's last run ended (Unix seconds).");
   Family<Counter>& background_total = CounterFamily(
       registry, "hybridgate_background_jobs_total",
       "Background jobs (shadow calls) that ended, by result: completed, shed (not "
@@ -518,6 +540,34 @@ struct Metrics::Impl {
       {"route", "deployment", "outcome"},
       options.max_small_label_sets,
       folded_total.Add({{"family", "hybridgate_shadow_requests_total"}})};
+  LabeledFamily<Gauge, 2> eval_scores{eval_score,
+                                      {"suite", "model"},
+                                      options.max_small_label_sets,
+                                      folded_total.Add({{"family", "hybridgate_eval_score"}})};
+  LabeledFamily<Gauge, 2> eval_baselines{
+      eval_baseline,
+      {"suite", "model"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_eval_baseline_score"}})};
+  LabeledFamily<Gauge, 2> eval_regressions{
+      eval_regression,
+      {"suite", "model"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_eval_regression"}})};
+  LabeledFamily<Gauge, 2> eval_failures{
+      eval_failed,
+      {"suite", "model"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_eval_failed_cases"}})};
+  LabeledFamily<Counter, 2> eval_runs{eval_runs_total,
+                                      {"suite", "outcome"},
+                                      options.max_small_label_sets,
+                                      folded_total.Add({{"family", "hybridgate_eval_runs_total"}})};
+  LabeledFamily<Gauge, 1> eval_ended{
+      eval_last_run,
+      {"suite"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_eval_last_run_timestamp_seconds"}})};
   Gauge& background_running = background_now.Add({{"state", "running"}});
   Gauge& background_queued = background_now.Add({{"state", "queued"}});
   LabeledFamily<Counter, 1> rejections{
@@ -619,6 +669,19 @@ void Metrics::RecordShadow(std::string_view route, std::string_view deployment,
   const auto names = impl_->Vocabulary();
   impl_->shadows.Get({Restrict(route, names.get()), Restrict(deployment, names.get()), outcome})
       .Increment();
+}
+
+void Metrics::SetEvalScore(std::string_view suite, std::string_view model, double score,
+                           double baseline, bool regression, int64_t failed_cases) {
+  impl_->eval_scores.Get({suite, model}).Set(score);
+  if (!std::isnan(baseline)) impl_->eval_baselines.Get({suite, model}).Set(baseline);
+  impl_->eval_regressions.Get({suite, model}).Set(regression ? 1 : 0);
+  impl_->eval_failures.Get({suite, model}).Set(static_cast<double>(failed_cases));
+}
+
+void Metrics::RecordEvalRun(std::string_view suite, std::string_view outcome, double unix_seconds) {
+  impl_->eval_runs.Get({suite, outcome}).Increment();
+  impl_->eval_ended.Get({suite}).Set(unix_seconds);
 }
 
 void Metrics::SetBackgroundJobs(int64_t running, int64_t queued) {

@@ -35,6 +35,12 @@ namespace hybridgate::metrics {
 //   hybridgate_residency_actions_total       counter   action
 //   hybridgate_limit_rejections_total        counter   reason (budget|rpm|tpm|auth|...)
 //   hybridgate_shadow_requests_total         counter   route deployment outcome
+//   hybridgate_eval_score                    gauge     suite model (the last run's mean score)
+//   hybridgate_eval_baseline_score           gauge     suite model
+//   hybridgate_eval_regression               gauge     suite model (1: below baseline - max_drop)
+//   hybridgate_eval_failed_cases             gauge     suite model
+//   hybridgate_eval_runs_total               counter   suite outcome
+//   hybridgate_eval_last_run_timestamp_seconds gauge   suite
 //   hybridgate_background_jobs               gauge     state=running|queued
 //   hybridgate_background_jobs_total         counter   result=completed|shed|dropped|failed
 //   hybridgate_redis_errors_total            counter
@@ -127,6 +133,13 @@ class Metrics {
   // Shadow traffic (gateway/shadow.h): `route` and `deployment` ("provider/model") are config
   // names; `outcome` one of a fixed few words.
   void RecordShadow(std::string_view route, std::string_view deployment, std::string_view outcome);
+  // Scheduled evals (gateway/scheduled_evals.h): `suite` is the eval's config name, `model` one of
+  // its models. A model's result of a completed run; `baseline` NaN when it has none.
+  void SetEvalScore(std::string_view suite, std::string_view model, double score, double baseline,
+                    bool regression, int64_t failed_cases);
+  // A run that ended: `outcome` completed, failed, skipped (the previous run was still going,
+  // or the runner shed it) or interrupted (shutdown); `unix_seconds` when it ended.
+  void RecordEvalRun(std::string_view suite, std::string_view outcome, double unix_seconds);
   // The background runners (background/runner.h): gauges set at scrape time, and counters of
   // ended jobs by `result` (completed, shed, dropped, failed), added as deltas.
   void SetBackgroundJobs(int64_t running, int64_t queued);

@@ -293,6 +293,7 @@ Result<FeedbackInput> ParseFeedback(std::string_view body) {
 }
 
 Result<std::unique_ptr<FeedbackStore>> FeedbackStore::Open(const StoreConfig& config) {
+  HG_TRY(CheckHashKey(config));
   std::unique_ptr<Db> db;
   if (config.backend == "postgres") {
     if (config.dsn.empty()) return Fail(StoreError("backend postgres needs a dsn"));
@@ -309,6 +310,7 @@ Result<std::unique_ptr<FeedbackStore>> FeedbackStore::Open(const StoreConfig& co
 FeedbackStore::FeedbackStore(std::unique_ptr<Db> db, const StoreConfig& config)
     : db_(std::move(db)),
       text_max_class_(config.store_text_max_class),
+      hasher_(config.hash_key),
       retention_ms_(config.retention_days * 86'400'000),
       max_pending_(static_cast<size_t>(std::max<int64_t>(config.max_pending, 1))) {}
 
@@ -379,7 +381,7 @@ Result<FeedbackStore::Rated> FeedbackStore::RateNow(const FeedbackInput& f, int 
   Rated rated{.found = true};
   std::string comment, sha;
   if (f.comment) {
-    sha = Sha256Hex(*f.comment);
+    sha = hasher_.Hex(*f.comment);
     const int request_class = static_cast<int>(std::strtol(o[3].c_str(), nullptr, 10));
     rated.comment_kept = std::max(request_class, comment_class) <= text_max_class_;
     if (rated.comment_kept) comment = *f.comment;

@@ -130,6 +130,7 @@ class FeedbackStore {
 
   std::unique_ptr<Db> db_;
   const int text_max_class_;
+  const TextHasher hasher_;
   const int64_t retention_ms_;
   const size_t max_pending_;
   std::mutex mu_;

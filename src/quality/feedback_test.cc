@@ -153,7 +153,7 @@ void OwnersAndRatings(const StoreConfig& config, const std::string& source) {
                      "hg-a|thumbs|-1.000000|wrong|support|key_aaaaaaaaaaaa|0|#",
                      "hg-b|edit|0.000000||support|key_bbbbbbbbbbbb|1000|#",
                  }));
-  EXPECT_EQ((*rows)[2].comment_sha256, Sha256Hex("wrong"));
+  EXPECT_EQ((*rows)[2].comment_sha256, TextHasher("a test key").Hex("wrong"));
   // --since: ratings of requests that arrived from then on.
   auto later = FeedbackStore::Load(source, t0 + 500);
   ASSERT_TRUE(later);
@@ -164,13 +164,13 @@ void OwnersAndRatings(const StoreConfig& config, const std::string& source) {
 TEST(FeedbackStore, SqliteRatesOnlyTheKeysOwnRequests) {
   const std::string path = ::testing::TempDir() + "/hg_feedback_store.db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  OwnersAndRatings({.path = path}, path);
+  OwnersAndRatings({.path = path, .hash_key = "a test key"}, path);
 }
 
 TEST(FeedbackStore, PostgresToo) {
   ledger::testing::PgCluster pg;
   ASSERT_TRUE(pg.started()) << pg.error();
-  OwnersAndRatings({.backend = "postgres", .dsn = pg.dsn()}, pg.dsn());
+  OwnersAndRatings({.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"}, pg.dsn());
 }
 
 TEST(FeedbackStore, AFullQueueDropsAndCountsAndAStoreWithoutFeedbackLoadsNone) {

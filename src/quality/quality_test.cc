@@ -46,6 +46,28 @@ TEST(Comparators, ReadOpenAiAnswerTakesTheFirstChoice) {
   EXPECT_EQ(a.finish_reason, "length");
 }
 
+TEST(TextHasher, IsHmacSha256UnderTheKeyAndRandomWithoutOne) {
+  // RFC 4231, test case 1: key 0x0b x 20, data "Hi There".
+  EXPECT_EQ(TextHasher(std::string(20, '\x0b')).Hex("Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  // A 9-digit SSN's hash is not its SHA-256 (which every candidate's hash would find).
+  EXPECT_NE(TextHasher("k").Hex("078051120"), Sha256Hex("078051120"));
+  EXPECT_EQ(TextHasher("k").Hex("078051120"), TextHasher("k").Hex("078051120"));
+  EXPECT_NE(TextHasher("").Hex("078051120"), TextHasher("").Hex("078051120"));
+  EXPECT_EQ(TextHasher("k").Hex(""), "");  // nothing withheld
+  EXPECT_FALSE(Withheld("", TextHasher("k").Hex("")));
+  EXPECT_TRUE(Withheld("", TextHasher("k").Hex("x")));
+  EXPECT_FALSE(Withheld("", Sha256Hex("")));  // an older row's hash of nothing
+}
+
+TEST(ComparisonStore, AHashKeyVariableThatIsNotSetIsAnError) {
+  auto store = ComparisonStore::Open(
+      {.path = ::testing::TempDir() + "/hg_unused.db", .hash_key_env = "HG_NOT_SET_ANYWHERE"});
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().message,
+            "quality.hash_key_env: the variable HG_NOT_SET_ANYWHERE is not set");
+}
+
 void RoundTrip(const StoreConfig& config, const std::string& source) {
   {
     auto store = ComparisonStore::Open(config);
@@ -117,13 +139,15 @@ void KeepsTheRequestLikeTheAnswers(const StoreConfig& config, const std::string&
   EXPECT_EQ(low.comparison.question, "what is 2+2?");
   EXPECT_EQ(low.comparison.request_json,
             R"({"model":"m","messages":[{"role":"user","content":"what is 2+2?"}]})");
-  EXPECT_EQ(low.question_sha256, Sha256Hex("what is 2+2?"));
-  EXPECT_EQ(low.request_sha256, Sha256Hex(low.comparison.request_json));
+  const TextHasher hasher(config.hash_key);
+  EXPECT_EQ(low.question_sha256, hasher.Hex("what is 2+2?"));
+  EXPECT_EQ(low.request_sha256, hasher.Hex(low.comparison.request_json));
   EXPECT_FALSE(Withheld(low.comparison.request_json, low.request_sha256));
   const StoredComparison& high = (*rows)[1];
   EXPECT_EQ(high.comparison.question, "");
   EXPECT_EQ(high.comparison.request_json, "");
-  EXPECT_EQ(high.question_sha256, Sha256Hex("my card is 4111 1111 1111 1111"));
+  EXPECT_EQ(high.question_sha256, hasher.Hex("my card is 4111 1111 1111 1111"));
+  EXPECT_NE(high.question_sha256, Sha256Hex("my card is 4111 1111 1111 1111"));
   EXPECT_EQ(high.request_sha256.size(), 64u);
   EXPECT_TRUE(Withheld(high.comparison.request_json, high.request_sha256));
   EXPECT_TRUE(Withheld(high.comparison.question, high.question_sha256));
@@ -132,13 +156,14 @@ void KeepsTheRequestLikeTheAnswers(const StoreConfig& config, const std::string&
 TEST(ComparisonStore, KeepsTheRequestLikeTheAnswersSqlite) {
   const std::string path = ::testing::TempDir() + "/hg_quality_request.db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  KeepsTheRequestLikeTheAnswers({.path = path}, path);
+  KeepsTheRequestLikeTheAnswers({.path = path, .hash_key = "a test key"}, path);
 }
 
 TEST(ComparisonStore, KeepsTheRequestLikeTheAnswersPostgres) {
   ledger::testing::PgCluster pg;
   ASSERT_TRUE(pg.started()) << pg.error();
-  KeepsTheRequestLikeTheAnswers({.backend = "postgres", .dsn = pg.dsn()}, pg.dsn());
+  KeepsTheRequestLikeTheAnswers({.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"},
+                                pg.dsn());
 }
 
 // Long enough for the rows of 2023 these tests write not to be purged.
@@ -198,7 +223,7 @@ void OpensAStoreOfTheFirstVersion(const StoreConfig& config, const std::string& 
   EXPECT_EQ((*rows)[0].question_sha256, "");
   EXPECT_EQ((*rows)[1].comparison.question, "q");
   EXPECT_EQ((*rows)[2].comparison.request_json, "{}");
-  EXPECT_EQ((*rows)[2].request_sha256, Sha256Hex("{}"));
+  EXPECT_EQ((*rows)[2].request_sha256, TextHasher(config.hash_key).Hex("{}"));
 }
 
 TEST(ComparisonStore, OpensAStoreOfTheFirstVersionSqlite) {
@@ -210,7 +235,7 @@ TEST(ComparisonStore, OpensAStoreOfTheFirstVersionSqlite) {
   ASSERT_EQ(sqlite3_exec(db, FirstSchema(false).c_str(), nullptr, nullptr, &err), SQLITE_OK)
       << (err ? err : "");
   sqlite3_close(db);
-  OpensAStoreOfTheFirstVersion({.path = path, .retention_days = kForever}, path);
+  OpensAStoreOfTheFirstVersion({.path = path, .retention_days = kForever, .hash_key = "k"}, path);
   // Each column was added once, at the end.
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -234,8 +259,9 @@ TEST(ComparisonStore, OpensAStoreOfTheFirstVersionPostgres) {
   PGresult* r = PQexec(conn, FirstSchema(true).c_str());
   ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
   PQclear(r);
-  OpensAStoreOfTheFirstVersion({.backend = "postgres", .dsn = pg.dsn(), .retention_days = kForever},
-                               pg.dsn());
+  OpensAStoreOfTheFirstVersion(
+      {.backend = "postgres", .dsn = pg.dsn(), .retention_days = kForever, .hash_key = "k"},
+      pg.dsn());
   r = PQexec(conn,
              "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
              "information_schema.columns WHERE table_name = 'comparisons' AND ordinal_position "

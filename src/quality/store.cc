@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <future>
 #include <span>
+#include <stdexcept>
 #include <variant>
 
 namespace hybridgate::quality {
@@ -196,17 +199,44 @@ bool IsPostgres(const std::string& source) {
 
 }  // namespace
 
+namespace {
+
+std::string Hex(const unsigned char* bytes, unsigned int n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+TextHasher::TextHasher(std::string_view key) : key_(key) {
+  if (key_.empty()) {
+    key_.resize(32);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key_.data()), 32) != 1) {
+      throw std::runtime_error("no random bytes for the store's hash key");
+    }
+  }
+}
+
+std::string TextHasher::Hex(std::string_view text) const {
+  if (text.empty()) return "";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest, &n);
+  return quality::Hex(digest, n);
+}
+
 std::string Sha256Hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(text.data(), text.size(), digest, &n, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return quality::Hex(digest, n);
 }
 
 bool Withheld(const std::string& text, const std::string& sha256) {
@@ -424,7 +454,17 @@ class PostgresBackend final : public ComparisonStore::Backend {
 
 }  // namespace
 
+Status CheckHashKey(const StoreConfig& config) {
+  if (!config.hash_key_env.empty() && config.hash_key.empty()) {
+    return Fail(MakeError(
+        ErrorCode::kInvalidRequest,
+        fmt::format("quality.hash_key_env: the variable {} is not set", config.hash_key_env)));
+  }
+  return {};
+}
+
 Result<std::unique_ptr<ComparisonStore>> ComparisonStore::Open(const StoreConfig& config) {
+  HG_TRY(CheckHashKey(config));
   std::unique_ptr<Backend> backend;
   if (config.backend == "postgres") {
     if (config.dsn.empty()) return Fail(StoreError("backend postgres needs a dsn"));
@@ -442,6 +482,7 @@ Result<std::unique_ptr<ComparisonStore>> ComparisonStore::Open(const StoreConfig
 ComparisonStore::ComparisonStore(std::unique_ptr<Backend> backend, const StoreConfig& config)
     : backend_(std::move(backend)),
       text_max_class_(config.store_text_max_class),
+      hasher_(config.hash_key),
       retention_ms_(config.retention_days * 86'400'000),
       max_pending_(config.max_pending) {}
 
@@ -474,10 +515,10 @@ void ComparisonStore::Drain() {
   for (size_t i = 0; i < batch.size(); ++i) {
     Comparison& c = batch[i];
     StoredComparison& row = rows[i];
-    row.primary_sha256 = Sha256Hex(c.primary.text);
-    row.shadow_sha256 = Sha256Hex(c.shadow.text);
-    row.question_sha256 = Sha256Hex(c.question);
-    row.request_sha256 = Sha256Hex(c.request_json);
+    row.primary_sha256 = hasher_.Hex(c.primary.text);
+    row.shadow_sha256 = hasher_.Hex(c.shadow.text);
+    row.question_sha256 = hasher_.Hex(c.question);
+    row.request_sha256 = hasher_.Hex(c.request_json);
     if (c.data_class > text_max_class_) {
       c.primary.text.clear();
       c.shadow.text.clear();

@@ -1,8 +1,8 @@
 // The comparison store: one row per shadowed request and target (comparison.h), in SQLite by
 // default or PostgreSQL (`quality.backend`, shared by replicas). The texts — both answers, the
 // question and the whole request — are kept only for requests of data class <=
-// `store_text_max_class` (default 1); above it only their SHA-256 and the scores. Rows older
-// than `retention_days` are deleted.
+// `store_text_max_class` (default 1); above it only their keyed hash (TextHasher) and the
+// scores. Rows older than `retention_days` are deleted.
 //
 // Schema changes are additive: Open adds the columns a table from an older version lacks
 // (ALTER TABLE ... ADD COLUMN, idempotent, text columns default ''), and Load reads whichever
@@ -36,13 +36,33 @@ struct StoreConfig {
   int store_text_max_class = 1;     // texts kept up to this data class
   int64_t retention_days = 30;
   int64_t max_pending = 4096;
+  std::string hash_key;      // TextHasher's key; "": a random one for this process
+  std::string hash_key_env;  // the variable it came from (for the error when it is unset)
 };
 
-// The hex SHA-256 of `text`: what the store keeps of a text it does not keep.
+// The hex SHA-256 of `text` (rows written before TextHasher kept this).
 std::string Sha256Hex(std::string_view text);
 
-// A row as stored: the comparison with its texts, or "" and their hashes. A hash is "" only in
-// a row written before its column existed.
+// What the stores keep of a text they do not keep (its class is above store_text_max_class):
+// the hex HMAC-SHA256 of the text under a secret key. A plain hash of a short secret — a
+// 9-digit SSN, a 16-digit card number — is undone by hashing every candidate; a keyed one is
+// not without the key. The key comes from `quality.hash_key_env`'s variable, so equal texts
+// have equal hashes across restarts and replicas; without one, a random key for this process
+// (hashes then compare only within it). An empty text hashes to "": nothing was withheld.
+class TextHasher {
+ public:
+  explicit TextHasher(std::string_view key);  // "": 32 random bytes
+  std::string Hex(std::string_view text) const;
+
+ private:
+  std::string key_;
+};
+
+// An error when `hash_key_env` names a variable that is not set (Open checks it).
+Status CheckHashKey(const StoreConfig& config);
+
+// A row as stored: the comparison with its texts, or "" and their hashes. A hash is "" for an
+// empty text, and in a row written before its column existed.
 struct StoredComparison {
   Comparison comparison;
   std::string primary_sha256;
@@ -52,7 +72,7 @@ struct StoredComparison {
 };
 
 // Whether a stored text was withheld (its data class was above store_text_max_class): the text
-// is "" but its hash is that of a non-empty text.
+// is "" but it has a hash (other than an older row's SHA-256 of "").
 bool Withheld(const std::string& text, const std::string& sha256);
 
 class ComparisonStore {
@@ -80,6 +100,7 @@ class ComparisonStore {
 
   std::unique_ptr<Backend> backend_;
   const int text_max_class_;
+  const TextHasher hasher_;
   const int64_t retention_ms_;
   const int64_t max_pending_;
   std::atomic<int64_t> pending_{0};

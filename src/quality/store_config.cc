@@ -21,6 +21,10 @@ StoreConfig ResolveStoreConfig(const config::Config& config) {
   sc.store_text_max_class = static_cast<int>(q.store_text_max_class);
   sc.retention_days = q.retention_days;
   sc.max_pending = q.max_pending;
+  sc.hash_key_env = q.hash_key_env;
+  if (!q.hash_key_env.empty()) {
+    if (const char* v = std::getenv(q.hash_key_env.c_str())) sc.hash_key = v;
+  }
   return sc;
 }
 

@@ -162,6 +162,23 @@ TEST_F(EvalTest, EvalTrafficIsHeldToResidency) {
   EXPECT_DOUBLE_EQ(cases.at(1).at("score").to_number<double>(), 1.0);
 }
 
+TEST_F(EvalTest, AModelThatAnswersNothingExits1AndSaysWhy) {
+  std::ofstream(s_.Path("gw.yaml"), std::ios::app)
+      << "  - {name: gone, type: openai, base_url: 'http://127.0.0.1:1/v1', zone: self_hosted, "
+         "models: [{name: dead}]}\n";
+  std::string yaml = ReadFile(s_.Path("gw.yaml"));
+  // The appended provider belongs in the providers list, before `ledger:`.
+  const size_t ledger = yaml.find("ledger:");
+  const size_t gone = yaml.find("  - {name: gone");
+  yaml = yaml.substr(0, ledger) + yaml.substr(gone) + yaml.substr(ledger, gone - ledger);
+  std::ofstream(s_.Path("gw.yaml"), std::ios::trunc) << yaml;
+  CliRun r = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good,dead");
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("eval: FAILED dead: no case was answered (first error: "), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("FAILED good"), std::string::npos) << r.err;
+}
+
 TEST_F(EvalTest, BadInputExits2WithAMessage) {
   std::ofstream(s_.Path("broken.jsonl")) << R"({"id":"a","prompt":"x"})"
                                             "\n"
