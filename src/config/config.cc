@@ -148,6 +148,31 @@ Status ParseModel(const YAML::Node& n, const std::string& path, std::string_view
     m.outputs_trainable_why =
         fmt::format("outputs_trainable: {} in the config", m.outputs_trainable);
   }
+  HG_TRY(r.Str("licence", m.licence.id));
+  const KnownLicence* known = FindLicence(m.licence.id);
+  if (known != nullptr) m.licence.terms = known->terms;
+  if (const YAML::Node t = r.Get("licence_terms")) {
+    if (m.licence.id.empty()) {
+      return Fail(r.Err(t, "licence_terms", "name the licence these are the terms of (licence:)"));
+    }
+    MapReader tr(t, r.path() + ".licence_terms", r.file());
+    if (!t.IsMap()) {
+      return Fail(r.Err(t, "licence_terms",
+                        "must be a mapping like {commercial_use: false, redistribution: true, "
+                        "mau_limit: 0, outputs_trainable: true}"));
+    }
+    HG_TRY(tr.Bool("commercial_use", m.licence.terms.commercial_use));
+    HG_TRY(tr.Bool("redistribution", m.licence.terms.redistribution));
+    HG_TRY(tr.Int("mau_limit", m.licence.terms.mau_limit, 0));
+    HG_TRY(tr.Bool("outputs_trainable", m.licence.terms.outputs_trainable));
+    HG_TRY(tr.NoUnknownKeys());
+    m.licence.terms_given = true;
+  } else if (!m.licence.id.empty() && known == nullptr) {
+    return Fail(r.Err(n["licence"], "licence",
+                      fmt::format("unknown licence '{}' (known: {}); give its terms in "
+                                  "licence_terms",
+                                  m.licence.id, KnownLicenceIds())));
+  }
   return r.NoUnknownKeys();
 }
 
@@ -158,6 +183,12 @@ void DefaultOutputsTrainable(const ProviderConfig& p, ModelConfig& m) {
     m.outputs_trainable = false;
     m.outputs_trainable_why =
         fmt::format("{}'s terms forbid it ({}; checked {})", t->vendor, t->source, t->checked);
+    return;
+  }
+  if (!m.licence.id.empty()) {
+    m.outputs_trainable = m.licence.terms.outputs_trainable;
+    m.outputs_trainable_why = fmt::format("its licence, {}, {} it", m.licence.id,
+                                          m.outputs_trainable ? "allows" : "forbids");
     return;
   }
   m.outputs_trainable = true;
@@ -410,11 +441,45 @@ Status ParseEvals(const YAML::Node& node, std::string_view file,
   return {};
 }
 
-Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
+Status ParseLicencePolicy(const YAML::Node& n, std::string_view file, LicencePolicy& out) {
+  MapReader r(n, "licence_policy", file);
+  if (!n.IsMap()) return Fail(r.Err(n, "licence_policy", "must be a mapping"));
+  HG_TRY(r.Bool("commercial", out.commercial));
+  HG_TRY(r.Int("monthly_active_users", out.monthly_active_users, 0));
+  HG_TRY(r.Bool("redistribute_weights", out.redistribute_weights));
+  HG_TRY(r.Bool("require_licence", out.require_licence));
+  if (const YAML::Node d = r.Get("deny")) {
+    if (!d.IsSequence()) return Fail(r.Err(d, "deny", "must list licence ids"));
+    for (const YAML::Node& id : d) {
+      if (!id.IsScalar()) return Fail(r.Err(id, "deny", "each entry must be a licence id"));
+      out.deny.push_back(id.Scalar());
+    }
+  }
+  return r.NoUnknownKeys();
+}
+
+// Every model against the licence policy: the first that breaks it is the error, at its line.
+Status CheckLicences(const YAML::Node& providers, std::string_view file, const Config& c) {
+  for (size_t i = 0; i < c.providers.size(); ++i) {
+    const ProviderConfig& p = c.providers[i];
+    for (size_t j = 0; j < p.models.size(); ++j) {
+      const std::string why = LicenceViolation(c.licence_policy, p.models[j].licence);
+      if (why.empty()) continue;
+      const YAML::Node model = providers[i]["models"][j];
+      MapReader r(model, fmt::format("providers[{}].models[{}]", i, j), file);
+      return Fail(r.Err(model["licence"] ? model["licence"] : model, "licence",
+                        fmt::format("model '{}/{}': {}", p.name, p.models[j].name, why)));
+    }
+  }
+  return {};
+}
+
+Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool check_licences) {
   MapReader r(root, "", file);
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
   HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency",
-                     "ledger", "limits", "routes", "responses", "quality", "background", "evals"}));
+                     "ledger", "limits", "routes", "responses", "quality", "background", "evals",
+                     "licence_policy"}));
   if (const YAML::Node rt = r.Get("routes")) {
     auto rc = routing::ParseRoutesConfig(rt, file);
     if (!rc) return Fail(std::move(rc.error()));
@@ -470,6 +535,9 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
     }
   }
   if (const YAML::Node e = r.Get("evals")) HG_TRY(ParseEvals(e, file, c.evals));
+  if (const YAML::Node lp = r.Get("licence_policy")) {
+    HG_TRY(ParseLicencePolicy(lp, file, c.licence_policy));
+  }
   if (const YAML::Node l = r.Get("limits")) {
     auto lc = limits::ParseLimitsConfig(l, file);
     if (!lc) return Fail(std::move(lc.error()));
@@ -512,6 +580,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c) {
     if (!a.IsMap()) return Fail(r.Err(a, "aliases", "must be a mapping of alias: model"));
     for (const auto& kv : a) c.aliases.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
+  if (check_licences) HG_TRY(CheckLicences(providers, file, c));
   return r.NoUnknownKeys();
 }
 
@@ -565,12 +634,12 @@ Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
   return std::pair{std::string(host), static_cast<uint16_t>(p)};
 }
 
-Result<Config> ParseConfig(std::string_view yaml, std::string_view file) {
+Result<Config> ParseConfig(std::string_view yaml, std::string_view file, bool check_licences) {
   Config c;
   c.source = std::string(file);
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
-    if (auto s = ParseRoot(root, file, c); !s) return Fail(s.error());
+    if (auto s = ParseRoot(root, file, c, check_licences); !s) return Fail(s.error());
   } catch (const YAML::Exception& e) {
     return Fail(MakeError(ErrorCode::kInvalidRequest,
                           fmt::format("{}:{}:{}: YAML syntax error: {}", file, e.mark.line + 1,
@@ -579,7 +648,7 @@ Result<Config> ParseConfig(std::string_view yaml, std::string_view file) {
   return c;
 }
 
-Result<Config> LoadConfig(const std::string& path) {
+Result<Config> LoadConfig(const std::string& path, bool check_licences) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Fail(
@@ -587,7 +656,7 @@ Result<Config> LoadConfig(const std::string& path) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return ParseConfig(ss.str(), path);
+  return ParseConfig(ss.str(), path, check_licences);
 }
 
 }  // namespace hybridgate::config

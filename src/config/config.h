@@ -10,6 +10,7 @@
 
 #include "classify/sensitivity/sensitivity_config.h"
 #include "common/result.h"
+#include "config/licences.h"
 #include "ledger/ledger_config.h"
 #include "limits/limits_config.h"
 #include "routing/route_config.h"
@@ -34,6 +35,10 @@ struct ModelConfig {
   // Why outputs_trainable has its value, in words, for messages: "outputs_trainable: false in
   // the config", or the terms row's vendor, source and date.
   std::string outputs_trainable_why;
+  // `licence:` (an id of kLicences, or any id with `licence_terms:`), checked against the
+  // config's licence_policy at load. Where neither the config nor the provider's terms set
+  // outputs_trainable, the licence's terms do.
+  ModelLicence licence;
 };
 
 // A closed provider whose terms forbid using its outputs to develop competing models, so its
@@ -215,16 +220,20 @@ struct Config {
   limits::LimitsConfig limits;   // virtual keys, budgets, rate limits (src/limits)
   routing::RoutesConfig routes;  // routes and tiers (src/routing/route_config.h)
   std::vector<ScheduledEvalConfig> evals;
+  LicencePolicy licence_policy;
 };
 
 // The kOutputTrainingTerms row `provider` falls under (by type, else by its base_url's host), or
 // nullptr.
 const OutputTrainingTerms* OutputTrainingTermsOf(const ProviderConfig& provider);
 
-// Parses YAML text; `file` is used in error messages only.
-Result<Config> ParseConfig(std::string_view yaml, std::string_view file);
+// Parses YAML text; `file` is used in error messages only. A model whose licence breaks the
+// licence_policy is an error naming the model and the clause, unless `check_licences` is false
+// (`hybridgate models licences` lists them instead).
+Result<Config> ParseConfig(std::string_view yaml, std::string_view file,
+                           bool check_licences = true);
 // Reads and parses a file.
-Result<Config> LoadConfig(const std::string& path);
+Result<Config> LoadConfig(const std::string& path, bool check_licences = true);
 
 // Splits "host:port" (IPv6 as "[::1]:8080").
 Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen);

@@ -178,6 +178,78 @@ TEST(ParseConfig, OutputsTrainableHasDatedDefaultsForTheClosedProviders) {
       << bad.error().message;
 }
 
+// Each row: a model's licence lines and a policy; "" when the config loads, else a piece of the
+// error, which names the model and the clause.
+TEST(ParseConfig, ThePolicyIsCheckedAgainstEveryModelsLicence) {
+  struct Row {
+    std::string model;
+    std::string policy;
+    std::string error;
+  };
+  const Row rows[] = {
+      {"licence: apache-2.0", "{commercial: true, redistribute_weights: true}", ""},
+      {"licence: mistral-research", "{commercial: false}", ""},
+      {"licence: mistral-research", "{commercial: true}",
+       "'providers[0].models[0].licence': model 'local/m': licence_policy.commercial: true, but "
+       "mistral-research (Mistral AI Research License; read 2026-12-07: research and "
+       "non-commercial use only"},
+      {"licence: llama-community", "{monthly_active_users: 700000000}", ""},
+      {"licence: llama-community", "{monthly_active_users: 700000001}",
+       "licence_policy.monthly_active_users: 700000001, above the 700000000 monthly active users "
+       "llama-community (Llama 3.1/3.2/3.3 Community License; read 2026-12-07: s.2: over 700M"},
+      {"licence: qwen", "{monthly_active_users: 200000000}", "above the 100000000 monthly"},
+      {"licence: proprietary", "{redistribute_weights: true}",
+       "licence_policy.redistribute_weights: true, but proprietary"},
+      {"licence: gemma", "{deny: [gemma, cc-by-nc-4.0]}", "licence_policy.deny lists gemma"},
+      {"", "{require_licence: true}",
+       "model 'local/m': licence_policy.require_licence: true, but the model names no licence"},
+      {"", "{commercial: true}", ""},
+      {"licence: in-house, licence_terms: {commercial_use: false}", "{commercial: true}",
+       "but in-house (its licence_terms in the config) forbids commercial use"},
+      {"licence: apache-2.0, licence_terms: {mau_limit: 10}", "{monthly_active_users: 11}",
+       "above the 10 monthly active users apache-2.0 (its licence_terms in the config)"},
+      {"licence: in-house", "{}",
+       "'providers[0].models[0].licence': unknown licence 'in-house' (known: apache-2.0, mit, "
+       "llama-community, qwen, gemma, mistral-research, cc-by-nc-4.0, proprietary); give its "
+       "terms in licence_terms"},
+      {"licence_terms: {commercial_use: false}", "{}", "name the licence these are the terms of"},
+      {"licence: mit, licence_terms: {commercial: false}", "{}",
+       "'providers[0].models[0].licence_terms.commercial': unknown key"},
+      {"licence: mit", "{commercial: maybe}", "'licence_policy.commercial': must be true or false"},
+  };
+  for (const Row& r : rows) {
+    const std::string yaml =
+        "providers:\n  - {name: local, type: openai, base_url: 'http://127.0.0.1:1/v1', zone: "
+        "self_hosted, models: [{name: m" +
+        (r.model.empty() ? "" : ", " + r.model) + "}]}\nlicence_policy: " + r.policy + "\n";
+    auto c = ParseConfig(yaml, "gw.yaml");
+    if (r.error.empty()) {
+      EXPECT_TRUE(c) << r.model << " / " << r.policy << ": " << c.error().message;
+      continue;
+    }
+    ASSERT_FALSE(c) << r.model << " / " << r.policy;
+    EXPECT_NE(c.error().message.find(r.error), std::string::npos)
+        << r.model << " / " << r.policy << ": " << c.error().message;
+  }
+}
+
+TEST(ParseConfig, ALicenceSetsOutputsTrainableUnlessTheConfigOrTheProvidersTermsDo) {
+  auto c = ParseConfig(
+      "providers:\n  - {name: local, type: openai, base_url: 'http://127.0.0.1:1/v1', zone: "
+      "self_hosted, models: [{name: a, licence: mistral-research}, {name: b, licence: "
+      "mistral-research, outputs_trainable: true}, {name: c, licence: apache-2.0}]}\n"
+      "  - {name: openai, type: openai, base_url: 'https://api.openai.com/v1', models: [{name: "
+      "d, licence: apache-2.0}]}\n",
+      "gw.yaml", /*check_licences=*/false);
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& local = c->providers[0].models;
+  EXPECT_FALSE(local[0].outputs_trainable);
+  EXPECT_EQ(local[0].outputs_trainable_why, "its licence, mistral-research, forbids it");
+  EXPECT_TRUE(local[1].outputs_trainable);
+  EXPECT_TRUE(local[2].outputs_trainable);
+  EXPECT_FALSE(c->providers[1].models[0].outputs_trainable);  // OpenAI's terms come first
+}
+
 TEST(ParseListen, HostPortAndIpv6) {
   EXPECT_EQ(ParseListen("0.0.0.0:80")->second, 80);
   EXPECT_EQ(ParseListen("[::1]:8080")->first, "::1");

@@ -18,6 +18,7 @@
 #include "engine/model_files.h"
 #include "engine/tiny_model.h"
 #include "http/client.h"
+#include "models/licences.h"
 
 namespace hybridgate::models {
 
@@ -244,7 +245,8 @@ int Pull(const PullOptions& o) {
 }
 
 CLI::App* AddModelsCommand(CLI::App& root, int& exit_code) {
-  CLI::App* models = root.add_subcommand("models", "Model files for the embedded engine");
+  CLI::App* models =
+      root.add_subcommand("models", "Model files for the embedded engine, and model licences");
   models->require_subcommand(1);
 
   auto pull = std::make_shared<PullOptions>();
@@ -300,6 +302,7 @@ CLI::App* AddModelsCommand(CLI::App& root, int& exit_code) {
     std::cout << *out << "\n";
     exit_code = 0;
   });
+  AddLicencesCommand(*models, exit_code);
   return models;
 }
 
