@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -60,7 +61,7 @@ class MapReader {
     const YAML::Node n = Get(key);
     if (!n) return {};
     double v;
-    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || v < 0) {
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v) || v < 0) {
       return Fail(Err(n, key, fmt::format("must be a non-negative number, got '{}'", Scalar(n))));
     }
     out = v;
@@ -420,14 +421,22 @@ Status ParseEvals(const YAML::Node& node, std::string_view file,
     std::string every;
     HG_TRY(er.Str("every", every, true));
     auto ms = ledger::ParseDuration(every);
-    if (!ms || *ms < 1000) {
+    constexpr int64_t kYearMs = 366LL * 86'400'000;
+    if (!ms || *ms < 1000 || *ms > kYearMs) {
       return Fail(
           er.Err(item["every"], "every",
-                 fmt::format("'{}' is not a duration of at least 1s (30m, 24h, 7d)", every)));
+                 fmt::format("'{}' is not a duration from 1s to 366d (30m, 24h, 7d)", every)));
     }
     e.every_ms = *ms;
     HG_TRY(er.NoUnknownKeys());
-    if (e.name.empty()) return Fail(er.Err(item["name"], "name", "must not be empty"));
+    const bool plain = std::ranges::all_of(e.name, [](unsigned char ch) {
+      return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+    });
+    if (e.name.empty() || e.name.size() > 48 || !plain) {
+      return Fail(
+          er.Err(item["name"], "name",
+                 "must be 1 to 48 letters, digits, '-', '_' or '.' (it is a metric label)"));
+    }
     for (size_t j = 0; j + 1 < out.size(); ++j) {
       if (out[j].name == e.name) {
         return Fail(er.Err(item["name"], "name", fmt::format("duplicate eval '{}'", e.name)));

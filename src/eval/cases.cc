@@ -177,6 +177,7 @@ class Calls final : public quality::ModelCalls {
     if (reply->status != 200) {
       co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable, ErrorText(*reply)));
     }
+    if (auto s = Asked(model, *reply); !s) co_return Fail(std::move(s.error()));
     co_return std::move(reply->body);
   }
 
@@ -193,12 +194,22 @@ class Calls final : public quality::ModelCalls {
     if (reply->status != 200) {
       co_return Fail(MakeError(ErrorCode::kUpstreamUnavailable, ErrorText(*reply)));
     }
+    if (auto s = Asked(model, *reply); !s) co_return Fail(std::move(s.error()));
     co_return quality::ReadOpenAiEmbeddings(reply->body, texts.size());
   }
 
   double spent_usd() const override { return spent_; }
 
  private:
+  // A judge or embedding model the gateway replaced (residency, a fallback) gives no score: its
+  // stand-in is not the model the run was asked to compare with.
+  Status Asked(std::string_view model, const Reply& r) const {
+    if (ServedAsAsked(cfg_, model, r)) return {};
+    return Fail(MakeError(
+        ErrorCode::kUpstreamUnavailable,
+        fmt::format("answered by {}/{}, not {} (the gateway rerouted it: residency or a fallback)",
+                    r.provider, r.model, model)));
+  }
   void Charge(const Reply& r) {
     int64_t input = 0, output = 0;
     ReadUsage(r.body, input, output);

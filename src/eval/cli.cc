@@ -17,6 +17,9 @@
 #include "config/config.h"
 #include "eval/run.h"
 #include "gateway/request_log.h"
+#include "ledger/ledger_config.h"
+#include "limits/limits_config.h"
+#include "quality/store_config.h"
 
 namespace hybridgate::eval {
 namespace {
@@ -50,6 +53,21 @@ bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   return static_cast<bool>(out.flush());
+}
+
+// The files the gateway keeps its state in: --out must never name one of them.
+std::vector<std::string> StateFiles(const config::Config& cfg) {
+  const std::filesystem::path dir = std::filesystem::path(cfg.source).parent_path();
+  ledger::LedgerConfig lc = cfg.ledger;
+  ledger::ResolvePaths(lc, cfg.source);
+  std::vector<std::string> out = {
+      lc.path, lc.anchor_path, limits::ResolveKeysDb(cfg.limits, cfg.source),
+      quality::ResolveStoreConfig(cfg).path, (dir / cfg.responses.path).string()};
+  for (size_t i = 0, n = out.size(); i < n; ++i) {
+    if (out[i].empty()) continue;
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) out.push_back(out[i] + suffix);
+  }
+  return out;
 }
 
 // Whether `a` and `b` name the same file (either may not exist yet).
@@ -96,15 +114,18 @@ int Eval(const Options& o) {
     json_path = std::filesystem::path(out).replace_extension(".json").string();
     svg_path = std::filesystem::path(out).replace_extension(".svg").string();
     if (json_path == md_path) md_path += ".md";
+    std::vector<std::string> kept = {o.suite, o.config, o.baseline};
+    for (std::string& state : StateFiles(*cfg)) kept.push_back(std::move(state));
     for (const std::string& written : {md_path, json_path, svg_path}) {
-      for (const std::string& input : {o.suite, o.config, o.baseline}) {
+      for (const std::string& input : kept) {
         if (!input.empty() && SameFile(written, input)) {
           std::cerr << "eval: --out would overwrite " << input << " (with " << written << ")\n";
           return kBadInput;
         }
       }
     }
-    if (!WriteFile(md_path, "")) {
+    // Writable, checked without truncating anything: the report is written after the run.
+    if (!std::ofstream(md_path, std::ios::binary | std::ios::app)) {
       std::cerr << "eval: --out " << md_path << ": cannot write it\n";
       return kBadInput;
     }

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstdio>
 
 #include "eval/result.h"
 #include "eval/suite.h"
@@ -35,6 +37,16 @@ TEST(Suite, AByteOrderMarkIsSkipped) {
   ASSERT_TRUE(s) << s.error().message;
   ASSERT_EQ(s->size(), 1u);
   EXPECT_EQ((*s)[0].id, "a");
+}
+
+TEST(Suite, AFifoIsRefusedWithoutBlocking) {
+  const std::string path = ::testing::TempDir() + "/hg_suite_fifo.jsonl";
+  std::remove(path.c_str());
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  auto s = LoadSuite(path);  // opening it would wait for a writer forever
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, path + ": cannot read it (not a regular file)");
+  std::remove(path.c_str());
 }
 
 TEST(Suite, BadLinesNameTheFileAndLine) {

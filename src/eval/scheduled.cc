@@ -27,6 +27,10 @@ Result<std::vector<ScheduledSuite>> LoadScheduled(const config::Config& cfg) {
     s.cases = std::move(*cases);
     if (!e.baseline.empty()) {
       const std::string path = (dir / e.baseline).string();
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(path, ec)) {
+        return bad(fmt::format("baseline {}: cannot read it (not a regular file)", path));
+      }
       std::ifstream in(path, std::ios::binary);
       std::stringstream text;
       text << in.rdbuf();
@@ -34,6 +38,11 @@ Result<std::vector<ScheduledSuite>> LoadScheduled(const config::Config& cfg) {
       auto baseline = ParseBaseline(text.str(), path);
       if (!baseline) return bad(baseline.error().message);
       s.baseline = std::move(*baseline);
+    }
+    if (!e.key_env.empty() && !cfg.limits.auth_required) {
+      return bad(
+          "key_env is set but limits.auth_required is false: the key would be neither checked nor "
+          "charged (turn auth on, or drop key_env)");
     }
     if (!e.key_env.empty()) {
       const char* key = std::getenv(e.key_env.c_str());

@@ -109,8 +109,13 @@ Result<std::vector<SuiteCase>> ParseSuite(std::string_view text, std::string_vie
 
 Result<std::vector<SuiteCase>> LoadSuite(const std::string& path) {
   std::error_code ec;
+  // Checked before opening: a FIFO would block the open, and a reload with it.
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: cannot read it (not a regular file)", path)));
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(path, ec)) {
+  if (!in) {
     return Fail(MakeError(ErrorCode::kInvalidRequest, fmt::format("{}: cannot read it", path)));
   }
   std::string text;

@@ -193,6 +193,24 @@ std::vector<std::string_view> RestartOnlyChanges(const config::Config& running,
     changed.push_back("limits");
   }
   if (running.log.level != next.log.level) changed.push_back("log.level");
+  const auto& q = running.quality;
+  const auto& r = next.quality;
+  if (q.backend != r.backend || q.path != r.path || q.dsn != r.dsn || q.dsn_env != r.dsn_env ||
+      q.store_text_max_class != r.store_text_max_class || q.hash_key_env != r.hash_key_env ||
+      q.retention_days != r.retention_days || q.max_pending != r.max_pending ||
+      q.feedback != r.feedback) {
+    changed.push_back("quality");
+  }
+  if (running.background.max_queue != next.background.max_queue ||
+      running.background.max_concurrency != next.background.max_concurrency) {
+    changed.push_back("background");
+  }
+  const auto& x = running.responses;
+  const auto& y = next.responses;
+  if (x.backend != y.backend || x.path != y.path || x.dsn != y.dsn || x.dsn_env != y.dsn_env ||
+      x.retention_days != y.retention_days || x.max_pending != y.max_pending) {
+    changed.push_back("responses");
+  }
   return changed;
 }
 

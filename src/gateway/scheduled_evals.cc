@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -131,22 +132,20 @@ void ScheduledEvals::Finished(const std::string& name, double max_drop,
     metrics_.RecordEvalRun(name, "failed", ended);
     return;
   }
-  bool answered = false;
-  std::string first_error;
-  for (const eval::ModelResult& m : result->models) {
-    for (const eval::CaseResult& c : m.cases) {
-      answered = answered || c.ok;
-      if (!c.ok && first_error.empty()) first_error = c.error;
-    }
-  }
-  if (!answered) {
-    LogWarn(fmt::format("scheduled eval '{}': failed: no case was answered (first error: {})", name,
-                        first_error));
-    metrics_.RecordEvalRun(name, "failed", ended);
-    return;
-  }
   std::string summary;
+  bool any_answered = false;
   for (const eval::ModelResult& m : result->models) {
+    const auto answered =
+        std::ranges::find_if(m.cases, [](const eval::CaseResult& c) { return c.ok; });
+    if (answered == m.cases.end()) {
+      // Down, not worse: its score and baseline stay as they were, and the alert is raised
+      // until it answers again.
+      metrics_.SetEvalDown(name, m.model, static_cast<int64_t>(m.cases.size()));
+      LogWarn(fmt::format("scheduled eval '{}': {} answered no case (first error: {})", name,
+                          m.model, m.cases.empty() ? "" : m.cases.front().error));
+      continue;
+    }
+    any_answered = true;
     if (m.scored == 0) continue;  // the suite has nothing to score this model by
     double baseline = std::numeric_limits<double>::quiet_NaN();
     if (const auto p = pinned.find(m.model); p != pinned.end()) {
@@ -163,6 +162,10 @@ void ScheduledEvals::Finished(const std::string& name, double max_drop,
           "scheduled eval '{}': REGRESSION {}: score {:.3f} is more than {:.3f} below {:.3f}", name,
           m.model, m.score, max_drop, baseline));
     }
+  }
+  if (!any_answered) {
+    metrics_.RecordEvalRun(name, "failed", ended);
+    return;
   }
   LogInfo(fmt::format("scheduled eval '{}': completed:{}", name, summary));
   metrics_.RecordEvalRun(name, "completed", ended);

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "advisor/cli.h"
 #include "classify/cli.h"
 #include "common/thread.h"
 #include "config/config.h"
@@ -238,6 +239,7 @@ int main(int argc, char** argv) {
   hybridgate::limits::AddKeysCommand(app, exit_code);
   hybridgate::quality::AddQualityCommand(app, exit_code);
   hybridgate::eval::AddEvalCommand(app, exit_code);
+  hybridgate::advisor::AddAdviseCommand(app, exit_code);
   CLI::App* route_cmd = app.add_subcommand("route", "Routes and tiers");
   route_cmd->require_subcommand(1);
   CLI::App* explain = route_cmd->add_subcommand(

@@ -470,8 +470,8 @@ struct Metrics::Impl {
       "else the previous run).");
   Family<Gauge>& eval_regression = GaugeFamily(
       registry, "hybridgate_eval_regression",
-      "Scheduled evals: 1 when a model's last score fell more than max_drop below its baseline "
-      "(the drift alert), else 0.");
+      "Scheduled evals: 1 when a model's last score fell more than max_drop below its baseline, "
+      "or it answered no case of the last run (the drift alert), else 0.");
   Family<Gauge>& eval_failed = GaugeFamily(
       registry, "hybridgate_eval_failed_cases",
       "Scheduled evals: cases of the last completed run a model did not answer itself.");
@@ -479,9 +479,10 @@ struct Metrics::Impl {
       registry, "hybridgate_eval_runs_total",
       "Scheduled eval runs by outcome: completed, failed (no answer at all, or the run could not "
       "start), skipped (still running, or shed), interrupted (shutdown).");
-  Family<Gauge>& eval_last_run =
-      GaugeFamily(registry, "hybridgate_eval_last_run_timestamp_seconds",
-                  "Scheduled evals: when the suite's last run ended (Unix seconds).");
+  Family<Gauge>& eval_last_run = GaugeFamily(
+      registry, "hybridgate_eval_last_run_timestamp_seconds",
+      "Scheduled evals: when the suite's last completed run ended (Unix seconds); alert on "
+      "its age to catch an eval that no longer completes.");
   Family<Counter>& background_total = CounterFamily(
       registry, "hybridgate_background_jobs_total",
       "Background jobs (shadow calls) that ended, by result: completed, shed (not "
@@ -679,9 +680,14 @@ void Metrics::SetEvalScore(std::string_view suite, std::string_view model, doubl
   impl_->eval_failures.Get({suite, model}).Set(static_cast<double>(failed_cases));
 }
 
+void Metrics::SetEvalDown(std::string_view suite, std::string_view model, int64_t failed_cases) {
+  impl_->eval_regressions.Get({suite, model}).Set(1);
+  impl_->eval_failures.Get({suite, model}).Set(static_cast<double>(failed_cases));
+}
+
 void Metrics::RecordEvalRun(std::string_view suite, std::string_view outcome, double unix_seconds) {
   impl_->eval_runs.Get({suite, outcome}).Increment();
-  impl_->eval_ended.Get({suite}).Set(unix_seconds);
+  if (outcome == "completed") impl_->eval_ended.Get({suite}).Set(unix_seconds);
 }
 
 void Metrics::SetBackgroundJobs(int64_t running, int64_t queued) {

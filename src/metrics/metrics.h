@@ -137,8 +137,12 @@ class Metrics {
   // its models. A model's result of a completed run; `baseline` NaN when it has none.
   void SetEvalScore(std::string_view suite, std::string_view model, double score, double baseline,
                     bool regression, int64_t failed_cases);
+  // A model that answered no case of a run: regression 1, its failed cases; score and baseline
+  // stay as they were.
+  void SetEvalDown(std::string_view suite, std::string_view model, int64_t failed_cases);
   // A run that ended: `outcome` completed, failed, skipped (the previous run was still going,
-  // or the runner shed it) or interrupted (shutdown); `unix_seconds` when it ended.
+  // or the runner shed it) or interrupted (shutdown); `unix_seconds` when it ended (the
+  // last-run timestamp follows completed runs only).
   void RecordEvalRun(std::string_view suite, std::string_view outcome, double unix_seconds);
   // The background runners (background/runner.h): gauges set at scrape time, and counters of
   // ended jobs by `result` (completed, shed, dropped, failed), added as deltas.

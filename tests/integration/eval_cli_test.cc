@@ -17,14 +17,14 @@ namespace {
 
 namespace json = boost::json;
 
-// "good" knows the answers, "bad" does not; "judge" prefers the answer that says Paris, and
-// calls two that agree a tie.
+// "good" knows the answers, "bad" does not; a judge's prompt (whichever model it was sent to)
+// prefers the answer that says Paris, and calls two that agree a tie.
 FakeUpstream::Script Local() {
   return [](const Recorded& r) {
     const auto body = json::parse(r.body);
     const std::string model(body.at("model").as_string());
     const std::string all = json::serialize(body.at("messages"));
-    if (model == "judge") {
+    if (all.find("[Answer A]") != std::string::npos) {
       const std::string user(body.at("messages").at(1).at("content").as_string());
       const size_t a = user.find("[Answer A]"), b = user.find("[Answer B]");
       const bool a_paris = user.find("Paris", a) < b;
@@ -160,6 +160,20 @@ TEST_F(EvalTest, EvalTrafficIsHeldToResidency) {
   EXPECT_EQ(cases.at(1).at("served_by"), "cloud/gpt-4o");
   EXPECT_EQ(cases.at(1).at("answer"), "Paris");
   EXPECT_DOUBLE_EQ(cases.at(1).at("score").to_number<double>(), 1.0);
+
+  // A judge held to residency too: a reference with a card cannot go to gpt-4o, and the
+  // self-hosted stand-in's verdict is not gpt-4o's: no judge score, said so.
+  std::ofstream(s_.Path("ssn.jsonl"))
+      << R"({"id":"ref","prompt":"Where is Paris?","reference":"Paris; card 4111 1111 1111 1111"})"
+         "\n";
+  const size_t before = cloud_.request_count();
+  CliRun judged = Eval("--suite '" + s_.Path("ssn.jsonl") +
+                       "' --models good --judge gpt-4o --out '" + s_.Path("j.md") + "'");
+  ASSERT_EQ(judged.status, 0) << judged.err;
+  EXPECT_EQ(cloud_.request_count(), before);
+  const json::value j = json::parse(ReadFile(s_.Path("j.json")));
+  const auto& ref = j.at("models").at(0).at("results").at(0);
+  EXPECT_EQ(ref.at("unscored"), json::parse(R"(["judge"])")) << ref;
 }
 
 TEST_F(EvalTest, AModelThatAnswersNothingExits1AndSaysWhy) {
@@ -193,13 +207,22 @@ TEST_F(EvalTest, BadInputExits2WithAMessage) {
   EXPECT_EQ(local_.request_count(), 0u);  // nothing was sent
   CliRun missing = Eval("--suite /nonexistent.jsonl --models good");
   EXPECT_EQ(missing.status, 2);
-  EXPECT_EQ(missing.err, "eval: /nonexistent.jsonl: cannot read it\n");
+  EXPECT_EQ(missing.err, "eval: /nonexistent.jsonl: cannot read it (not a regular file)\n");
   const std::string suite = ReadFile(s_.Path("suite.jsonl"));
   CliRun over = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good --out '" +
                      s_.Path("suite.jsonl") + "'");
   EXPECT_EQ(over.status, 2);
   EXPECT_NE(over.err.find("--out would overwrite"), std::string::npos) << over.err;
   EXPECT_EQ(ReadFile(s_.Path("suite.jsonl")), suite);  // untouched
+  // Nor the gateway's own state: the ledger stays whole.
+  const std::string ledger = ReadFile(s_.Path("ledger.db"));
+  CliRun onto_ledger = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good --out '" +
+                            s_.Path("ledger.db") + "'");
+  EXPECT_EQ(onto_ledger.status, 2);
+  EXPECT_NE(onto_ledger.err.find("--out would overwrite " + s_.Path("ledger.db")),
+            std::string::npos)
+      << onto_ledger.err;
+  EXPECT_EQ(ReadFile(s_.Path("ledger.db")), ledger);
   CliRun nan = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good --max-drop nan");
   EXPECT_EQ(nan.status, 2) << nan.err;
   CliRun twice = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good,good");

@@ -63,7 +63,8 @@ class ScheduledEvalTest : public ::testing::Test {
           const std::string model(body.at("model").as_string());
           return Action{.body = ChatCompletionJson(right_ ? "Paris" : "Lyon", model, 10, 5)};
         }),
-        cloud_([](const Recorded&) {
+        cloud_([this](const Recorded&) {
+          if (cloud_down_) return Action{.status = 500, .body = R"({"error":{"message":"down"}})"};
           return Action{.body = ChatCompletionJson("Paris", "gpt-4o", 10, 5)};
         }) {
     std::ofstream(s_.Path("suite.jsonl"))
@@ -99,6 +100,7 @@ class ScheduledEvalTest : public ::testing::Test {
 
   Scratch s_;
   std::atomic<bool> right_{true};
+  std::atomic<bool> cloud_down_{false};
   FakeUpstream local_;
   FakeUpstream cloud_;
   Key key_;
@@ -140,6 +142,22 @@ TEST_F(ScheduledEvalTest, ScoresArePublishedAndADropAgainstThePreviousRunRaisesT
   ASSERT_TRUE(WaitMetric(port, kScore, kLlama, [](double v) { return v == 1.0; })) << gw.Log();
   EXPECT_EQ(Metric(port, kRegression, kLlama), 0.0);
   EXPECT_LE(Metric(port, kBaseline, kLlama).value_or(1), 0.5);
+
+  // gpt-4o goes down: not a score of 0 that becomes the next baseline, but an alert that stays
+  // until it answers again, its last score kept.
+  cloud_down_ = true;
+  ASSERT_TRUE(WaitMetric(port, kRegression, kGpt, [](double v) { return v == 1.0; })) << gw.Log();
+  EXPECT_EQ(Metric(port, "hybridgate_eval_failed_cases", kGpt), 2.0);
+  EXPECT_EQ(Metric(port, kScore, kGpt), 0.5);
+  const double completed =
+      Metric(port, kRuns, {"suite=\"nightly\"", "outcome=\"completed\""}).value_or(0);
+  ASSERT_TRUE(WaitMetric(port, kRuns, {"suite=\"nightly\"", "outcome=\"completed\""},
+                         [&](double v) { return v >= completed + 2; }))
+      << gw.Log();
+  EXPECT_EQ(Metric(port, kRegression, kGpt), 1.0);
+  EXPECT_EQ(Metric(port, kScore, kGpt), 0.5);
+  cloud_down_ = false;
+  ASSERT_TRUE(WaitMetric(port, kRegression, kGpt, [](double v) { return v == 0.0; })) << gw.Log();
   EXPECT_EQ(gw.Stop(), 0);
   EXPECT_NE(gw.Log().find("scheduled eval 'nightly': REGRESSION llama"), std::string::npos);
 
@@ -198,6 +216,8 @@ TEST_F(ScheduledEvalTest, ConfigMistakesStopTheStartAndNameTheEval) {
     std::string eval;
     std::string message;
     bool own_key_env = false;  // the case's own key_env (or none) instead of the working one
+    bool own_name = false;     // the case's own name instead of "nightly"
+    bool auth = true;          // limits.auth_required
   };
   const Case cases[] = {
       {"models: [llama], every: 1s, key_env: HG_TEST_UNSET_VARIABLE",
@@ -209,10 +229,18 @@ TEST_F(ScheduledEvalTest, ConfigMistakesStopTheStartAndNameTheEval) {
        "evals 'nightly': baseline /nonexistent/b.json: cannot read it"},
       {"models: [llama], every: 10ms", "'evals[0].every': '10ms' is not a duration"},
       {"models: [llama, llama], every: 1s", "'evals[0].models': 'llama' is listed twice"},
+      {"models: [llama], every: 20000w", "'20000w' is not a duration from 1s to 366d"},
+      {"models: [llama], every: 1s, max_drop: .nan", "'evals[0].max_drop': must be a non-negative"},
+      {"models: [llama], every: 1s, name: 'two words'", "'evals[0].name': must be 1 to 48", false,
+       true},
+      {"models: [llama], every: 1s",
+       "evals 'nightly': key_env is set but limits.auth_required is false", false, false, false},
   };
   for (const Case& c : cases) {
     std::string config = Config(c.eval);
     if (c.own_key_env) config.replace(config.find("key_env: HG_TEST_EVAL_KEY, "), 27, "");
+    if (c.own_name) config.replace(config.find("name: nightly, "), 15, "");
+    if (!c.auth) config.replace(config.find(Limits()), Limits().size(), "");
     std::ofstream(s_.Path("bad.yaml")) << "listen: 127.0.0.1:0\n" << config;
     int status = -1;
     const std::string out =
