@@ -301,9 +301,14 @@ struct Job {
       m.cost_usd += calls.spent_usd();
     }
     if (sc.schema) {
-      const std::string why = quality::SchemaViolation(*sc.schema, out.answer);
-      out.scores.push_back(
-          {"json_schema", why.empty() ? 1.0 : 0.0, why.empty() ? "the answer conforms" : why});
+      const quality::SchemaCheck check = quality::CheckSchemaText(*sc.schema, out.answer);
+      if (check.result == quality::SchemaCheck::Result::kUnusable) {
+        out.unscored.emplace_back("json_schema");  // the schema's fault, not the answer's
+      } else {
+        const bool conforms = check.result == quality::SchemaCheck::Result::kConforms;
+        out.scores.push_back(
+            {"json_schema", conforms ? 1.0 : 0.0, conforms ? "the answer conforms" : check.detail});
+      }
     }
     if (!out.scores.empty()) {
       double sum = 0;

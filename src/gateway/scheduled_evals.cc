@@ -76,15 +76,16 @@ void ScheduledEvals::Start(http::Server& server, background::Runner& runner) {
 asio::awaitable<void> ScheduledEvals::Loop(http::Server& server, background::Runner& runner) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!server.draining()) {
-    Due(*current_(), server, runner);
+    Due(current_(), server, runner);
     timer.expires_after(std::chrono::seconds(1));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
-void ScheduledEvals::Due(const Runtime& rt, http::Server& server, background::Runner& runner) {
+void ScheduledEvals::Due(const std::shared_ptr<const Runtime>& rt, http::Server& server,
+                         background::Runner& runner) {
   const auto now = std::chrono::steady_clock::now();
-  for (const eval::ScheduledSuite& suite : rt.evals) {
+  for (const eval::ScheduledSuite& suite : rt->evals) {
     const config::ScheduledEvalConfig& e = *suite.config;
     State& s = states_[e.name];
     const auto every = std::chrono::milliseconds(e.every_ms);
@@ -102,8 +103,8 @@ void ScheduledEvals::Due(const Runtime& rt, http::Server& server, background::Ru
       metrics_.RecordEvalRun(e.name, "skipped", NowUnixSeconds());
       continue;
     }
-    // The job holds the runtime it was planned on; `suite` lives in it.
-    auto job = std::make_unique<EvalJob>(current_(), suite, Loopback(server), *this);
+    // The job holds the runtime `suite` lives in (not whatever is current by now).
+    auto job = std::make_unique<EvalJob>(rt, suite, Loopback(server), *this);
     if (!runner.Submit(std::move(job))) {
       LogWarn(fmt::format("scheduled eval '{}': skipped, the background runner is full", e.name));
       metrics_.RecordEvalRun(e.name, "skipped", NowUnixSeconds());

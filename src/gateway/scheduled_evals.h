@@ -60,7 +60,8 @@ class ScheduledEvals {
     std::map<std::string, double> previous;  // each model's score on the last completed run
   };
   boost::asio::awaitable<void> Loop(http::Server& server, background::Runner& runner);
-  void Due(const Runtime& rt, http::Server& server, background::Runner& runner);
+  void Due(const std::shared_ptr<const Runtime>& rt, http::Server& server,
+           background::Runner& runner);
 
   std::function<std::shared_ptr<const Runtime>()> current_;
   metrics::Metrics& metrics_;

@@ -174,6 +174,18 @@ TEST_F(EvalTest, EvalTrafficIsHeldToResidency) {
   const json::value j = json::parse(ReadFile(s_.Path("j.json")));
   const auto& ref = j.at("models").at(0).at("results").at(0);
   EXPECT_EQ(ref.at("unscored"), json::parse(R"(["judge"])")) << ref;
+
+  // A schema the validator cannot apply is the schema's fault: unscored, not a 0.
+  std::ofstream(s_.Path("remote.jsonl"))
+      << R"({"id":"r","prompt":"The city as JSON","schema":{"$ref":"https://example.com/c.json"}})"
+         "\n";
+  CliRun remote = Eval("--suite '" + s_.Path("remote.jsonl") + "' --models good --out '" +
+                       s_.Path("remote.md") + "'");
+  ASSERT_EQ(remote.status, 0) << remote.err;
+  const json::value remote_result = json::parse(ReadFile(s_.Path("remote.json")));
+  const auto& r0 = remote_result.at("models").at(0);
+  EXPECT_EQ(r0.at("results").at(0).at("unscored"), json::parse(R"(["json_schema"])")) << r0;
+  EXPECT_TRUE(r0.at("results").at(0).at("score").is_null()) << r0;
 }
 
 TEST_F(EvalTest, AModelThatAnswersNothingExits1AndSaysWhy) {

@@ -121,6 +121,37 @@ TEST(Comparators, JsonSchemaConformance) {
   EXPECT_FALSE(ScoreWith({"json_schema", ""}, c, calls));
 }
 
+// What the validator cannot apply is said, not passed: an unresolvable $ref, a type that is not
+// one, multipleOf 0. A violation found elsewhere still counts.
+TEST(Comparators, JsonSchemaKeywordsItCannotApplyMakeItUnusable) {
+  struct Row {
+    std::string schema;
+    std::string document;
+    SchemaCheck::Result result;
+    std::string detail;
+  };
+  const Row rows[] = {
+      {R"({"$ref":"https://example.com/s.json"})", "1", SchemaCheck::Result::kUnusable,
+       "the schema's $ref https://example.com/s.json cannot be resolved here"},
+      {R"({"type":"strin"})", R"("x")", SchemaCheck::Result::kUnusable,
+       "the schema's type \"strin\" is not a JSON Schema type"},
+      {R"({"type":["number","text"]})", R"("x")", SchemaCheck::Result::kUnusable,
+       "the schema's type \"text\" is not a JSON Schema type"},
+      {R"({"type":["number","string"]})", "true", SchemaCheck::Result::kViolates, "#: type"},
+      {R"({"multipleOf":0})", "4", SchemaCheck::Result::kUnusable,
+       "the schema's multipleOf is not a number above 0"},
+      {R"({"properties":{"a":{"type":"wat"},"b":{"type":"string"}}})", R"({"a":1,"b":2})",
+       SchemaCheck::Result::kViolates, "#/b: type"},
+      {R"({"type":"object"})", "nope", SchemaCheck::Result::kViolates, "not JSON"},
+      {"{", "1", SchemaCheck::Result::kUnusable, "the schema is not JSON"},
+  };
+  for (const Row& r : rows) {
+    const SchemaCheck check = CheckSchemaText(r.schema, r.document);
+    EXPECT_EQ(check.result, r.result) << r.schema << " / " << r.document << ": " << check.detail;
+    EXPECT_EQ(check.detail.rfind(r.detail, 0), 0u) << r.schema << ": " << check.detail;
+  }
+}
+
 // The JSON Schema Test Suite (Debian's json-schema-test-suite): every case of the keyword files
 // of draft 4 and draft 7 gives the suite's verdict, but for remote references and `format`.
 TEST(Comparators, JsonSchemaTestSuite) {

@@ -30,6 +30,17 @@ class JsonSchema final : public Comparator {
 
 }  // namespace
 
+SchemaCheck CheckSchemaText(std::string_view schema, std::string_view document) {
+  boost::system::error_code ec;
+  const boost::json::value s = boost::json::parse(schema, ec);
+  if (ec || !(s.is_object() || s.is_bool())) {
+    return {SchemaCheck::Result::kUnusable, "the schema is not JSON"};
+  }
+  const boost::json::value d = boost::json::parse(document, ec);
+  if (ec) return {SchemaCheck::Result::kViolates, fmt::format("not JSON: {}", ec.message())};
+  return CheckSchema(s, d);
+}
+
 std::string SchemaViolation(std::string_view schema, std::string_view document) {
   boost::system::error_code ec;
   const boost::json::value s = boost::json::parse(schema, ec);

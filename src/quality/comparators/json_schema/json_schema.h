@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "quality/comparators/comparator.h"
+#include "quality/comparators/json_schema/validator.h"
 
 namespace hybridgate::quality {
 
@@ -19,5 +20,9 @@ std::unique_ptr<Comparator> MakeJsonSchemaComparator(const ComparatorSpec& spec)
 // ("not JSON: …", "#/age: minimum", "the schema is not JSON", "the schema is too costly to
 // check"). Exposed for tests and evals.
 std::string SchemaViolation(std::string_view schema, std::string_view document);
+// The same as a verdict: kUnusable (with why) when the schema is not JSON or could not be
+// applied (too costly; a pattern, $ref, type or multipleOf it cannot check), so a caller can
+// leave it unscored rather than count it against the answer.
+SchemaCheck CheckSchemaText(std::string_view schema, std::string_view document);
 
 }  // namespace hybridgate::quality

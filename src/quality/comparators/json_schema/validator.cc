@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
+#include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -25,6 +27,11 @@ struct Ctx {
   std::string violation;
   std::string unchecked;  // a keyword that could not be checked (a pattern RE2 rejects)
 };
+
+// Records the first keyword that could not be applied; the subtree then constrains nothing.
+void Unchecked(Ctx& ctx, std::string why) {
+  if (ctx.unchecked.empty()) ctx.unchecked = std::move(why);
+}
 
 bool Fail(Ctx& ctx, const std::string& path, std::string_view keyword) {
   if (ctx.quiet == 0 && ctx.violation.empty()) {
@@ -188,7 +195,9 @@ bool NumberKeywords(Ctx& ctx, const json::object& s, const json::value& doc,
   if (const auto* m = s.if_contains("exclusiveMaximum"); m && IsNumber(*m) && x >= Number(*m)) {
     ok = Fail(ctx, path, "exclusiveMaximum");
   }
-  if (const auto* m = s.if_contains("multipleOf"); m && IsNumber(*m) && Number(*m) > 0) {
+  if (const auto* m = s.if_contains("multipleOf"); m && !(IsNumber(*m) && Number(*m) > 0)) {
+    Unchecked(ctx, "the schema's multipleOf is not a number above 0");
+  } else if (m) {
     const double q = x / Number(*m);
     if (!std::isfinite(q) || std::fabs(q - std::round(q)) > 1e-9 * std::max(1.0, std::fabs(q))) {
       ok = Fail(ctx, path, "multipleOf");
@@ -210,10 +219,11 @@ bool StringKeywords(Ctx& ctx, const json::object& s, const json::value& doc,
   }
   if (const auto* p = s.if_contains("pattern"); p && p->is_string()) {
     const re2::RE2* re = Regex(ctx, p->as_string());
-    if (!re && ctx.unchecked.empty()) {
-      ctx.unchecked = fmt::format(
-          "the schema's pattern /{}/ cannot be checked (no backreferences or lookaround)",
-          std::string_view(p->as_string()).substr(0, 80));
+    if (!re) {
+      Unchecked(ctx,
+                fmt::format("the schema's pattern /{}/ cannot be checked (no backreferences or "
+                            "lookaround)",
+                            std::string_view(p->as_string()).substr(0, 80)));
     }
     if (re && !re2::RE2::PartialMatch(text, *re)) ok = Fail(ctx, path, "pattern");
   }
@@ -352,7 +362,12 @@ bool Valid(Ctx& ctx, const json::value& schema, const json::value& doc, const st
   const json::object& s = schema.as_object();
   if (const auto* ref = s.if_contains("$ref"); ref && ref->is_string()) {
     const json::value* target = Resolve(ctx.root, ref->as_string());
-    if (!target) return true;  // remote or an anchor: not checked
+    if (!target) {  // remote or an anchor: not checked, and said so
+      Unchecked(ctx, fmt::format("the schema's $ref {} cannot be resolved here (only JSON "
+                                 "pointers within the schema are)",
+                                 std::string_view(ref->as_string()).substr(0, 80)));
+      return true;
+    }
     if (ctx.ref_depth >= kMaxRefDepth) {
       ctx.exhausted = true;
       return false;
@@ -365,13 +380,25 @@ bool Valid(Ctx& ctx, const json::value& schema, const json::value& doc, const st
   bool ok = true;
   if (const auto* type = s.if_contains("type")) {
     bool any = false;
+    auto known = [&](const json::value& t) {
+      static constexpr std::string_view kTypes[] = {"object",  "array",   "string", "number",
+                                                    "integer", "boolean", "null"};
+      if (t.is_string() &&
+          std::ranges::find(kTypes, std::string_view(t.as_string())) != std::end(kTypes)) {
+        return true;
+      }
+      Unchecked(ctx, fmt::format("the schema's type {} is not a JSON Schema type",
+                                 json::serialize(t).substr(0, 80)));
+      return false;
+    };
     if (type->is_string()) {
-      any = HasType(doc, type->as_string());
+      any = !known(*type) || HasType(doc, type->as_string());
     } else if (type->is_array()) {
-      for (const json::value& t : type->as_array())
-        any = any || (t.is_string() && HasType(doc, t.as_string()));
+      for (const json::value& t : type->as_array()) {
+        any = any || !known(t) || HasType(doc, t.as_string());
+      }
     } else {
-      any = true;
+      any = !known(*type);
     }
     if (!any) ok = Fail(ctx, path, "type");
   }
