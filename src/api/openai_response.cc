@@ -1,5 +1,7 @@
 #include "api/openai_response.h"
 
+#include <algorithm>
+
 #include "api/json.h"
 
 namespace hybridgate::api {
@@ -49,11 +51,17 @@ OpenAiResponseInfo InspectOpenAiResponse(std::string_view json) {
   simdjson::dom::object usage;
   if (!(*root)["usage"].get_object().get(usage)) {
     info.usage.reported = true;
+    // Counts are metered and settled against budgets: a negative one (a broken or hostile
+    // upstream) would refund what was never reserved, so it reads as 0, and cached tokens are
+    // at most the input.
     int64_t v;
-    if (!usage["prompt_tokens"].get_int64().get(v)) info.usage.input_tokens = v;
-    if (!usage["completion_tokens"].get_int64().get(v)) info.usage.output_tokens = v;
+    if (!usage["prompt_tokens"].get_int64().get(v))
+      info.usage.input_tokens = std::max<int64_t>(v, 0);
+    if (!usage["completion_tokens"].get_int64().get(v)) {
+      info.usage.output_tokens = std::max<int64_t>(v, 0);
+    }
     if (!usage.at_pointer("/prompt_tokens_details/cached_tokens").get_int64().get(v)) {
-      info.usage.cached_input_tokens = v;
+      info.usage.cached_input_tokens = std::clamp<int64_t>(v, 0, info.usage.input_tokens);
     }
   }
   return info;

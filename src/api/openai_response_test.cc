@@ -18,6 +18,19 @@ TEST(InspectOpenAiResponse, ReadsUsageAndModel) {
   EXPECT_TRUE(info.has_choices);
 }
 
+TEST(InspectOpenAiResponse, NegativeCountsReadAsZeroAndCachedIsAtMostTheInput) {
+  auto info = InspectOpenAiResponse(
+      R"({"choices":[{"index":0}],"usage":{"prompt_tokens":-1000000,"completion_tokens":-5,
+      "prompt_tokens_details":{"cached_tokens":9}}})");
+  EXPECT_TRUE(info.usage.reported);
+  EXPECT_EQ(info.usage.input_tokens, 0);
+  EXPECT_EQ(info.usage.output_tokens, 0);
+  EXPECT_EQ(info.usage.cached_input_tokens, 0);
+  info = InspectOpenAiResponse(
+      R"({"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":99}}})");
+  EXPECT_EQ(info.usage.cached_input_tokens, 10);
+}
+
 TEST(InspectOpenAiResponse, RecognisesTheUsageOnlyStreamChunk) {
   auto info =
       InspectOpenAiResponse(R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}})");

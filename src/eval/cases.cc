@@ -68,12 +68,13 @@ class GatewayClient {
     req.body() = std::move(body);
     req.prepare_payload();
     auto [write_ec, w] = co_await bhttp::async_write(stream, req, kTuple);
-    if (write_ec) co_return Fail(Down(write_ec));
+    // A gateway that refused the body as it came (413) answers, then closes: its answer is
+    // read even when the write failed.
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(256 << 20);
     auto [read_ec, r] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-    if (read_ec) co_return Fail(Down(read_ec));
+    if (read_ec) co_return Fail(Down(write_ec ? write_ec : read_ec));
     auto& res = parser.get();
     Reply out{.status = static_cast<int>(res.result_int()), .body = std::move(res.body())};
     out.provider = std::string(res["x-hybridgate-provider"]);
@@ -147,6 +148,18 @@ bool ServedAsAsked(const config::Config& cfg, std::string_view asked, const Repl
     }
   }
   return !concrete;
+}
+
+// Whether an OpenAI chat.completion body holds an answer: a first choice with a message.
+bool HasAnswer(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  const auto* o = !ec ? v.if_object() : nullptr;
+  const auto* choices = o ? o->if_contains("choices") : nullptr;
+  const auto* a = choices ? choices->if_array() : nullptr;
+  if (!a || a->empty() || !a->front().is_object()) return false;
+  const auto* message = a->front().as_object().if_contains("message");
+  return message && message->is_object();
 }
 
 void ReadUsage(std::string_view body, int64_t& input, int64_t& output) {
@@ -275,6 +288,9 @@ struct Job {
       out.error =
           fmt::format("answered by {}, not {} (the gateway rerouted it: residency or a fallback)",
                       out.served_by, m.model);
+    } else if (!HasAnswer(reply->body)) {
+      out.error = fmt::format("{} answered 200 without an answer (no choices[0].message): {}",
+                              out.served_by, reply->body.substr(0, 200));
     } else {
       out.ok = true;
       quality::ReadOpenAiAnswer(reply->body, c.shadow);

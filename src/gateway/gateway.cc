@@ -112,6 +112,12 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
                           fmt::format("{}: responses: {}", config.source, store.error().message)));
   }
   g->responses_ = std::move(*store);
+  // The stores' hash key is checked now, whether or not a store opens yet: a later reload that
+  // adds a shadow must not be the first to find its variable unset.
+  if (auto s = quality::CheckHashKey(quality::ResolveStoreConfig(config)); !s) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("{}: {}", config.source, s.error().message)));
+  }
   auto feedback = FeedbackApi::Create(config, *g->admission_, g->metrics_);
   if (!feedback) return Fail(std::move(feedback.error()));
   g->feedback_ = std::move(*feedback);

@@ -376,6 +376,26 @@ TEST(Accounting, TwoGatewaysSharingRedisEnforceOneLimitAndOneBudget) {
   EXPECT_EQ(b.Stop(), 0) << b.Log();
 }
 
+// A broken or hostile upstream that reports negative token counts refunds nothing: the row
+// reads them as 0 and the cost is never negative.
+TEST(Accounting, NegativeUsageFromTheUpstreamIsReadAsZero) {
+  Scratch s{"hg-acct-neg"};
+  FakeUpstream up([](const Recorded&) {
+    return Action{.body = ChatCompletionJson("hi", "gpt-4o", -1000000, -5)};
+  });
+  GatewayProcess gw("providers:\n" + Upstream(up) + "ledger: {path: '" + s.Path("ledger.db") +
+                    "', flush_interval_ms: 20}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  auto r = c.Post("/v1/chat/completions", Chat());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(gw.Stop(), 0);
+  EXPECT_EQ(LedgerText(s.Path("ledger.db"),
+                       "SELECT input_tokens || '|' || output_tokens || '|' || (cost_usd >= 0) "
+                       "FROM requests"),
+            "0|0|1");
+}
+
 TEST(Accounting, KillNineLosesAtMostTheLastFlushInterval) {
   Scratch s{"hg-acct"};
   FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });

@@ -189,20 +189,40 @@ TEST_F(EvalTest, EvalTrafficIsHeldToResidency) {
 }
 
 TEST_F(EvalTest, AModelThatAnswersNothingExits1AndSaysWhy) {
+  FakeUpstream hollow([](const Recorded&) { return Action{.body = "{}"}; });
   std::ofstream(s_.Path("gw.yaml"), std::ios::app)
       << "  - {name: gone, type: openai, base_url: 'http://127.0.0.1:1/v1', zone: self_hosted, "
-         "models: [{name: dead}]}\n";
+         "models: [{name: dead}]}\n  - {name: hollow, type: openai, base_url: '"
+      << hollow.base_url() << "', zone: self_hosted, models: [{name: hollow}]}\n";
   std::string yaml = ReadFile(s_.Path("gw.yaml"));
   // The appended provider belongs in the providers list, before `ledger:`.
   const size_t ledger = yaml.find("ledger:");
   const size_t gone = yaml.find("  - {name: gone");
   yaml = yaml.substr(0, ledger) + yaml.substr(gone) + yaml.substr(ledger, gone - ledger);
   std::ofstream(s_.Path("gw.yaml"), std::ios::trunc) << yaml;
-  CliRun r = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good,dead");
+  CliRun r = Eval("--suite '" + s_.Path("suite.jsonl") + "' --models good,dead,hollow");
   EXPECT_EQ(r.status, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("eval: FAILED dead: no case was answered (first error: "), std::string::npos)
       << r.err;
+  // A 200 without an answer is not an answer.
+  EXPECT_NE(r.err.find("eval: FAILED hollow: no case was answered (first error: hollow/hollow "
+                       "answered 200 without an answer"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(r.err.find("FAILED good"), std::string::npos) << r.err;
+
+  // A case larger than the gateway takes gets the gateway's 413, not a broken pipe.
+  std::ofstream(s_.Path("big.jsonl"))
+      << R"({"id":"big","prompt":")" << std::string(9 << 20, 'a') << R"("})"
+      << "\n";
+  CliRun big = Eval("--suite '" + s_.Path("big.jsonl") + "' --models good --out '" +
+                    s_.Path("big.md") + "'");
+  EXPECT_EQ(big.status, 1) << big.err;
+  const json::value big_result = json::parse(ReadFile(s_.Path("big.json")));
+  const std::string big_error(
+      big_result.at("models").at(0).at("results").at(0).at("error").as_string());
+  EXPECT_EQ(big_error.find("did not answer"), std::string::npos) << big_error;
+  EXPECT_NE(big_error.find("payload_too_large"), std::string::npos) << big_error;
 }
 
 TEST_F(EvalTest, BadInputExits2WithAMessage) {

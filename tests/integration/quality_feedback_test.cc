@@ -281,5 +281,22 @@ TEST(QualityReport, TheCommandsNumbersAreTheStoresNumbers) {
   EXPECT_NE(missing.find("--config"), std::string::npos) << missing;
 }
 
+// The stores' hash key is checked at start whether or not a store opens yet (no shadows, no
+// feedback): a later reload must not be the first to find its variable unset.
+TEST(Feedback, AnUnsetHashKeyVariableStopsTheStart) {
+  Scratch s{"hg-hash-key"};
+  std::ofstream(s.Path("gw.yaml"))
+      << "listen: 127.0.0.1:0\nproviders:\n  - {name: local, type: openai, base_url: "
+         "'http://127.0.0.1:1/v1', zone: self_hosted, models: [{name: llama}]}\nquality: "
+         "{hash_key_env: HG_TEST_NEVER_SET}\n";
+  int status = -1;
+  const std::string out = Shell(
+      "timeout 20 '" + BinaryPath() + "' serve --config '" + s.Path("gw.yaml") + "' 2>&1", &status);
+  EXPECT_NE(status, 0) << out;
+  EXPECT_NE(out.find("quality.hash_key_env: the variable HG_TEST_NEVER_SET is not set"),
+            std::string::npos)
+      << out;
+}
+
 }  // namespace
 }  // namespace hybridgate::testing
