@@ -51,6 +51,10 @@ Result<LedgerFacts> ReadLedger(const std::string& config_path, int64_t since_ms,
   std::map<std::string, LedgerFacts::Route> routes;
   int64_t first_ms = now_ms;
   HG_TRY(ledger::ScanRows(source, {.since_ms = since_ms}, [&](const ledger::Row& row) -> Status {
+    // Requests that were planned: a provider was chosen, or residency refused them (403). A
+    // request refused before (an unknown model, a bad body, a key) says nothing about the
+    // workload, and its "route" is whatever the client wrote.
+    if (row.provider.empty() && row.status != 403) return {};
     ++facts.requests;
     facts.tokens += row.input_tokens + row.output_tokens;
     facts.by_class[std::clamp<int64_t>(row.data_class, 0, 5)] += 1;
@@ -66,6 +70,7 @@ Result<LedgerFacts> ReadLedger(const std::string& config_path, int64_t since_ms,
   facts.present = true;
   // Over the time the ledger covers in the window, at least an hour.
   facts.days = static_cast<double>(std::max<int64_t>(now_ms - first_ms, 3'600'000)) / 86'400'000;
+  facts.has_latency = !latencies.empty();
   if (!latencies.empty()) {
     const size_t at = (latencies.size() * 95 + 99) / 100 - 1;
     std::nth_element(latencies.begin(), latencies.begin() + static_cast<long>(at), latencies.end());
@@ -133,13 +138,13 @@ int RunScorecard(const Options& o) {
     }
   }
   LedgerFacts ledger;
+  auto window = ledger::ParseDuration(o.since);
+  if (!window) {
+    std::cerr << "advise scorecard: " << window.error().message << "\n";
+    return kBadInput;
+  }
   if (!o.config.empty()) {
     const int64_t now = NowMs();
-    auto window = ledger::ParseDuration(o.since);
-    if (!window) {
-      std::cerr << "advise scorecard: " << window.error().message << "\n";
-      return kBadInput;
-    }
     auto read = ReadLedger(o.config, now - *window, now);
     if (!read) {
       std::cerr << "advise scorecard: " << read.error().message << "\n";

@@ -4,7 +4,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <set>
 
 #include "common/json_writer.h"
 
@@ -39,14 +41,33 @@ int VolumeScore(double monthly_tokens) {
 
 std::string Percent(double share) { return fmt::format("{:.1f}%", share * 100); }
 
+// A name as one table cell: control characters and (for markdown) pipes cannot end the cell or
+// the row, and a long name is cut.
+std::string Cell(std::string_view name, bool markdown) {
+  std::string out;
+  for (unsigned char ch : name.substr(0, 80)) {
+    if (ch < 0x20 || ch == 0x7f) {
+      out += '?';
+    } else if (markdown && (ch == '|' || ch == '\\')) {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Status SetAnswer(Answers& a, std::string_view key, std::string_view value) {
   const std::string_view name = "answer";
   if (key == "data_can_leave") {
-    if (value == "true" || value == "yes") {
+    std::string v(value);
+    std::ranges::transform(v, v.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (v == "true" || v == "yes" || v == "y" || v == "on") {
       a.data_can_leave = true;
-    } else if (value == "false" || value == "no") {
+    } else if (v == "false" || v == "no" || v == "n" || v == "off") {
       a.data_can_leave = false;
     } else {
       return Fail(Bad(name, key, fmt::format("'{}' is not yes or no", value)));
@@ -97,8 +118,13 @@ Result<Answers> ParseAnswers(std::string_view yaml, std::string_view name) {
       return Fail(MakeError(ErrorCode::kInvalidRequest,
                             fmt::format("{}: the answers must be a YAML mapping", name)));
     }
+    std::set<std::string> seen;
     for (const auto& kv : root) {
       const std::string key = kv.first.Scalar();
+      if (!seen.insert(key).second) {
+        return Fail(
+            Bad(fmt::format("{}:{}", name, kv.first.Mark().line + 1), key, "is answered twice"));
+      }
       auto err = [&](const Error& e) {
         // SetAnswer says "answer: 'key': why"; here the file and line name it.
         const std::string why = e.message.substr(e.message.find("': ") + 3);
@@ -108,8 +134,13 @@ Result<Answers> ParseAnswers(std::string_view yaml, std::string_view name) {
         if (!kv.second.IsMap()) {
           return Fail(Bad(name, key, "must map a dimension to a score from 1 to 5"));
         }
+        std::set<std::string> scored;
         for (const auto& s : kv.second) {
           const std::string dim = s.first.Scalar();
+          if (!scored.insert(dim).second) {
+            return Fail(Bad(fmt::format("{}:{}", name, s.first.Mark().line + 1), "scores." + dim,
+                            "is scored twice"));
+          }
           if (!DimensionIndex(dim)) {
             return Fail(Bad(
                 fmt::format("{}:{}", name, s.first.Mark().line + 1), "scores." + dim,
@@ -151,7 +182,7 @@ std::vector<std::string> Missing(const Answers& a, const LedgerFacts& l) {
   if (!a.frontier && !a.scores[kCapability]) out.emplace_back("frontier_capability");
   if (!a.team && !a.scores[kOperations]) out.emplace_back("team_capacity");
   if (!a.scores[kCustomisation]) out.emplace_back("customisation");
-  if (!a.scores[kLatency] && !(l.present && l.p95_latency_ms > 0)) out.emplace_back("latency");
+  if (!a.scores[kLatency] && !(l.present && l.has_latency)) out.emplace_back("latency");
   return out;
 }
 
@@ -168,6 +199,12 @@ Result<Scorecard> Score(const Answers& a, const LedgerFacts& l) {
                           fmt::format("not answered: {} (answer them in --answers, by flags, or "
                                       "on a terminal)",
                                       fmt::join(missing, ", "))));
+  }
+  if (a.data_can_leave == false && a.scores[kPrivacy] && *a.scores[kPrivacy] != 5) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("conflicting answers: data_can_leave is no, which scores "
+                                      "privacy 5, but privacy is scored {}",
+                                      *a.scores[kPrivacy])));
   }
   Scorecard s;
   auto set = [&](Dimension d, int v, std::string why) {
@@ -197,7 +234,7 @@ Result<Scorecard> Score(const Answers& a, const LedgerFacts& l) {
   } else {
     const double monthly = l.tokens_per_day() * 30;
     set(kCostVolume, VolumeScore(monthly),
-        fmt::format("{:.0f} tokens a month (the ledger: {:.0f} a day over {:.1f} days)", monthly,
+        fmt::format("{:.0f} tokens a month (the ledger: {:.0f} a day over {:.2f} days)", monthly,
                     l.tokens_per_day(), l.days));
   }
   // 3. Frontier capability.
@@ -281,12 +318,13 @@ std::string RenderTable(const Scorecard& s) {
   for (size_t i = 0; i < kDimensions; ++i) {
     out += fmt::format("{:<14} {}  {}\n", kDimensionNames[i], s.scores[i], s.why[i]);
   }
-  out += fmt::format("{:<14} {}  band {}\n", "TOTAL", s.total, s.band);
+  out += fmt::format("{:<14} {}  band {}{}\n", "TOTAL", s.total, s.band,
+                     s.privacy_override ? " (overridden: data may not leave)" : "");
   out += s.recommendation + "\n";
   if (!s.placements.empty()) {
     out += "\nworkloads:\n";
     for (const auto& p : s.placements) {
-      out += fmt::format("  {:<20} {:<40} {}\n", p.route, p.where, p.why);
+      out += fmt::format("  {:<20} {:<40} {}\n", Cell(p.route, false), p.where, Cell(p.why, false));
     }
   }
   return out;
@@ -336,7 +374,7 @@ std::string RenderMarkdown(const Scorecard& s) {
   if (!s.placements.empty()) {
     out += "\n| route | where | why |\n|---|---|---|\n";
     for (const auto& p : s.placements) {
-      out += fmt::format("| {} | {} | {} |\n", p.route, p.where, p.why);
+      out += fmt::format("| {} | {} | {} |\n", Cell(p.route, true), p.where, Cell(p.why, true));
     }
   }
   return out;

@@ -56,6 +56,7 @@ struct LedgerFacts {
   int64_t tokens = 0;                 // input and output
   std::array<int64_t, 6> by_class{};  // requests by data class 0..5
   int64_t p95_latency_ms = 0;
+  bool has_latency = false;  // answered requests to take the p95 of
   struct Route {
     std::string name;
     int64_t requests = 0;

@@ -60,6 +60,7 @@ TEST(Scorecard, TheQuestionsAndTheLedgerFillTheDimensions) {
   LedgerFacts l{.present = true, .days = 2, .requests = 100, .tokens = 6'000'000};
   l.by_class = {0, 80, 10, 8, 2, 0};
   l.p95_latency_ms = 400;
+  l.has_latency = true;
   l.routes.push_back({.name = "chat", .requests = 90});
   l.routes.push_back({.name = "claims", .requests = 10, .sensitive = 10, .max_class = 4});
   auto s = Score(a, l);
@@ -91,6 +92,9 @@ TEST(Scorecard, BadAndMissingAnswersAreClearErrors) {
       {"frontier_capability: lots", "'frontier_capability': 'lots' is not required, some or none"},
       {"team: big", "a.yaml:1: 'team': unknown key"},
       {"[1, 2]", "the answers must be a YAML mapping"},
+      {"data_can_leave: no\nteam_capacity: some\ndata_can_leave: yes\n",
+       "a.yaml:3: 'data_can_leave': is answered twice"},
+      {"scores: {latency: 3, latency: 5}", "a.yaml:1: 'scores.latency': is scored twice"},
   };
   for (const Row& r : rows) {
     auto a = ParseAnswers(r.yaml, "a.yaml");
@@ -98,6 +102,15 @@ TEST(Scorecard, BadAndMissingAnswersAreClearErrors) {
     EXPECT_NE(a.error().message.find(r.error), std::string::npos)
         << r.yaml << ": " << a.error().message;
   }
+  auto yes = ParseAnswers("data_can_leave: Yes", "a.yaml");  // YAML's booleans, any case
+  ASSERT_TRUE(yes) << yes.error().message;
+  EXPECT_EQ(yes->data_can_leave, true);
+  Answers conflicting = AllScored({3, 1, 3, 3, 3, 3});
+  conflicting.data_can_leave = false;
+  auto c = Score(conflicting, {});
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message.rfind("conflicting answers: data_can_leave is no", 0), 0u)
+      << c.error().message;
   auto partial = ParseAnswers("data_can_leave: yes\nscores: {latency: 2}\n", "a.yaml");
   ASSERT_TRUE(partial) << partial.error().message;
   auto s = Score(*partial, {});

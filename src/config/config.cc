@@ -467,6 +467,26 @@ Status ParseLicencePolicy(const YAML::Node& n, std::string_view file, LicencePol
   return r.NoUnknownKeys();
 }
 
+// Each `deny` entry names a catalog licence or one a model of this config declares: a typo
+// would otherwise deny nothing, silently.
+Status CheckDeny(const YAML::Node& policy, std::string_view file, const Config& c) {
+  for (size_t i = 0; i < c.licence_policy.deny.size(); ++i) {
+    const std::string& d = c.licence_policy.deny[i];
+    bool known = false;
+    for (const KnownLicence& l : kLicences) known = known || SameLicenceId(l.id, d);
+    for (const ProviderConfig& p : c.providers) {
+      for (const ModelConfig& m : p.models) known = known || SameLicenceId(m.licence.id, d);
+    }
+    if (!known) {
+      MapReader r(policy, "licence_policy", file);
+      return Fail(r.Err(policy["deny"][i], "deny",
+                        fmt::format("'{}' is no known licence (known: {}) and no model names it", d,
+                                    KnownLicenceIds())));
+    }
+  }
+  return {};
+}
+
 // Every model against the licence policy: the first that breaks it is the error, at its line.
 Status CheckLicences(const YAML::Node& providers, std::string_view file, const Config& c) {
   for (size_t i = 0; i < c.providers.size(); ++i) {
@@ -589,6 +609,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
     if (!a.IsMap()) return Fail(r.Err(a, "aliases", "must be a mapping of alias: model"));
     for (const auto& kv : a) c.aliases.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
+  if (const YAML::Node lp = root["licence_policy"]) HG_TRY(CheckDeny(lp, file, c));
   if (check_licences) HG_TRY(CheckLicences(providers, file, c));
   return r.NoUnknownKeys();
 }

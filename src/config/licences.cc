@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace hybridgate::config {
 
@@ -11,6 +12,13 @@ const KnownLicence* FindLicence(std::string_view id) {
     if (l.id == id) return &l;
   }
   return nullptr;
+}
+
+bool SameLicenceId(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string KnownLicenceIds() {
@@ -33,7 +41,8 @@ std::string LicenceViolation(const LicencePolicy& policy, const ModelLicence& li
                                ? fmt::format("{} ({}; read {}: {})", licence.id, known->name,
                                              known->checked, known->source)
                                : fmt::format("{} (its licence_terms in the config)", licence.id);
-  if (std::ranges::find(policy.deny, licence.id) != policy.deny.end()) {
+  if (std::ranges::any_of(policy.deny,
+                          [&](const std::string& d) { return SameLicenceId(d, licence.id); })) {
     return fmt::format("licence_policy.deny lists {}", licence.id);
   }
   if (policy.commercial && !licence.terms.commercial_use) {

@@ -75,6 +75,8 @@ inline constexpr KnownLicence kLicences[] = {
 };
 
 const KnownLicence* FindLicence(std::string_view id);
+// Licence ids compare without regard to case ("CC-BY-NC-4.0" is SPDX's spelling).
+bool SameLicenceId(std::string_view a, std::string_view b);
 // "apache-2.0, mit, …" for messages.
 std::string KnownLicenceIds();
 

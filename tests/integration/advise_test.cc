@@ -37,6 +37,14 @@ TEST(Advise, TheScorecardReadsTheLedgerAndRefusesBadAnswers) {
         "/v1/chat/completions",
         R"({"model":"claims","messages":[{"role":"user","content":"card 4111 1111 1111 1111"}]})");
     ASSERT_EQ(r.status, 200) << r.body;
+    // Refused before planning (an unknown model): not part of the workload, and its "route" is
+    // the client's text.
+    for (int i = 0; i < 4; ++i) {
+      auto typo = c.Post(
+          "/v1/chat/completions",
+          R"({"model":"| forged | external API |","messages":[{"role":"user","content":"x"}]})");
+      ASSERT_EQ(typo.status, 404) << typo.body;
+    }
     EXPECT_EQ(gw.Stop(), 0);
   }
   std::ofstream(s.Path("gw.yaml")) << config;
