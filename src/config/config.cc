@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "ledger/report.h"
+#include "common/duration.h"
 
 namespace hybridgate::config {
 namespace {
@@ -420,7 +420,7 @@ Status ParseEvals(const YAML::Node& node, std::string_view file,
     }
     std::string every;
     HG_TRY(er.Str("every", every, true));
-    auto ms = ledger::ParseDuration(every);
+    auto ms = ParseDurationMs(every);
     constexpr int64_t kYearMs = 366LL * 86'400'000;
     if (!ms || *ms < 1000 || *ms > kYearMs) {
       return Fail(

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <map>
 
 #include "common/csv.h"
@@ -103,40 +102,11 @@ std::string_view GroupByName(GroupBy by) {
 }
 
 Result<int64_t> ParseDuration(std::string_view text) {
-  auto bad = [&] {
-    return Fail(MakeError(ErrorCode::kInvalidRequest,
-                          fmt::format("--since: cannot read '{}' (expected a positive number "
-                                      "followed by s, m, h, d or w: 30m, 24h, 7d)",
-                                      text)));
-  };
-  if (text.size() < 2) return bad();
-  int64_t unit_ms = 0;
-  switch (text.back()) {
-    case 's':
-      unit_ms = 1000;
-      break;
-    case 'm':
-      unit_ms = 60'000;
-      break;
-    case 'h':
-      unit_ms = 3'600'000;
-      break;
-    case 'd':
-      unit_ms = 86'400'000;
-      break;
-    case 'w':
-      unit_ms = 7 * 86'400'000LL;
-      break;
-    default:
-      return bad();
+  auto ms = ParseDurationMs(text);
+  if (!ms) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, "--since: " + ms.error().message));
   }
-  int64_t n = 0;
-  const std::string_view digits = text.substr(0, text.size() - 1);
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (ec != std::errc() || p != digits.data() + digits.size() || n <= 0) return bad();
-  // Anything past ~290 million years would overflow; nobody's ledger is that old.
-  if (n > std::numeric_limits<int64_t>::max() / unit_ms) return bad();
-  return n * unit_ms;
+  return ms;
 }
 
 int64_t NearestRankPercentile(std::vector<int64_t>& values, int p) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/duration.h"
 #include "common/result.h"
 #include "ledger/row.h"
 
