@@ -116,8 +116,15 @@ done
 if [ ${#FAILED[@]} -gt 0 ]; then
   echo
   for t in "${FAILED[@]}"; do
-    echo "== $t"; grep -E 'ERROR: |SUMMARY: |runtime error|invariant|#[0-9] ' "$B/logs/$t.log" | head -25
-    ls fuzz/crashes/"$t"-* 2>/dev/null
+    echo "== $t"
+    # The target's own words just before the failure, then the stack, then the input itself (hex,
+    # the first 4 KiB) so that a CI log alone is enough to reproduce it.
+    grep -B3 -E 'invariant broken|ERROR: ' "$B/logs/$t.log" | grep -vE '^#[0-9]+\s' | head -12
+    grep -E 'SUMMARY: |runtime error|#[0-9] ' "$B/logs/$t.log" | head -20
+    for f in fuzz/crashes/"$t"-*; do
+      [ -f "$f" ] || continue
+      echo "$f ($(wc -c <"$f") bytes):"; head -c 4096 "$f" | od -An -tx1 -v | tr -d ' \n' | fold -w 128; echo
+    done
   done
   exit 1
 fi

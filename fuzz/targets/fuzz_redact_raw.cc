@@ -110,15 +110,35 @@ size_t Count(std::string_view hay, std::string_view needle) {
   return n;
 }
 
+// The bytes of a valid JSON document that belong to an escape sequence (`\n`, `\ude00`): a
+// finding that touches one does not read the same in the decoded text.
+std::vector<bool> EscapeBytes(std::string_view json) {
+  std::vector<bool> escaped(json.size(), false);
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    if (!in_string) {
+      in_string = json[i] == '"';
+    } else if (json[i] == '"') {
+      in_string = false;
+    } else if (json[i] == '\\' && i + 1 < json.size()) {
+      const size_t n = json[i + 1] == 'u' ? 6 : 2;
+      for (size_t k = i; k < i + n && k < json.size(); ++k) escaped[k] = true;
+      i += n - 1;
+    }
+  }
+  return escaped;
+}
+
 // Whether a finding's bytes are plain enough to look for in the decoded text: printable ASCII,
-// no escape, nothing a placeholder is made of alone.
-bool Searchable(std::string_view body, std::string_view view, const sensitivity::Finding& f) {
+// no byte of an escape, nothing a placeholder is made of alone.
+bool Searchable(std::string_view body, std::string_view view, const std::vector<bool>& escaped,
+                const sensitivity::Finding& f) {
   const std::string_view s = body.substr(f.start, f.size());
-  if (s.size() < 4 || view.substr(f.start, f.size()) != s || body[f.start - 1] == '\\')
-    return false;
+  if (s.size() < 4 || view.substr(f.start, f.size()) != s) return false;
   bool placeholder_like = true;
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e || c == '\\' || c == '"' || c == '<' || c == '>') return false;
+  for (size_t i = f.start; i < f.end; ++i) {
+    const char c = body[i];
+    if (escaped[i] || c < 0x20 || c > 0x7e || c == '"' || c == '<' || c == '>') return false;
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) placeholder_like = false;
   }
   return !placeholder_like;
@@ -144,6 +164,7 @@ void CheckValid(std::string_view body, std::string_view view,
                 const sensitivity::Classification& cls, const std::string& redacted, int replaced,
                 hybridgate::gateway::ResponseRestorer& restorer) {
   const std::vector<Literal> before = PromptLiterals(body);
+  const std::vector<bool> escaped = EscapeBytes(body);
   // Which literal each finding lies strictly inside (-1: none): those, and only those, go.
   std::vector<int> owner(cls.findings.size(), -1);
   int expected = 0;
@@ -166,14 +187,14 @@ void CheckValid(std::string_view body, std::string_view view,
   if (after.size() != before.size()) Die("redaction changed the number of prompt/input strings");
   for (size_t k = 0; k < cls.findings.size(); ++k) {
     const sensitivity::Finding& f = cls.findings[k];
-    if (owner[k] < 0 || !Searchable(body, view, f)) continue;
+    if (owner[k] < 0 || !Searchable(body, view, escaped, f)) continue;
     const std::string_view s = body.substr(f.start, f.size());
     const Literal& lit = before[owner[k]];
     size_t same = 0;  // findings of these very bytes in this literal
     for (size_t j = 0; j < cls.findings.size(); ++j) {
       const sensitivity::Finding& g = cls.findings[j];
       same += owner[j] == owner[k] && body.substr(g.start, g.size()) == s &&
-              Searchable(body, view, g);  // in an escape (`\ude00pez@…`) the text differs
+              Searchable(body, view, escaped, g);  // in an escape the text differs
     }
     if (Count(after[owner[k]].text, s) + same > Count(lit.text, s)) {
       std::fprintf(stderr, "finding '%.*s' (%s) survives in '%s'\n", static_cast<int>(s.size()),

@@ -508,7 +508,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
   if (!root.IsMap()) return Fail(r.Err(root, "(root)", "config must be a YAML mapping"));
   HG_TRY(r.OnlyKeys({"listen", "server", "log", "providers", "aliases", "sensitivity", "residency",
                      "ledger", "limits", "routes", "responses", "quality", "background", "evals",
-                     "licence_policy"}));
+                     "licence_policy", "rollouts"}));
   if (const YAML::Node rt = r.Get("routes")) {
     auto rc = routing::ParseRoutesConfig(rt, file);
     if (!rc) return Fail(std::move(rc.error()));
@@ -534,6 +534,12 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
           rr.Err(rs["backend"], "backend",
                  fmt::format("unknown backend '{}' (sqlite | postgres)", c.responses.backend)));
     }
+  }
+  if (const YAML::Node ro = r.Get("rollouts")) {
+    MapReader rr(ro, "rollouts", file);
+    HG_TRY(rr.Str("path", c.rollouts.path));
+    HG_TRY(rr.NoUnknownKeys());
+    if (c.rollouts.path.empty()) return Fail(rr.Err(ro["path"], "path", "must not be empty"));
   }
   if (const YAML::Node b = r.Get("background")) {
     MapReader br(b, "background", file);

@@ -162,6 +162,12 @@ struct ResponsesConfig {
   int64_t max_pending = 1024;  // store operations queued at once; more are refused with 503
 };
 
+// Where canary rollouts keep their state (rollout/store.h): SQLite, relative to the config file.
+// Read at start (a restart applies a change).
+struct RolloutsConfig {
+  std::string path = "rollouts.db";
+};
+
 // Work that outlives its request (shadow calls): the per-worker bounds of background/runner.h.
 struct BackgroundConfig {
   int64_t max_queue = 256;       // jobs waiting, per worker; more are shed (counted)
@@ -216,6 +222,7 @@ struct Config {
   ledger::LedgerConfig ledger;  // cost ledger (src/ledger)
   ResponsesConfig responses;
   QualityConfig quality;
+  RolloutsConfig rollouts;
   BackgroundConfig background;
   limits::LimitsConfig limits;   // virtual keys, budgets, rate limits (src/limits)
   routing::RoutesConfig routes;  // routes and tiers (src/routing/route_config.h)

@@ -20,6 +20,7 @@
 #include "gateway/redaction.h"
 #include "gateway/request_log.h"
 #include "gateway/response_store.h"
+#include "gateway/rollouts.h"
 #include "gateway/settlement.h"
 #include "http/client.h"
 #include "limits/keys.h"
@@ -73,7 +74,8 @@ struct ChatState {
   Result<routing::RoutePlan> plan{std::in_place};
   std::unique_ptr<ResponseRestorer> restorer;  // set when the request was redacted
   http::CancelToken cancel;                    // cancelled when the client hangs up
-  uint64_t shadows = 0;  // the route's shadow targets that sampled it (SampleShadows)
+  uint64_t shadows = 0;       // the route's shadow targets that sampled it (SampleShadows)
+  RolloutAssignment rollout;  // its arm, when its route has a rollout that takes it
   // The answer's text and finish reason, kept for those only (a stream's as it was streamed).
   std::string answer_text;
   std::string finish_reason;

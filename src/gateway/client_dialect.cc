@@ -28,6 +28,7 @@ class ResponseHeaders {
       Add("x-hybridgate-route", meta.decision->route);
       if (d.provider) Add("x-hybridgate-tier", RoutePlanner::TierOf(*meta.decision, d));
     }
+    if (!meta.rollout.empty()) Add("x-hybridgate-rollout", meta.rollout);
     if (meta.limit_headers) {
       for (const auto& [name, value] : *meta.limit_headers) Add(name, value);
     }

@@ -38,6 +38,8 @@ struct ResponseMeta {
   const std::vector<std::pair<std::string, std::string>>* limit_headers = nullptr;
   // Set when a route served the request: x-hybridgate-route and -tier.
   const routing::RouteDecision* decision = nullptr;
+  // x-hybridgate-rollout (<route>/<percent>/<arm>), when a rollout took the request.
+  std::string_view rollout;
   // Set when the request was redacted: answers get the originals back (x-hybridgate-redacted).
   ResponseRestorer* restorer = nullptr;
   // Called once a successful answer is encoded, before its last byte is written (the response

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -125,6 +127,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   if (!rt) return Fail(std::move(rt.error()));
   if (auto s = g->OpenComparisons(config); !s) return Fail(std::move(s.error()));
   g->runtime_ = std::move(*rt);
+  g->rollouts_.Start();
+  g->admin_->SetRollouts([gw = g.get()](std::string_view target, bool post, std::string_view body) {
+    return gw->RolloutsAdmin(target, post, body);
+  });
   g->metrics_.SetLabelVocabulary(LabelNames(g->runtime_->config));
   g->metrics_.OnScrape([gw = g.get()](metrics::Metrics& m) {
     const auto rt = gw->runtime();
@@ -240,6 +246,57 @@ Status Gateway::OpenComparisons(const config::Config& config) {
   comparison_store_ = std::move(*store);
   comparisons_.store(comparison_store_.get(), std::memory_order_release);
   return {};
+}
+
+std::pair<int, std::string> Gateway::RolloutsAdmin(std::string_view target, bool post,
+                                                   std::string_view body) {
+  auto error = [](const Error& e) {
+    return std::pair<int, std::string>(e.HttpStatus(), api::EncodeOpenAiError(e));
+  };
+  const std::shared_ptr<const Runtime> rt = runtime();
+  rollout::Store* store = rollouts_.store();
+  if (!store) {
+    return error(MakeError(ErrorCode::kUnavailable, "the rollout store cannot be opened"));
+  }
+  std::string_view rest = target.substr(std::string_view("/admin/rollouts").size());
+  if (!rest.empty()) rest.remove_prefix(1);
+  const size_t slash = rest.find('/');
+  const std::string route(rest.substr(0, slash));
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  if (!post) {
+    if (slash != std::string_view::npos) {
+      return error(MakeError(ErrorCode::kNotFound, "GET /admin/rollouts[/{route}]"));
+    }
+    auto json = rollout::StatusJson(*store, rt->config, route, now);
+    if (!json) return error(json.error());
+    return {200, std::move(*json)};
+  }
+  const std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  const auto command = rollout::ParseCommand(verb);
+  if (route.empty() || !command) {
+    return error(MakeError(ErrorCode::kNotFound,
+                           "POST /admin/rollouts/{route}/{promote|pause|resume|rollback}"));
+  }
+  std::string reason = fmt::format("{} by hand (admin API)", verb);
+  if (!body.empty()) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(body, ec);
+    const boost::json::object* o = ec ? nullptr : v.if_object();
+    const boost::json::value* r = o ? o->if_contains("reason") : nullptr;
+    if (!o || (r && !r->is_string())) {
+      return error(MakeError(ErrorCode::kInvalidRequest,
+                             "the body is optional; when sent: {\"reason\": \"why\"}", "reason"));
+    }
+    if (r) reason = std::string(r->as_string());
+  }
+  auto s =
+      rollout::RunCommand(*store, rt->config, route, *command, std::move(reason), "admin", now);
+  if (!s) return error(s.error());
+  auto json = rollout::StatusJson(*store, rt->config, route, now);
+  if (!json) return error(json.error());
+  return {200, std::move(*json)};
 }
 
 Status Gateway::Reload(config::Config config) {

@@ -34,6 +34,7 @@
 #include "gateway/feedback_api.h"
 #include "gateway/readiness.h"
 #include "gateway/response_store.h"
+#include "gateway/rollouts.h"
 #include "gateway/route_planner.h"
 #include "gateway/runtime.h"
 #include "gateway/scheduled_evals.h"
@@ -185,6 +186,13 @@ class Gateway {
   bool PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
   // PrepareChat's residency `redact`: redacts the decoded request and plans it again.
   void RedactChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
+  // /admin/rollouts (AdminApi::RolloutsHandler): GET [/{route}] the status JSON; POST
+  // /{route}/{promote|pause|resume|rollback} with an optional {"reason": "…"}.
+  std::pair<int, std::string> RolloutsAdmin(std::string_view target, bool post,
+                                            std::string_view body);
+  // The request's arm when its route has a rollout (Rollouts::Assign), within what its key may
+  // use; sets the x-hybridgate-rollout header.
+  void AssignRollout(const Runtime& rt, ChatState& st);
   // ServeChat's call to the executor, in a frame of its own (the executor's answer is a
   // temporary there).
   asio::awaitable<void> ExecuteChat(http::Exchange& ex, const Runtime& rt, ChatState& st);
@@ -253,6 +261,9 @@ class Gateway {
   std::vector<std::unique_ptr<background::Runner>> runners_;
   uint64_t background_seen_[4] = {};  // scrape-time deltas: completed, shed, dropped, failed
   metrics::Metrics metrics_;
+  // Canary rollouts: their controller thread and the board requests read (after metrics_, which
+  // it reports to; stopped before it goes).
+  Rollouts rollouts_{[this] { return runtime(); }, metrics_, rollout::StorePath(config_)};
   // Declared after what they use; the ledger flushes everything it queued when destroyed.
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<Admission> admission_;

@@ -312,7 +312,24 @@ bool Gateway::PrepareChat(http::Exchange& ex, const Runtime& rt, ChatState& st) 
     st.facts.residency_action = "route";
     metrics_.RecordResidencyAction("route");
   }
+  if (st.route && st.route->rollout) AssignRollout(rt, st);
   return true;
+}
+
+void Gateway::AssignRollout(const Runtime& rt, ChatState& st) {
+  rollouts_.Assign(rt, *st.route, st.decision.features,
+                   st.key ? std::string_view(st.key->id) : std::string_view(), st.req->user,
+                   *st.plan, st.rollout);
+  if (st.rollout.arm == rollout::Arm::kCandidate && st.key) {
+    // A key limited to other models keeps to them: the request is then no part of the rollout.
+    if (!KeepAllowedModels(*st.key, st.req->model, &st.selection, *st.plan) ||
+        st.plan->candidates.empty() ||
+        st.plan->candidates.front().deployment.model != st.rollout.candidate) {
+      st.rollout = {};
+      return;
+    }
+  }
+  st.meta.rollout = st.rollout.header;
 }
 
 void Gateway::RedactChat(http::Exchange& ex, const Runtime& rt, ChatState& st) {
@@ -447,6 +464,7 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
     }
   } while (false);
   co_await Conclude(ex, rt, st.meta, st.log, st.facts, st.out, st.settlement, start);
+  Rollouts::Record(st.rollout, st.out, st.log.latency_ms);
   if (st.route && st.out.deployment.provider) {
     // The executor tells the breakers about every attempt; here only the escalation is counted.
     if (st.out.escalated) {
@@ -469,6 +487,14 @@ void Gateway::Shadow(http::Exchange& ex, const std::shared_ptr<const Runtime>& h
                     .estimated_input_tokens = st.facts.estimated_input_tokens,
                     .sampled = st.shadows,
                     .store = comparisons_.load(std::memory_order_acquire)};
+  if (st.route->rollout) {
+    offer.on_scored = [this](const quality::Comparison& c) {
+      double sum = 0;
+      for (const quality::Score& s : c.scores) sum += s.value;
+      rollouts_.Score(c.route, c.primary.deployment, c.shadow.deployment,
+                      sum / static_cast<double>(c.scores.size()));
+    };
+  }
   quality::AnswerFacts& p = offer.primary;
   p.deployment = std::string(st.out.deployment.key);
   p.ok = true;

@@ -61,7 +61,8 @@ class ShadowJob : public background::Job {
         pool_(pool),
         book_(book),
         metrics_(metrics),
-        store_(offer.store) {
+        store_(offer.store),
+        on_scored_(offer.on_scored) {
     id_ = fmt::format("{}/shadow/{}", offer.request_id, deployment_.key);
     comparison_.request_id = std::string(offer.request_id);
     comparison_.time_ms = offer.arrival_unix_ms;
@@ -275,6 +276,7 @@ class ShadowJob : public background::Job {
     }
     book_.Release(route_, deployment_.key, reserved_, spent, day_);
     released_ = true;
+    if (on_scored_ && !comparison_.scores.empty()) on_scored_(comparison_);
     if (store_ && !store_->Save(std::move(comparison_))) {
       metrics_.RecordShadow(route_, deployment_.key, "comparison_dropped");
     }
@@ -297,6 +299,7 @@ class ShadowJob : public background::Job {
   metrics::Metrics& metrics_;
   std::string id_;
   quality::ComparisonStore* store_;
+  std::function<void(const quality::Comparison&)> on_scored_;
   quality::Comparison comparison_;
   bool released_ = false;
 };
@@ -394,6 +397,12 @@ void OfferShadows(ShadowOffer offer, background::Runner& runner, http::ClientPoo
     const auto found = rt.catalog->Find(t.deployment);
     if (found.empty()) continue;  // checked at load: cannot happen
     const routing::Deployment& d = found.front();
+    if (d.key == offer.primary.deployment) {
+      // It answered the client itself (a fallback, or a rollout's candidate arm): nothing to
+      // compare.
+      metrics.RecordShadow(offer.route->name, d.key, "answered_primary");
+      continue;
+    }
     const config::ProviderConfig& pc = d.provider->config();
     if (!pc.disabled_reason.empty() || offer.egress_class > pc.max_data_class) {
       metrics.RecordShadow(offer.route->name, d.key, "residency");

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -106,6 +107,8 @@ struct ShadowOffer {
   uint64_t sampled = 0;  // SampleShadows
   quality::AnswerFacts primary;
   quality::ComparisonStore* store = nullptr;  // where the comparisons go (null: nowhere)
+  // Told of each scored comparison (a rollout's quality gate), on the runner's worker.
+  std::function<void(const quality::Comparison&)> on_scored;
 };
 
 // Submits a job for each of the route's targets that sampled `offer` and that residency, the

@@ -14,6 +14,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include "common/sqlite_stmt.h"
+
 namespace hybridgate::limits {
 namespace {
 
@@ -83,37 +85,7 @@ Result<sqlite3*> OpenDb(const std::string& path) {
   return db;
 }
 
-// One prepared statement; finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() { return stmt_; }
-  void Text(int i, std::string_view s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void Real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-  void Null(int i) { sqlite3_bind_null(stmt_, i); }
-  int Step() { return sqlite3_step(stmt_); }
-  std::string ColText(int i) {
-    const auto* p = sqlite3_column_text(stmt_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, i)) : "";
-  }
-  int64_t ColInt(int i) { return sqlite3_column_int64(stmt_, i); }
-  bool ColNull(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-  double ColReal(int i) { return sqlite3_column_double(stmt_, i); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using Stmt = SqliteStmt;
 
 // SHA-256 fetched from its provider once: EVP_Digest(..., EVP_sha256()) fetches it again on
 // every call, which costs more than hashing a key. Falls back to that if the fetch fails.

@@ -25,6 +25,7 @@
 #include "limits/cli.h"
 #include "models/cli.h"
 #include "quality/cli.h"
+#include "rollout/cli.h"
 
 #ifndef HYBRIDGATE_VERSION
 #define HYBRIDGATE_VERSION "0.0.0"
@@ -240,6 +241,7 @@ int main(int argc, char** argv) {
   hybridgate::quality::AddQualityCommand(app, exit_code);
   hybridgate::eval::AddEvalCommand(app, exit_code);
   hybridgate::advisor::AddAdviseCommand(app, exit_code);
+  hybridgate::rollout::AddRolloutCommand(app, exit_code);
   CLI::App* route_cmd = app.add_subcommand("route", "Routes and tiers");
   route_cmd->require_subcommand(1);
   CLI::App* explain = route_cmd->add_subcommand(

@@ -458,8 +458,8 @@ struct Metrics::Impl {
   Family<Counter>& shadow_total = CounterFamily(
       registry, "hybridgate_shadow_requests_total",
       "Shadow traffic by route, target deployment and outcome: submitted, answered, failed, and "
-      "not shadowed for residency, concurrency, spend_cap or shed (the background runner was "
-      "full).");
+      "not shadowed for residency, concurrency, spend_cap, shed (the background runner was "
+      "full) or answered_primary (the target answered the client itself).");
   Family<Gauge>& eval_score =
       GaugeFamily(registry, "hybridgate_eval_score",
                   "Scheduled evals: a model's mean score (0 to 1) on the suite's last completed "
@@ -483,6 +483,13 @@ struct Metrics::Impl {
       registry, "hybridgate_eval_last_run_timestamp_seconds",
       "Scheduled evals: when the suite's last completed run ended (Unix seconds); alert on "
       "its age to catch an eval that no longer completes.");
+  Family<Gauge>& rollout_share = GaugeFamily(
+      registry, "hybridgate_rollout_share_percent",
+      "Canary rollouts: the percent of a route's eligible traffic its candidate gets now.");
+  Family<Counter>& rollout_transitions_total = CounterFamily(
+      registry, "hybridgate_rollout_transitions_total",
+      "Canary rollouts: transitions by the phase moved to (running = a new stage, complete, "
+      "rolled_back, paused).");
   Family<Counter>& background_total = CounterFamily(
       registry, "hybridgate_background_jobs_total",
       "Background jobs (shadow calls) that ended, by result: completed, shed (not "
@@ -564,6 +571,16 @@ struct Metrics::Impl {
                                       {"suite", "outcome"},
                                       options.max_small_label_sets,
                                       folded_total.Add({{"family", "hybridgate_eval_runs_total"}})};
+  LabeledFamily<Gauge, 1> rollout_shares{
+      rollout_share,
+      {"route"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_rollout_share_percent"}})};
+  LabeledFamily<Counter, 2> rollout_transitions{
+      rollout_transitions_total,
+      {"route", "to"},
+      options.max_small_label_sets,
+      folded_total.Add({{"family", "hybridgate_rollout_transitions_total"}})};
   LabeledFamily<Gauge, 1> eval_ended{
       eval_last_run,
       {"suite"},
@@ -688,6 +705,14 @@ void Metrics::SetEvalDown(std::string_view suite, std::string_view model, int64_
 void Metrics::RecordEvalRun(std::string_view suite, std::string_view outcome, double unix_seconds) {
   impl_->eval_runs.Get({suite, outcome}).Increment();
   if (outcome == "completed") impl_->eval_ended.Get({suite}).Set(unix_seconds);
+}
+
+void Metrics::SetRolloutShare(std::string_view route, int percent) {
+  impl_->rollout_shares.Get({route}).Set(percent);
+}
+
+void Metrics::RecordRolloutTransition(std::string_view route, std::string_view to) {
+  impl_->rollout_transitions.Get({route, to}).Increment();
 }
 
 void Metrics::SetBackgroundJobs(int64_t running, int64_t queued) {

@@ -144,6 +144,11 @@ class Metrics {
   // or the runner shed it) or interrupted (shutdown); `unix_seconds` when it ended (the
   // last-run timestamp follows completed runs only).
   void RecordEvalRun(std::string_view suite, std::string_view outcome, double unix_seconds);
+  // Canary rollouts (gateway/rollouts.h): `route` is a config name. The candidate's share of
+  // eligible traffic (percent), and a transition to `to` (running, paused, complete,
+  // rolled_back, …).
+  void SetRolloutShare(std::string_view route, int percent);
+  void RecordRolloutTransition(std::string_view route, std::string_view to);
   // The background runners (background/runner.h): gauges set at scrape time, and counters of
   // ended jobs by `result` (completed, shed, dropped, failed), added as deltas.
   void SetBackgroundJobs(int64_t running, int64_t queued);

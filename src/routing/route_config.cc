@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "common/duration.h"
+
 namespace hybridgate::routing {
 namespace {
 
@@ -305,10 +307,116 @@ Status ParseShadow(const Reader& r, const YAML::Node& n, const std::string& path
   return {};
 }
 
+Status ParseRollout(const Reader& r, const YAML::Node& n, const std::string& path,
+                    const Route& route, RolloutConfig& out) {
+  HG_TRY(r.OnlyKeys(n, path,
+                    {"candidate", "incumbent", "stages", "min_requests", "min_duration", "interval",
+                     "gates", "sticky", "start"}));
+  if (!n["candidate"]) return Fail(r.At(n, path + ".candidate", "is required"));
+  HG_ASSIGN(out.candidate, r.String(n["candidate"], path + ".candidate"));
+  if (n["incumbent"]) {
+    HG_ASSIGN(out.incumbent, r.String(n["incumbent"], path + ".incumbent"));
+  } else {
+    std::vector<std::string> all;
+    for (const Tier& t : route.tiers) {
+      for (const TierDeployment& d : t.deployments) {
+        if (std::find(all.begin(), all.end(), d.model) == all.end()) all.push_back(d.model);
+      }
+    }
+    if (all.size() != 1) {
+      return Fail(r.At(n, path + ".incumbent",
+                       "is required: the route has several deployments; name the one the "
+                       "candidate replaces"));
+    }
+    out.incumbent = all.front();
+  }
+  if (out.incumbent == out.candidate) {
+    return Fail(r.At(n["candidate"], path + ".candidate", "is the incumbent itself"));
+  }
+  if (n["stages"]) {
+    const YAML::Node& st = n["stages"];
+    if (!st.IsSequence() || st.size() == 0) {
+      return Fail(r.At(st, path + ".stages", "expected a non-empty list of percentages"));
+    }
+    out.stages.clear();
+    for (size_t i = 0; i < st.size(); ++i) {
+      int64_t v = 0;
+      HG_ASSIGN(v, r.Int(st[i], fmt::format("{}.stages[{}]", path, i), 1, 100));
+      if (!out.stages.empty() && v <= out.stages.back()) {
+        return Fail(r.At(st[i], fmt::format("{}.stages[{}]", path, i),
+                         "stages must increase (percent of eligible traffic)"));
+      }
+      out.stages.push_back(static_cast<int>(v));
+    }
+  }
+  if (n["min_requests"]) {
+    HG_ASSIGN(out.min_requests, r.Int(n["min_requests"], path + ".min_requests", 1, 1'000'000'000));
+  }
+  auto duration = [&](const char* key, int64_t& ms) -> Status {
+    std::string text;
+    HG_ASSIGN(text, r.String(n[key], path + "." + key));
+    auto v = ParseDurationMs(text);
+    if (!v) return Fail(r.At(n[key], path + "." + key, v.error().message));
+    ms = *v;
+    return {};
+  };
+  if (n["min_duration"]) HG_TRY(duration("min_duration", out.min_duration_ms));
+  if (n["interval"]) HG_TRY(duration("interval", out.interval_ms));
+  if (n["gates"]) {
+    const YAML::Node& g = n["gates"];
+    const std::string gp = path + ".gates";
+    if (g["feedback_drop_max"]) {
+      return Fail(r.At(g["feedback_drop_max"], gp + ".feedback_drop_max",
+                       "not available yet: feedback is not joined to rollout arms (issue #26); "
+                       "use quality_drop_max with a shadow of the candidate"));
+    }
+    HG_TRY(r.OnlyKeys(g, gp, {"quality_drop_max", "error_rate_max", "p95_latency_ratio_max"}));
+    if (g["quality_drop_max"]) {
+      HG_ASSIGN(out.gates.quality_drop_max,
+                r.Number(g["quality_drop_max"], gp + ".quality_drop_max", 0, 1));
+    }
+    if (g["error_rate_max"]) {
+      HG_ASSIGN(out.gates.error_rate_max,
+                r.Number(g["error_rate_max"], gp + ".error_rate_max", 0, 1));
+    }
+    if (g["p95_latency_ratio_max"]) {
+      HG_ASSIGN(out.gates.p95_latency_ratio_max,
+                r.Number(g["p95_latency_ratio_max"], gp + ".p95_latency_ratio_max", 1, 1000));
+    }
+  }
+  if (!out.gates.quality_drop_max && !out.gates.error_rate_max &&
+      !out.gates.p95_latency_ratio_max) {
+    return Fail(r.At(n, path + ".gates",
+                     "at least one gate is required (quality_drop_max, error_rate_max, "
+                     "p95_latency_ratio_max): a rollout promotes on evidence"));
+  }
+  if (out.gates.quality_drop_max) {
+    bool shadowed = false;
+    for (const ShadowTarget& t : route.shadow) shadowed |= t.deployment == out.candidate;
+    if (!shadowed) {
+      return Fail(r.At(n["gates"]["quality_drop_max"], path + ".gates.quality_drop_max",
+                       fmt::format("needs shadow comparisons of the candidate: add "
+                                   "'{{deployment: {}, ...}}' to routes.{}.shadow",
+                                   out.candidate, route.name)));
+    }
+  }
+  if (n["sticky"]) {
+    size_t k = 0;
+    HG_ASSIGN(k, r.Enum(n["sticky"], path + ".sticky", {"key", "user", "none"}));
+    out.sticky = static_cast<Sticky>(k);
+  }
+  if (n["start"]) {
+    size_t k = 0;
+    HG_ASSIGN(k, r.Enum(n["start"], path + ".start", {"auto", "paused"}));
+    out.start_paused = k == 1;
+  }
+  return {};
+}
+
 Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path, Route& route) {
   HG_TRY(r.OnlyKeys(n, path,
                     {"aliases", "teams", "classifier", "learned_model", "tiers", "escalation",
-                     "retries", "deadlines", "breaker", "shadow"}));
+                     "retries", "deadlines", "breaker", "shadow", "rollout"}));
   if (n["aliases"]) HG_ASSIGN(route.aliases, r.Strings(n["aliases"], path + ".aliases"));
   if (n["teams"]) HG_ASSIGN(route.teams, r.Strings(n["teams"], path + ".teams"));
   if (n["classifier"]) {
@@ -351,6 +459,10 @@ Status ParseRoute(const Reader& r, const YAML::Node& n, const std::string& path,
     HG_TRY(ParseBreaker(r, n["breaker"], path + ".breaker", *route.breaker));
   }
   if (n["shadow"]) HG_TRY(ParseShadow(r, n["shadow"], path + ".shadow", route.shadow));
+  if (n["rollout"]) {
+    route.rollout.emplace();
+    HG_TRY(ParseRollout(r, n["rollout"], path + ".rollout", route, *route.rollout));
+  }
   return {};
 }
 
@@ -370,6 +482,10 @@ std::string_view BalanceName(BalanceStrategy b) {
 
 std::string_view TriggerName(EscalationTrigger t) {
   return t == EscalationTrigger::kLowLogprob ? "low_logprob" : "invalid_json";
+}
+
+std::string_view StickyName(Sticky s) {
+  return s == Sticky::kKey ? "key" : s == Sticky::kUser ? "user" : "none";
 }
 
 std::string_view JitterName(Jitter j) {
@@ -505,6 +621,26 @@ Status CheckRouteModels(const RoutesConfig& config, std::string_view file,
                               fmt::format("{}: '{}': unknown model '{}'", file, path, model),
                               path));
       }
+    }
+    if (!route.rollout) continue;
+    for (const auto& [field, model] :
+         {std::pair<const char*, const std::string*>{"candidate", &route.rollout->candidate},
+          {"incumbent", &route.rollout->incumbent}}) {
+      if (exists(*model)) continue;
+      const std::string path = fmt::format("routes.{}.rollout.{}", route.name, field);
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("{}: '{}': unknown model '{}'", file, path, *model), path));
+    }
+    bool in_tiers = false;
+    for (const Tier& t : route.tiers) {
+      for (const TierDeployment& d : t.deployments) in_tiers |= d.model == route.rollout->incumbent;
+    }
+    if (!in_tiers) {
+      const std::string path = fmt::format("routes.{}.rollout.incumbent", route.name);
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            fmt::format("{}: '{}': '{}' is not a deployment of the route's tiers",
+                                        file, path, route.rollout->incumbent),
+                            path));
     }
   }
   return {};

@@ -102,6 +102,30 @@ struct ShadowTarget {
   std::vector<std::string> compare;
 };
 
+// A canary rollout (rollout/): `candidate` takes over the route's traffic for `incumbent` stage
+// by stage, promoted on evidence and rolled back on its own (rollout/gates.h holds the rules).
+// Eligible: requests whose first choice is the incumbent and that the candidate may receive
+// (residency, capabilities, context window). The incumbent stays the fallback.
+struct RolloutGates {
+  std::optional<double> quality_drop_max;       // 1 - mean shadow score of candidate vs incumbent
+  std::optional<double> error_rate_max;         // candidate-arm requests the candidate failed
+  std::optional<double> p95_latency_ratio_max;  // candidate p95 / incumbent p95
+};
+enum class Sticky : uint8_t { kKey, kUser, kNone };
+std::string_view StickyName(Sticky s);
+
+struct RolloutConfig {
+  std::string candidate;  // a model name, alias or "provider/model"
+  std::string incumbent;  // the one it replaces; default: the route's only deployment
+  std::vector<int> stages{5, 25, 50, 75, 100};  // percent of eligible traffic, increasing
+  int64_t min_requests = 500;                   // candidate-arm requests per stage
+  int64_t min_duration_ms = 86'400'000;         // per stage
+  int64_t interval_ms = 10'000;                 // how often the gates are evaluated
+  RolloutGates gates;
+  Sticky sticky = Sticky::kKey;
+  bool start_paused = false;  // true: stays pending until `hybridgate rollout resume`
+};
+
 struct Route {
   std::string name;                  // also the model alias that selects it ("auto")
   std::vector<std::string> aliases;  // more model names that select it
@@ -115,6 +139,7 @@ struct Route {
   // The route's own breaker settings for its deployments; unset: the shared defaults.
   std::optional<BreakerConfig> breaker;
   std::vector<ShadowTarget> shadow;
+  std::optional<RolloutConfig> rollout;
 };
 
 struct RoutesConfig {

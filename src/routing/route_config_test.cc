@@ -119,7 +119,7 @@ TEST(ParseRoutesConfig, Errors) {
        "f.yaml:3: 'routes.auto.tiers[0].deployments[1]': 'x' is listed twice"},
       {"routes:\n  auto:\n    tier: []\n",
        "f.yaml:3: 'routes.auto.tier': unknown key (expected aliases, teams, classifier, "
-       "learned_model, tiers, escalation, retries, deadlines, breaker, shadow)"},
+       "learned_model, tiers, escalation, retries, deadlines, breaker, shadow, rollout)"},
       {"routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}]\n    breaker: {cooldown: "
        "5}\n",
        "f.yaml:4: 'routes.auto.breaker.cooldown': unknown key (expected consecutive_failures, "
@@ -188,6 +188,79 @@ TEST(CheckRouteModels, UnknownModel) {
   EXPECT_EQ(st.error().message,
             "gw.yaml: 'routes.auto.tiers[1].deployments[0].model': unknown model 'deepseek-r1'");
   EXPECT_TRUE(CheckRouteModels(*c, "gw.yaml", [](std::string_view) { return true; }));
+}
+
+TEST(ParseRoutesConfig, Rollout) {
+  auto c = ParseRoutesYaml(
+      "routes:\n  support:\n    tiers: [{name: main, deployments: [gpt-4o]}]\n"
+      "    rollout: {candidate: llama-70b, stages: [5, 25, 100], min_requests: 50, "
+      "min_duration: 2h, interval: 30s, sticky: user, start: paused,\n"
+      "              gates: {error_rate_max: 0.02, p95_latency_ratio_max: 1.3}}\n",
+      "f.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  const RolloutConfig& r = *c->routes[0].rollout;
+  EXPECT_EQ(r.candidate, "llama-70b");
+  EXPECT_EQ(r.incumbent, "gpt-4o") << "the route's only deployment";
+  EXPECT_EQ(r.stages, (std::vector<int>{5, 25, 100}));
+  EXPECT_EQ(r.min_requests, 50);
+  EXPECT_EQ(r.min_duration_ms, 7'200'000);
+  EXPECT_EQ(r.interval_ms, 30'000);
+  EXPECT_EQ(r.sticky, Sticky::kUser);
+  EXPECT_TRUE(r.start_paused);
+  EXPECT_EQ(*r.gates.error_rate_max, 0.02);
+  EXPECT_FALSE(r.gates.quality_drop_max);
+
+  const std::string two_tiers =
+      "routes:\n  auto:\n    tiers: [{name: a, deployments: [x]}, {name: b, deployments: [y]}]\n"
+      "    rollout: ";
+  struct Row {
+    std::string yaml, error;  // the error's beginning
+  };
+  const Row rows[] = {
+      {two_tiers + "{candidate: z, gates: {error_rate_max: 0.1}}\n",
+       "f.yaml:4: 'routes.auto.rollout.incumbent': is required: the route has several "
+       "deployments; name the one the candidate replaces"},
+      {two_tiers + "{candidate: x, incumbent: x, gates: {error_rate_max: 0.1}}\n",
+       "f.yaml:4: 'routes.auto.rollout.candidate': is the incumbent itself"},
+      {two_tiers + "{candidate: z, incumbent: x, stages: [50, 10], gates: {error_rate_max: "
+                   "0.1}}\n",
+       "f.yaml:4: 'routes.auto.rollout.stages[1]': stages must increase (percent of eligible "
+       "traffic)"},
+      {two_tiers + "{candidate: z, incumbent: x}\n",
+       "f.yaml:4: 'routes.auto.rollout.gates': at least one gate is required (quality_drop_max, "
+       "error_rate_max, p95_latency_ratio_max): a rollout promotes on evidence"},
+      {two_tiers + "{candidate: z, incumbent: x, gates: {feedback_drop_max: 0.05}}\n",
+       "f.yaml:4: 'routes.auto.rollout.gates.feedback_drop_max': not available yet: feedback is "
+       "not joined to rollout arms (issue #26); use quality_drop_max with a shadow of the "
+       "candidate"},
+      {two_tiers + "{candidate: z, incumbent: x, gates: {quality_drop_max: 0.05}}\n",
+       "f.yaml:4: 'routes.auto.rollout.gates.quality_drop_max': needs shadow comparisons of the "
+       "candidate: add '{deployment: z, ...}' to routes.auto.shadow"},
+      {two_tiers + "{candidate: z, incumbent: x, interval: 0s, gates: {error_rate_max: 0.1}}\n",
+       "f.yaml:4: 'routes.auto.rollout.interval': "},
+      {two_tiers + "{candidate: z, incumbent: x, sticky: ip, gates: {error_rate_max: 0.1}}\n",
+       "f.yaml:4: 'routes.auto.rollout.sticky': 'ip' is not one of key | user | none"},
+  };
+  for (const Row& row : rows) {
+    auto bad = ParseRoutesYaml(row.yaml, "f.yaml");
+    ASSERT_FALSE(bad) << row.yaml;
+    EXPECT_EQ(bad.error().message.substr(0, row.error.size()), row.error) << row.yaml;
+  }
+  // The models must exist, and the incumbent be one of the route's deployments.
+  auto ok = ParseRoutesYaml(two_tiers +
+                                "{candidate: z, incumbent: x, gates: {error_rate_max: "
+                                "0.1}}\n",
+                            "f.yaml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  auto st = CheckRouteModels(*ok, "f.yaml", [](std::string_view m) { return m != "z"; });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, "f.yaml: 'routes.auto.rollout.candidate': unknown model 'z'");
+  ok->routes[0].rollout->incumbent = "w";
+  st = CheckRouteModels(*ok, "f.yaml", [](std::string_view) { return true; });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message,
+            "f.yaml: 'routes.auto.rollout.incumbent': 'w' is not a deployment of the route's "
+            "tiers");
 }
 
 }  // namespace

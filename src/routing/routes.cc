@@ -33,14 +33,7 @@ WhyCode TierRejects(const TierConditions& w, const complexity::Features& f) {
 // Why a deployment cannot serve the request (breakers aside); kNone when it can.
 WhyCode DeploymentRejects(const DeploymentInfo& d, const Tier& tier,
                           const complexity::Features& f) {
-  if (f.data_class > d.max_data_class) return WhyCode::kResidency;
-  if (!d.disabled_reason.empty()) return WhyCode::kDisabled;
-  if (d.context_window > 0 && f.est_input_tokens > d.context_window) {
-    return WhyCode::kContextWindow;
-  }
-  if (f.has_images && d.images == false) return WhyCode::kNotMultimodal;
-  if (f.has_tools && d.tools == false) return WhyCode::kNoToolSupport;
-  if (f.wants_json_schema && d.json_schema == false) return WhyCode::kNoJsonSchemaSupport;
+  if (const WhyCode why = DeploymentUnfit(d, f); why != WhyCode::kNone) return why;
   if (tier.when.max_cost_per_mtok && d.input_per_mtok > *tier.when.max_cost_per_mtok) {
     return WhyCode::kOverCostCeiling;
   }
@@ -232,6 +225,18 @@ std::string CandidateText(const RouteCandidate& c, const RouteDecision& d) {
 }
 
 }  // namespace
+
+WhyCode DeploymentUnfit(const DeploymentInfo& d, const complexity::Features& f) {
+  if (f.data_class > d.max_data_class) return WhyCode::kResidency;
+  if (!d.disabled_reason.empty()) return WhyCode::kDisabled;
+  if (d.context_window > 0 && f.est_input_tokens > d.context_window) {
+    return WhyCode::kContextWindow;
+  }
+  if (f.has_images && d.images == false) return WhyCode::kNotMultimodal;
+  if (f.has_tools && d.tools == false) return WhyCode::kNoToolSupport;
+  if (f.wants_json_schema && d.json_schema == false) return WhyCode::kNoJsonSchemaSupport;
+  return WhyCode::kNone;
+}
 
 RouteDecision Choose(const Route& route, const complexity::Features& features,
                      const ModelLookup& models, const HealthLookup& health) {

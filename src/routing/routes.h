@@ -138,6 +138,10 @@ struct RouteDecision {
   void Explain();
 };
 
+// Why deployment `d` cannot serve a request with features `f` — residency, disabled, context
+// window, a capability it lacks — or kNone (a tier's cost ceiling and breakers aside).
+WhyCode DeploymentUnfit(const DeploymentInfo& d, const complexity::Features& f);
+
 // Decides the candidates of `route` for a request with `features`. Rules, per tier in order:
 // the tier's `when` conditions (complexity, tier data class, input tokens, images/tools/json
 // schema) select or skip the whole tier; then each deployment of a selected tier is dropped

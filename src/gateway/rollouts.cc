@@ -1,0 +1,293 @@
+#include "gateway/rollouts.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "common/thread.h"
+#include "gateway/request_log.h"
+#include "routing/routes.h"
+
+namespace hybridgate::gateway {
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Answers that say nothing of a deployment: the gateway refused first, or the client left.
+bool Uncounted(const routing::Outcome& out) {
+  return out.attempts == 0 || out.client_gone || out.cancelled_in_flight;
+}
+
+bool ServerSide(ErrorCode code) {
+  return code == ErrorCode::kUpstreamUnavailable || code == ErrorCode::kUpstreamTimeout ||
+         code == ErrorCode::kUnavailable || code == ErrorCode::kInternal ||
+         code == ErrorCode::kUpstreamAuth;
+}
+
+std::vector<std::string> Keys(const Runtime& rt, const std::string& name) {
+  std::vector<std::string> out;
+  for (const routing::DeploymentInfo& d : rt.planner->Lookup(name)) out.push_back(d.key);
+  return out;
+}
+
+std::string ReplicaId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  return fmt::format("{}:{}:{:04x}", host, getpid(), rd() & 0xffff);
+}
+
+}  // namespace
+
+Rollouts::Rollouts(std::function<std::shared_ptr<const Runtime>()> current,
+                   metrics::Metrics& metrics, std::string store_path)
+    : current_(std::move(current)),
+      metrics_(metrics),
+      store_path_(std::move(store_path)),
+      replica_(ReplicaId()) {}
+
+void Rollouts::Start() {
+  Tick(NowMs());  // the first requests already see every rollout's share
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Rollouts::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  if (store_) store_->ReleaseLease(replica_);  // another replica takes over at once
+}
+
+void Rollouts::Loop() {
+  MarkBackgroundThread("hg-rollouts");
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+    lock.unlock();
+    try {
+      Tick(NowMs());
+    } catch (const std::exception& e) {
+      LogWarn(fmt::format("rollouts: {}", e.what()));
+    }
+    lock.lock();
+  }
+}
+
+rollout::Store* Rollouts::store() {
+  std::lock_guard lock(mu_);
+  if (store_) return store_.get();
+  auto opened = rollout::Store::Open(store_path_);
+  if (!opened) {
+    if (store_error_ != opened.error().message) {
+      store_error_ = opened.error().message;
+      LogWarn(fmt::format("rollouts: {}; no rollout moves until it opens", store_error_));
+    }
+    return nullptr;
+  }
+  store_ = std::move(*opened);
+  return store_.get();
+}
+
+void Rollouts::Tick(int64_t now) {
+  const std::shared_ptr<const Runtime> rt = current_();
+  const auto& routes = rt->config.routes.routes;
+  if (std::none_of(routes.begin(), routes.end(),
+                   [](const routing::Route& r) { return r.rollout.has_value(); })) {
+    // Nothing to do, and nothing touched: a gateway without rollouts does no work here.
+    if (!board_empty_) board_.Publish(std::make_shared<const rollout::Board::Map>());
+    board_empty_ = true;
+    return;
+  }
+  board_empty_ = false;
+  const std::shared_ptr<const rollout::Board::Map> old = board_.All();
+  auto next = std::make_shared<rollout::Board::Map>();
+  rollout::Store* store = this->store();
+  // One replica evaluates the gates at a time: the lease holder (renewed every round).
+  bool leader = false;
+  if (store) {
+    auto lease = store->Lease(replica_, now, kLeaseMs);
+    if (!lease) LogWarn(fmt::format("rollouts: {}", lease.error().message));
+    leader = lease && *lease;
+  }
+  for (const routing::Route& route : rt->config.routes.routes) {
+    if (!route.rollout) continue;
+    const routing::RolloutConfig& cfg = *route.rollout;
+    const auto before = old->find(route.name);
+    // The store away: the share stays as it was (a replica may not move on alone).
+    if (!store) {
+      if (before != old->end()) next->emplace(route.name, before->second);
+      continue;
+    }
+    auto got = store->Get(route.name, cfg, now);
+    if (!got) {
+      LogWarn(fmt::format("rollouts: route '{}': {}", route.name, got.error().message));
+      if (before != old->end()) next->emplace(route.name, before->second);
+      continue;
+    }
+    rollout::State state = std::move(*got);
+    std::shared_ptr<rollout::LiveCounters> counters;
+    if (before != old->end() && before->second->epoch == state.epoch &&
+        before->second->candidate == state.candidate) {
+      counters = before->second->counters;
+    } else {
+      counters = std::make_shared<rollout::LiveCounters>();
+    }
+    if (auto put = store->PutCounts(route.name, state.epoch, replica_, counters->Snapshot(), now);
+        !put) {
+      LogWarn(fmt::format("rollouts: route '{}': {}", route.name, put.error().message));
+    }
+    int64_t& due = next_eval_[route.name];
+    if (leader && now >= due) {
+      due = now + cfg.interval_ms;
+      auto summed = store->SumCounts(route.name, state.epoch);
+      if (!summed)
+        LogWarn(fmt::format("rollouts: route '{}': {}", route.name, summed.error().message));
+      const rollout::StageCounts counts = summed ? *summed : counters->Snapshot();
+      const rollout::Verdict verdict = rollout::Evaluate(cfg, state, counts, now);
+      rollout::State moved = state;
+      moved.report_json = rollout::VerdictJson(verdict, counts);
+      moved.updated_ms = now;
+      bool transition = false;
+      if (verdict.action == rollout::Verdict::Action::kPromote) {
+        int64_t incumbent_n = 0;
+        for (int64_t v : counts.incumbent.latency) incumbent_n += v;
+        if (incumbent_n >= rollout::kMinSamples) {
+          moved.baseline_p95_ms = rollout::Quantile(counts.incumbent.latency, 0.95).value_or(0);
+        }
+        transition = rollout::Apply(cfg, moved, rollout::Command::kPromote, now,
+                                    fmt::format("promoted: {} over {} candidate requests",
+                                                verdict.why, counts.candidate.requests))
+                         .has_value();
+      } else if (verdict.action == rollout::Verdict::Action::kRollBack) {
+        transition =
+            rollout::Apply(cfg, moved, rollout::Command::kRollBack, now, verdict.why).has_value();
+      }
+      auto put = store->Put(moved);
+      if (!put) {
+        LogWarn(fmt::format("rollouts: route '{}': {}", route.name, put.error().message));
+      } else if (!*put) {
+        due = now;  // a person's command came first: read it again next round
+      } else {
+        if (transition) {
+          const std::string from = rollout::Describe(cfg, state);
+          const std::string to = rollout::Describe(cfg, moved);
+          LogInfo(fmt::format("rollout '{}' ({} replacing {}): {} -> {}: {}", route.name,
+                              cfg.candidate, cfg.incumbent, from, to, moved.reason));
+          metrics_.RecordRolloutTransition(route.name, rollout::PhaseName(moved.phase));
+          if (auto s = store->AddEvent({.time_ms = now,
+                                        .route = route.name,
+                                        .candidate = cfg.candidate,
+                                        .from = from,
+                                        .to = to,
+                                        .reason = moved.reason,
+                                        .actor = "controller " + replica_});
+              !s) {
+            LogWarn(fmt::format("rollouts: route '{}': {}", route.name, s.error().message));
+          }
+          counters = std::make_shared<rollout::LiveCounters>();
+        }
+        state = std::move(moved);
+      }
+    }
+    auto live = std::make_shared<rollout::LiveRollout>();
+    live->route = route.name;
+    live->candidate = cfg.candidate;
+    live->incumbent = cfg.incumbent;
+    live->candidate_keys = Keys(*rt, cfg.candidate);
+    live->incumbent_keys = Keys(*rt, cfg.incumbent);
+    live->phase = state.phase;
+    live->percent = rollout::SharePercent(cfg, state);
+    live->epoch = state.epoch;
+    live->label = fmt::format("{}/{}", route.name, live->percent);
+    live->salt = rollout::StickySalt(route.name, cfg.candidate);
+    live->sticky = cfg.sticky;
+    live->counters = std::move(counters);
+    metrics_.SetRolloutShare(route.name, live->percent);
+    next->emplace(route.name, std::move(live));
+  }
+  board_.Publish(std::move(next));
+}
+
+void Rollouts::Assign(const Runtime& rt, const routing::Route& route,
+                      const complexity::Features& features, std::string_view key_id,
+                      std::string_view user, routing::RoutePlan& plan,
+                      RolloutAssignment& out) const {
+  if (!route.rollout || plan.candidates.empty()) return;
+  std::shared_ptr<const rollout::LiveRollout> live = board_.Find(route.name);
+  if (!live || live->percent <= 0 || live->candidate != route.rollout->candidate) return;
+  // Eligible: the route would send it to the incumbent …
+  const routing::Candidate first = plan.candidates.front();
+  const auto incumbents = rt.catalog->Find(route.rollout->incumbent);
+  if (std::none_of(incumbents.begin(), incumbents.end(), [&](const routing::Deployment& d) {
+        return d.model == first.deployment.model;
+      })) {
+    return;
+  }
+  // … and the candidate may take it (residency, capabilities, context). An open breaker does
+  // not make a request ineligible: the executor skips the candidate, the incumbent answers, and
+  // the candidate arm counts the failure, as the gates must see it.
+  std::vector<routing::Candidate> takers;
+  for (const routing::DeploymentInfo& info : rt.planner->Lookup(route.rollout->candidate)) {
+    if (routing::DeploymentUnfit(info, features) != routing::WhyCode::kNone) continue;
+    for (const routing::Deployment& d : rt.catalog->Find(info.key)) {
+      takers.push_back({.deployment = d, .tier_index = first.tier_index, .tier = first.tier});
+    }
+  }
+  if (takers.empty()) return;
+  const std::string_view sticky = live->sticky == routing::Sticky::kKey
+                                      ? (key_id.empty() ? user : key_id)
+                                  : live->sticky == routing::Sticky::kUser ? user
+                                                                           : std::string_view();
+  const bool candidate = live->InCandidateArm(sticky);
+  out.arm = candidate ? rollout::Arm::kCandidate : rollout::Arm::kIncumbent;
+  out.candidate = takers.front().deployment.model;
+  out.header = fmt::format("{}/{}", live->label, rollout::ArmName(out.arm));
+  out.live = std::move(live);
+  if (!candidate) return;
+  // The candidate first; the route's own plan (the incumbent) stays the fallback.
+  std::erase_if(plan.candidates, [&](const routing::Candidate& c) {
+    return std::any_of(takers.begin(), takers.end(), [&](const routing::Candidate& t) {
+      return t.deployment.model == c.deployment.model;
+    });
+  });
+  plan.candidates.insert(plan.candidates.begin(), takers.begin(), takers.end());
+}
+
+void Rollouts::Record(const RolloutAssignment& a, const routing::Outcome& out, double latency_ms) {
+  if (!a.live || Uncounted(out)) return;
+  const bool by_candidate = out.ok && out.deployment.model == a.candidate;
+  if (a.arm == rollout::Arm::kCandidate) {
+    a.live->counters->Record(a.arm, !by_candidate,
+                             by_candidate ? std::optional<double>(latency_ms) : std::nullopt);
+  } else {
+    const bool error = !out.ok && ServerSide(out.error.code);
+    a.live->counters->Record(
+        a.arm, error, out.ok && !by_candidate ? std::optional<double>(latency_ms) : std::nullopt);
+  }
+}
+
+void Rollouts::Score(std::string_view route, std::string_view primary_key,
+                     std::string_view shadow_key, double score) const {
+  const std::shared_ptr<const rollout::LiveRollout> live = board_.Find(route);
+  if (!live) return;
+  auto has = [](const std::vector<std::string>& keys, std::string_view k) {
+    return std::find(keys.begin(), keys.end(), k) != keys.end();
+  };
+  if (has(live->incumbent_keys, primary_key) && has(live->candidate_keys, shadow_key)) {
+    live->counters->Score(score);
+  }
+}
+
+}  // namespace hybridgate::gateway

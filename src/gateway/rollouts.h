@@ -1,0 +1,89 @@
+// Canary rollouts at run time (routes.<name>.rollout; the rules are rollout/gates.h): one
+// controller thread per gateway. Every second it reads each configured rollout from the store (so
+// a person's `hybridgate rollout …`, or another replica's promotion, takes effect within a
+// second), publishes this replica's counters of the stage there, and — only on the replica that
+// holds the store's evaluation lease — evaluates the gates of those whose `interval` came due on
+// every replica's counters summed, and promotes or rolls back (a log line, a metric and an event
+// row per transition). Then it publishes phase, share and the stage's counters on the Board that
+// every request reads. Requests add to the counters: Assign picks the arm while planning, Record
+// counts the request when it ends. The thread never touches an event loop; the store's SQLite
+// work is its own.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "gateway/runtime.h"
+#include "metrics/metrics.h"
+#include "rollout/board.h"
+#include "rollout/cli.h"
+#include "rollout/store.h"
+#include "routing/executor.h"
+
+namespace hybridgate::gateway {
+
+// A request's place in a rollout: set when its route has one with a share and the request is
+// eligible (its first choice is the incumbent, the candidate may take it).
+struct RolloutAssignment {
+  std::shared_ptr<const rollout::LiveRollout> live;
+  rollout::Arm arm = rollout::Arm::kIncumbent;
+  const config::ModelConfig* candidate = nullptr;
+  std::string header;  // x-hybridgate-rollout: <route>/<percent>/<arm>
+};
+
+class Rollouts {
+ public:
+  // `store_path`: where the store lives (opened on the first rollout seen).
+  Rollouts(std::function<std::shared_ptr<const Runtime>()> current, metrics::Metrics& metrics,
+           std::string store_path);
+  ~Rollouts() { Stop(); }
+
+  // Runs a first round (so that the first requests see every share), then the thread.
+  void Start();
+  void Stop();
+
+  // Puts the candidate first in `plan` when the request is eligible and its caller falls in the
+  // candidate's share; fills `out` for either arm of an eligible request. The caller: `sticky:
+  // key` the key id (without keys: the request's user), `user` the request's user; without
+  // one (or `none`) a random draw per request.
+  void Assign(const Runtime& rt, const routing::Route& route, const complexity::Features& features,
+              std::string_view key_id, std::string_view user, routing::RoutePlan& plan,
+              RolloutAssignment& out) const;
+  // Counts an ended request of an assignment (a cancelled one counts nowhere).
+  static void Record(const RolloutAssignment& a, const routing::Outcome& out, double latency_ms);
+  // A shadow score of route's rollout candidate against its incumbent.
+  void Score(std::string_view route, std::string_view primary_key, std::string_view shadow_key,
+             double score) const;
+
+  const rollout::Board& board() const { return board_; }
+  // For the CLI and /admin/rollouts: the store (null until a rollout was seen), blocking.
+  rollout::Store* store();
+
+  // One round (the thread calls it every second); public for tests.
+  void Tick(int64_t now_ms);
+
+ private:
+  void Loop();
+
+  std::function<std::shared_ptr<const Runtime>()> current_;
+  metrics::Metrics& metrics_;
+  const std::string store_path_;
+  const std::string replica_;                // this process in the store: "host:pid:random"
+  static constexpr int64_t kLeaseMs = 3000;  // three rounds: a stopped leader's is taken then
+  rollout::Board board_;
+  std::mutex mu_;  // store_, store_error_, stop_ (the rest is the thread's own)
+  std::unique_ptr<rollout::Store> store_;
+  std::string store_error_;                   // the last failure to open it, logged once
+  std::map<std::string, int64_t> next_eval_;  // by route: when its gates are due, unix ms
+  bool board_empty_ = true;                   // Tick's: no rollout is published
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace hybridgate::gateway

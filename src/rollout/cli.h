@@ -1,0 +1,37 @@
+// `hybridgate rollout status|promote|pause|resume|rollback --config F [--route R]`: a person's
+// view of and hand on the canary rollouts the config declares, through their store (the running
+// gateway follows within a second). /admin/rollouts answers with the same JSON.
+// Exit 0; 2 on a bad config, an unknown route or a command that does not apply.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "rollout/store.h"
+
+namespace CLI {
+class App;
+}
+
+namespace hybridgate::rollout {
+
+// The store's SQLite file for `config` (rollouts.path, relative to the config file).
+std::string StorePath(const config::Config& config);
+
+// {"rollouts":[…]}: for each rollout of `config` (or only `route`'s) its state, share, stage,
+// the last evaluation (gates with value, limit and 95% interval; requests and time left) and its
+// latest events. A rollout not stored yet is created as the gateway would.
+Result<std::string> StatusJson(Store& store, const config::Config& config, std::string_view route,
+                               int64_t now_ms);
+
+// Applies `command` to `route`'s rollout (compare-and-set, retried on a concurrent write) and
+// records the event with `actor`.
+Result<State> RunCommand(Store& store, const config::Config& config, std::string_view route,
+                         Command command, std::string reason, std::string_view actor,
+                         int64_t now_ms);
+
+void AddRolloutCommand(CLI::App& app, int& exit_code);
+
+}  // namespace hybridgate::rollout

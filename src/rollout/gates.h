@@ -1,0 +1,118 @@
+// A rollout's rules (routes.<name>.rollout; routing/route_config.h): its phases, what a stage
+// measured of each arm, and the verdict on it. Plain values and pure functions: the controller
+// (rollout/controller.h) feeds them, the CLI and /admin/rollouts print them.
+//
+// Phases: pending (no candidate traffic; `start: paused` waits here for a person) → running at
+// stage k → … → complete; or rolled_back (share 0 until a person resumes: it restarts at the
+// first stage) and paused (the stage's share holds, nothing promotes; a failing gate still rolls
+// back). Share: the stage's percent while running or paused, 100 when complete, else 0.
+//
+// A gate is known once the stage has enough of its evidence (kMinSamples candidate-arm requests,
+// comparisons, or latencies on both arms). It fails when the evidence says the candidate is worse
+// than its limit with 95% confidence — the lower bound of the Wilson interval of the error rate,
+// of the normal interval of the quality drop, or the latency ratio's point value — and rolls the
+// rollout back at once. A stage promotes when it has `min_requests` candidate-arm requests, has
+// lasted `min_duration`, and every configured gate is known and its value within its limit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "routing/route_config.h"
+
+namespace hybridgate::rollout {
+
+enum class Phase : uint8_t { kPending, kRunning, kPaused, kComplete, kRolledBack };
+std::string_view PhaseName(Phase p);
+std::optional<Phase> ParsePhase(std::string_view name);
+
+// Evidence below this many samples decides nothing.
+inline constexpr int64_t kMinSamples = 10;
+
+// Latencies in buckets growing by 10%: bucket i holds (kBase·1.1^(i-1), kBase·1.1^i] ms, the
+// last everything above. A p95 read from it is within 10%.
+inline constexpr int kLatencyBuckets = 160;
+int LatencyBucket(double ms);
+double BucketUpperMs(int bucket);
+using LatencyHistogram = std::array<int64_t, kLatencyBuckets>;
+// The upper bound of the bucket holding the p-th quantile; nullopt when empty.
+std::optional<double> Quantile(const LatencyHistogram& h, double p);
+
+struct ArmCounts {
+  int64_t requests = 0;
+  int64_t errors = 0;  // candidate arm: the candidate did not answer; incumbent: nothing did
+  LatencyHistogram latency{};
+};
+
+// What one stage measured (since it started).
+struct StageCounts {
+  ArmCounts incumbent, candidate;
+  int64_t comparisons = 0;  // shadow scores of the candidate against the incumbent
+  double score_sum = 0, score_sq_sum = 0;
+};
+
+// The stored state of one route's rollout (rollout/store.h).
+struct State {
+  std::string route, candidate;
+  Phase phase = Phase::kPending;
+  int stage = 0;                 // index into the config's stages
+  int64_t stage_started_ms = 0;  // unix ms
+  int64_t epoch = 0;             // grows with every stage or phase change: counters restart
+  std::string reason;            // why the last transition happened
+  double baseline_p95_ms = 0;    // the incumbent's p95 from the last stage that measured it
+  int64_t version = 0;           // compare-and-set
+  int64_t updated_ms = 0;
+  std::string report_json;  // the last evaluation (GatesJson), for status
+};
+
+// The percent of eligible traffic the candidate gets.
+int SharePercent(const routing::RolloutConfig& config, const State& state);
+
+struct GateReport {
+  std::string name;  // "error_rate", "quality_drop", "p95_latency_ratio"
+  double limit = 0;
+  bool known = false;        // enough evidence
+  double value = 0;          // point estimate
+  double low = 0, high = 0;  // 95% interval (the latency ratio: the value itself)
+  int64_t samples = 0;
+  bool failed = false;  // with 95% confidence over the limit
+  bool holds = false;   // known and value <= limit
+};
+
+struct Verdict {
+  enum class Action : uint8_t { kWait, kPromote, kRollBack };
+  Action action = Action::kWait;
+  std::string why;  // a sentence: what failed, or what the stage still waits for
+  std::vector<GateReport> gates;
+  int64_t requests_left = 0;
+  int64_t ms_left = 0;
+};
+
+// The gates of `config` on `counts` at `now_ms`, and what to do (kWait unless running or paused;
+// paused never promotes).
+Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
+                 const StageCounts& counts, int64_t now_ms);
+
+// Wilson score interval (95%) of `k` successes in `n`.
+std::pair<double, double> Wilson(int64_t k, int64_t n);
+
+// What moves a rollout: a person (the CLI, /admin/rollouts) or the controller.
+enum class Command : uint8_t { kPromote, kPause, kResume, kRollBack };
+std::optional<Command> ParseCommand(std::string_view name);
+// Applies `command` to `state` at `now_ms` with `reason`: promote moves to the next stage (from
+// pending: the first; from the last: complete), pause holds a running stage, resume restarts a
+// pending, paused or rolled-back rollout (rolled back: at the first stage), roll back stops the
+// candidate's traffic. A new stage or phase restarts the stage clock and counters (epoch).
+// Errors say why the command does not apply ("already complete").
+Status Apply(const routing::RolloutConfig& config, State& state, Command command, int64_t now_ms,
+             std::string reason);
+
+// The verdict as a JSON object (gates, requests and time left, counts).
+std::string VerdictJson(const Verdict& v, const StageCounts& counts);
+
+}  // namespace hybridgate::rollout

@@ -1,0 +1,236 @@
+// The rollout rules (gates.h), the sticky assignment (board.h) and the store (store.h).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "rollout/board.h"
+#include "rollout/store.h"
+
+namespace hybridgate::rollout {
+namespace {
+
+routing::RolloutConfig Config() {
+  routing::RolloutConfig c;
+  c.candidate = "llama";
+  c.incumbent = "gpt";
+  c.stages = {5, 50, 100};
+  c.min_requests = 20;
+  c.min_duration_ms = 1000;
+  c.gates.error_rate_max = 0.05;
+  return c;
+}
+
+State Running(int stage) {
+  return {.route = "r", .candidate = "llama", .phase = Phase::kRunning, .stage = stage};
+}
+
+StageCounts Counts(int64_t requests, int64_t errors) {
+  StageCounts c;
+  c.candidate.requests = requests;
+  c.candidate.errors = errors;
+  return c;
+}
+
+TEST(RolloutGates, PromotesOnlyWithRequestsTimeAndGates) {
+  const routing::RolloutConfig c = Config();
+  const State s = Running(0);
+  Verdict v = Evaluate(c, s, Counts(19, 0), 5000);
+  EXPECT_EQ(v.action, Verdict::Action::kWait);
+  EXPECT_EQ(v.requests_left, 1);
+  EXPECT_NE(v.why.find("1 more candidate requests"), std::string::npos) << v.why;
+  v = Evaluate(c, s, Counts(20, 0), 500);  // too early
+  EXPECT_EQ(v.action, Verdict::Action::kWait);
+  EXPECT_EQ(v.ms_left, 500);
+  v = Evaluate(c, s, Counts(20, 1), 1000);  // 5%: at the limit, holds
+  EXPECT_EQ(v.action, Verdict::Action::kPromote) << v.why;
+  ASSERT_EQ(v.gates.size(), 1u);
+  EXPECT_DOUBLE_EQ(v.gates[0].value, 0.05);
+  EXPECT_LT(v.gates[0].low, 0.05);
+  EXPECT_GT(v.gates[0].high, 0.05);
+}
+
+TEST(RolloutGates, RollsBackWhenTheIntervalIsAboveTheLimit) {
+  const routing::RolloutConfig c = Config();
+  // 3 of 10 failed: Wilson's lower bound is ~10.8% > 5%.
+  Verdict v = Evaluate(c, Running(1), Counts(10, 3), 0);
+  EXPECT_EQ(v.action, Verdict::Action::kRollBack);
+  EXPECT_NE(v.why.find("gate error_rate failed"), std::string::npos) << v.why;
+  // Too few samples decide nothing, however bad.
+  v = Evaluate(c, Running(1), Counts(9, 9), 0);
+  EXPECT_EQ(v.action, Verdict::Action::kWait);
+  // 1 of 10 (10%) is over the limit but not surely: wait, do not promote.
+  v = Evaluate(c, Running(1), Counts(30, 3), 5000);
+  EXPECT_EQ(v.action, Verdict::Action::kWait) << v.why;
+  // Paused: rolls back still, never promotes.
+  State paused = Running(1);
+  paused.phase = Phase::kPaused;
+  EXPECT_EQ(Evaluate(c, paused, Counts(10, 3), 0).action, Verdict::Action::kRollBack);
+  EXPECT_EQ(Evaluate(c, paused, Counts(100, 0), 5000).action, Verdict::Action::kWait);
+}
+
+TEST(RolloutGates, QualityAndLatency) {
+  routing::RolloutConfig c = Config();
+  c.gates = {};
+  c.gates.quality_drop_max = 0.1;
+  c.gates.p95_latency_ratio_max = 1.5;
+  StageCounts k = Counts(100, 0);
+  for (int i = 0; i < 30; ++i) {
+    k.incumbent.latency[LatencyBucket(100)]++;
+    k.candidate.latency[LatencyBucket(120)]++;
+  }
+  Verdict v = Evaluate(c, Running(0), k, 5000);
+  EXPECT_EQ(v.action, Verdict::Action::kWait) << "no comparisons yet: " << v.why;
+  for (int i = 0; i < 20; ++i) {
+    k.comparisons++;
+    k.score_sum += 0.95;
+    k.score_sq_sum += 0.95 * 0.95;
+  }
+  v = Evaluate(c, Running(0), k, 5000);
+  EXPECT_EQ(v.action, Verdict::Action::kPromote) << v.why;
+  EXPECT_NEAR(v.gates[0].value, 0.05, 1e-9);
+  EXPECT_NEAR(v.gates[1].value, 1.2, 0.15);
+  for (int i = 0; i < 30; ++i) k.candidate.latency[LatencyBucket(400)]++;
+  v = Evaluate(c, Running(0), k, 5000);
+  EXPECT_EQ(v.action, Verdict::Action::kRollBack) << v.why;
+  EXPECT_NE(v.why.find("p95_latency_ratio"), std::string::npos);
+  // At 100% no incumbent answers: the ratio is to the baseline kept from before.
+  StageCounts only_candidate = Counts(100, 0);
+  for (int i = 0; i < 30; ++i) only_candidate.candidate.latency[LatencyBucket(120)]++;
+  State full = Running(2);
+  v = Evaluate(c, full, only_candidate, 5000);
+  EXPECT_FALSE(v.gates[1].known);
+  full.baseline_p95_ms = 100;
+  v = Evaluate(c, full, only_candidate, 5000);
+  EXPECT_TRUE(v.gates[1].known);
+}
+
+TEST(RolloutGates, Commands) {
+  const routing::RolloutConfig c = Config();
+  State s{.route = "r", .candidate = "llama"};
+  EXPECT_EQ(SharePercent(c, s), 0);
+  ASSERT_TRUE(Apply(c, s, Command::kPromote, 10, "go").has_value());
+  EXPECT_EQ(s.phase, Phase::kRunning);
+  EXPECT_EQ(SharePercent(c, s), 5);
+  const int64_t epoch = s.epoch;
+  ASSERT_TRUE(Apply(c, s, Command::kPause, 20, "hold").has_value());
+  EXPECT_EQ(SharePercent(c, s), 5);
+  EXPECT_EQ(s.epoch, epoch) << "a pause keeps the stage's evidence";
+  EXPECT_FALSE(Apply(c, s, Command::kPause, 20, "again").has_value());
+  ASSERT_TRUE(Apply(c, s, Command::kResume, 30, "go on").has_value());
+  ASSERT_TRUE(Apply(c, s, Command::kPromote, 40, "").has_value());
+  ASSERT_TRUE(Apply(c, s, Command::kPromote, 50, "").has_value());
+  EXPECT_EQ(SharePercent(c, s), 100);
+  EXPECT_EQ(s.phase, Phase::kRunning);
+  ASSERT_TRUE(Apply(c, s, Command::kPromote, 60, "").has_value());
+  EXPECT_EQ(s.phase, Phase::kComplete);
+  auto st = Apply(c, s, Command::kPromote, 70, "");
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message.find("complete"), std::string::npos);
+  ASSERT_TRUE(Apply(c, s, Command::kRollBack, 80, "bad").has_value());
+  EXPECT_EQ(SharePercent(c, s), 0);
+  EXPECT_FALSE(Apply(c, s, Command::kPromote, 90, "").has_value()) << "resume first";
+  ASSERT_TRUE(Apply(c, s, Command::kResume, 100, "again").has_value());
+  EXPECT_EQ(s.stage, 0);
+  EXPECT_EQ(s.stage_started_ms, 100);
+}
+
+TEST(RolloutBoard, StickyAndMonotone) {
+  LiveRollout r;
+  r.salt = StickySalt("support", "llama");
+  int at5 = 0, at50 = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string key = "key-" + std::to_string(i);
+    r.percent = 5;
+    const bool a = r.InCandidateArm(key);
+    EXPECT_EQ(a, r.InCandidateArm(key));
+    r.percent = 50;
+    const bool b = r.InCandidateArm(key);
+    if (a) EXPECT_TRUE(b) << "a candidate-arm caller stays there as the share grows";
+    at5 += a;
+    at50 += b;
+  }
+  EXPECT_NEAR(at5, 1000, 200);
+  EXPECT_NEAR(at50, 10'000, 500);
+  // Another rollout draws another cohort.
+  EXPECT_NE(StickyBucket(StickySalt("support", "llama"), "key-1"),
+            StickyBucket(StickySalt("other", "llama"), "key-1"));
+}
+
+TEST(RolloutStore, CreatesComparesAndSets) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("rollout_test_" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove(path);
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  routing::RolloutConfig c = Config();
+  auto s = (*store)->Get("r", c, 1000);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->phase, Phase::kRunning);
+  EXPECT_EQ(s->stage_started_ms, 1000);
+  State a = *s, b = *s;
+  ASSERT_TRUE(Apply(c, a, Command::kPromote, 2000, "x").has_value());
+  auto put = (*store)->Put(a);
+  ASSERT_TRUE(put.has_value() && *put);
+  ASSERT_TRUE(Apply(c, b, Command::kRollBack, 2000, "y").has_value());
+  put = (*store)->Put(b);
+  ASSERT_TRUE(put.has_value());
+  EXPECT_FALSE(*put) << "a stale version must not overwrite";
+  s = (*store)->Get("r", c, 3000);
+  EXPECT_EQ(s->stage, 1);
+  // A new candidate starts over (paused when configured so).
+  c.candidate = "mistral";
+  c.start_paused = true;
+  s = (*store)->Get("r", c, 4000);
+  EXPECT_EQ(s->phase, Phase::kPending);
+  EXPECT_EQ(s->candidate, "mistral");
+  EXPECT_EQ(s->stage, 0);
+  ASSERT_TRUE((*store)->AddEvent({.time_ms = 1, .route = "r", .from = "a", .to = "b"}).has_value());
+  auto events = (*store)->Events("r", 5);
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].to, "b");
+  std::filesystem::remove(path);
+}
+
+TEST(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("rollout_lease_test_" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove(path);
+  auto a = Store::Open(path);
+  auto b = Store::Open(path);  // a second replica on the same file
+  ASSERT_TRUE(a && b);
+  StageCounts one = Counts(10, 1), two = Counts(5, 2);
+  one.candidate.latency[LatencyBucket(100)] = 3;
+  two.candidate.latency[LatencyBucket(100)] = 4;
+  two.comparisons = 2;
+  two.score_sum = 1.5;
+  ASSERT_TRUE((*a)->PutCounts("r", 7, "a", one, 1000));
+  ASSERT_TRUE((*b)->PutCounts("r", 7, "b", two, 1000));
+  ASSERT_TRUE((*a)->PutCounts("r", 7, "a", one, 2000)) << "a replica replaces its own row";
+  auto sum = (*a)->SumCounts("r", 7);
+  ASSERT_TRUE(sum);
+  EXPECT_EQ(sum->candidate.requests, 15);
+  EXPECT_EQ(sum->candidate.errors, 3);
+  EXPECT_EQ(sum->candidate.latency[LatencyBucket(100)], 7);
+  EXPECT_EQ(sum->comparisons, 2);
+  EXPECT_DOUBLE_EQ(sum->score_sum, 1.5);
+  // A new epoch forgets the old ones.
+  ASSERT_TRUE((*b)->PutCounts("r", 8, "b", two, 3000));
+  EXPECT_EQ((*a)->SumCounts("r", 7)->candidate.requests, 0);
+  // The lease: one holder until it expires or is given up.
+  EXPECT_TRUE(*(*a)->Lease("a", 10'000, 3000));
+  EXPECT_FALSE(*(*b)->Lease("b", 11'000, 3000));
+  EXPECT_TRUE(*(*a)->Lease("a", 12'000, 3000)) << "renewed";
+  EXPECT_FALSE(*(*b)->Lease("b", 14'000, 3000));
+  EXPECT_TRUE(*(*b)->Lease("b", 15'001, 3000)) << "a's lease ran out at 15000";
+  EXPECT_FALSE(*(*a)->Lease("a", 15'002, 3000));
+  (*b)->ReleaseLease("b");
+  EXPECT_TRUE(*(*a)->Lease("a", 15'003, 3000));
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace hybridgate::rollout

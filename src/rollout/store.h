@@ -1,0 +1,69 @@
+// Where rollouts keep their state (`rollouts:` in the config; SQLite, relative to the config
+// file): one row per route — the candidate, phase, stage and the last evaluation — and an event
+// row per transition. The gateway's controller and `hybridgate rollout` both read and write it;
+// every write is a compare-and-set on the row's version, so a person's command and the
+// controller's promotion never overwrite each other. Blocking: call it off the event loops.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "rollout/gates.h"
+
+namespace hybridgate::rollout {
+
+struct Event {
+  int64_t time_ms = 0;
+  std::string route, candidate;
+  std::string from, to;  // "running 25%", "rolled_back"
+  std::string reason;
+  std::string actor;  // "controller", "cli", "admin"
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The route's rollout of `config.candidate`: the stored row, or (none stored, or one for
+  // another candidate) a new one — pending, or running at the first stage unless the config
+  // says `start: paused` — written first.
+  Result<State> Get(const std::string& route, const routing::RolloutConfig& config, int64_t now_ms);
+  // Writes `state` if the stored row still has `state.version`; then state.version grows.
+  // false: someone else wrote first (read again).
+  Result<bool> Put(State& state);
+  // Records a transition.
+  Status AddEvent(const Event& e);
+  // The latest `limit` events of `route` ("" for all), newest first.
+  Result<std::vector<Event>> Events(const std::string& route, int limit);
+
+  // Several gateways on one store: each publishes its own counters of a stage (`epoch`) every
+  // round, and the one holding the evaluation lease sums them all. PutCounts also forgets the
+  // route's counters of earlier epochs.
+  Status PutCounts(const std::string& route, int64_t epoch, const std::string& replica,
+                   const StageCounts& counts, int64_t now_ms);
+  Result<StageCounts> SumCounts(const std::string& route, int64_t epoch);
+  // Takes the evaluation lease for `replica` until now + ttl, or renews it; true when `replica`
+  // holds it (another holder's lease must have expired first).
+  Result<bool> Lease(const std::string& replica, int64_t now_ms, int64_t ttl_ms);
+  // Gives the lease up (a replica that stops), when `replica` holds it.
+  void ReleaseLease(const std::string& replica);
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  Result<bool> Read(const std::string& route, State& out);
+  std::mutex mu_;
+  sqlite3* db_;
+};
+
+// "running 25%", "complete", "rolled_back": a phase with its share.
+std::string Describe(const routing::RolloutConfig& config, const State& state);
+
+}  // namespace hybridgate::rollout

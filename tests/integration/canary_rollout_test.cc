@@ -1,0 +1,412 @@
+// Canary rollouts through the real binary (routes.<name>.rollout, time compressed by config):
+// the candidate walks the stages to complete while it matches the incumbent, and is rolled back
+// within an evaluation interval once it fails, after which the incumbent serves everything; the
+// arm is sticky per caller; a request the candidate may not receive is never assigned to it; a
+// person's CLI command reaches the running gateway within a second; /admin/rollouts answers the
+// same JSON behind the admin key.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "tests/support/fake_upstream.h"
+#include "tests/support/gateway_process.h"
+#include "tests/support/scratch.h"
+
+namespace hybridgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+std::string Chat(const std::string& user = "", const std::string& text = "hello") {
+  return R"({"model":"support","max_tokens":50,)" +
+         (user.empty() ? std::string() : R"("user":")" + user + R"(",)") +
+         R"("messages":[{"role":"user","content":")" + text + R"("}]})";
+}
+
+struct RolloutGateway {
+  // `rollout`: the YAML under routes.support.rollout; the incumbent is the route's tier. `more`:
+  // top-level sections, where KEYS_DB and QUALITY_DB name files of the test's folder.
+  RolloutGateway(const std::string& tier_model, const std::string& rollout,
+                 const std::string& more = "")
+      : local([this](const Recorded&) {
+          if (local_fails) return Action{.status = 500, .body = R"({"error":{"message":"down"}})"};
+          return Action{.body = ChatCompletionJson("from local", "llama")};
+        }),
+        cloud([](const Recorded&) {
+          return Action{.body = ChatCompletionJson("from cloud", "gpt-4o")};
+        }) {
+    config = "providers:\n  - {name: local, type: openai, base_url: '" + local.base_url() +
+             "', zone: self_hosted, models: [{name: llama, input_per_mtok: 1, output_per_mtok: "
+             "10}]}\n  - {name: cloud, type: openai, base_url: '" +
+             cloud.base_url() +
+             "', zone: external, max_data_class: 2, models: [{name: gpt-4o, input_per_mtok: 1, "
+             "output_per_mtok: 10}]}\n" +
+             "ledger: {path: '" + s.Path("ledger.db") + "', flush_interval_ms: 20}\n" +
+             "rollouts: {path: '" + s.Path("rollouts.db") + "'}\n" +
+             std::regex_replace(
+                 std::regex_replace(more, std::regex("KEYS_DB"), "'" + s.Path("keys.db") + "'"),
+                 std::regex("QUALITY_DB"), "'" + s.Path("quality.db") + "'") +
+             "routes:\n  support:\n    tiers: [{name: main, deployments: [" + tier_model +
+             "]}]\n    retries: {attempts: 1}\n    rollout: " + rollout + "\n";
+    std::ofstream(s.Path("gw.yaml")) << config;
+    gw = std::make_unique<GatewayProcess>(config);
+  }
+  // `hybridgate rollout <args> --config gw.yaml`: stdout and stderr, and the exit status.
+  std::string Cli(const std::string& args, int* status = nullptr) const {
+    return Shell(
+        "'" + BinaryPath() + "' rollout " + args + " --config '" + s.Path("gw.yaml") + "' 2>&1",
+        status);
+  }
+  json::object Status() const {
+    int status = -1;
+    const std::string out = Cli("status --format json", &status);
+    EXPECT_EQ(status, 0) << out;
+    return json::parse(out).at("rollouts").at(0).as_object();
+  }
+  // Polls the status until `pred` holds or `timeout` passes, sending requests meanwhile.
+  template <class Pred>
+  json::object DriveUntil(Pred pred, std::chrono::seconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    TestClient c(gw->port());
+    json::object st = Status();
+    while (!pred(st) && std::chrono::steady_clock::now() < end) {
+      for (int i = 0; i < 20; ++i) {
+        HttpResult r = c.Post("/v1/chat/completions", Chat());
+        EXPECT_EQ(r.status, 200) << r.body;
+        headers_seen.insert(r.headers.count("x-hybridgate-rollout")
+                                ? r.headers.at("x-hybridgate-rollout")
+                                : std::string("(none)"));
+      }
+      st = Status();
+    }
+    return st;
+  }
+
+  Scratch s{"hg-rollout"};
+  std::atomic<bool> local_fails{false};
+  FakeUpstream local, cloud;
+  std::string config;
+  std::unique_ptr<GatewayProcess> gw;
+  std::set<std::string> headers_seen;
+};
+
+std::string Phase(const json::object& st) { return std::string(st.at("phase").as_string()); }
+
+TEST(Rollout, WalksEveryStageToCompleteWhileTheCandidateMatches) {
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [10, 50, 100], min_requests: 5, "
+                   "min_duration: 1s, interval: 1s, gates: {error_rate_max: 0.1}, sticky: none}");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  json::object st = g.Status();
+  EXPECT_EQ(Phase(st), "running");
+  EXPECT_EQ(st.at("share_percent"), 10);
+  st = g.DriveUntil([](const json::object& s) { return Phase(s) == "complete"; }, 60s);
+  ASSERT_EQ(Phase(st), "complete") << json::serialize(st) << g.gw->Log();
+  EXPECT_EQ(st.at("share_percent"), 100);
+  // Every stage was served and announced: the header names route, share and arm.
+  for (const char* h : {"support/10/candidate", "support/10/incumbent", "support/50/candidate",
+                        "support/50/incumbent", "support/100/candidate"}) {
+    EXPECT_TRUE(g.headers_seen.count(h)) << h;
+  }
+  // The events, newest first: three promotions by the controller, each saying why.
+  const json::array& events = st.at("events").as_array();
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events[0].at("to"), "complete");
+  EXPECT_EQ(events[1].at("to"), "running 100%");
+  EXPECT_EQ(events[2].at("to"), "running 50%");
+  const std::string actor(events[0].at("actor").as_string());
+  EXPECT_EQ(actor.rfind("controller ", 0), 0u) << actor;
+  EXPECT_NE(actor.find(":" + std::to_string(g.gw->pid()) + ":"), std::string::npos) << actor;
+  EXPECT_NE(std::string(events[0].at("reason").as_string()).find("every gate holds"),
+            std::string::npos);
+  // Complete: the candidate serves every eligible request; the incumbent stays the fallback.
+  const size_t cloud_before = g.cloud.request_count();
+  TestClient c(g.gw->port());
+  for (int i = 0; i < 20; ++i) {
+    HttpResult r = c.Post("/v1/chat/completions", Chat());
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["x-hybridgate-rollout"], "support/100/candidate");
+    EXPECT_EQ(r.headers["x-hybridgate-model"], "llama");
+  }
+  EXPECT_EQ(g.cloud.request_count(), cloud_before);
+  g.local_fails = true;
+  HttpResult r = c.Post("/v1/chat/completions", Chat());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o") << "the incumbent is the fallback";
+  // The metrics say where it stands.
+  const std::string metrics = c.Get("/metrics").body;
+  EXPECT_NE(metrics.find("hybridgate_rollout_share_percent{route=\"support\"} 100"),
+            std::string::npos);
+  EXPECT_NE(
+      metrics.find("hybridgate_rollout_transitions_total{route=\"support\",to=\"complete\"} 1"),
+      std::string::npos);
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+TEST(Rollout, RollsBackWithinAnIntervalWhenTheCandidateFailsAndStaysThere) {
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [20, 50, 100], min_requests: 10, "
+                   "min_duration: 1s, interval: 1s, gates: {error_rate_max: 0.05}, sticky: none}");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  json::object st = g.DriveUntil(
+      [](const json::object& s) { return s.at("share_percent").as_int64() >= 50; }, 60s);
+  ASSERT_EQ(st.at("share_percent"), 50) << json::serialize(st);
+  // Mid-way the candidate starts failing; clients still get answers (the incumbent falls in).
+  g.local_fails = true;
+  const auto failed_at = std::chrono::steady_clock::now();
+  st = g.DriveUntil([](const json::object& s) { return Phase(s) == "rolled_back"; }, 20s);
+  ASSERT_EQ(Phase(st), "rolled_back") << json::serialize(st);
+  EXPECT_LT(std::chrono::steady_clock::now() - failed_at, 6s);
+  EXPECT_EQ(st.at("share_percent"), 0);
+  const std::string reason(st.at("reason").as_string());
+  EXPECT_NE(reason.find("gate error_rate failed"), std::string::npos) << reason;
+  // The incumbent serves 100%, no candidate call, no rollout header; it stays so.
+  g.local_fails = false;
+  std::this_thread::sleep_for(2500ms);  // two evaluation intervals
+  const size_t local_before = g.local.request_count();
+  TestClient c(g.gw->port());
+  for (int i = 0; i < 30; ++i) {
+    HttpResult r = c.Post("/v1/chat/completions", Chat());
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o");
+    EXPECT_EQ(r.headers.count("x-hybridgate-rollout"), 0u);
+  }
+  EXPECT_EQ(g.local.request_count(), local_before);
+  EXPECT_EQ(Phase(g.Status()), "rolled_back");
+  // A person resumes it: the first stage again.
+  int status = -1;
+  std::string out = g.Cli("resume --route support --reason 'fixed the candidate'", &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(out, "support: running 20%\n");
+  st = g.Status();
+  EXPECT_EQ(st.at("events").at(0).at("actor"), "cli");
+  EXPECT_EQ(st.at("events").at(0).at("reason"), "fixed the candidate");
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+TEST(Rollout, RollsBackWhenShadowComparisonsSayTheCandidateAnswersWorse) {
+  // Every incumbent answer is shadowed to the candidate and compared (exact): "from local" is
+  // not "from cloud", a drop of 100% against a limit of 10%.
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [10, 100], min_requests: 1000, interval: 1s, "
+                   "gates: {quality_drop_max: 0.1}, sticky: none}\n"
+                   "    shadow: [{deployment: llama, sample: 1, max_usd_per_day: 10, compare: "
+                   "[exact]}]",
+                   "quality: {path: QUALITY_DB}\n");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  json::object st =
+      g.DriveUntil([](const json::object& s) { return Phase(s) == "rolled_back"; }, 30s);
+  ASSERT_EQ(Phase(st), "rolled_back") << json::serialize(st);
+  const std::string reason(st.at("reason").as_string());
+  EXPECT_NE(reason.find("gate quality_drop failed: 100.0%"), std::string::npos) << reason;
+  // The candidate answered its own arm: it was not shadowed against itself.
+  TestClient c(g.gw->port());
+  EXPECT_NE(c.Get("/metrics").body.find("outcome=\"answered_primary\""), std::string::npos);
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+TEST(Rollout, TheArmIsStickyPerCallerForTheStage) {
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [50], min_requests: 100000, interval: 1s, "
+                   "gates: {error_rate_max: 0.1}, sticky: user}");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  TestClient c(g.gw->port());
+  std::map<std::string, std::set<std::string>> arms;
+  for (int round = 0; round < 4; ++round) {
+    for (int u = 0; u < 40; ++u) {
+      const std::string user = "user-" + std::to_string(u);
+      HttpResult r = c.Post("/v1/chat/completions", Chat(user));
+      ASSERT_EQ(r.status, 200) << r.body;
+      arms[user].insert(r.headers["x-hybridgate-rollout"] + " " + r.headers["x-hybridgate-model"]);
+    }
+  }
+  int candidates = 0;
+  for (const auto& [user, seen] : arms) {
+    ASSERT_EQ(seen.size(), 1u) << user << " saw several arms";
+    const std::string& arm = *seen.begin();
+    EXPECT_TRUE(arm == "support/50/candidate llama" || arm == "support/50/incumbent gpt-4o") << arm;
+    candidates += arm == "support/50/candidate llama";
+  }
+  EXPECT_GT(candidates, 8);
+  EXPECT_LT(candidates, 32);
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+TEST(Rollout, ARequestTheCandidateMayNotReceiveIsNeverAssignedToIt) {
+  // The candidate is external (max_data_class 2), at 100%: sensitive requests stay home.
+  RolloutGateway g("llama",
+                   "{candidate: gpt-4o, stages: [100], min_requests: 100000, interval: 1s, "
+                   "gates: {error_rate_max: 0.1}}");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  TestClient c(g.gw->port());
+  for (int i = 0; i < 10; ++i) {
+    HttpResult r =
+        c.Request("POST", "/v1/chat/completions", Chat(), {{"x-hybridgate-data-class", "4"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.headers["x-hybridgate-model"], "llama");
+    EXPECT_EQ(r.headers.count("x-hybridgate-rollout"), 0u);
+    HttpResult card = c.Post("/v1/chat/completions",
+                             Chat("", "charge card 4242 4242 4242 4242 exp 04/27 cvc 123"));
+    ASSERT_EQ(card.status, 200) << card.body;
+    EXPECT_EQ(card.headers["x-hybridgate-model"], "llama");
+  }
+  EXPECT_EQ(g.cloud.request_count(), 0u);
+  HttpResult plain = c.Post("/v1/chat/completions", Chat());
+  EXPECT_EQ(plain.headers["x-hybridgate-rollout"], "support/100/candidate");
+  EXPECT_EQ(plain.headers["x-hybridgate-model"], "gpt-4o");
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+// Waits (up to 3 s) until a request is answered by `model`; returns the last answer.
+HttpResult AwaitModel(TestClient& c, const std::string& model) {
+  HttpResult r;
+  for (int i = 0; i < 60; ++i) {
+    r = c.Post("/v1/chat/completions", Chat());
+    if (r.headers["x-hybridgate-model"] == model) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  return r;
+}
+
+TEST(Rollout, APersonsCommandReachesTheGatewayWithinASecondAndTheAdminApiAgrees) {
+  setenv("HG_ROLLOUT_ADMIN", "admin-secret", 1);
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [100], min_requests: 100000, interval: 1s, "
+                   "gates: {error_rate_max: 0.5}, start: paused}",
+                   "limits: {admin_key_env: HG_ROLLOUT_ADMIN, keys_db: KEYS_DB}\n");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  EXPECT_EQ(Phase(g.Status()), "pending");
+  TestClient c(g.gw->port());
+  HttpResult r = c.Post("/v1/chat/completions", Chat());
+  EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o");
+  EXPECT_EQ(r.headers.count("x-hybridgate-rollout"), 0u) << "pending: no candidate traffic";
+  int status = -1;
+  std::string out = g.Cli("resume --route support", &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto resumed = std::chrono::steady_clock::now();
+  r = AwaitModel(c, "llama");
+  EXPECT_EQ(r.headers["x-hybridgate-model"], "llama");
+  EXPECT_LT(std::chrono::steady_clock::now() - resumed, 2500ms);
+  EXPECT_EQ(r.headers["x-hybridgate-rollout"], "support/100/candidate");
+  // Commands that do not apply, and unknown routes, exit 2 with a sentence.
+  out = g.Cli("resume --route support", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("is running: nothing to resume"), std::string::npos) << out;
+  out = g.Cli("pause --route nope", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("route 'nope' has no rollout"), std::string::npos) << out;
+
+  // The admin API: the key, the same JSON, and the commands.
+  EXPECT_EQ(c.Get("/admin/rollouts").status, 401);
+  const std::map<std::string, std::string> admin = {{"authorization", "Bearer admin-secret"}};
+  HttpResult a = c.Request("GET", "/admin/rollouts", "", admin);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const json::object via_api = json::parse(a.body).at("rollouts").at(0).as_object();
+  EXPECT_EQ(via_api.at("phase"), "running");
+  EXPECT_EQ(via_api.at("candidate"), "llama");
+  EXPECT_EQ(via_api.at("incumbent"), "gpt-4o");
+  a = c.Request("POST", "/admin/rollouts/support/pause", R"({"reason":"hold for the audit"})",
+                admin);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const json::object paused = json::parse(a.body).at("rollouts").at(0).as_object();
+  EXPECT_EQ(paused.at("phase"), "paused");
+  EXPECT_EQ(paused.at("share_percent"), 100) << "a pause holds the share";
+  EXPECT_EQ(paused.at("events").at(0).at("actor"), "admin");
+  EXPECT_EQ(paused.at("events").at(0).at("reason"), "hold for the audit");
+  EXPECT_EQ(c.Request("POST", "/admin/rollouts/support/explode", "", admin).status, 404);
+  EXPECT_EQ(c.Request("POST", "/admin/rollouts/nope/pause", "", admin).status, 404);
+  EXPECT_EQ(c.Request("POST", "/admin/rollouts/support/rollback", "[1]", admin).status, 400);
+  a = c.Request("POST", "/admin/rollouts/support/rollback", "", admin);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const auto rolled = std::chrono::steady_clock::now();
+  r = AwaitModel(c, "gpt-4o");
+  EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o");
+  EXPECT_LT(std::chrono::steady_clock::now() - rolled, 2500ms);
+  EXPECT_EQ(Phase(g.Status()), "rolled_back");
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+// The share in an x-hybridgate-rollout header ("support/50/candidate" -> "50"), "" for none.
+std::string ShareOf(HttpResult r) {
+  const std::string h = r.headers["x-hybridgate-rollout"];
+  const size_t a = h.find('/'), b = h.rfind('/');
+  return a == std::string::npos || a == b ? "" : h.substr(a + 1, b - a - 1);
+}
+
+TEST(Rollout, ReplicasOnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
+  Scratch s{"hg-rollout-replicas"};
+  FakeUpstream local(
+      [](const Recorded&) { return Action{.body = ChatCompletionJson("from local", "llama")}; });
+  FakeUpstream cloud(
+      [](const Recorded&) { return Action{.body = ChatCompletionJson("from cloud", "gpt-4o")}; });
+  const std::string config =
+      "providers:\n  - {name: local, type: openai, base_url: '" + local.base_url() +
+      "', models: [{name: llama}]}\n  - {name: cloud, type: openai, base_url: '" +
+      cloud.base_url() + "', models: [{name: gpt-4o}]}\nledger: {enabled: false}\n" +
+      "rollouts: {path: '" + s.Path("rollouts.db") + "'}\n" +
+      "routes:\n  support:\n    tiers: [{name: main, deployments: [gpt-4o]}]\n"
+      "    rollout: {candidate: llama, stages: [10, 50, 100], min_requests: 10, "
+      "min_duration: 1s, interval: 1s, gates: {error_rate_max: 0.1}, sticky: none}\n";
+  std::ofstream(s.Path("gw.yaml")) << config;
+  auto a = std::make_unique<GatewayProcess>(config);
+  ASSERT_TRUE(a->started()) << a->Log();
+  GatewayProcess b(config);
+  ASSERT_TRUE(b.started()) << b.Log();
+  const std::string pid_a = ":" + std::to_string(a->pid()) + ":";
+  const std::string pid_b = ":" + std::to_string(b.pid()) + ":";
+  auto status = [&] {
+    int rc = -1;
+    const std::string out = Shell("'" + BinaryPath() + "' rollout status --format json --config '" +
+                                      s.Path("gw.yaml") + "' 2>&1",
+                                  &rc);
+    EXPECT_EQ(rc, 0) << out;
+    return json::parse(out).at("rollouts").at(0).as_object();
+  };
+  // Traffic only to B; A, which started first, holds the lease and promotes on B's counters.
+  TestClient cb(b.port());
+  auto drive = [&](const std::string& until_share) {
+    json::object st = status();
+    for (int round = 0; round < 200 && json::serialize(st.at("share_percent")) != until_share;
+         ++round) {
+      for (int i = 0; i < 20; ++i) ASSERT_EQ(cb.Post("/v1/chat/completions", Chat()).status, 200);
+      st = status();
+    }
+  };
+  drive("50");
+  json::object st = status();
+  ASSERT_EQ(st.at("share_percent"), 50) << json::serialize(st);
+  for (const auto& e : st.at("events").as_array()) {
+    EXPECT_NE(std::string(e.at("actor").as_string()).find(pid_a), std::string::npos)
+        << json::serialize(e) << " (A is " << pid_a << ")";
+  }
+  // Without traffic nothing promotes; within a second both replicas serve the same stage.
+  std::this_thread::sleep_for(1200ms);
+  TestClient ca(a->port());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(ShareOf(ca.Post("/v1/chat/completions", Chat())), "50");
+    EXPECT_EQ(ShareOf(cb.Post("/v1/chat/completions", Chat())), "50");
+  }
+  // A stops: it gives the lease up, and B goes on alone.
+  ASSERT_EQ(a->Stop(), 0) << a->Log();
+  a.reset();
+  drive("100");
+  for (int round = 0; round < 100 && Phase(status()) != "complete"; ++round) {
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(cb.Post("/v1/chat/completions", Chat()).status, 200);
+  }
+  st = status();
+  ASSERT_EQ(Phase(st), "complete") << json::serialize(st);
+  const std::string last(st.at("events").at(0).at("actor").as_string());
+  EXPECT_NE(last.find(pid_b), std::string::npos) << last;
+  EXPECT_EQ(b.Stop(), 0) << b.Log();
+}
+
+}  // namespace
+}  // namespace hybridgate::testing
