@@ -127,7 +127,6 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   if (!rt) return Fail(std::move(rt.error()));
   if (auto s = g->OpenComparisons(config); !s) return Fail(std::move(s.error()));
   g->runtime_ = std::move(*rt);
-  g->rollouts_.Start();
   g->admin_->SetRollouts([gw = g.get()](std::string_view target, bool post, std::string_view body) {
     return gw->RolloutsAdmin(target, post, body);
   });
@@ -254,7 +253,7 @@ std::pair<int, std::string> Gateway::RolloutsAdmin(std::string_view target, bool
     return std::pair<int, std::string>(e.HttpStatus(), api::EncodeOpenAiError(e));
   };
   const std::shared_ptr<const Runtime> rt = runtime();
-  rollout::Store* store = rollouts_.store();
+  const std::shared_ptr<rollout::Store> store = rollouts_.store();
   if (!store) {
     return error(MakeError(ErrorCode::kUnavailable, "the rollout store cannot be opened"));
   }

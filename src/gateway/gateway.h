@@ -102,6 +102,10 @@ class Gateway {
   // SIGHUP: re-reads the virtual keys (blocking; call off the event loops).
   void ReloadKeys() { admission_->ReloadKeys(); }
 
+  // Starts the canary rollouts' controller (gateway/rollouts.h): `serve` only, so that a
+  // gateway in `eval` or `config check` neither moves nor counts toward a rollout.
+  void StartRollouts() { rollouts_.Start(); }
+
   // The runtime new requests get.
   std::shared_ptr<const Runtime> runtime() const {
     std::lock_guard lock(runtime_mu_);
@@ -263,7 +267,7 @@ class Gateway {
   metrics::Metrics metrics_;
   // Canary rollouts: their controller thread and the board requests read (after metrics_, which
   // it reports to; stopped before it goes).
-  Rollouts rollouts_{[this] { return runtime(); }, metrics_, rollout::StorePath(config_)};
+  Rollouts rollouts_{[this] { return runtime(); }, metrics_};
   // Declared after what they use; the ledger flushes everything it queued when destroyed.
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<Admission> admission_;

@@ -1,11 +1,13 @@
 #include "gateway/rollouts.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <utility>
 
 #include "common/thread.h"
 #include "gateway/request_log.h"
@@ -48,11 +50,8 @@ std::string ReplicaId() {
 }  // namespace
 
 Rollouts::Rollouts(std::function<std::shared_ptr<const Runtime>()> current,
-                   metrics::Metrics& metrics, std::string store_path)
-    : current_(std::move(current)),
-      metrics_(metrics),
-      store_path_(std::move(store_path)),
-      replica_(ReplicaId()) {}
+                   metrics::Metrics& metrics)
+    : current_(std::move(current)), metrics_(metrics), replica_(ReplicaId()) {}
 
 void Rollouts::Start() {
   Tick(NowMs());  // the first requests already see every rollout's share
@@ -71,10 +70,20 @@ void Rollouts::Stop() {
   if (store_) store_->ReleaseLease(replica_);  // another replica takes over at once
 }
 
+void Rollouts::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
 void Rollouts::Loop() {
   MarkBackgroundThread("hg-rollouts");
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_ || wake_; }) ||
+         !stop_) {
+    wake_ = false;
     lock.unlock();
     try {
       Tick(NowMs());
@@ -85,10 +94,25 @@ void Rollouts::Loop() {
   }
 }
 
-rollout::Store* Rollouts::store() {
+std::shared_ptr<rollout::Store> Rollouts::store() {
+  const std::string path = rollout::StorePath(current_()->config);
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
   std::lock_guard lock(mu_);
-  if (store_) return store_.get();
-  auto opened = rollout::Store::Open(store_path_);
+  if (store_ && path == store_path_ && exists && st.st_dev == store_dev_ &&
+      st.st_ino == store_ino_) {
+    return store_;
+  }
+  if (store_) {
+    // A new path (reload), or the file was replaced or deleted under it: what a person's command
+    // writes now goes to the file at the path, so follow it.
+    LogWarn(fmt::format("rollouts: the store {} {}; opening {}", store_path_,
+                        path != store_path_ ? "is no longer configured" : "was replaced or deleted",
+                        path));
+    store_->ReleaseLease(replica_);
+    store_.reset();
+  }
+  auto opened = rollout::Store::Open(path);
   if (!opened) {
     if (store_error_ != opened.error().message) {
       store_error_ = opened.error().message;
@@ -96,8 +120,14 @@ rollout::Store* Rollouts::store() {
     }
     return nullptr;
   }
+  store_error_.clear();
   store_ = std::move(*opened);
-  return store_.get();
+  store_path_ = path;
+  if (::stat(path.c_str(), &st) == 0) {
+    store_dev_ = st.st_dev;
+    store_ino_ = st.st_ino;
+  }
+  return store_;
 }
 
 void Rollouts::Tick(int64_t now) {
@@ -113,7 +143,7 @@ void Rollouts::Tick(int64_t now) {
   board_empty_ = false;
   const std::shared_ptr<const rollout::Board::Map> old = board_.All();
   auto next = std::make_shared<rollout::Board::Map>();
-  rollout::Store* store = this->store();
+  const std::shared_ptr<rollout::Store> store = this->store();
   // One replica evaluates the gates at a time: the lease holder (renewed every round).
   bool leader = false;
   if (store) {
@@ -121,103 +151,164 @@ void Rollouts::Tick(int64_t now) {
     if (!lease) LogWarn(fmt::format("rollouts: {}", lease.error().message));
     leader = lease && *lease;
   }
-  for (const routing::Route& route : rt->config.routes.routes) {
+  for (const routing::Route& route : routes) {
     if (!route.rollout) continue;
-    const routing::RolloutConfig& cfg = *route.rollout;
-    const auto before = old->find(route.name);
-    // The store away: the share stays as it was (a replica may not move on alone).
-    if (!store) {
-      if (before != old->end()) next->emplace(route.name, before->second);
-      continue;
+    if (store) {
+      Round(*rt, route, *store, leader, *old, *next, now);
+    } else if (const auto before = old->find(route.name); before != old->end()) {
+      next->emplace(route.name, before->second);  // the store away: the share stays as it was
     }
-    auto got = store->Get(route.name, cfg, now);
-    if (!got) {
-      LogWarn(fmt::format("rollouts: route '{}': {}", route.name, got.error().message));
-      if (before != old->end()) next->emplace(route.name, before->second);
-      continue;
-    }
-    rollout::State state = std::move(*got);
-    std::shared_ptr<rollout::LiveCounters> counters;
-    if (before != old->end() && before->second->epoch == state.epoch &&
-        before->second->candidate == state.candidate) {
-      counters = before->second->counters;
-    } else {
-      counters = std::make_shared<rollout::LiveCounters>();
-    }
-    if (auto put = store->PutCounts(route.name, state.epoch, replica_, counters->Snapshot(), now);
-        !put) {
-      LogWarn(fmt::format("rollouts: route '{}': {}", route.name, put.error().message));
-    }
-    int64_t& due = next_eval_[route.name];
-    if (leader && now >= due) {
-      due = now + cfg.interval_ms;
-      auto summed = store->SumCounts(route.name, state.epoch);
-      if (!summed)
-        LogWarn(fmt::format("rollouts: route '{}': {}", route.name, summed.error().message));
-      const rollout::StageCounts counts = summed ? *summed : counters->Snapshot();
-      const rollout::Verdict verdict = rollout::Evaluate(cfg, state, counts, now);
-      rollout::State moved = state;
-      moved.report_json = rollout::VerdictJson(verdict, counts);
-      moved.updated_ms = now;
-      bool transition = false;
-      if (verdict.action == rollout::Verdict::Action::kPromote) {
-        int64_t incumbent_n = 0;
-        for (int64_t v : counts.incumbent.latency) incumbent_n += v;
-        if (incumbent_n >= rollout::kMinSamples) {
-          moved.baseline_p95_ms = rollout::Quantile(counts.incumbent.latency, 0.95).value_or(0);
-        }
-        transition = rollout::Apply(cfg, moved, rollout::Command::kPromote, now,
-                                    fmt::format("promoted: {} over {} candidate requests",
-                                                verdict.why, counts.candidate.requests))
-                         .has_value();
-      } else if (verdict.action == rollout::Verdict::Action::kRollBack) {
-        transition =
-            rollout::Apply(cfg, moved, rollout::Command::kRollBack, now, verdict.why).has_value();
-      }
-      auto put = store->Put(moved);
-      if (!put) {
-        LogWarn(fmt::format("rollouts: route '{}': {}", route.name, put.error().message));
-      } else if (!*put) {
-        due = now;  // a person's command came first: read it again next round
-      } else {
-        if (transition) {
-          const std::string from = rollout::Describe(cfg, state);
-          const std::string to = rollout::Describe(cfg, moved);
-          LogInfo(fmt::format("rollout '{}' ({} replacing {}): {} -> {}: {}", route.name,
-                              cfg.candidate, cfg.incumbent, from, to, moved.reason));
-          metrics_.RecordRolloutTransition(route.name, rollout::PhaseName(moved.phase));
-          if (auto s = store->AddEvent({.time_ms = now,
-                                        .route = route.name,
-                                        .candidate = cfg.candidate,
-                                        .from = from,
-                                        .to = to,
-                                        .reason = moved.reason,
-                                        .actor = "controller " + replica_});
-              !s) {
-            LogWarn(fmt::format("rollouts: route '{}': {}", route.name, s.error().message));
-          }
-          counters = std::make_shared<rollout::LiveCounters>();
-        }
-        state = std::move(moved);
-      }
-    }
-    auto live = std::make_shared<rollout::LiveRollout>();
-    live->route = route.name;
-    live->candidate = cfg.candidate;
-    live->incumbent = cfg.incumbent;
-    live->candidate_keys = Keys(*rt, cfg.candidate);
-    live->incumbent_keys = Keys(*rt, cfg.incumbent);
-    live->phase = state.phase;
-    live->percent = rollout::SharePercent(cfg, state);
-    live->epoch = state.epoch;
-    live->label = fmt::format("{}/{}", route.name, live->percent);
-    live->salt = rollout::StickySalt(route.name, cfg.candidate);
-    live->sticky = cfg.sticky;
-    live->counters = std::move(counters);
-    metrics_.SetRolloutShare(route.name, live->percent);
-    next->emplace(route.name, std::move(live));
   }
   board_.Publish(std::move(next));
+}
+
+void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
+                     bool leader, const rollout::Board::Map& old, rollout::Board::Map& next,
+                     int64_t now) {
+  const routing::RolloutConfig& cfg = *route.rollout;
+  const auto before = old.find(route.name);
+  std::string replaced;
+  auto got = store.Get(route.name, cfg, now, &replaced);
+  if (!got) {
+    LogWarn(fmt::format("rollouts: route '{}': {}", route.name, got.error().message));
+    if (before != old.end()) next.emplace(route.name, before->second);
+    return;
+  }
+  rollout::State state = std::move(*got);
+  if (state.candidate != cfg.candidate) {
+    // Another candidate's rollout is running (a replica with an older config, or one not yet
+    // reloaded): it goes on, and this one waits without traffic.
+    if (std::exchange(waiting_[route.name], cfg.candidate) != cfg.candidate) {
+      LogWarn(
+          fmt::format("rollout '{}': the store holds the {} rollout of '{}'; '{}' starts "
+                      "once it is complete or rolled back",
+                      route.name, rollout::Describe(cfg, state), state.candidate, cfg.candidate));
+    }
+    return;
+  }
+  waiting_.erase(route.name);
+  if (!replaced.empty()) {
+    const std::string to = rollout::Describe(cfg, state);
+    LogInfo(fmt::format("rollout '{}': {} replacing {} starts ({}); it replaces the rollout of {}",
+                        route.name, cfg.candidate, cfg.incumbent, to, replaced));
+    Transition(store, route.name, cfg.candidate, replaced, state, to, "config", now);
+  } else if (before != old.end() && before->second->candidate == state.candidate &&
+             (before->second->epoch != state.epoch || before->second->phase != state.phase)) {
+    Followed(rt, route, *before->second, state, store);
+  }
+  std::shared_ptr<rollout::LiveCounters> counters;
+  if (before != old.end() && before->second->epoch == state.epoch &&
+      before->second->candidate == state.candidate) {
+    counters = before->second->counters;
+  } else {
+    counters = std::make_shared<rollout::LiveCounters>();
+  }
+  if (auto put = store.PutCounts(route.name, state.epoch, replica_, counters->Snapshot(), now);
+      !put) {
+    LogWarn(fmt::format("rollouts: route '{}': {}", route.name, put.error().message));
+  }
+  int64_t& due = next_eval_[route.name];
+  if (leader && now >= due) {
+    due = now + cfg.interval_ms;
+    auto summed = store.SumCounts(route.name, state.epoch);
+    if (!summed) {
+      LogWarn(fmt::format("rollouts: route '{}': {}", route.name, summed.error().message));
+    }
+    const rollout::StageCounts counts = summed ? *summed : counters->Snapshot();
+    const rollout::Verdict verdict = rollout::Evaluate(cfg, state, counts, now);
+    rollout::State moved = state;
+    moved.report_json = rollout::VerdictJson(verdict, counts);
+    moved.updated_ms = now;
+    bool transition = false;
+    if (verdict.action == rollout::Verdict::Action::kPromote) {
+      int64_t incumbent_n = 0;
+      for (int64_t v : counts.incumbent.latency) incumbent_n += v;
+      if (incumbent_n >= rollout::kMinSamples) {
+        moved.baseline_p95_ms = rollout::Quantile(counts.incumbent.latency, 0.95).value_or(0);
+      }
+      transition = rollout::Apply(cfg, moved, rollout::Command::kPromote, now,
+                                  fmt::format("promoted: {} over {} candidate requests",
+                                              verdict.why, counts.candidate.requests))
+                       .has_value();
+    } else if (verdict.action == rollout::Verdict::Action::kRollBack) {
+      transition =
+          rollout::Apply(cfg, moved, rollout::Command::kRollBack, now, verdict.why).has_value();
+    }
+    auto put = store.Put(moved);
+    if (!put) {
+      LogWarn(fmt::format("rollouts: route '{}': {}", route.name, put.error().message));
+    } else if (!*put) {
+      due = now;  // a person's command came first: read it again next round
+    } else {
+      if (transition) {
+        const std::string from = rollout::Describe(cfg, state);
+        const std::string to = rollout::Describe(cfg, moved);
+        LogInfo(fmt::format("rollout '{}' ({} replacing {}): {} -> {}: {}", route.name,
+                            cfg.candidate, cfg.incumbent, from, to, moved.reason));
+        Transition(store, route.name, cfg.candidate, from, moved, to, "controller", now);
+        counters = std::make_shared<rollout::LiveCounters>();
+      }
+      state = std::move(moved);
+    }
+  }
+  auto live = std::make_shared<rollout::LiveRollout>();
+  live->route = route.name;
+  live->candidate = cfg.candidate;
+  live->incumbent = cfg.incumbent;
+  live->candidate_keys = Keys(rt, cfg.candidate);
+  live->incumbent_keys = Keys(rt, cfg.incumbent);
+  live->phase = state.phase;
+  live->percent = rollout::SharePercent(cfg, state);
+  live->epoch = state.epoch;
+  live->label = fmt::format("{}/{}", route.name, live->percent);
+  live->salt = rollout::StickySalt(route.name, cfg.candidate);
+  live->sticky = cfg.sticky;
+  live->counters = std::move(counters);
+  metrics_.SetRolloutShare(route.name, live->percent);
+  next.emplace(route.name, std::move(live));
+}
+
+void Rollouts::Transition(rollout::Store& store, const std::string& route,
+                          const std::string& candidate, const std::string& from,
+                          const rollout::State& to, const std::string& to_text,
+                          std::string_view actor, int64_t now) {
+  metrics_.RecordRolloutTransition(route, rollout::PhaseName(to.phase));
+  if (auto s = store.AddEvent({.time_ms = now,
+                               .route = route,
+                               .candidate = candidate,
+                               .from = from,
+                               .to = to_text,
+                               .reason = to.reason,
+                               .actor = fmt::format("{} {}", actor, replica_)});
+      !s) {
+    LogWarn(fmt::format("rollouts: route '{}': {}", route, s.error().message));
+  }
+}
+
+void Rollouts::Followed(const Runtime& rt, const routing::Route& route,
+                        const rollout::LiveRollout& was, const rollout::State& now,
+                        rollout::Store& store) {
+  const routing::RolloutConfig& cfg = *route.rollout;
+  auto last = store.Events(route.name, cfg.candidate, 1);
+  const bool mine = last && !last->empty() && last->front().actor == "controller " + replica_;
+  if (mine) return;  // this replica's own transition, logged when it made it
+  const std::string by = last && !last->empty()
+                             ? fmt::format(" by {}: {}", last->front().actor, last->front().reason)
+                             : std::string();
+  LogInfo(fmt::format("rollout '{}' ({} replacing {}): {} -> {}{}", route.name, cfg.candidate,
+                      cfg.incumbent,
+                      was.phase == rollout::Phase::kRunning || was.phase == rollout::Phase::kPaused
+                          ? fmt::format("{} {}%", rollout::PhaseName(was.phase), was.percent)
+                          : std::string(rollout::PhaseName(was.phase)),
+                      rollout::Describe(cfg, now), by));
+  metrics_.RecordRolloutTransition(route.name, rollout::PhaseName(now.phase));
+  const bool resumed =
+      now.phase == rollout::Phase::kRunning && now.stage == 0 &&
+      (was.phase == rollout::Phase::kRolledBack || was.phase == rollout::Phase::kPending);
+  if (resumed) {
+    routing::BreakerSet& breakers = rt.planner->BreakersFor(route);
+    for (const std::string& key : Keys(rt, cfg.candidate)) breakers.Get(key).Reset();
+  }
 }
 
 void Rollouts::Assign(const Runtime& rt, const routing::Route& route,

@@ -38,14 +38,14 @@ struct RolloutAssignment {
 
 class Rollouts {
  public:
-  // `store_path`: where the store lives (opened on the first rollout seen).
-  Rollouts(std::function<std::shared_ptr<const Runtime>()> current, metrics::Metrics& metrics,
-           std::string store_path);
+  Rollouts(std::function<std::shared_ptr<const Runtime>()> current, metrics::Metrics& metrics);
   ~Rollouts() { Stop(); }
 
   // Runs a first round (so that the first requests see every share), then the thread.
   void Start();
   void Stop();
+  // Runs a round now (a person's command through this gateway's admin API).
+  void Wake();
 
   // Puts the candidate first in `plan` when the request is eligible and its caller falls in the
   // candidate's share; fills `out` for either arm of an eligible request. The caller: `sticky:
@@ -61,28 +61,45 @@ class Rollouts {
              double score) const;
 
   const rollout::Board& board() const { return board_; }
-  // For the CLI and /admin/rollouts: the store (null until a rollout was seen), blocking.
-  rollout::Store* store();
+  // The store of the current config's `rollouts.path` (null when it cannot be opened), opened
+  // again when the path changes on a reload or the file was replaced or deleted. Blocking.
+  std::shared_ptr<rollout::Store> store();
 
   // One round (the thread calls it every second); public for tests.
   void Tick(int64_t now_ms);
 
  private:
   void Loop();
+  // One rollout's round: read, count, evaluate (`leader`), publish into `next`.
+  void Round(const Runtime& rt, const routing::Route& route, rollout::Store& store, bool leader,
+             const rollout::Board::Map& old, rollout::Board::Map& next, int64_t now);
+  // Counts a transition this replica made and records its event (`actor`: "controller" or
+  // "config", followed by the replica).
+  void Transition(rollout::Store& store, const std::string& route, const std::string& candidate,
+                  const std::string& from, const rollout::State& to, const std::string& to_text,
+                  std::string_view actor, int64_t now);
+  // Logs and counts a transition another process (or a person) made, which this replica sees
+  // as the stored state moving from what it published; on a resume, closes the candidate's
+  // breakers (what they counted is from before the person's fix).
+  void Followed(const Runtime& rt, const routing::Route& route, const rollout::LiveRollout& was,
+                const rollout::State& now, rollout::Store& store);
 
   std::function<std::shared_ptr<const Runtime>()> current_;
   metrics::Metrics& metrics_;
-  const std::string store_path_;
   const std::string replica_;                // this process in the store: "host:pid:random"
   static constexpr int64_t kLeaseMs = 3000;  // three rounds: a stopped leader's is taken then
   rollout::Board board_;
-  std::mutex mu_;  // store_, store_error_, stop_ (the rest is the thread's own)
-  std::unique_ptr<rollout::Store> store_;
-  std::string store_error_;                   // the last failure to open it, logged once
-  std::map<std::string, int64_t> next_eval_;  // by route: when its gates are due, unix ms
-  bool board_empty_ = true;                   // Tick's: no rollout is published
+  std::mutex mu_;  // the store fields, stop_, wake_ (the rest is the thread's own)
+  std::shared_ptr<rollout::Store> store_;
+  std::string store_path_;                      // what store_ opened
+  uint64_t store_dev_ = 0, store_ino_ = 0;      // the file it opened
+  std::string store_error_;                     // the last failure to open it, logged once
+  std::map<std::string, int64_t> next_eval_;    // by route: when its gates are due, unix ms
+  std::map<std::string, std::string> waiting_;  // by route: a candidate told to wait (logged once)
+  bool board_empty_ = true;                     // Tick's: no rollout is published
   std::condition_variable cv_;
   bool stop_ = false;
+  bool wake_ = false;
   std::thread thread_;
 };
 

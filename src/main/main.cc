@@ -103,6 +103,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     return 1;
   }
   (*gw)->Attach(server);
+  (*gw)->StartRollouts();
   for (const auto& p : cfg->providers) {
     if (!p.disabled_reason.empty()) {
       gateway::LogWarn(fmt::format("provider '{}' disabled: {}", p.name, p.disabled_reason));

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -40,20 +42,46 @@ Error NoRollout(const config::Config& config, std::string_view route) {
                                config.source, names.empty() ? "none" : names));
 }
 
-void WriteRollout(JsonWriter& w, const routing::Route& r, const State& s,
-                  const std::vector<Event>& events) {
-  const routing::RolloutConfig& c = *r.rollout;
+// One rollout as the store has it (read-only): its row, if any — possibly of another candidate
+// than the config's — and its latest events.
+struct View {
+  const routing::Route* route = nullptr;
+  std::optional<State> stored;
+  std::vector<Event> events;
+  bool other_candidate() const { return stored && stored->candidate != route->rollout->candidate; }
+};
+
+Result<View> ReadView(Store& store, const routing::Route& r) {
+  View v{.route = &r};
+  auto stored = store.Peek(r.name);
+  if (!stored) return Fail(std::move(stored.error()));
+  v.stored = std::move(*stored);
+  auto events = store.Events(r.name, v.stored ? v.stored->candidate : r.rollout->candidate, 10);
+  if (!events) return Fail(std::move(events.error()));
+  v.events = std::move(*events);
+  return v;
+}
+
+void WriteRollout(JsonWriter& w, const View& v) {
+  const routing::RolloutConfig& c = *v.route->rollout;
+  const State s = v.stored.value_or(State{.reason = "not started: no gateway has run it yet"});
   w.BeginObject()
-      .Field("route", r.name)
-      .Field("candidate", c.candidate)
+      .Field("route", v.route->name)
+      .Field("candidate", v.stored ? s.candidate : c.candidate)
       .Field("incumbent", c.incumbent)
-      .Field("phase", PhaseName(s.phase))
+      .Field("phase", v.stored ? PhaseName(s.phase) : "not_started")
       .Field("share_percent", SharePercent(c, s))
       .Field("stage", s.stage + 1)
       .Field("stages", static_cast<int64_t>(c.stages.size()))
       .Field("stage_started_ms", s.stage_started_ms)
       .Field("reason", s.reason)
       .Field("updated_ms", s.updated_ms);
+  if (v.other_candidate()) {
+    w.Field("config_candidate", c.candidate)
+        .Field("note", fmt::format("the store holds the rollout of '{}'; '{}' starts once it is "
+                                   "complete or rolled back",
+                                   s.candidate, c.candidate));
+  }
   w.Key("evaluation");
   if (s.report_json.empty()) {
     w.Null();
@@ -61,7 +89,7 @@ void WriteRollout(JsonWriter& w, const routing::Route& r, const State& s,
     w.Raw(s.report_json);
   }
   w.Key("events").BeginArray();
-  for (const Event& e : events) {
+  for (const Event& e : v.events) {
     w.BeginObject()
         .Field("time_ms", e.time_ms)
         .Field("from", e.from)
@@ -73,20 +101,99 @@ void WriteRollout(JsonWriter& w, const routing::Route& r, const State& s,
   w.EndArray().EndObject();
 }
 
-// The table view: one block per rollout.
-void PrintTable(const config::Config& config, std::string_view only, Store& store, int64_t now) {
-  for (const routing::Route& r : config.routes.routes) {
-    if (!r.rollout || (!only.empty() && r.name != only)) continue;
-    auto s = store.Get(r.name, *r.rollout, now);
-    if (!s) continue;
-    std::cout << fmt::format("{}: {} replacing {}: {} (stage {}/{}, {}% of eligible traffic)\n",
-                             r.name, r.rollout->candidate, r.rollout->incumbent,
-                             PhaseName(s->phase), s->stage + 1, r.rollout->stages.size(),
-                             SharePercent(*r.rollout, *s));
-    std::cout << fmt::format("  why: {}\n", s->reason);
-    if (!s->report_json.empty())
-      std::cout << fmt::format("  last evaluation: {}\n", s->report_json);
+std::string Percent(const boost::json::value& v) {
+  return fmt::format("{:.1f}%", v.is_number() ? v.to_number<double>() * 100 : 0.0);
+}
+
+std::string UtcTime(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The table view: one block per rollout — its state, each gate of the last evaluation, the
+// latest events.
+void PrintTable(const View& v) {
+  const routing::RolloutConfig& c = *v.route->rollout;
+  if (!v.stored) {
+    std::cout << fmt::format("{}: {} replacing {}: not started (no gateway has run it yet)\n",
+                             v.route->name, c.candidate, c.incumbent);
+    return;
   }
+  const State& s = *v.stored;
+  std::cout << fmt::format("{}: {} replacing {}: {} (stage {}/{}, {}% of eligible traffic)\n",
+                           v.route->name, s.candidate, c.incumbent, PhaseName(s.phase), s.stage + 1,
+                           c.stages.size(), SharePercent(c, s));
+  if (v.other_candidate()) {
+    std::cout << fmt::format(
+        "  note: this config's candidate '{}' starts once it is complete or "
+        "rolled back\n",
+        c.candidate);
+  }
+  std::cout << fmt::format("  why: {}\n", s.reason);
+  boost::system::error_code ec;
+  const boost::json::value report = boost::json::parse(s.report_json, ec);
+  if (!ec && report.is_object()) {
+    const boost::json::object& o = report.as_object();
+    if (const auto* why = o.if_contains("why"); why && why->is_string()) {
+      std::cout << fmt::format("  last evaluation: {}\n", std::string(why->as_string()));
+    }
+    if (const auto* gates = o.if_contains("gates"); gates && gates->is_array()) {
+      for (const boost::json::value& g : gates->as_array()) {
+        if (!g.is_object()) continue;
+        const boost::json::object& go = g.as_object();
+        const std::string name = go.contains("name") && go.at("name").is_string()
+                                     ? std::string(go.at("name").as_string())
+                                     : "?";
+        const bool ratio = name == "p95_latency_ratio";
+        auto num = [&](const char* k) {
+          return go.contains(k) && go.at(k).is_number() ? go.at(k).to_number<double>() : 0.0;
+        };
+        const std::string value = ratio
+                                      ? fmt::format("{:.2f}", num("value"))
+                                      : fmt::format("{} (95% {} to {})", Percent(go.at("value")),
+                                                    Percent(go.at("low")), Percent(go.at("high")));
+        const std::string limit =
+            ratio ? fmt::format("{:.2f}", num("limit")) : Percent(go.at("limit"));
+        const bool known =
+            go.contains("known") && go.at("known").is_bool() && go.at("known").as_bool();
+        const bool failed =
+            go.contains("failed") && go.at("failed").is_bool() && go.at("failed").as_bool();
+        const bool holds =
+            go.contains("holds") && go.at("holds").is_bool() && go.at("holds").as_bool();
+        std::cout << fmt::format("  gate {}: {} limit {} over {} samples: {}\n", name,
+                                 known ? value : "-", limit, static_cast<int64_t>(num("samples")),
+                                 failed  ? "FAILED"
+                                 : holds ? "holds"
+                                 : known ? "over the limit"
+                                         : "not enough evidence");
+      }
+    }
+  }
+  for (const Event& e : v.events) {
+    std::cout << fmt::format("  {} {} -> {} ({}): {}\n", UtcTime(e.time_ms), e.from, e.to, e.actor,
+                             e.reason);
+  }
+}
+
+// A person's reason: printable, at most 1000 bytes (it is shown in every status).
+Status CheckReason(std::string_view reason) {
+  if (reason.size() > 1000) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest,
+                          fmt::format("the reason is {} bytes; at most 1000", reason.size()),
+                          "reason"));
+  }
+  for (unsigned char ch : reason) {
+    if (ch < 0x20 || ch == 0x7f) {
+      return Fail(MakeError(ErrorCode::kInvalidRequest,
+                            "the reason may not hold control characters (newlines included)",
+                            "reason"));
+    }
+  }
+  return {};
 }
 
 // Loads the config and opens its rollout store; false (said on stderr, exit code set) when either
@@ -119,18 +226,16 @@ std::string StorePath(const config::Config& config) {
 }
 
 Result<std::string> StatusJson(Store& store, const config::Config& config, std::string_view route,
-                               int64_t now_ms) {
+                               int64_t /*now_ms*/) {
   if (!route.empty() && !FindRollout(config, route)) return Fail(NoRollout(config, route));
   std::string out;
   JsonWriter w(out);
   w.BeginObject().Key("rollouts").BeginArray();
   for (const routing::Route& r : config.routes.routes) {
     if (!r.rollout || (!route.empty() && r.name != route)) continue;
-    auto s = store.Get(r.name, *r.rollout, now_ms);
-    if (!s) return Fail(std::move(s.error()));
-    auto events = store.Events(r.name, 10);
-    if (!events) return Fail(std::move(events.error()));
-    WriteRollout(w, r, *s, *events);
+    auto v = ReadView(store, r);
+    if (!v) return Fail(std::move(v.error()));
+    WriteRollout(w, *v);
   }
   w.EndArray().EndObject();
   return out;
@@ -141,10 +246,20 @@ Result<State> RunCommand(Store& store, const config::Config& config, std::string
                          int64_t now_ms) {
   const routing::Route* r = FindRollout(config, route);
   if (!r) return Fail(NoRollout(config, route));
+  HG_TRY(CheckReason(reason));
   for (int tries = 0; tries < 20; ++tries) {
     auto got = store.Get(r->name, *r->rollout, now_ms);
     if (!got) return Fail(std::move(got.error()));
     State s = *got;
+    if (s.candidate != r->rollout->candidate) {
+      return Fail(MakeError(
+          ErrorCode::kInvalidRequest,
+          fmt::format("the store holds route '{}''s rollout of '{}' ({}), not of '{}': it starts "
+                      "once that one is complete or rolled back (with a config that names '{}', "
+                      "or /admin/rollouts on a gateway that runs it)",
+                      r->name, s.candidate, PhaseName(s.phase), r->rollout->candidate,
+                      s.candidate)));
+    }
     const std::string from = Describe(*r->rollout, s);
     HG_TRY(Apply(*r->rollout, s, command, now_ms, reason));
     s.updated_ms = now_ms;
@@ -193,7 +308,10 @@ void AddRolloutCommand(CLI::App& app, int& exit_code) {
     if (opts->format == "json") {
       std::cout << *json << "\n";
     } else {
-      PrintTable(*cfg, opts->route, *store, NowMs());
+      for (const routing::Route& r : cfg->routes.routes) {
+        if (!r.rollout || (!opts->route.empty() && r.name != opts->route)) continue;
+        if (auto v = ReadView(*store, r)) PrintTable(*v);
+      }
     }
     exit_code = 0;
   });

@@ -143,7 +143,9 @@ Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
   }
   v.requests_left = std::max<int64_t>(0, config.min_requests - counts.candidate.requests);
   v.ms_left = std::max<int64_t>(0, state.stage_started_ms + config.min_duration_ms - now_ms);
-  if (state.phase != Phase::kRunning && state.phase != Phase::kPaused) {
+  if (state.phase == Phase::kComplete) v.requests_left = v.ms_left = 0;
+  if (state.phase != Phase::kRunning && state.phase != Phase::kPaused &&
+      state.phase != Phase::kComplete) {
     v.why = fmt::format("{}: no gates are evaluated", PhaseName(state.phase));
     return v;
   }
@@ -162,6 +164,10 @@ Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
   }
   if (state.phase == Phase::kPaused) {
     v.why = "paused: no promotion until resumed";
+    return v;
+  }
+  if (state.phase == Phase::kComplete) {
+    v.why = "complete: the gates still guard it";
     return v;
   }
   std::string waits;

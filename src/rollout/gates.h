@@ -4,8 +4,9 @@
 //
 // Phases: pending (no candidate traffic; `start: paused` waits here for a person) → running at
 // stage k → … → complete; or rolled_back (share 0 until a person resumes: it restarts at the
-// first stage) and paused (the stage's share holds, nothing promotes; a failing gate still rolls
-// back). Share: the stage's percent while running or paused, 100 when complete, else 0.
+// first stage) and paused (the stage's share holds, nothing promotes). A failing gate rolls back
+// a running, paused or complete rollout. Share: the stage's percent while running or paused, 100
+// when complete, else 0.
 //
 // A gate is known once the stage has enough of its evidence (kMinSamples candidate-arm requests,
 // comparisons, or latencies on both arms). It fails when the evidence says the candidate is worse
@@ -93,8 +94,8 @@ struct Verdict {
   int64_t ms_left = 0;
 };
 
-// The gates of `config` on `counts` at `now_ms`, and what to do (kWait unless running or paused;
-// paused never promotes).
+// The gates of `config` on `counts` at `now_ms`, and what to do (kWait when pending or rolled
+// back; paused and complete never promote).
 Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
                  const StageCounts& counts, int64_t now_ms);
 

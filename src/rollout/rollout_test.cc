@@ -67,6 +67,14 @@ TEST(RolloutGates, RollsBackWhenTheIntervalIsAboveTheLimit) {
   paused.phase = Phase::kPaused;
   EXPECT_EQ(Evaluate(c, paused, Counts(10, 3), 0).action, Verdict::Action::kRollBack);
   EXPECT_EQ(Evaluate(c, paused, Counts(100, 0), 5000).action, Verdict::Action::kWait);
+  // Complete: the gates still guard it.
+  State complete = Running(2);
+  complete.phase = Phase::kComplete;
+  EXPECT_EQ(Evaluate(c, complete, Counts(10, 3), 0).action, Verdict::Action::kRollBack);
+  EXPECT_EQ(Evaluate(c, complete, Counts(100, 0), 5000).action, Verdict::Action::kWait);
+  State rolled = Running(0);
+  rolled.phase = Phase::kRolledBack;
+  EXPECT_EQ(Evaluate(c, rolled, Counts(10, 10), 0).action, Verdict::Action::kWait);
 }
 
 TEST(RolloutGates, QualityAndLatency) {
@@ -179,15 +187,34 @@ TEST(RolloutStore, CreatesComparesAndSets) {
   EXPECT_FALSE(*put) << "a stale version must not overwrite";
   s = (*store)->Get("r", c, 3000);
   EXPECT_EQ(s->stage, 1);
-  // A new candidate starts over (paused when configured so).
-  c.candidate = "mistral";
-  c.start_paused = true;
-  s = (*store)->Get("r", c, 4000);
+  // Another candidate does not displace a running rollout …
+  routing::RolloutConfig other = c;
+  other.candidate = "mistral";
+  other.start_paused = true;
+  std::string replaced;
+  s = (*store)->Get("r", other, 4000, &replaced);
+  EXPECT_EQ(s->candidate, "llama");
+  EXPECT_EQ(s->phase, Phase::kRunning);
+  EXPECT_EQ(replaced, "");
+  // … but starts over once it is over (paused when configured so).
+  State over = *s;
+  ASSERT_TRUE(Apply(c, over, Command::kRollBack, 4500, "bad").has_value());
+  ASSERT_TRUE(*(*store)->Put(over));
+  s = (*store)->Get("r", other, 5000, &replaced);
   EXPECT_EQ(s->phase, Phase::kPending);
   EXPECT_EQ(s->candidate, "mistral");
   EXPECT_EQ(s->stage, 0);
-  ASSERT_TRUE((*store)->AddEvent({.time_ms = 1, .route = "r", .from = "a", .to = "b"}).has_value());
-  auto events = (*store)->Events("r", 5);
+  EXPECT_EQ(replaced, "llama: rolled_back");
+  auto peeked = (*store)->Peek("r");
+  ASSERT_TRUE(peeked && *peeked);
+  EXPECT_EQ((*peeked)->candidate, "mistral");
+  EXPECT_FALSE(*(*store)->Peek("nope"));
+  ASSERT_TRUE(
+      (*store)
+          ->AddEvent({.time_ms = 1, .route = "r", .candidate = "mistral", .from = "a", .to = "b"})
+          .has_value());
+  EXPECT_EQ((*store)->Events("r", "llama", 5)->size(), 0u);
+  auto events = (*store)->Events("r", "", 5);
   ASSERT_TRUE(events.has_value());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].to, "b");

@@ -153,8 +153,17 @@ Result<bool> Store::Read(const std::string& route, State& out) {
   return true;
 }
 
+Result<std::optional<State>> Store::Peek(const std::string& route) {
+  std::lock_guard lock(mu_);
+  State s;
+  auto found = Read(route, s);
+  if (!found) return Fail(std::move(found.error()));
+  if (!*found) return std::optional<State>();
+  return std::optional<State>(std::move(s));
+}
+
 Result<State> Store::Get(const std::string& route, const routing::RolloutConfig& config,
-                         int64_t now_ms) {
+                         int64_t now_ms, std::string* replaced) {
   std::lock_guard lock(mu_);
   State s;
   auto found = Read(route, s);
@@ -164,6 +173,8 @@ Result<State> Store::Get(const std::string& route, const routing::RolloutConfig&
     if (s.stage > last) s.stage = last;  // the config lost stages since
     return s;
   }
+  if (*found && (s.phase == Phase::kRunning || s.phase == Phase::kPaused)) return s;
+  if (*found && replaced) *replaced = fmt::format("{}: {}", s.candidate, PhaseName(s.phase));
   // A new rollout (or a new candidate): it replaces the row.
   State fresh{
       .route = route,
@@ -237,15 +248,18 @@ Status Store::AddEvent(const Event& e) {
   return {};
 }
 
-Result<std::vector<Event>> Store::Events(const std::string& route, int limit) {
+Result<std::vector<Event>> Store::Events(const std::string& route, const std::string& candidate,
+                                         int limit) {
   std::lock_guard lock(mu_);
   SqliteStmt st(db_,
                 "SELECT time_ms, route, candidate, from_state, to_state, reason, actor FROM "
-                "rollout_events WHERE (? = '' OR route = ?) ORDER BY id DESC LIMIT ?");
+                "rollout_events WHERE route = ? AND (? = '' OR candidate = ?) "
+                "ORDER BY id DESC LIMIT ?");
   if (!st.ok()) return Fail(DbError(db_, "events"));
   st.Text(1, route);
-  st.Text(2, route);
-  st.Int(3, limit);
+  st.Text(2, candidate);
+  st.Text(3, candidate);
+  st.Int(4, limit);
   std::vector<Event> out;
   int rc = 0;
   while ((rc = st.Step()) == SQLITE_ROW) {

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,17 +33,25 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // The route's rollout of `config.candidate`: the stored row, or (none stored, or one for
-  // another candidate) a new one — pending, or running at the first stage unless the config
-  // says `start: paused` — written first.
-  Result<State> Get(const std::string& route, const routing::RolloutConfig& config, int64_t now_ms);
+  // The route's stored rollout, if any; writes nothing.
+  Result<std::optional<State>> Peek(const std::string& route);
+  // The route's rollout for `config`: the stored row when it is of `config.candidate`; a new
+  // one — running at the first stage, or pending with `start: paused` — written first when none
+  // is stored, or when the stored one, of another candidate, is over (pending, complete or
+  // rolled back; `replaced` then says its candidate and phase, "candidate: phase"). A stored
+  // rollout of another candidate that is running or paused is returned as it is: it goes on
+  // until it completes or a person rolls it back.
+  Result<State> Get(const std::string& route, const routing::RolloutConfig& config, int64_t now_ms,
+                    std::string* replaced = nullptr);
   // Writes `state` if the stored row still has `state.version`; then state.version grows.
   // false: someone else wrote first (read again).
   Result<bool> Put(State& state);
   // Records a transition.
   Status AddEvent(const Event& e);
-  // The latest `limit` events of `route` ("" for all), newest first.
-  Result<std::vector<Event>> Events(const std::string& route, int limit);
+  // The latest `limit` events of `route`'s rollouts of `candidate` ("" for every one), newest
+  // first.
+  Result<std::vector<Event>> Events(const std::string& route, const std::string& candidate,
+                                    int limit);
 
   // Several gateways on one store: each publishes its own counters of a stage (`epoch`) every
   // round, and the one holding the evaluation lease sums them all. PutCounts also forgets the

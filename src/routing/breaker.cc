@@ -42,6 +42,14 @@ bool Breaker::Allow() {
   return true;
 }
 
+void Breaker::Reset() {
+  std::lock_guard lock(mu_);
+  consecutive_ = 0;
+  probe_out_ = false;
+  for (Bucket& b : buckets_) b = Bucket{};
+  state_.store(BreakerState::kClosed, std::memory_order_release);
+}
+
 void Breaker::OnSuccess() {
   std::lock_guard lock(mu_);
   consecutive_ = 0;

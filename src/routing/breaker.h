@@ -43,6 +43,8 @@ class Breaker {
   void OnSuccess();
   void OnFailure();
   void OnCancel();
+  // Closes it and forgets what it counted (a person said the upstream is fixed).
+  void Reset();
 
   // The state as of now (an open breaker past its cool-down reads half-open).
   BreakerState state() const;

@@ -348,6 +348,11 @@ Status ParseRollout(const Reader& r, const YAML::Node& n, const std::string& pat
       }
       out.stages.push_back(static_cast<int>(v));
     }
+    if (out.stages.back() != 100) {
+      return Fail(r.At(st[st.size() - 1], fmt::format("{}.stages[{}]", path, st.size() - 1),
+                       "the last stage must be 100 (a complete rollout gives the candidate all "
+                       "eligible traffic)"));
+    }
   }
   if (n["min_requests"]) {
     HG_ASSIGN(out.min_requests, r.Int(n["min_requests"], path + ".min_requests", 1, 1'000'000'000));
@@ -389,6 +394,11 @@ Status ParseRollout(const Reader& r, const YAML::Node& n, const std::string& pat
     return Fail(r.At(n, path + ".gates",
                      "at least one gate is required (quality_drop_max, error_rate_max, "
                      "p95_latency_ratio_max): a rollout promotes on evidence"));
+  }
+  if (out.gates.p95_latency_ratio_max && out.stages.front() == 100) {
+    return Fail(r.At(n["gates"]["p95_latency_ratio_max"], path + ".gates.p95_latency_ratio_max",
+                     "needs a first stage below 100: the incumbent's latency is measured on the "
+                     "eligible traffic it still serves"));
   }
   if (out.gates.quality_drop_max) {
     bool shadowed = false;
@@ -572,6 +582,16 @@ Result<RoutesConfig> ParseRoutesConfig(const YAML::Node& routes_node, std::strin
       route.name = kv.first.Scalar();
       const std::string path = "routes." + route.name;
       if (route.name.empty()) return Fail(r.At(kv.first, path, "a route needs a name"));
+      // Route names go into headers (x-hybridgate-route, x-hybridgate-rollout), metric labels
+      // and admin paths as they are.
+      for (unsigned char ch : route.name) {
+        if (ch <= 0x20 || ch == 0x7f || ch == '/' || ch == '%' || ch == '"' || ch == '\\') {
+          return Fail(r.At(kv.first, "routes",
+                           fmt::format("route name '{}' may not hold spaces, control characters, "
+                                       "'/', '%', '\"' or '\\'",
+                                       route.name)));
+        }
+      }
       if (Status st = ParseRoute(r, kv.second, path, route); !st) return Fail(st.error());
       out.routes.push_back(std::move(route));
     }

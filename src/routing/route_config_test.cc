@@ -240,6 +240,17 @@ TEST(ParseRoutesConfig, Rollout) {
        "f.yaml:4: 'routes.auto.rollout.interval': "},
       {two_tiers + "{candidate: z, incumbent: x, sticky: ip, gates: {error_rate_max: 0.1}}\n",
        "f.yaml:4: 'routes.auto.rollout.sticky': 'ip' is not one of key | user | none"},
+      {two_tiers + "{candidate: z, incumbent: x, stages: [10, 50], gates: {error_rate_max: "
+                   "0.1}}\n",
+       "f.yaml:4: 'routes.auto.rollout.stages[1]': the last stage must be 100"},
+      {two_tiers + "{candidate: z, incumbent: x, stages: [100], gates: {p95_latency_ratio_max: "
+                   "2}}\n",
+       "f.yaml:4: 'routes.auto.rollout.gates.p95_latency_ratio_max': needs a first stage below "
+       "100"},
+      {"routes:\n  \"sup port\":\n    tiers: [{name: a, deployments: [x]}]\n",
+       "f.yaml:2: 'routes': route name 'sup port' may not hold spaces"},
+      {"routes:\n  a/b:\n    tiers: [{name: a, deployments: [x]}]\n",
+       "f.yaml:2: 'routes': route name 'a/b' may not hold"},
   };
   for (const Row& row : rows) {
     auto bad = ParseRoutesYaml(row.yaml, "f.yaml");

@@ -100,6 +100,17 @@ struct RolloutGateway {
 
 std::string Phase(const json::object& st) { return std::string(st.at("phase").as_string()); }
 
+// Waits (up to 3 s) until a request is answered by `model`; returns the last answer.
+HttpResult AwaitModel(TestClient& c, const std::string& model) {
+  HttpResult r;
+  for (int i = 0; i < 60; ++i) {
+    r = c.Post("/v1/chat/completions", Chat());
+    if (r.headers["x-hybridgate-model"] == model) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  return r;
+}
+
 TEST(Rollout, WalksEveryStageToCompleteWhileTheCandidateMatches) {
   RolloutGateway g("gpt-4o",
                    "{candidate: llama, stages: [10, 50, 100], min_requests: 5, "
@@ -141,9 +152,12 @@ TEST(Rollout, WalksEveryStageToCompleteWhileTheCandidateMatches) {
   HttpResult r = c.Post("/v1/chat/completions", Chat());
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o") << "the incumbent is the fallback";
+  // Complete, the gates still guard it: a failing candidate is rolled back.
+  st = g.DriveUntil([](const json::object& s) { return Phase(s) == "rolled_back"; }, 20s);
+  EXPECT_EQ(Phase(st), "rolled_back") << json::serialize(st);
   // The metrics say where it stands.
   const std::string metrics = c.Get("/metrics").body;
-  EXPECT_NE(metrics.find("hybridgate_rollout_share_percent{route=\"support\"} 100"),
+  EXPECT_NE(metrics.find("hybridgate_rollout_share_percent{route=\"support\"} 0"),
             std::string::npos);
   EXPECT_NE(
       metrics.find("hybridgate_rollout_transitions_total{route=\"support\",to=\"complete\"} 1"),
@@ -189,6 +203,27 @@ TEST(Rollout, RollsBackWithinAnIntervalWhenTheCandidateFailsAndStaysThere) {
   st = g.Status();
   EXPECT_EQ(st.at("events").at(0).at("actor"), "cli");
   EXPECT_EQ(st.at("events").at(0).at("reason"), "fixed the candidate");
+  // The gateway follows within a second, the candidate's breaker (open since the failures)
+  // closed by the resume: its arm reaches it at once.
+  const auto resumed = std::chrono::steady_clock::now();
+  bool reached = false;
+  while (!reached && std::chrono::steady_clock::now() - resumed < 3s) {
+    reached = c.Post("/v1/chat/completions", Chat()).headers["x-hybridgate-model"] == "llama";
+  }
+  EXPECT_TRUE(reached) << "no request reached the resumed candidate within 3 s";
+  // A person's transition is logged and counted like the controller's.
+  EXPECT_TRUE(FakeUpstream::WaitFor(
+      [&] {
+        return g.gw->Log().find("rolled_back -> running 20% by cli: fixed the candidate") !=
+               std::string::npos;
+      },
+      3s))
+      << g.gw->Log();
+  EXPECT_NE(
+      c.Get("/metrics")
+          .body.find("hybridgate_rollout_transitions_total{route=\"support\",to=\"running\"}"),
+      std::string::npos);
+  EXPECT_EQ(Phase(g.Status()), "running") << "the breaker's old failures did not roll it back";
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
@@ -215,7 +250,7 @@ TEST(Rollout, RollsBackWhenShadowComparisonsSayTheCandidateAnswersWorse) {
 
 TEST(Rollout, TheArmIsStickyPerCallerForTheStage) {
   RolloutGateway g("gpt-4o",
-                   "{candidate: llama, stages: [50], min_requests: 100000, interval: 1s, "
+                   "{candidate: llama, stages: [50, 100], min_requests: 100000, interval: 1s, "
                    "gates: {error_rate_max: 0.1}, sticky: user}");
   ASSERT_TRUE(g.gw->started()) << g.gw->Log();
   TestClient c(g.gw->port());
@@ -263,17 +298,6 @@ TEST(Rollout, ARequestTheCandidateMayNotReceiveIsNeverAssignedToIt) {
   EXPECT_EQ(plain.headers["x-hybridgate-rollout"], "support/100/candidate");
   EXPECT_EQ(plain.headers["x-hybridgate-model"], "gpt-4o");
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
-}
-
-// Waits (up to 3 s) until a request is answered by `model`; returns the last answer.
-HttpResult AwaitModel(TestClient& c, const std::string& model) {
-  HttpResult r;
-  for (int i = 0; i < 60; ++i) {
-    r = c.Post("/v1/chat/completions", Chat());
-    if (r.headers["x-hybridgate-model"] == model) break;
-    std::this_thread::sleep_for(50ms);
-  }
-  return r;
 }
 
 TEST(Rollout, APersonsCommandReachesTheGatewayWithinASecondAndTheAdminApiAgrees) {
@@ -330,6 +354,61 @@ TEST(Rollout, APersonsCommandReachesTheGatewayWithinASecondAndTheAdminApiAgrees)
   r = AwaitModel(c, "gpt-4o");
   EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o");
   EXPECT_LT(std::chrono::steady_clock::now() - rolled, 2500ms);
+  EXPECT_EQ(Phase(g.Status()), "rolled_back");
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+TEST(Rollout, AnotherConfigNeitherResetsNorCommandsTheRunningRolloutAndADeletedStoreIsFollowed) {
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [50, 100], min_requests: 100000, interval: 1s, "
+                   "gates: {error_rate_max: 0.5}}");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  // A config that names another candidate (a rolling deploy, a dry run).
+  std::string other = g.config;
+  other.replace(other.find("models: [{name: llama,"), 22,
+                "models: [{name: mistral}, {name: llama,");
+  other.replace(other.find("candidate: llama"), 16, "candidate: mistral");
+  std::ofstream(g.s.Path("other.yaml")) << other;
+  int status = -1;
+  std::string out =
+      Shell("'" + BinaryPath() + "' config check '" + g.s.Path("other.yaml") + "' 2>&1", &status);
+  ASSERT_EQ(status, 0) << out;
+  out = Shell("'" + BinaryPath() + "' rollout status --format json --config '" +
+                  g.s.Path("other.yaml") + "' 2>&1",
+              &status);
+  ASSERT_EQ(status, 0) << out;
+  const json::object seen = json::parse(out).at("rollouts").at(0).as_object();
+  EXPECT_EQ(seen.at("candidate"), "llama");
+  EXPECT_EQ(seen.at("config_candidate"), "mistral");
+  out = Shell("'" + BinaryPath() + "' rollout pause --route support --config '" +
+                  g.s.Path("other.yaml") + "' 2>&1",
+              &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("the store holds route 'support''s rollout of 'llama' (running)"),
+            std::string::npos)
+      << out;
+  std::this_thread::sleep_for(1500ms);
+  json::object st = g.Status();
+  EXPECT_EQ(st.at("candidate"), "llama");
+  EXPECT_EQ(Phase(st), "running");
+  EXPECT_EQ(st.at("events").as_array().size(), 0u) << json::serialize(st);
+
+  // The store deleted under the running gateway: a person's rollback writes a new one, and the
+  // gateway follows it.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((g.s.Path("rollouts.db") + suffix).c_str());
+  }
+  out = g.Cli("rollback --route support", &status);
+  ASSERT_EQ(status, 0) << out;
+  TestClient c(g.gw->port());
+  bool followed = false;
+  for (int i = 0; i < 40 && !followed; ++i) {
+    followed = c.Post("/v1/chat/completions", Chat()).headers.count("x-hybridgate-rollout") == 0;
+    if (!followed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(followed) << "the gateway still sends candidate traffic after the rollback";
+  EXPECT_TRUE(FakeUpstream::WaitFor(
+      [&] { return g.gw->Log().find("was replaced or deleted") != std::string::npos; }, 3s));
   EXPECT_EQ(Phase(g.Status()), "rolled_back");
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
