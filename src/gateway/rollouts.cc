@@ -23,9 +23,18 @@ int64_t NowMs() {
       .count();
 }
 
-// Answers that say nothing of a deployment: the gateway refused first, or the client left.
-bool Uncounted(const routing::Outcome& out) {
-  return out.attempts == 0 || out.client_gone || out.cancelled_in_flight;
+bool ClientLeft(const routing::Outcome& out) { return out.client_gone || out.cancelled_in_flight; }
+
+// An upstream's verdict on the request itself (400, 404, 413, 422, the context window): a client
+// could end any rollout by sending bad requests if these counted against the candidate.
+bool ClientError(const routing::Outcome& out) {
+  if (out.ok) return false;
+  if (out.error.code == ErrorCode::kContextLength || out.error.code == ErrorCode::kInvalidRequest) {
+    return true;
+  }
+  const int st = out.error.upstream_status;
+  return out.error.code == ErrorCode::kUpstreamError && st >= 400 && st < 500 && st != 408 &&
+         st != 429;
 }
 
 bool ServerSide(ErrorCode code) {
@@ -67,7 +76,7 @@ void Rollouts::Stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
-  if (store_) store_->ReleaseLease(replica_);  // another replica takes over at once
+  if (store_) store_->ReleaseLeases(replica_);  // another replica takes over at once
 }
 
 void Rollouts::Wake() {
@@ -109,7 +118,7 @@ std::shared_ptr<rollout::Store> Rollouts::store() {
     LogWarn(fmt::format("rollouts: the store {} {}; opening {}", store_path_,
                         path != store_path_ ? "is no longer configured" : "was replaced or deleted",
                         path));
-    store_->ReleaseLease(replica_);
+    store_->ReleaseLeases(replica_);
     store_.reset();
   }
   auto opened = rollout::Store::Open(path);
@@ -144,27 +153,26 @@ void Rollouts::Tick(int64_t now) {
   const std::shared_ptr<const rollout::Board::Map> old = board_.All();
   auto next = std::make_shared<rollout::Board::Map>();
   const std::shared_ptr<rollout::Store> store = this->store();
-  // One replica evaluates the gates at a time: the lease holder (renewed every round).
-  bool leader = false;
-  if (store) {
-    auto lease = store->Lease(replica_, now, kLeaseMs);
-    if (!lease) LogWarn(fmt::format("rollouts: {}", lease.error().message));
-    leader = lease && *lease;
-  }
+  // The store away: the shares stay for a few rounds (a blip), then the candidates get nothing
+  // until it is back — no rollout runs without its gates.
+  store_failures_ = store ? 0 : store_failures_ + 1;
   for (const routing::Route& route : routes) {
     if (!route.rollout) continue;
     if (store) {
-      Round(*rt, route, *store, leader, *old, *next, now);
-    } else if (const auto before = old->find(route.name); before != old->end()) {
-      next->emplace(route.name, before->second);  // the store away: the share stays as it was
+      Round(*rt, route, *store, *old, *next, now);
+    } else if (const auto before = old->find(route.name);
+               before != old->end() && store_failures_ < kStoreGraceRounds) {
+      next->emplace(route.name, before->second);
     }
+  }
+  for (const auto& [name, live] : *old) {
+    if (!next->contains(name)) metrics_.SetRolloutShare(name, 0);
   }
   board_.Publish(std::move(next));
 }
 
 void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
-                     bool leader, const rollout::Board::Map& old, rollout::Board::Map& next,
-                     int64_t now) {
+                     const rollout::Board::Map& old, rollout::Board::Map& next, int64_t now) {
   const routing::RolloutConfig& cfg = *route.rollout;
   const auto before = old.find(route.name);
   std::string replaced;
@@ -192,10 +200,8 @@ void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
     LogInfo(fmt::format("rollout '{}': {} replacing {} starts ({}); it replaces the rollout of {}",
                         route.name, cfg.candidate, cfg.incumbent, to, replaced));
     Transition(store, route.name, cfg.candidate, replaced, state, to, "config", now);
-  } else if (before != old.end() && before->second->candidate == state.candidate &&
-             (before->second->epoch != state.epoch || before->second->phase != state.phase)) {
-    Followed(rt, route, *before->second, state, store);
   }
+  Follow(rt, route, store);
   std::shared_ptr<rollout::LiveCounters> counters;
   if (before != old.end() && before->second->epoch == state.epoch &&
       before->second->candidate == state.candidate) {
@@ -206,6 +212,14 @@ void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   if (auto put = store.PutCounts(route.name, state.epoch, replica_, counters->Snapshot(), now);
       !put) {
     LogWarn(fmt::format("rollouts: route '{}': {}", route.name, put.error().message));
+  }
+  // One replica evaluates each rollout: the holder of its lease (renewed every round), which
+  // also brings the stored stages to its config's.
+  auto lease = store.Lease(route.name, replica_, now, kLeaseMs);
+  if (!lease) LogWarn(fmt::format("rollouts: route '{}': {}", route.name, lease.error().message));
+  const bool leader = lease && *lease;
+  if (leader && Restage(route, state, store, now)) {
+    counters = std::make_shared<rollout::LiveCounters>();
   }
   int64_t& due = next_eval_[route.name];
   if (leader && now >= due) {
@@ -268,6 +282,29 @@ void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   next.emplace(route.name, std::move(live));
 }
 
+bool Rollouts::Restage(const routing::Route& route, rollout::State& state, rollout::Store& store,
+                       int64_t now) {
+  const routing::RolloutConfig& cfg = *route.rollout;
+  rollout::State moved = state;
+  const std::string from = rollout::Describe(cfg, state);
+  if (!rollout::AdoptStages(cfg, moved, now)) {
+    if (moved.stages == state.stages) return false;
+    state = moved;  // only recorded (a row stored before its stages were); nothing moves
+    return false;
+  }
+  moved.reason =
+      fmt::format("the config's stages changed; {} -> {}", from, rollout::Describe(cfg, moved));
+  moved.updated_ms = now;
+  auto put = store.Put(moved);
+  if (!put || !*put) return false;  // read again next round
+  LogInfo(fmt::format("rollout '{}' ({} replacing {}): {}", route.name, cfg.candidate,
+                      cfg.incumbent, moved.reason));
+  Transition(store, route.name, cfg.candidate, from, moved, rollout::Describe(cfg, moved), "config",
+             now);
+  state = std::move(moved);
+  return true;
+}
+
 void Rollouts::Transition(rollout::Store& store, const std::string& route,
                           const std::string& candidate, const std::string& from,
                           const rollout::State& to, const std::string& to_text,
@@ -285,29 +322,26 @@ void Rollouts::Transition(rollout::Store& store, const std::string& route,
   }
 }
 
-void Rollouts::Followed(const Runtime& rt, const routing::Route& route,
-                        const rollout::LiveRollout& was, const rollout::State& now,
-                        rollout::Store& store) {
+void Rollouts::Follow(const Runtime& rt, const routing::Route& route, rollout::Store& store) {
   const routing::RolloutConfig& cfg = *route.rollout;
-  auto last = store.Events(route.name, cfg.candidate, 1);
-  const bool mine = last && !last->empty() && last->front().actor == "controller " + replica_;
-  if (mine) return;  // this replica's own transition, logged when it made it
-  const std::string by = last && !last->empty()
-                             ? fmt::format(" by {}: {}", last->front().actor, last->front().reason)
-                             : std::string();
-  LogInfo(fmt::format("rollout '{}' ({} replacing {}): {} -> {}{}", route.name, cfg.candidate,
-                      cfg.incumbent,
-                      was.phase == rollout::Phase::kRunning || was.phase == rollout::Phase::kPaused
-                          ? fmt::format("{} {}%", rollout::PhaseName(was.phase), was.percent)
-                          : std::string(rollout::PhaseName(was.phase)),
-                      rollout::Describe(cfg, now), by));
-  metrics_.RecordRolloutTransition(route.name, rollout::PhaseName(now.phase));
-  const bool resumed =
-      now.phase == rollout::Phase::kRunning && now.stage == 0 &&
-      (was.phase == rollout::Phase::kRolledBack || was.phase == rollout::Phase::kPending);
-  if (resumed) {
-    routing::BreakerSet& breakers = rt.planner->BreakersFor(route);
-    for (const std::string& key : Keys(rt, cfg.candidate)) breakers.Get(key).Reset();
+  const auto it = last_event_.try_emplace(route.name, -1).first;
+  int64_t last = it->second;
+  auto events = store.EventsAfter(route.name, last, 100, &last);
+  if (!events) return;  // read again next round
+  it->second = last;
+  for (const rollout::Event& e : *events) {
+    if (e.actor.ends_with(" " + replica_)) continue;  // this replica's: logged when it was made
+    LogInfo(fmt::format("rollout '{}' ({} replacing {}): {} -> {} by {}: {}", route.name,
+                        e.candidate, cfg.incumbent, e.from, e.to, e.actor, e.reason));
+    const std::string_view to(e.to);
+    metrics_.RecordRolloutTransition(route.name, to.substr(0, to.find(' ')));
+    const bool resumed = to.starts_with("running") &&
+                         (e.from.starts_with("rolled_back") || e.from.starts_with("pending"));
+    if (resumed && e.candidate == cfg.candidate) {
+      // What the candidate's breakers counted is from before the person's fix.
+      routing::BreakerSet& breakers = rt.planner->BreakersFor(route);
+      for (const std::string& key : Keys(rt, cfg.candidate)) breakers.Get(key).Reset();
+    }
   }
 }
 
@@ -357,7 +391,16 @@ void Rollouts::Assign(const Runtime& rt, const routing::Route& route,
 }
 
 void Rollouts::Record(const RolloutAssignment& a, const routing::Outcome& out, double latency_ms) {
-  if (!a.live || Uncounted(out)) return;
+  if (!a.live || out.attempts == 0 || ClientError(out)) return;
+  if (ClientLeft(out)) {
+    // A client that left while the candidate had its request and had not sent a byte: it made
+    // the client wait (a hang counts). One that left once the answer flowed says nothing.
+    if (a.arm == rollout::Arm::kCandidate && out.deployment.model == a.candidate &&
+        out.ttft.count() < 0) {
+      a.live->counters->Record(a.arm, true, std::nullopt);
+    }
+    return;
+  }
   const bool by_candidate = out.ok && out.deployment.model == a.candidate;
   if (a.arm == rollout::Arm::kCandidate) {
     a.live->counters->Record(a.arm, !by_candidate,

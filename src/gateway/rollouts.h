@@ -71,18 +71,21 @@ class Rollouts {
  private:
   void Loop();
   // One rollout's round: read, count, evaluate (`leader`), publish into `next`.
-  void Round(const Runtime& rt, const routing::Route& route, rollout::Store& store, bool leader,
+  void Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
              const rollout::Board::Map& old, rollout::Board::Map& next, int64_t now);
+  // The lease holder's: brings the stored stages to the config's (a reload changed them), a
+  // transition when the stage moves; true when it did.
+  bool Restage(const routing::Route& route, rollout::State& state, rollout::Store& store,
+               int64_t now);
   // Counts a transition this replica made and records its event (`actor`: "controller" or
   // "config", followed by the replica).
   void Transition(rollout::Store& store, const std::string& route, const std::string& candidate,
                   const std::string& from, const rollout::State& to, const std::string& to_text,
                   std::string_view actor, int64_t now);
-  // Logs and counts a transition another process (or a person) made, which this replica sees
-  // as the stored state moving from what it published; on a resume, closes the candidate's
-  // breakers (what they counted is from before the person's fix).
-  void Followed(const Runtime& rt, const routing::Route& route, const rollout::LiveRollout& was,
-                const rollout::State& now, rollout::Store& store);
+  // Logs and counts every transition of the route's rollout that another process or a person
+  // made since the last round (the store's events); a resume closes the candidate's breakers
+  // (what they counted is from before the person's fix).
+  void Follow(const Runtime& rt, const routing::Route& route, rollout::Store& store);
 
   std::function<std::shared_ptr<const Runtime>()> current_;
   metrics::Metrics& metrics_;
@@ -96,7 +99,10 @@ class Rollouts {
   std::string store_error_;                     // the last failure to open it, logged once
   std::map<std::string, int64_t> next_eval_;    // by route: when its gates are due, unix ms
   std::map<std::string, std::string> waiting_;  // by route: a candidate told to wait (logged once)
+  std::map<std::string, int64_t> last_event_;   // by route: the last event followed
   bool board_empty_ = true;                     // Tick's: no rollout is published
+  int store_failures_ = 0;                      // Tick's: rounds in a row without a store
+  static constexpr int kStoreGraceRounds = 3;
   std::condition_variable cv_;
   bool stop_ = false;
   bool wake_ = false;

@@ -308,10 +308,13 @@ void AddRolloutCommand(CLI::App& app, int& exit_code) {
     if (opts->format == "json") {
       std::cout << *json << "\n";
     } else {
+      bool any = false;
       for (const routing::Route& r : cfg->routes.routes) {
         if (!r.rollout || (!opts->route.empty() && r.name != opts->route)) continue;
+        any = true;
         if (auto v = ReadView(*store, r)) PrintTable(*v);
       }
+      if (!any) std::cout << fmt::format("no route of {} has a rollout\n", cfg->source);
     }
     exit_code = 0;
   });

@@ -119,10 +119,11 @@ std::pair<double, double> Wilson(int64_t k, int64_t n) {
 }
 
 int SharePercent(const routing::RolloutConfig& config, const State& state) {
+  const std::vector<int>& stages = state.stages.empty() ? config.stages : state.stages;
   switch (state.phase) {
     case Phase::kRunning:
     case Phase::kPaused:
-      return config.stages[std::clamp<size_t>(state.stage, 0, config.stages.size() - 1)];
+      return stages[std::clamp<size_t>(state.stage, 0, stages.size() - 1)];
     case Phase::kComplete:
       return 100;
     case Phase::kPending:
@@ -130,6 +131,28 @@ int SharePercent(const routing::RolloutConfig& config, const State& state) {
       return 0;
   }
   return 0;
+}
+
+bool AdoptStages(const routing::RolloutConfig& config, State& state, int64_t now_ms) {
+  if (state.stages == config.stages) return false;
+  if (state.stages.empty()) {
+    state.stages = config.stages;
+    return false;  // a row stored before stages were: nothing moves
+  }
+  const int share = SharePercent(config, state);
+  state.stages = config.stages;
+  if (state.phase == Phase::kRunning || state.phase == Phase::kPaused) {
+    int stage = 0;
+    for (size_t i = 0; i < config.stages.size(); ++i) {
+      if (config.stages[i] <= share) stage = static_cast<int>(i);
+    }
+    state.stage = stage;
+    state.stage_started_ms = now_ms;
+    ++state.epoch;
+  } else {
+    state.stage = 0;
+  }
+  return true;
 }
 
 Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
@@ -142,7 +165,9 @@ Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
     v.gates.push_back(LatencyGate(*g.p95_latency_ratio_max, counts, state.baseline_p95_ms));
   }
   v.requests_left = std::max<int64_t>(0, config.min_requests - counts.candidate.requests);
-  v.ms_left = std::max<int64_t>(0, state.stage_started_ms + config.min_duration_ms - now_ms);
+  // A stored start in the future (a clock step, an edited row) counts from now.
+  const int64_t started = std::clamp<int64_t>(state.stage_started_ms, 0, now_ms);
+  v.ms_left = std::max<int64_t>(0, config.min_duration_ms - (now_ms - started));
   if (state.phase == Phase::kComplete) v.requests_left = v.ms_left = 0;
   if (state.phase != Phase::kRunning && state.phase != Phase::kPaused &&
       state.phase != Phase::kComplete) {
@@ -200,12 +225,13 @@ std::optional<Command> ParseCommand(std::string_view name) {
 
 Status Apply(const routing::RolloutConfig& config, State& state, Command command, int64_t now_ms,
              std::string reason) {
+  if (state.stages.empty()) state.stages = config.stages;
   auto refuse = [&](std::string_view what) {
     return Fail(MakeError(
         ErrorCode::kInvalidRequest,
         fmt::format("rollout of route '{}' is {}: {}", state.route, PhaseName(state.phase), what)));
   };
-  const int last = static_cast<int>(config.stages.size()) - 1;
+  const int last = static_cast<int>(state.stages.size()) - 1;
   switch (command) {
     case Command::kPromote:
       if (state.phase == Phase::kComplete) return refuse("nothing left to promote");

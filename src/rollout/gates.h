@@ -60,8 +60,10 @@ struct StageCounts {
 // The stored state of one route's rollout (rollout/store.h).
 struct State {
   std::string route, candidate;
+  // As stored: every replica's share comes from these (else the config's).
+  std::vector<int> stages;
   Phase phase = Phase::kPending;
-  int stage = 0;                 // index into the config's stages
+  int stage = 0;                 // index into the stages
   int64_t stage_started_ms = 0;  // unix ms
   int64_t epoch = 0;             // grows with every stage or phase change: counters restart
   std::string reason;            // why the last transition happened
@@ -71,8 +73,12 @@ struct State {
   std::string report_json;  // the last evaluation (GatesJson), for status
 };
 
-// The percent of eligible traffic the candidate gets.
+// The percent of eligible traffic the candidate gets (from the stored stages, else the config's).
 int SharePercent(const routing::RolloutConfig& config, const State& state);
+// Takes the config's stages into a state stored with others (a reload changed them): a running
+// or paused rollout moves to the highest new stage at or below its share (else the first) and
+// starts that stage afresh; false when the stages were the same.
+bool AdoptStages(const routing::RolloutConfig& config, State& state, int64_t now_ms);
 
 struct GateReport {
   std::string name;  // "error_rate", "quality_drop", "p95_latency_ratio"

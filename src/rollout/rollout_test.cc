@@ -143,6 +143,29 @@ TEST(RolloutGates, Commands) {
   EXPECT_EQ(s.stage_started_ms, 100);
 }
 
+TEST(RolloutGates, ANewStageListKeepsTheShareAtOrBelowWhereItWas) {
+  routing::RolloutConfig c = Config();  // 5, 50, 100
+  State s = Running(1);                 // 50%
+  s.stages = c.stages;
+  EXPECT_FALSE(AdoptStages(c, s, 0));
+  c.stages = {10, 100};
+  const int64_t epoch = s.epoch;
+  EXPECT_TRUE(AdoptStages(c, s, 7));
+  EXPECT_EQ(SharePercent(c, s), 10) << "never more than it was";
+  EXPECT_EQ(s.stage_started_ms, 7);
+  EXPECT_EQ(s.epoch, epoch + 1) << "the stage starts afresh";
+  c.stages = {20, 60, 100};
+  EXPECT_TRUE(AdoptStages(c, s, 8));
+  EXPECT_EQ(SharePercent(c, s), 20) << "none at or below 10%: the first";
+  c.stages = {20, 40, 100};
+  s.stage = 1;  // 60% of the stored {20, 60, 100}
+  EXPECT_TRUE(AdoptStages(c, s, 9));
+  EXPECT_EQ(SharePercent(c, s), 40);
+  // Commands use the stored stages.
+  ASSERT_TRUE(Apply(c, s, Command::kPromote, 10, "").has_value());
+  EXPECT_EQ(SharePercent(c, s), 100);
+}
+
 TEST(RolloutBoard, StickyAndMonotone) {
   LiveRollout r;
   r.salt = StickySalt("support", "llama");
@@ -248,14 +271,16 @@ TEST(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
   ASSERT_TRUE((*b)->PutCounts("r", 8, "b", two, 3000));
   EXPECT_EQ((*a)->SumCounts("r", 7)->candidate.requests, 0);
   // The lease: one holder until it expires or is given up.
-  EXPECT_TRUE(*(*a)->Lease("a", 10'000, 3000));
-  EXPECT_FALSE(*(*b)->Lease("b", 11'000, 3000));
-  EXPECT_TRUE(*(*a)->Lease("a", 12'000, 3000)) << "renewed";
-  EXPECT_FALSE(*(*b)->Lease("b", 14'000, 3000));
-  EXPECT_TRUE(*(*b)->Lease("b", 15'001, 3000)) << "a's lease ran out at 15000";
-  EXPECT_FALSE(*(*a)->Lease("a", 15'002, 3000));
-  (*b)->ReleaseLease("b");
-  EXPECT_TRUE(*(*a)->Lease("a", 15'003, 3000));
+  EXPECT_TRUE(*(*a)->Lease("r", "a", 10'000, 3000));
+  EXPECT_FALSE(*(*b)->Lease("r", "b", 11'000, 3000));
+  EXPECT_TRUE(*(*b)->Lease("other", "b", 11'000, 3000)) << "one lease per rollout";
+  EXPECT_TRUE(*(*a)->Lease("r", "a", 12'000, 3000)) << "renewed";
+  EXPECT_FALSE(*(*b)->Lease("r", "b", 14'000, 3000));
+  EXPECT_TRUE(*(*b)->Lease("r", "b", 15'001, 3000)) << "a's lease ran out at 15000";
+  EXPECT_FALSE(*(*a)->Lease("r", "a", 15'002, 3000));
+  (*b)->ReleaseLeases("b");
+  EXPECT_TRUE(*(*a)->Lease("r", "a", 15'003, 3000));
+  EXPECT_TRUE(*(*a)->Lease("other", "a", 15'003, 3000));
   std::filesystem::remove(path);
 }
 

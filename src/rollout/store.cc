@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -24,7 +26,8 @@ CREATE TABLE IF NOT EXISTS rollouts (
   baseline_p95_ms REAL NOT NULL,
   version INTEGER NOT NULL,
   updated_ms INTEGER NOT NULL,
-  report TEXT NOT NULL
+  report TEXT NOT NULL,
+  stages TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS rollout_events (
   id INTEGER PRIMARY KEY,
@@ -45,7 +48,7 @@ CREATE TABLE IF NOT EXISTS rollout_counts (
   data BLOB NOT NULL,
   PRIMARY KEY (route, epoch, replica)
 );
-CREATE TABLE IF NOT EXISTS rollout_lease (
+CREATE TABLE IF NOT EXISTS rollout_leases (
   name TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
   expires_ms INTEGER NOT NULL
@@ -98,6 +101,27 @@ Error DbError(sqlite3* db, std::string_view what) {
                    fmt::format("rollout store: {}: {}", what, db ? sqlite3_errmsg(db) : "no db"));
 }
 
+std::string JoinStages(const std::vector<int>& stages) {
+  std::string out;
+  for (int v : stages) out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+std::vector<int> SplitStages(std::string_view text) {
+  std::vector<int> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view part = text.substr(0, comma);
+    int v = 0;
+    for (char ch : part) v = ch >= '0' && ch <= '9' && v < 1000 ? v * 10 + (ch - '0') : 1000;
+    if (v < 1 || v > 100) return {};  // not ours: the config's stages apply
+    out.push_back(v);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Describe(const routing::RolloutConfig& config, const State& state) {
@@ -129,9 +153,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 Store::~Store() { sqlite3_close(db_); }
 
 Result<bool> Store::Read(const std::string& route, State& out) {
-  SqliteStmt st(db_,
-                "SELECT candidate, phase, stage, stage_started_ms, epoch, reason, "
-                "baseline_p95_ms, version, updated_ms, report FROM rollouts WHERE route = ?");
+  SqliteStmt st(
+      db_,
+      "SELECT candidate, phase, stage, stage_started_ms, epoch, reason, "
+      "baseline_p95_ms, version, updated_ms, report, stages FROM rollouts WHERE route = ?");
   if (!st.ok()) return Fail(DbError(db_, "read"));
   st.Text(1, route);
   const int rc = st.Step();
@@ -150,6 +175,7 @@ Result<bool> Store::Read(const std::string& route, State& out) {
   out.version = st.ColInt(7);
   out.updated_ms = st.ColInt(8);
   out.report_json = st.ColText(9);
+  out.stages = SplitStages(st.ColText(10));
   return true;
 }
 
@@ -168,9 +194,9 @@ Result<State> Store::Get(const std::string& route, const routing::RolloutConfig&
   State s;
   auto found = Read(route, s);
   if (!found) return Fail(std::move(found.error()));
-  const int last = static_cast<int>(config.stages.size()) - 1;
   if (*found && s.candidate == config.candidate) {
-    if (s.stage > last) s.stage = last;  // the config lost stages since
+    const std::vector<int>& stages = s.stages.empty() ? config.stages : s.stages;
+    s.stage = std::clamp(s.stage, 0, static_cast<int>(stages.size()) - 1);
     return s;
   }
   if (*found && (s.phase == Phase::kRunning || s.phase == Phase::kPaused)) return s;
@@ -186,12 +212,13 @@ Result<State> Store::Get(const std::string& route, const routing::RolloutConfig&
       .updated_ms = now_ms};
   SqliteStmt st(db_,
                 "INSERT INTO rollouts (route, candidate, phase, stage, stage_started_ms, epoch, "
-                "reason, baseline_p95_ms, version, updated_ms, report) "
-                "VALUES (?, ?, ?, 0, ?, ?, ?, 0, 1, ?, '') "
+                "reason, baseline_p95_ms, version, updated_ms, report, stages) "
+                "VALUES (?, ?, ?, 0, ?, ?, ?, 0, 1, ?, '', ?) "
                 "ON CONFLICT(route) DO UPDATE SET candidate = excluded.candidate, "
                 "phase = excluded.phase, stage = 0, stage_started_ms = excluded.stage_started_ms, "
                 "epoch = excluded.epoch, reason = excluded.reason, baseline_p95_ms = 0, "
-                "version = rollouts.version + 1, updated_ms = excluded.updated_ms, report = ''");
+                "version = rollouts.version + 1, updated_ms = excluded.updated_ms, report = '', "
+                "stages = excluded.stages");
   if (!st.ok()) return Fail(DbError(db_, "create"));
   st.Text(1, route);
   st.Text(2, fresh.candidate);
@@ -200,6 +227,7 @@ Result<State> Store::Get(const std::string& route, const routing::RolloutConfig&
   st.Int(5, fresh.epoch);
   st.Text(6, fresh.reason);
   st.Int(7, now_ms);
+  st.Text(8, JoinStages(config.stages));
   if (st.Step() != SQLITE_DONE) return Fail(DbError(db_, "create"));
   State stored;
   auto again = Read(route, stored);
@@ -212,7 +240,7 @@ Result<bool> Store::Put(State& state) {
   SqliteStmt st(db_,
                 "UPDATE rollouts SET phase = ?, stage = ?, stage_started_ms = ?, epoch = ?, "
                 "reason = ?, baseline_p95_ms = ?, version = version + 1, updated_ms = ?, "
-                "report = ? WHERE route = ? AND candidate = ? AND version = ?");
+                "report = ?, stages = ? WHERE route = ? AND candidate = ? AND version = ?");
   if (!st.ok()) return Fail(DbError(db_, "write"));
   st.Text(1, PhaseName(state.phase));
   st.Int(2, state.stage);
@@ -222,9 +250,10 @@ Result<bool> Store::Put(State& state) {
   st.Real(6, state.baseline_p95_ms);
   st.Int(7, state.updated_ms);
   st.Text(8, state.report_json);
-  st.Text(9, state.route);
-  st.Text(10, state.candidate);
-  st.Int(11, state.version);
+  st.Text(9, JoinStages(state.stages));
+  st.Text(10, state.route);
+  st.Text(11, state.candidate);
+  st.Int(12, state.version);
   if (st.Step() != SQLITE_DONE) return Fail(DbError(db_, "write"));
   if (sqlite3_changes(db_) != 1) return false;
   ++state.version;
@@ -275,6 +304,42 @@ Result<std::vector<Event>> Store::Events(const std::string& route, const std::st
   return out;
 }
 
+Result<std::vector<Event>> Store::EventsAfter(const std::string& route, int64_t after_id, int limit,
+                                              int64_t* last_id) {
+  std::lock_guard lock(mu_);
+  std::vector<Event> out;
+  if (after_id < 0) {
+    SqliteStmt st(db_, "SELECT COALESCE(MAX(id), 0) FROM rollout_events WHERE route = ?");
+    if (!st.ok()) return Fail(DbError(db_, "events"));
+    st.Text(1, route);
+    if (st.Step() != SQLITE_ROW) return Fail(DbError(db_, "events"));
+    *last_id = st.ColInt(0);
+    return out;
+  }
+  SqliteStmt st(db_,
+                "SELECT id, time_ms, route, candidate, from_state, to_state, reason, actor FROM "
+                "rollout_events WHERE route = ? AND id > ? ORDER BY id LIMIT ?");
+  if (!st.ok()) return Fail(DbError(db_, "events"));
+  st.Text(1, route);
+  st.Int(2, after_id);
+  st.Int(3, limit);
+  int rc = 0;
+  *last_id = after_id;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({.id = st.ColInt(0),
+                   .time_ms = st.ColInt(1),
+                   .route = st.ColText(2),
+                   .candidate = st.ColText(3),
+                   .from = st.ColText(4),
+                   .to = st.ColText(5),
+                   .reason = st.ColText(6),
+                   .actor = st.ColText(7)});
+    *last_id = out.back().id;
+  }
+  if (rc != SQLITE_DONE) return Fail(DbError(db_, "events"));
+  return out;
+}
+
 Status Store::PutCounts(const std::string& route, int64_t epoch, const std::string& replica,
                         const StageCounts& counts, int64_t now_ms) {
   std::lock_guard lock(mu_);
@@ -317,26 +382,30 @@ Result<StageCounts> Store::SumCounts(const std::string& route, int64_t epoch) {
   return sum;
 }
 
-Result<bool> Store::Lease(const std::string& replica, int64_t now_ms, int64_t ttl_ms) {
+Result<bool> Store::Lease(const std::string& name, const std::string& replica, int64_t now_ms,
+                          int64_t ttl_ms) {
   std::lock_guard lock(mu_);
   SqliteStmt st(db_,
-                "INSERT INTO rollout_lease (name, holder, expires_ms) VALUES ('controller', ?, ?) "
+                "INSERT INTO rollout_leases (name, holder, expires_ms) VALUES (?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, "
                 "expires_ms = excluded.expires_ms "
-                "WHERE rollout_lease.holder = excluded.holder OR rollout_lease.expires_ms < ?");
+                "WHERE rollout_leases.holder = excluded.holder OR rollout_leases.expires_ms < ?");
   if (!st.ok()) return Fail(DbError(db_, "lease"));
-  st.Text(1, replica);
-  st.Int(2, now_ms + ttl_ms);
-  st.Int(3, now_ms);
+  st.Text(1, name);
+  st.Text(2, replica);
+  st.Int(3, now_ms > INT64_MAX - ttl_ms ? INT64_MAX : now_ms + ttl_ms);
+  st.Int(4, now_ms);
   if (st.Step() != SQLITE_DONE) return Fail(DbError(db_, "lease"));
-  SqliteStmt who(db_, "SELECT holder FROM rollout_lease WHERE name = 'controller'");
-  if (!who.ok() || who.Step() != SQLITE_ROW) return Fail(DbError(db_, "lease"));
+  SqliteStmt who(db_, "SELECT holder FROM rollout_leases WHERE name = ?");
+  if (!who.ok()) return Fail(DbError(db_, "lease"));
+  who.Text(1, name);
+  if (who.Step() != SQLITE_ROW) return Fail(DbError(db_, "lease"));
   return who.ColText(0) == replica;
 }
 
-void Store::ReleaseLease(const std::string& replica) {
+void Store::ReleaseLeases(const std::string& replica) {
   std::lock_guard lock(mu_);
-  SqliteStmt st(db_, "DELETE FROM rollout_lease WHERE name = 'controller' AND holder = ?");
+  SqliteStmt st(db_, "DELETE FROM rollout_leases WHERE holder = ?");
   if (!st.ok()) return;
   st.Text(1, replica);
   st.Step();

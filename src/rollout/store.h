@@ -19,6 +19,7 @@
 namespace hybridgate::rollout {
 
 struct Event {
+  int64_t id = 0;  // grows with every event
   int64_t time_ms = 0;
   std::string route, candidate;
   std::string from, to;  // "running 25%", "rolled_back"
@@ -53,17 +54,24 @@ class Store {
   Result<std::vector<Event>> Events(const std::string& route, const std::string& candidate,
                                     int limit);
 
+  // The events of `route` after event `after_id`, oldest first (at most `limit`); with
+  // after_id < 0, none, but the last id is returned in `last_id` to start from.
+  Result<std::vector<Event>> EventsAfter(const std::string& route, int64_t after_id, int limit,
+                                         int64_t* last_id);
+
   // Several gateways on one store: each publishes its own counters of a stage (`epoch`) every
-  // round, and the one holding the evaluation lease sums them all. PutCounts also forgets the
-  // route's counters of earlier epochs.
+  // round, and the one holding the rollout's evaluation lease sums them all. PutCounts also forgets
+  // the route's counters of earlier epochs.
   Status PutCounts(const std::string& route, int64_t epoch, const std::string& replica,
                    const StageCounts& counts, int64_t now_ms);
   Result<StageCounts> SumCounts(const std::string& route, int64_t epoch);
-  // Takes the evaluation lease for `replica` until now + ttl, or renews it; true when `replica`
-  // holds it (another holder's lease must have expired first).
-  Result<bool> Lease(const std::string& replica, int64_t now_ms, int64_t ttl_ms);
-  // Gives the lease up (a replica that stops), when `replica` holds it.
-  void ReleaseLease(const std::string& replica);
+  // Takes the evaluation lease `name` (a route: one evaluator per rollout) for `replica` until
+  // now + ttl, or renews it; true when `replica` holds it (another holder's lease must have
+  // expired first).
+  Result<bool> Lease(const std::string& name, const std::string& replica, int64_t now_ms,
+                     int64_t ttl_ms);
+  // Gives up every lease `replica` holds (a replica that stops).
+  void ReleaseLeases(const std::string& replica);
 
  private:
   explicit Store(sqlite3* db) : db_(db) {}

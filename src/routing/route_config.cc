@@ -362,6 +362,7 @@ Status ParseRollout(const Reader& r, const YAML::Node& n, const std::string& pat
     HG_ASSIGN(text, r.String(n[key], path + "." + key));
     auto v = ParseDurationMs(text);
     if (!v) return Fail(r.At(n[key], path + "." + key, v.error().message));
+    if (*v > 366LL * 86'400'000) return Fail(r.At(n[key], path + "." + key, "at most 366d"));
     ms = *v;
     return {};
   };

@@ -238,6 +238,9 @@ TEST(ParseRoutesConfig, Rollout) {
        "candidate: add '{deployment: z, ...}' to routes.auto.shadow"},
       {two_tiers + "{candidate: z, incumbent: x, interval: 0s, gates: {error_rate_max: 0.1}}\n",
        "f.yaml:4: 'routes.auto.rollout.interval': "},
+      {two_tiers + "{candidate: z, incumbent: x, min_duration: 106751991167d, gates: "
+                   "{error_rate_max: 0.1}}\n",
+       "f.yaml:4: 'routes.auto.rollout.min_duration': at most 366d"},
       {two_tiers + "{candidate: z, incumbent: x, sticky: ip, gates: {error_rate_max: 0.1}}\n",
        "f.yaml:4: 'routes.auto.rollout.sticky': 'ip' is not one of key | user | none"},
       {two_tiers + "{candidate: z, incumbent: x, stages: [10, 50], gates: {error_rate_max: "

@@ -111,6 +111,13 @@ HttpResult AwaitModel(TestClient& c, const std::string& model) {
   return r;
 }
 
+// The share in an x-hybridgate-rollout header ("support/50/candidate" -> "50"), "" for none.
+std::string ShareOf(HttpResult r) {
+  const std::string h = r.headers["x-hybridgate-rollout"];
+  const size_t a = h.find('/'), b = h.rfind('/');
+  return a == std::string::npos || a == b ? "" : h.substr(a + 1, b - a - 1);
+}
+
 TEST(Rollout, WalksEveryStageToCompleteWhileTheCandidateMatches) {
   RolloutGateway g("gpt-4o",
                    "{candidate: llama, stages: [10, 50, 100], min_requests: 5, "
@@ -413,11 +420,31 @@ TEST(Rollout, AnotherConfigNeitherResetsNorCommandsTheRunningRolloutAndADeletedS
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
-// The share in an x-hybridgate-rollout header ("support/50/candidate" -> "50"), "" for none.
-std::string ShareOf(HttpResult r) {
-  const std::string h = r.headers["x-hybridgate-rollout"];
-  const size_t a = h.find('/'), b = h.rfind('/');
-  return a == std::string::npos || a == b ? "" : h.substr(a + 1, b - a - 1);
+TEST(Rollout, AReloadWithOtherStagesKeepsTheShareAtOrBelowWhereItWasAndSaysSo) {
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [10, 50, 100], min_requests: 100000, interval: 1s, "
+                   "gates: {error_rate_max: 0.5}}");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  int status = -1;
+  ASSERT_EQ((g.Cli("promote --route support", &status), status), 0);
+  TestClient c(g.gw->port());
+  ASSERT_TRUE(FakeUpstream::WaitFor(
+      [&] { return ShareOf(c.Post("/v1/chat/completions", Chat())) == "50"; }, 5s));
+  // The file now says [20, 100]: not 100% at once, but the highest stage at or below 50%.
+  std::string edited = g.config;
+  edited.replace(edited.find("stages: [10, 50, 100]"), 21, "stages: [20, 100]");
+  g.gw->RewriteConfig(edited);
+  ASSERT_TRUE(FakeUpstream::WaitFor(
+      [&] { return ShareOf(c.Post("/v1/chat/completions", Chat())) == "20"; }, 10s))
+      << g.gw->Log();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(ShareOf(c.Post("/v1/chat/completions", Chat())), "20");
+  const json::object st = g.Status();
+  EXPECT_EQ(st.at("share_percent"), 20);
+  EXPECT_EQ(st.at("events").at(0).at("from"), "running 50%");
+  EXPECT_EQ(st.at("events").at(0).at("to"), "running 20%");
+  EXPECT_NE(std::string(st.at("events").at(0).at("reason").as_string()).find("stages changed"),
+            std::string::npos);
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
 TEST(Rollout, ReplicasOnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
@@ -435,6 +462,15 @@ TEST(Rollout, ReplicasOnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
       "    rollout: {candidate: llama, stages: [10, 50, 100], min_requests: 10, "
       "min_duration: 1s, interval: 1s, gates: {error_rate_max: 0.1}, sticky: none}\n";
   std::ofstream(s.Path("gw.yaml")) << config;
+  // A replica whose config has no rollout on `support` (only one on another route) shares the
+  // store and starts first: it must not become support's evaluator.
+  std::string without = config;
+  without.replace(without.find("    rollout: {candidate: llama"), 0, "    aliases: [helpdesk]\n");
+  without = without.substr(0, without.find("    rollout:")) +
+            "  other:\n    tiers: [{name: main, deployments: [gpt-4o]}]\n"
+            "    rollout: {candidate: llama, min_requests: 100000, gates: {error_rate_max: 0.5}}\n";
+  GatewayProcess c(without);
+  ASSERT_TRUE(c.started()) << c.Log();
   auto a = std::make_unique<GatewayProcess>(config);
   ASSERT_TRUE(a->started()) << a->Log();
   GatewayProcess b(config);
@@ -485,6 +521,7 @@ TEST(Rollout, ReplicasOnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
   const std::string last(st.at("events").at(0).at("actor").as_string());
   EXPECT_NE(last.find(pid_b), std::string::npos) << last;
   EXPECT_EQ(b.Stop(), 0) << b.Log();
+  EXPECT_EQ(c.Stop(), 0) << c.Log();
 }
 
 }  // namespace
