@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "advisor/scorecard.h"
+#include "common/clock.h"
 #include "config/config.h"
 #include "ledger/ledger_config.h"
 #include "ledger/report.h"
@@ -31,12 +32,6 @@ struct Options {
   std::vector<std::string> set;  // key=value
   std::string format = "table";
 };
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // What the config's ledger shows since `since_ms`.
 Result<LedgerFacts> ReadLedger(const std::string& config_path, int64_t since_ms, int64_t now_ms) {
@@ -144,7 +139,7 @@ int RunScorecard(const Options& o) {
     return kBadInput;
   }
   if (!o.config.empty()) {
-    const int64_t now = NowMs();
+    const int64_t now = UnixMs();
     auto read = ReadLedger(o.config, now - *window, now);
     if (!read) {
       std::cerr << "advise scorecard: " << read.error().message << "\n";

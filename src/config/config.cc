@@ -537,9 +537,28 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
   }
   if (const YAML::Node ro = r.Get("rollouts")) {
     MapReader rr(ro, "rollouts", file);
+    HG_TRY(rr.Str("backend", c.rollouts.backend));
     HG_TRY(rr.Str("path", c.rollouts.path));
+    HG_TRY(rr.Str("dsn", c.rollouts.dsn));
+    HG_TRY(rr.Str("dsn_env", c.rollouts.dsn_env));
+    HG_TRY(rr.Str("redis_url", c.rollouts.redis_url));
     HG_TRY(rr.NoUnknownKeys());
+    const std::string& b = c.rollouts.backend;
+    if (!b.empty() && b != "sqlite" && b != "postgres" && b != "redis") {
+      return Fail(rr.Err(ro["backend"], "backend", "must be sqlite, postgres or redis"));
+    }
     if (c.rollouts.path.empty()) return Fail(rr.Err(ro["path"], "path", "must not be empty"));
+    if (b == "postgres" && c.rollouts.dsn.empty() && c.rollouts.dsn_env.empty() &&
+        c.ledger.backend != "postgres") {
+      return Fail(rr.Err(ro["backend"], "backend",
+                         "postgres needs dsn or dsn_env (or a ledger on postgres, whose dsn it "
+                         "takes)"));
+    }
+    if (!c.rollouts.redis_url.empty()) {
+      if (auto u = limits::ParseRedisUrl(c.rollouts.redis_url); !u) {
+        return Fail(rr.Err(ro["redis_url"], "redis_url", u.error().message));
+      }
+    }
   }
   if (const YAML::Node b = r.Get("background")) {
     MapReader br(b, "background", file);

@@ -162,10 +162,15 @@ struct ResponsesConfig {
   int64_t max_pending = 1024;  // store operations queued at once; more are refused with 503
 };
 
-// Where canary rollouts keep their state (rollout/store.h): SQLite, relative to the config file.
-// Read at start (a restart applies a change).
+// Where canary rollouts keep their state (rollout/store.h). Replicas on several hosts share one
+// PostgreSQL or Redis; a single host can use SQLite.
 struct RolloutsConfig {
-  std::string path = "rollouts.db";
+  // sqlite | postgres | redis; "": postgres when the ledger is there, else sqlite.
+  std::string backend;
+  std::string path = "rollouts.db";  // sqlite; relative to the config file
+  std::string dsn;                   // postgres; "": the ledger's dsn
+  std::string dsn_env;               // postgres: or the variable that holds it
+  std::string redis_url;             // redis; "": limits.redis_url
 };
 
 // Work that outlives its request (shadow calls): the per-worker bounds of background/runner.h.

@@ -81,6 +81,14 @@ TEST(ParseConfig, ErrorsNameFileLineAndKey) {
       {"log: {level: info, log_prompts: true}\n" + head +
            "    base_url: http://x\n    models: [{name: m}]\n",
        "gw.yaml:1: 'log.log_prompts': unknown key"},
+      {"rollouts: {backend: etcd}\n" + head + "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:1: 'rollouts.backend': must be sqlite, postgres or redis"},
+      {"rollouts: {backend: postgres}\n" + head +
+           "    base_url: http://x\n    models: [{name: m}]\n",
+       "'rollouts.backend': postgres needs dsn or dsn_env (or a ledger on postgres"},
+      {"rollouts:\n  backend: redis\n  redis_url: http://r:6379\n" + head +
+           "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:3: 'rollouts.redis_url': "},
   };
   for (const Bad& b : cases) {
     auto c = ParseConfig(b.yaml, "gw.yaml");

@@ -15,6 +15,7 @@
 #include "api/anthropic/anthropic.h"
 #include "api/gemini/gemini.h"
 #include "api/openai_chat.h"
+#include "common/clock.h"
 #include "common/json_writer.h"
 #include "gateway/chat_state.h"
 #include "gateway/request_log.h"
@@ -261,9 +262,7 @@ std::pair<int, std::string> Gateway::RolloutsAdmin(std::string_view target, bool
   if (!rest.empty()) rest.remove_prefix(1);
   const size_t slash = rest.find('/');
   const std::string route(rest.substr(0, slash));
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = UnixMs();
   if (!post) {
     if (slash != std::string_view::npos) {
       return error(MakeError(ErrorCode::kNotFound, "GET /admin/rollouts[/{route}]"));

@@ -16,6 +16,7 @@
 #include "classify/body_strings.h"
 #include "classify/request_texts.h"
 #include "classify/sensitivity/json_view.h"
+#include "common/clock.h"
 #include "dialects/openai_chat/openai_chat.h"
 #include "gateway/chat_state.h"
 #include "gateway/gateway.h"
@@ -30,12 +31,6 @@ namespace hybridgate::gateway {
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A rough token count of texts, for admission (TPM reservation) and for upstreams that report
 // no usage.

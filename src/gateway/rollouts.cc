@@ -9,6 +9,7 @@
 #include <random>
 #include <utility>
 
+#include "common/clock.h"
 #include "common/thread.h"
 #include "gateway/request_log.h"
 #include "routing/routes.h"
@@ -16,12 +17,6 @@
 namespace hybridgate::gateway {
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool ClientLeft(const routing::Outcome& out) { return out.client_gone || out.cancelled_in_flight; }
 
@@ -63,7 +58,7 @@ Rollouts::Rollouts(std::function<std::shared_ptr<const Runtime>()> current,
     : current_(std::move(current)), metrics_(metrics), replica_(ReplicaId()) {}
 
 void Rollouts::Start() {
-  Tick(NowMs());  // the first requests already see every rollout's share
+  Tick(UnixMs());  // the first requests already see every rollout's share
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -95,7 +90,7 @@ void Rollouts::Loop() {
     wake_ = false;
     lock.unlock();
     try {
-      Tick(NowMs());
+      Tick(UnixMs());
     } catch (const std::exception& e) {
       LogWarn(fmt::format("rollouts: {}", e.what()));
     }
@@ -104,24 +99,26 @@ void Rollouts::Loop() {
 }
 
 std::shared_ptr<rollout::Store> Rollouts::store() {
-  const std::string path = rollout::StorePath(current_()->config);
+  const rollout::StoreConfig where = rollout::ResolveStoreConfig(current_()->config);
+  const bool sqlite = where.backend == "sqlite";
   struct stat st {};
-  const bool exists = ::stat(path.c_str(), &st) == 0;
+  const bool exists = sqlite && ::stat(where.path.c_str(), &st) == 0;
   std::lock_guard lock(mu_);
-  if (store_ && path == store_path_ && exists && st.st_dev == store_dev_ &&
-      st.st_ino == store_ino_) {
+  if (store_ && where == store_config_ &&
+      (!sqlite || (exists && st.st_dev == store_dev_ && st.st_ino == store_ino_))) {
     return store_;
   }
   if (store_) {
-    // A new path (reload), or the file was replaced or deleted under it: what a person's command
-    // writes now goes to the file at the path, so follow it.
-    LogWarn(fmt::format("rollouts: the store {} {}; opening {}", store_path_,
-                        path != store_path_ ? "is no longer configured" : "was replaced or deleted",
-                        path));
+    // Another store (reload), or the file was replaced or deleted under it: what a person's
+    // command writes now goes to the store the config names, so follow it.
+    LogWarn(
+        fmt::format("rollouts: the store {} {}; opening {}", store_config_.Name(),
+                    where != store_config_ ? "is no longer configured" : "was replaced or deleted",
+                    where.Name()));
     store_->ReleaseLeases(replica_);
     store_.reset();
   }
-  auto opened = rollout::Store::Open(path);
+  auto opened = rollout::Store::Open(where);
   if (!opened) {
     if (store_error_ != opened.error().message) {
       store_error_ = opened.error().message;
@@ -131,8 +128,8 @@ std::shared_ptr<rollout::Store> Rollouts::store() {
   }
   store_error_.clear();
   store_ = std::move(*opened);
-  store_path_ = path;
-  if (::stat(path.c_str(), &st) == 0) {
+  store_config_ = where;
+  if (sqlite && ::stat(where.path.c_str(), &st) == 0) {
     store_dev_ = st.st_dev;
     store_ino_ = st.st_ino;
   }
@@ -153,25 +150,26 @@ void Rollouts::Tick(int64_t now) {
   const std::shared_ptr<const rollout::Board::Map> old = board_.All();
   auto next = std::make_shared<rollout::Board::Map>();
   const std::shared_ptr<rollout::Store> store = this->store();
-  // The store away: the shares stay for a few rounds (a blip), then the candidates get nothing
-  // until it is back — no rollout runs without its gates.
-  store_failures_ = store ? 0 : store_failures_ + 1;
+  // The store away (not opened, or a rollout not read): the shares stay for a few rounds (a
+  // blip), then the candidates get nothing until it is back — no rollout runs without its gates.
+  const bool grace = store_failures_ + 1 < kStoreGraceRounds;
+  bool read_all = store != nullptr;
   for (const routing::Route& route : routes) {
     if (!route.rollout) continue;
-    if (store) {
-      Round(*rt, route, *store, *old, *next, now);
-    } else if (const auto before = old->find(route.name);
-               before != old->end() && store_failures_ < kStoreGraceRounds) {
+    if (store && Round(*rt, route, *store, *old, *next, now)) continue;
+    read_all = false;
+    if (const auto before = old->find(route.name); before != old->end() && grace) {
       next->emplace(route.name, before->second);
     }
   }
+  store_failures_ = read_all ? 0 : store_failures_ + 1;
   for (const auto& [name, live] : *old) {
     if (!next->contains(name)) metrics_.SetRolloutShare(name, 0);
   }
   board_.Publish(std::move(next));
 }
 
-void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
+bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
                      const rollout::Board::Map& old, rollout::Board::Map& next, int64_t now) {
   const routing::RolloutConfig& cfg = *route.rollout;
   const auto before = old.find(route.name);
@@ -179,8 +177,7 @@ void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   auto got = store.Get(route.name, cfg, now, &replaced);
   if (!got) {
     LogWarn(fmt::format("rollouts: route '{}': {}", route.name, got.error().message));
-    if (before != old.end()) next.emplace(route.name, before->second);
-    return;
+    return false;
   }
   rollout::State state = std::move(*got);
   if (state.candidate != cfg.candidate) {
@@ -192,7 +189,7 @@ void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
                       "once it is complete or rolled back",
                       route.name, rollout::Describe(cfg, state), state.candidate, cfg.candidate));
     }
-    return;
+    return true;
   }
   waiting_.erase(route.name);
   if (!replaced.empty()) {
@@ -280,6 +277,7 @@ void Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   live->counters = std::move(counters);
   metrics_.SetRolloutShare(route.name, live->percent);
   next.emplace(route.name, std::move(live));
+  return true;
 }
 
 bool Rollouts::Restage(const routing::Route& route, rollout::State& state, rollout::Store& store,

@@ -70,8 +70,9 @@ class Rollouts {
 
  private:
   void Loop();
-  // One rollout's round: read, count, evaluate (`leader`), publish into `next`.
-  void Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
+  // One rollout's round: read, count, evaluate (`leader`), publish into `next`; false when
+  // the store could not be read (the caller decides what the share does meanwhile).
+  bool Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
              const rollout::Board::Map& old, rollout::Board::Map& next, int64_t now);
   // The lease holder's: brings the stored stages to the config's (a reload changed them), a
   // transition when the stage moves; true when it did.
@@ -94,8 +95,8 @@ class Rollouts {
   rollout::Board board_;
   std::mutex mu_;  // the store fields, stop_, wake_ (the rest is the thread's own)
   std::shared_ptr<rollout::Store> store_;
-  std::string store_path_;                      // what store_ opened
-  uint64_t store_dev_ = 0, store_ino_ = 0;      // the file it opened
+  rollout::StoreConfig store_config_;           // what store_ opened
+  uint64_t store_dev_ = 0, store_ino_ = 0;      // SQLite: the file it opened
   std::string store_error_;                     // the last failure to open it, logged once
   std::map<std::string, int64_t> next_eval_;    // by route: when its gates are due, unix ms
   std::map<std::string, std::string> waiting_;  // by route: a candidate told to wait (logged once)

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "api/openai_chat.h"
+#include "common/clock.h"
 #include "common/json_writer.h"
 #include "gateway/accounting.h"
 #include "quality/comparators/embedding/embedding.h"
@@ -26,12 +27,6 @@ std::string BookKey(std::string_view route, std::string_view deployment) {
   key += '\x1f';
   key += deployment;
   return key;
-}
-
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 bool Sampled(double share) {

@@ -17,6 +17,7 @@
 #include <future>
 #include <span>
 
+#include "common/clock.h"
 #include "common/run_on.h"
 
 namespace hybridgate::quality {
@@ -33,12 +34,6 @@ Error StoreError(std::string message) {
 
 Error Invalid(std::string message, std::string_view param) {
   return MakeError(ErrorCode::kInvalidRequest, std::move(message), std::string(param));
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Both backends take the same statements: SQLite's ?N parameters, rewritten to $N for
@@ -341,7 +336,7 @@ void FeedbackStore::WriteRemembered() {
     batch.swap(remembered_);
     write_posted_ = false;
   }
-  const int64_t now = NowMs();
+  const int64_t now = UnixMs();
   PurgeIfDue(now);
   if (batch.empty()) return;
   Status s = db_->Exec("BEGIN", {});
@@ -386,9 +381,15 @@ Result<FeedbackStore::Rated> FeedbackStore::RateNow(const FeedbackInput& f, int 
     rated.comment_kept = std::max(request_class, comment_class) <= text_max_class_;
     if (rated.comment_kept) comment = *f.comment;
   }
-  const std::string params[] = {
-      f.request_id, f.kind, fmt::format("{}", f.score), std::to_string(NowMs()), comment, sha, o[0],
-      o[1],         o[2]};
+  const std::string params[] = {f.request_id,
+                                f.kind,
+                                fmt::format("{}", f.score),
+                                std::to_string(UnixMs()),
+                                comment,
+                                sha,
+                                o[0],
+                                o[1],
+                                o[2]};
   HG_TRY(db_->Exec(kRate, params));
   return rated;
 }

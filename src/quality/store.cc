@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <variant>
 
+#include "common/clock.h"
+
 namespace hybridgate::quality {
 
 namespace asio = boost::asio;
@@ -31,12 +33,6 @@ struct Column {
 
 Error StoreError(std::string message) {
   return MakeError(ErrorCode::kUnavailable, "comparison store: " + std::move(message));
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string ScoresJson(const std::vector<Score>& scores) {
@@ -527,7 +523,7 @@ void ComparisonStore::Drain() {
     }
     row.comparison = std::move(c);
   }
-  const int64_t now = NowMs();
+  const int64_t now = UnixMs();
   if (now >= next_purge_ms_) {
     next_purge_ms_ = now + 3'600'000;
     backend_->Purge(now - retention_ms_);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/json_writer.h"
 
 namespace hybridgate::rollout {
@@ -18,12 +19,6 @@ namespace hybridgate::rollout {
 namespace {
 
 constexpr int kBadInput = 2;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const routing::Route* FindRollout(const config::Config& config, std::string_view route) {
   for (const routing::Route& r : config.routes.routes) {
@@ -207,7 +202,7 @@ bool Open(const std::string& path, std::optional<config::Config>& cfg,
     return false;
   }
   cfg = std::move(*loaded);
-  auto opened = Store::Open(StorePath(*cfg));
+  auto opened = Store::Open(ResolveStoreConfig(*cfg));
   if (!opened) {
     std::cerr << opened.error().message << "\n";
     exit_code = 1;
@@ -218,12 +213,6 @@ bool Open(const std::string& path, std::optional<config::Config>& cfg,
 }
 
 }  // namespace
-
-std::string StorePath(const config::Config& config) {
-  const std::string& p = config.rollouts.path;
-  if (p.empty() || p.front() == '/' || p == ":memory:") return p;
-  return (std::filesystem::path(config.source).parent_path() / p).string();
-}
 
 Result<std::string> StatusJson(Store& store, const config::Config& config, std::string_view route,
                                int64_t /*now_ms*/) {
@@ -299,7 +288,7 @@ void AddRolloutCommand(CLI::App& app, int& exit_code) {
     std::optional<config::Config> cfg;
     std::unique_ptr<Store> store;
     if (!Open(opts->config, cfg, store, exit_code)) return;
-    auto json = StatusJson(*store, *cfg, opts->route, NowMs());
+    auto json = StatusJson(*store, *cfg, opts->route, UnixMs());
     if (!json) {
       std::cerr << "rollout status: " << json.error().message << "\n";
       exit_code = json.error().code == ErrorCode::kNotFound ? kBadInput : 1;
@@ -334,7 +323,7 @@ void AddRolloutCommand(CLI::App& app, int& exit_code) {
       const std::string reason = opts->reason.empty()
                                      ? fmt::format("{} by hand (hybridgate rollout)", name)
                                      : opts->reason;
-      auto s = RunCommand(*store, *cfg, opts->route, command, reason, "cli", NowMs());
+      auto s = RunCommand(*store, *cfg, opts->route, command, reason, "cli", UnixMs());
       if (!s) {
         std::cerr << "rollout " << name << ": " << s.error().message << "\n";
         exit_code = s.error().code == ErrorCode::kUnavailable ? 1 : kBadInput;

@@ -17,9 +17,6 @@ class App;
 
 namespace hybridgate::rollout {
 
-// The store's SQLite file for `config` (rollouts.path, relative to the config file).
-std::string StorePath(const config::Config& config);
-
 // {"rollouts":[…]}: for each rollout of `config` (or only `route`'s) its state, share, stage,
 // the last evaluation (gates with value, limit and 95% interval; requests and time left) and its
 // latest events, as stored: it writes nothing. A rollout no gateway has run yet is

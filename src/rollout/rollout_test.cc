@@ -2,10 +2,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 
+#include "ledger/testing/pg_cluster.h"
 #include "rollout/board.h"
 #include "rollout/store.h"
+#include "tests/support/redis_server.h"
 
 namespace hybridgate::rollout {
 namespace {
@@ -188,12 +192,74 @@ TEST(RolloutBoard, StickyAndMonotone) {
             StickyBucket(StickySalt("other", "llama"), "key-1"));
 }
 
-TEST(RolloutStore, CreatesComparesAndSets) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("rollout_test_" + std::to_string(getpid())))
-          .string();
-  std::filesystem::remove(path);
-  auto store = Store::Open(path);
+TEST(RolloutStoreConfig, FollowsTheLedgerAndTheLimitsUnlessSet) {
+  config::Config c;
+  c.source = "/etc/hg/gw.yaml";
+  EXPECT_EQ(ResolveStoreConfig(c).backend, "sqlite");
+  EXPECT_EQ(ResolveStoreConfig(c).path, "/etc/hg/rollouts.db");
+  c.ledger.backend = "postgres";
+  c.ledger.dsn = "host=db dbname=hg";
+  StoreConfig w = ResolveStoreConfig(c);
+  EXPECT_EQ(w.backend, "postgres");
+  EXPECT_EQ(w.dsn, "host=db dbname=hg");
+  EXPECT_EQ(w.Name(), "postgres") << "no dsn (it may hold a password) in logs";
+  c.rollouts.backend = "redis";
+  c.limits.redis_url = "redis://:secret@cache:6380/2";
+  w = ResolveStoreConfig(c);
+  EXPECT_EQ(w.backend, "redis");
+  EXPECT_EQ(w.redis_url, "redis://:secret@cache:6380/2");
+  EXPECT_EQ(w.Name(), "redis cache:6380/2");
+  c.rollouts.backend = "sqlite";
+  EXPECT_EQ(ResolveStoreConfig(c).backend, "sqlite") << "set: the ledger does not decide";
+}
+
+// Every backend behaves the same: each test runs on SQLite, on a real PostgreSQL and on a real
+// Redis (started once for the suite; a fresh schema or database per test).
+class RolloutStore : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void TearDownTestSuite() {
+    pg_.reset();
+    redis_.reset();
+  }
+  StoreConfig Where() {
+    StoreConfig w{.backend = GetParam()};
+    if (GetParam() == "postgres") {
+      if (!pg_) pg_ = std::make_unique<ledger::testing::PgCluster>();
+      EXPECT_TRUE(pg_->started()) << pg_->error();
+      EXPECT_EQ(pg_->Exec("DROP TABLE IF EXISTS rollouts, rollout_events, rollout_counts, "
+                          "rollout_leases"),
+                "");
+      w.dsn = pg_->dsn();
+    } else if (GetParam() == "redis") {
+      if (!redis_) redis_ = std::make_unique<::hybridgate::testing::RedisServer>();
+      EXPECT_TRUE(redis_->started());
+      w.redis_url =
+          "redis://127.0.0.1:" + std::to_string(redis_->port()) + "/" + std::to_string(next_db_++);
+    } else {
+      std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      std::replace(name.begin(), name.end(), '/', '_');
+      w.path = (std::filesystem::temp_directory_path() /
+                ("rollout_test_" + std::to_string(getpid()) + "_" + name))
+                   .string();
+      std::filesystem::remove(w.path);
+      paths_.push_back(w.path);
+    }
+    return w;
+  }
+  void TearDown() override {
+    for (const std::string& p : paths_) std::filesystem::remove(p);
+  }
+  static inline std::unique_ptr<ledger::testing::PgCluster> pg_;
+  static inline std::unique_ptr<::hybridgate::testing::RedisServer> redis_;
+  static inline int next_db_ = 1;
+  std::vector<std::string> paths_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, RolloutStore, ::testing::Values("sqlite", "postgres", "redis"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(RolloutStore, CreatesComparesAndSets) {
+  auto store = Store::Open(Where());
   ASSERT_TRUE(store.has_value()) << store.error().message;
   routing::RolloutConfig c = Config();
   auto s = (*store)->Get("r", c, 1000);
@@ -241,22 +307,67 @@ TEST(RolloutStore, CreatesComparesAndSets) {
   ASSERT_TRUE(events.has_value());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].to, "b");
-  std::filesystem::remove(path);
+  // Following: from the last id on, oldest first.
+  int64_t last = -7;
+  ASSERT_TRUE((*store)->EventsAfter("r", -1, 10, &last));
+  EXPECT_EQ(last, (*events)[0].id);
+  ASSERT_TRUE((*store)->AddEvent({.time_ms = 2, .route = "r", .candidate = "mistral", .to = "c"}));
+  ASSERT_TRUE((*store)->AddEvent({.time_ms = 3, .route = "q", .candidate = "mistral", .to = "x"}));
+  ASSERT_TRUE((*store)->AddEvent({.time_ms = 4,
+                                  .route = "r",
+                                  .candidate = "mistral",
+                                  .to = "d",
+                                  .reason = "a \"quoted\" reason\n",
+                                  .actor = "cli"}));
+  int64_t after = 0;
+  auto next = (*store)->EventsAfter("r", last, 10, &after);
+  ASSERT_TRUE(next.has_value());
+  ASSERT_EQ(next->size(), 2u);
+  EXPECT_EQ((*next)[0].to, "c");
+  EXPECT_EQ((*next)[1].to, "d");
+  EXPECT_EQ((*next)[1].reason, "a \"quoted\" reason\n");
+  EXPECT_EQ((*next)[1].actor, "cli");
+  EXPECT_EQ((*next)[1].time_ms, 4);
+  EXPECT_EQ(after, (*next)[1].id);
+  EXPECT_TRUE((*store)->EventsAfter("r", after, 10, &after)->empty());
 }
 
-TEST(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("rollout_lease_test_" + std::to_string(getpid())))
-          .string();
-  std::filesystem::remove(path);
-  auto a = Store::Open(path);
-  auto b = Store::Open(path);  // a second replica on the same file
+TEST_P(RolloutStore, AReplicaReadsWhatAnotherWroteAndStaleWritesAreRefused) {
+  const StoreConfig where = Where();
+  auto a = Store::Open(where);
+  auto b = Store::Open(where);
+  ASSERT_TRUE(a && b);
+  routing::RolloutConfig c = Config();
+  auto sa = (*a)->Get("r", c, 1000);
+  ASSERT_TRUE(sa);
+  // A created and promoted it: B reads that, and never creates it afresh.
+  State promoted = *sa;
+  ASSERT_TRUE(Apply(c, promoted, Command::kPromote, 2000, "x").has_value());
+  ASSERT_TRUE(*(*a)->Put(promoted));
+  auto sb = (*b)->Get("r", c, 2500);
+  ASSERT_TRUE(sb);
+  EXPECT_EQ(sb->stage, 1);
+  EXPECT_EQ(sb->version, promoted.version);
+  EXPECT_EQ(sb->stages, c.stages);
+  State stale = *sa;
+  stale.reason = "stale";
+  EXPECT_FALSE(*(*b)->Put(stale)) << "a write from an old read is refused";
+  State other = *sb;
+  other.candidate = "mistral";
+  EXPECT_FALSE(*(*b)->Put(other)) << "a write for another candidate is refused";
+}
+
+TEST_P(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
+  const StoreConfig where = Where();
+  auto a = Store::Open(where);
+  auto b = Store::Open(where);  // a second replica on the same store
   ASSERT_TRUE(a && b);
   StageCounts one = Counts(10, 1), two = Counts(5, 2);
   one.candidate.latency[LatencyBucket(100)] = 3;
   two.candidate.latency[LatencyBucket(100)] = 4;
   two.comparisons = 2;
   two.score_sum = 1.5;
+  two.score_sq_sum = 0.1;  // not a sum of halves: the bytes must carry every bit
   ASSERT_TRUE((*a)->PutCounts("r", 7, "a", one, 1000));
   ASSERT_TRUE((*b)->PutCounts("r", 7, "b", two, 1000));
   ASSERT_TRUE((*a)->PutCounts("r", 7, "a", one, 2000)) << "a replica replaces its own row";
@@ -267,6 +378,7 @@ TEST(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
   EXPECT_EQ(sum->candidate.latency[LatencyBucket(100)], 7);
   EXPECT_EQ(sum->comparisons, 2);
   EXPECT_DOUBLE_EQ(sum->score_sum, 1.5);
+  EXPECT_EQ(sum->score_sq_sum, 0.1);
   // A new epoch forgets the old ones.
   ASSERT_TRUE((*b)->PutCounts("r", 8, "b", two, 3000));
   EXPECT_EQ((*a)->SumCounts("r", 7)->candidate.requests, 0);
@@ -281,7 +393,6 @@ TEST(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
   (*b)->ReleaseLeases("b");
   EXPECT_TRUE(*(*a)->Lease("r", "a", 15'003, 3000));
   EXPECT_TRUE(*(*a)->Lease("other", "a", 15'003, 3000));
-  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // within an evaluation interval once it fails, after which the incumbent serves everything; the
 // arm is sticky per caller; a request the candidate may not receive is never assigned to it; a
 // person's CLI command reaches the running gateway within a second; /admin/rollouts answers the
-// same JSON behind the admin key.
+// same JSON behind the admin key; replicas on one SQLite, PostgreSQL or Redis store serve one
+// stage, and only the lease holder evaluates.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,8 +16,10 @@
 #include <set>
 #include <thread>
 
+#include "ledger/testing/pg_cluster.h"
 #include "tests/support/fake_upstream.h"
 #include "tests/support/gateway_process.h"
+#include "tests/support/redis_server.h"
 #include "tests/support/scratch.h"
 
 namespace hybridgate::testing {
@@ -33,7 +36,8 @@ std::string Chat(const std::string& user = "", const std::string& text = "hello"
 
 struct RolloutGateway {
   // `rollout`: the YAML under routes.support.rollout; the incumbent is the route's tier. `more`:
-  // top-level sections, where KEYS_DB and QUALITY_DB name files of the test's folder.
+  // top-level sections, where KEYS_DB and QUALITY_DB name files of the test's folder (a
+  // `rollouts:` there replaces the SQLite store in the folder).
   RolloutGateway(const std::string& tier_model, const std::string& rollout,
                  const std::string& more = "")
       : local([this](const Recorded&) {
@@ -50,7 +54,9 @@ struct RolloutGateway {
              "', zone: external, max_data_class: 2, models: [{name: gpt-4o, input_per_mtok: 1, "
              "output_per_mtok: 10}]}\n" +
              "ledger: {path: '" + s.Path("ledger.db") + "', flush_interval_ms: 20}\n" +
-             "rollouts: {path: '" + s.Path("rollouts.db") + "'}\n" +
+             (more.find("rollouts:") == std::string::npos
+                  ? "rollouts: {path: '" + s.Path("rollouts.db") + "'}\n"
+                  : std::string()) +
              std::regex_replace(
                  std::regex_replace(more, std::regex("KEYS_DB"), "'" + s.Path("keys.db") + "'"),
                  std::regex("QUALITY_DB"), "'" + s.Path("quality.db") + "'") +
@@ -447,8 +453,28 @@ TEST(Rollout, AReloadWithOtherStagesKeepsTheShareAtOrBelowWhereItWasAndSaysSo) {
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
-TEST(Rollout, ReplicasOnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
+// The same on each store replicas can share: one SQLite file (one host), a real PostgreSQL and a
+// real Redis (several hosts).
+class Replicas : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Stores, Replicas, ::testing::Values("sqlite", "postgres", "redis"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(Replicas, OnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
   Scratch s{"hg-rollout-replicas"};
+  std::unique_ptr<ledger::testing::PgCluster> pg;
+  std::unique_ptr<RedisServer> redis;
+  std::string store = "rollouts: {path: '" + s.Path("rollouts.db") + "'}\n";
+  if (GetParam() == "postgres") {
+    pg = std::make_unique<ledger::testing::PgCluster>();
+    ASSERT_TRUE(pg->started()) << pg->error();
+    store = "rollouts: {backend: postgres, dsn: '" + pg->dsn() + "'}\n";
+  } else if (GetParam() == "redis") {
+    redis = std::make_unique<RedisServer>();
+    ASSERT_TRUE(redis->started());
+    store = "rollouts: {backend: redis, redis_url: 'redis://127.0.0.1:" +
+            std::to_string(redis->port()) + "/3'}\n";
+  }
   FakeUpstream local(
       [](const Recorded&) { return Action{.body = ChatCompletionJson("from local", "llama")}; });
   FakeUpstream cloud(
@@ -456,8 +482,7 @@ TEST(Rollout, ReplicasOnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
   const std::string config =
       "providers:\n  - {name: local, type: openai, base_url: '" + local.base_url() +
       "', models: [{name: llama}]}\n  - {name: cloud, type: openai, base_url: '" +
-      cloud.base_url() + "', models: [{name: gpt-4o}]}\nledger: {enabled: false}\n" +
-      "rollouts: {path: '" + s.Path("rollouts.db") + "'}\n" +
+      cloud.base_url() + "', models: [{name: gpt-4o}]}\nledger: {enabled: false}\n" + store +
       "routes:\n  support:\n    tiers: [{name: main, deployments: [gpt-4o]}]\n"
       "    rollout: {candidate: llama, stages: [10, 50, 100], min_requests: 10, "
       "min_duration: 1s, interval: 1s, gates: {error_rate_max: 0.1}, sticky: none}\n";
@@ -522,6 +547,33 @@ TEST(Rollout, ReplicasOnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
   EXPECT_NE(last.find(pid_b), std::string::npos) << last;
   EXPECT_EQ(b.Stop(), 0) << b.Log();
   EXPECT_EQ(c.Stop(), 0) << c.Log();
+}
+
+// A shared store that goes away mid-rollout: a blip keeps the share for a few rounds, then the
+// candidate gets nothing — no rollout runs without its gates.
+TEST(Rollout, WithoutItsRedisStoreTheCandidateGetsNothing) {
+  auto redis = std::make_unique<RedisServer>();
+  ASSERT_TRUE(redis->started());
+  const std::string url = "redis://127.0.0.1:" + std::to_string(redis->port());
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [50, 100], min_requests: 100000, interval: 1s, "
+                   "gates: {error_rate_max: 0.5}, sticky: none}",
+                   "rollouts: {backend: redis, redis_url: '" + url + "'}\n");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  TestClient c(g.gw->port());
+  HttpResult r = AwaitModel(c, "llama");
+  ASSERT_EQ(r.headers["x-hybridgate-rollout"], "support/50/candidate") << g.gw->Log();
+  redis.reset();  // killed
+  // Within the grace rounds plus one, only the incumbent answers, without a rollout header.
+  std::this_thread::sleep_for(5s);
+  for (int i = 0; i < 20; ++i) {
+    r = c.Post("/v1/chat/completions", Chat());
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o");
+    EXPECT_EQ(r.headers.count("x-hybridgate-rollout"), 0u) << r.headers["x-hybridgate-rollout"];
+  }
+  EXPECT_NE(g.gw->Log().find("rollout store: redis"), std::string::npos) << g.gw->Log();
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -32,13 +33,51 @@ uint16_t FreePort() {
   return a.local_endpoint().port();
 }
 
+namespace {
+
+// The socket inodes among the descriptors of `proc` ("self" or a pid): "socket:[inode]".
+std::set<std::string> SocketInodes(const std::string& proc) {
+  std::set<std::string> inodes;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + proc + "/fd", ec)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.starts_with("socket:[")) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  return inodes;
+}
+
+// The port on 127.0.0.1 where process `pid` has a socket in the LISTEN state, or 0: its sockets
+// (less this process's own, which a child holds until exec) matched against /proc/net/tcp.
+uint16_t ListeningPort(pid_t pid) {
+  std::set<std::string> inodes = SocketInodes(std::to_string(pid));
+  for (const std::string& own : SocketInodes("self")) inodes.erase(own);
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // the column names
+  while (std::getline(tcp, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+        timeout >> inode;
+    if (state == "0A" && local.starts_with("0100007F:") && inodes.contains(inode)) {
+      return static_cast<uint16_t>(std::stoul(local.substr(9), nullptr, 16));
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 GatewayProcess::GatewayProcess(const std::string& config_yaml,
                                std::vector<std::string> extra_args) {
   char tmpl[] = "/tmp/hybridgate-test-XXXXXX";
   dir_ = mkdtemp(tmpl);
-  port_ = FreePort();
+  // Port 0: the gateway binds a port the kernel picks, found from its own sockets. Picking a
+  // free port here and passing it on races with every other test process: another gateway
+  // could take it first, this one would refuse to start, and the health check below would
+  // then be answered by the other one.
   const std::string config_path = dir_ + "/config.yaml";
-  std::ofstream(config_path) << "listen: 127.0.0.1:" << port_ << "\n" << config_yaml;
+  std::ofstream(config_path) << "listen: 127.0.0.1:0\n" << config_yaml;
   const std::string bin = BinaryPath();
   const std::string log = dir_ + "/stderr.log";
   pid_ = fork();
@@ -53,8 +92,9 @@ GatewayProcess::GatewayProcess(const std::string& config_yaml,
     execv(bin.c_str(), argv.data());
     _exit(127);
   }
-  // Wait until it answers /healthz (or exits). Generous: a sanitizer build on a loaded 2-core
-  // machine starts slowly, and a failure says what the wait saw (Log() shows it first).
+  // Wait until it listens and answers /healthz there (or exits). Generous: a sanitizer
+  // build on a loaded 2-core machine starts slowly, and a failure says what the wait saw (Log()
+  // shows it first).
   using Clock = std::chrono::steady_clock;
   const auto begin = Clock::now();
   int attempts = 0, last_status = 0;
@@ -67,6 +107,10 @@ GatewayProcess::GatewayProcess(const std::string& config_yaml,
           "exited during startup with status " +
           std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
       return;
+    }
+    if (port_ == 0 && (port_ = ListeningPort(pid_)) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      continue;
     }
     TestClient c(port_);
     const auto t0 = Clock::now();
@@ -82,8 +126,9 @@ GatewayProcess::GatewayProcess(const std::string& config_yaml,
   const auto ms = [](Clock::duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
   };
-  start_note_ = "no 200 from GET /healthz on port " + std::to_string(port_) + " in " +
-                ms(Clock::now() - begin) + " ms: " + std::to_string(attempts) +
+  start_note_ = "no 200 from GET /healthz on port " +
+                (port_ == 0 ? std::string("(none listening yet)") : std::to_string(port_)) +
+                " in " + ms(Clock::now() - begin) + " ms: " + std::to_string(attempts) +
                 " attempts, the last answered status " + std::to_string(last_status) +
                 " (0: no answer) after " + ms(last_took) + " ms";
 }
@@ -92,7 +137,7 @@ void GatewayProcess::RewriteConfig(const std::string& config_yaml) const {
   const std::string tmp = dir_ + "/config.yaml.new";
   {
     std::ofstream out(tmp);
-    out << "listen: 127.0.0.1:" << port_ << "\n" << config_yaml;
+    out << "listen: 127.0.0.1:0\n" << config_yaml;  // as started: the port stays
   }
   std::filesystem::rename(tmp, dir_ + "/config.yaml");
 }

@@ -1,5 +1,6 @@
-// Runs the real hybridgate binary for integration tests: writes the config, picks a free port,
-// starts `hybridgate serve`, waits for /healthz, and stops it with SIGTERM (checking it exits 0).
+// Runs the real hybridgate binary for integration tests: writes the config (listening on port 0),
+// starts `hybridgate serve`, reads its port from its log, waits for /healthz, and stops it with
+// SIGTERM (checking it exits 0).
 // Also a small blocking HTTP/1.1 client that can read a streamed response piece by piece.
 #pragma once
 
@@ -18,7 +19,7 @@ uint16_t FreePort();
 
 class GatewayProcess {
  public:
-  // `config_yaml` must not contain `listen:`; the process gets a free port.
+  // `config_yaml` must not contain `listen:`; the process binds a port the kernel picks.
   explicit GatewayProcess(const std::string& config_yaml, std::vector<std::string> extra_args = {});
   ~GatewayProcess();
 
