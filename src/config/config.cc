@@ -548,6 +548,18 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
       return Fail(rr.Err(ro["backend"], "backend", "must be sqlite, postgres or redis"));
     }
     if (c.rollouts.path.empty()) return Fail(rr.Err(ro["path"], "path", "must not be empty"));
+    // A key of another backend is a mistake, not something to ignore.
+    const std::string effective =
+        !b.empty() ? b : (c.ledger.backend == "postgres" ? "postgres" : "sqlite");
+    for (const auto& [key, backend] : {std::pair{"path", "sqlite"},
+                                       {"dsn", "postgres"},
+                                       {"dsn_env", "postgres"},
+                                       {"redis_url", "redis"}}) {
+      if (ro[key] && effective != backend) {
+        return Fail(rr.Err(ro[key], key,
+                           fmt::format("is for backend {}; this store is {}", backend, effective)));
+      }
+    }
     if (b == "postgres" && c.rollouts.dsn.empty() && c.rollouts.dsn_env.empty() &&
         c.ledger.backend != "postgres") {
       return Fail(rr.Err(ro["backend"], "backend",
@@ -636,6 +648,14 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
   }
   if (const YAML::Node lp = root["licence_policy"]) HG_TRY(CheckDeny(lp, file, c));
   if (check_licences) HG_TRY(CheckLicences(providers, file, c));
+  for (const routing::Route& route : c.routes.routes) {
+    if (route.rollout && route.rollout->gates.feedback_drop_max && !c.quality.feedback) {
+      const YAML::Node g = root["routes"][route.name]["rollout"]["gates"]["feedback_drop_max"];
+      return Fail(r.Err(g, "routes." + route.name + ".rollout.gates.feedback_drop_max",
+                        "needs quality.feedback: true (the gateway then remembers who made each "
+                        "request, so that POST /v1/feedback can rate it)"));
+    }
+  }
   return r.NoUnknownKeys();
 }
 

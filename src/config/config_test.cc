@@ -89,6 +89,12 @@ TEST(ParseConfig, ErrorsNameFileLineAndKey) {
       {"rollouts:\n  backend: redis\n  redis_url: http://r:6379\n" + head +
            "    base_url: http://x\n    models: [{name: m}]\n",
        "gw.yaml:3: 'rollouts.redis_url': "},
+      {"rollouts: {backend: redis, dsn: 'host=db'}\n" + head +
+           "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:1: 'rollouts.dsn': is for backend postgres; this store is redis"},
+      {"rollouts: {path: x.db, redis_url: 'redis://r'}\n" + head +
+           "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:1: 'rollouts.redis_url': is for backend redis; this store is sqlite"},
   };
   for (const Bad& b : cases) {
     auto c = ParseConfig(b.yaml, "gw.yaml");

@@ -145,7 +145,8 @@ Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outc
                          .time_ms = f.arrival_unix_ms,
                          .route = std::string(f.route),
                          .key_id = f.key ? f.key->id : std::string(),
-                         .data_class = data_class});
+                         .data_class = data_class,
+                         .rollout = std::string(f.rollout)});
   }
   metrics::RequestLabels labels{
       .route = f.route, .tier = "", .provider = provider, .model = model, .endpoint = f.endpoint};

@@ -38,6 +38,7 @@ struct RequestFacts {
   // What residency did to the request, for the ledger's audit: "none", "route" (served by a
   // self-hosted model instead), "redact" (findings replaced before it left) or "block".
   std::string_view residency_action = "none";
+  std::string_view rollout;  // RolloutAssignment::feedback_tag
 };
 
 // The ledger's egress column for `trail`: "provider:zone:max_data_class:result" per attempt, in

@@ -124,6 +124,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   auto feedback = FeedbackApi::Create(config, *g->admission_, g->metrics_);
   if (!feedback) return Fail(std::move(feedback.error()));
   g->feedback_ = std::move(*feedback);
+  g->rollouts_.SetFeedback(g->feedback_->store());
   auto rt = g->BuildRuntime(config);
   if (!rt) return Fail(std::move(rt.error()));
   if (auto s = g->OpenComparisons(config); !s) return Fail(std::move(s.error()));
@@ -261,7 +262,8 @@ std::pair<int, std::string> Gateway::RolloutsAdmin(std::string_view target, bool
   std::string_view rest = target.substr(std::string_view("/admin/rollouts").size());
   if (!rest.empty()) rest.remove_prefix(1);
   const size_t slash = rest.find('/');
-  const std::string route(rest.substr(0, slash));
+  // Clients percent-encode a route name that is not plain ASCII (or holds a colon).
+  const std::string route = http::PercentDecode(rest.substr(0, slash));
   const int64_t now = UnixMs();
   if (!post) {
     if (slash != std::string_view::npos) {

@@ -458,6 +458,8 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
       st.finish_reason = std::move(read.finish_reason);
     }
   } while (false);
+  Rollouts::TagForFeedback(st.rollout, st.out);
+  st.facts.rollout = st.rollout.feedback_tag;
   co_await Conclude(ex, rt, st.meta, st.log, st.facts, st.out, st.settlement, start);
   Rollouts::Record(st.rollout, st.out, st.log.latency_ms);
   if (st.route && st.out.deployment.provider) {

@@ -150,19 +150,30 @@ void Rollouts::Tick(int64_t now) {
   const std::shared_ptr<const rollout::Board::Map> old = board_.All();
   auto next = std::make_shared<rollout::Board::Map>();
   const std::shared_ptr<rollout::Store> store = this->store();
-  // The store away (not opened, or a rollout not read): the shares stay for a few rounds (a
-  // blip), then the candidates get nothing until it is back — no rollout runs without its gates.
-  const bool grace = store_failures_ + 1 < kStoreGraceRounds;
+  // The store away (not opened, a rollout not read, or a store that hangs): the shares stay for
+  // a blip — kStoreGraceMs since the last round that read every rollout — then the candidates
+  // get nothing until it is back: no rollout runs without its gates. After the first failure a
+  // round reads no more (a hung store would hold it a timeout per rollout).
   bool read_all = store != nullptr;
+  std::vector<const routing::Route*> unread;
   for (const routing::Route& route : routes) {
     if (!route.rollout) continue;
-    if (store && Round(*rt, route, *store, *old, *next, now)) continue;
+    if (read_all && Round(*rt, route, *store, *old, *next, now)) continue;
     read_all = false;
-    if (const auto before = old->find(route.name); before != old->end() && grace) {
-      next->emplace(route.name, before->second);
+    unread.push_back(&route);
+  }
+  const int64_t after = UnixMs();
+  if (read_all) {
+    if (!store_warning_.empty()) LogInfo("rollouts: the store answers again");
+    store_warning_.clear();
+    last_read_ms_ = after;
+  }
+  const bool grace = last_read_ms_ != 0 && after - last_read_ms_ < kStoreGraceMs;
+  for (const routing::Route* route : unread) {
+    if (const auto before = old->find(route->name); before != old->end() && grace) {
+      next->emplace(route->name, before->second);
     }
   }
-  store_failures_ = read_all ? 0 : store_failures_ + 1;
   for (const auto& [name, live] : *old) {
     if (!next->contains(name)) metrics_.SetRolloutShare(name, 0);
   }
@@ -176,7 +187,13 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   std::string replaced;
   auto got = store.Get(route.name, cfg, now, &replaced);
   if (!got) {
-    LogWarn(fmt::format("rollouts: route '{}': {}", route.name, got.error().message));
+    // Said once while the store stays away: every round would repeat it.
+    if (std::exchange(store_warning_, got.error().message) != got.error().message) {
+      LogWarn(
+          fmt::format("rollouts: route '{}': {}; the candidates lose their share after {} s "
+                      "without the store",
+                      route.name, got.error().message, kStoreGraceMs / 1000));
+    }
     return false;
   }
   rollout::State state = std::move(*got);
@@ -225,7 +242,8 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
     if (!summed) {
       LogWarn(fmt::format("rollouts: route '{}': {}", route.name, summed.error().message));
     }
-    const rollout::StageCounts counts = summed ? *summed : counters->Snapshot();
+    rollout::StageCounts counts = summed ? *summed : counters->Snapshot();
+    if (cfg.gates.feedback_drop_max) ReadFeedback(route.name, cfg, state.epoch, counts);
     const rollout::Verdict verdict = rollout::Evaluate(cfg, state, counts, now);
     rollout::State moved = state;
     moved.report_json = rollout::VerdictJson(verdict, counts);
@@ -272,12 +290,31 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   live->percent = rollout::SharePercent(cfg, state);
   live->epoch = state.epoch;
   live->label = fmt::format("{}/{}", route.name, live->percent);
+  if (cfg.gates.feedback_drop_max) {
+    live->feedback_prefix = fmt::format("{}/{}/{}/", route.name, cfg.candidate, state.epoch);
+  }
   live->salt = rollout::StickySalt(route.name, cfg.candidate);
   live->sticky = cfg.sticky;
   live->counters = std::move(counters);
   metrics_.SetRolloutShare(route.name, live->percent);
   next.emplace(route.name, std::move(live));
   return true;
+}
+
+void Rollouts::ReadFeedback(const std::string& route, const routing::RolloutConfig& cfg,
+                            int64_t epoch, rollout::StageCounts& counts) {
+  if (feedback_ == nullptr) return;  // the gate stays unknown: nothing promotes on it
+  const std::string prefix = fmt::format("{}/{}/{}/", route, cfg.candidate, epoch);
+  for (const auto& [arm, into] :
+       {std::pair{rollout::Arm::kIncumbent, &counts.feedback_incumbent},
+        std::pair{rollout::Arm::kCandidate, &counts.feedback_candidate}}) {
+    auto scores = feedback_->Scores(prefix + std::string(rollout::ArmName(arm)));
+    if (!scores) {
+      LogWarn(fmt::format("rollouts: route '{}': {}", route, scores.error().message));
+      return;
+    }
+    *into = {.n = scores->n, .sum = scores->sum, .sq_sum = scores->sq_sum};
+  }
 }
 
 bool Rollouts::Restage(const routing::Route& route, rollout::State& state, rollout::Store& store,
@@ -408,6 +445,13 @@ void Rollouts::Record(const RolloutAssignment& a, const routing::Outcome& out, d
     a.live->counters->Record(
         a.arm, error, out.ok && !by_candidate ? std::optional<double>(latency_ms) : std::nullopt);
   }
+}
+
+void Rollouts::TagForFeedback(RolloutAssignment& a, const routing::Outcome& out) {
+  if (!a.live || a.live->feedback_prefix.empty() || !out.ok) return;
+  const bool by_candidate = out.deployment.model == a.candidate;
+  if ((a.arm == rollout::Arm::kCandidate) != by_candidate) return;  // a fallback answered
+  a.feedback_tag = a.live->feedback_prefix + std::string(rollout::ArmName(a.arm));
 }
 
 void Rollouts::Score(std::string_view route, std::string_view primary_key,

@@ -20,6 +20,7 @@
 
 #include "gateway/runtime.h"
 #include "metrics/metrics.h"
+#include "quality/feedback.h"
 #include "rollout/board.h"
 #include "rollout/cli.h"
 #include "rollout/store.h"
@@ -34,6 +35,9 @@ struct RolloutAssignment {
   rollout::Arm arm = rollout::Arm::kIncumbent;
   const config::ModelConfig* candidate = nullptr;
   std::string header;  // x-hybridgate-rollout: <route>/<percent>/<arm>
+  // With a feedback gate, once answered: the arm whose model answered, as the feedback store
+  // remembers it (quality::RatedRequest::rollout); else "".
+  std::string feedback_tag;
 };
 
 class Rollouts {
@@ -56,6 +60,11 @@ class Rollouts {
               RolloutAssignment& out) const;
   // Counts an ended request of an assignment (a cancelled one counts nowhere).
   static void Record(const RolloutAssignment& a, const routing::Outcome& out, double latency_ms);
+  // Sets a.feedback_tag for an answered request of a rollout with a feedback gate: the
+  // candidate arm's when the candidate answered it, the incumbent arm's when the incumbent did.
+  static void TagForFeedback(RolloutAssignment& a, const routing::Outcome& out);
+  // Where the feedback gates read ratings (null: feedback is off). Before Start().
+  void SetFeedback(quality::FeedbackStore* feedback) { feedback_ = feedback; }
   // A shadow score of route's rollout candidate against its incumbent.
   void Score(std::string_view route, std::string_view primary_key, std::string_view shadow_key,
              double score) const;
@@ -74,6 +83,10 @@ class Rollouts {
   // the store could not be read (the caller decides what the share does meanwhile).
   bool Round(const Runtime& rt, const routing::Route& route, rollout::Store& store,
              const rollout::Board::Map& old, rollout::Board::Map& next, int64_t now);
+  // The ratings of the stage's two arms, from the feedback store (which every replica sharing
+  // it writes), into `counts`.
+  void ReadFeedback(const std::string& route, const routing::RolloutConfig& cfg, int64_t epoch,
+                    rollout::StageCounts& counts);
   // The lease holder's: brings the stored stages to the config's (a reload changed them), a
   // transition when the stage moves; true when it did.
   bool Restage(const routing::Route& route, rollout::State& state, rollout::Store& store,
@@ -95,6 +108,7 @@ class Rollouts {
   rollout::Board board_;
   std::mutex mu_;  // the store fields, stop_, wake_ (the rest is the thread's own)
   std::shared_ptr<rollout::Store> store_;
+  quality::FeedbackStore* feedback_ = nullptr;
   rollout::StoreConfig store_config_;           // what store_ opened
   uint64_t store_dev_ = 0, store_ino_ = 0;      // SQLite: the file it opened
   std::string store_error_;                     // the last failure to open it, logged once
@@ -102,8 +116,9 @@ class Rollouts {
   std::map<std::string, std::string> waiting_;  // by route: a candidate told to wait (logged once)
   std::map<std::string, int64_t> last_event_;   // by route: the last event followed
   bool board_empty_ = true;                     // Tick's: no rollout is published
-  int store_failures_ = 0;                      // Tick's: rounds in a row without a store
-  static constexpr int kStoreGraceRounds = 3;
+  int64_t last_read_ms_ = 0;                    // Tick's: when a round last read every rollout
+  std::string store_warning_;                   // the store's last failure, logged once
+  static constexpr int64_t kStoreGraceMs = 3000;
   std::condition_variable cv_;
   bool stop_ = false;
   bool wake_ = false;

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "common/percent.h"
+
 namespace hybridgate::http {
 
 std::string_view QueryParam(std::string_view target, std::string_view name) {
@@ -19,22 +21,7 @@ std::string_view QueryParam(std::string_view target, std::string_view name) {
 }
 
 std::string PercentDecode(std::string_view s) {
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
+  std::string out = hybridgate::PercentDecode(s);
   // Escapes that decode to bytes that are not UTF-8 name nothing this gateway serves, and would
   // make an error message echoing them invalid JSON: keep the segment as it came.
   if (!simdjson::validate_utf8(out)) return std::string(s);

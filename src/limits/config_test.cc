@@ -89,6 +89,21 @@ TEST(RedisUrl, Parses) {
                           "redis://h:12x", "redis://h/abc", "redis://[::1"}) {
     EXPECT_FALSE(ParseRedisUrl(bad)) << bad;
   }
+  // A password with '@', ':' or '/' is written percent-encoded, as in any URL.
+  a = ParseRedisUrl("redis://hg%20user:p%40ss%3Aw%2Frd@cache/2");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->user, "hg user");
+  EXPECT_EQ(a->password, "p@ss:w/rd");
+  EXPECT_EQ(a->host, "cache");
+  a = ParseRedisUrl("redis://:100%@cache");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->password, "100%") << "a % not followed by two hex digits is itself";
+  // Errors never show the password.
+  auto bad = ParseRedisUrl("redis://me:hunter2@cache:6379/-1");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.find("hunter2"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("redis://me:****@cache:6379/-1"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST(LimitsConfig, KeysDbIsRelativeToTheConfigFile) {

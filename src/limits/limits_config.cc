@@ -6,6 +6,8 @@
 #include <charconv>
 #include <filesystem>
 
+#include "common/percent.h"
+
 namespace hybridgate::limits {
 namespace {
 
@@ -93,12 +95,29 @@ Status ParseEntry(const Reader& r, const std::string& key, const YAML::Node& v, 
 
 }  // namespace
 
+namespace {
+
+// The URL as errors show it: the password replaced by ****.
+std::string WithoutPassword(std::string_view url) {
+  const size_t at = url.rfind('@');
+  const size_t start = url.find("://");
+  if (at == std::string_view::npos || start == std::string_view::npos || at < start) {
+    return std::string(url);
+  }
+  const std::string_view cred = url.substr(start + 3, at - start - 3);
+  const size_t colon = cred.find(':');
+  const std::string_view user = colon == std::string_view::npos ? "" : cred.substr(0, colon);
+  return fmt::format("{}{}:****{}", url.substr(0, start + 3), user, url.substr(at));
+}
+
+}  // namespace
+
 Result<RedisAddress> ParseRedisUrl(std::string_view url) {
   auto bad = [&](std::string_view why) {
     return Fail(MakeError(ErrorCode::kInvalidRequest,
                           fmt::format("bad redis URL '{}': {} (expected "
                                       "redis://[[user]:password@]host[:port][/db])",
-                                      url, why)));
+                                      WithoutPassword(url), why)));
   };
   constexpr std::string_view kScheme = "redis://";
   if (!url.starts_with(kScheme)) return bad("scheme must be redis://");
@@ -108,10 +127,11 @@ Result<RedisAddress> ParseRedisUrl(std::string_view url) {
     std::string_view cred = rest.substr(0, at);
     rest = rest.substr(at + 1);
     if (const size_t colon = cred.find(':'); colon != std::string_view::npos) {
-      a.user = cred.substr(0, colon);
-      a.password = cred.substr(colon + 1);
+      // RFC 3986 userinfo: a password holding '@', ':' or '/' is written percent-encoded.
+      a.user = PercentDecode(cred.substr(0, colon));
+      a.password = PercentDecode(cred.substr(colon + 1));
     } else {
-      a.password = cred;
+      a.password = PercentDecode(cred);
     }
   }
   std::string_view hostport = rest;

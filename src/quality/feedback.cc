@@ -47,7 +47,17 @@ constexpr const char* kSchema[] = {
     "TEXT NOT NULL, request_time_ms BIGINT NOT NULL, route TEXT NOT NULL, key_id TEXT NOT NULL, "
     "PRIMARY KEY (request_id, kind))",
     "CREATE INDEX IF NOT EXISTS feedback_request_time ON feedback(request_time_ms)",
+    "CREATE TABLE IF NOT EXISTS feedback_rollouts (request_id TEXT PRIMARY KEY, time_ms BIGINT "
+    "NOT NULL, rollout TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS feedback_rollouts_tag ON feedback_rollouts(rollout)",
 };
+constexpr const char* kRememberRollout =
+    "INSERT INTO feedback_rollouts (request_id, time_ms, rollout) VALUES (?1, ?2, ?3) ON CONFLICT "
+    "(request_id) DO NOTHING";
+constexpr const char* kTagScores =
+    "SELECT COUNT(*), COALESCE(SUM(s), 0), COALESCE(SUM(s * s), 0) FROM (SELECT CASE WHEN "
+    "f.score < 0 THEN 0 ELSE f.score END AS s FROM feedback f JOIN feedback_rollouts r ON "
+    "r.request_id = f.request_id WHERE r.rollout = ?1) AS rated";
 constexpr const char* kRemember =
     "INSERT INTO feedback_requests (request_id, time_ms, route, key_id, data_class) VALUES (?1, "
     "?2, ?3, ?4, ?5) ON CONFLICT (request_id) DO NOTHING";
@@ -345,6 +355,10 @@ void FeedbackStore::WriteRemembered() {
     const std::string params[] = {r.request_id, std::to_string(r.time_ms), r.route, r.key_id,
                                   std::to_string(r.data_class)};
     s = db_->Exec(kRemember, params);
+    if (s && !r.rollout.empty()) {
+      const std::string tagged[] = {r.request_id, std::to_string(r.time_ms), r.rollout};
+      s = db_->Exec(kRememberRollout, tagged);
+    }
   }
   if (s) s = db_->Exec("COMMIT", {});
   if (!s) {
@@ -360,7 +374,8 @@ void FeedbackStore::PurgeIfDue(int64_t now_ms) {
   const std::string before = std::to_string(now_ms - retention_ms_);
   const std::span<const std::string> p(&before, 1);
   for (const char* sql : {"DELETE FROM feedback_requests WHERE time_ms < ?1",
-                          "DELETE FROM feedback WHERE request_time_ms < ?1"}) {
+                          "DELETE FROM feedback WHERE request_time_ms < ?1",
+                          "DELETE FROM feedback_rollouts WHERE time_ms < ?1"}) {
     if (auto s = db_->Exec(sql, p); !s) spdlog::error("{}", s.error().message);
   }
 }
@@ -409,6 +424,25 @@ asio::awaitable<Result<FeedbackStore::Rated>> FeedbackStore::Rate(const Feedback
                             std::chrono::milliseconds(kRetryMs));
     co_await wait.async_wait(asio::use_awaitable);
   }
+}
+
+Result<FeedbackStore::TagScores> FeedbackStore::Scores(const std::string& tag) {
+  std::promise<Result<TagScores>> done;
+  asio::post(thread_, [this, &tag, &done] {
+    WriteRemembered();
+    auto rows = db_->Query(kTagScores, std::span<const std::string>(&tag, 1));
+    if (!rows) {
+      done.set_value(Fail(std::move(rows.error())));
+    } else if (rows->size() != 1 || rows->front().size() != 3) {
+      done.set_value(Fail(StoreError("feedback scores: an unexpected answer")));
+    } else {
+      const std::vector<std::string>& r = rows->front();
+      done.set_value(TagScores{.n = std::strtoll(r[0].c_str(), nullptr, 10),
+                               .sum = std::strtod(r[1].c_str(), nullptr),
+                               .sq_sum = std::strtod(r[2].c_str(), nullptr)});
+    }
+  });
+  return done.get_future().get();
 }
 
 void FeedbackStore::Flush() {

@@ -1,6 +1,7 @@
 // User feedback on answers (POST /v1/feedback): a score for a request the gateway answered, with
 // a kind and an optional comment, kept beside the comparisons (same SQLite file or PostgreSQL
-// database as the ComparisonStore, tables `feedback_requests` and `feedback`).
+// database as the ComparisonStore, tables `feedback_requests`, `feedback` and
+// `feedback_rollouts`, which joins the requests of a canary rollout to the arm that answered).
 //
 // Who may rate what: every answered request is remembered with the key that made it (its id,
 // never its name, which keys do not have to keep unique) and its route, so a key may rate only
@@ -71,6 +72,9 @@ struct RatedRequest {
   std::string route;    // as in its ledger row
   std::string key_id;   // "" without a key (auth off)
   int data_class = 1;
+  // A canary rollout's arm that answered it: "<route>/<candidate>/<epoch>/<arm>" (rollout/), or
+  // "" when it took no part in one.
+  std::string rollout;
 };
 
 // A rating as stored.
@@ -113,6 +117,14 @@ class FeedbackStore {
                                              std::string_view key_id, bool any_key);
   // Blocks until every row remembered before the call is written (tests, shutdown).
   void Flush();
+
+  // The ratings (normalized, NormalizedScore) of the requests remembered with rollout tag
+  // `tag`, every kind. Blocks on the store's thread: call it off the event loops.
+  struct TagScores {
+    int64_t n = 0;
+    double sum = 0, sq_sum = 0;
+  };
+  Result<TagScores> Scores(const std::string& tag);
 
   // Ratings of requests that arrived at or after since_ms, oldest request first, from a store
   // file or database (read-only); none when it has no feedback table yet.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/clock.h"
 #include "ledger/testing/pg_cluster.h"
 
 namespace hybridgate::quality {
@@ -161,16 +162,50 @@ void OwnersAndRatings(const StoreConfig& config, const std::string& source) {
   EXPECT_EQ(later->front().request_id, "hg-b");
 }
 
+// A canary rollout's feedback gate reads the ratings of one arm's requests by their tag.
+void ScoresByRolloutTag(const StoreConfig& config) {
+  auto store = FeedbackStore::Open(config);
+  ASSERT_TRUE(store) << store.error().message;
+  FeedbackStore& s = **store;
+  const int64_t t0 = UnixMs() - 60'000;
+  const std::string cand = "support/llama/3/candidate", inc = "support/llama/3/incumbent";
+  for (const auto& [id, tag] : {std::pair{"hg-r1", cand}, std::pair{"hg-r2", cand},
+                                std::pair{"hg-r3", inc}, std::pair{"hg-r4", std::string()}}) {
+    EXPECT_TRUE(s.Remember({.request_id = id, .time_ms = t0, .route = "support", .rollout = tag}));
+  }
+  for (const char* body : {R"({"request_id":"hg-r1","score":-1,"kind":"thumbs"})",
+                           R"({"request_id":"hg-r1","score":0.5,"kind":"rating"})",
+                           R"({"request_id":"hg-r2","score":1,"kind":"thumbs"})",
+                           R"({"request_id":"hg-r3","score":0.25,"kind":"rating"})",
+                           R"({"request_id":"hg-r4","score":1,"kind":"thumbs"})"}) {
+    EXPECT_TRUE(RateNow(s, body, 1, "", true).found) << body;
+  }
+  auto c = s.Scores(cand);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->n, 3);  // every kind counts; a thumbs down as 0
+  EXPECT_DOUBLE_EQ(c->sum, 1.5);
+  EXPECT_DOUBLE_EQ(c->sq_sum, 1.25);
+  auto i = s.Scores(inc);
+  ASSERT_TRUE(i);
+  EXPECT_EQ(i->n, 1);
+  EXPECT_DOUBLE_EQ(i->sum, 0.25);
+  EXPECT_EQ(s.Scores("support/llama/4/candidate")->n, 0) << "another stage's epoch";
+}
+
 TEST(FeedbackStore, SqliteRatesOnlyTheKeysOwnRequests) {
   const std::string path = ::testing::TempDir() + "/hg_feedback_store.db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   OwnersAndRatings({.path = path, .hash_key = "a test key"}, path);
+  const std::string tagged = ::testing::TempDir() + "/hg_feedback_tags.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((tagged + suffix).c_str());
+  ScoresByRolloutTag({.path = tagged, .hash_key = "a test key"});
 }
 
 TEST(FeedbackStore, PostgresToo) {
   ledger::testing::PgCluster pg;
   ASSERT_TRUE(pg.started()) << pg.error();
   OwnersAndRatings({.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"}, pg.dsn());
+  ScoresByRolloutTag({.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"});
 }
 
 TEST(FeedbackStore, AFullQueueDropsAndCountsAndAStoreWithoutFeedbackLoadsNone) {

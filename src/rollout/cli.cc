@@ -194,7 +194,7 @@ Status CheckReason(std::string_view reason) {
 // Loads the config and opens its rollout store; false (said on stderr, exit code set) when either
 // fails.
 bool Open(const std::string& path, std::optional<config::Config>& cfg,
-          std::unique_ptr<Store>& store, int& exit_code) {
+          std::unique_ptr<Store>& store, int& exit_code, bool only_read) {
   auto loaded = config::LoadConfig(path, /*check_licences=*/false);
   if (!loaded) {
     std::cerr << loaded.error().message << "\n";
@@ -202,7 +202,12 @@ bool Open(const std::string& path, std::optional<config::Config>& cfg,
     return false;
   }
   cfg = std::move(*loaded);
-  auto opened = Store::Open(ResolveStoreConfig(*cfg));
+  StoreConfig where = ResolveStoreConfig(*cfg);
+  // Reading creates nothing: a SQLite store not there yet reads as an empty one.
+  if (only_read && where.backend == "sqlite" && !std::filesystem::exists(where.path)) {
+    where.path = ":memory:";
+  }
+  auto opened = Store::Open(where);
   if (!opened) {
     std::cerr << opened.error().message << "\n";
     exit_code = 1;
@@ -287,7 +292,7 @@ void AddRolloutCommand(CLI::App& app, int& exit_code) {
   status->callback([opts, &exit_code] {
     std::optional<config::Config> cfg;
     std::unique_ptr<Store> store;
-    if (!Open(opts->config, cfg, store, exit_code)) return;
+    if (!Open(opts->config, cfg, store, exit_code, /*only_read=*/true)) return;
     auto json = StatusJson(*store, *cfg, opts->route, UnixMs());
     if (!json) {
       std::cerr << "rollout status: " << json.error().message << "\n";
@@ -319,7 +324,7 @@ void AddRolloutCommand(CLI::App& app, int& exit_code) {
     sub->callback([opts, &exit_code, command = *ParseCommand(name), name = std::string(name)] {
       std::optional<config::Config> cfg;
       std::unique_ptr<Store> store;
-      if (!Open(opts->config, cfg, store, exit_code)) return;
+      if (!Open(opts->config, cfg, store, exit_code, /*only_read=*/false)) return;
       const std::string reason = opts->reason.empty()
                                      ? fmt::format("{} by hand (hybridgate rollout)", name)
                                      : opts->reason;

@@ -44,6 +44,31 @@ GateReport QualityGate(double limit, const StageCounts& c) {
   return g;
 }
 
+// The incumbent arm's mean rating minus the candidate arm's, with the normal interval of a
+// difference of two means (Welch).
+GateReport FeedbackGate(double limit, const StageCounts& c) {
+  const FeedbackCounts& i = c.feedback_incumbent;
+  const FeedbackCounts& k = c.feedback_candidate;
+  GateReport g{.name = "feedback_drop", .limit = limit, .samples = std::min(i.n, k.n)};
+  if (i.n == 0 || k.n == 0) return g;
+  const auto mean_var = [](const FeedbackCounts& f) {
+    const double n = static_cast<double>(f.n);
+    const double mean = f.sum / n;
+    const double var = n > 1 ? std::max(0.0, (f.sq_sum - n * mean * mean) / (n - 1)) : 0;
+    return std::pair{mean, var / n};
+  };
+  const auto [mi, vi] = mean_var(i);
+  const auto [mk, vk] = mean_var(k);
+  const double half = kZ * std::sqrt(vi + vk);
+  g.value = mi - mk;
+  g.low = std::max(-1.0, g.value - half);
+  g.high = std::min(1.0, g.value + half);
+  g.known = i.n >= kMinSamples && k.n >= kMinSamples;
+  g.failed = g.known && g.low > limit;
+  g.holds = g.known && g.value <= limit;
+  return g;
+}
+
 GateReport LatencyGate(double limit, const StageCounts& c, double baseline_p95_ms) {
   int64_t inc_n = 0, cand_n = 0;
   for (int64_t v : c.incumbent.latency) inc_n += v;
@@ -161,6 +186,7 @@ Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
   const routing::RolloutGates& g = config.gates;
   if (g.error_rate_max) v.gates.push_back(ErrorGate(*g.error_rate_max, counts.candidate));
   if (g.quality_drop_max) v.gates.push_back(QualityGate(*g.quality_drop_max, counts));
+  if (g.feedback_drop_max) v.gates.push_back(FeedbackGate(*g.feedback_drop_max, counts));
   if (g.p95_latency_ratio_max) {
     v.gates.push_back(LatencyGate(*g.p95_latency_ratio_max, counts, state.baseline_p95_ms));
   }
@@ -294,9 +320,11 @@ std::string VerdictJson(const Verdict& v, const StageCounts& c) {
   }
   w.EndArray();
   w.Key("candidate").BeginObject();
-  w.Field("requests", c.candidate.requests).Field("errors", c.candidate.errors).EndObject();
+  w.Field("requests", c.candidate.requests).Field("errors", c.candidate.errors);
+  w.Field("ratings", c.feedback_candidate.n).EndObject();
   w.Key("incumbent").BeginObject();
-  w.Field("requests", c.incumbent.requests).Field("errors", c.incumbent.errors).EndObject();
+  w.Field("requests", c.incumbent.requests).Field("errors", c.incumbent.errors);
+  w.Field("ratings", c.feedback_incumbent.n).EndObject();
   w.Field("comparisons", c.comparisons);
   w.EndObject();
   return out;

@@ -9,11 +9,12 @@
 // when complete, else 0.
 //
 // A gate is known once the stage has enough of its evidence (kMinSamples candidate-arm requests,
-// comparisons, or latencies on both arms). It fails when the evidence says the candidate is worse
-// than its limit with 95% confidence — the lower bound of the Wilson interval of the error rate,
-// of the normal interval of the quality drop, or the latency ratio's point value — and rolls the
-// rollout back at once. A stage promotes when it has `min_requests` candidate-arm requests, has
-// lasted `min_duration`, and every configured gate is known and its value within its limit.
+// comparisons, ratings of each arm, or latencies on both arms). It fails when the evidence says
+// the candidate is worse than its limit with 95% confidence — the lower bound of the Wilson
+// interval of the error rate, of the normal interval of the quality or feedback drop, or the
+// latency ratio's point value — and rolls the rollout back at once. A stage promotes when it has
+// `min_requests` candidate-arm requests, has lasted `min_duration`, and every configured gate is
+// known and its value within its limit.
 #pragma once
 
 #include <array>
@@ -50,11 +51,20 @@ struct ArmCounts {
   LatencyHistogram latency{};
 };
 
+// Ratings (POST /v1/feedback, normalized to 0..1) of one arm's answers.
+struct FeedbackCounts {
+  int64_t n = 0;
+  double sum = 0, sq_sum = 0;
+};
+
 // What one stage measured (since it started).
 struct StageCounts {
   ArmCounts incumbent, candidate;
   int64_t comparisons = 0;  // shadow scores of the candidate against the incumbent
   double score_sum = 0, score_sq_sum = 0;
+  // Read by the evaluator from the feedback store (shared by the replicas that share it), not
+  // published with each replica's counters.
+  FeedbackCounts feedback_incumbent, feedback_candidate;
 };
 
 // The stored state of one route's rollout (rollout/store.h).
@@ -81,7 +91,7 @@ int SharePercent(const routing::RolloutConfig& config, const State& state);
 bool AdoptStages(const routing::RolloutConfig& config, State& state, int64_t now_ms);
 
 struct GateReport {
-  std::string name;  // "error_rate", "quality_drop", "p95_latency_ratio"
+  std::string name;  // "error_rate", "quality_drop", "p95_latency_ratio", "feedback_drop"
   double limit = 0;
   bool known = false;        // enough evidence
   double value = 0;          // point estimate

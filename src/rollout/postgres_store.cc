@@ -1,12 +1,14 @@
 // The rollout store in PostgreSQL (rollout/store.h): gateways on several hosts, usually beside
 // the ledger's tables. One connection per Store, re-opened after a failure; statements with
-// parameters, the counters' bytes as bytea.
+// parameters and a timeout, the counters' bytes as bytea.
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -17,6 +19,8 @@
 namespace hybridgate::rollout {
 
 namespace {
+
+constexpr int kTimeoutMs = 1000;  // per statement: a hung server is an unreadable store
 
 // Created under an advisory lock: replicas starting at once would otherwise race on
 // CREATE TABLE IF NOT EXISTS (a unique violation in the catalog).
@@ -57,32 +61,33 @@ class PostgresStore final : public Store {
     if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
     if (conn_) PQfinish(conn_);
     const char* keys[] = {"connect_timeout", "dbname", nullptr};
-    const char* values[] = {"5", dsn_.c_str(), nullptr};
+    const char* values[] = {"2", dsn_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (PQstatus(conn_) != CONNECTION_OK) return Fail(Err("cannot connect"));
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);  // "already exists"
-    Rows r(PQexec(conn_, Schema().c_str()));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-      Error e = Err("schema");
-      PQfinish(conn_);
-      conn_ = nullptr;
-      return Fail(std::move(e));
-    }
+    if (PQsendQuery(conn_, Schema().c_str()) != 1) return Fail(Drop(Err("schema")));
+    auto created = Await("schema");
+    if (!created) return Fail(Drop(std::move(created.error())));
     return {};
   }
 
  private:
-  Error Err(std::string_view what) const {
-    std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
+  static std::string Trim(std::string msg) {
     std::replace(msg.begin(), msg.end(), '\n', ' ');
     while (!msg.empty() && msg.back() == ' ') msg.pop_back();
+    return msg;
+  }
+  Error Err(std::string_view what) const {
     return MakeError(ErrorCode::kUnavailable,
-                     fmt::format("rollout store: postgres: {}: {}", what, msg));
+                     fmt::format("rollout store: postgres: {}: {}", what,
+                                 Trim(conn_ ? PQerrorMessage(conn_) : "out of memory")));
   }
 
-  // Runs `sql` with `params`; binary results when `binary_result`. A failed statement on a
-  // broken connection drops it, so the next call connects again.
+  // Runs `sql` with `params`; binary results when `binary_result`. Waits at most kTimeoutMs for
+  // the answer (a server that hangs, rather than refuses, must not hold the controller: libpq's
+  // blocking calls have no read timeout); a failure or a timeout drops the connection, so the
+  // next call connects again.
   Result<Rows> Run(std::string_view what, const char* sql, const std::vector<Param>& params,
                    bool binary_result = false) {
     HG_TRY(Connect());
@@ -93,18 +98,55 @@ class PostgresStore final : public Store {
       lengths.push_back(static_cast<int>(p.value.size()));
       formats.push_back(p.binary ? 1 : 0);
     }
-    Rows r(PQexecParams(conn_, sql, static_cast<int>(params.size()), nullptr, values.data(),
-                        lengths.data(), formats.data(), binary_result ? 1 : 0));
-    const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      Error e = Err(what);
-      if (PQstatus(conn_) != CONNECTION_OK) {
-        PQfinish(conn_);
-        conn_ = nullptr;
+    if (PQsendQueryParams(conn_, sql, static_cast<int>(params.size()), nullptr, values.data(),
+                          lengths.data(), formats.data(), binary_result ? 1 : 0) != 1) {
+      return Fail(Drop(Err(what)));
+    }
+    return Await(what);
+  }
+
+  // The answer to what was sent: its first result, or the first that failed.
+  Result<Rows> Await(std::string_view what) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+    Rows first;
+    while (true) {
+      while (PQisBusy(conn_) == 1) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        pollfd fd{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
+        if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) == 0) {
+          return Fail(Drop(MakeError(
+              ErrorCode::kUnavailable,
+              fmt::format("rollout store: postgres: {}: no answer in {} ms", what, kTimeoutMs))));
+        }
+        if (PQconsumeInput(conn_) != 1) return Fail(Drop(Err(what)));
       }
+      Rows r(PQgetResult(conn_));
+      if (!r) break;
+      const ExecStatusType st = PQresultStatus(r.get());
+      const bool failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+      const bool first_failed = first && PQresultStatus(first.get()) != PGRES_COMMAND_OK &&
+                                PQresultStatus(first.get()) != PGRES_TUPLES_OK;
+      if (!first || (failed && !first_failed)) first = std::move(r);
+    }
+    const ExecStatusType st = first ? PQresultStatus(first.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      Error e = MakeError(ErrorCode::kUnavailable,
+                          fmt::format("rollout store: postgres: {}: {}", what,
+                                      first ? Trim(PQresultErrorMessage(first.get()))
+                                            : Trim(PQerrorMessage(conn_))));
+      if (PQstatus(conn_) != CONNECTION_OK) Drop(Error(e));
       return Fail(std::move(e));
     }
-    return r;
+    return first;
+  }
+
+  // Closes the connection (the next call opens another); returns `e`.
+  Error Drop(Error e) {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+    return e;
   }
 
   static std::string Text(const Rows& r, int row, int col) {

@@ -24,7 +24,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kEventsKept = 1000;  // per route
-constexpr int kTimeoutMs = 2000;   // per round trip
+constexpr int kTimeoutMs = 1000;   // per round trip: a hung server is an unreadable store
 
 // ARGV: expected version ("0": no row), expected candidate ("" for any), then field/value pairs.
 constexpr const char* kWriteScript = R"lua(

@@ -1,8 +1,10 @@
 // The rollout rules (gates.h), the sticky assignment (board.h) and the store (store.h).
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 
@@ -79,6 +81,54 @@ TEST(RolloutGates, RollsBackWhenTheIntervalIsAboveTheLimit) {
   State rolled = Running(0);
   rolled.phase = Phase::kRolledBack;
   EXPECT_EQ(Evaluate(c, rolled, Counts(10, 10), 0).action, Verdict::Action::kWait);
+}
+
+TEST(RolloutGates, FeedbackComparesTheArmsRatings) {
+  routing::RolloutConfig c = Config();
+  c.gates = {};
+  c.gates.feedback_drop_max = 0.1;
+  StageCounts k = Counts(100, 0);
+  const auto rate = [](FeedbackCounts& f, int n, double score) {
+    for (int i = 0; i < n; ++i) {
+      ++f.n;
+      f.sum += score;
+      f.sq_sum += score * score;
+    }
+  };
+  rate(k.feedback_incumbent, 30, 1);
+  rate(k.feedback_candidate, 5, 0);
+  Verdict v = Evaluate(c, Running(0), k, 5000);
+  EXPECT_EQ(v.action, Verdict::Action::kWait) << "5 ratings of the candidate decide nothing";
+  EXPECT_FALSE(v.gates[0].known);
+  // Both arms rated alike (4 in 5 up): within the limit.
+  k.feedback_incumbent = k.feedback_candidate = {};
+  rate(k.feedback_incumbent, 40, 1);
+  rate(k.feedback_incumbent, 10, 0);
+  rate(k.feedback_candidate, 20, 1);
+  rate(k.feedback_candidate, 5, 0);
+  v = Evaluate(c, Running(0), k, 5000);
+  ASSERT_EQ(v.gates.size(), 1u);
+  EXPECT_EQ(v.gates[0].name, "feedback_drop");
+  EXPECT_NEAR(v.gates[0].value, 0, 1e-9);
+  EXPECT_TRUE(v.gates[0].holds);
+  EXPECT_EQ(v.action, Verdict::Action::kPromote) << v.why;
+  // The candidate's answers rated down: 0.8 - 0.2, well over 0.1 with 95% confidence.
+  k.feedback_candidate = {};
+  rate(k.feedback_candidate, 5, 1);
+  rate(k.feedback_candidate, 20, 0);
+  v = Evaluate(c, Running(0), k, 5000);
+  EXPECT_NEAR(v.gates[0].value, 0.6, 1e-9);
+  EXPECT_GT(v.gates[0].low, 0.1);
+  EXPECT_EQ(v.action, Verdict::Action::kRollBack) << v.why;
+  EXPECT_NE(v.why.find("feedback_drop"), std::string::npos) << v.why;
+  // A small drop whose interval reaches under the limit neither fails nor holds.
+  k.feedback_candidate = {};
+  rate(k.feedback_candidate, 17, 1);
+  rate(k.feedback_candidate, 8, 0);
+  v = Evaluate(c, Running(0), k, 5000);
+  EXPECT_FALSE(v.gates[0].failed);
+  EXPECT_FALSE(v.gates[0].holds);
+  EXPECT_EQ(v.action, Verdict::Action::kWait) << v.why;
 }
 
 TEST(RolloutGates, QualityAndLatency) {
@@ -393,6 +443,33 @@ TEST_P(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
   (*b)->ReleaseLeases("b");
   EXPECT_TRUE(*(*a)->Lease("r", "a", 15'003, 3000));
   EXPECT_TRUE(*(*a)->Lease("other", "a", 15'003, 3000));
+}
+
+// A PostgreSQL that does not answer (here: a statement waiting on another session's lock) is an
+// unreadable store after a second, not a controller stuck for as long as it lasts; the next call
+// connects again.
+TEST(RolloutStorePostgres, AStatementWithoutAnAnswerTimesOut) {
+  ledger::testing::PgCluster pg;
+  ASSERT_TRUE(pg.started()) << pg.error();
+  auto store = Store::Open({.backend = "postgres", .dsn = pg.dsn()});
+  ASSERT_TRUE(store) << store.error().message;
+  PGconn* locker = PQconnectdb(pg.dsn().c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
+  PQclear(PQexec(locker, "BEGIN"));
+  PGresult* locked = PQexec(locker, "LOCK TABLE rollouts IN ACCESS EXCLUSIVE MODE");
+  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(locker);
+  PQclear(locked);
+  const auto start = std::chrono::steady_clock::now();
+  auto read = (*store)->Peek("r");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(read);
+  EXPECT_NE(read.error().message.find("no answer in 1000 ms"), std::string::npos)
+      << read.error().message;
+  EXPECT_LT(took, std::chrono::seconds(3));
+  PQclear(PQexec(locker, "ROLLBACK"));
+  PQfinish(locker);
+  auto again = (*store)->Peek("r");
+  EXPECT_TRUE(again) << again.error().message;
 }
 
 }  // namespace

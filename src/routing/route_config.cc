@@ -371,12 +371,13 @@ Status ParseRollout(const Reader& r, const YAML::Node& n, const std::string& pat
   if (n["gates"]) {
     const YAML::Node& g = n["gates"];
     const std::string gp = path + ".gates";
+    HG_TRY(r.OnlyKeys(
+        g, gp,
+        {"quality_drop_max", "error_rate_max", "p95_latency_ratio_max", "feedback_drop_max"}));
     if (g["feedback_drop_max"]) {
-      return Fail(r.At(g["feedback_drop_max"], gp + ".feedback_drop_max",
-                       "not available yet: feedback is not joined to rollout arms (issue #26); "
-                       "use quality_drop_max with a shadow of the candidate"));
+      HG_ASSIGN(out.gates.feedback_drop_max,
+                r.Number(g["feedback_drop_max"], gp + ".feedback_drop_max", 0, 1));
     }
-    HG_TRY(r.OnlyKeys(g, gp, {"quality_drop_max", "error_rate_max", "p95_latency_ratio_max"}));
     if (g["quality_drop_max"]) {
       HG_ASSIGN(out.gates.quality_drop_max,
                 r.Number(g["quality_drop_max"], gp + ".quality_drop_max", 0, 1));
@@ -391,10 +392,11 @@ Status ParseRollout(const Reader& r, const YAML::Node& n, const std::string& pat
     }
   }
   if (!out.gates.quality_drop_max && !out.gates.error_rate_max &&
-      !out.gates.p95_latency_ratio_max) {
+      !out.gates.p95_latency_ratio_max && !out.gates.feedback_drop_max) {
     return Fail(r.At(n, path + ".gates",
                      "at least one gate is required (quality_drop_max, error_rate_max, "
-                     "p95_latency_ratio_max): a rollout promotes on evidence"));
+                     "p95_latency_ratio_max, feedback_drop_max): a rollout promotes on "
+                     "evidence"));
   }
   if (out.gates.p95_latency_ratio_max && out.stages.front() == 100) {
     return Fail(r.At(n["gates"]["p95_latency_ratio_max"], path + ".gates.p95_latency_ratio_max",

@@ -110,6 +110,9 @@ struct RolloutGates {
   std::optional<double> quality_drop_max;       // 1 - mean shadow score of candidate vs incumbent
   std::optional<double> error_rate_max;         // candidate-arm requests the candidate failed
   std::optional<double> p95_latency_ratio_max;  // candidate p95 / incumbent p95
+  // Mean user feedback (POST /v1/feedback, normalized to 0..1) on the incumbent's answers minus
+  // that on the candidate's, both of the stage; needs quality.feedback.
+  std::optional<double> feedback_drop_max;
 };
 enum class Sticky : uint8_t { kKey, kUser, kNone };
 std::string_view StickyName(Sticky s);

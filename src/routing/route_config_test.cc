@@ -228,11 +228,10 @@ TEST(ParseRoutesConfig, Rollout) {
        "traffic)"},
       {two_tiers + "{candidate: z, incumbent: x}\n",
        "f.yaml:4: 'routes.auto.rollout.gates': at least one gate is required (quality_drop_max, "
-       "error_rate_max, p95_latency_ratio_max): a rollout promotes on evidence"},
-      {two_tiers + "{candidate: z, incumbent: x, gates: {feedback_drop_max: 0.05}}\n",
-       "f.yaml:4: 'routes.auto.rollout.gates.feedback_drop_max': not available yet: feedback is "
-       "not joined to rollout arms (issue #26); use quality_drop_max with a shadow of the "
-       "candidate"},
+       "error_rate_max, p95_latency_ratio_max, feedback_drop_max): a rollout promotes on "
+       "evidence"},
+      {two_tiers + "{candidate: z, incumbent: x, gates: {feedback_drop_max: 1.5}}\n",
+       "f.yaml:4: 'routes.auto.rollout.gates.feedback_drop_max': "},
       {two_tiers + "{candidate: z, incumbent: x, gates: {quality_drop_max: 0.05}}\n",
        "f.yaml:4: 'routes.auto.rollout.gates.quality_drop_max': needs shadow comparisons of the "
        "candidate: add '{deployment: z, ...}' to routes.auto.shadow"},

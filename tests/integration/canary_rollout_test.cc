@@ -10,6 +10,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -237,6 +238,46 @@ TEST(Rollout, RollsBackWithinAnIntervalWhenTheCandidateFailsAndStaysThere) {
           .body.find("hybridgate_rollout_transitions_total{route=\"support\",to=\"running\"}"),
       std::string::npos);
   EXPECT_EQ(Phase(g.Status()), "running") << "the breaker's old failures did not roll it back";
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+// The feedback gate: users rate the candidate's answers down and the incumbent's up; the
+// ratings of each arm's answers of the stage (POST /v1/feedback, joined to the arm that
+// answered) roll the rollout back.
+TEST(Rollout, RollsBackWhenUsersRateTheCandidatesAnswersWorse) {
+  RolloutGateway g("gpt-4o",
+                   "{candidate: llama, stages: [50, 100], min_requests: 10, min_duration: 1s, "
+                   "interval: 1s, gates: {feedback_drop_max: 0.1}, sticky: none}",
+                   "quality: {feedback: true, path: QUALITY_DB}\n");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  TestClient c(g.gw->port());
+  json::object st = g.Status();
+  int rated_candidate = 0, rated_incumbent = 0;
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  while (Phase(st) == "running" && std::chrono::steady_clock::now() < end) {
+    for (int i = 0; i < 10; ++i) {
+      HttpResult r = c.Post("/v1/chat/completions", Chat());
+      ASSERT_EQ(r.status, 200) << r.body;
+      const bool candidate = r.headers["x-hybridgate-model"] == "llama";
+      if (r.headers.count("x-hybridgate-rollout") == 0) break;  // rolled back meanwhile
+      EXPECT_EQ(r.headers["x-hybridgate-rollout"],
+                std::string("support/50/") + (candidate ? "candidate" : "incumbent"));
+      HttpResult f = c.Post(
+          "/v1/feedback", R"({"request_id":")" + r.headers["x-hybridgate-request-id"] +
+                              R"(","score":)" + (candidate ? "-1" : "1") + R"(,"kind":"thumbs"})");
+      ASSERT_EQ(f.status, 200) << f.body;
+      ++(candidate ? rated_candidate : rated_incumbent);
+    }
+    st = g.Status();
+  }
+  ASSERT_EQ(Phase(st), "rolled_back") << json::serialize(st) << "\n"
+                                      << rated_candidate << " / " << rated_incumbent;
+  const std::string reason(st.at("reason").as_string());
+  EXPECT_NE(reason.find("gate feedback_drop failed"), std::string::npos) << reason;
+  const json::object& gate = st.at("evaluation").at("gates").at(0).as_object();
+  EXPECT_EQ(gate.at("name"), "feedback_drop");
+  EXPECT_DOUBLE_EQ(gate.at("value").to_number<double>(), 1.0);  // all up minus all down
+  EXPECT_GE(gate.at("samples").as_int64(), 10);
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
@@ -549,8 +590,9 @@ TEST_P(Replicas, OnOneStoreFollowOneStageAndOnlyTheLeaseHolderEvaluates) {
   EXPECT_EQ(c.Stop(), 0) << c.Log();
 }
 
-// A shared store that goes away mid-rollout: a blip keeps the share for a few rounds, then the
-// candidate gets nothing — no rollout runs without its gates.
+// A shared store that goes away mid-rollout — hung (every call times out) or gone (refused): a
+// blip keeps the share for up to 3 s, then the candidate gets nothing — no rollout runs without
+// its gates; a store that answers again brings the stage back.
 TEST(Rollout, WithoutItsRedisStoreTheCandidateGetsNothing) {
   auto redis = std::make_unique<RedisServer>();
   ASSERT_TRUE(redis->started());
@@ -563,16 +605,29 @@ TEST(Rollout, WithoutItsRedisStoreTheCandidateGetsNothing) {
   TestClient c(g.gw->port());
   HttpResult r = AwaitModel(c, "llama");
   ASSERT_EQ(r.headers["x-hybridgate-rollout"], "support/50/candidate") << g.gw->Log();
-  redis.reset();  // killed
-  // Within the grace rounds plus one, only the incumbent answers, without a rollout header.
-  std::this_thread::sleep_for(5s);
-  for (int i = 0; i < 20; ++i) {
-    r = c.Post("/v1/chat/completions", Chat());
-    ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o");
-    EXPECT_EQ(r.headers.count("x-hybridgate-rollout"), 0u) << r.headers["x-hybridgate-rollout"];
-  }
-  EXPECT_NE(g.gw->Log().find("rollout store: redis"), std::string::npos) << g.gw->Log();
+  const auto only_incumbent = [&](const char* when) {
+    for (int i = 0; i < 20; ++i) {
+      r = c.Post("/v1/chat/completions", Chat());
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.headers["x-hybridgate-model"], "gpt-4o") << when;
+      EXPECT_EQ(r.headers.count("x-hybridgate-rollout"), 0u)
+          << when << ": " << r.headers["x-hybridgate-rollout"];
+    }
+  };
+  // Hung: the server takes connections and never answers.
+  ::kill(redis->pid(), SIGSTOP);
+  std::this_thread::sleep_for(4500ms);
+  only_incumbent("redis hung");
+  ::kill(redis->pid(), SIGCONT);
+  r = AwaitModel(c, "llama");
+  EXPECT_EQ(r.headers["x-hybridgate-model"], "llama") << "the stage is back with its store";
+  // Gone.
+  redis.reset();
+  std::this_thread::sleep_for(4500ms);
+  only_incumbent("redis gone");
+  const std::string log = g.gw->Log();
+  EXPECT_NE(log.find("rollout store: redis"), std::string::npos) << log;
+  EXPECT_NE(log.find("the store answers again"), std::string::npos) << log;
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 

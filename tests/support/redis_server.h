@@ -14,6 +14,7 @@ class RedisServer {
   ~RedisServer();
   bool started() const { return started_; }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
