@@ -171,9 +171,16 @@ asio::awaitable<void> AdminApi::Serve(http::Exchange& ex, std::string_view path)
   } else if (target == "/admin/keys/reload" && method == bhttp::verb::post) {
     admission_.ReloadKeys();
     out = R"({"reloaded":true})";
-  } else if ((target == "/admin/rollouts" || target.starts_with("/admin/rollouts/")) && rollouts_ &&
-             (method == bhttp::verb::get || method == bhttp::verb::post)) {
-    std::tie(status, out) = rollouts_(target, method == bhttp::verb::post, body);
+  } else if ((target == "/admin/rollouts" || target.starts_with("/admin/rollouts/")) && rollouts_) {
+    if (method == bhttp::verb::get || method == bhttp::verb::post) {
+      std::tie(status, out) = rollouts_(target, method == bhttp::verb::post, body);
+    } else {
+      status = 405;
+      out = api::EncodeOpenAiError(
+          MakeError(ErrorCode::kInvalidRequest,
+                    fmt::format("{} {}: rollouts take GET (status) or POST (a command)",
+                                std::string_view(req.method_string()), target)));
+    }
   } else {
     status = 404;
     out = api::EncodeOpenAiError(

@@ -289,6 +289,14 @@ std::pair<int, std::string> Gateway::RolloutsAdmin(std::string_view target, bool
       return error(MakeError(ErrorCode::kInvalidRequest,
                              "the body is optional; when sent: {\"reason\": \"why\"}", "reason"));
     }
+    for (const auto& field : *o) {
+      if (field.key() != "reason") {
+        return error(MakeError(ErrorCode::kInvalidRequest,
+                               fmt::format("unknown field '{}' (the body holds only reason)",
+                                           std::string_view(field.key())),
+                               std::string(field.key())));
+      }
+    }
     if (r) reason = std::string(r->as_string());
   }
   auto s =

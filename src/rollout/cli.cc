@@ -174,19 +174,41 @@ void PrintTable(const View& v) {
   }
 }
 
-// A person's reason: printable, at most 1000 bytes (it is shown in every status).
+// A person's reason: printable UTF-8, at most 1000 bytes (it is shown in every status and
+// terminal): no control characters (C0, DEL, C1) and no bidirectional overrides or isolates,
+// which would make the text read other than it is.
 Status CheckReason(std::string_view reason) {
+  const auto refuse = [](std::string_view why) {
+    return Fail(MakeError(ErrorCode::kInvalidRequest, std::string(why), "reason"));
+  };
   if (reason.size() > 1000) {
-    return Fail(MakeError(ErrorCode::kInvalidRequest,
-                          fmt::format("the reason is {} bytes; at most 1000", reason.size()),
-                          "reason"));
+    return refuse(fmt::format("the reason is {} bytes; at most 1000", reason.size()));
   }
-  for (unsigned char ch : reason) {
-    if (ch < 0x20 || ch == 0x7f) {
-      return Fail(MakeError(ErrorCode::kInvalidRequest,
-                            "the reason may not hold control characters (newlines included)",
-                            "reason"));
+  for (size_t i = 0; i < reason.size();) {
+    const auto b = static_cast<unsigned char>(reason[i]);
+    const int len = b < 0x80           ? 1
+                    : (b >> 5) == 0x6  ? 2
+                    : (b >> 4) == 0xe  ? 3
+                    : (b >> 3) == 0x1e ? 4
+                                       : 0;
+    if (len == 0 || i + len > reason.size()) return refuse("the reason is not UTF-8");
+    uint32_t cp = len == 1 ? b : b & (0x7f >> len);
+    for (int k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(reason[i + k]);
+      if ((c & 0xc0) != 0x80) return refuse("the reason is not UTF-8");
+      cp = (cp << 6) | (c & 0x3f);
     }
+    static constexpr uint32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kLeast[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return refuse("the reason is not UTF-8");
+    }
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+      return refuse("the reason may not hold control characters (newlines included)");
+    }
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+      return refuse("the reason may not hold bidirectional overrides or isolates");
+    }
+    i += len;
   }
   return {};
 }

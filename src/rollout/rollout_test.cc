@@ -10,6 +10,7 @@
 
 #include "ledger/testing/pg_cluster.h"
 #include "rollout/board.h"
+#include "rollout/cli.h"
 #include "rollout/store.h"
 #include "tests/support/redis_server.h"
 
@@ -470,6 +471,46 @@ TEST(RolloutStorePostgres, AStatementWithoutAnAnswerTimesOut) {
   PQfinish(locker);
   auto again = (*store)->Peek("r");
   EXPECT_TRUE(again) << again.error().message;
+}
+
+// A person's reason is shown in every status and terminal: printable UTF-8 only.
+TEST(RolloutCommand, AReasonIsPrintableUtf8) {
+  auto cfg = config::ParseConfig(R"(providers:
+  - {name: a, type: openai, base_url: 'http://127.0.0.1:9', models: [{name: gpt}, {name: llama}]}
+routes:
+  r:
+    tiers: [{name: main, deployments: [gpt]}]
+    rollout: {candidate: llama, gates: {error_rate_max: 0.1}}
+)",
+                                 "gw.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  auto store = OpenSqliteStore(":memory:");
+  ASSERT_TRUE(store);
+  const std::pair<std::string, std::string> bad[] = {
+      {"a\nb", "control characters"},
+      {"\x7f", "control characters"},
+      {"next\xc2\x85line", "control characters"},  // U+0085, a C1 control
+      {"\xe2\x80\xae"
+       "desrever",
+       "bidirectional"},                                      // U+202E
+      {"\xe2\x81\xa6isolated\xe2\x81\xa9", "bidirectional"},  // U+2066 … U+2069
+      {"\xff", "not UTF-8"},
+      {"cut \xc3", "not UTF-8"},
+      {"\xc0\xaf", "not UTF-8"},      // an overlong '/'
+      {"\xed\xa0\x80", "not UTF-8"},  // a surrogate
+      {std::string(1001, 'x'), "at most 1000"},
+  };
+  for (const auto& [reason, why] : bad) {
+    auto r = RunCommand(**store, *cfg, "r", Command::kPause, reason, "cli", 1000);
+    ASSERT_FALSE(r) << reason;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidRequest);
+    EXPECT_NE(r.error().message.find(why), std::string::npos) << r.error().message;
+  }
+  auto ok = RunCommand(**store, *cfg, "r", Command::kPause,
+                       "fixed \xe2\x80\x94 \xc3\xbcn\xc3\xaf \xf0\x9f\x9a\x80 \"quoted\" \\", "cli",
+                       1000);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->phase, Phase::kPaused);
 }
 
 }  // namespace

@@ -402,6 +402,14 @@ TEST(Rollout, APersonsCommandReachesTheGatewayWithinASecondAndTheAdminApiAgrees)
   EXPECT_EQ(c.Request("POST", "/admin/rollouts/support/explode", "", admin).status, 404);
   EXPECT_EQ(c.Request("POST", "/admin/rollouts/nope/pause", "", admin).status, 404);
   EXPECT_EQ(c.Request("POST", "/admin/rollouts/support/rollback", "[1]", admin).status, 400);
+  a = c.Request("POST", "/admin/rollouts/support/resume", R"({"reason":"x","force":true})", admin);
+  EXPECT_EQ(a.status, 400) << a.body;
+  EXPECT_NE(a.body.find("unknown field 'force'"), std::string::npos) << a.body;
+  EXPECT_EQ(c.Request("DELETE", "/admin/rollouts/support", "", admin).status, 405);
+  // A client percent-encodes the route's name.
+  a = c.Request("GET", "/admin/rollouts/su%70port", "", admin);
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(json::parse(a.body).at("rollouts").at(0).at("phase"), "paused");
   a = c.Request("POST", "/admin/rollouts/support/rollback", "", admin);
   ASSERT_EQ(a.status, 200) << a.body;
   const auto rolled = std::chrono::steady_clock::now();
