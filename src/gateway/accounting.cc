@@ -146,7 +146,9 @@ Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outc
                          .route = std::string(f.route),
                          .key_id = f.key ? f.key->id : std::string(),
                          .data_class = data_class,
-                         .rollout = std::string(f.rollout)});
+                         .rollout = std::string(f.rollout),
+                         .rollout_arm = std::string(f.rollout_arm),
+                         .rollout_epoch = f.rollout_epoch});
   }
   metrics::RequestLabels labels{
       .route = f.route, .tier = "", .provider = provider, .model = model, .endpoint = f.endpoint};

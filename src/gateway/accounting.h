@@ -38,7 +38,10 @@ struct RequestFacts {
   // What residency did to the request, for the ledger's audit: "none", "route" (served by a
   // self-hosted model instead), "redact" (findings replaced before it left) or "block".
   std::string_view residency_action = "none";
-  std::string_view rollout;  // RolloutAssignment::feedback_tag
+  // A rollout with a feedback gate that answered it (rollout::LiveRollout::feedback_name, the
+  // arm whose model answered, the stage's epoch); "" when none.
+  std::string_view rollout, rollout_arm;
+  int64_t rollout_epoch = 0;
 };
 
 // The ledger's egress column for `trail`: "provider:zone:max_data_class:result" per attempt, in

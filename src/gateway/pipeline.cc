@@ -459,7 +459,11 @@ asio::awaitable<void> Gateway::ServeChat(http::Exchange& ex, std::shared_ptr<con
     }
   } while (false);
   Rollouts::TagForFeedback(st.rollout, st.out);
-  st.facts.rollout = st.rollout.feedback_tag;
+  if (!st.rollout.feedback_arm.empty()) {
+    st.facts.rollout = st.rollout.live->feedback_name;
+    st.facts.rollout_arm = st.rollout.feedback_arm;
+    st.facts.rollout_epoch = st.rollout.live->epoch;
+  }
   co_await Conclude(ex, rt, st.meta, st.log, st.facts, st.out, st.settlement, start);
   Rollouts::Record(st.rollout, st.out, st.log.latency_ms);
   if (st.route && st.out.deployment.provider) {

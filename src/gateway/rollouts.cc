@@ -291,7 +291,7 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   live->epoch = state.epoch;
   live->label = fmt::format("{}/{}", route.name, live->percent);
   if (cfg.gates.feedback_drop_max) {
-    live->feedback_prefix = fmt::format("{}/{}/{}/", route.name, cfg.candidate, state.epoch);
+    live->feedback_name = fmt::format("{}/{}", route.name, cfg.candidate);
   }
   live->salt = rollout::StickySalt(route.name, cfg.candidate);
   live->sticky = cfg.sticky;
@@ -304,17 +304,21 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
 void Rollouts::ReadFeedback(const std::string& route, const routing::RolloutConfig& cfg,
                             int64_t epoch, rollout::StageCounts& counts) {
   if (feedback_ == nullptr) return;  // the gate stays unknown: nothing promotes on it
-  const std::string prefix = fmt::format("{}/{}/{}/", route, cfg.candidate, epoch);
-  for (const auto& [arm, into] :
-       {std::pair{rollout::Arm::kIncumbent, &counts.feedback_incumbent},
-        std::pair{rollout::Arm::kCandidate, &counts.feedback_candidate}}) {
-    auto scores = feedback_->Scores(prefix + std::string(rollout::ArmName(arm)));
-    if (!scores) {
-      LogWarn(fmt::format("rollouts: route '{}': {}", route, scores.error().message));
+  const std::string name = fmt::format("{}/{}", route, cfg.candidate);
+  // The candidate's answers of this stage against the incumbent's of the whole rollout: its
+  // quality does not change with the share, and at 100% it answers nothing new.
+  auto candidate = feedback_->Scores(name, "candidate", epoch);
+  auto incumbent = candidate ? feedback_->Scores(name, "incumbent", -1) : candidate;
+  for (const auto* r : {&candidate, &incumbent}) {
+    if (!*r) {
+      LogWarn(fmt::format("rollouts: route '{}': {}", route, (*r).error().message));
       return;
     }
-    *into = {.n = scores->n, .sum = scores->sum, .sq_sum = scores->sq_sum};
   }
+  counts.feedback_candidate = {
+      .n = candidate->n, .sum = candidate->sum, .sq_sum = candidate->sq_sum};
+  counts.feedback_incumbent = {
+      .n = incumbent->n, .sum = incumbent->sum, .sq_sum = incumbent->sq_sum};
 }
 
 bool Rollouts::Restage(const routing::Route& route, rollout::State& state, rollout::Store& store,
@@ -448,10 +452,10 @@ void Rollouts::Record(const RolloutAssignment& a, const routing::Outcome& out, d
 }
 
 void Rollouts::TagForFeedback(RolloutAssignment& a, const routing::Outcome& out) {
-  if (!a.live || a.live->feedback_prefix.empty() || !out.ok) return;
+  if (!a.live || a.live->feedback_name.empty() || !out.ok) return;
   const bool by_candidate = out.deployment.model == a.candidate;
   if ((a.arm == rollout::Arm::kCandidate) != by_candidate) return;  // a fallback answered
-  a.feedback_tag = a.live->feedback_prefix + std::string(rollout::ArmName(a.arm));
+  a.feedback_arm = rollout::ArmName(a.arm);
 }
 
 void Rollouts::Score(std::string_view route, std::string_view primary_key,

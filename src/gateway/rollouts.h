@@ -35,9 +35,9 @@ struct RolloutAssignment {
   rollout::Arm arm = rollout::Arm::kIncumbent;
   const config::ModelConfig* candidate = nullptr;
   std::string header;  // x-hybridgate-rollout: <route>/<percent>/<arm>
-  // With a feedback gate, once answered: the arm whose model answered, as the feedback store
-  // remembers it (quality::RatedRequest::rollout); else "".
-  std::string feedback_tag;
+  // With a feedback gate, once answered: the arm whose model answered ("candidate",
+  // "incumbent"), as the feedback store remembers it (quality::RatedRequest); else "".
+  std::string_view feedback_arm;
 };
 
 class Rollouts {
@@ -60,7 +60,7 @@ class Rollouts {
               RolloutAssignment& out) const;
   // Counts an ended request of an assignment (a cancelled one counts nowhere).
   static void Record(const RolloutAssignment& a, const routing::Outcome& out, double latency_ms);
-  // Sets a.feedback_tag for an answered request of a rollout with a feedback gate: the
+  // Sets a.feedback_arm for an answered request of a rollout with a feedback gate: the
   // candidate arm's when the candidate answered it, the incumbent arm's when the incumbent did.
   static void TagForFeedback(RolloutAssignment& a, const routing::Outcome& out);
   // Where the feedback gates read ratings (null: feedback is off). Before Start().

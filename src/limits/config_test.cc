@@ -104,6 +104,9 @@ TEST(RedisUrl, Parses) {
   EXPECT_EQ(bad.error().message.find("hunter2"), std::string::npos) << bad.error().message;
   EXPECT_NE(bad.error().message.find("redis://me:****@cache:6379/-1"), std::string::npos)
       << bad.error().message;
+  bad = ParseRedisUrl("redis://:hunter2");  // the host forgotten
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.find("hunter2"), std::string::npos) << bad.error().message;
 }
 
 TEST(LimitsConfig, KeysDbIsRelativeToTheConfigFile) {

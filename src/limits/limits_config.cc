@@ -101,8 +101,12 @@ namespace {
 std::string WithoutPassword(std::string_view url) {
   const size_t at = url.rfind('@');
   const size_t start = url.find("://");
-  if (at == std::string_view::npos || start == std::string_view::npos || at < start) {
-    return std::string(url);
+  if (start == std::string_view::npos) return std::string(url);
+  if (at == std::string_view::npos || at < start) {
+    // No '@': "host:port", or credentials written without their host ("redis://:secret").
+    const size_t colon = url.find(':', start + 3);
+    return colon == std::string_view::npos ? std::string(url)
+                                           : fmt::format("{}:****", url.substr(0, colon));
   }
   const std::string_view cred = url.substr(start + 3, at - start - 3);
   const size_t colon = cred.find(':');

@@ -48,16 +48,17 @@ constexpr const char* kSchema[] = {
     "PRIMARY KEY (request_id, kind))",
     "CREATE INDEX IF NOT EXISTS feedback_request_time ON feedback(request_time_ms)",
     "CREATE TABLE IF NOT EXISTS feedback_rollouts (request_id TEXT PRIMARY KEY, time_ms BIGINT "
-    "NOT NULL, rollout TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS feedback_rollouts_tag ON feedback_rollouts(rollout)",
+    "NOT NULL, rollout TEXT NOT NULL, arm TEXT NOT NULL, epoch BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS feedback_rollouts_arm ON feedback_rollouts(rollout, arm, epoch)",
 };
 constexpr const char* kRememberRollout =
-    "INSERT INTO feedback_rollouts (request_id, time_ms, rollout) VALUES (?1, ?2, ?3) ON CONFLICT "
-    "(request_id) DO NOTHING";
-constexpr const char* kTagScores =
-    "SELECT COUNT(*), COALESCE(SUM(s), 0), COALESCE(SUM(s * s), 0) FROM (SELECT CASE WHEN "
-    "f.score < 0 THEN 0 ELSE f.score END AS s FROM feedback f JOIN feedback_rollouts r ON "
-    "r.request_id = f.request_id WHERE r.rollout = ?1) AS rated";
+    "INSERT INTO feedback_rollouts (request_id, time_ms, rollout, arm, epoch) VALUES (?1, ?2, ?3, "
+    "?4, ?5) ON CONFLICT (request_id) DO NOTHING";
+constexpr const char* kArmScores =
+    "SELECT COUNT(*), COALESCE(SUM(s), 0), COALESCE(SUM(s * s), 0) FROM (SELECT AVG(CASE WHEN "
+    "f.score < 0 THEN 0 ELSE f.score END) AS s FROM feedback f JOIN feedback_rollouts r ON "
+    "r.request_id = f.request_id WHERE r.rollout = ?1 AND r.arm = ?2 AND (CAST(?3 AS BIGINT) < 0 "
+    "OR r.epoch = CAST(?3 AS BIGINT)) GROUP BY f.request_id) AS rated";
 constexpr const char* kRemember =
     "INSERT INTO feedback_requests (request_id, time_ms, route, key_id, data_class) VALUES (?1, "
     "?2, ?3, ?4, ?5) ON CONFLICT (request_id) DO NOTHING";
@@ -356,7 +357,8 @@ void FeedbackStore::WriteRemembered() {
                                   std::to_string(r.data_class)};
     s = db_->Exec(kRemember, params);
     if (s && !r.rollout.empty()) {
-      const std::string tagged[] = {r.request_id, std::to_string(r.time_ms), r.rollout};
+      const std::string tagged[] = {r.request_id, std::to_string(r.time_ms), r.rollout,
+                                    r.rollout_arm, std::to_string(r.rollout_epoch)};
       s = db_->Exec(kRememberRollout, tagged);
     }
   }
@@ -426,23 +428,37 @@ asio::awaitable<Result<FeedbackStore::Rated>> FeedbackStore::Rate(const Feedback
   }
 }
 
-Result<FeedbackStore::TagScores> FeedbackStore::Scores(const std::string& tag) {
-  std::promise<Result<TagScores>> done;
-  asio::post(thread_, [this, &tag, &done] {
+Result<FeedbackStore::ArmScores> FeedbackStore::Scores(const std::string& rollout,
+                                                       const std::string& arm, int64_t epoch) {
+  // Shared: a store that does not answer in time leaves the job behind, and it must find its
+  // arguments and its promise still there.
+  struct Job {
+    std::string params[3];
+    std::promise<Result<ArmScores>> done;
+  };
+  auto job = std::make_shared<Job>();
+  job->params[0] = rollout;
+  job->params[1] = arm;
+  job->params[2] = std::to_string(epoch);
+  std::future<Result<ArmScores>> answer = job->done.get_future();
+  asio::post(thread_, [this, job] {
     WriteRemembered();
-    auto rows = db_->Query(kTagScores, std::span<const std::string>(&tag, 1));
+    auto rows = db_->Query(kArmScores, job->params);
     if (!rows) {
-      done.set_value(Fail(std::move(rows.error())));
+      job->done.set_value(Fail(std::move(rows.error())));
     } else if (rows->size() != 1 || rows->front().size() != 3) {
-      done.set_value(Fail(StoreError("feedback scores: an unexpected answer")));
+      job->done.set_value(Fail(StoreError("feedback scores: an unexpected answer")));
     } else {
       const std::vector<std::string>& r = rows->front();
-      done.set_value(TagScores{.n = std::strtoll(r[0].c_str(), nullptr, 10),
-                               .sum = std::strtod(r[1].c_str(), nullptr),
-                               .sq_sum = std::strtod(r[2].c_str(), nullptr)});
+      job->done.set_value(ArmScores{.n = std::strtoll(r[0].c_str(), nullptr, 10),
+                                    .sum = std::strtod(r[1].c_str(), nullptr),
+                                    .sq_sum = std::strtod(r[2].c_str(), nullptr)});
     }
   });
-  return done.get_future().get();
+  if (answer.wait_for(std::chrono::milliseconds(kScoresTimeoutMs)) != std::future_status::ready) {
+    return Fail(StoreError(fmt::format("feedback scores: no answer in {} ms", kScoresTimeoutMs)));
+  }
+  return answer.get();
 }
 
 void FeedbackStore::Flush() {

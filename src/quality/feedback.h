@@ -72,9 +72,10 @@ struct RatedRequest {
   std::string route;    // as in its ledger row
   std::string key_id;   // "" without a key (auth off)
   int data_class = 1;
-  // A canary rollout's arm that answered it: "<route>/<candidate>/<epoch>/<arm>" (rollout/), or
-  // "" when it took no part in one.
-  std::string rollout;
+  // The canary rollout ("<route>/<candidate>", rollout/) whose arm ("candidate", "incumbent")
+  // answered it at stage `rollout_epoch`; "" when it took no part in one.
+  std::string rollout, rollout_arm;
+  int64_t rollout_epoch = 0;
 };
 
 // A rating as stored.
@@ -118,13 +119,16 @@ class FeedbackStore {
   // Blocks until every row remembered before the call is written (tests, shutdown).
   void Flush();
 
-  // The ratings (normalized, NormalizedScore) of the requests remembered with rollout tag
-  // `tag`, every kind. Blocks on the store's thread: call it off the event loops.
-  struct TagScores {
-    int64_t n = 0;
+  // The ratings of the requests `rollout`'s `arm` answered at stage `epoch` (< 0: at any): one
+  // score per request, the mean of its ratings of every kind (normalized, NormalizedScore), so
+  // that rating one answer six ways counts once. Waits at most kScoresTimeoutMs for the store's
+  // thread (call it off the event loops).
+  struct ArmScores {
+    int64_t n = 0;  // rated requests
     double sum = 0, sq_sum = 0;
   };
-  Result<TagScores> Scores(const std::string& tag);
+  static constexpr int64_t kScoresTimeoutMs = 2000;
+  Result<ArmScores> Scores(const std::string& rollout, const std::string& arm, int64_t epoch);
 
   // Ratings of requests that arrived at or after since_ms, oldest request first, from a store
   // file or database (read-only); none when it has no feedback table yet.

@@ -168,28 +168,41 @@ void ScoresByRolloutTag(const StoreConfig& config) {
   ASSERT_TRUE(store) << store.error().message;
   FeedbackStore& s = **store;
   const int64_t t0 = UnixMs() - 60'000;
-  const std::string cand = "support/llama/3/candidate", inc = "support/llama/3/incumbent";
-  for (const auto& [id, tag] : {std::pair{"hg-r1", cand}, std::pair{"hg-r2", cand},
-                                std::pair{"hg-r3", inc}, std::pair{"hg-r4", std::string()}}) {
-    EXPECT_TRUE(s.Remember({.request_id = id, .time_ms = t0, .route = "support", .rollout = tag}));
+  struct Answered {
+    const char* id;
+    const char* arm;
+    int64_t epoch;
+  };
+  for (const Answered& a : {Answered{"hg-r1", "candidate", 3}, Answered{"hg-r2", "candidate", 3},
+                            Answered{"hg-r3", "incumbent", 3}, Answered{"hg-r5", "incumbent", 2},
+                            Answered{"hg-r6", "candidate", 2}, Answered{"hg-r4", "", 0}}) {
+    EXPECT_TRUE(s.Remember({.request_id = a.id,
+                            .time_ms = t0,
+                            .route = "support",
+                            .rollout = *a.arm ? "support/llama" : "",
+                            .rollout_arm = a.arm,
+                            .rollout_epoch = a.epoch}));
   }
   for (const char* body : {R"({"request_id":"hg-r1","score":-1,"kind":"thumbs"})",
                            R"({"request_id":"hg-r1","score":0.5,"kind":"rating"})",
                            R"({"request_id":"hg-r2","score":1,"kind":"thumbs"})",
                            R"({"request_id":"hg-r3","score":0.25,"kind":"rating"})",
+                           R"({"request_id":"hg-r5","score":1,"kind":"thumbs"})",
+                           R"({"request_id":"hg-r6","score":1,"kind":"thumbs"})",
                            R"({"request_id":"hg-r4","score":1,"kind":"thumbs"})"}) {
     EXPECT_TRUE(RateNow(s, body, 1, "", true).found) << body;
   }
-  auto c = s.Scores(cand);
+  auto c = s.Scores("support/llama", "candidate", 3);
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->n, 3);  // every kind counts; a thumbs down as 0
-  EXPECT_DOUBLE_EQ(c->sum, 1.5);
-  EXPECT_DOUBLE_EQ(c->sq_sum, 1.25);
-  auto i = s.Scores(inc);
+  EXPECT_EQ(c->n, 2) << "one score per request: the mean of its kinds, a thumbs down as 0";
+  EXPECT_DOUBLE_EQ(c->sum, 0.25 + 1);
+  EXPECT_DOUBLE_EQ(c->sq_sum, 0.0625 + 1);
+  auto i = s.Scores("support/llama", "incumbent", -1);
   ASSERT_TRUE(i);
-  EXPECT_EQ(i->n, 1);
-  EXPECT_DOUBLE_EQ(i->sum, 0.25);
-  EXPECT_EQ(s.Scores("support/llama/4/candidate")->n, 0) << "another stage's epoch";
+  EXPECT_EQ(i->n, 2) << "every stage's";
+  EXPECT_DOUBLE_EQ(i->sum, 1.25);
+  EXPECT_EQ(s.Scores("support/llama", "candidate", 4)->n, 0) << "another stage's";
+  EXPECT_EQ(s.Scores("support/other", "candidate", -1)->n, 0) << "another rollout's";
 }
 
 TEST(FeedbackStore, SqliteRatesOnlyTheKeysOwnRequests) {

@@ -50,9 +50,9 @@ struct LiveRollout {
   int percent = 0;  // the candidate's share
   int64_t epoch = 0;
   std::string label;  // "<route>/<percent>", the x-hybridgate-rollout prefix
-  // With a feedback gate: "<route>/<candidate>/<epoch>/", which an arm's name completes into the
-  // tag the feedback store keeps with the request; else "".
-  std::string feedback_prefix;
+  // With a feedback gate: "<route>/<candidate>", the name the feedback store keeps with each
+  // answered request of the rollout (with its arm and epoch); else "".
+  std::string feedback_name;
   uint64_t salt = 0;
   std::shared_ptr<LiveCounters> counters;
 

@@ -45,22 +45,20 @@ GateReport QualityGate(double limit, const StageCounts& c) {
 }
 
 // The incumbent arm's mean rating minus the candidate arm's, with the normal interval of a
-// difference of two means (Welch).
+// difference of two means (Welch). The spread of each arm counts one more rating of 0.5, so that
+// ten identical ratings do not claim certainty (a zero-width interval).
 GateReport FeedbackGate(double limit, const StageCounts& c) {
   const FeedbackCounts& i = c.feedback_incumbent;
   const FeedbackCounts& k = c.feedback_candidate;
   GateReport g{.name = "feedback_drop", .limit = limit, .samples = std::min(i.n, k.n)};
   if (i.n == 0 || k.n == 0) return g;
-  const auto mean_var = [](const FeedbackCounts& f) {
-    const double n = static_cast<double>(f.n);
-    const double mean = f.sum / n;
-    const double var = n > 1 ? std::max(0.0, (f.sq_sum - n * mean * mean) / (n - 1)) : 0;
-    return std::pair{mean, var / n};
+  const auto variance_of_mean = [](const FeedbackCounts& f) {
+    const double n = static_cast<double>(f.n) + 1;
+    const double mean = (f.sum + 0.5) / n;
+    return std::max(0.0, (f.sq_sum + 0.25 - n * mean * mean) / (n - 1)) / n;
   };
-  const auto [mi, vi] = mean_var(i);
-  const auto [mk, vk] = mean_var(k);
-  const double half = kZ * std::sqrt(vi + vk);
-  g.value = mi - mk;
+  const double half = kZ * std::sqrt(variance_of_mean(i) + variance_of_mean(k));
+  g.value = i.sum / static_cast<double>(i.n) - k.sum / static_cast<double>(k.n);
   g.low = std::max(-1.0, g.value - half);
   g.high = std::min(1.0, g.value + half);
   g.known = i.n >= kMinSamples && k.n >= kMinSamples;

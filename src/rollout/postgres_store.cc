@@ -60,10 +60,30 @@ class PostgresStore final : public Store {
   Status Connect() {
     if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
     if (conn_) PQfinish(conn_);
-    const char* keys[] = {"connect_timeout", "dbname", nullptr};
-    const char* values[] = {"2", dsn_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-    if (PQstatus(conn_) != CONNECTION_OK) return Fail(Err("cannot connect"));
+    // Polled, within kTimeoutMs: libpq's own connect_timeout is at least 2 s a host.
+    const char* keys[] = {"dbname", nullptr};
+    const char* values[] = {dsn_.c_str(), nullptr};
+    conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+    if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
+      return Fail(Drop(Err("cannot connect")));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+    for (PostgresPollingStatusType st = PGRES_POLLING_WRITING; st != PGRES_POLLING_OK;) {
+      if (st == PGRES_POLLING_FAILED) return Fail(Drop(Err("cannot connect")));
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - std::chrono::steady_clock::now())
+                            .count();
+      pollfd fd{.fd = PQsocket(conn_),
+                .events = static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+                .revents = 0};
+      if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) == 0) {
+        return Fail(Drop(
+            MakeError(ErrorCode::kUnavailable,
+                      fmt::format("rollout store: postgres: cannot connect: no answer in {} ms",
+                                  kTimeoutMs))));
+      }
+      st = PQconnectPoll(conn_);
+    }
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);  // "already exists"
     if (PQsendQuery(conn_, Schema().c_str()) != 1) return Fail(Drop(Err("schema")));

@@ -1,6 +1,9 @@
 // The rollout rules (gates.h), the sticky assignment (board.h) and the store (store.h).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -471,6 +474,29 @@ TEST(RolloutStorePostgres, AStatementWithoutAnAnswerTimesOut) {
   PQfinish(locker);
   auto again = (*store)->Peek("r");
   EXPECT_TRUE(again) << again.error().message;
+}
+
+// A server that takes the connection and never answers (a hung PostgreSQL): opening the store
+// gives up within a second or so, not libpq's connect_timeout of at least 2 s.
+TEST(RolloutStorePostgres, AServerThatNeverAnswersIsNotWaitedFor) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string dsn =
+      "host=127.0.0.1 port=" + std::to_string(ntohs(addr.sin_port)) + " dbname=x user=x";
+  const auto start = std::chrono::steady_clock::now();
+  auto store = Store::Open({.backend = "postgres", .dsn = dsn});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::close(listener);
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("no answer in 1000 ms"), std::string::npos)
+      << store.error().message;
+  EXPECT_LT(took, std::chrono::milliseconds(1800));
 }
 
 // A person's reason is shown in every status and terminal: printable UTF-8 only.

@@ -241,14 +241,29 @@ TEST(Rollout, RollsBackWithinAnIntervalWhenTheCandidateFailsAndStaysThere) {
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
+// The gateway with a feedback gate on `support`'s rollout (50% then 100%).
+std::unique_ptr<RolloutGateway> FeedbackGated() {
+  return std::make_unique<RolloutGateway>(
+      "gpt-4o",
+      "{candidate: llama, stages: [50, 100], min_requests: 10, min_duration: 1s, interval: 1s, "
+      "gates: {feedback_drop_max: 0.1}, sticky: none}",
+      "quality: {feedback: true, path: QUALITY_DB}\n");
+}
+
+// A thumbs rating (`score`: "1" or "-1") of the answer `r`, as its user sends it.
+void Rate(TestClient& c, HttpResult& r, std::string_view score) {
+  HttpResult f =
+      c.Post("/v1/feedback", R"({"request_id":")" + r.headers["x-hybridgate-request-id"] +
+                                 R"(","score":)" + std::string(score) + R"(,"kind":"thumbs"})");
+  ASSERT_EQ(f.status, 200) << f.body;
+}
+
 // The feedback gate: users rate the candidate's answers down and the incumbent's up; the
 // ratings of each arm's answers of the stage (POST /v1/feedback, joined to the arm that
 // answered) roll the rollout back.
 TEST(Rollout, RollsBackWhenUsersRateTheCandidatesAnswersWorse) {
-  RolloutGateway g("gpt-4o",
-                   "{candidate: llama, stages: [50, 100], min_requests: 10, min_duration: 1s, "
-                   "interval: 1s, gates: {feedback_drop_max: 0.1}, sticky: none}",
-                   "quality: {feedback: true, path: QUALITY_DB}\n");
+  auto gated = FeedbackGated();
+  RolloutGateway& g = *gated;
   ASSERT_TRUE(g.gw->started()) << g.gw->Log();
   TestClient c(g.gw->port());
   json::object st = g.Status();
@@ -262,10 +277,7 @@ TEST(Rollout, RollsBackWhenUsersRateTheCandidatesAnswersWorse) {
       if (r.headers.count("x-hybridgate-rollout") == 0) break;  // rolled back meanwhile
       EXPECT_EQ(r.headers["x-hybridgate-rollout"],
                 std::string("support/50/") + (candidate ? "candidate" : "incumbent"));
-      HttpResult f = c.Post(
-          "/v1/feedback", R"({"request_id":")" + r.headers["x-hybridgate-request-id"] +
-                              R"(","score":)" + (candidate ? "-1" : "1") + R"(,"kind":"thumbs"})");
-      ASSERT_EQ(f.status, 200) << f.body;
+      Rate(c, r, candidate ? "-1" : "1");
       ++(candidate ? rated_candidate : rated_incumbent);
     }
     st = g.Status();
@@ -278,6 +290,27 @@ TEST(Rollout, RollsBackWhenUsersRateTheCandidatesAnswersWorse) {
   EXPECT_EQ(gate.at("name"), "feedback_drop");
   EXPECT_DOUBLE_EQ(gate.at("value").to_number<double>(), 1.0);  // all up minus all down
   EXPECT_GE(gate.at("samples").as_int64(), 10);
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+// Rated alike, it walks to complete: at 100% the candidate's ratings of the stage are compared
+// with the incumbent's of the whole rollout, as no incumbent answers any more.
+TEST(Rollout, CompletesWhenUsersRateBothArmsAlike) {
+  auto gated = FeedbackGated();
+  RolloutGateway& g = *gated;
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  TestClient c(g.gw->port());
+  json::object st = g.Status();
+  const auto end = std::chrono::steady_clock::now() + 40s;
+  while (Phase(st) == "running" && std::chrono::steady_clock::now() < end) {
+    for (int i = 0; i < 10; ++i) {
+      HttpResult r = c.Post("/v1/chat/completions", Chat());
+      ASSERT_EQ(r.status, 200) << r.body;
+      Rate(c, r, "1");
+    }
+    st = g.Status();
+  }
+  EXPECT_EQ(Phase(st), "complete") << json::serialize(st);
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
@@ -624,14 +657,14 @@ TEST(Rollout, WithoutItsRedisStoreTheCandidateGetsNothing) {
   };
   // Hung: the server takes connections and never answers.
   ::kill(redis->pid(), SIGSTOP);
-  std::this_thread::sleep_for(4500ms);
+  std::this_thread::sleep_for(6500ms);  // 3 s of grace, a round and a timeout, and slack
   only_incumbent("redis hung");
   ::kill(redis->pid(), SIGCONT);
   r = AwaitModel(c, "llama");
   EXPECT_EQ(r.headers["x-hybridgate-model"], "llama") << "the stage is back with its store";
   // Gone.
   redis.reset();
-  std::this_thread::sleep_for(4500ms);
+  std::this_thread::sleep_for(6500ms);  // 3 s of grace, a round and a timeout, and slack
   only_incumbent("redis gone");
   const std::string log = g.gw->Log();
   EXPECT_NE(log.find("rollout store: redis"), std::string::npos) << log;
