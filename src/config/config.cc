@@ -587,6 +587,7 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
     HG_TRY(qr.Int("store_text_max_class", c.quality.store_text_max_class, 0));
     HG_TRY(qr.Str("hash_key_env", c.quality.hash_key_env));
     HG_TRY(qr.Int("retention_days", c.quality.retention_days, 1));
+    HG_TRY(qr.Int("scores_retention_days", c.quality.scores_retention_days, 1));
     HG_TRY(qr.Int("max_pending", c.quality.max_pending, 1));
     HG_TRY(qr.Bool("feedback", c.quality.feedback));
     HG_TRY(qr.NoUnknownKeys());
@@ -595,6 +596,15 @@ Status ParseRoot(const YAML::Node& root, std::string_view file, Config& c, bool 
       return Fail(
           qr.Err(q["backend"], "backend",
                  fmt::format("unknown backend '{}' (sqlite | postgres)", c.quality.backend)));
+    }
+    if (!q["scores_retention_days"]) {
+      c.quality.scores_retention_days =
+          std::max(c.quality.scores_retention_days, c.quality.retention_days);
+    } else if (c.quality.scores_retention_days < c.quality.retention_days) {
+      return Fail(qr.Err(q["scores_retention_days"], "scores_retention_days",
+                         fmt::format("must be at least retention_days ({}): a row keeps its "
+                                     "scores longer than its texts",
+                                     c.quality.retention_days)));
     }
     if (c.quality.store_text_max_class > 5) {
       return Fail(qr.Err(q["store_text_max_class"], "store_text_max_class", "must be 0 to 5"));

@@ -190,8 +190,9 @@ struct QualityConfig {
   // The variable holding the key of those hashes (HMAC-SHA256; quality::TextHasher); "": a
   // random key per process.
   std::string hash_key_env;
-  int64_t retention_days = 30;
-  int64_t max_pending = 4096;  // comparisons queued at once; more are dropped (counted)
+  int64_t retention_days = 30;          // texts (comparisons), rows (feedback)
+  int64_t scores_retention_days = 365;  // comparison rows: hashes and scores, no texts
+  int64_t max_pending = 4096;           // comparisons queued at once; more are dropped (counted)
   // POST /v1/feedback, and remembering who made each request: off by default, as it writes a
   // store row for every answered request (about 64k instructions a request in bench/run.sh).
   bool feedback = false;

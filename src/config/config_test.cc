@@ -95,6 +95,9 @@ TEST(ParseConfig, ErrorsNameFileLineAndKey) {
       {"rollouts: {path: x.db, redis_url: 'redis://r'}\n" + head +
            "    base_url: http://x\n    models: [{name: m}]\n",
        "gw.yaml:1: 'rollouts.redis_url': is for backend redis; this store is sqlite"},
+      {"quality: {retention_days: 90, scores_retention_days: 30}\n" + head +
+           "    base_url: http://x\n    models: [{name: m}]\n",
+       "gw.yaml:1: 'quality.scores_retention_days': must be at least retention_days (90)"},
   };
   for (const Bad& b : cases) {
     auto c = ParseConfig(b.yaml, "gw.yaml");

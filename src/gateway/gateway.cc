@@ -338,6 +338,11 @@ size_t Gateway::ReleaseRetired() {
   return retired_.size();
 }
 
+void Gateway::CloseStores() {
+  if (responses_) responses_->Close();
+  if (feedback_ && feedback_->store()) feedback_->store()->Close();
+}
+
 void Gateway::Attach(http::Server& server) {
   for (int i = 0; i < server.workers(); ++i) {
     pools_.push_back(std::make_unique<http::ClientPool>(server.worker_context(i)));

@@ -87,6 +87,9 @@ class Gateway {
     server_ = nullptr;
     readiness_.Stop();
   }
+  // Stops the threads of the stores whose answers resume requests on the worker contexts (the
+  // Responses API's, feedback's): call after Server::Run() returns and before the server goes.
+  void CloseStores();
   asio::awaitable<void> Handle(http::Exchange& ex);
 
   // Hot reload: builds a Runtime from `config` (providers, routes, residency, detectors,

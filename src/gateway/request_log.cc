@@ -1,5 +1,6 @@
 #include "gateway/request_log.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
 
@@ -43,16 +44,46 @@ std::string_view UtcTimestamp() {
   return std::string_view(buf, 27);
 }
 
-void Emit(spdlog::level::level_enum level, std::string_view msg) {
+// `"level":…,"msg":…}`: a line's JSON fields after the pattern's opening `{"ts":…,`.
+std::string Fields(spdlog::level::level_enum level, std::string_view msg) {
   std::string line;
   JsonWriter w(line);
   const auto name = spdlog::level::to_string_view(level);
   w.BeginObject().Field("level", std::string_view(name.data(), name.size())).Field("msg", msg);
   w.EndObject();
-  spdlog::log(level, "{}", std::string_view(line).substr(1));  // the pattern opened the object
+  return line.substr(1);
 }
 
+void Emit(spdlog::level::level_enum level, std::string_view msg) {
+  spdlog::log(level, "{}", Fields(level, msg));
+}
+
+// The pattern's %*: what Emit wrote as it is, anything else as its level and escaped text.
+class JsonFields final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& m, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(m.payload.data(), m.payload.size());
+    if (payload.starts_with("\"level\":")) {
+      dest.append(payload.data(), payload.data() + payload.size());
+      return;
+    }
+    const std::string fields = Fields(m.level, payload);
+    dest.append(fields.data(), fields.data() + fields.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonFields>();
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<spdlog::formatter> JsonLineFormatter() {
+  auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  // The timestamp goes first, then the line's own JSON fields.
+  f->add_flag<JsonFields>('*').set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ",%*)");
+  return f;
+}
 
 void InitLogging(std::string_view level) {
   // A synchronous logger over the batching sink: the line is formatted on the calling thread and
@@ -60,8 +91,7 @@ void InitLogging(std::string_view level) {
   auto sink = std::make_shared<BatchingSink>();
   RequestSink() = sink;
   auto logger = std::make_shared<spdlog::logger>("hybridgate", sink);
-  // The timestamp goes first, then the line's own JSON fields.
-  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ",%v)", spdlog::pattern_time_type::utc);
+  logger->set_formatter(JsonLineFormatter());
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);

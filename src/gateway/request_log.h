@@ -3,8 +3,11 @@
 // the log sink's thread in batches (log_sink.h).
 #pragma once
 
+#include <spdlog/formatter.h>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -36,6 +39,10 @@ void LogRequest(const RequestLogEntry& e);
 
 // Sets up the process logger: JSON lines on stderr, batched (log_sink.h), at `level`.
 void InitLogging(std::string_view level);
+// The process logger's formatter: {"ts","level","msg"} for every line, including those the
+// modules below the gateway (stores, ledger) log through spdlog directly, whose text becomes an
+// escaped "msg".
+std::unique_ptr<spdlog::formatter> JsonLineFormatter();
 // Writes out what the sink still holds and stops its thread (the end of main).
 void ShutdownLogging();
 // A non-request log line, also JSON: {"ts","level","msg"}.

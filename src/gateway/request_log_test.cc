@@ -4,8 +4,10 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace hybridgate::gateway {
 namespace {
@@ -22,6 +24,35 @@ std::string LineFor(const RequestLogEntry& e) {
   LogRequest(e);
   spdlog::set_default_logger(previous);
   return out.str();
+}
+
+// Every line of the process logger is one JSON object, whoever logged it: the gateway's own
+// lines as written, and a module's plain spdlog text (a store's error) as an escaped "msg".
+TEST(RequestLog, EveryLineIsJsonWhoeverLoggedIt) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_formatter(JsonLineFormatter());
+  spdlog::set_default_logger(logger);
+  spdlog::error("feedback store: postgres: \"x\"\tno answer in {} ms", 1000);
+  LogWarn("rollouts: the store answers again");
+  spdlog::set_default_logger(previous);
+  std::istringstream lines(out.str());
+  std::string line;
+  std::vector<boost::json::object> parsed;
+  while (std::getline(lines, line)) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << line;
+    parsed.push_back(v.as_object());
+  }
+  ASSERT_EQ(parsed.size(), 2u) << out.str();
+  EXPECT_EQ(parsed[0].at("level"), "error");
+  EXPECT_EQ(parsed[0].at("msg"), "feedback store: postgres: \"x\"\tno answer in 1000 ms");
+  EXPECT_TRUE(parsed[0].contains("ts"));
+  EXPECT_EQ(parsed[1].at("level"), "warning");
+  EXPECT_EQ(parsed[1].at("msg"), "rollouts: the store answers again");
 }
 
 // The model is the client's string: a log line carries 128 bytes of it at most, escaped, and

@@ -10,7 +10,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <vector>
 
+#include "common/pg_session.h"
 #include "common/run_on.h"
 #include "gateway/request_log.h"
 
@@ -122,16 +124,18 @@ class SqliteBackend final : public ResponseStore::Backend {
     }
   }
 
-  std::optional<ResponseStore::Row> Get(const std::string& id, const std::string& key_id,
-                                        int64_t not_before) override {
+  Result<std::optional<ResponseStore::Row>> Get(const std::string& id, const std::string& key_id,
+                                                int64_t not_before) override {
     Stmt st(db_,
             "SELECT data_class, model, history, input_items, output_items, response, created_at "
             "FROM responses WHERE id = ?1 AND key_id = ?2 AND created_at >= ?3");
-    if (!st.s) return std::nullopt;
+    if (!st.s) return Fail(StoreError(sqlite3_errmsg(db_)));
     st.Text(1, id);
     st.Text(2, key_id);
     st.Int(3, not_before);
-    if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
+    const int rc = sqlite3_step(st.s);
+    if (rc == SQLITE_DONE) return std::nullopt;
+    if (rc != SQLITE_ROW) return Fail(StoreError(sqlite3_errmsg(db_)));
     ResponseStore::Row r;
     r.id = id;
     r.key_id = key_id;
@@ -145,12 +149,13 @@ class SqliteBackend final : public ResponseStore::Backend {
     return r;
   }
 
-  bool Delete(const std::string& id, const std::string& key_id) override {
+  Result<bool> Delete(const std::string& id, const std::string& key_id) override {
     Stmt st(db_, "DELETE FROM responses WHERE id = ?1 AND key_id = ?2");
-    if (!st.s) return false;
+    if (!st.s) return Fail(StoreError(sqlite3_errmsg(db_)));
     st.Text(1, id);
     st.Text(2, key_id);
-    return sqlite3_step(st.s) == SQLITE_DONE && sqlite3_changes(db_) > 0;
+    if (sqlite3_step(st.s) != SQLITE_DONE) return Fail(StoreError(sqlite3_errmsg(db_)));
+    return sqlite3_changes(db_) > 0;
   }
 
   void Purge(int64_t before) override {
@@ -165,78 +170,66 @@ class SqliteBackend final : public ResponseStore::Backend {
 };
 
 // PostgreSQL: one table every replica shares. A lost connection is reopened on the next
-// operation.
+// operation, and every call waits at most kTimeoutMs (common/pg_session.h): requests wait on
+// this store, and a database that hangs must cost them an error, not their connection.
 class PostgresBackend final : public ResponseStore::Backend {
  public:
-  explicit PostgresBackend(std::string dsn) : dsn_(std::move(dsn)) {}
-  ~PostgresBackend() override {
-    if (conn_) PQfinish(conn_);
-  }
+  static constexpr int kTimeoutMs = 5000;
+  explicit PostgresBackend(std::string dsn)
+      : session_(std::move(dsn), "response store: postgres", kTimeoutMs, [](PgSession& s) {
+          auto created = s.RunScript("schema", kPgSchema);
+          if (!created) return Status(Fail(std::move(created.error())));
+          return Status();
+        }) {}
 
-  Status Connect() {
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
-    if (conn_) PQfinish(conn_);
-    conn_ = PQconnectdb(dsn_.c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
-    }
-    PGresult* r = PQexec(conn_, kPgSchema);
-    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok) return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
-    return {};
-  }
+  Status Connect() { return session_.Connect(); }
 
   void Save(const ResponseStore::Row& row) override {
-    const std::string cls = std::to_string(row.data_class), at = std::to_string(row.created_at);
-    const char* v[] = {row.id.c_str(),           row.key_id.c_str(),   cls.c_str(),
-                       row.model.c_str(),        row.history.c_str(),  row.input_items.c_str(),
-                       row.output_items.c_str(), row.response.c_str(), at.c_str()};
-    Run("INSERT INTO hybridgate_responses (id, key_id, data_class, model, history, input_items, "
+    (void)Run(
+        "INSERT INTO hybridgate_responses (id, key_id, data_class, model, history, input_items, "
         "output_items, response, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         "ON CONFLICT (id) DO UPDATE SET key_id = EXCLUDED.key_id, data_class = "
         "EXCLUDED.data_class, model = EXCLUDED.model, history = EXCLUDED.history, input_items = "
         "EXCLUDED.input_items, output_items = EXCLUDED.output_items, response = "
         "EXCLUDED.response, created_at = EXCLUDED.created_at",
-        v, 9, [](PGresult*) {});
+        {row.id, row.key_id, row.data_class, row.model, row.history, row.input_items,
+         row.output_items, row.response, row.created_at},
+        [](const PgRows&) {});
   }
 
-  std::optional<ResponseStore::Row> Get(const std::string& id, const std::string& key_id,
-                                        int64_t not_before) override {
-    const std::string nb = std::to_string(not_before);
-    const char* v[] = {id.c_str(), key_id.c_str(), nb.c_str()};
+  Result<std::optional<ResponseStore::Row>> Get(const std::string& id, const std::string& key_id,
+                                                int64_t not_before) override {
     std::optional<ResponseStore::Row> out;
-    Run("SELECT data_class, model, history, input_items, output_items, response, created_at "
-        "FROM hybridgate_responses WHERE id = $1 AND key_id = $2 AND created_at >= $3",
-        v, 3, [&](PGresult* r) {
-          if (PQntuples(r) != 1) return;
-          ResponseStore::Row row;
-          row.id = id;
-          row.key_id = key_id;
-          row.data_class = std::atoi(PQgetvalue(r, 0, 0));
-          row.model = PQgetvalue(r, 0, 1);
-          row.history = PQgetvalue(r, 0, 2);
-          row.input_items = PQgetvalue(r, 0, 3);
-          row.output_items = PQgetvalue(r, 0, 4);
-          row.response = PQgetvalue(r, 0, 5);
-          row.created_at = std::atoll(PQgetvalue(r, 0, 6));
-          out = std::move(row);
-        });
+    HG_TRY(
+        Run("SELECT data_class, model, history, input_items, output_items, response, created_at "
+            "FROM hybridgate_responses WHERE id = $1 AND key_id = $2 AND created_at >= $3",
+            {id, key_id, not_before}, [&](const PgRows& r) {
+              if (PQntuples(r.get()) != 1) return;
+              ResponseStore::Row row;
+              row.id = id;
+              row.key_id = key_id;
+              row.data_class = static_cast<int>(PgSession::Int(r, 0, 0));
+              row.model = PgSession::Text(r, 0, 1);
+              row.history = PgSession::Text(r, 0, 2);
+              row.input_items = PgSession::Text(r, 0, 3);
+              row.output_items = PgSession::Text(r, 0, 4);
+              row.response = PgSession::Text(r, 0, 5);
+              row.created_at = PgSession::Int(r, 0, 6);
+              out = std::move(row);
+            }));
     return out;
   }
 
-  bool Delete(const std::string& id, const std::string& key_id) override {
-    const char* v[] = {id.c_str(), key_id.c_str()};
+  Result<bool> Delete(const std::string& id, const std::string& key_id) override {
     bool deleted = false;
-    Run("DELETE FROM hybridgate_responses WHERE id = $1 AND key_id = $2", v, 2,
-        [&](PGresult* r) { deleted = std::atoi(PQcmdTuples(r)) > 0; });
+    HG_TRY(Run("DELETE FROM hybridgate_responses WHERE id = $1 AND key_id = $2", {id, key_id},
+               [&](const PgRows& r) { deleted = std::atoi(PQcmdTuples(r.get())) > 0; }));
     return deleted;
   }
 
   void Purge(int64_t before) override {
-    const std::string b = std::to_string(before);
-    const char* v[] = {b.c_str()};
-    Run("DELETE FROM hybridgate_responses WHERE created_at < $1", v, 1, [](PGresult*) {});
+    (void)Run("DELETE FROM hybridgate_responses WHERE created_at < $1", {before},
+              [](const PgRows&) {});
   }
 
  private:
@@ -247,32 +240,24 @@ class PostgresBackend final : public ResponseStore::Backend {
       "created_at BIGINT NOT NULL); CREATE INDEX IF NOT EXISTS hybridgate_responses_created ON "
       "hybridgate_responses(created_at)";
 
-  // Runs one statement (reconnecting once when the connection was lost); `use` gets the result
-  // when it succeeded.
+  // Runs one statement (once more on a fresh connection when the first had broken, not after a
+  // timeout); `use` gets the result when it succeeded; a failure is logged and returned.
   template <typename Use>
-  void Run(const char* sql, const char* const* values, int n, Use use) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (auto s = Connect(); !s) {
-        LogError(s.error().message);
-        return;
+  Status Run(const char* sql, const std::vector<PgParam>& params, Use use) {
+    for (int attempt = 0;; ++attempt) {
+      auto r = session_.Run("statement", sql, params);
+      if (r) {
+        use(*r);
+        return {};
       }
-      PGresult* r = PQexecParams(conn_, sql, n, nullptr, values, nullptr, nullptr, 0);
-      const ExecStatusType st = PQresultStatus(r);
-      if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        use(r);
-        PQclear(r);
-        return;
-      }
-      PQclear(r);
-      if (PQstatus(conn_) == CONNECTION_OK) {
-        LogError(fmt::format("response store: postgres: {}", PQerrorMessage(conn_)));
-        return;
+      if (attempt > 0 || session_.timed_out() || session_.connected()) {
+        LogError(r.error().message);
+        return Fail(std::move(r.error()));
       }
     }
   }
 
-  std::string dsn_;
-  PGconn* conn_ = nullptr;
+  PgSession session_;
 };
 
 }  // namespace
@@ -306,7 +291,7 @@ ResponseStore::ResponseStore(std::unique_ptr<Backend> backend,
       max_pending_(config.max_pending) {}
 
 ResponseStore::~ResponseStore() {
-  thread_.join();  // runs what was queued (saves included) first
+  Close();  // runs what was queued (saves included) first
 }
 
 std::string ResponseStore::Conversation(const Row& row) {
@@ -338,7 +323,7 @@ void ResponseStore::Save(Row row, Slot& slot) {
 asio::awaitable<Result<std::optional<ResponseStore::Row>>> ResponseStore::Get(
     std::string_view id, std::string_view key_id) {
   if (!Enter()) co_return Fail(StoreError("too many operations queued"));
-  auto row = co_await RunOn<std::optional<Row>>(
+  auto row = co_await RunOn<Result<std::optional<Row>>>(
       thread_, [this, id, key_id] { return GetNow(std::string(id), std::string(key_id)); });
   Leave();
   co_return row;
@@ -346,7 +331,7 @@ asio::awaitable<Result<std::optional<ResponseStore::Row>>> ResponseStore::Get(
 
 asio::awaitable<Result<bool>> ResponseStore::Delete(std::string_view id, std::string_view key_id) {
   if (!Enter()) co_return Fail(StoreError("too many operations queued"));
-  const bool deleted = co_await RunOn<bool>(
+  auto deleted = co_await RunOn<Result<bool>>(
       thread_, [this, id, key_id] { return DeleteNow(std::string(id), std::string(key_id)); });
   Leave();
   co_return deleted;
@@ -365,12 +350,12 @@ void ResponseStore::SaveNow(const Row& row) {
   backend_->Save(stamped);
 }
 
-std::optional<ResponseStore::Row> ResponseStore::GetNow(const std::string& id,
-                                                        const std::string& key_id) {
+Result<std::optional<ResponseStore::Row>> ResponseStore::GetNow(const std::string& id,
+                                                                const std::string& key_id) {
   return backend_->Get(id, key_id, NowS() - retention_s_);
 }
 
-bool ResponseStore::DeleteNow(const std::string& id, const std::string& key_id) {
+Result<bool> ResponseStore::DeleteNow(const std::string& id, const std::string& key_id) {
   return backend_->Delete(id, key_id);
 }
 

@@ -47,9 +47,10 @@ class ResponseStore {
    public:
     virtual ~Backend() = default;
     virtual void Save(const Row& row) = 0;
-    virtual std::optional<Row> Get(const std::string& id, const std::string& key_id,
-                                   int64_t not_before) = 0;
-    virtual bool Delete(const std::string& id, const std::string& key_id) = 0;
+    // An error when the store could not answer (never "none": a row may exist).
+    virtual Result<std::optional<Row>> Get(const std::string& id, const std::string& key_id,
+                                           int64_t not_before) = 0;
+    virtual Result<bool> Delete(const std::string& id, const std::string& key_id) = 0;
     virtual void Purge(int64_t before) = 0;
   };
 
@@ -57,6 +58,9 @@ class ResponseStore {
   static Result<std::unique_ptr<ResponseStore>> Open(const config::ResponsesConfig& config,
                                                      const std::string& path);
   ~ResponseStore();
+  // Runs what was queued and stops the store's thread: nothing it runs posts to an event loop
+  // afterwards (a shutdown calls it before the loops go).
+  void Close() { thread_.join(); }
   ResponseStore(const ResponseStore&) = delete;
   ResponseStore& operator=(const ResponseStore&) = delete;
 
@@ -105,8 +109,8 @@ class ResponseStore {
   ResponseStore(std::unique_ptr<Backend> backend, const config::ResponsesConfig& config);
   // On the store's thread.
   void SaveNow(const Row& row);
-  std::optional<Row> GetNow(const std::string& id, const std::string& key_id);
-  bool DeleteNow(const std::string& id, const std::string& key_id);
+  Result<std::optional<Row>> GetNow(const std::string& id, const std::string& key_id);
+  Result<bool> DeleteNow(const std::string& id, const std::string& key_id);
   void PurgeIfDue();
   bool Enter();  // counts a pending operation; false when full
   void Leave() { pending_.fetch_sub(1, std::memory_order_relaxed); }

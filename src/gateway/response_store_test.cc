@@ -3,11 +3,13 @@
 #include "gateway/response_store.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <chrono>
 #include <filesystem>
 
 #include "ledger/testing/pg_cluster.h"
@@ -110,6 +112,33 @@ TEST(ResponseStore, Postgres) {
   auto opened = ResponseStore::Open(config, "");
   ASSERT_TRUE(opened);
   EXPECT_TRUE(*Await((*opened)->Get("resp_b", "")));
+}
+
+// A database that takes statements and never answers: a read or delete is an error (a 503 to
+// the client), never "there is no such response" — the row may well exist — and calls queued
+// behind the first do not each wait their own timeout.
+TEST(ResponseStore, APostgresThatDoesNotAnswerIsAnErrorNotAMiss) {
+  ledger::testing::PgCluster pg;
+  ASSERT_TRUE(pg.started()) << pg.error();
+  config::ResponsesConfig config;
+  config.backend = "postgres";
+  config.dsn = pg.dsn();
+  auto opened = ResponseStore::Open(config, "");
+  ASSERT_TRUE(opened) << opened.error().message;
+  Put(**opened, MakeRow("resp_a", "key_1"));
+  ASSERT_TRUE(*Await((*opened)->Get("resp_a", "key_1")));
+  const ledger::testing::TableLock locker(pg.dsn(), "hybridgate_responses");
+  ASSERT_EQ(locker.error(), "");
+  const auto start = std::chrono::steady_clock::now();
+  auto got = Await((*opened)->Get("resp_a", "key_1"));
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(got.error().message.find("no answer in 5000 ms"), std::string::npos)
+      << got.error().message;
+  auto deleted = Await((*opened)->Delete("resp_a", "key_1"));
+  ASSERT_FALSE(deleted) << "not 'there was none'";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8))
+      << "the delete queued behind the read does not wait a timeout of its own";
 }
 
 TEST(ResponseStore, SlotsBoundTheQueue) {

@@ -187,8 +187,9 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   std::string replaced;
   auto got = store.Get(route.name, cfg, now, &replaced);
   if (!got) {
-    // Said once while the store stays away: every round would repeat it.
-    if (std::exchange(store_warning_, got.error().message) != got.error().message) {
+    // Said once while the store stays away (a hung store's timeout, then a refused connect, is
+    // one episode): every round would repeat it. Its return is said too (Tick).
+    if (std::exchange(store_warning_, got.error().message).empty()) {
       LogWarn(
           fmt::format("rollouts: route '{}': {}; the candidates lose their share after {} s "
                       "without the store",
@@ -250,11 +251,7 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
     moved.updated_ms = now;
     bool transition = false;
     if (verdict.action == rollout::Verdict::Action::kPromote) {
-      int64_t incumbent_n = 0;
-      for (int64_t v : counts.incumbent.latency) incumbent_n += v;
-      if (incumbent_n >= rollout::kMinSamples) {
-        moved.baseline_p95_ms = rollout::Quantile(counts.incumbent.latency, 0.95).value_or(0);
-      }
+      rollout::KeepIncumbentBaseline(moved, counts);
       transition = rollout::Apply(cfg, moved, rollout::Command::kPromote, now,
                                   fmt::format("promoted: {} over {} candidate requests",
                                               verdict.why, counts.candidate.requests))
@@ -291,7 +288,7 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
   live->epoch = state.epoch;
   live->label = fmt::format("{}/{}", route.name, live->percent);
   if (cfg.gates.feedback_drop_max) {
-    live->feedback_name = fmt::format("{}/{}", route.name, cfg.candidate);
+    live->feedback_name = rollout::FeedbackName(route.name, cfg);
   }
   live->salt = rollout::StickySalt(route.name, cfg.candidate);
   live->sticky = cfg.sticky;
@@ -304,7 +301,7 @@ bool Rollouts::Round(const Runtime& rt, const routing::Route& route, rollout::St
 void Rollouts::ReadFeedback(const std::string& route, const routing::RolloutConfig& cfg,
                             int64_t epoch, rollout::StageCounts& counts) {
   if (feedback_ == nullptr) return;  // the gate stays unknown: nothing promotes on it
-  const std::string name = fmt::format("{}/{}", route, cfg.candidate);
+  const std::string name = rollout::FeedbackName(route, cfg);
   // The candidate's answers of this stage against the incumbent's of the whole rollout: its
   // quality does not change with the share, and at 100% it answers nothing new.
   auto candidate = feedback_->Scores(name, "candidate", epoch);
@@ -326,13 +323,20 @@ bool Rollouts::Restage(const routing::Route& route, rollout::State& state, rollo
   const routing::RolloutConfig& cfg = *route.rollout;
   rollout::State moved = state;
   const std::string from = rollout::Describe(cfg, state);
-  if (!rollout::AdoptStages(cfg, moved, now)) {
-    if (moved.stages == state.stages) return false;
-    state = moved;  // only recorded (a row stored before its stages were); nothing moves
+  const bool restaged = rollout::AdoptStages(cfg, moved, now);
+  const bool replaced = rollout::AdoptIncumbent(cfg, moved, now);
+  if (!restaged && !replaced) {
+    if (moved.stages == state.stages && moved.incumbent == state.incumbent) return false;
+    state = moved;  // only recorded (a row stored before them); nothing moves
     return false;
   }
-  moved.reason =
-      fmt::format("the config's stages changed; {} -> {}", from, rollout::Describe(cfg, moved));
+  moved.reason = replaced
+                     ? fmt::format(
+                           "the config's incumbent changed from '{}' to '{}': the evidence starts "
+                           "again; {} -> {}",
+                           state.incumbent, cfg.incumbent, from, rollout::Describe(cfg, moved))
+                     : fmt::format("the config's stages changed; {} -> {}", from,
+                                   rollout::Describe(cfg, moved));
   moved.updated_ms = now;
   auto put = store.Put(moved);
   if (!put || !*put) return false;  // read again next round

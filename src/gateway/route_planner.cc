@@ -97,6 +97,21 @@ Result<std::unique_ptr<RoutePlanner>> RoutePlanner::Create(const config::Config&
     return Fail(std::move(ok.error()));
   }
   for (const routing::Route& r : config.routes.routes) {
+    // The same deployment under another spelling ("provider/model", an alias) would compare the
+    // incumbent with itself: every gate passes and the rollout proves nothing.
+    if (r.rollout) {
+      for (const routing::DeploymentInfo& c : p->Lookup(r.rollout->candidate)) {
+        for (const routing::DeploymentInfo& i : p->Lookup(r.rollout->incumbent)) {
+          if (c.key != i.key) continue;
+          return Fail(MakeError(
+              ErrorCode::kInvalidRequest,
+              fmt::format("{}: routes.{}.rollout.candidate: '{}' is served by '{}', as the "
+                          "incumbent '{}' is: a rollout needs another deployment",
+                          config.source, r.name, r.rollout->candidate, c.key,
+                          r.rollout->incumbent)));
+        }
+      }
+    }
     for (size_t i = 0; i < r.shadow.size(); ++i) {
       const routing::ShadowTarget& t = r.shadow[i];
       for (const auto& [field, name] :

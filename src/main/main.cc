@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "advisor/cli.h"
@@ -97,7 +98,10 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     return 2;
   }
 
-  http::Server server(cfg->server, [g = gw->get()](http::Exchange& ex) { return g->Handle(ex); });
+  // Optional only so that it goes before the gateway at the end, and both before the logger.
+  std::optional<http::Server> server_slot;
+  http::Server& server = server_slot.emplace(
+      cfg->server, [g = gw->get()](http::Exchange& ex) { return g->Handle(ex); });
   if (auto s = server.Listen(); !s) {
     std::cerr << "hybridgate: " << s.error().message << "\n";
     return 1;
@@ -167,6 +171,12 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   (*gw)->Detach();
   // Run() only returns after Shutdown(), so the signal thread has finished or is finishing.
   signal_thread.join();
+  // The order matters: the stores that resume requests stop while the worker contexts they post
+  // to exist; the server's pending frames go while the gateway they point into exists; and the
+  // gateway's threads (ledger, stores, rollouts) may still log until it is gone.
+  (*gw)->CloseStores();
+  server_slot.reset();
+  gw->reset();
   gateway::LogInfo("stopped");
   gateway::ShutdownLogging();
   return 0;
@@ -192,6 +202,16 @@ int ConfigCheck(const std::string& path) {
       std::cout << fmt::format("  note: provider '{}' is disabled until you {}\n", p.name,
                                p.disabled_reason);
     }
+  }
+  // A variable set where the gateway runs may be unset where the config is checked: a note,
+  // not an error, but said, since a store without its dsn does not start.
+  for (const auto& [section, variable] :
+       {std::pair<const char*, const std::string*>{"responses", &cfg->responses.dsn_env},
+        {"rollouts", &cfg->rollouts.dsn_env},
+        {"quality", &cfg->quality.dsn_env}}) {
+    if (variable->empty() || std::getenv(variable->c_str()) != nullptr) continue;
+    std::cout << fmt::format("  note: {}.dsn_env names {}, which is not set here\n", section,
+                             *variable);
   }
   return 0;
 }

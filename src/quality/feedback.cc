@@ -17,7 +17,9 @@
 #include <future>
 #include <span>
 
+#include "api/json.h"
 #include "common/clock.h"
+#include "common/pg_session.h"
 #include "common/run_on.h"
 
 namespace hybridgate::quality {
@@ -164,12 +166,15 @@ class SqliteDb final : public FeedbackStore::Db {
   sqlite3* db_ = nullptr;
 };
 
+// Every statement waits at most kTimeoutMs (common/pg_session.h): the store's one thread also
+// serves ratings and the rollout gate, and a database that hangs must not hold a shutdown.
 class PostgresDb final : public FeedbackStore::Db {
  public:
-  explicit PostgresDb(std::string dsn) : dsn_(std::move(dsn)) {}
-  ~PostgresDb() override {
-    if (conn_) PQfinish(conn_);
-  }
+  static constexpr int kTimeoutMs = 1000;
+  // Reading a whole table for a report (Load) may take longer than a statement of the store's.
+  static constexpr int kReportTimeoutMs = 120'000;
+  explicit PostgresDb(std::string dsn, int timeout_ms = kTimeoutMs)
+      : session_(std::move(dsn), "feedback store: postgres", timeout_ms) {}
 
   Status Exec(std::string_view sql, std::span<const std::string> params) override {
     auto rows = Run(sql, params);
@@ -187,44 +192,36 @@ class PostgresDb final : public FeedbackStore::Db {
   }
 
  private:
-  Status Connect() {
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
-    if (conn_) PQfinish(conn_);
-    conn_ = PQconnectdb(dsn_.c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
-    }
-    return {};
-  }
-  // Runs once, and once more on a fresh connection when the first one had broken.
+  // Runs once, and once more on a fresh connection when the first one had broken (a server
+  // restarted since the last call), except inside a transaction, whose statements must share
+  // one connection, and after a timeout, which would only double the wait.
   Result<Rows> Run(std::string_view sql, std::span<const std::string> params) {
     const std::string text = PgParams(sql);
-    std::vector<const char*> values;
-    for (const std::string& p : params) values.push_back(p.c_str());
+    std::vector<PgParam> values(params.begin(), params.end());
+    const bool retry = !in_transaction_;
+    if (sql == "BEGIN") in_transaction_ = true;
+    if (sql == "COMMIT" || sql == "ROLLBACK") in_transaction_ = false;
     for (int attempt = 0;; ++attempt) {
-      HG_TRY(Connect());
-      PGresult* r = PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0);
-      const ExecStatusType st = PQresultStatus(r);
-      if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        Rows rows(static_cast<size_t>(PQntuples(r)));
-        for (int i = 0; i < PQntuples(r); ++i) {
-          for (int c = 0; c < PQnfields(r); ++c) {
-            rows[static_cast<size_t>(i)].emplace_back(PQgetvalue(r, i, c));
-          }
+      auto r = session_.Run("statement", text.c_str(), values);
+      if (!r) {
+        if (!session_.connected()) in_transaction_ = false;
+        if (!retry || attempt > 0 || session_.timed_out() || session_.connected()) {
+          return Fail(std::move(r.error()));
         }
-        PQclear(r);
-        return rows;
+        continue;
       }
-      PQclear(r);
-      if (PQstatus(conn_) == CONNECTION_OK || attempt > 0) {
-        return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
+      Rows rows(static_cast<size_t>(PQntuples(r->get())));
+      for (int i = 0; i < PQntuples(r->get()); ++i) {
+        for (int c = 0; c < PQnfields(r->get()); ++c) {
+          rows[static_cast<size_t>(i)].push_back(PgSession::Text(*r, i, c));
+        }
       }
+      return rows;
     }
   }
 
-  std::string dsn_;
-  PGconn* conn_ = nullptr;
+  PgSession session_;
+  bool in_transaction_ = false;
 };
 
 bool IsPostgres(const std::string& source) {
@@ -235,9 +232,13 @@ bool IsPostgres(const std::string& source) {
 }  // namespace
 
 Result<FeedbackInput> ParseFeedback(std::string_view body) {
+  // A name given twice counts once, its first value, as in every body the gateway reads
+  // (Boost.JSON alone would keep the last).
+  auto first_only = api::CanonicalJson(body);
   boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) {
+  const boost::json::value v =
+      first_only ? boost::json::parse(*first_only, ec) : boost::json::value();
+  if (!first_only || ec || !v.is_object()) {
     return Fail(MakeError(ErrorCode::kInvalidRequest,
                           "the body must be a JSON object: {\"request_id\", \"score\", \"kind\", "
                           "\"comment\"?}"));
@@ -250,6 +251,14 @@ Result<FeedbackInput> ParseFeedback(std::string_view body) {
         return Fail(
             Invalid("request_id must be the x-hybridgate-request-id of an answer, a "
                     "non-empty string",
+                    "request_id"));
+      }
+      const std::string_view id = value.as_string();
+      if (std::any_of(id.begin(), id.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        return Fail(
+            Invalid("request_id holds a control character; it is the "
+                    "x-hybridgate-request-id of an answer",
                     "request_id"));
       }
       if (value.as_string().size() > kMaxRequestIdBytes) {
@@ -280,6 +289,9 @@ Result<FeedbackInput> ParseFeedback(std::string_view body) {
     } else if (key == "comment") {
       if (value.is_null()) continue;
       if (!value.is_string()) return Fail(Invalid("comment must be a string", "comment"));
+      if (value.as_string().find('\0') != boost::json::string::npos) {
+        return Fail(Invalid("comment holds a NUL character (\\u0000)", "comment"));
+      }
       if (value.as_string().size() > kMaxCommentBytes) {
         return Fail(Invalid(fmt::format("comment is {} bytes; at most {} are accepted",
                                         value.as_string().size(), kMaxCommentBytes),
@@ -320,7 +332,10 @@ FeedbackStore::FeedbackStore(std::unique_ptr<Db> db, const StoreConfig& config)
       retention_ms_(config.retention_days * 86'400'000),
       max_pending_(static_cast<size_t>(std::max<int64_t>(config.max_pending, 1))) {}
 
-FeedbackStore::~FeedbackStore() {
+FeedbackStore::~FeedbackStore() { Close(); }
+
+void FeedbackStore::Close() {
+  if (std::exchange(closed_, true)) return;
   Flush();
   thread_.join();
 }
@@ -378,7 +393,10 @@ void FeedbackStore::PurgeIfDue(int64_t now_ms) {
   for (const char* sql : {"DELETE FROM feedback_requests WHERE time_ms < ?1",
                           "DELETE FROM feedback WHERE request_time_ms < ?1",
                           "DELETE FROM feedback_rollouts WHERE time_ms < ?1"}) {
-    if (auto s = db_->Exec(sql, p); !s) spdlog::error("{}", s.error().message);
+    if (auto s = db_->Exec(sql, p); !s) {
+      spdlog::error("{}", s.error().message);
+      return;  // the next would fail (or wait) alike
+    }
   }
 }
 
@@ -473,7 +491,7 @@ void FeedbackStore::Flush() {
 Result<std::vector<Feedback>> FeedbackStore::Load(const std::string& source, int64_t since_ms) {
   std::unique_ptr<Db> db;
   if (IsPostgres(source)) {
-    db = std::make_unique<PostgresDb>(source);
+    db = std::make_unique<PostgresDb>(source, PostgresDb::kReportTimeoutMs);
   } else {
     auto lite = SqliteDb::Open(source, true);
     if (!lite) return Fail(std::move(lite.error()));

@@ -118,6 +118,9 @@ class FeedbackStore {
                                              std::string_view key_id, bool any_key);
   // Blocks until every row remembered before the call is written (tests, shutdown).
   void Flush();
+  // Writes what was remembered and stops the store's thread: nothing it runs posts to an event
+  // loop afterwards (a shutdown calls it before the loops go). Later calls are not run.
+  void Close();
 
   // The ratings of the requests `rollout`'s `arm` answered at stage `epoch` (< 0: at any): one
   // score per request, the mean of its ratings of every kind (normalized, NormalizedScore), so
@@ -154,6 +157,7 @@ class FeedbackStore {
   bool write_posted_ = false;             // guarded by mu_
   std::atomic<int64_t> dropped_{0};
   int64_t next_purge_ms_ = 0;  // store thread only
+  bool closed_ = false;
   boost::asio::thread_pool thread_{1};
 };
 

@@ -1,11 +1,13 @@
 #include "quality/feedback.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -40,6 +42,11 @@ TEST(ParseFeedback, RefusesWhatIsNotFeedbackNamingTheField) {
       {R"({"request_id":"hg-1","score":1,"kind":1})", "kind", "one of"},
       {R"({"request_id":"hg-1","score":1,"kind":"thumbs","comment":5})", "comment", "string"},
       {R"({"request_id":"hg-1","score":1,"kind":"thumbs","stars":5})", "stars", "unknown field"},
+      // PostgreSQL's text would keep these cut at the NUL: another request's id, a shorter comment.
+      {R"({"request_id":"hg-1\u0000x","score":1,"kind":"thumbs"})", "request_id",
+       "control character"},
+      {R"({"request_id":"hg-1\nx","score":1,"kind":"thumbs"})", "request_id", "control character"},
+      {R"({"request_id":"hg-1","score":1,"kind":"thumbs","comment":"a\u0000b"})", "comment", "NUL"},
   };
   for (const Bad& c : cases) {
     auto r = ParseFeedback(c.body);
@@ -79,6 +86,21 @@ TEST(ParseFeedback, AcceptsThumbsScoresAndComments) {
   EXPECT_FALSE(null_comment->comment);
   EXPECT_EQ(NormalizedScore(-1), 0);
   EXPECT_EQ(NormalizedScore(0.25), 0.25);
+}
+
+// A name given twice counts once, its first value, as everywhere else in the gateway: a client
+// cannot show one score to a proxy or log in front and store another.
+TEST(ParseFeedback, TheFirstOfADuplicatedNameCounts) {
+  auto twice = ParseFeedback(
+      R"({"request_id":"hg-1","score":1,"kind":"thumbs","score":-1,"request_id":"hg-2",)"
+      R"("comment":"kept","comment":"not kept"})");
+  ASSERT_TRUE(twice) << twice.error().message;
+  EXPECT_EQ(twice->request_id, "hg-1");
+  EXPECT_EQ(twice->score, 1);
+  EXPECT_EQ(twice->comment, "kept");
+  auto bad_first = ParseFeedback(R"({"request_id":"hg-1","score":7,"kind":"thumbs","score":1})");
+  ASSERT_FALSE(bad_first);
+  EXPECT_EQ(bad_first.error().param, "score");
 }
 
 // Rate() run to completion on an event loop of the test's own.
@@ -219,6 +241,46 @@ TEST(FeedbackStore, PostgresToo) {
   ASSERT_TRUE(pg.started()) << pg.error();
   OwnersAndRatings({.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"}, pg.dsn());
   ScoresByRolloutTag({.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"});
+}
+
+// A database that takes statements and never answers (here: a table another session holds
+// locked) costs each call at most about a second: a rating fails with 503's error, the rollout
+// gate's read fails, and closing the store (a shutdown) is not held.
+TEST(FeedbackStore, APostgresThatDoesNotAnswerIsNotWaitedFor) {
+  ledger::testing::PgCluster pg;
+  ASSERT_TRUE(pg.started()) << pg.error();
+  const StoreConfig config{.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"};
+  auto store = FeedbackStore::Open(config);
+  ASSERT_TRUE(store) << store.error().message;
+  auto locker = std::make_unique<ledger::testing::TableLock>(
+      pg.dsn(), "feedback_requests, feedback, feedback_rollouts");
+  ASSERT_EQ(locker->error(), "");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE((*store)->Remember({.request_id = "hg-1", .route = "r"}));
+  auto scores = (*store)->Scores("r/llama", "candidate", -1);
+  ASSERT_FALSE(scores);
+  auto input = ParseFeedback(R"({"request_id":"hg-1","score":1,"kind":"thumbs"})");
+  ASSERT_TRUE(input);
+  asio::io_context io;
+  std::optional<Result<FeedbackStore::Rated>> rated;
+  asio::co_spawn(io, (*store)->Rate(*input, 1, "", true),
+                 [&](std::exception_ptr e, Result<FeedbackStore::Rated> r) {
+                   EXPECT_FALSE(e);
+                   rated = std::move(r);
+                 });
+  io.run();
+  ASSERT_TRUE(rated);
+  ASSERT_FALSE(*rated);
+  EXPECT_NE(rated->error().message.find("no answer in 1000 ms"), std::string::npos)
+      << rated->error().message;
+  store->reset();
+  // A few statements of a second each, not the lock's holder's whim.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  locker.reset();
+  // The store works again once the database answers.
+  auto again = FeedbackStore::Open(config);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE((*again)->Scores("r/llama", "candidate", -1));
 }
 
 TEST(FeedbackStore, AFullQueueDropsAndCountsAndAStoreWithoutFeedbackLoadsNone) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/clock.h"
 #include "ledger/testing/pg_cluster.h"
 #include "quality/comparison.h"
 #include "quality/store.h"
@@ -164,6 +165,64 @@ TEST(ComparisonStore, KeepsTheRequestLikeTheAnswersPostgres) {
   ASSERT_TRUE(pg.started()) << pg.error();
   KeepsTheRequestLikeTheAnswers({.backend = "postgres", .dsn = pg.dsn(), .hash_key = "a test key"},
                                 pg.dsn());
+}
+
+// Past retention_days a row keeps its hashes and scores but not its texts; past
+// scores_retention_days it goes.
+void TextsExpireBeforeScores(const StoreConfig& config, const std::string& source) {
+  const int64_t day = 86'400'000, now = UnixMs();
+  const auto at = [&](const char* id, int64_t time_ms) {
+    Comparison c = Make(1, "primary says", "shadow says");
+    c.request_id = id;
+    c.time_ms = time_ms;
+    c.question = "what?";
+    c.request_json = R"({"messages":[]})";
+    c.scores.push_back({"exact", 0.25, "different text"});
+    return c;
+  };
+  for (const auto& [id, age] : {std::pair{"hg-old", 40}, {"hg-ancient", 400}, {"hg-new", 1}}) {
+    auto store = ComparisonStore::Open(config);
+    ASSERT_TRUE(store) << store.error().message;
+    EXPECT_TRUE((*store)->Save(at(id, now - age * day)));
+  }  // each store purges once, before its first write: the next one purges what this wrote
+  auto rows = ComparisonStore::Load(source, 0);
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 2u) << "the row past scores_retention_days is gone";
+  const StoredComparison& old = (*rows)[0];
+  EXPECT_EQ(old.comparison.request_id, "hg-old");
+  EXPECT_EQ(old.comparison.primary.text, "");
+  EXPECT_EQ(old.comparison.shadow.text, "");
+  EXPECT_EQ(old.comparison.question, "");
+  EXPECT_EQ(old.comparison.request_json, "");
+  const TextHasher hasher(config.hash_key);
+  EXPECT_EQ(old.primary_sha256, hasher.Hex("primary says"));
+  EXPECT_EQ(old.question_sha256, hasher.Hex("what?"));
+  ASSERT_EQ(old.comparison.scores.size(), 1u);
+  EXPECT_EQ(old.comparison.scores[0].value, 0.25);
+  EXPECT_EQ(old.comparison.primary.latency_ms, 120);
+  EXPECT_EQ(old.comparison.shadow.output_tokens, 6);
+  const StoredComparison& fresh = (*rows)[1];
+  EXPECT_EQ(fresh.comparison.request_id, "hg-new");
+  EXPECT_EQ(fresh.comparison.primary.text, "primary says");
+  EXPECT_EQ(fresh.comparison.question, "what?");
+}
+
+TEST(ComparisonStore, TextsExpireBeforeScoresSqlite) {
+  const std::string path = ::testing::TempDir() + "/hg_quality_retention.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  TextsExpireBeforeScores(
+      {.path = path, .retention_days = 30, .scores_retention_days = 365, .hash_key = "k"}, path);
+}
+
+TEST(ComparisonStore, TextsExpireBeforeScoresPostgres) {
+  ledger::testing::PgCluster pg;
+  ASSERT_TRUE(pg.started()) << pg.error();
+  TextsExpireBeforeScores({.backend = "postgres",
+                           .dsn = pg.dsn(),
+                           .retention_days = 30,
+                           .scores_retention_days = 365,
+                           .hash_key = "k"},
+                          pg.dsn());
 }
 
 // Long enough for the rows of 2023 these tests write not to be purged.

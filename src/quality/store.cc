@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "common/clock.h"
+#include "common/pg_session.h"
 
 namespace hybridgate::quality {
 
@@ -182,6 +183,20 @@ std::string InsertSql(bool postgres) {
   return fmt::format("INSERT INTO comparisons ({}) VALUES ({})", names, params);
 }
 
+// Past the retention the texts go; the hashes and scores stay for reports and gates.
+std::string PurgeTextsSql(bool postgres) {
+  const char* p = postgres ? "$1" : "?1";
+  return fmt::format(
+      "UPDATE comparisons SET primary_text = '', shadow_text = '', question = '', request_json = "
+      "'' WHERE time_ms < {} AND (primary_text != '' OR shadow_text != '' OR question != '' OR "
+      "request_json != '')",
+      p);
+}
+
+std::string PurgeRowsSql(bool postgres) {
+  return fmt::format("DELETE FROM comparisons WHERE time_ms < {}", postgres ? "$1" : "?1");
+}
+
 std::string Text(const Value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
   if (const auto* d = std::get_if<double>(&v)) return fmt::format("{}", *d);
@@ -245,7 +260,9 @@ class ComparisonStore::Backend {
   virtual ~Backend() = default;
   // Writes every row, in one transaction where the backend has them.
   virtual void Write(std::span<const StoredComparison> rows) = 0;
-  virtual void Purge(int64_t before_ms) = 0;
+  // Clears the texts of rows older than `texts_before_ms` (their hashes and scores stay) and
+  // deletes rows older than `rows_before_ms`.
+  virtual void Purge(int64_t texts_before_ms, int64_t rows_before_ms) = 0;
 };
 
 namespace {
@@ -351,14 +368,16 @@ class SqliteBackend final : public ComparisonStore::Backend {
     }
   }
 
-  void Purge(int64_t before_ms) override {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "DELETE FROM comparisons WHERE time_ms < ?1", -1, &st, nullptr) ==
-        SQLITE_OK) {
-      sqlite3_bind_int64(st, 1, before_ms);
-      sqlite3_step(st);
+  void Purge(int64_t texts_before_ms, int64_t rows_before_ms) override {
+    for (const auto& [sql, before] : {std::pair{PurgeTextsSql(false), texts_before_ms},
+                                      std::pair{PurgeRowsSql(false), rows_before_ms}}) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, before);
+        sqlite3_step(st);
+      }
+      sqlite3_finalize(st);
     }
-    sqlite3_finalize(st);
   }
 
  private:
@@ -366,86 +385,65 @@ class SqliteBackend final : public ComparisonStore::Backend {
   sqlite3_stmt* insert_ = nullptr;
 };
 
+// Every call waits at most kTimeoutMs (common/pg_session.h): a database that hangs costs the
+// store's thread a second a batch (its rows are dropped and logged), not a shutdown.
 class PostgresBackend final : public ComparisonStore::Backend {
  public:
-  explicit PostgresBackend(std::string dsn) : dsn_(std::move(dsn)) {}
-  ~PostgresBackend() override {
-    if (conn_) PQfinish(conn_);
-  }
-  Status Connect() {
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
-    if (conn_) PQfinish(conn_);
-    conn_ = PQconnectdb(dsn_.c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
-    }
-    PGresult* r = PQexec(conn_, CreateSql(true).c_str());
-    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok) return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
-    return Migrate();
-  }
-  // Adds the columns a table from an older version lacks; only those, so that a connection to
-  // an up-to-date table takes no ALTER TABLE lock.
-  Status Migrate() {
-    PGresult* r = PQexec(conn_,
-                         "SELECT column_name FROM information_schema.columns WHERE table_name = "
-                         "'comparisons' AND table_schema = current_schema()");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-      PQclear(r);
-      return Fail(StoreError(fmt::format("postgres: {}", PQerrorMessage(conn_))));
-    }
-    std::string sql;
-    for (const char* name : kAddedColumns) {
-      bool found = false;
-      for (int i = 0; i < PQntuples(r); ++i)
-        found = found || name == std::string_view(PQgetvalue(r, i, 0));
-      if (!found) sql += AddColumnSql(name, true) + ";";
-    }
-    PQclear(r);
-    if (sql.empty()) return {};
-    r = PQexec(conn_, sql.c_str());
-    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok)
-      return Fail(StoreError(fmt::format("postgres: adding columns: {}", PQerrorMessage(conn_))));
-    return {};
-  }
+  static constexpr int kTimeoutMs = 1000;
+  explicit PostgresBackend(std::string dsn)
+      : session_(std::move(dsn), "comparison store: postgres", kTimeoutMs,
+                 [](PgSession& s) { return Setup(s); }) {}
+  Status Connect() { return session_.Connect(); }
   void Write(std::span<const StoredComparison> rows) override {
+    const std::string sql = InsertSql(true);
     for (const StoredComparison& row : rows) {
-      const std::vector<Column> cols = Columns(row);
-      std::vector<std::string> texts;
-      for (const Column& c : cols) texts.push_back(Text(c.value));
-      std::vector<const char*> values;
-      for (const std::string& t : texts) values.push_back(t.c_str());
-      Exec(InsertSql(true), values);
+      std::vector<PgParam> values;
+      for (const Column& c : Columns(row)) values.emplace_back(Text(c.value));
+      if (!Exec(sql, values)) return;  // the rest would wait as long
     }
   }
-  void Purge(int64_t before_ms) override {
-    const std::string b = std::to_string(before_ms);
-    Exec("DELETE FROM comparisons WHERE time_ms < $1", {b.c_str()});
+  void Purge(int64_t texts_before_ms, int64_t rows_before_ms) override {
+    if (Exec(PurgeTextsSql(true), {PgParam(texts_before_ms)})) {
+      Exec(PurgeRowsSql(true), {PgParam(rows_before_ms)});
+    }
   }
 
  private:
-  void Exec(const std::string& sql, const std::vector<const char*>& values) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (auto s = Connect(); !s) {
-        spdlog::error("{}", s.error().message);
-        return;
+  // The table, and the columns a table from an older version lacks; only those, so that a
+  // connection to an up-to-date table takes no ALTER TABLE lock.
+  static Status Setup(PgSession& s) {
+    auto created = s.RunScript("schema", CreateSql(true));
+    if (!created) return Fail(std::move(created.error()));
+    auto have = s.Run("schema",
+                      "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                      "'comparisons' AND table_schema = current_schema()");
+    if (!have) return Fail(std::move(have.error()));
+    std::string sql;
+    for (const char* name : kAddedColumns) {
+      bool found = false;
+      for (int i = 0; i < PQntuples(have->get()); ++i) {
+        found = found || name == PgSession::Text(*have, i, 0);
       }
-      PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0);
-      const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-      PQclear(r);
-      if (ok) return;
-      if (PQstatus(conn_) == CONNECTION_OK) {
-        spdlog::error("comparison store: postgres: {}", PQerrorMessage(conn_));
-        return;
+      if (!found) sql += AddColumnSql(name, true) + ";";
+    }
+    if (sql.empty()) return {};
+    auto added = s.RunScript("adding columns", sql);
+    if (!added) return Fail(std::move(added.error()));
+    return {};
+  }
+  // Runs once, and once more on a fresh connection when the first had broken (not after a
+  // timeout, which would only double the wait); a failure is logged.
+  bool Exec(const std::string& sql, const std::vector<PgParam>& values) {
+    for (int attempt = 0;; ++attempt) {
+      auto r = session_.Run("write", sql.c_str(), values);
+      if (r) return true;
+      if (attempt > 0 || session_.timed_out() || session_.connected()) {
+        spdlog::error("{}", r.error().message);
+        return false;
       }
     }
   }
-  std::string dsn_;
-  PGconn* conn_ = nullptr;
+  PgSession session_;
 };
 
 }  // namespace
@@ -480,6 +478,8 @@ ComparisonStore::ComparisonStore(std::unique_ptr<Backend> backend, const StoreCo
       text_max_class_(config.store_text_max_class),
       hasher_(config.hash_key),
       retention_ms_(config.retention_days * 86'400'000),
+      scores_retention_ms_(std::max(config.scores_retention_days, config.retention_days) *
+                           86'400'000),
       max_pending_(config.max_pending) {}
 
 ComparisonStore::~ComparisonStore() { thread_.join(); }
@@ -526,7 +526,7 @@ void ComparisonStore::Drain() {
   const int64_t now = UnixMs();
   if (now >= next_purge_ms_) {
     next_purge_ms_ = now + 3'600'000;
-    backend_->Purge(now - retention_ms_);
+    backend_->Purge(now - retention_ms_, now - scores_retention_ms_);
   }
   backend_->Write(rows);
   pending_.fetch_sub(static_cast<int64_t>(rows.size()), std::memory_order_relaxed);

@@ -2,7 +2,8 @@
 // default or PostgreSQL (`quality.backend`, shared by replicas). The texts — both answers, the
 // question and the whole request — are kept only for requests of data class <=
 // `store_text_max_class` (default 1); above it only their keyed hash (TextHasher) and the
-// scores. Rows older than `retention_days` are deleted.
+// scores. After `retention_days` a row's texts are cleared as well (its hashes and scores stay);
+// after `scores_retention_days` the row is deleted.
 //
 // Schema changes are additive: Open adds the columns a table from an older version lacks
 // (ALTER TABLE ... ADD COLUMN, idempotent, text columns default ''), and Load reads whichever
@@ -30,11 +31,12 @@
 namespace hybridgate::quality {
 
 struct StoreConfig {
-  std::string backend = "sqlite";   // sqlite | postgres
-  std::string path = "quality.db";  // SQLite, resolved by the caller
-  std::string dsn;                  // postgres
-  int store_text_max_class = 1;     // texts kept up to this data class
-  int64_t retention_days = 30;
+  std::string backend = "sqlite";       // sqlite | postgres
+  std::string path = "quality.db";      // SQLite, resolved by the caller
+  std::string dsn;                      // postgres
+  int store_text_max_class = 1;         // texts kept up to this data class
+  int64_t retention_days = 30;          // texts
+  int64_t scores_retention_days = 365;  // rows (at least retention_days)
   int64_t max_pending = 4096;
   std::string hash_key;      // TextHasher's key; "": a random one for this process
   std::string hash_key_env;  // the variable it came from (for the error when it is unset)
@@ -102,6 +104,7 @@ class ComparisonStore {
   const int text_max_class_;
   const TextHasher hasher_;
   const int64_t retention_ms_;
+  const int64_t scores_retention_ms_;
   const int64_t max_pending_;
   std::atomic<int64_t> pending_{0};
   std::atomic<int64_t> dropped_{0};

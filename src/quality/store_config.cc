@@ -20,6 +20,7 @@ StoreConfig ResolveStoreConfig(const config::Config& config) {
   if (sc.dsn.empty() && q.backend.empty()) sc.dsn = config.ledger.dsn;
   sc.store_text_max_class = static_cast<int>(q.store_text_max_class);
   sc.retention_days = q.retention_days;
+  sc.scores_retention_days = q.scores_retention_days;
   sc.max_pending = q.max_pending;
   sc.hash_key_env = q.hash_key_env;
   if (!q.hash_key_env.empty()) {

@@ -27,6 +27,12 @@ void AddDouble(std::atomic<double>& a, double v) {
 
 std::string_view ArmName(Arm a) { return a == Arm::kCandidate ? "candidate" : "incumbent"; }
 
+std::string FeedbackName(std::string_view route, const routing::RolloutConfig& config) {
+  std::string out(route);
+  out.append("/").append(config.candidate).append("/").append(config.incumbent);
+  return out;
+}
+
 uint64_t StickySalt(std::string_view route, std::string_view candidate) {
   return Fnv(Fnv(kFnvOffset, route), std::string_view("\0", 1)) ^ Fnv(kFnvOffset, candidate);
 }

@@ -50,8 +50,8 @@ struct LiveRollout {
   int percent = 0;  // the candidate's share
   int64_t epoch = 0;
   std::string label;  // "<route>/<percent>", the x-hybridgate-rollout prefix
-  // With a feedback gate: "<route>/<candidate>", the name the feedback store keeps with each
-  // answered request of the rollout (with its arm and epoch); else "".
+  // With a feedback gate: FeedbackName(), the name the feedback store keeps with each answered
+  // request of the rollout (with its arm and epoch); else "".
   std::string feedback_name;
   uint64_t salt = 0;
   std::shared_ptr<LiveCounters> counters;
@@ -71,6 +71,9 @@ class Board {
   std::atomic<std::shared_ptr<const Map>> map_{std::make_shared<const Map>()};
 };
 
+// "<route>/<candidate>/<incumbent>": the ratings of one comparison, so that another incumbent's
+// (the config changed it) are not mixed into the incumbent arm's.
+std::string FeedbackName(std::string_view route, const routing::RolloutConfig& config);
 uint64_t StickySalt(std::string_view route, std::string_view candidate);
 // 0..9999.
 int StickyBucket(uint64_t salt, std::string_view sticky);

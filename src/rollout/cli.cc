@@ -63,7 +63,8 @@ void WriteRollout(JsonWriter& w, const View& v) {
   w.BeginObject()
       .Field("route", v.route->name)
       .Field("candidate", v.stored ? s.candidate : c.candidate)
-      .Field("incumbent", c.incumbent)
+      // What the stored stage measures against (the config's until the controller records it).
+      .Field("incumbent", v.stored && !s.incumbent.empty() ? s.incumbent : c.incumbent)
       .Field("phase", v.stored ? PhaseName(s.phase) : "not_started")
       .Field("share_percent", SharePercent(c, s))
       .Field("stage", s.stage + 1)
@@ -277,6 +278,12 @@ Result<State> RunCommand(Store& store, const config::Config& config, std::string
                       s.candidate)));
     }
     const std::string from = Describe(*r->rollout, s);
+    if (command == Command::kPromote && (s.phase == Phase::kRunning || s.phase == Phase::kPaused)) {
+      // The stage's counts as the replicas last wrote them (up to a second old).
+      auto counts = store.SumCounts(r->name, s.epoch);
+      if (!counts) return Fail(std::move(counts.error()));
+      KeepIncumbentBaseline(s, *counts);
+    }
     HG_TRY(Apply(*r->rollout, s, command, now_ms, reason));
     s.updated_ms = now_ms;
     auto put = store.Put(s);

@@ -67,7 +67,7 @@ GateReport FeedbackGate(double limit, const StageCounts& c) {
   return g;
 }
 
-GateReport LatencyGate(double limit, const StageCounts& c, double baseline_p95_ms) {
+GateReport LatencyGate(double limit, const StageCounts& c, double baseline_p95_ms, int share) {
   int64_t inc_n = 0, cand_n = 0;
   for (int64_t v : c.incumbent.latency) inc_n += v;
   for (int64_t v : c.candidate.latency) cand_n += v;
@@ -75,6 +75,13 @@ GateReport LatencyGate(double limit, const StageCounts& c, double baseline_p95_m
   std::optional<double> inc =
       inc_n >= kMinSamples ? Quantile(c.incumbent.latency, 0.95) : std::optional<double>();
   if (!inc && baseline_p95_ms > 0) inc = baseline_p95_ms;  // no incumbent traffic at 100%
+  if (!inc && share >= 100) {
+    // Promoted by hand to 100% before the incumbent was measured: there is nothing left to
+    // compare with, so the gate cannot decide, and waiting for it would hold the rollout forever.
+    g.waived = true;
+    g.note = "no incumbent p95 to compare with: the rollout reached 100% before it was measured";
+    return g;
+  }
   const std::optional<double> cand = Quantile(c.candidate.latency, 0.95);
   if (!inc || !cand) return g;
   g.value = g.low = g.high = *cand / *inc;
@@ -156,6 +163,20 @@ int SharePercent(const routing::RolloutConfig& config, const State& state) {
   return 0;
 }
 
+bool AdoptIncumbent(const routing::RolloutConfig& config, State& state, int64_t now_ms) {
+  if (state.incumbent == config.incumbent) return false;
+  const bool recorded = !state.incumbent.empty();
+  state.incumbent = config.incumbent;
+  if (!recorded) return false;
+  state.baseline_p95_ms = 0;
+  if (state.phase == Phase::kRunning || state.phase == Phase::kPaused) {
+    state.stage = 0;
+    state.stage_started_ms = now_ms;
+    ++state.epoch;
+  }
+  return true;
+}
+
 bool AdoptStages(const routing::RolloutConfig& config, State& state, int64_t now_ms) {
   if (state.stages == config.stages) return false;
   if (state.stages.empty()) {
@@ -186,7 +207,8 @@ Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
   if (g.quality_drop_max) v.gates.push_back(QualityGate(*g.quality_drop_max, counts));
   if (g.feedback_drop_max) v.gates.push_back(FeedbackGate(*g.feedback_drop_max, counts));
   if (g.p95_latency_ratio_max) {
-    v.gates.push_back(LatencyGate(*g.p95_latency_ratio_max, counts, state.baseline_p95_ms));
+    v.gates.push_back(LatencyGate(*g.p95_latency_ratio_max, counts, state.baseline_p95_ms,
+                                  SharePercent(config, state)));
   }
   v.requests_left = std::max<int64_t>(0, config.min_requests - counts.candidate.requests);
   // A stored start in the future (a clock step, an edited row) counts from now.
@@ -224,6 +246,7 @@ Verdict Evaluate(const routing::RolloutConfig& config, const State& state,
   if (v.requests_left > 0) wait(fmt::format("{} more candidate requests", v.requests_left));
   if (v.ms_left > 0) wait(fmt::format("{} s more", (v.ms_left + 999) / 1000));
   for (const GateReport& r : v.gates) {
+    if (r.waived) continue;
     if (!r.known) {
       wait(fmt::format("more evidence for {} ({} samples)", r.name, r.samples));
     } else if (!r.holds) {
@@ -297,6 +320,14 @@ Status Apply(const routing::RolloutConfig& config, State& state, Command command
   return {};
 }
 
+void KeepIncumbentBaseline(State& state, const StageCounts& counts) {
+  int64_t incumbent_n = 0;
+  for (int64_t v : counts.incumbent.latency) incumbent_n += v;
+  if (incumbent_n >= kMinSamples) {
+    state.baseline_p95_ms = Quantile(counts.incumbent.latency, 0.95).value_or(0);
+  }
+}
+
 std::string VerdictJson(const Verdict& v, const StageCounts& c) {
   std::string out;
   JsonWriter w(out);
@@ -313,8 +344,9 @@ std::string VerdictJson(const Verdict& v, const StageCounts& c) {
         .Field("high", g.high)
         .Field("samples", g.samples)
         .Field("holds", g.holds)
-        .Field("failed", g.failed)
-        .EndObject();
+        .Field("failed", g.failed);
+    if (g.waived) w.Field("waived", true).Field("note", g.note);
+    w.EndObject();
   }
   w.EndArray();
   w.Key("candidate").BeginObject();

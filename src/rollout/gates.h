@@ -70,6 +70,9 @@ struct StageCounts {
 // The stored state of one route's rollout (rollout/store.h).
 struct State {
   std::string route, candidate;
+  // The deployment the candidate is measured against, as stored ("" in a row stored before it
+  // was): the config naming another one restarts the evidence (AdoptIncumbent).
+  std::string incumbent;
   // As stored: every replica's share comes from these (else the config's).
   std::vector<int> stages;
   Phase phase = Phase::kPending;
@@ -89,6 +92,11 @@ int SharePercent(const routing::RolloutConfig& config, const State& state);
 // or paused rollout moves to the highest new stage at or below its share (else the first) and
 // starts that stage afresh; false when the stages were the same.
 bool AdoptStages(const routing::RolloutConfig& config, State& state, int64_t now_ms);
+// Takes the config's incumbent into the state. Another one than stored makes the stage's
+// evidence (counters, the latency baseline) a comparison with a deployment that no longer
+// answers: a running or paused rollout starts again at its first stage with fresh counters.
+// True when that happened; a row stored without an incumbent only records it.
+bool AdoptIncumbent(const routing::RolloutConfig& config, State& state, int64_t now_ms);
 
 struct GateReport {
   std::string name;  // "error_rate", "quality_drop", "p95_latency_ratio", "feedback_drop"
@@ -99,6 +107,9 @@ struct GateReport {
   int64_t samples = 0;
   bool failed = false;  // with 95% confidence over the limit
   bool holds = false;   // known and value <= limit
+  // The gate cannot be decided at this stage and does not hold the rollout (`note` says why).
+  bool waived = false;
+  std::string note;
 };
 
 struct Verdict {
@@ -128,6 +139,11 @@ std::optional<Command> ParseCommand(std::string_view name);
 // Errors say why the command does not apply ("already complete").
 Status Apply(const routing::RolloutConfig& config, State& state, Command command, int64_t now_ms,
              std::string reason);
+
+// Before a promotion, by the controller or a person: keeps the incumbent's p95 latency of the
+// stage ending (when it has kMinSamples) as `state.baseline_p95_ms`, which the latency gate
+// compares with once no traffic goes to the incumbent (100%).
+void KeepIncumbentBaseline(State& state, const StageCounts& counts);
 
 // The verdict as a JSON object (gates, requests and time left, counts).
 std::string VerdictJson(const Verdict& v, const StageCounts& counts);

@@ -1,19 +1,17 @@
 // The rollout store in PostgreSQL (rollout/store.h): gateways on several hosts, usually beside
-// the ledger's tables. One connection per Store, re-opened after a failure; statements with
-// parameters and a timeout, the counters' bytes as bytea.
+// the ledger's tables. One connection per Store (common/pg_session.h: re-opened after a failure,
+// every call within kTimeoutMs); statements with parameters, the counters' bytes as bytea.
 #include <fmt/format.h>
 #include <libpq-fe.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
 
+#include "common/pg_session.h"
 #include "rollout/store.h"
 
 namespace hybridgate::rollout {
@@ -26,162 +24,39 @@ constexpr int kTimeoutMs = 1000;  // per statement: a hung server is an unreadab
 // CREATE TABLE IF NOT EXISTS (a unique violation in the catalog).
 std::string Schema() {
   return "BEGIN; SELECT pg_advisory_xact_lock(7411920266);" +
-         SchemaSql("BIGSERIAL PRIMARY KEY", "BYTEA") + "COMMIT;";
+         SchemaSql("BIGSERIAL PRIMARY KEY", "BYTEA") +
+         // A database set up before rollouts kept their incumbent.
+         "ALTER TABLE rollouts ADD COLUMN IF NOT EXISTS incumbent TEXT NOT NULL DEFAULT '';"
+         "COMMIT;";
 }
 
-struct Clear {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using Rows = std::unique_ptr<PGresult, Clear>;
-
-// A parameter: text, or bytes sent as binary (bytea).
-struct Param {
-  std::string value;
-  bool binary = false;
-  Param(std::string v) : value(std::move(v)) {}          // NOLINT: a parameter list reads naturally
-  Param(const char* v) : value(v) {}                     // NOLINT
-  Param(int64_t v) : value(std::to_string(v)) {}         // NOLINT
-  Param(int v) : value(std::to_string(v)) {}             // NOLINT
-  Param(double v) : value(fmt::format("{:.17g}", v)) {}  // NOLINT
-  static Param Bytes(std::string v) {
-    Param p(std::move(v));
-    p.binary = true;
-    return p;
-  }
-};
+using Rows = PgRows;
+using Param = PgParam;
 
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(std::string dsn) : dsn_(std::move(dsn)) {}
-  ~PostgresStore() override {
-    if (conn_) PQfinish(conn_);
-  }
+  explicit PostgresStore(std::string dsn)
+      : session_(std::move(dsn), "rollout store: postgres", kTimeoutMs, [](PgSession& s) {
+          auto created = s.RunScript("schema", Schema());
+          if (!created) return Status(Fail(std::move(created.error())));
+          return Status();
+        }) {}
 
-  Status Connect() {
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
-    if (conn_) PQfinish(conn_);
-    // Polled, within kTimeoutMs: libpq's own connect_timeout is at least 2 s a host.
-    const char* keys[] = {"dbname", nullptr};
-    const char* values[] = {dsn_.c_str(), nullptr};
-    conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
-    if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
-      return Fail(Drop(Err("cannot connect")));
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
-    for (PostgresPollingStatusType st = PGRES_POLLING_WRITING; st != PGRES_POLLING_OK;) {
-      if (st == PGRES_POLLING_FAILED) return Fail(Drop(Err("cannot connect")));
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            deadline - std::chrono::steady_clock::now())
-                            .count();
-      pollfd fd{.fd = PQsocket(conn_),
-                .events = static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT),
-                .revents = 0};
-      if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) == 0) {
-        return Fail(Drop(
-            MakeError(ErrorCode::kUnavailable,
-                      fmt::format("rollout store: postgres: cannot connect: no answer in {} ms",
-                                  kTimeoutMs))));
-      }
-      st = PQconnectPoll(conn_);
-    }
-    PQsetNoticeProcessor(
-        conn_, [](void*, const char*) {}, nullptr);  // "already exists"
-    if (PQsendQuery(conn_, Schema().c_str()) != 1) return Fail(Drop(Err("schema")));
-    auto created = Await("schema");
-    if (!created) return Fail(Drop(std::move(created.error())));
-    return {};
-  }
+  Status Connect() { return session_.Connect(); }
 
  private:
-  static std::string Trim(std::string msg) {
-    std::replace(msg.begin(), msg.end(), '\n', ' ');
-    while (!msg.empty() && msg.back() == ' ') msg.pop_back();
-    return msg;
-  }
-  Error Err(std::string_view what) const {
-    return MakeError(ErrorCode::kUnavailable,
-                     fmt::format("rollout store: postgres: {}: {}", what,
-                                 Trim(conn_ ? PQerrorMessage(conn_) : "out of memory")));
-  }
-
-  // Runs `sql` with `params`; binary results when `binary_result`. Waits at most kTimeoutMs for
-  // the answer (a server that hangs, rather than refuses, must not hold the controller: libpq's
-  // blocking calls have no read timeout); a failure or a timeout drops the connection, so the
-  // next call connects again.
   Result<Rows> Run(std::string_view what, const char* sql, const std::vector<Param>& params,
                    bool binary_result = false) {
-    HG_TRY(Connect());
-    std::vector<const char*> values;
-    std::vector<int> lengths, formats;
-    for (const Param& p : params) {
-      values.push_back(p.value.c_str());
-      lengths.push_back(static_cast<int>(p.value.size()));
-      formats.push_back(p.binary ? 1 : 0);
-    }
-    if (PQsendQueryParams(conn_, sql, static_cast<int>(params.size()), nullptr, values.data(),
-                          lengths.data(), formats.data(), binary_result ? 1 : 0) != 1) {
-      return Fail(Drop(Err(what)));
-    }
-    return Await(what);
+    return session_.Run(what, sql, params, binary_result);
   }
-
-  // The answer to what was sent: its first result, or the first that failed.
-  Result<Rows> Await(std::string_view what) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
-    Rows first;
-    while (true) {
-      while (PQisBusy(conn_) == 1) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadline - std::chrono::steady_clock::now())
-                              .count();
-        pollfd fd{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
-        if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) == 0) {
-          return Fail(Drop(MakeError(
-              ErrorCode::kUnavailable,
-              fmt::format("rollout store: postgres: {}: no answer in {} ms", what, kTimeoutMs))));
-        }
-        if (PQconsumeInput(conn_) != 1) return Fail(Drop(Err(what)));
-      }
-      Rows r(PQgetResult(conn_));
-      if (!r) break;
-      const ExecStatusType st = PQresultStatus(r.get());
-      const bool failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
-      const bool first_failed = first && PQresultStatus(first.get()) != PGRES_COMMAND_OK &&
-                                PQresultStatus(first.get()) != PGRES_TUPLES_OK;
-      if (!first || (failed && !first_failed)) first = std::move(r);
-    }
-    const ExecStatusType st = first ? PQresultStatus(first.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      Error e = MakeError(ErrorCode::kUnavailable,
-                          fmt::format("rollout store: postgres: {}: {}", what,
-                                      first ? Trim(PQresultErrorMessage(first.get()))
-                                            : Trim(PQerrorMessage(conn_))));
-      if (PQstatus(conn_) != CONNECTION_OK) Drop(Error(e));
-      return Fail(std::move(e));
-    }
-    return first;
-  }
-
-  // Closes the connection (the next call opens another); returns `e`.
-  Error Drop(Error e) {
-    if (conn_) PQfinish(conn_);
-    conn_ = nullptr;
-    return e;
-  }
-
-  static std::string Text(const Rows& r, int row, int col) {
-    return std::string(PQgetvalue(r.get(), row, col),
-                       static_cast<size_t>(PQgetlength(r.get(), row, col)));
-  }
-  static int64_t Int(const Rows& r, int row, int col) {
-    return std::strtoll(PQgetvalue(r.get(), row, col), nullptr, 10);
-  }
+  static std::string Text(const Rows& r, int row, int col) { return PgSession::Text(r, row, col); }
+  static int64_t Int(const Rows& r, int row, int col) { return PgSession::Int(r, row, col); }
   static bool Changed(const Rows& r) { return std::string_view(PQcmdTuples(r.get())) == "1"; }
 
   Result<bool> DoRead(const std::string& route, State& out) override {
     auto r = Run("read",
                  "SELECT candidate, phase, stage, stage_started_ms, epoch, reason, "
-                 "baseline_p95_ms, version, updated_ms, report, stages FROM rollouts "
+                 "baseline_p95_ms, version, updated_ms, report, stages, incumbent FROM rollouts "
                  "WHERE route = $1",
                  {route});
     if (!r) return Fail(std::move(r.error()));
@@ -204,6 +79,7 @@ class PostgresStore final : public Store {
     out.updated_ms = Int(row, 0, 8);
     out.report_json = Text(row, 0, 9);
     out.stages = SplitStages(Text(row, 0, 10));
+    out.incumbent = Text(row, 0, 11);
     return true;
   }
 
@@ -219,12 +95,13 @@ class PostgresStore final : public Store {
                             s.updated_ms,
                             s.report_json,
                             JoinStages(s.stages),
-                            s.route};
+                            s.route,
+                            s.incumbent};
     if (expected == 0) {
       auto r = Run("create",
                    "INSERT INTO rollouts (candidate, phase, stage, stage_started_ms, epoch, "
-                   "reason, baseline_p95_ms, version, updated_ms, report, stages, route) "
-                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+                   "reason, baseline_p95_ms, version, updated_ms, report, stages, route, "
+                   "incumbent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
                    "ON CONFLICT (route) DO NOTHING",
                    p);
       if (!r) return Fail(std::move(r.error()));
@@ -235,8 +112,8 @@ class PostgresStore final : public Store {
     auto r = Run("write",
                  "UPDATE rollouts SET candidate = $1, phase = $2, stage = $3, "
                  "stage_started_ms = $4, epoch = $5, reason = $6, baseline_p95_ms = $7, "
-                 "version = $8, updated_ms = $9, report = $10, stages = $11 "
-                 "WHERE route = $12 AND version = $13 AND ($14 = '' OR candidate = $14)",
+                 "version = $8, updated_ms = $9, report = $10, stages = $11, incumbent = $13 "
+                 "WHERE route = $12 AND version = $14 AND ($15 = '' OR candidate = $15)",
                  p);
     if (!r) return Fail(std::move(r.error()));
     return Changed(*r);
@@ -341,8 +218,7 @@ class PostgresStore final : public Store {
     }
   }
 
-  std::string dsn_;
-  PGconn* conn_ = nullptr;
+  PgSession session_;
 };
 
 }  // namespace

@@ -199,6 +199,7 @@ class RedisStore final : public Store {
       if (k == "updated_ms") out.updated_ms = ToInt(v);
       if (k == "report") out.report_json = v;
       if (k == "stages") out.stages = SplitStages(v);
+      if (k == "incumbent") out.incumbent = v;
     }
     if (!has_phase) {
       return Fail(MakeError(ErrorCode::kInternal,
@@ -232,7 +233,9 @@ class RedisStore final : public Store {
                    "report",
                    s.report_json,
                    "stages",
-                   JoinStages(s.stages)});
+                   JoinStages(s.stages),
+                   "incumbent",
+                   s.incumbent});
     if (!r) return Fail(std::move(r.error()));
     return (*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 1;
   }

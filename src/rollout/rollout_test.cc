@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "ledger/testing/pg_cluster.h"
 #include "rollout/board.h"
@@ -166,9 +168,15 @@ TEST(RolloutGates, QualityAndLatency) {
   State full = Running(2);
   v = Evaluate(c, full, only_candidate, 5000);
   EXPECT_FALSE(v.gates[1].known);
+  // Without a baseline (promoted by hand before the incumbent was measured) the gate cannot
+  // decide: it is waived, says so, and does not hold the rollout at 100% forever.
+  EXPECT_TRUE(v.gates[1].waived);
+  EXPECT_EQ(v.why.find("p95_latency_ratio"), std::string::npos) << v.why;
+  EXPECT_NE(VerdictJson(v, only_candidate).find("\"waived\":true"), std::string::npos);
   full.baseline_p95_ms = 100;
   v = Evaluate(c, full, only_candidate, 5000);
   EXPECT_TRUE(v.gates[1].known);
+  EXPECT_FALSE(v.gates[1].waived);
 }
 
 TEST(RolloutGates, Commands) {
@@ -199,6 +207,35 @@ TEST(RolloutGates, Commands) {
   ASSERT_TRUE(Apply(c, s, Command::kResume, 100, "again").has_value());
   EXPECT_EQ(s.stage, 0);
   EXPECT_EQ(s.stage_started_ms, 100);
+}
+
+// Another incumbent in the config makes the stage's evidence a comparison with a deployment that
+// no longer answers: the rollout starts again at its first stage, counters and baseline fresh.
+TEST(RolloutGates, AnotherIncumbentStartsTheEvidenceAgain) {
+  routing::RolloutConfig c = Config();
+  State s = Running(1);
+  s.epoch = 4;
+  s.baseline_p95_ms = 120;
+  EXPECT_FALSE(AdoptIncumbent(c, s, 7)) << "a row stored without one only records it";
+  EXPECT_EQ(s.incumbent, "gpt");
+  EXPECT_EQ(s.stage, 1);
+  EXPECT_EQ(s.epoch, 4);
+  EXPECT_FALSE(AdoptIncumbent(c, s, 8)) << "the same one";
+  c.incumbent = "claude";
+  EXPECT_TRUE(AdoptIncumbent(c, s, 9));
+  EXPECT_EQ(s.incumbent, "claude");
+  EXPECT_EQ(s.stage, 0);
+  EXPECT_EQ(s.epoch, 5);
+  EXPECT_EQ(s.stage_started_ms, 9);
+  EXPECT_EQ(s.baseline_p95_ms, 0);
+  State done = s;
+  done.phase = Phase::kComplete;
+  done.stage = 2;
+  c.incumbent = "gpt";
+  EXPECT_TRUE(AdoptIncumbent(c, done, 10));
+  EXPECT_EQ(done.phase, Phase::kComplete) << "a complete rollout stays complete";
+  EXPECT_EQ(done.stage, 2);
+  EXPECT_EQ(FeedbackName("r", c), "r/llama/gpt");
 }
 
 TEST(RolloutGates, ANewStageListKeepsTheShareAtOrBelowWhereItWas) {
@@ -320,6 +357,10 @@ TEST_P(RolloutStore, CreatesComparesAndSets) {
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->phase, Phase::kRunning);
   EXPECT_EQ(s->stage_started_ms, 1000);
+  EXPECT_EQ(s->incumbent, "gpt");
+  auto stored = (*store)->Peek("r");
+  ASSERT_TRUE(stored.has_value() && stored->has_value());
+  EXPECT_EQ((*stored)->incumbent, "gpt") << "the incumbent is stored";
   State a = *s, b = *s;
   ASSERT_TRUE(Apply(c, a, Command::kPromote, 2000, "x").has_value());
   auto put = (*store)->Put(a);
@@ -452,17 +493,50 @@ TEST_P(RolloutStore, ReplicasShareCountersAndOneHoldsTheLease) {
 // A PostgreSQL that does not answer (here: a statement waiting on another session's lock) is an
 // unreadable store after a second, not a controller stuck for as long as it lasts; the next call
 // connects again.
+// A store file written before rollouts kept their incumbent opens, reads its row (no incumbent
+// yet) and stores one from then on.
+TEST(RolloutStoreSqlite, AFileFromBeforeTheIncumbentColumnOpens) {
+  const std::string path = ::testing::TempDir() + "/hg_rollouts_old.db";
+  std::filesystem::remove(path);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "CREATE TABLE rollouts (route TEXT PRIMARY KEY, candidate TEXT NOT NULL, "
+                   "phase TEXT NOT NULL, stage INTEGER NOT NULL, stage_started_ms BIGINT NOT "
+                   "NULL, epoch BIGINT NOT NULL, reason TEXT NOT NULL, baseline_p95_ms DOUBLE "
+                   "PRECISION NOT NULL, version BIGINT NOT NULL, updated_ms BIGINT NOT NULL, "
+                   "report TEXT NOT NULL, stages TEXT NOT NULL DEFAULT '');"
+                   "INSERT INTO rollouts VALUES ('r', 'llama', 'running', 1, 1000, 3, "
+                   "'configured', 0, 2, 1000, '{}', '5,50,100');",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store) << store.error().message;
+  auto s = (*store)->Get("r", Config(), 2000);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->stage, 1);
+  EXPECT_EQ(s->epoch, 3);
+  EXPECT_EQ(s->incumbent, "");
+  State recorded = *s;
+  EXPECT_FALSE(AdoptIncumbent(Config(), recorded, 3000));
+  auto put = (*store)->Put(recorded);
+  ASSERT_TRUE(put && *put);
+  auto again = (*store)->Peek("r");
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((*again)->incumbent, "gpt");
+  EXPECT_EQ((*again)->stage, 1);
+}
+
 TEST(RolloutStorePostgres, AStatementWithoutAnAnswerTimesOut) {
   ledger::testing::PgCluster pg;
   ASSERT_TRUE(pg.started()) << pg.error();
   auto store = Store::Open({.backend = "postgres", .dsn = pg.dsn()});
   ASSERT_TRUE(store) << store.error().message;
-  PGconn* locker = PQconnectdb(pg.dsn().c_str());
-  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
-  PQclear(PQexec(locker, "BEGIN"));
-  PGresult* locked = PQexec(locker, "LOCK TABLE rollouts IN ACCESS EXCLUSIVE MODE");
-  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(locker);
-  PQclear(locked);
+  auto locker = std::make_unique<ledger::testing::TableLock>(pg.dsn(), "rollouts");
+  ASSERT_EQ(locker->error(), "");
   const auto start = std::chrono::steady_clock::now();
   auto read = (*store)->Peek("r");
   const auto took = std::chrono::steady_clock::now() - start;
@@ -470,10 +544,29 @@ TEST(RolloutStorePostgres, AStatementWithoutAnAnswerTimesOut) {
   EXPECT_NE(read.error().message.find("no answer in 1000 ms"), std::string::npos)
       << read.error().message;
   EXPECT_LT(took, std::chrono::seconds(3));
-  PQclear(PQexec(locker, "ROLLBACK"));
-  PQfinish(locker);
+  // For a timeout's length after it, calls fail at once (calls queued behind a hung server
+  // cost one timeout in all, not one each).
+  const auto quiet = std::chrono::steady_clock::now();
+  auto at_once = (*store)->Peek("r");
+  ASSERT_FALSE(at_once);
+  EXPECT_NE(at_once.error().message.find("not asked again"), std::string::npos)
+      << at_once.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - quiet, std::chrono::milliseconds(500));
+  locker.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto again = (*store)->Peek("r");
   EXPECT_TRUE(again) << again.error().message;
+  // PostgreSQL's text cannot hold a NUL: a value with one is refused, not stored cut short.
+  auto nul = (*store)->AddEvent({.time_ms = 1,
+                                 .route = "r",
+                                 .candidate = "llama",
+                                 .from = "a",
+                                 .to = "b",
+                                 .reason = std::string("cut\0here", 8),
+                                 .actor = "test"});
+  ASSERT_FALSE(nul);
+  EXPECT_EQ(nul.error().code, ErrorCode::kInvalidRequest);
+  EXPECT_NE(nul.error().message.find("NUL"), std::string::npos) << nul.error().message;
 }
 
 // A server that takes the connection and never answers (a hung PostgreSQL): opening the store
@@ -537,6 +630,36 @@ routes:
                        1000);
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->phase, Phase::kPaused);
+}
+
+// A person's promotion keeps the incumbent's p95 of the stage it ends, as the controller's
+// does, so the latency gate still has something to compare with at 100%.
+TEST(RolloutCommand, APromotionByHandKeepsTheIncumbentsLatency) {
+  auto cfg = config::ParseConfig(R"(providers:
+  - {name: a, type: openai, base_url: 'http://127.0.0.1:9', models: [{name: gpt}, {name: llama}]}
+routes:
+  r:
+    tiers: [{name: main, deployments: [gpt]}]
+    rollout: {candidate: llama, stages: [50, 100], gates: {p95_latency_ratio_max: 1.5}}
+)",
+                                 "gw.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  auto store = OpenSqliteStore(":memory:");
+  ASSERT_TRUE(store);
+  auto first = RunCommand(**store, *cfg, "r", Command::kPromote, "start", "cli", 1000);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->phase, Phase::kRunning);
+  StageCounts counts;
+  for (int i = 0; i < 40; ++i) counts.incumbent.latency[LatencyBucket(200)]++;
+  ASSERT_TRUE((*store)->PutCounts("r", first->epoch, "replica-a", counts, 1500));
+  auto full = RunCommand(**store, *cfg, "r", Command::kPromote, "looks fine", "cli", 2000);
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_EQ(SharePercent(cfg->routes.routes[0].rollout.value(), *full), 100);
+  EXPECT_NEAR(full->baseline_p95_ms, 200, 40);
+  StageCounts slow;
+  for (int i = 0; i < 30; ++i) slow.candidate.latency[LatencyBucket(900)]++;
+  const Verdict v = Evaluate(*cfg->routes.routes[0].rollout, *full, slow, 3000);
+  EXPECT_EQ(v.action, Verdict::Action::kRollBack) << v.why;
 }
 
 }  // namespace

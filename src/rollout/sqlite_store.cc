@@ -21,7 +21,7 @@ Error DbError(sqlite3* db, std::string_view what) {
 // Fields of a rollouts row, in this order, for SELECT and for writes.
 constexpr const char* kColumns =
     "candidate, phase, stage, stage_started_ms, epoch, reason, baseline_p95_ms, version, "
-    "updated_ms, report, stages";
+    "updated_ms, report, stages, incumbent";
 
 class SqliteStore final : public Store {
  public:
@@ -50,6 +50,7 @@ class SqliteStore final : public Store {
     out.updated_ms = st.ColInt(8);
     out.report_json = st.ColText(9);
     out.stages = SplitStages(st.ColText(10));
+    out.incumbent = st.ColText(11);
     return true;
   }
 
@@ -58,12 +59,12 @@ class SqliteStore final : public Store {
         db_,
         expected == 0
             ? "INSERT INTO rollouts (candidate, phase, stage, stage_started_ms, epoch, reason, "
-              "baseline_p95_ms, version, updated_ms, report, stages, route) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(route) DO NOTHING"
+              "baseline_p95_ms, version, updated_ms, report, stages, incumbent, route) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(route) DO NOTHING"
             : "UPDATE rollouts SET candidate = ?, phase = ?, stage = ?, stage_started_ms = ?, "
               "epoch = ?, reason = ?, baseline_p95_ms = ?, version = ?, updated_ms = ?, "
-              "report = ?, stages = ? WHERE route = ? AND version = ? AND (? = '' OR candidate = "
-              "?)");
+              "report = ?, stages = ?, incumbent = ? WHERE route = ? AND version = ? AND (? = '' "
+              "OR candidate = ?)");
     if (!st.ok()) return Fail(DbError(db_, "write"));
     st.Text(1, s.candidate);
     st.Text(2, PhaseName(s.phase));
@@ -76,11 +77,12 @@ class SqliteStore final : public Store {
     st.Int(9, s.updated_ms);
     st.Text(10, s.report_json);
     st.Text(11, JoinStages(s.stages));
-    st.Text(12, s.route);
+    st.Text(12, s.incumbent);
+    st.Text(13, s.route);
     if (expected != 0) {
-      st.Int(13, expected);
-      st.Text(14, candidate);
+      st.Int(14, expected);
       st.Text(15, candidate);
+      st.Text(16, candidate);
     }
     if (st.Step() != SQLITE_DONE) return Fail(DbError(db_, "write"));
     return sqlite3_changes(db_) == 1;
@@ -239,6 +241,22 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
       sqlite3_exec(db, SchemaSql("INTEGER PRIMARY KEY", "BLOB").c_str(), nullptr, nullptr,
                    nullptr) != SQLITE_OK) {
+    Error e = DbError(db, path);
+    sqlite3_close(db);
+    return Fail(std::move(e));
+  }
+  // A file made before rollouts kept their incumbent gets the column.
+  bool has_incumbent = false;
+  sqlite3_exec(
+      db, "SELECT name FROM pragma_table_info('rollouts') WHERE name = 'incumbent'",
+      [](void* found, int, char**, char**) {
+        *static_cast<bool*>(found) = true;
+        return 0;
+      },
+      &has_incumbent, nullptr);
+  if (!has_incumbent &&
+      sqlite3_exec(db, "ALTER TABLE rollouts ADD COLUMN incumbent TEXT NOT NULL DEFAULT ''",
+                   nullptr, nullptr, nullptr) != SQLITE_OK) {
     Error e = DbError(db, path);
     sqlite3_close(db);
     return Fail(std::move(e));

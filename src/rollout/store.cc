@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS rollouts (
   version BIGINT NOT NULL,
   updated_ms BIGINT NOT NULL,
   report TEXT NOT NULL,
-  stages TEXT NOT NULL DEFAULT ''
+  stages TEXT NOT NULL DEFAULT '',
+  incumbent TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS rollout_events (
   id {},
@@ -200,6 +201,7 @@ Result<State> Store::Get(const std::string& route, const routing::RolloutConfig&
     State fresh{
         .route = route,
         .candidate = config.candidate,
+        .incumbent = config.incumbent,
         .stages = config.stages,
         .phase = config.start_paused ? Phase::kPending : Phase::kRunning,
         .stage_started_ms = now_ms,

@@ -53,7 +53,7 @@ struct RolloutGateway {
              "10}]}\n  - {name: cloud, type: openai, base_url: '" +
              cloud.base_url() +
              "', zone: external, max_data_class: 2, models: [{name: gpt-4o, input_per_mtok: 1, "
-             "output_per_mtok: 10}]}\n" +
+             "output_per_mtok: 10}, {name: gpt-4o-mini}]}\n" +
              "ledger: {path: '" + s.Path("ledger.db") + "', flush_interval_ms: 20}\n" +
              (more.find("rollouts:") == std::string::npos
                   ? "rollouts: {path: '" + s.Path("rollouts.db") + "'}\n"
@@ -508,23 +508,38 @@ TEST(Rollout, AnotherConfigNeitherResetsNorCommandsTheRunningRolloutAndADeletedS
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
+// Promotes `g`'s rollout by hand to its second stage (`at`%), then rewrites `from` in its config
+// as `to` and waits until answers carry the share `then`; false when either did not happen.
+bool ReloadMidway(RolloutGateway& g, const std::string& at, const std::string& from,
+                  const std::string& to, const std::string& then) {
+  int status = -1;
+  const std::string out = g.Cli("promote --route support", &status);
+  EXPECT_EQ(status, 0) << out;
+  TestClient c(g.gw->port());
+  if (!FakeUpstream::WaitFor([&] { return ShareOf(c.Post("/v1/chat/completions", Chat())) == at; },
+                             5s)) {
+    ADD_FAILURE() << "never at " << at << "%: " << g.gw->Log();
+    return false;
+  }
+  std::string edited = g.config;
+  edited.replace(edited.find(from), from.size(), to);
+  g.gw->RewriteConfig(edited);
+  if (!FakeUpstream::WaitFor(
+          [&] { return ShareOf(c.Post("/v1/chat/completions", Chat())) == then; }, 10s)) {
+    ADD_FAILURE() << "never at " << then << "% after the reload: " << g.gw->Log();
+    return false;
+  }
+  return true;
+}
+
 TEST(Rollout, AReloadWithOtherStagesKeepsTheShareAtOrBelowWhereItWasAndSaysSo) {
   RolloutGateway g("gpt-4o",
                    "{candidate: llama, stages: [10, 50, 100], min_requests: 100000, interval: 1s, "
                    "gates: {error_rate_max: 0.5}}");
   ASSERT_TRUE(g.gw->started()) << g.gw->Log();
-  int status = -1;
-  ASSERT_EQ((g.Cli("promote --route support", &status), status), 0);
-  TestClient c(g.gw->port());
-  ASSERT_TRUE(FakeUpstream::WaitFor(
-      [&] { return ShareOf(c.Post("/v1/chat/completions", Chat())) == "50"; }, 5s));
   // The file now says [20, 100]: not 100% at once, but the highest stage at or below 50%.
-  std::string edited = g.config;
-  edited.replace(edited.find("stages: [10, 50, 100]"), 21, "stages: [20, 100]");
-  g.gw->RewriteConfig(edited);
-  ASSERT_TRUE(FakeUpstream::WaitFor(
-      [&] { return ShareOf(c.Post("/v1/chat/completions", Chat())) == "20"; }, 10s))
-      << g.gw->Log();
+  ASSERT_TRUE(ReloadMidway(g, "50", "stages: [10, 50, 100]", "stages: [20, 100]", "20"));
+  TestClient c(g.gw->port());
   for (int i = 0; i < 10; ++i) EXPECT_EQ(ShareOf(c.Post("/v1/chat/completions", Chat())), "20");
   const json::object st = g.Status();
   EXPECT_EQ(st.at("share_percent"), 20);
@@ -532,6 +547,27 @@ TEST(Rollout, AReloadWithOtherStagesKeepsTheShareAtOrBelowWhereItWasAndSaysSo) {
   EXPECT_EQ(st.at("events").at(0).at("to"), "running 20%");
   EXPECT_NE(std::string(st.at("events").at(0).at("reason").as_string()).find("stages changed"),
             std::string::npos);
+  EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+// A reload that names another incumbent: what the stage measured compared the candidate with a
+// deployment that no longer answers, so the rollout starts again at its first stage and says why.
+TEST(Rollout, AReloadWithAnotherIncumbentStartsTheEvidenceAgain) {
+  RolloutGateway g("gpt-4o, gpt-4o-mini",
+                   "{candidate: llama, incumbent: gpt-4o, stages: [10, 50, 100], "
+                   "min_requests: 100000, interval: 1s, gates: {error_rate_max: 0.5}}");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  ASSERT_TRUE(ReloadMidway(g, "50", "incumbent: gpt-4o,", "incumbent: gpt-4o-mini,", "10"));
+  const json::object st = g.Status();
+  EXPECT_EQ(st.at("share_percent"), 10);
+  EXPECT_EQ(st.at("stage"), 1) << "the first stage, afresh";
+  EXPECT_EQ(st.at("incumbent"), "gpt-4o-mini");
+  EXPECT_EQ(st.at("events").at(0).at("from"), "running 50%");
+  EXPECT_EQ(st.at("events").at(0).at("to"), "running 10%");
+  EXPECT_NE(std::string(st.at("events").at(0).at("reason").as_string())
+                .find("incumbent changed from 'gpt-4o' to 'gpt-4o-mini'"),
+            std::string::npos)
+      << st.at("events").at(0);
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
 }
 
@@ -670,6 +706,34 @@ TEST(Rollout, WithoutItsRedisStoreTheCandidateGetsNothing) {
   EXPECT_NE(log.find("rollout store: redis"), std::string::npos) << log;
   EXPECT_NE(log.find("the store answers again"), std::string::npos) << log;
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+}
+
+// The incumbent under another spelling ("provider/model", an alias) is not a candidate: the
+// rollout would compare a deployment with itself and every gate would pass.
+TEST(Rollout, ACandidateThatIsTheIncumbentUnderAnotherNameIsRefused) {
+  Scratch s("hg-rollout-self");
+  for (const char* candidate : {"cloud/gpt-4o", "frontier"}) {
+    const std::string config =
+        "providers:\n  - {name: cloud, type: openai, base_url: 'http://127.0.0.1:9', zone: "
+        "external, models: [{name: gpt-4o}]}\n"
+        "  - {name: local, type: openai, base_url: 'http://127.0.0.1:9', models: [{name: "
+        "llama}]}\n"
+        "aliases: {frontier: gpt-4o}\n"
+        "ledger: {path: '" +
+        s.Path("ledger.db") + "'}\nrollouts: {path: '" + s.Path("rollouts.db") +
+        "'}\nroutes:\n  support:\n    tiers: [{name: main, deployments: [gpt-4o]}]\n"
+        "    rollout: {candidate: " +
+        candidate + ", gates: {error_rate_max: 0.1}}\n";
+    std::ofstream(s.Path("gw.yaml")) << config;
+    int status = -1;
+    const std::string out =
+        Shell("'" + BinaryPath() + "' config check '" + s.Path("gw.yaml") + "' 2>&1", &status);
+    EXPECT_EQ(status, 2) << candidate << ": " << out;
+    EXPECT_NE(out.find("routes.support.rollout.candidate: '" + std::string(candidate) +
+                       "' is served by 'cloud/gpt-4o', as the incumbent 'gpt-4o' is"),
+              std::string::npos)
+        << out;
+  }
 }
 
 }  // namespace

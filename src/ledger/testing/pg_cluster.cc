@@ -129,4 +129,21 @@ std::string PgCluster::Exec(const std::string& sql) const {
   return error;
 }
 
+TableLock::TableLock(const std::string& dsn, const std::string& tables)
+    : conn_(PQconnectdb(dsn.c_str())) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    error_ = PQerrorMessage(conn_);
+    return;
+  }
+  PQclear(PQexec(conn_, "BEGIN"));
+  PGresult* r = PQexec(conn_, ("LOCK TABLE " + tables + " IN ACCESS EXCLUSIVE MODE").c_str());
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) error_ = PQerrorMessage(conn_);
+  PQclear(r);
+}
+
+TableLock::~TableLock() {
+  PQclear(PQexec(conn_, "ROLLBACK"));
+  PQfinish(conn_);
+}
+
 }  // namespace hybridgate::ledger::testing

@@ -5,6 +5,8 @@
 // never skip.
 #pragma once
 
+#include <libpq-fe.h>
+
 #include <string>
 
 namespace hybridgate::ledger::testing {
@@ -30,6 +32,22 @@ class PgCluster {
   std::string bin_, dir_, as_user_, dsn_, error_;
   int port_ = 0;
   bool started_ = false;
+};
+
+// A database that takes statements and never answers them, for tests of what waits on one:
+// holds `tables` locked (ACCESS EXCLUSIVE, in an open transaction on a connection of its own)
+// until destroyed. error() is "" once they are held.
+class TableLock {
+ public:
+  TableLock(const std::string& dsn, const std::string& tables);
+  ~TableLock();
+  TableLock(const TableLock&) = delete;
+  TableLock& operator=(const TableLock&) = delete;
+  const std::string& error() const { return error_; }
+
+ private:
+  PGconn* conn_ = nullptr;
+  std::string error_;
 };
 
 }  // namespace hybridgate::ledger::testing
