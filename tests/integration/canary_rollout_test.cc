@@ -316,9 +316,10 @@ TEST(Rollout, CompletesWhenUsersRateBothArmsAlike) {
 
 TEST(Rollout, RollsBackWhenShadowComparisonsSayTheCandidateAnswersWorse) {
   // Every incumbent answer is shadowed to the candidate and compared (exact): "from local" is
-  // not "from cloud", a drop of 100% against a limit of 10%.
+  // not "from cloud", a drop of 100% against a limit of 10%. Half the requests go to the
+  // candidate, so that some surely do before the first evaluation rolls it back.
   RolloutGateway g("gpt-4o",
-                   "{candidate: llama, stages: [10, 100], min_requests: 1000, interval: 1s, "
+                   "{candidate: llama, stages: [50, 100], min_requests: 1000, interval: 1s, "
                    "gates: {quality_drop_max: 0.1}, sticky: none}\n"
                    "    shadow: [{deployment: llama, sample: 1, max_usd_per_day: 10, compare: "
                    "[exact]}]",
@@ -330,6 +331,7 @@ TEST(Rollout, RollsBackWhenShadowComparisonsSayTheCandidateAnswersWorse) {
   const std::string reason(st.at("reason").as_string());
   EXPECT_NE(reason.find("gate quality_drop failed: 100.0%"), std::string::npos) << reason;
   // The candidate answered its own arm: it was not shadowed against itself.
+  EXPECT_TRUE(g.headers_seen.contains("support/50/candidate"));
   TestClient c(g.gw->port());
   EXPECT_NE(c.Get("/metrics").body.find("outcome=\"answered_primary\""), std::string::npos);
   EXPECT_EQ(g.gw->Stop(), 0) << g.gw->Log();
