@@ -334,6 +334,44 @@ TEST(Shadow, AJudgeAsksInBothOrdersAndAFlipIsATie) {
   }
 }
 
+// A judge is held to residency like any call, with the class of the request: regulated data
+// compared between two self-hosted deployments never reaches an external judge, and the pair
+// is still stored with the scores the other comparators gave.
+TEST(Shadow, AnExternalJudgeNeverSeesRegulatedData) {
+  FakeUpstream judge(Judge(false));
+  FakeUpstream local2(
+      [](const Recorded&) { return Action{.body = ChatCompletionJson("from local2", "llama2")}; });
+  ShadowGateway g(
+      "  private:\n    tiers: [{name: main, deployments: [llama]}]\n"
+      "    shadow: [{deployment: llama2, sample: 1, max_usd_per_day: 100, judge: "
+      "judge-model}]\n",
+      nullptr, nullptr,
+      "  - {name: local2, type: openai, base_url: '" + local2.base_url() +
+          "', zone: self_hosted, models: [{name: llama2}]}\n"
+          "  - {name: judge, type: openai, base_url: '" +
+          judge.base_url() +
+          "', zone: external, models: [{name: judge-model, input_per_mtok: 2, "
+          "output_per_mtok: 2}]}\n");
+  ASSERT_TRUE(g.gw->started()) << g.gw->Log();
+  TestClient c(g.gw->port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.Post("/v1/chat/completions", Chat("private", "charge 4111 1111 1111 1111 now"));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(judge.request_count(), 0u) << "a class-4 pair went to an external judge";
+  // The control: a harmless request's pair is judged, in both orders.
+  ASSERT_EQ(c.Post("/v1/chat/completions", Chat("private", "hello")).status, 200);
+  EXPECT_EQ(AwaitRequests(judge, 2), 2u);
+  ASSERT_EQ(g.gw->Stop(), 0) << g.gw->Log();
+  for (const auto& r : judge.requests()) EXPECT_EQ(r.body.find("4111"), std::string::npos);
+  EXPECT_EQ(g.Ledger("SELECT count(*) FROM requests WHERE endpoint = 'judge'"), "2");
+  EXPECT_EQ(g.Quality("SELECT count(*) FROM comparisons"), "4") << "every pair is stored";
+  EXPECT_EQ(g.Quality("SELECT count(*) FROM comparisons WHERE data_class = 4 AND scores LIKE "
+                      "'%\"comparator\":\"exact\"%'"),
+            "3");
+}
+
 TEST(Shadow, ShutdownWithShadowsInFlightLosesNoLedgerRow) {
   ShadowGateway g(
       "  support:\n    tiers: [{name: main, deployments: [gpt-4o]}]\n"
