@@ -17,6 +17,7 @@
 #include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <latch>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -555,9 +556,13 @@ void Server::Run() {
   // Work guards keep idle workers alive until the drain below releases them.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& w : workers_) guards.emplace_back(w->ioc.get_executor());
+  // No worker accepts before every worker has its name: what ps and gdb show is settled by the
+  // time the first request can be answered.
+  std::latch named(static_cast<std::ptrdiff_t>(workers_.size()));
   for (size_t i = 0; i < workers_.size(); ++i) {
-    workers_[i]->thread = std::thread([wp = workers_[i].get(), i] {
+    workers_[i]->thread = std::thread([wp = workers_[i].get(), i, &named] {
       NameThisThread(fmt::format("hg-worker-{}", i).c_str());
+      named.arrive_and_wait();
       wp->ioc.run();
     });
   }
