@@ -11,7 +11,7 @@ PACKAGES=(
   libsimdjson-dev libhyperscan-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev libssl-dev libsqlite3-dev libhiredis-dev libpq-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev json-schema-test-suite
-  nginx-light redis-server postgresql wrk curl jq clang-14 libclang-rt-14-dev
+  nginx-light redis-server postgresql wrk curl jq clang-14 libclang-rt-14-dev chromium
 )
 
 SUDO=""
@@ -38,14 +38,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The SDKs the end-to-end tests drive, pinned by package-lock.json.
-if [ -f tests/e2e/package-lock.json ]; then
-  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
-    echo "setup: installing the end-to-end tests' npm packages"
-    npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
-    touch tests/e2e/node_modules
+# npm packages, each folder pinned by its package-lock.json: the dashboard's front end (embedded
+# into the binary at build time), the SDKs the end-to-end tests drive, and playwright-core for
+# the browser tests (which drive Debian's chromium, never a downloaded browser).
+for dir in src/dashboard/web tests/e2e tests/browser; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "setup: installing the npm packages of $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    touch "$dir/node_modules"
   fi
-fi
+done
 # llama.cpp from the pinned node-llama-cpp source bundle: built once, cached by version.
 scripts/llama.sh
 echo "setup: ok"

@@ -105,6 +105,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
   }
   g->admission_ = std::move(*admission);
   g->admin_ = std::make_unique<AdminApi>(config.limits, *g->admission_);
+  g->dashboard_ = std::make_unique<dashboard::Dashboard>(AdminKey(config.limits),
+                                                         !lc.enabled                ? ""
+                                                         : lc.backend == "postgres" ? lc.dsn
+                                                                                    : lc.path);
   std::string store_path = config.responses.path;
   if (!store_path.empty() && store_path.front() != '/' && store_path != ":memory:") {
     store_path = (std::filesystem::path(config.source).parent_path() / store_path).string();
@@ -339,6 +343,7 @@ size_t Gateway::ReleaseRetired() {
 }
 
 void Gateway::CloseStores() {
+  if (dashboard_) dashboard_->Close();
   if (responses_) responses_->Close();
   if (feedback_ && feedback_->store()) feedback_->store()->Close();
 }
@@ -453,6 +458,8 @@ asio::awaitable<bool> Gateway::Route(http::Exchange& ex, std::string_view path,
     co_await RespondError(ex, {id, 0, &dialects_.Owning(path)}, e);
   } else if (path == "/v1/feedback") {
     co_await feedback_->Serve(ex, *rt, id, log, dialects_.Owning(path));
+  } else if (dashboard::Dashboard::Handles(path)) {
+    co_await dashboard_->Serve(ex, path);
   } else if (path.starts_with("/admin/")) {
     co_await admin_->Serve(ex, path);
   } else {

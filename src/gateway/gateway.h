@@ -5,9 +5,10 @@
 // dialects' model calls (POST /v1/chat/completions, /v1/messages, /v1/responses,
 // /v1beta/models/{model}:generateContent and :streamGenerateContent) and their other endpoints
 // (count_tokens, countTokens, embedContent, model lists: dialect_endpoints.cc); /v1/completions,
-// /v1/embeddings; stored responses (responses_api.cc); GET /v1/models, /healthz, /metrics. Three
-// parts with a job of their own answer the rest: readiness (readiness.h, /readyz and the probes),
-// the admin API (admin_api.h, /admin/keys) and feedback (feedback_api.h, POST /v1/feedback).
+// /v1/embeddings; stored responses (responses_api.cc); GET /v1/models, /healthz, /metrics. Parts
+// with a job of their own answer the rest: readiness (readiness.h, /readyz and the probes), the
+// admin API (admin_api.h, /admin/keys), feedback (feedback_api.h, POST /v1/feedback) and the
+// dashboard (dashboard/dashboard.h, /ui and /admin/api/).
 #pragma once
 
 #include <atomic>
@@ -26,6 +27,7 @@
 #include "classify/sensitivity/scanner.h"
 #include "common/pooled.h"
 #include "config/config.h"
+#include "dashboard/dashboard.h"
 #include "dialects/dialect.h"
 #include "gateway/accounting.h"
 #include "gateway/admin_api.h"
@@ -284,7 +286,8 @@ class Gateway {
   // Exceptions that escaped the gateway's own background coroutines (the probe loop).
   std::atomic<uint64_t> internal_errors_{0};
   Readiness readiness_{[this] { return runtime(); }, internal_errors_};
-  std::unique_ptr<AdminApi> admin_;  // after admission_, whose key store it uses
+  std::unique_ptr<AdminApi> admin_;                  // after admission_, whose key store it uses
+  std::unique_ptr<dashboard::Dashboard> dashboard_;  // /ui and /admin/api/
   // After admission_, which it authenticates with. Its store is where Accounting (in every
   // runtime) remembers answered requests; opened before the first runtime is built.
   std::unique_ptr<FeedbackApi> feedback_;

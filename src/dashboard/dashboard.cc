@@ -1,0 +1,235 @@
+#include "dashboard/dashboard.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <thread>
+
+#include "api/openai_chat.h"
+#include "common/xml.h"
+#include "dashboard/assets.h"
+#include "dashboard/data_api.h"
+#include "dashboard/session.h"
+#include "limits/keys.h"
+
+namespace hybridgate::dashboard {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kLoginPath = "/ui/login";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Every page and API answer: never cached, never framed, scripts and styles from /ui only.
+void AddPageHeaders(http::HeaderList& h) {
+  h.emplace_back("cache-control", "no-store");
+  h.emplace_back("x-content-type-options", "nosniff");
+  h.emplace_back("x-frame-options", "DENY");
+  h.emplace_back("referrer-policy", "no-referrer");
+  h.emplace_back("content-security-policy",
+                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+}
+
+std::string ApiError(ErrorCode code, std::string message) {
+  return api::EncodeOpenAiError(MakeError(code, std::move(message)));
+}
+
+// The login page, with `note` (plain text, escaped) shown above the form.
+std::string LoginPage(std::string_view note) {
+  const Asset* page = FindAsset("login.html");
+  std::string html(page ? page->body : "");
+  constexpr std::string_view kMark = "<!--note-->";
+  if (const size_t at = html.find(kMark); at != std::string::npos) {
+    html.replace(at, kMark.size(), EscapeXml(note));
+  }
+  return html;
+}
+
+}  // namespace
+
+Dashboard::Dashboard(std::string admin_key, std::string ledger_source, int query_timeout_ms)
+    : admin_key_(std::move(admin_key)),
+      ledger_source_(std::move(ledger_source)),
+      query_timeout_ms_(query_timeout_ms) {}
+
+Dashboard::~Dashboard() { Close(); }
+
+void Dashboard::Close() {
+  closed_.store(true);
+  // Calls that passed the check before it see their statement through; none starts after.
+  while (waiting_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  pool_.join();
+}
+
+bool Dashboard::Handles(std::string_view path) {
+  return path == "/ui" || path.starts_with("/ui/") || path.starts_with("/admin/api/");
+}
+
+bool Dashboard::Authorized(const http::Request& req) const {
+  const std::string_view auth = req[bhttp::field::authorization];
+  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer " &&
+      limits::SecretMatches(auth.substr(7), admin_key_)) {
+    return true;
+  }
+  const std::string_view cookie = CookieValue(req[bhttp::field::cookie], kSessionCookie);
+  return !cookie.empty() && SessionValid(cookie, admin_key_, NowMs() / 1000);
+}
+
+asio::awaitable<void> Dashboard::Serve(http::Exchange& ex, std::string_view path) {
+  const http::Request& req = ex.request();
+  http::HeaderList headers;
+  AddPageHeaders(headers);
+  if (admin_key_.empty()) {
+    co_return co_await ex.Respond(
+        404, kJson,
+        ApiError(ErrorCode::kNotFound,
+                 "the dashboard is off: set limits.admin_key_env and that environment variable"),
+        headers);
+  }
+  const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+  if (path == kLoginPath) co_return co_await Login(ex);
+  if (path == "/ui/logout") {
+    const std::string clear =
+        fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", kSessionCookie);
+    headers.emplace_back("set-cookie", clear);
+    headers.emplace_back("location", kLoginPath);
+    co_return co_await ex.Respond(303, "text/plain; charset=utf-8", "signed out\n", headers);
+  }
+  // The login page's style sheet is the one thing served to anyone.
+  if (path == "/ui/app.css" && get) {
+    co_return co_await ex.Respond(200, ContentType("app.css"),
+                                  std::string(FindAsset("app.css")->body), headers);
+  }
+  const bool authorized = Authorized(req);
+  if (path.starts_with("/admin/api/")) {
+    if (!authorized) {
+      co_return co_await ex.Respond(
+          401, kJson, ApiError(ErrorCode::kUnauthenticated, "wrong or missing admin key"), headers);
+    }
+    co_return co_await Api(ex, path);
+  }
+  if (!authorized) {
+    co_return co_await ex.Respond(401, ContentType("login.html"), LoginPage(""), headers);
+  }
+  if (path == "/ui") {
+    headers.emplace_back("location", "/ui/");
+    co_return co_await ex.Respond(308, "text/plain; charset=utf-8", "/ui/\n", headers);
+  }
+  if (!get) {
+    co_return co_await ex.Respond(
+        405, kJson, ApiError(ErrorCode::kMethodNotAllowed, "the dashboard's pages take GET"),
+        headers);
+  }
+  std::string_view name = path.substr(4);  // after "/ui/"
+  if (name.empty()) name = "index.html";
+  const Asset* asset = name == "login.html" ? nullptr : FindAsset(name);
+  if (asset == nullptr) {
+    co_return co_await ex.Respond(
+        404, kJson, ApiError(ErrorCode::kNotFound, fmt::format("no dashboard page {}", path)),
+        headers);
+  }
+  co_await ex.Respond(200, ContentType(asset->name), std::string(asset->body), headers);
+}
+
+asio::awaitable<void> Dashboard::Login(http::Exchange& ex) {
+  const http::Request& req = ex.request();
+  http::HeaderList headers;
+  AddPageHeaders(headers);
+  if (req.method() != bhttp::verb::post) {
+    co_return co_await ex.Respond(200, ContentType("login.html"), LoginPage(""), headers);
+  }
+  const std::string key = FormValue(req.body(), "key");
+  if (key.empty() || !limits::SecretMatches(key, admin_key_)) {
+    co_return co_await ex.Respond(401, ContentType("login.html"),
+                                  LoginPage("That is not the admin key."), headers);
+  }
+  const int64_t expires = NowMs() / 1000 + kSessionSeconds;
+  const std::string cookie =
+      fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict", kSessionCookie,
+                  SessionValue(admin_key_, expires), kSessionSeconds);
+  headers.emplace_back("set-cookie", cookie);
+  headers.emplace_back("location", "/ui/");
+  co_await ex.Respond(303, "text/plain; charset=utf-8", "signed in\n", headers);
+}
+
+asio::awaitable<void> Dashboard::Api(http::Exchange& ex, std::string_view path) {
+  const http::Request& req = ex.request();
+  http::HeaderList headers;
+  AddPageHeaders(headers);
+  if (req.method() != bhttp::verb::get) {
+    co_return co_await ex.Respond(
+        405, kJson,
+        ApiError(ErrorCode::kMethodNotAllowed,
+                 fmt::format("{} {}: the data API takes GET", std::string_view(req.method_string()),
+                             path)),
+        headers);
+  }
+  const std::string_view name = path.substr(std::string_view("/admin/api/").size());
+  if (name != "overview" && name != "protection") {
+    co_return co_await ex.Respond(
+        404, kJson,
+        ApiError(ErrorCode::kNotFound,
+                 fmt::format("no data API {} (there are /admin/api/overview and "
+                             "/admin/api/protection)",
+                             path)),
+        headers);
+  }
+  const int64_t now = NowMs();
+  auto window = ParseWindow(http::PercentDecode(http::QueryParam(req.target(), "window")), now);
+  if (!window) {
+    co_return co_await ex.Respond(400, kJson, api::EncodeOpenAiError(window.error()), headers);
+  }
+  if (ledger_source_.empty()) {
+    co_return co_await ex.Respond(
+        404, kJson,
+        ApiError(ErrorCode::kNotFound, "the ledger is off (ledger.enabled: false): no data"),
+        headers);
+  }
+  if (closed_.load()) {
+    co_return co_await ex.Respond(
+        503, kJson, ApiError(ErrorCode::kUnavailable, "the gateway is stopping"), headers);
+  }
+  if (waiting_.fetch_add(1) >= kMaxWaiting) {
+    waiting_.fetch_sub(1);
+    co_return co_await ex.Respond(
+        503, kJson,
+        ApiError(ErrorCode::kUnavailable,
+                 fmt::format("the dashboard is busy ({} calls wait for the ledger): try again "
+                             "in a moment",
+                             kMaxWaiting)),
+        headers);
+  }
+  if (closed_.load()) {  // Close() began between the two checks: it waits for this call
+    waiting_.fetch_sub(1);
+    co_return co_await ex.Respond(
+        503, kJson, ApiError(ErrorCode::kUnavailable, "the gateway is stopping"), headers);
+  }
+  // The statements block: hop to the dashboard's thread, then back to this connection's loop.
+  auto home = co_await asio::this_coro::executor;
+  co_await asio::post(asio::bind_executor(pool_.get_executor(), asio::use_awaitable));
+  if (!reader_) reader_ = OpenLedgerReader(ledger_source_, query_timeout_ms_);
+  Result<std::string> body =
+      name == "overview" ? OverviewJson(*reader_, *window, now) : ProtectionJson(*reader_, *window);
+  co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
+  waiting_.fetch_sub(1);
+  if (!body) {
+    co_return co_await ex.Respond(body.error().HttpStatus(), kJson,
+                                  api::EncodeOpenAiError(body.error()), headers);
+  }
+  co_await ex.Respond(200, kJson, std::move(*body), headers);
+}
+
+}  // namespace hybridgate::dashboard

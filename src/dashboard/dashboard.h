@@ -1,0 +1,54 @@
+// The dashboard, on the gateway's own listener and behind the admin key (limits.admin_key_env):
+//   /ui/…          the pages (assets.h), compiled into the binary;
+//   /ui/login      GET: the login form; POST key=<admin key>: a session cookie (session.h) and a
+//                  redirect to /ui/; /ui/logout ends it;
+//   /admin/api/…   the data API (data_api.h), GET only, JSON; documented in docs/DASHBOARD.md.
+// A page or an /admin/api/ call without the admin key (Authorization: Bearer, or the session
+// cookie) is answered 401: a page with the login form, the API with an OpenAI-shaped error.
+// Off (404 saying how to turn it on) when no admin key is set.
+//
+// Ledger statements run on the dashboard's own thread, never on an event loop, one at a time,
+// each within a timeout; at most kMaxWaiting calls wait for it (more: 503). Close() (before the
+// event loops stop) waits for the statement in flight and refuses the calls after it.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "dashboard/ledger_reader.h"
+#include "http/server.h"
+
+namespace hybridgate::dashboard {
+
+class Dashboard {
+ public:
+  static constexpr int kMaxWaiting = 8;
+
+  // `ledger_source`: the ledger's SQLite file or PostgreSQL DSN; "" when the ledger is off.
+  Dashboard(std::string admin_key, std::string ledger_source, int query_timeout_ms = 5000);
+  ~Dashboard();
+
+  // Whether `path` is the dashboard's: /ui, /ui/…, /admin/api/….
+  static bool Handles(std::string_view path);
+  boost::asio::awaitable<void> Serve(http::Exchange& ex, std::string_view path);
+  void Close();
+
+ private:
+  bool Authorized(const http::Request& req) const;
+  boost::asio::awaitable<void> Login(http::Exchange& ex);
+  boost::asio::awaitable<void> Api(http::Exchange& ex, std::string_view path);
+
+  const std::string admin_key_;
+  const std::string ledger_source_;
+  const int query_timeout_ms_;
+  std::unique_ptr<LedgerReader> reader_;  // the pool's thread only
+  std::atomic<int> waiting_{0};
+  std::atomic<bool> closed_{false};
+  boost::asio::thread_pool pool_{1};
+};
+
+}  // namespace hybridgate::dashboard

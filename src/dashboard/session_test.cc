@@ -1,0 +1,36 @@
+#include "dashboard/session.h"
+
+#include <gtest/gtest.h>
+
+namespace hybridgate::dashboard {
+namespace {
+
+TEST(Session, AValueIsValidForItsKeyUntilItExpires) {
+  const std::string v = SessionValue("admin-key", 1000);
+  EXPECT_TRUE(SessionValid(v, "admin-key", 999));
+  EXPECT_FALSE(SessionValid(v, "admin-key", 1000));  // expired
+  EXPECT_FALSE(SessionValid(v, "other-key", 999));   // another key ends every session
+  EXPECT_FALSE(SessionValid(v, "", 999));
+  // A later expiry cannot be written by hand: the MAC covers it.
+  std::string forged = v;
+  forged.replace(0, 4, "9999");
+  EXPECT_FALSE(SessionValid(forged, "admin-key", 999));
+  for (const char* bad : {"", ".", "1000", "1000.", "abc.def", "-5.00", "99999999999999999999.x"}) {
+    EXPECT_FALSE(SessionValid(bad, "admin-key", 0)) << bad;
+  }
+  std::string flipped = v;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(SessionValid(flipped, "admin-key", 999));
+}
+
+TEST(Session, CookiesAndForms) {
+  EXPECT_EQ(CookieValue("a=1; hg_ui_session=xyz; b=2", "hg_ui_session"), "xyz");
+  EXPECT_EQ(CookieValue("hg_ui_session_x=1", "hg_ui_session"), "");
+  EXPECT_EQ(CookieValue("", "hg_ui_session"), "");
+  EXPECT_EQ(FormValue("key=a%2Bb+c&x=1", "key"), "a+b c");
+  EXPECT_EQ(FormValue("x=1&key=", "key"), "");
+  EXPECT_EQ(FormValue("keyx=1", "key"), "");
+}
+
+}  // namespace
+}  // namespace hybridgate::dashboard
