@@ -221,8 +221,18 @@ asio::awaitable<void> Dashboard::Api(http::Exchange& ex, std::string_view path) 
   auto home = co_await asio::this_coro::executor;
   co_await asio::post(asio::bind_executor(pool_.get_executor(), asio::use_awaitable));
   if (!reader_) reader_ = OpenLedgerReader(ledger_source_, query_timeout_ms_);
-  Result<std::string> body =
-      name == "overview" ? OverviewJson(*reader_, *window, now) : ProtectionJson(*reader_, *window);
+  Result<std::string> body;
+  if (auto fresh = cache_.Refresh(*reader_, now); !fresh) {
+    body = Fail(fresh.error());
+  } else if (cache_.Covers(window->since_ms)) {
+    body = name == "overview" ? RenderOverview(cache_.MakeOverview(*window, now), *window,
+                                               reader_->backend(), "memory")
+                              : RenderProtection(cache_.MakeProtection(*window), *window,
+                                                 reader_->backend(), "memory");
+  } else {
+    body = name == "overview" ? OverviewJson(*reader_, *window, now)
+                              : ProtectionJson(*reader_, *window);
+  }
   co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
   waiting_.fetch_sub(1);
   if (!body) {

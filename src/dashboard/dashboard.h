@@ -7,7 +7,10 @@
 // cookie) is answered 401: a page with the login form, the API with an OpenAI-shaped error.
 // Off (404 saying how to turn it on) when no admin key is set.
 //
-// Ledger statements run on the dashboard's own thread, never on an event loop, one at a time,
+// The documents come from the last 30 days of ledger rows held in memory (row_cache.h: read on
+// the first call, then only what was committed since, ~64 bytes a row, at most 2M rows), or from
+// the ledger's SQL for a window the memory does not cover. Ledger statements run on the
+// dashboard's own thread, never on an event loop, one at a time,
 // each within a timeout; at most kMaxWaiting calls wait for it (more: 503). Close() (before the
 // event loops stop) waits for the statement in flight and refuses the calls after it.
 #pragma once
@@ -20,6 +23,7 @@
 #include <string_view>
 
 #include "dashboard/ledger_reader.h"
+#include "dashboard/row_cache.h"
 #include "http/server.h"
 
 namespace hybridgate::dashboard {
@@ -46,6 +50,7 @@ class Dashboard {
   const std::string ledger_source_;
   const int query_timeout_ms_;
   std::unique_ptr<LedgerReader> reader_;  // the pool's thread only
+  RowCache cache_;                        // the pool's thread only
   std::atomic<int> waiting_{0};
   std::atomic<bool> closed_{false};
   boost::asio::thread_pool pool_{1};

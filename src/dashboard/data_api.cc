@@ -17,8 +17,6 @@ namespace {
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kDay = 24 * 60 * kMinute;
 constexpr int64_t kMaxBuckets = 120;
-constexpr size_t kTopModels = 20;
-constexpr size_t kMaxGroups = 5000;  // distinct finding sets / egress trails read per window
 
 // Every statement reads this window: ?1 = since, ?2 = until (the time_ms index).
 #define HG_WINDOW " FROM requests WHERE time_ms >= ?1 AND time_ms < ?2"
@@ -28,12 +26,6 @@ constexpr size_t kMaxGroups = 5000;  // distinct finding sets / egress trails re
   auto name##_result = (expr);                                       \
   if (!name##_result) return Fail(std::move(name##_result.error())); \
   auto& name = *name##_result
-
-struct Sums {
-  int64_t requests = 0, input_tokens = 0, cached_input_tokens = 0, output_tokens = 0;
-  int64_t errors = 0, fallbacks = 0, escalations = 0, estimated = 0, streamed = 0;
-  double cost_usd = 0;
-};
 
 double Rate(int64_t n, int64_t of) { return of > 0 ? static_cast<double>(n) / of : 0.0; }
 
@@ -54,14 +46,7 @@ Result<int64_t> Percentile(LedgerReader& r, const Window& w, const char* column,
   return rows.empty() ? 0 : CellInt(rows[0][0]);
 }
 
-struct Group {
-  std::string name;
-  int64_t requests = 0, tokens = 0, errors = 0;
-  double cost_usd = 0;
-};
-
-// Requests, tokens, cost and errors per value of `column` (a fixed column name, never input),
-// by cost then requests, at most `limit` groups; the rest summed as "(others)".
+// Requests, tokens, cost and errors per value of `column` (a fixed column name, never input).
 Result<std::vector<Group>> GroupBy(LedgerReader& r, const Window& w, const char* column,
                                    size_t limit) {
   const std::string sql = fmt::format(
@@ -73,19 +58,10 @@ Result<std::vector<Group>> GroupBy(LedgerReader& r, const Window& w, const char*
   HG_TRY_ASSIGN(rows, r.Query(sql, params, kMaxGroups + 1));
   std::vector<Group> out;
   for (const Cells& c : rows) {
-    Group g{c[0].empty() ? "(none)" : c[0], CellInt(c[1]), CellInt(c[2]), CellInt(c[4]),
-            CellDouble(c[3])};
-    if (out.size() < limit) {
-      out.push_back(std::move(g));
-      continue;
-    }
-    if (out.size() == limit) out.push_back(Group{.name = "(others)"});
-    Group& rest = out.back();
-    rest.requests += g.requests;
-    rest.tokens += g.tokens;
-    rest.errors += g.errors;
-    rest.cost_usd += g.cost_usd;
+    out.push_back({c[0].empty() ? "(none)" : c[0], CellInt(c[1]), CellInt(c[2]), CellInt(c[4]),
+                   CellDouble(c[3])});
   }
+  RankGroups(out, limit);
   return out;
 }
 
@@ -107,7 +83,7 @@ void WriteGroups(JsonWriter& j, std::string_view key, const std::vector<Group>& 
   j.EndArray();
 }
 
-void WriteWindow(JsonWriter& j, const Window& w, std::string_view backend) {
+void WriteWindow(JsonWriter& j, const Window& w, std::string_view source, std::string_view from) {
   j.Key("window")
       .BeginObject()
       .Field("label", w.label)
@@ -115,7 +91,8 @@ void WriteWindow(JsonWriter& j, const Window& w, std::string_view backend) {
       .Field("until_ms", w.until_ms)
       .Field("bucket_ms", w.bucket_ms)
       .EndObject()
-      .Field("source", backend);
+      .Field("source", source)
+      .Field("computed_from", from);
 }
 
 }  // namespace
@@ -146,28 +123,74 @@ Result<Window> ParseWindow(std::string_view text, int64_t now_ms) {
   return w;
 }
 
-Result<std::string> OverviewJson(LedgerReader& r, const Window& w, int64_t now_ms) {
+void RankGroups(std::vector<Group>& groups, size_t limit) {
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+    if (a.cost_usd != b.cost_usd) return a.cost_usd > b.cost_usd;
+    if (a.requests != b.requests) return a.requests > b.requests;
+    return a.name < b.name;
+  });
+  if (groups.size() <= limit) return;
+  Group rest{.name = "(others)"};
+  for (size_t i = limit; i < groups.size(); ++i) {
+    rest.requests += groups[i].requests;
+    rest.tokens += groups[i].tokens;
+    rest.errors += groups[i].errors;
+    rest.cost_usd += groups[i].cost_usd;
+  }
+  groups.resize(limit);
+  groups.push_back(std::move(rest));
+}
+
+void AddEmptyBuckets(std::map<int64_t, Point>& series, const Window& w) {
+  for (int64_t b = w.since_ms / w.bucket_ms * w.bucket_ms; b < w.until_ms; b += w.bucket_ms) {
+    series[b];
+  }
+}
+
+TrailVerdict JudgeTrail(int64_t data_class, std::string_view egress, std::string_view provider,
+                        std::string_view zone, int64_t max_class) {
+  std::vector<ledger::EgressHop> hops = ledger::ParseEgress(egress);
+  if (hops.empty()) {
+    if (provider.empty()) return {};
+    hops.push_back({std::string(provider), std::string(zone), max_class, ""});
+  }
+  TrailVerdict v;
+  for (const ledger::EgressHop& hop : hops) {
+    if (hop.result == "policy_blocked") continue;  // refused at the gate: nothing left
+    v.external = v.external || hop.zone == "external";
+    // An unknown ceiling (0) on an attempt that left is itself a failure to prove residency.
+    if (hop.max_data_class == 0 || data_class > hop.max_data_class) ++v.over;
+  }
+  return v;
+}
+
+Result<Overview> OverviewFromLedger(LedgerReader& r, const Window& w, int64_t now_ms) {
   const std::array<int64_t, 2> window = {w.since_ms, w.until_ms};
-  HG_TRY_ASSIGN(
-      totals,
-      r.Query("SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), "
-              "COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
-              "COALESCE(SUM(cost_usd), 0), COALESCE(SUM(" HG_ERROR "), 0), "
-              "COALESCE(SUM(fallback), 0), COALESCE(SUM(escalated), 0), "
-              "COALESCE(SUM(usage_estimated), 0), "
-              "COALESCE(SUM(CASE WHEN stream = 1 AND ttft_ms >= 0 THEN 1 ELSE 0 END), 0)" HG_WINDOW,
-              window, 1));
-  Sums t;
+  HG_TRY_ASSIGN(totals,
+                r.Query("SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), "
+                        "COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
+                        "COALESCE(SUM(cost_usd), 0), COALESCE(SUM(" HG_ERROR "), 0), "
+                        "COALESCE(SUM(fallback), 0), COALESCE(SUM(escalated), 0), "
+                        "COALESCE(SUM(usage_estimated), 0), "
+                        "COALESCE(SUM(CASE WHEN stream = 1 AND ttft_ms >= 0 THEN 1 ELSE 0 END), "
+                        "0)" HG_WINDOW,
+                        window, 1));
+  Overview o;
+  Sums& t = o.totals;
   if (!totals.empty()) {
     const Cells& c = totals[0];
     t = {CellInt(c[0]), CellInt(c[1]), CellInt(c[2]), CellInt(c[3]), CellInt(c[5]),
          CellInt(c[6]), CellInt(c[7]), CellInt(c[8]), CellInt(c[9]), CellDouble(c[4])};
   }
+  constexpr const char* kStreamed = " AND stream = 1 AND ttft_ms >= 0";
   HG_TRY_ASSIGN(p50, Percentile(r, w, "latency_ms", "", t.requests, 50));
   HG_TRY_ASSIGN(p95, Percentile(r, w, "latency_ms", "", t.requests, 95));
-  constexpr const char* kStreamed = " AND stream = 1 AND ttft_ms >= 0";
   HG_TRY_ASSIGN(ttft50, Percentile(r, w, "ttft_ms", kStreamed, t.streamed, 50));
   HG_TRY_ASSIGN(ttft95, Percentile(r, w, "ttft_ms", kStreamed, t.streamed, 95));
+  o.p50_latency_ms = p50;
+  o.p95_latency_ms = p95;
+  o.p50_ttft_ms = ttft50;
+  o.p95_ttft_ms = ttft95;
 
   // Spend today (UTC), over 7 and over 30 days, whatever the window.
   const int64_t today = now_ms / kDay * kDay;
@@ -178,10 +201,17 @@ Result<std::string> OverviewJson(LedgerReader& r, const Window& w, int64_t now_m
                                "ELSE 0 END), 0), COALESCE(SUM(cost_usd), 0) FROM requests WHERE "
                                "time_ms >= ?3 AND time_ms < ?4",
                                spend_params, 1));
-
+  if (!spend.empty()) {
+    o.spend_today = CellDouble(spend[0][0]);
+    o.spend_7d = CellDouble(spend[0][1]);
+    o.spend_30d = CellDouble(spend[0][2]);
+  }
   HG_TRY_ASSIGN(zones, GroupBy(r, w, "provider_zone", 10));
   HG_TRY_ASSIGN(tiers, GroupBy(r, w, "tier", 50));
   HG_TRY_ASSIGN(models, GroupBy(r, w, "model", kTopModels));
+  o.zones = std::move(zones);
+  o.tiers = std::move(tiers);
+  o.models = std::move(models);
 
   const std::array<int64_t, 3> series_params = {w.since_ms, w.until_ms, w.bucket_ms};
   HG_TRY_ASSIGN(series, r.Query("SELECT (time_ms / ?3) * ?3, provider_zone, COUNT(*), "
@@ -189,59 +219,9 @@ Result<std::string> OverviewJson(LedgerReader& r, const Window& w, int64_t now_m
                                 "COALESCE(SUM(cost_usd), 0), COALESCE(SUM(" HG_ERROR
                                 "), 0)" HG_WINDOW " GROUP BY 1, 2 ORDER BY 1 LIMIT 2000",
                                 series_params, 2000));
-
-  std::string out;
-  JsonWriter j(out);
-  j.BeginObject();
-  WriteWindow(j, w, r.backend());
-  const int64_t tokens = t.input_tokens + t.output_tokens;
-  const int64_t span_ms = w.until_ms - w.since_ms;
-  j.Key("totals")
-      .BeginObject()
-      .Field("requests", t.requests)
-      .Field("requests_per_s", static_cast<double>(t.requests) * 1000.0 / span_ms)
-      .Field("input_tokens", t.input_tokens)
-      .Field("cached_input_tokens", t.cached_input_tokens)
-      .Field("output_tokens", t.output_tokens)
-      .Field("total_tokens", tokens)
-      .Field("cost_usd", t.cost_usd)
-      .Field("usd_per_mtok", PerMtok(t.cost_usd, tokens))
-      .Field("p50_latency_ms", p50)
-      .Field("p95_latency_ms", p95)
-      .Field("streamed_requests", t.streamed)
-      .Field("p50_ttft_ms", ttft50)
-      .Field("p95_ttft_ms", ttft95)
-      .Field("errors", t.errors)
-      .Field("error_rate", Rate(t.errors, t.requests))
-      .Field("fallbacks", t.fallbacks)
-      .Field("fallback_rate", Rate(t.fallbacks, t.requests))
-      .Field("escalations", t.escalations)
-      .Field("escalation_rate", Rate(t.escalations, t.requests))
-      .Field("estimated_usage_rows", t.estimated)
-      .EndObject();
-  const Cells none = {"0", "0", "0"};
-  const Cells& s = spend.empty() ? none : spend[0];
-  j.Key("spend")
-      .BeginObject()
-      .Field("today_usd", CellDouble(s[0]))
-      .Field("last_7d_usd", CellDouble(s[1]))
-      .Field("last_30d_usd", CellDouble(s[2]))
-      .EndObject();
-  WriteGroups(j, "by_zone", zones, t);
-  WriteGroups(j, "by_tier", tiers, t);
-  WriteGroups(j, "by_model", models, t);
-
-  // Every bucket of the window, empty ones included, so that a chart's time axis is true.
-  struct Point {
-    int64_t requests = 0, self_hosted = 0, external = 0, tokens = 0, errors = 0;
-    double cost_usd = 0;
-  };
-  std::map<int64_t, Point> points;
-  for (int64_t b = w.since_ms / w.bucket_ms * w.bucket_ms; b < w.until_ms; b += w.bucket_ms) {
-    points[b];
-  }
+  AddEmptyBuckets(o.series, w);
   for (const Cells& c : series) {
-    Point& p = points[CellInt(c[0])];
+    Point& p = o.series[CellInt(c[0])];
     const int64_t n = CellInt(c[2]);
     p.requests += n;
     if (c[1] == "self_hosted") p.self_hosted += n;
@@ -250,24 +230,10 @@ Result<std::string> OverviewJson(LedgerReader& r, const Window& w, int64_t now_m
     p.cost_usd += CellDouble(c[4]);
     p.errors += CellInt(c[5]);
   }
-  j.Key("series").BeginArray();
-  for (const auto& [at, p] : points) {
-    j.BeginObject()
-        .Field("t", at)
-        .Field("requests", p.requests)
-        .Field("self_hosted", p.self_hosted)
-        .Field("external", p.external)
-        .Field("total_tokens", p.tokens)
-        .Field("cost_usd", p.cost_usd)
-        .Field("errors", p.errors)
-        .EndObject();
-  }
-  j.EndArray().EndObject();
-  (void)now_ms;
-  return out;
+  return o;
 }
 
-Result<std::string> ProtectionJson(LedgerReader& r, const Window& w) {
+Result<Protection> ProtectionFromLedger(LedgerReader& r, const Window& w) {
   const std::array<int64_t, 2> window = {w.since_ms, w.until_ms};
   HG_TRY_ASSIGN(classes,
                 r.Query("SELECT data_class, COUNT(*), "
@@ -290,35 +256,117 @@ Result<std::string> ProtectionJson(LedgerReader& r, const Window& w) {
                                 "provider <> '') GROUP BY data_class, egress, provider, "
                                 "provider_zone, provider_max_class LIMIT 5001",
                                 window, kMaxGroups + 1));
+  Protection p;
+  for (const Cells& c : classes) {
+    p.classes.push_back({CellInt(c[0]), CellInt(c[1]), CellInt(c[2]), CellInt(c[3]), CellInt(c[4]),
+                         CellInt(c[5]), CellInt(c[6]), CellInt(c[7])});
+  }
+  for (size_t i = 0; i < sets.size() && i < kMaxGroups; ++i) {
+    std::string_view set = sets[i][0];
+    const int64_t n = CellInt(sets[i][1]);
+    while (!set.empty()) {
+      const size_t comma = set.find(',');
+      p.findings[std::string(set.substr(0, comma))] += n;
+      set = comma == std::string_view::npos ? std::string_view() : set.substr(comma + 1);
+    }
+  }
+  for (size_t i = 0; i < trails.size() && i < kMaxGroups; ++i) {
+    const Cells& c = trails[i];
+    const int64_t data_class = CellInt(c[0]), n = CellInt(c[5]);
+    const TrailVerdict v = JudgeTrail(data_class, c[1], c[2], c[3], CellInt(c[4]));
+    if (v.external && data_class >= 3) p.reached_external += n;
+    p.violations += v.over * n;
+    p.violating_requests += v.over > 0 ? n : 0;
+  }
+  p.truncated = sets.size() > kMaxGroups || trails.size() > kMaxGroups;
+  return p;
+}
 
+std::string RenderOverview(const Overview& o, const Window& w, std::string_view source,
+                           std::string_view from) {
+  const Sums& t = o.totals;
   std::string out;
   JsonWriter j(out);
   j.BeginObject();
-  WriteWindow(j, w, r.backend());
+  WriteWindow(j, w, source, from);
+  const int64_t tokens = t.input_tokens + t.output_tokens;
+  const int64_t span_ms = w.until_ms - w.since_ms;
+  j.Key("totals")
+      .BeginObject()
+      .Field("requests", t.requests)
+      .Field("requests_per_s", static_cast<double>(t.requests) * 1000.0 / span_ms)
+      .Field("input_tokens", t.input_tokens)
+      .Field("cached_input_tokens", t.cached_input_tokens)
+      .Field("output_tokens", t.output_tokens)
+      .Field("total_tokens", tokens)
+      .Field("cost_usd", t.cost_usd)
+      .Field("usd_per_mtok", PerMtok(t.cost_usd, tokens))
+      .Field("p50_latency_ms", o.p50_latency_ms)
+      .Field("p95_latency_ms", o.p95_latency_ms)
+      .Field("streamed_requests", t.streamed)
+      .Field("p50_ttft_ms", o.p50_ttft_ms)
+      .Field("p95_ttft_ms", o.p95_ttft_ms)
+      .Field("errors", t.errors)
+      .Field("error_rate", Rate(t.errors, t.requests))
+      .Field("fallbacks", t.fallbacks)
+      .Field("fallback_rate", Rate(t.fallbacks, t.requests))
+      .Field("escalations", t.escalations)
+      .Field("escalation_rate", Rate(t.escalations, t.requests))
+      .Field("estimated_usage_rows", t.estimated)
+      .EndObject();
+  j.Key("spend")
+      .BeginObject()
+      .Field("today_usd", o.spend_today)
+      .Field("last_7d_usd", o.spend_7d)
+      .Field("last_30d_usd", o.spend_30d)
+      .EndObject();
+  WriteGroups(j, "by_zone", o.zones, t);
+  WriteGroups(j, "by_tier", o.tiers, t);
+  WriteGroups(j, "by_model", o.models, t);
+  j.Key("series").BeginArray();
+  for (const auto& [at, p] : o.series) {
+    j.BeginObject()
+        .Field("t", at)
+        .Field("requests", p.requests)
+        .Field("self_hosted", p.self_hosted)
+        .Field("external", p.external)
+        .Field("total_tokens", p.tokens)
+        .Field("cost_usd", p.cost_usd)
+        .Field("errors", p.errors)
+        .EndObject();
+  }
+  j.EndArray().EndObject();
+  return out;
+}
+
+std::string RenderProtection(const Protection& p, const Window& w, std::string_view source,
+                             std::string_view from) {
+  std::string out;
+  JsonWriter j(out);
+  j.BeginObject();
+  WriteWindow(j, w, source, from);
   int64_t requests = 0;
   std::array<int64_t, 4> actions{};  // none, route, redact, block
   j.Key("by_class").BeginArray();
-  for (const Cells& c : classes) {
-    const int64_t n = CellInt(c[1]);
-    requests += n;
-    int64_t known = 0;
-    for (size_t a = 0; a < actions.size(); ++a) {
-      actions[a] += CellInt(c[2 + a]);
-      known += CellInt(c[2 + a]);
-    }
+  for (const ClassRow& c : p.classes) {
+    requests += c.requests;
+    actions[0] += c.none;
+    actions[1] += c.route;
+    actions[2] += c.redact;
+    actions[3] += c.block;
     j.BeginObject()
-        .Field("data_class", CellInt(c[0]))
-        .Field("requests", n)
+        .Field("data_class", c.data_class)
+        .Field("requests", c.requests)
         .Key("actions")
         .BeginObject()
-        .Field("none", CellInt(c[2]))
-        .Field("route", CellInt(c[3]))
-        .Field("redact", CellInt(c[4]))
-        .Field("block", CellInt(c[5]))
-        .Field("unknown", n - known)
+        .Field("none", c.none)
+        .Field("route", c.route)
+        .Field("redact", c.redact)
+        .Field("block", c.block)
+        .Field("unknown", c.requests - c.none - c.route - c.redact - c.block)
         .EndObject()
-        .Field("answered_self_hosted", CellInt(c[6]))
-        .Field("answered_external", CellInt(c[7]))
+        .Field("answered_self_hosted", c.self_hosted)
+        .Field("answered_external", c.external)
         .EndObject();
   }
   j.EndArray();
@@ -330,58 +378,37 @@ Result<std::string> ProtectionJson(LedgerReader& r, const Window& w) {
       .Field("redact", actions[2])
       .Field("block", actions[3])
       .EndObject();
-
-  // Finding types, from the rows' sorted, comma-joined sets: requests per type.
-  std::map<std::string, int64_t> types;
-  for (size_t i = 0; i < sets.size() && i < kMaxGroups; ++i) {
-    std::string_view set = sets[i][0];
-    const int64_t n = CellInt(sets[i][1]);
-    while (!set.empty()) {
-      const size_t comma = set.find(',');
-      types[std::string(set.substr(0, comma))] += n;
-      set = comma == std::string_view::npos ? std::string_view() : set.substr(comma + 1);
-    }
-  }
-  std::vector<std::pair<std::string, int64_t>> by_count(types.begin(), types.end());
+  std::vector<std::pair<std::string, int64_t>> by_count(p.findings.begin(), p.findings.end());
   std::stable_sort(by_count.begin(), by_count.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   j.Key("findings").BeginArray();
   for (const auto& [type, n] : by_count) {
     j.BeginObject().Field("type", type).Field("requests", n).EndObject();
   }
-  j.EndArray().Field("findings_truncated", sets.size() > kMaxGroups);
-
-  int64_t reached_external = 0, violations = 0, violating_requests = 0;
-  for (size_t i = 0; i < trails.size() && i < kMaxGroups; ++i) {
-    const Cells& c = trails[i];
-    const int64_t data_class = CellInt(c[0]);
-    const int64_t n = CellInt(c[5]);
-    std::vector<ledger::EgressHop> hops = ledger::ParseEgress(c[1]);
-    if (hops.empty()) hops.push_back({c[2], c[3], CellInt(c[4]), ""});
-    bool external = false;
-    int64_t over = 0;
-    for (const ledger::EgressHop& hop : hops) {
-      if (hop.result == "policy_blocked") continue;  // refused at the gate: nothing left
-      external = external || hop.zone == "external";
-      if (hop.max_data_class == 0 || data_class > hop.max_data_class) ++over;
-    }
-    if (external && data_class >= 3) reached_external += n;
-    violations += over * n;
-    violating_requests += over > 0 ? n : 0;
-  }
+  j.EndArray().Field("findings_truncated", p.truncated);
   j.Key("verdict")
       .BeginObject()
-      .Field("class3_plus_reached_external", reached_external)
-      .Field("violations", violations)
-      .Field("violating_requests", violating_requests)
-      .Field("truncated", trails.size() > kMaxGroups)
+      .Field("class3_plus_reached_external", p.reached_external)
+      .Field("violations", p.violations)
+      .Field("violating_requests", p.violating_requests)
+      .Field("truncated", p.truncated)
       .Field("text", fmt::format("{} class ≥ 3 request{} reached an external provider in this "
                                  "window; {} attempt{} above the provider's allowed class",
-                                 reached_external, reached_external == 1 ? "" : "s", violations,
-                                 violations == 1 ? "" : "s"))
+                                 p.reached_external, p.reached_external == 1 ? "" : "s",
+                                 p.violations, p.violations == 1 ? "" : "s"))
       .EndObject();
   j.EndObject();
   return out;
+}
+
+Result<std::string> OverviewJson(LedgerReader& r, const Window& w, int64_t now_ms) {
+  HG_TRY_ASSIGN(o, OverviewFromLedger(r, w, now_ms));
+  return RenderOverview(o, w, r.backend(), "ledger");
+}
+
+Result<std::string> ProtectionJson(LedgerReader& r, const Window& w) {
+  HG_TRY_ASSIGN(p, ProtectionFromLedger(r, w));
+  return RenderProtection(p, w, r.backend(), "ledger");
 }
 
 }  // namespace hybridgate::dashboard

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "dashboard/ledger_reader.h"
@@ -31,13 +33,71 @@ struct Window {
 // days; empty is "24h". The error names the accepted forms.
 Result<Window> ParseWindow(std::string_view text, int64_t now_ms);
 
-// GET /admin/api/overview: totals, cost today / 7 days / 30 days, splits by zone, tier and
-// model (top 20 by cost), and a series per bucket split by zone.
-Result<std::string> OverviewJson(LedgerReader& reader, const Window& window, int64_t now_ms);
+// What the documents hold, whichever source computed them: the ledger's SQL (below) or the
+// dashboard's copy of recent rows in memory (row_cache.h).
+struct Sums {
+  int64_t requests = 0, input_tokens = 0, cached_input_tokens = 0, output_tokens = 0;
+  int64_t errors = 0, fallbacks = 0, escalations = 0, estimated = 0, streamed = 0;
+  double cost_usd = 0;
+};
+struct Group {
+  std::string name;  // "(none)" for rows without one
+  int64_t requests = 0, tokens = 0, errors = 0;
+  double cost_usd = 0;
+};
+struct Point {
+  int64_t requests = 0, self_hosted = 0, external = 0, tokens = 0, errors = 0;
+  double cost_usd = 0;
+};
+struct Overview {
+  Sums totals;
+  int64_t p50_latency_ms = 0, p95_latency_ms = 0, p50_ttft_ms = 0, p95_ttft_ms = 0;
+  double spend_today = 0, spend_7d = 0, spend_30d = 0;
+  std::vector<Group> zones, tiers, models;  // by cost, then requests, then name
+  std::map<int64_t, Point> series;          // bucket start -> point, every bucket of the window
+};
+struct ClassRow {
+  int64_t data_class = 0, requests = 0, none = 0, route = 0, redact = 0, block = 0;
+  int64_t self_hosted = 0, external = 0;
+};
+struct Protection {
+  std::vector<ClassRow> classes;                   // by data class
+  std::map<std::string, int64_t> findings;         // finding type -> requests
+  int64_t reached_external = 0;                    // class >= 3, not redacted, an external attempt
+  int64_t violations = 0, violating_requests = 0;  // as `hybridgate audit` counts them
+  bool truncated = false;  // over kMaxGroups distinct finding sets or trails (SQL only)
+};
 
-// GET /admin/api/protection: requests per data class and residency action, finding types (never
-// values), the requests of class >= 3 whose data reached an external provider (the audit
-// verdict) and those above the provider's max_data_class (the audit's violations).
+inline constexpr size_t kTopModels = 20;
+inline constexpr size_t kMaxGroups = 5000;
+
+// The groups' order and the top-N cut: the first `limit` by cost, then requests, then name;
+// the rest summed as "(others)".
+void RankGroups(std::vector<Group>& groups, size_t limit);
+// Empty buckets for the whole window, so that a chart's time axis is true.
+void AddEmptyBuckets(std::map<int64_t, Point>& series, const Window& w);
+// One egress trail's verdict (ledger/audit.h's rules): whether a request of `data_class` with it
+// reached an external provider, and how many of its attempts were above their provider's class.
+// `egress` "" falls back to the answering provider's fields.
+struct TrailVerdict {
+  bool external = false;
+  int64_t over = 0;
+};
+TrailVerdict JudgeTrail(int64_t data_class, std::string_view egress, std::string_view provider,
+                        std::string_view zone, int64_t max_class);
+
+// From the ledger's SQL, within the window.
+Result<Overview> OverviewFromLedger(LedgerReader& reader, const Window& window, int64_t now_ms);
+Result<Protection> ProtectionFromLedger(LedgerReader& reader, const Window& window);
+
+// The JSON documents. `source`: "sqlite" | "postgres"; `from`: "memory" | "ledger".
+std::string RenderOverview(const Overview& o, const Window& w, std::string_view source,
+                           std::string_view from);
+std::string RenderProtection(const Protection& p, const Window& w, std::string_view source,
+                             std::string_view from);
+
+// GET /admin/api/overview and /protection straight from the ledger's SQL.
+Result<std::string> OverviewJson(LedgerReader& reader, const Window& window, int64_t now_ms);
 Result<std::string> ProtectionJson(LedgerReader& reader, const Window& window);
 
 }  // namespace hybridgate::dashboard

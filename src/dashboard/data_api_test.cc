@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 
+#include "dashboard/row_cache.h"
 #include "ledger/audit.h"
 #include "ledger/report.h"
 #include "ledger/sink.h"
@@ -60,13 +61,26 @@ void ExpectNear(double got, double want, const std::string& what) {
   EXPECT_NEAR(got, want, 1e-9 * std::max(1.0, std::abs(want))) << what;
 }
 
-void CheckOverview(LedgerReader& reader, const std::vector<ledger::Row>& rows) {
+// The two ways to a document: the ledger's SQL, or the rows held in memory (row_cache.h).
+std::string OverviewDoc(LedgerReader& reader, RowCache* cache, const Window& w) {
+  if (cache) return RenderOverview(cache->MakeOverview(w, kNow), w, reader.backend(), "memory");
+  auto doc = OverviewJson(reader, w, kNow);
+  EXPECT_TRUE(doc) << doc.error().message;
+  return doc ? *doc : "{}";
+}
+std::string ProtectionDoc(LedgerReader& reader, RowCache* cache, const Window& w) {
+  if (cache) return RenderProtection(cache->MakeProtection(w), w, reader.backend(), "memory");
+  auto doc = ProtectionJson(reader, w);
+  EXPECT_TRUE(doc) << doc.error().message;
+  return doc ? *doc : "{}";
+}
+
+void CheckOverview(LedgerReader& reader, RowCache* cache, const std::vector<ledger::Row>& rows) {
   auto w = ParseWindow("1h", kNow);
   ASSERT_TRUE(w) << w.error().message;
   EXPECT_EQ(w->bucket_ms, 60'000);
-  auto doc = OverviewJson(reader, *w, kNow);
-  ASSERT_TRUE(doc) << doc.error().message;
-  const json::object o = json::parse(*doc).as_object();
+  const json::object o = json::parse(OverviewDoc(reader, cache, *w)).as_object();
+  EXPECT_EQ(o.at("computed_from"), cache ? "memory" : "ledger");
   const auto window_rows = InWindow(rows, *w);
   ASSERT_EQ(window_rows.size(), 1800u);
   const ledger::Report by_tier = ledger::Aggregate(window_rows, ledger::GroupBy::kTier);
@@ -133,12 +147,10 @@ void CheckOverview(LedgerReader& reader, const std::vector<ledger::Row>& rows) {
   ExpectNear(o.at("spend").at("last_30d_usd").to_number<double>(), all, "30d spend");
 }
 
-void CheckProtection(LedgerReader& reader, const std::vector<ledger::Row>& rows) {
+void CheckProtection(LedgerReader& reader, RowCache* cache, const std::vector<ledger::Row>& rows) {
   auto w = ParseWindow("1h", kNow);
   ASSERT_TRUE(w);
-  auto doc = ProtectionJson(reader, *w);
-  ASSERT_TRUE(doc) << doc.error().message;
-  const json::object o = json::parse(*doc).as_object();
+  const json::object o = json::parse(ProtectionDoc(reader, cache, *w)).as_object();
   const auto window_rows = InWindow(rows, *w);
   const ledger::AuditReport audit = ledger::Audit(window_rows);
   std::map<int64_t, std::array<int64_t, 5>> want;  // requests, none, route, redact, block
@@ -188,8 +200,14 @@ TEST(DataApi, SqliteLedgerMatchesReportAndAudit) {
     ASSERT_TRUE((*sink)->Write(rows));
   }
   auto reader = OpenLedgerReader(path, 5000);
-  CheckOverview(*reader, rows);
-  CheckProtection(*reader, rows);
+  CheckOverview(*reader, nullptr, rows);
+  CheckProtection(*reader, nullptr, rows);
+  RowCache cache;
+  ASSERT_TRUE(cache.Refresh(*reader, kNow));
+  EXPECT_EQ(cache.rows(), rows.size());
+  EXPECT_TRUE(cache.Covers(kNow - 30LL * 86'400'000));
+  CheckOverview(*reader, &cache, rows);
+  CheckProtection(*reader, &cache, rows);
 }
 
 TEST(DataApi, PostgresLedgerMatchesReportAndAudit) {
@@ -203,8 +221,52 @@ TEST(DataApi, PostgresLedgerMatchesReportAndAudit) {
   }
   auto reader = OpenLedgerReader(pg.dsn(), 5000);
   EXPECT_EQ(reader->backend(), "postgres");
-  CheckOverview(*reader, rows);
-  CheckProtection(*reader, rows);
+  CheckOverview(*reader, nullptr, rows);
+  CheckProtection(*reader, nullptr, rows);
+  RowCache cache;
+  ASSERT_TRUE(cache.Refresh(*reader, kNow));
+  CheckOverview(*reader, &cache, rows);
+  CheckProtection(*reader, &cache, rows);
+}
+
+// Rows read as they are committed, a late one (a long stream's: an old arrival committed last)
+// included, give the documents of all of them; past the cap the oldest minutes go and a window
+// reaching them is no longer covered.
+TEST(RowCache, ReadsIncrementallyAndBoundsItsRows) {
+  const std::string path = ledger::testing::FreshPath("dashboard_cache.db");
+  auto rows = Rows();
+  std::vector<ledger::Row> first(rows.begin() + 1, rows.begin() + 1500);
+  std::vector<ledger::Row> second(rows.begin() + 1500, rows.end());
+  second.push_back(rows[0]);  // the newest arrival, committed last
+  auto sink = ledger::OpenSqliteSink(path);
+  ASSERT_TRUE(sink);
+  ASSERT_TRUE((*sink)->Write(first));
+  auto reader = OpenLedgerReader(path, 5000);
+  RowCache cache;
+  ASSERT_TRUE(cache.Refresh(*reader, kNow));
+  EXPECT_EQ(cache.rows(), first.size());
+  ASSERT_TRUE((*sink)->Write(second));
+  ASSERT_TRUE(cache.Refresh(*reader, kNow));
+  EXPECT_EQ(cache.rows(), rows.size());
+  CheckOverview(*reader, &cache, rows);
+  CheckProtection(*reader, &cache, rows);
+  ASSERT_TRUE(cache.Refresh(*reader, kNow));  // nothing new: nothing read twice
+  EXPECT_EQ(cache.rows(), rows.size());
+
+  // A cap of 1000 rows keeps the newest whole minutes: a 1h window (1800 rows) is not covered,
+  // a 15-minute one (450 rows) is; spend over 30 days still counts every row.
+  RowCache small(1000);
+  ASSERT_TRUE(small.Refresh(*reader, kNow));
+  EXPECT_LE(small.rows(), 1000u);
+  EXPECT_GT(small.rows(), 900u);
+  EXPECT_FALSE(small.Covers(kNow - 3'600'000));
+  EXPECT_TRUE(small.Covers(kNow - 900'000));
+  double all = 0;
+  for (const auto& r : rows) all += r.cost_usd;
+  auto w = ParseWindow("15m", kNow);
+  const Overview o = small.MakeOverview(*w, kNow);
+  EXPECT_NEAR(o.spend_30d, all, 1e-9);
+  EXPECT_EQ(o.totals.requests, 450);
 }
 
 TEST(DataApi, AMissingLedgerIsEmptyNotAnError) {

@@ -243,6 +243,16 @@ TEST(DashboardUi, PagesShowWhatTheCliReportsAndNeedTheAdminKey) {
   EXPECT_EQ(api.status, 200) << api.body;
   EXPECT_EQ(json::parse(api.body).at("totals").at("requests").as_int64(), sent);
   EXPECT_EQ(json::parse(api.body).at("totals").at("streamed_requests").as_int64(), 2);
+  EXPECT_EQ(json::parse(api.body).at("computed_from"), "memory");
+  // Beyond the 30 days held in memory the ledger's SQL answers, with the same numbers.
+  auto long_window = c.Request("GET", "/admin/api/overview?window=60d", "",
+                               {{"authorization", std::string("Bearer ") + kAdminKey}});
+  ASSERT_EQ(long_window.status, 200) << long_window.body;
+  const json::value from_sql = json::parse(long_window.body);
+  EXPECT_EQ(from_sql.at("computed_from"), "ledger");
+  EXPECT_EQ(from_sql.at("totals").at("requests").as_int64(), sent);
+  EXPECT_NEAR(Num(from_sql.at("totals").at("cost_usd")), Num(total.at("cost_usd")), 1e-12);
+  EXPECT_EQ(from_sql.at("totals").at("p95_latency_ms"), total.at("p95_latency_ms"));
   auto bad = c.Request("GET", "/admin/api/overview?window=forever", "",
                        {{"authorization", std::string("Bearer ") + kAdminKey}});
   EXPECT_EQ(bad.status, 400);
