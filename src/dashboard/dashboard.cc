@@ -165,6 +165,36 @@ asio::awaitable<void> Dashboard::Login(http::Exchange& ex) {
   co_await ex.Respond(303, "text/plain; charset=utf-8", "signed in\n", headers);
 }
 
+Result<std::string> Dashboard::Document(std::string_view name, const Window& w, int64_t now) {
+  if (!reader_) reader_ = OpenLedgerReader(ledger_source_, query_timeout_ms_);
+  HG_TRY(cache_.Refresh(*reader_, now));
+  const std::string_view source = reader_->backend();
+  if (name == "overview") {
+    if (cache_.Covers(w.since_ms)) {
+      return RenderOverview(cache_.MakeOverview(w, now), w, source, "memory");
+    }
+    return OverviewJson(*reader_, w, now);
+  }
+  if (name == "protection") {
+    if (cache_.Covers(w.since_ms)) {
+      return RenderProtection(cache_.MakeProtection(w), w, source, "memory");
+    }
+    return ProtectionJson(*reader_, w);
+  }
+  std::vector<limits::KeyInfo> configured;
+  if (list_keys_) {
+    auto keys = list_keys_();
+    if (!keys) return Fail(keys.error());
+    configured = std::move(*keys);
+  }
+  if (cache_.Covers(std::min(w.since_ms, MonthStartMs(now)))) {
+    return RenderKeys(cache_.MakeKeys(w, now), configured, w, now, source, "memory");
+  }
+  auto use = KeysFromLedger(*reader_, w, now);
+  if (!use) return Fail(use.error());
+  return RenderKeys(*use, configured, w, now, source, "ledger");
+}
+
 asio::awaitable<void> Dashboard::Api(http::Exchange& ex, std::string_view path) {
   const http::Request& req = ex.request();
   http::HeaderList headers;
@@ -178,13 +208,12 @@ asio::awaitable<void> Dashboard::Api(http::Exchange& ex, std::string_view path) 
         headers);
   }
   const std::string_view name = path.substr(std::string_view("/admin/api/").size());
-  if (name != "overview" && name != "protection") {
+  if (name != "overview" && name != "protection" && name != "keys") {
     co_return co_await ex.Respond(
         404, kJson,
-        ApiError(ErrorCode::kNotFound,
-                 fmt::format("no data API {} (there are /admin/api/overview and "
-                             "/admin/api/protection)",
-                             path)),
+        ApiError(ErrorCode::kNotFound, fmt::format("no data API {} (there are /admin/api/overview, "
+                                                   "/admin/api/protection and /admin/api/keys)",
+                                                   path)),
         headers);
   }
   const int64_t now = NowMs();
@@ -220,19 +249,7 @@ asio::awaitable<void> Dashboard::Api(http::Exchange& ex, std::string_view path) 
   // The statements block: hop to the dashboard's thread, then back to this connection's loop.
   auto home = co_await asio::this_coro::executor;
   co_await asio::post(asio::bind_executor(pool_.get_executor(), asio::use_awaitable));
-  if (!reader_) reader_ = OpenLedgerReader(ledger_source_, query_timeout_ms_);
-  Result<std::string> body;
-  if (auto fresh = cache_.Refresh(*reader_, now); !fresh) {
-    body = Fail(fresh.error());
-  } else if (cache_.Covers(window->since_ms)) {
-    body = name == "overview" ? RenderOverview(cache_.MakeOverview(*window, now), *window,
-                                               reader_->backend(), "memory")
-                              : RenderProtection(cache_.MakeProtection(*window), *window,
-                                                 reader_->backend(), "memory");
-  } else {
-    body = name == "overview" ? OverviewJson(*reader_, *window, now)
-                              : ProtectionJson(*reader_, *window);
-  }
+  Result<std::string> body = Document(name, *window, now);
   co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
   waiting_.fetch_sub(1);
   if (!body) {

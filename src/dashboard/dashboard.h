@@ -2,7 +2,8 @@
 //   /ui/…          the pages (assets.h), compiled into the binary;
 //   /ui/login      GET: the login form; POST key=<admin key>: a session cookie (session.h) and a
 //                  redirect to /ui/; /ui/logout ends it;
-//   /admin/api/…   the data API (data_api.h), GET only, JSON; documented in docs/DASHBOARD.md.
+//   /admin/api/…   the data API (data_api.h): overview, protection, keys; GET only, JSON;
+//                  documented in docs/DASHBOARD.md.
 // A page or an /admin/api/ call without the admin key (Authorization: Bearer, or the session
 // cookie) is answered 401: a page with the login form, the API with an OpenAI-shaped error.
 // Off (404 saying how to turn it on) when no admin key is set.
@@ -18,13 +19,16 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "dashboard/data_api.h"
 #include "dashboard/ledger_reader.h"
 #include "dashboard/row_cache.h"
 #include "http/server.h"
+#include "limits/keys.h"
 
 namespace hybridgate::dashboard {
 
@@ -38,6 +42,10 @@ class Dashboard {
 
   // Whether `path` is the dashboard's: /ui, /ui/…, /admin/api/….
   static bool Handles(std::string_view path);
+  // The configured virtual keys for /admin/api/keys (called on the dashboard's thread; it may
+  // block). Unset: no key store, the keys seen in the ledger only.
+  using KeyLister = std::function<Result<std::vector<limits::KeyInfo>>()>;
+  void SetKeyLister(KeyLister f) { list_keys_ = std::move(f); }
   boost::asio::awaitable<void> Serve(http::Exchange& ex, std::string_view path);
   void Close();
 
@@ -45,12 +53,15 @@ class Dashboard {
   bool Authorized(const http::Request& req) const;
   boost::asio::awaitable<void> Login(http::Exchange& ex);
   boost::asio::awaitable<void> Api(http::Exchange& ex, std::string_view path);
+  // One data API document (the dashboard's thread).
+  Result<std::string> Document(std::string_view name, const Window& w, int64_t now);
 
   const std::string admin_key_;
   const std::string ledger_source_;
   const int query_timeout_ms_;
   std::unique_ptr<LedgerReader> reader_;  // the pool's thread only
   RowCache cache_;                        // the pool's thread only
+  KeyLister list_keys_;
   std::atomic<int> waiting_{0};
   std::atomic<bool> closed_{false};
   boost::asio::thread_pool pool_{1};

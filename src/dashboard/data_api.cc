@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "common/duration.h"
 #include "common/json_writer.h"
 #include "ledger/audit.h"
+#include "limits/window.h"
 
 namespace hybridgate::dashboard {
 namespace {
@@ -280,6 +284,164 @@ Result<Protection> ProtectionFromLedger(LedgerReader& r, const Window& w) {
   }
   p.truncated = sets.size() > kMaxGroups || trails.size() > kMaxGroups;
   return p;
+}
+
+std::string CodeName(ErrorCode code) { return std::string(MakeError(code, "").CodeName()); }
+
+int64_t DayStartMs(int64_t now_ms) { return now_ms / kDay * kDay; }
+
+int64_t MonthStartMs(int64_t now_ms) {
+  using namespace std::chrono;
+  const year_month_day ymd{floor<days>(sys_time<milliseconds>(milliseconds(now_ms)))};
+  const sys_days first = ymd.year() / ymd.month() / 1;
+  return duration_cast<milliseconds>(first.time_since_epoch()).count();
+}
+
+void SortKeys(KeysUse& use) {
+  auto unused = [](const KeyUse& u) {
+    return u.requests == 0 && u.spent_month == 0 && u.spent_today == 0;
+  };
+  std::erase_if(use.keys, unused);
+  std::erase_if(use.teams, unused);
+  auto order = [](const KeyUse& a, const KeyUse& b) {
+    if (a.cost_usd != b.cost_usd) return a.cost_usd > b.cost_usd;
+    if (a.requests != b.requests) return a.requests > b.requests;
+    return std::tie(a.key, a.team) < std::tie(b.key, b.team);
+  };
+  std::sort(use.keys.begin(), use.keys.end(), order);
+  std::sort(use.teams.begin(), use.teams.end(), order);
+}
+
+Result<KeysUse> KeysFromLedger(LedgerReader& r, const Window& w, int64_t now_ms) {
+  // Over the window and the current month, whichever starts first; each sum picks its part.
+  const int64_t month = MonthStartMs(now_ms), day = DayStartMs(now_ms);
+  const std::array<int64_t, 5> params = {std::min(w.since_ms, month), now_ms + 1, w.since_ms, day,
+                                         month};
+  KeysUse use;
+  for (const char* by : {"key_name", "team"}) {
+    HG_TRY_ASSIGN(
+        rows,
+        r.Query(fmt::format("SELECT {0}, MAX(team), "
+                            "SUM(CASE WHEN time_ms >= ?3 THEN 1 ELSE 0 END), "
+                            "SUM(CASE WHEN time_ms >= ?3 THEN cost_usd ELSE 0 END), "
+                            "SUM(CASE WHEN time_ms >= ?3 AND error_code = '{2}' THEN 1 ELSE 0 "
+                            "END), "
+                            "SUM(CASE WHEN time_ms >= ?3 AND error_code = '{3}' THEN 1 ELSE 0 "
+                            "END), "
+                            "SUM(CASE WHEN time_ms >= ?3 AND error_code = '{4}' THEN 1 ELSE 0 "
+                            "END), "
+                            "SUM(CASE WHEN time_ms >= ?4 THEN cost_usd ELSE 0 END), "
+                            "SUM(CASE WHEN time_ms >= ?5 THEN cost_usd ELSE 0 END)" HG_WINDOW
+                            " GROUP BY {0} LIMIT {1}",
+                            by, kMaxGroups + 1, CodeName(ErrorCode::kRateLimited),
+                            CodeName(ErrorCode::kBudgetExceeded),
+                            CodeName(ErrorCode::kUnauthenticated)),
+                params, kMaxGroups + 1));
+    const bool teams = std::string_view(by) == "team";
+    for (const Cells& c : rows) {
+      if (teams && c[0].empty()) continue;
+      KeyUse k{teams ? "" : c[0], c[1],          CellInt(c[2]),    CellInt(c[4]),
+               CellInt(c[5]),     CellInt(c[6]), CellDouble(c[3]), CellDouble(c[7]),
+               CellDouble(c[8])};
+      (teams ? use.teams : use.keys).push_back(std::move(k));
+    }
+  }
+  SortKeys(use);
+  return use;
+}
+
+std::string RenderKeys(const KeysUse& use, std::span<const limits::KeyInfo> configured,
+                       const Window& w, int64_t now_ms, std::string_view source,
+                       std::string_view from) {
+  std::string out;
+  JsonWriter j(out);
+  j.BeginObject();
+  WriteWindow(j, w, source, from);
+  auto budget = [&](const std::optional<limits::Budget>& b, const KeyUse* u) {
+    if (!b) {
+      j.Key("budget").Null();
+      return;
+    }
+    const bool day = b->window == limits::BudgetWindow::kDay;
+    const double spent = u ? (day ? u->spent_today : u->spent_month) : 0.0;
+    j.Key("budget")
+        .BeginObject()
+        .Field("text", limits::FormatBudget(*b))
+        .Field("usd", b->usd)
+        .Field("window", limits::WindowName(b->window))
+        .Field("window_start_ms", day ? DayStartMs(now_ms) : MonthStartMs(now_ms))
+        .Field("spent_usd", spent)
+        .Field("used", b->usd > 0 ? spent / b->usd : (spent > 0 ? 1.0 : 0.0))
+        .EndObject();
+  };
+  auto use_fields = [&](const KeyUse* u) {
+    const KeyUse none;
+    if (!u) u = &none;
+    j.Field("requests", u->requests)
+        .Field("cost_usd", u->cost_usd)
+        .Field("rate_limited", u->rate_limited)
+        .Field("budget_exceeded", u->budget_exceeded);
+  };
+  std::map<std::string, const KeyUse*, std::less<>> by_key;
+  for (const KeyUse& k : use.keys) by_key.emplace(k.key, &k);
+  std::set<std::string, std::less<>> shown;
+  j.Key("keys").BeginArray();
+  for (const limits::KeyInfo& k : configured) {
+    const std::string& name = k.name.empty() ? k.id : k.name;
+    auto it = by_key.find(name);
+    const KeyUse* u = it == by_key.end() ? nullptr : it->second;
+    shown.insert(name);
+    j.BeginObject()
+        .Field("key", name)
+        .Field("id", k.id)
+        .Field("team", k.team)
+        .Field("revoked", k.revoked)
+        .Field("rpm", k.rpm)
+        .Field("tpm", k.tpm);
+    budget(k.budget, u);
+    use_fields(u);
+    j.EndObject();
+  }
+  // Keys in the ledger but not in the store (deleted, or another replica's store), and
+  // requests without a key.
+  for (const KeyUse& u : use.keys) {
+    if (shown.contains(u.key)) continue;
+    j.BeginObject()
+        .Field("key", u.key.empty() ? "(none)" : u.key)
+        .Key("id")
+        .Null()
+        .Field("team", u.team);
+    budget(std::nullopt, &u);
+    use_fields(&u);
+    j.EndObject();
+  }
+  j.EndArray().Key("teams").BeginArray();
+  std::map<std::string, std::optional<limits::Budget>, std::less<>> team_budgets;
+  for (const limits::KeyInfo& k : configured) {
+    if (!k.team.empty() && k.team_budget) team_budgets[k.team] = k.team_budget;
+  }
+  for (const KeyUse& t : use.teams) {
+    j.BeginObject().Field("team", t.team);
+    auto b = team_budgets.find(t.team);
+    budget(b == team_budgets.end() ? std::nullopt : b->second, &t);
+    use_fields(&t);
+    j.EndObject();
+  }
+  int64_t rate_limited = 0, budget_exceeded = 0, unauthenticated = 0;
+  for (const KeyUse& u : use.keys) {
+    rate_limited += u.rate_limited;
+    budget_exceeded += u.budget_exceeded;
+    unauthenticated += u.unauthenticated;
+  }
+  j.EndArray()
+      .Key("rejections")
+      .BeginObject()
+      .Field("rate_limited", rate_limited)
+      .Field("budget_exceeded", budget_exceeded)
+      .Field("unauthenticated", unauthenticated)
+      .EndObject()
+      .EndObject();
+  return out;
 }
 
 std::string RenderOverview(const Overview& o, const Window& w, std::string_view source,

@@ -12,12 +12,14 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
 #include "dashboard/ledger_reader.h"
+#include "limits/keys.h"
 
 namespace hybridgate::dashboard {
 
@@ -68,6 +70,18 @@ struct Protection {
   bool truncated = false;  // over kMaxGroups distinct finding sets or trails (SQL only)
 };
 
+// Use per virtual key (or team): the window's requests, cost and 429s, and the spend since the
+// start of the current UTC day and month (the budget windows, limits/window.h).
+struct KeyUse {
+  std::string key, team;  // key: the ledger's key column (the key's name, else its id)
+  int64_t requests = 0, rate_limited = 0, budget_exceeded = 0, unauthenticated = 0;
+  double cost_usd = 0, spent_today = 0, spent_month = 0;
+};
+struct KeysUse {
+  std::vector<KeyUse> keys;   // by cost, then requests, then key
+  std::vector<KeyUse> teams;  // key empty
+};
+
 inline constexpr size_t kTopModels = 20;
 inline constexpr size_t kMaxGroups = 5000;
 
@@ -86,15 +100,30 @@ struct TrailVerdict {
 TrailVerdict JudgeTrail(int64_t data_class, std::string_view egress, std::string_view provider,
                         std::string_view zone, int64_t max_class);
 
+// The ledger's error_code for `code` (Error::CodeName).
+std::string CodeName(ErrorCode code);
+// The start of the UTC day and of the UTC month `now_ms` falls in.
+int64_t DayStartMs(int64_t now_ms);
+int64_t MonthStartMs(int64_t now_ms);
+// Drops entries with no use in the window or the month, and sorts the rest.
+void SortKeys(KeysUse& use);
+
 // From the ledger's SQL, within the window.
 Result<Overview> OverviewFromLedger(LedgerReader& reader, const Window& window, int64_t now_ms);
 Result<Protection> ProtectionFromLedger(LedgerReader& reader, const Window& window);
+Result<KeysUse> KeysFromLedger(LedgerReader& reader, const Window& window, int64_t now_ms);
 
 // The JSON documents. `source`: "sqlite" | "postgres"; `from`: "memory" | "ledger".
 std::string RenderOverview(const Overview& o, const Window& w, std::string_view source,
                            std::string_view from);
 std::string RenderProtection(const Protection& p, const Window& w, std::string_view source,
                              std::string_view from);
+
+// GET /admin/api/keys: each configured key (`configured`, from the key store; never a secret)
+// with its budget and what it spent in the budget's current window, joined with its use.
+std::string RenderKeys(const KeysUse& use, std::span<const limits::KeyInfo> configured,
+                       const Window& w, int64_t now_ms, std::string_view source,
+                       std::string_view from);
 
 // GET /admin/api/overview and /protection straight from the ledger's SQL.
 Result<std::string> OverviewJson(LedgerReader& reader, const Window& window, int64_t now_ms);

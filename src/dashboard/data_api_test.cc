@@ -36,6 +36,15 @@ std::vector<ledger::Row> Rows() {
     if (i % 97 == 0 && r.data_class >= 3 && r.provider_zone == "external") {
       r.residency_action = "none";
     }
+    if (i % 31 == 0) {  // refused by the key's rate limit
+      r.status = 429;
+      r.error_code = "rate_limited";
+    }
+    if (i % 37 == 0) {  // no key
+      r.status = 401;
+      r.error_code = "invalid_api_key";
+      r.key = r.team = "";
+    }
     if (i % 50 == 0) {  // a blocked request: no provider answered
       r.residency_action = "block";
       r.provider = r.provider_zone = r.egress = r.model = "";
@@ -191,6 +200,62 @@ void CheckProtection(LedgerReader& reader, RowCache* cache, const std::vector<le
   for (const auto& f : findings) EXPECT_EQ(f.at("requests").as_int64(), with_findings);
 }
 
+std::string KeysDoc(LedgerReader& reader, RowCache* cache, const Window& w) {
+  limits::KeyInfo budgeted{.id = "key_000000000001", .team = "team-1", .name = "key-1"};
+  budgeted.budget = limits::Budget{.usd = 0.05, .window = limits::BudgetWindow::kDay};
+  limits::KeyInfo unused{.id = "key_000000000009", .team = "team-9", .name = "key-unused"};
+  const std::vector<limits::KeyInfo> configured = {budgeted, unused};
+  if (cache) {
+    return RenderKeys(cache->MakeKeys(w, kNow), configured, w, kNow, reader.backend(), "memory");
+  }
+  auto use = KeysFromLedger(reader, w, kNow);
+  EXPECT_TRUE(use) << use.error().message;
+  return use ? RenderKeys(*use, configured, w, kNow, reader.backend(), "ledger") : "{}";
+}
+
+// Per key: `report --by key` over the window; spend since the day / month began; the 429s.
+void CheckKeys(LedgerReader& reader, RowCache* cache, const std::vector<ledger::Row>& rows) {
+  auto w = ParseWindow("1h", kNow);
+  const json::object o = json::parse(KeysDoc(reader, cache, *w)).as_object();
+  const auto window_rows = InWindow(rows, *w);
+  const ledger::Report by_key = ledger::Aggregate(window_rows, ledger::GroupBy::kKey);
+  std::map<std::string, const ledger::GroupStats*> want;
+  for (const auto& g : by_key.groups) want[g.name] = &g;
+  std::map<std::string, int64_t> limited;
+  std::map<std::string, double> today;
+  for (const auto& r : window_rows) limited[r.key] += r.error_code == "rate_limited";
+  for (const auto& r : rows) {
+    if (r.time_ms >= DayStartMs(kNow)) today[r.key] += r.cost_usd;
+  }
+  const auto& keys = o.at("keys").as_array();
+  ASSERT_EQ(keys.size(), want.size() + 1);  // key-unused is configured, with no use
+  EXPECT_TRUE(want.count("(none)"));        // the requests without a key
+  EXPECT_EQ(keys[0].at("key"), "key-1");
+  EXPECT_EQ(keys[1].at("key"), "key-unused");
+  EXPECT_EQ(keys[1].at("requests"), 0);
+  int64_t all_limited = 0;
+  for (const auto& k : keys) {
+    const std::string name(k.at("key").as_string());
+    if (name == "key-unused") continue;
+    ASSERT_TRUE(want.count(name)) << name;
+    EXPECT_EQ(k.at("requests").as_int64(), want[name]->requests) << name;
+    ExpectNear(k.at("cost_usd").to_number<double>(), want[name]->cost_usd, name);
+    EXPECT_EQ(k.at("rate_limited").as_int64(), limited[name]) << name;
+    all_limited += k.at("rate_limited").as_int64();
+  }
+  EXPECT_GT(all_limited, 0);
+  int64_t unauthenticated = 0;
+  for (const auto& r : window_rows) unauthenticated += r.error_code == "invalid_api_key";
+  EXPECT_GT(unauthenticated, 0);
+  EXPECT_EQ(o.at("rejections").at("unauthenticated").as_int64(), unauthenticated);
+  EXPECT_EQ(o.at("rejections").at("rate_limited").as_int64(), all_limited);
+  const auto& b = keys[0].at("budget");
+  EXPECT_EQ(b.at("window"), "day");
+  ExpectNear(b.at("spent_usd").to_number<double>(), today["key-1"], "key-1 today");
+  ExpectNear(b.at("used").to_number<double>(), today["key-1"] / 0.05, "key-1 used");
+  EXPECT_TRUE(keys[1].at("budget").is_null());
+}
+
 TEST(DataApi, SqliteLedgerMatchesReportAndAudit) {
   const std::string path = ledger::testing::FreshPath("dashboard.db");
   auto rows = Rows();
@@ -202,12 +267,14 @@ TEST(DataApi, SqliteLedgerMatchesReportAndAudit) {
   auto reader = OpenLedgerReader(path, 5000);
   CheckOverview(*reader, nullptr, rows);
   CheckProtection(*reader, nullptr, rows);
+  CheckKeys(*reader, nullptr, rows);
   RowCache cache;
   ASSERT_TRUE(cache.Refresh(*reader, kNow));
   EXPECT_EQ(cache.rows(), rows.size());
   EXPECT_TRUE(cache.Covers(kNow - 30LL * 86'400'000));
   CheckOverview(*reader, &cache, rows);
   CheckProtection(*reader, &cache, rows);
+  CheckKeys(*reader, &cache, rows);
 }
 
 TEST(DataApi, PostgresLedgerMatchesReportAndAudit) {
@@ -223,10 +290,12 @@ TEST(DataApi, PostgresLedgerMatchesReportAndAudit) {
   EXPECT_EQ(reader->backend(), "postgres");
   CheckOverview(*reader, nullptr, rows);
   CheckProtection(*reader, nullptr, rows);
+  CheckKeys(*reader, nullptr, rows);
   RowCache cache;
   ASSERT_TRUE(cache.Refresh(*reader, kNow));
   CheckOverview(*reader, &cache, rows);
   CheckProtection(*reader, &cache, rows);
+  CheckKeys(*reader, &cache, rows);
 }
 
 // Rows read as they are committed, a late one (a long stream's: an old arrival committed last)
@@ -307,6 +376,8 @@ TEST(DataApi, AHungPostgresAnswersWithinTheTimeout) {
 
 TEST(DataApi, WindowsAreBoundedAndBucketed) {
   EXPECT_EQ(ParseWindow("", kNow)->label, "24h");
+  EXPECT_EQ(MonthStartMs(kNow), 1'798'761'600'000);  // 2027-01-01T00:00:00Z
+  EXPECT_EQ(DayStartMs(kNow), 1'799'971'200'000);    // 2027-01-15T00:00:00Z
   EXPECT_EQ(ParseWindow("24h", kNow)->bucket_ms, 15 * 60'000);
   EXPECT_EQ(ParseWindow("7d", kNow)->bucket_ms, 3 * 3'600'000);
   EXPECT_EQ(ParseWindow("30d", kNow)->bucket_ms, 12 * 3'600'000);

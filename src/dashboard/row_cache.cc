@@ -40,6 +40,9 @@ RowCache::RowCache(size_t max_rows) : max_rows_(max_rows) {
   block_id_ = Intern("block");
   self_hosted_id_ = Intern("self_hosted");
   external_id_ = Intern("external");
+  rate_limited_id_ = Intern(CodeName(ErrorCode::kRateLimited));
+  budget_exceeded_id_ = Intern(CodeName(ErrorCode::kBudgetExceeded));
+  unauthenticated_id_ = Intern(CodeName(ErrorCode::kUnauthenticated));
   Intern("(others)");
 }
 
@@ -81,12 +84,14 @@ Status RowCache::Refresh(LedgerReader& reader, int64_t now_ms) {
   while (last_seq_ < top) {
     const std::array<int64_t, 3> params = {last_seq_, top, since};
     auto batch = reader.Query(
-        fmt::format("SELECT seq, time_ms, provider_zone, tier, model, input_tokens, "
-                    "cached_input_tokens, output_tokens, cost_usd, status, fallback, escalated, "
-                    "usage_estimated, stream, ttft_ms, latency_ms, data_class, residency_action, "
-                    "finding_types, egress, provider, provider_max_class FROM requests WHERE "
-                    "seq > ?1 AND seq <= ?2 AND time_ms >= ?3 ORDER BY seq LIMIT {}",
-                    kBatch),
+        fmt::format(
+            "SELECT seq, time_ms, provider_zone, tier, model, input_tokens, "
+            "cached_input_tokens, output_tokens, cost_usd, status, fallback, escalated, "
+            "usage_estimated, stream, ttft_ms, latency_ms, data_class, residency_action, "
+            "finding_types, egress, provider, provider_max_class, key_name, team, error_code FROM "
+            "requests WHERE "
+            "seq > ?1 AND seq <= ?2 AND time_ms >= ?3 ORDER BY seq LIMIT {}",
+            kBatch),
         params, kBatch);
     if (!batch) return Fail(batch.error());
     for (const Cells& c : *batch) {
@@ -111,6 +116,9 @@ Status RowCache::Refresh(LedgerReader& reader, int64_t now_ms) {
       if (!c[17].empty() && r.action != redact_id_ && (!c[19].empty() || !c[20].empty())) {
         r.trail = InternTrail({c[19], c[20], c[2], CellInt(c[21])});
       }
+      r.key = Intern(c[22]);
+      r.team = Intern(c[23]);
+      r.error = Intern(c[24]);
       const int64_t minute = r.time_ms / kMinute * kMinute;
       cost_by_minute_[minute] += r.cost_usd;
       if (r.time_ms >= evicted_until_) {
@@ -229,7 +237,7 @@ Overview RowCache::MakeOverview(const Window& w, int64_t now_ms) const {
   const int64_t today = now_ms / kDay * kDay;
   o.spend_today = CostSince(today);
   o.spend_7d = CostSince(now_ms - 7 * kDay);
-  o.spend_30d = CostSince(now_ms - kSpanMs);
+  o.spend_30d = CostSince(now_ms - 30 * kDay);
   return o;
 }
 
@@ -276,6 +284,46 @@ Protection RowCache::MakeProtection(const Window& w) const {
     p.violating_requests += v.over > 0 ? n : 0;
   }
   return p;
+}
+
+KeysUse RowCache::MakeKeys(const Window& w, int64_t now_ms) const {
+  const int64_t day = DayStartMs(now_ms), month = MonthStartMs(now_ms);
+  std::map<uint32_t, std::pair<KeyUse, uint32_t>> keys;  // key -> use, its team
+  std::map<uint32_t, KeyUse> teams;
+  for (auto m = minutes_.lower_bound(std::min(w.since_ms, month) / kMinute * kMinute);
+       m != minutes_.end() && m->first < w.until_ms; ++m) {
+    for (const Compact& r : m->second) {
+      if (r.time_ms >= w.until_ms) continue;
+      const bool in_window = r.time_ms >= w.since_ms;
+      if (!in_window && r.time_ms < month) continue;
+      auto& [k, team] = keys[r.key];
+      team = std::max(team, r.team, [&](uint32_t a, uint32_t b) { return names_[a] < names_[b]; });
+      for (KeyUse* u : {&k, r.team ? &teams[r.team] : nullptr}) {
+        if (!u) continue;
+        if (in_window) {
+          ++u->requests;
+          u->cost_usd += r.cost_usd;
+          u->rate_limited += r.error == rate_limited_id_;
+          u->budget_exceeded += r.error == budget_exceeded_id_;
+          u->unauthenticated += r.error == unauthenticated_id_;
+        }
+        if (r.time_ms >= day) u->spent_today += r.cost_usd;
+        if (r.time_ms >= month) u->spent_month += r.cost_usd;
+      }
+    }
+  }
+  KeysUse use;
+  for (auto& [id, k] : keys) {
+    k.first.key = names_[id];
+    k.first.team = names_[k.second];
+    use.keys.push_back(std::move(k.first));
+  }
+  for (auto& [id, t] : teams) {
+    t.team = names_[id];
+    use.teams.push_back(std::move(t));
+  }
+  SortKeys(use);
+  return use;
 }
 
 }  // namespace hybridgate::dashboard

@@ -1,8 +1,8 @@
-// RowCache: the ledger's rows of the last 30 days, held in memory as compact records (64 bytes
-// each; names, tiers, zones, finding sets and egress trails interned), so that the dashboard's
-// documents are computed in milliseconds on a ledger of millions of rows — a pass over the
-// window's rows, exact: the same sums, nearest-rank percentiles and audit rules as the SQL in
-// data_api.h and as `hybridgate report` and `audit`.
+// RowCache: the ledger's rows of the last 32 days (a 30-day window and a calendar month), held in
+// memory as compact records (80 bytes each; names, tiers, zones, finding sets and egress trails
+// interned), so that the dashboard's documents are computed in milliseconds on a ledger of millions
+// of rows — a pass over the window's rows, exact: the same sums, nearest-rank percentiles and audit
+// rules as the SQL in data_api.h and as `hybridgate report` and `audit`.
 //
 // Filled incrementally by commit order: each Refresh reads the rows whose seq is above the last
 // one read (the ledger's seq index; a row committed late, such as a long stream's, lands in its
@@ -27,7 +27,7 @@ namespace hybridgate::dashboard {
 
 class RowCache {
  public:
-  static constexpr int64_t kSpanMs = 30LL * 86'400'000;
+  static constexpr int64_t kSpanMs = 32LL * 86'400'000;
   static constexpr size_t kDefaultMaxRows = 2'000'000;
   static constexpr size_t kMaxNames = 100'000;  // distinct strings; more read as "(others)"
 
@@ -41,6 +41,8 @@ class RowCache {
 
   Overview MakeOverview(const Window& w, int64_t now_ms) const;
   Protection MakeProtection(const Window& w) const;
+  // Needs Covers(min(w.since_ms, MonthStartMs(now_ms))).
+  KeysUse MakeKeys(const Window& w, int64_t now_ms) const;
 
  private:
   struct Compact {
@@ -49,6 +51,7 @@ class RowCache {
     int32_t input_tokens = 0, cached_input_tokens = 0, output_tokens = 0;
     int32_t latency_ms = 0, ttft_ms = -1;
     uint32_t zone = 0, tier = 0, model = 0, action = 0, findings = 0, trail = 0;
+    uint32_t key = 0, team = 0, error = 0;
     int16_t status = 0;
     uint8_t data_class = 0;
     uint8_t flags = 0;  // kFallback | kEscalated | kEstimated | kStream
@@ -77,6 +80,7 @@ class RowCache {
   int64_t loaded_since_ = INT64_MAX;  // no row before this is held; INT64_MAX: never refreshed
   int64_t evicted_until_ = 0;         // rows before this were dropped for the cap
   uint32_t none_id_, route_id_, redact_id_, block_id_, self_hosted_id_, external_id_;
+  uint32_t rate_limited_id_, budget_exceeded_id_, unauthenticated_id_;
 };
 
 }  // namespace hybridgate::dashboard

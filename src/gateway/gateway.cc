@@ -109,6 +109,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config) {
                                                          !lc.enabled                ? ""
                                                          : lc.backend == "postgres" ? lc.dsn
                                                                                     : lc.path);
+  if (limits::KeyStore* keys = g->admission_->keys()) {
+    g->dashboard_->SetKeyLister([keys] { return keys->List(true); });
+  }
   std::string store_path = config.responses.path;
   if (!store_path.empty() && store_path.front() != '/' && store_path != ":memory:") {
     store_path = (std::filesystem::path(config.source).parent_path() / store_path).string();

@@ -1,6 +1,6 @@
 // Drives Debian's Chromium (headless, through playwright-core) over the dashboard of a running
-// gateway, as a person would: the pages without a session, the login form, the Overview and
-// Data-protection pages at 1280x800 and on a phone. Writes what the pages show (every
+// gateway, as a person would: the pages without a session, the login form, the Overview,
+// Data-protection and Keys pages at 1280x800, the Overview on a phone. Writes what the pages show (every
 // data-metric and table cell's data-value), the statuses seen and every console error to
 // $HG_OUT/shown.json, and a screenshot of each page to $HG_OUT. The asserting is done by the
 // test that started it (tests/integration/dashboard_ui_test.cc), against the CLI's JSON.
@@ -76,7 +76,7 @@ try {
       tables[await t.getAttribute('id')] = rows;
     }
     const charts = await section.locator('.chart canvas').count();
-    const verdict = await page.locator('#verdict').textContent();
+    const verdict = (await page.locator('#verdict').textContent()) ?? '';
     return { metrics, tables, charts, verdict: verdict.trim() };
   }
 
@@ -90,6 +90,9 @@ try {
   await page.keyboard.press('Enter');
   shown.pages.protection = await read('protection');
   await page.screenshot({ path: join(out, 'protection.png'), fullPage: true });
+  await page.click('nav a[data-page="keys"]');
+  shown.pages.keys = await read('keys');
+  await page.screenshot({ path: join(out, 'keys.png'), fullPage: true });
 
   // On a phone: the same page, nothing wider than the screen.
   await page.setViewportSize({ width: 390, height: 844 });

@@ -72,16 +72,31 @@ TEST(DashboardUi, PagesShowWhatTheCliReportsAndNeedTheAdminKey) {
       "ledger: {path: '" +
       s.Path("ledger.db") +
       "', flush_interval_ms: 20}\n"
-      "limits: {admin_key_env: HG_DASHBOARD_ADMIN_KEY}\n";
+      "limits: {auth_required: true, keys_db: '" +
+      s.Path("keys.db") + "', admin_key_env: HG_DASHBOARD_ADMIN_KEY}\n";
   std::ofstream(s.Path("gw.yaml")) << config;
   GatewayProcess gw(config);
   ASSERT_TRUE(gw.started()) << gw.Log();
   TestClient c(gw.port());
-  int sent = 0;
-  auto send = [&](const std::string& body) {
-    ++sent;
-    return c.Post("/v1/chat/completions", body);
+  const std::map<std::string, std::string> admin = {
+      {"authorization", std::string("Bearer ") + kAdminKey}};
+  auto create_key = [&](const std::string& spec) {
+    auto r = c.Request("POST", "/admin/keys", spec, admin);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return "Bearer " + std::string(json::parse(r.body).at("key").as_string());
   };
+  const std::string alpha = create_key(R"({"team":"blue","name":"alpha","budget":"5usd/day"})");
+  const std::string tight = create_key(R"({"team":"red","name":"tight","rpm":1})");
+  int sent = 0;
+  auto send_as = [&](const std::string& key, const std::string& body) {
+    ++sent;
+    return c.Request("POST", "/v1/chat/completions", body, {{"authorization", key}});
+  };
+  auto send = [&](const std::string& body) { return send_as(alpha, body); };
+  // The tight key's second request in the minute is refused; a request without a key too.
+  EXPECT_EQ(send_as(tight, Chat("chat", "hello there")).status, 200);
+  EXPECT_EQ(send_as(tight, Chat("chat", "hello again")).status, 429);
+  EXPECT_EQ(send_as("", Chat("chat", "who am I")).status, 401);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(send(Chat("chat", "hello there")).status, 200);
   for (int i = 0; i < 3; ++i)
     EXPECT_EQ(send(Chat("gpt-4o", "a question for the frontier")).status, 200);
@@ -233,13 +248,44 @@ TEST(DashboardUi, PagesShowWhatTheCliReportsAndNeedTheAdminKey) {
     types.insert(std::string(f.at("type").as_string()));
   EXPECT_TRUE(types.count("email")) << shown;
   EXPECT_EQ(json::serialize(shown).find("jane.doe"), std::string::npos);
-  for (const char* png : {"login.png", "overview.png", "protection.png", "overview-phone.png"}) {
+  // Keys & budgets = report --by key; the budget's spend is today's; the refusals are counted.
+  int status_keys = 0;
+  const json::value by_key = json::parse(
+      Shell(cli + "report --config '" + s.Path("gw.yaml") + "' --since 24h --by key --format json",
+            &status_keys));
+  EXPECT_EQ(status_keys, 0);
+  std::map<std::string, const json::value*> want_keys;
+  for (const auto& g : by_key.at("groups").as_array()) {
+    want_keys[std::string(g.at("name").as_string())] = &g;
+  }
+  const auto& kp = shown.at("pages").at("keys");
+  const auto& key_rows = kp.at("tables").at("keys").as_array();
+  EXPECT_EQ(key_rows.size(), want_keys.size()) << kp;  // alpha, tight and "(none)"
+  for (const auto& row : key_rows) {
+    const std::string name(row.at("key").as_string());
+    ASSERT_TRUE(want_keys.count(name)) << name;
+    EXPECT_EQ(Num(row.at("requests")), Num(want_keys[name]->at("requests"))) << name;
+    EXPECT_NEAR(Num(row.at("cost_usd")), Num(want_keys[name]->at("cost_usd")), 1e-12) << name;
+    if (name == "alpha") {
+      EXPECT_NEAR(Num(row.at("spent_usd")), Num(want_keys[name]->at("cost_usd")), 1e-12);
+      EXPECT_EQ(row.at("team"), "blue");
+    }
+    if (name == "tight") EXPECT_EQ(Num(row.at("rate_limited")), 1);
+  }
+  const auto& km = kp.at("metrics");
+  EXPECT_EQ(Num(km.at("rejected_rate_limited").at("value")), 1);
+  EXPECT_EQ(Num(km.at("rejected_unauthenticated").at("value")), 1);
+  EXPECT_EQ(kp.at("tables").at("teams").as_array().size(), 2u);
+  EXPECT_EQ(json::serialize(shown).find(alpha.substr(7)), std::string::npos)
+      << "a key's secret reached a page";
+
+  for (const char* png :
+       {"login.png", "overview.png", "protection.png", "keys.png", "overview-phone.png"}) {
     EXPECT_GT(std::filesystem::file_size(out / png), 10'000u) << png;
   }
 
   // The data API by script: Bearer works, a bad window is a 400 naming the forms, POST is 405.
-  auto api = c.Request("GET", "/admin/api/overview?window=7d", "",
-                       {{"authorization", std::string("Bearer ") + kAdminKey}});
+  auto api = c.Request("GET", "/admin/api/overview?window=7d", "", admin);
   EXPECT_EQ(api.status, 200) << api.body;
   EXPECT_EQ(json::parse(api.body).at("totals").at("requests").as_int64(), sent);
   EXPECT_EQ(json::parse(api.body).at("totals").at("streamed_requests").as_int64(), 2);

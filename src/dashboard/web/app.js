@@ -3,7 +3,7 @@
 // that tests and scripts read what is shown without parsing formatted text.
 'use strict';
 
-const pages = ['overview', 'protection'];
+const pages = ['overview', 'protection', 'keys'];
 const charts = {};
 let refreshTimer = null;
 
@@ -141,6 +141,46 @@ function renderProtection(d) {
   ], d.findings);
 }
 
+// "$1.20 of $5.00 a day (24.0%)", or "no budget".
+function budgetText(b) {
+  if (!b) return 'no budget';
+  return `${usd(b.spent_usd)} of ${usd(b.usd)} a ${b.window} (${pct(b.used)})`;
+}
+
+function renderKeys(d) {
+  document.getElementById('keys-tiles').replaceChildren(
+    tile('rejected_rate_limited', 'Refused: rate limit', d.rejections.rate_limited, count),
+    tile('rejected_budget_exceeded', 'Refused: budget spent', d.rejections.budget_exceeded, count),
+    tile('rejected_unauthenticated', 'Refused: no or wrong key', d.rejections.unauthenticated, count),
+  );
+  const flat = (r) => ({
+    ...r,
+    spent_usd: r.budget ? r.budget.spent_usd : '',
+    budget_text: budgetText(r.budget),
+  });
+  const useColumns = [
+    { key: 'requests', label: 'Requests', num: true, format: count },
+    { key: 'cost_usd', label: 'Cost in window', num: true, format: usd },
+    { key: 'rate_limited', label: '429 rate limit', num: true, format: count },
+    { key: 'budget_exceeded', label: '429 budget', num: true, format: count },
+  ];
+  const spent = { key: 'spent_usd', label: 'Spent this budget window', num: true, format: (v) => (v === '' ? '—' : usd(v)) };
+  table(document.getElementById('keys'), [
+    { key: 'key', label: 'Key' },
+    { key: 'team', label: 'Team' },
+    { key: 'budget_text', label: 'Budget' },
+    spent,
+    ...useColumns,
+    { key: 'revoked', label: 'Revoked', format: (v) => (v ? 'yes' : '') },
+  ], d.keys.map(flat));
+  table(document.getElementById('teams'), [
+    { key: 'team', label: 'Team' },
+    { key: 'budget_text', label: 'Budget' },
+    spent,
+    ...useColumns,
+  ], d.teams.map(flat));
+}
+
 async function load() {
   const page = pages.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'overview';
   for (const p of pages) {
@@ -159,7 +199,7 @@ async function load() {
     status.textContent = `The gateway answered ${res.status}: ${body.error?.message ?? 'no message'}`;
     return;
   }
-  (page === 'overview' ? renderOverview : renderProtection)(body);
+  ({ overview: renderOverview, protection: renderProtection, keys: renderKeys })[page](body);
   status.textContent = `${body.window.label} to ${new Date(body.window.until_ms).toLocaleTimeString()} · ledger on ${body.source}`;
   document.body.dataset.loaded = page;
 }
