@@ -8,8 +8,8 @@
 // cookie) is answered 401: a page with the login form, the API with an OpenAI-shaped error.
 // Off (404 saying how to turn it on) when no admin key is set.
 //
-// The documents come from the last 30 days of ledger rows held in memory (row_cache.h: read on
-// the first call, then only what was committed since, ~64 bytes a row, at most 2M rows), or from
+// The documents come from the last 32 days of ledger rows held in memory (row_cache.h: read on
+// the first call, then only what was committed since, ~80 bytes a row, at most 2M rows), or from
 // the ledger's SQL for a window the memory does not cover. Ledger statements run on the
 // dashboard's own thread, never on an event loop, one at a time,
 // each within a timeout; at most kMaxWaiting calls wait for it (more: 503). Close() (before the
