@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <chrono>
 #include <thread>
 
@@ -69,7 +71,8 @@ Dashboard::~Dashboard() { Close(); }
 
 void Dashboard::Close() {
   closed_.store(true);
-  // Calls that passed the check before it see their statement through; none starts after.
+  // The statement under way stops (SQLite at once, PostgreSQL within its timeout); the calls
+  // queued behind it find closed_ set and start none.
   while (waiting_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   pool_.join();
 }
@@ -80,12 +83,17 @@ bool Dashboard::Handles(std::string_view path) {
 
 bool Dashboard::Authorized(const http::Request& req) const {
   const std::string_view auth = req[bhttp::field::authorization];
-  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer " &&
+  // The scheme is case-insensitive (RFC 9110 11.1).
+  if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ") &&
       limits::SecretMatches(auth.substr(7), admin_key_)) {
     return true;
   }
   const std::string_view cookie = CookieValue(req[bhttp::field::cookie], kSessionCookie);
-  return !cookie.empty() && SessionValid(cookie, admin_key_, NowMs() / 1000);
+  if (cookie.empty()) return false;
+  const auto nonce = SessionNonce(cookie, admin_key_, NowMs() / 1000);
+  if (!nonce) return false;
+  std::lock_guard lock(sessions_mu_);
+  return sessions_.contains(*nonce);
 }
 
 asio::awaitable<void> Dashboard::Serve(http::Exchange& ex, std::string_view path) {
@@ -102,6 +110,13 @@ asio::awaitable<void> Dashboard::Serve(http::Exchange& ex, std::string_view path
   const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
   if (path == kLoginPath) co_return co_await Login(ex);
   if (path == "/ui/logout") {
+    // Ends this browser's session: its nonce is forgotten, so the cookie no longer works even
+    // if it was copied.
+    const std::string_view cookie = CookieValue(req[bhttp::field::cookie], kSessionCookie);
+    if (auto nonce = SessionNonce(cookie, admin_key_, NowMs() / 1000)) {
+      std::lock_guard lock(sessions_mu_);
+      sessions_.erase(*nonce);
+    }
     const std::string clear =
         fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", kSessionCookie);
     headers.emplace_back("set-cookie", clear);
@@ -129,6 +144,7 @@ asio::awaitable<void> Dashboard::Serve(http::Exchange& ex, std::string_view path
     co_return co_await ex.Respond(308, "text/plain; charset=utf-8", "/ui/\n", headers);
   }
   if (!get) {
+    headers.emplace_back("allow", "GET, HEAD");
     co_return co_await ex.Respond(
         405, kJson, ApiError(ErrorCode::kMethodNotAllowed, "the dashboard's pages take GET"),
         headers);
@@ -148,26 +164,51 @@ asio::awaitable<void> Dashboard::Login(http::Exchange& ex) {
   const http::Request& req = ex.request();
   http::HeaderList headers;
   AddPageHeaders(headers);
-  if (req.method() != bhttp::verb::post) {
+  if (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) {
     co_return co_await ex.Respond(200, ContentType("login.html"), LoginPage(""), headers);
+  }
+  if (req.method() != bhttp::verb::post) {
+    headers.emplace_back("allow", "GET, HEAD, POST");
+    co_return co_await ex.Respond(
+        405, kJson, ApiError(ErrorCode::kMethodNotAllowed, "/ui/login takes GET or POST"), headers);
   }
   const std::string key = FormValue(req.body(), "key");
   if (key.empty() || !limits::SecretMatches(key, admin_key_)) {
     co_return co_await ex.Respond(401, ContentType("login.html"),
                                   LoginPage("That is not the admin key."), headers);
   }
-  const int64_t expires = NowMs() / 1000 + kSessionSeconds;
+  const int64_t now_s = NowMs() / 1000;
+  const int64_t expires = now_s + kSessionSeconds;
+  const std::string nonce = NewNonce();
+  {
+    std::lock_guard lock(sessions_mu_);
+    std::erase_if(sessions_, [&](const auto& s) { return s.second <= now_s; });
+    while (sessions_.size() >= kMaxSessions) {  // the one that expires first goes
+      sessions_.erase(std::min_element(sessions_.begin(), sessions_.end(),
+                                       [](auto& a, auto& b) { return a.second < b.second; }));
+    }
+    sessions_.emplace(nonce, expires);
+  }
   const std::string cookie =
       fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict", kSessionCookie,
-                  SessionValue(admin_key_, expires), kSessionSeconds);
+                  SessionValue(admin_key_, expires, nonce), kSessionSeconds);
   headers.emplace_back("set-cookie", cookie);
   headers.emplace_back("location", "/ui/");
   co_await ex.Respond(303, "text/plain; charset=utf-8", "signed in\n", headers);
 }
 
-Result<std::string> Dashboard::Document(std::string_view name, const Window& w, int64_t now) {
+Result<std::string> Dashboard::Document(std::string_view name, const Window& w, int64_t now,
+                                        std::chrono::steady_clock::time_point deadline) {
   if (!reader_) reader_ = OpenLedgerReader(ledger_source_, query_timeout_ms_);
-  HG_TRY(cache_.Refresh(*reader_, now));
+  reader_->Bound(deadline, &closed_);
+  if (auto fresh = cache_.Refresh(*reader_, now); !fresh) {
+    if (cache_.ready() || closed_.load()) return Fail(fresh.error());
+    // The first read of a large ledger takes more than one call's time; what was read stays.
+    return Fail(MakeError(ErrorCode::kUnavailable,
+                          fmt::format("the dashboard is reading the last 32 days of the ledger "
+                                      "into memory ({} rows so far): try again in a few seconds",
+                                      cache_.rows())));
+  }
   const std::string_view source = reader_->backend();
   if (name == "overview") {
     if (cache_.Covers(w.since_ms)) {
@@ -200,6 +241,7 @@ asio::awaitable<void> Dashboard::Api(http::Exchange& ex, std::string_view path) 
   http::HeaderList headers;
   AddPageHeaders(headers);
   if (req.method() != bhttp::verb::get) {
+    headers.emplace_back("allow", "GET");
     co_return co_await ex.Respond(
         405, kJson,
         ApiError(ErrorCode::kMethodNotAllowed,
@@ -247,11 +289,15 @@ asio::awaitable<void> Dashboard::Api(http::Exchange& ex, std::string_view path) 
         503, kJson, ApiError(ErrorCode::kUnavailable, "the gateway is stopping"), headers);
   }
   // The statements block: hop to the dashboard's thread, then back to this connection's loop.
+  // The call's time counts from here, waiting included; it is done with the thread (waiting_)
+  // before it goes back, so that Close() never waits on an event loop that has stopped.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(query_timeout_ms_);
   auto home = co_await asio::this_coro::executor;
   co_await asio::post(asio::bind_executor(pool_.get_executor(), asio::use_awaitable));
-  Result<std::string> body = Document(name, *window, now);
-  co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
+  Result<std::string> body = Document(name, *window, now, deadline);
   waiting_.fetch_sub(1);
+  co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
   if (!body) {
     co_return co_await ex.Respond(body.error().HttpStatus(), kJson,
                                   api::EncodeOpenAiError(body.error()), headers);

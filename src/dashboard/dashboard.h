@@ -12,15 +12,19 @@
 // the first call, then only what was committed since, ~80 bytes a row, at most 2M rows), or from
 // the ledger's SQL for a window the memory does not cover. Ledger statements run on the
 // dashboard's own thread, never on an event loop, one at a time,
-// each within a timeout; at most kMaxWaiting calls wait for it (more: 503). Close() (before the
-// event loops stop) waits for the statement in flight and refuses the calls after it.
+// a call answered within the timeout from its arrival, waiting included (else 503); at most
+// kMaxWaiting calls wait for it (more: 503). Close() stops the statement under way and refuses
+// the calls queued; it never waits on an event loop.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -35,6 +39,7 @@ namespace hybridgate::dashboard {
 class Dashboard {
  public:
   static constexpr int kMaxWaiting = 8;
+  static constexpr size_t kMaxSessions = 1000;  // signed-in browsers; past it the oldest goes
 
   // `ledger_source`: the ledger's SQLite file or PostgreSQL DSN; "" when the ledger is off.
   Dashboard(std::string admin_key, std::string ledger_source, int query_timeout_ms = 5000);
@@ -54,7 +59,8 @@ class Dashboard {
   boost::asio::awaitable<void> Login(http::Exchange& ex);
   boost::asio::awaitable<void> Api(http::Exchange& ex, std::string_view path);
   // One data API document (the dashboard's thread).
-  Result<std::string> Document(std::string_view name, const Window& w, int64_t now);
+  Result<std::string> Document(std::string_view name, const Window& w, int64_t now,
+                               std::chrono::steady_clock::time_point deadline);
 
   const std::string admin_key_;
   const std::string ledger_source_;
@@ -62,6 +68,8 @@ class Dashboard {
   std::unique_ptr<LedgerReader> reader_;  // the pool's thread only
   RowCache cache_;                        // the pool's thread only
   KeyLister list_keys_;
+  mutable std::mutex sessions_mu_;
+  std::map<std::string, int64_t> sessions_;  // nonce -> expiry (unix s): the sessions issued
   std::atomic<int> waiting_{0};
   std::atomic<bool> closed_{false};
   boost::asio::thread_pool pool_{1};

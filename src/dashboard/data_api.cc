@@ -539,6 +539,7 @@ std::string RenderProtection(const Protection& p, const Window& w, std::string_v
       .Field("route", actions[1])
       .Field("redact", actions[2])
       .Field("block", actions[3])
+      .Field("unknown", requests - actions[0] - actions[1] - actions[2] - actions[3])
       .EndObject();
   std::vector<std::pair<std::string, int64_t>> by_count(p.findings.begin(), p.findings.end());
   std::stable_sort(by_count.begin(), by_count.end(),

@@ -15,6 +15,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+}  // namespace
+
+std::string LedgerReader::Refusal() const {
+  if (Stopped()) return "the gateway is stopping";
+  if (Clock::now() >= deadline_) return "no answer within the call's time";
+  return "";
+}
+
+namespace {
+
 class SqliteReader final : public LedgerReader {
  public:
   SqliteReader(std::string path, int timeout_ms)
@@ -26,6 +36,9 @@ class SqliteReader final : public LedgerReader {
   Result<std::vector<Cells>> Query(std::string_view sql, std::span<const int64_t> params,
                                    size_t max_rows) override {
     std::vector<Cells> rows;
+    if (const std::string why = Refusal(); !why.empty()) {
+      return Fail(MakeError(ErrorCode::kUnavailable, "dashboard: ledger: sqlite: " + why));
+    }
     if (db_ == nullptr) {
       // Read-only: the dashboard never creates the file, and a missing one is an empty ledger.
       if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
@@ -49,7 +62,8 @@ class SqliteReader final : public LedgerReader {
     for (size_t i = 0; i < params.size(); ++i) {
       sqlite3_bind_int64(stmt, static_cast<int>(i + 1), params[i]);
     }
-    deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+    statement_deadline_ =
+        std::min(deadline_, Clock::now() + std::chrono::milliseconds(timeout_ms_));
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       if (rows.size() == max_rows) {
@@ -79,9 +93,9 @@ class SqliteReader final : public LedgerReader {
     }
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {
-      const std::string why = rc == SQLITE_INTERRUPT
-                                  ? fmt::format("no answer within {} ms", timeout_ms_)
-                                  : std::string(sqlite3_errmsg(db_));
+      const std::string why = rc != SQLITE_INTERRUPT ? std::string(sqlite3_errmsg(db_))
+                              : Stopped()            ? std::string("the gateway is stopping")
+                                          : fmt::format("no answer within {} ms", timeout_ms_);
       return Fail(MakeError(ErrorCode::kUnavailable, "dashboard: ledger: sqlite: " + why));
     }
     return rows;
@@ -89,13 +103,14 @@ class SqliteReader final : public LedgerReader {
 
  private:
   static int Progress(void* self) {
-    return Clock::now() > static_cast<SqliteReader*>(self)->deadline_ ? 1 : 0;
+    const auto* r = static_cast<SqliteReader*>(self);
+    return Clock::now() > r->statement_deadline_ || r->Stopped() ? 1 : 0;
   }
 
   const std::string path_;
   const int timeout_ms_;
   sqlite3* db_ = nullptr;
-  Clock::time_point deadline_{};
+  Clock::time_point statement_deadline_{};
 };
 
 class PostgresReader final : public LedgerReader {
@@ -111,6 +126,9 @@ class PostgresReader final : public LedgerReader {
     std::string text(sql);
     for (size_t i = 0; i + 1 < text.size(); ++i) {
       if (text[i] == '?' && text[i + 1] >= '1' && text[i + 1] <= '9') text[i] = '$';
+    }
+    if (const std::string why = Refusal(); !why.empty()) {
+      return Fail(MakeError(ErrorCode::kUnavailable, "dashboard: ledger: postgres: " + why));
     }
     std::vector<PgParam> values;
     values.reserve(params.size());

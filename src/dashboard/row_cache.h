@@ -38,6 +38,8 @@ class RowCache {
   // Whether every row from `since_ms` on is held (after at least one Refresh).
   bool Covers(int64_t since_ms) const;
   size_t rows() const { return rows_; }
+  // Whether a Refresh has completed (the span is read whole).
+  bool ready() const { return loaded_since_ != INT64_MAX; }
 
   Overview MakeOverview(const Window& w, int64_t now_ms) const;
   Protection MakeProtection(const Window& w) const;

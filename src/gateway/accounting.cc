@@ -56,8 +56,26 @@ std::string EgressTrail(std::span<const routing::AttemptRecord> trail) {
   return ledger::FormatEgress(hops);
 }
 
+namespace {
+
+// An upstream's usage is believed only when it is plausible: every count from 0 to a billion
+// (a context window is far smaller). Anything else —
+// INT64_MAX, negatives — counts as no usage, so the row is an estimate: a number an upstream
+// sends can never overflow a sum, a budget or a metric.
+constexpr int64_t kMaxTokens = 1'000'000'000;
+
+api::Usage Believable(api::Usage u) {
+  auto ok = [](int64_t n) { return n >= 0 && n <= kMaxTokens; };
+  if (u.reported && (!ok(u.input_tokens) || !ok(u.output_tokens) || !ok(u.cached_input_tokens))) {
+    return {};
+  }
+  return u;
+}
+
+}  // namespace
+
 Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outcome& out) {
-  api::Usage usage = out.usage;
+  api::Usage usage = Believable(out.usage);
   bool estimated = false;
   // No usage from the upstream: an answer, or a stream cut short (client gone, upstream broke,
   // timeout), is charged by estimate — what reached the client, not nothing.
@@ -86,7 +104,7 @@ Accounting::Charge Accounting::Record(const RequestFacts& f, const routing::Outc
   // tokens stay the served answer's; attempts and escalated say there was more). A cost the
   // ledger prices itself (< 0: measured self-hosted throughput) cannot be added to here.
   for (const routing::UnservedAnswer& weak : out.unserved) {
-    const double extra = Cost(weak.deployment, weak.usage);
+    const double extra = Cost(weak.deployment, Believable(weak.usage));
     if (cost >= 0 && extra > 0) cost += extra;
   }
   const std::string_view provider = out.deployment.provider

@@ -101,11 +101,15 @@ try {
   shown.statuses.phone_overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   await page.screenshot({ path: join(out, 'overview-phone.png'), fullPage: true });
 
-  // Signing out ends the session.
+  // Signing out ends the session, for a copy of its cookie too.
+  const saved = (await context.cookies()).find((c) => c.name === 'hg_ui_session')?.value ?? '';
+  const withCopy = () => fetch(`${url}/admin/api/overview`, { headers: { cookie: `hg_ui_session=${saved}` } });
+  shown.statuses.copied_cookie_before_logout = (await withCopy()).status;
   await page.setViewportSize({ width: 1280, height: 800 });
   await Promise.all([page.waitForNavigation(), page.click('form[action="/ui/logout"] button')]);
   signedIn = false;
   shown.statuses.after_logout = (await page.goto(`${url}/ui/`)).status();
+  shown.statuses.copied_cookie_after_logout = (await withCopy()).status;
 } finally {
   await browser.close();
 }

@@ -396,6 +396,34 @@ TEST(Accounting, NegativeUsageFromTheUpstreamIsReadAsZero) {
             "0|0|1");
 }
 
+// Usage no upstream could mean (INT64_MAX, 5e18) is not believed: the row is an estimate, and no
+// sum — of a row, of the ledger, of a metric, of a budget — overflows (UBSan aborted here).
+TEST(Accounting, ImpossibleUsageFromTheUpstreamIsEstimatedNotSummed) {
+  Scratch s{"hg-acct-huge"};
+  FakeUpstream up([](const Recorded& r) {
+    const bool max = r.body.find("first") != std::string::npos;
+    const std::string n = max ? "9223372036854775807" : "5000000000000000000";
+    return Action{.body = R"({"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o",)"
+                          R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
+                          R"("finish_reason":"stop"}],"usage":{"prompt_tokens":)" +
+                          n + R"(,"completion_tokens":)" + n + R"(,"total_tokens":)" + n + "}}"};
+  });
+  GatewayProcess gw("providers:\n" + Upstream(up) + "ledger: {path: '" + s.Path("ledger.db") +
+                    "', flush_interval_ms: 20}\n");
+  ASSERT_TRUE(gw.started()) << gw.Log();
+  TestClient c(gw.port());
+  for (const char* text : {"first", "second", "third"}) {
+    auto r = c.Post("/v1/chat/completions", Chat("gpt-4o", text));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(c.Get("/metrics").status, 200);
+  EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+  EXPECT_EQ(LedgerText(s.Path("ledger.db"),
+                       "SELECT COUNT(*) || '|' || SUM(usage_estimated) || '|' || "
+                       "(MAX(input_tokens) < 1000) || '|' || (SUM(cost_usd) < 0.01) FROM requests"),
+            "3|3|1|1");
+}
+
 TEST(Accounting, KillNineLosesAtMostTheLastFlushInterval) {
   Scratch s{"hg-acct"};
   FakeUpstream up([](const Recorded&) { return Action{.body = ChatCompletionJson("hi")}; });

@@ -168,6 +168,8 @@ TEST(DashboardUi, PagesShowWhatTheCliReportsAndNeedTheAdminKey) {
   EXPECT_EQ(st.at("focused_after_tabs"), "Data protection");
   EXPECT_LE(st.at("phone_overflow").as_int64(), 0);
   EXPECT_EQ(st.at("after_logout"), 401);
+  EXPECT_EQ(st.at("copied_cookie_before_logout"), 200);
+  EXPECT_EQ(st.at("copied_cookie_after_logout"), 401);
   EXPECT_EQ(shown.at("console_errors").as_array().size(), 0u) << shown.at("console_errors");
   // Signed out, the only console lines are the 401s themselves.
   for (const auto& line : shown.at("signed_out_console").as_array()) {
@@ -306,6 +308,12 @@ TEST(DashboardUi, PagesShowWhatTheCliReportsAndNeedTheAdminKey) {
   auto post = c.Request("POST", "/admin/api/overview", "{}",
                         {{"authorization", std::string("Bearer ") + kAdminKey}});
   EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.headers["allow"], "GET");
+  // The scheme is case-insensitive.
+  EXPECT_EQ(c.Request("GET", "/admin/api/protection", "",
+                      {{"authorization", std::string("bearer ") + kAdminKey}})
+                .status,
+            200);
   auto forged =
       c.Request("GET", "/admin/api/overview", "", {{"cookie", "hg_ui_session=99999999999.00"}});
   EXPECT_EQ(forged.status, 401);

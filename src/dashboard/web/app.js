@@ -38,7 +38,8 @@ function table(node, columns, rows) {
     const tr = el('tr', { 'data-row': String(r[columns[0].key]) });
     for (const c of columns) {
       const v = r[c.key];
-      tr.append(el('td', { class: c.num ? 'num' : '', 'data-col': c.key, 'data-value': String(v) }, c.format ? c.format(v) : v));
+      const text = c.format ? c.format(v) : String(v ?? '');
+      tr.append(el('td', { class: c.num ? 'num' : '', 'data-col': c.key, 'data-value': String(v ?? ''), title: text }, text));
     }
     body.append(tr);
   }
@@ -59,13 +60,16 @@ function timeAxis() {
   return { stroke: '#555', grid: { stroke: '#eee' } };
 }
 
+// Axis labels that stay distinct for small values (uPlot's default rounds $0.004 to "0").
+const axisValues = (u, splits) => splits.map((v) => (Math.abs(v) >= 1000 ? count(v) : Number(v.toPrecision(3)).toString()));
+
 function drawChart(id, series, data, yLabel) {
   const node = document.getElementById(id);
   const width = Math.max(280, node.clientWidth || 600);
   const opts = {
     width, height: 220,
     series: [{}, ...series],
-    axes: [timeAxis(), { label: yLabel, stroke: '#555', grid: { stroke: '#eee' }, size: 70 }],
+    axes: [timeAxis(), { label: yLabel, stroke: '#555', grid: { stroke: '#eee' }, size: 70, values: axisValues }],
     scales: { x: { time: true } },
     legend: { show: true },
   };
