@@ -272,7 +272,9 @@ TEST(DashboardUi, PagesShowWhatTheCliReportsAndNeedTheAdminKey) {
       EXPECT_NEAR(Num(row.at("spent_usd")), Num(want_keys[name]->at("cost_usd")), 1e-12);
       EXPECT_EQ(row.at("team"), "blue");
     }
-    if (name == "tight") EXPECT_EQ(Num(row.at("rate_limited")), 1);
+    if (name == "tight") {
+      EXPECT_EQ(Num(row.at("rate_limited")), 1);
+    }
   }
   const auto& km = kp.at("metrics");
   EXPECT_EQ(Num(km.at("rejected_rate_limited").at("value")), 1);
