@@ -168,6 +168,22 @@ TrailVerdict JudgeTrail(int64_t data_class, std::string_view egress, std::string
   return v;
 }
 
+void Protection::AddFindings(std::string_view set, int64_t n) {
+  while (!set.empty()) {
+    const size_t comma = set.find(',');
+    findings[std::string(set.substr(0, comma))] += n;
+    set = comma == std::string_view::npos ? std::string_view() : set.substr(comma + 1);
+  }
+}
+
+void Protection::AddTrail(int64_t data_class, std::string_view egress, std::string_view provider,
+                          std::string_view zone, int64_t max_class, int64_t n) {
+  const TrailVerdict v = JudgeTrail(data_class, egress, provider, zone, max_class);
+  if (v.external && data_class >= 3) reached_external += n;
+  violations += v.over * n;
+  violating_requests += v.over > 0 ? n : 0;
+}
+
 Result<Overview> OverviewFromLedger(LedgerReader& r, const Window& w, int64_t now_ms) {
   const std::array<int64_t, 2> window = {w.since_ms, w.until_ms};
   HG_TRY_ASSIGN(totals,
@@ -266,21 +282,11 @@ Result<Protection> ProtectionFromLedger(LedgerReader& r, const Window& w) {
                          CellInt(c[5]), CellInt(c[6]), CellInt(c[7])});
   }
   for (size_t i = 0; i < sets.size() && i < kMaxGroups; ++i) {
-    std::string_view set = sets[i][0];
-    const int64_t n = CellInt(sets[i][1]);
-    while (!set.empty()) {
-      const size_t comma = set.find(',');
-      p.findings[std::string(set.substr(0, comma))] += n;
-      set = comma == std::string_view::npos ? std::string_view() : set.substr(comma + 1);
-    }
+    p.AddFindings(sets[i][0], CellInt(sets[i][1]));
   }
   for (size_t i = 0; i < trails.size() && i < kMaxGroups; ++i) {
     const Cells& c = trails[i];
-    const int64_t data_class = CellInt(c[0]), n = CellInt(c[5]);
-    const TrailVerdict v = JudgeTrail(data_class, c[1], c[2], c[3], CellInt(c[4]));
-    if (v.external && data_class >= 3) p.reached_external += n;
-    p.violations += v.over * n;
-    p.violating_requests += v.over > 0 ? n : 0;
+    p.AddTrail(CellInt(c[0]), c[1], c[2], c[3], CellInt(c[4]), CellInt(c[5]));
   }
   p.truncated = sets.size() > kMaxGroups || trails.size() > kMaxGroups;
   return p;

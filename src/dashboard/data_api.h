@@ -68,6 +68,13 @@ struct Protection {
   int64_t reached_external = 0;                    // class >= 3, not redacted, an external attempt
   int64_t violations = 0, violating_requests = 0;  // as `hybridgate audit` counts them
   bool truncated = false;  // over kMaxGroups distinct finding sets or trails (SQL only)
+
+  // Counts `n` requests with the finding set `set` ("credit_card,email") once per type.
+  void AddFindings(std::string_view set, int64_t n);
+  // Counts `n` requests of `data_class` whose upstream attempts were `egress` (or, when that is
+  // "", the answering provider's fields), by the audit's rules (JudgeTrail below).
+  void AddTrail(int64_t data_class, std::string_view egress, std::string_view provider,
+                std::string_view zone, int64_t max_class, int64_t n);
 };
 
 // Use per virtual key (or team): the window's requests, cost and 429s, and the spend since the

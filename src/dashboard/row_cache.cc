@@ -268,20 +268,11 @@ Protection RowCache::MakeProtection(const Window& w) const {
     p.classes.push_back(classes[k]);
   }
   for (size_t id = 0; id < sets.size(); ++id) {
-    if (sets[id] == 0) continue;
-    std::string_view set = names_[id];
-    while (!set.empty()) {
-      const size_t comma = set.find(',');
-      p.findings[std::string(set.substr(0, comma))] += sets[id];
-      set = comma == std::string_view::npos ? std::string_view() : set.substr(comma + 1);
-    }
+    if (sets[id] > 0) p.AddFindings(names_[id], sets[id]);
   }
   for (const auto& [key, n] : trails) {
     const Trail& tr = trails_[key.second];
-    const TrailVerdict v = JudgeTrail(key.first, tr.egress, tr.provider, tr.zone, tr.max_class);
-    if (v.external && key.first >= 3) p.reached_external += n;
-    p.violations += v.over * n;
-    p.violating_requests += v.over > 0 ? n : 0;
+    p.AddTrail(key.first, tr.egress, tr.provider, tr.zone, tr.max_class, n);
   }
   return p;
 }
